@@ -1,0 +1,324 @@
+//! The admin REST API (`/api/v1/...`) and the health routes, on the admin port.
+//!
+//! Every `/api` route requires the admin token as `Authorization: Bearer <token>`; only
+//! `/healthz` and `/readyz` are open. Handlers call the same operations as the CLI
+//! ([`crate::identity`]) and never hold SQL of their own.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::app::{healthz, AppState};
+use crate::identity::{self, IdentityError, KeyRequest};
+use crate::store::{AuditFilter, StoreError};
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/agents", get(list_agents).post(create_agent))
+        .route("/api/v1/agents/{name}", get(get_agent).patch(update_agent))
+        .route("/api/v1/keys", get(list_keys).post(create_key))
+        .route("/api/v1/keys/{id}", axum::routing::delete(revoke_key))
+        .route("/api/v1/keys/{id}/revoke", post(revoke_key))
+        .route("/api/v1/audit/events", get(list_events))
+        .route("/api/v1/audit/events/{id}", get(get_event))
+        // Deny by default: everything above needs the token.
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin_token));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such admin route") })
+        .with_state(state)
+}
+
+/// Errors of the admin API: a status, a machine code and a message; internals only in the log.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::Invalid(m) => Self::bad_request(m),
+            IdentityError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            IdentityError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            IdentityError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            other => {
+                tracing::error!(error = %other, "admin API: database error");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "the database is unavailable; try again")
+            }
+        }
+    }
+}
+
+/// Admin JSON bodies: a malformed one is a 400 saying why, in the admin error shape.
+pub struct AdminJson<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for AdminJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("could not read the request body"))?;
+        serde_json::from_slice(&bytes).map(AdminJson).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    // Compare digests: equal length, and no early exit revealing a common prefix.
+    let ok = presented.is_some_and(|p| {
+        Sha256::digest(p.as_bytes()) == Sha256::digest(state.admin_token.expose_secret().as_bytes())
+    });
+    if !ok {
+        let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "admin token required: Authorization: Bearer <token>").into_response();
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"weir-admin\""));
+        return resp;
+    }
+    next.run(req).await
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let db_up = matches!(tokio::time::timeout(Duration::from_secs(1), state.store.ping()).await, Ok(Ok(())));
+    let stats = state.audit.stats();
+    let spool_ok = !stats.spool_failed.load(std::sync::atomic::Ordering::Relaxed);
+    let body = json!({
+        "status": if db_up || spool_ok { "ready" } else { "unavailable" },
+        "config": "loaded",
+        "database": if db_up { "up" } else { "down" },
+        "audit": if db_up { "writing" } else if spool_ok { "spooling" } else { "failing" },
+        "audit_queued": stats.queued.load(std::sync::atomic::Ordering::Relaxed),
+        "audit_spooled": stats.spooled.load(std::sync::atomic::Ordering::Relaxed),
+        "audit_dropped": stats.dropped.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    let status = if db_up || spool_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+// -- agents -----------------------------------------------------------------------------------
+
+async fn list_agents(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"agents": state.store.list_agents().await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAgent {
+    name: String,
+    #[serde(default)]
+    capture_bodies: Option<bool>,
+}
+
+async fn create_agent(State(state): State<AppState>, AdminJson(body): AdminJson<NewAgent>) -> Result<Response, ApiError> {
+    let agent = identity::create_agent(&state.store, &body.name, body.capture_bodies).await?;
+    refresh_keys(&state).await;
+    Ok((StatusCode::CREATED, Json(agent)).into_response())
+}
+
+async fn get_agent(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let agent = state
+        .store
+        .agent_by_name(&name)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no agent named `{name}`")))?;
+    let keys = state.store.list_keys(Some(&name)).await?;
+    Ok(Json(json!({"agent": agent, "keys": keys})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentPatch {
+    /// `null` returns the agent to the configured default.
+    capture_bodies: Option<bool>,
+}
+
+async fn update_agent(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<AgentPatch>) -> Result<Json<serde_json::Value>, ApiError> {
+    let agent = state.store.set_agent_capture_bodies(&name, body.capture_bodies).await?;
+    refresh_keys(&state).await;
+    Ok(Json(json!({"agent": agent})))
+}
+
+// -- keys -------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct KeyListQuery {
+    agent: Option<String>,
+}
+
+async fn list_keys(State(state): State<AppState>, Query(q): Query<KeyListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"keys": state.store.list_keys(q.agent.as_deref()).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    agent: String,
+    /// A duration such as `30d` or `12h`.
+    #[serde(default)]
+    expires_in: Option<String>,
+    #[serde(default)]
+    models: Option<Vec<String>>,
+}
+
+async fn create_key(State(state): State<AppState>, AdminJson(body): AdminJson<NewKey>) -> Result<Response, ApiError> {
+    let expires_in = match &body.expires_in {
+        Some(s) => Some(humantime::parse_duration(s).map_err(|e| ApiError::bad_request(format!("expires_in: {e}")))?),
+        None => None,
+    };
+    let new = identity::create_key(&state.store, KeyRequest { agent: body.agent, expires_in, models: body.models }).await?;
+    refresh_keys(&state).await;
+    let mut v = serde_json::to_value(&new.row).unwrap_or_default();
+    v["key"] = json!(new.secret);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+async fn revoke_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let row = state.store.revoke_key(&id).await?;
+    refresh_keys(&state).await;
+    Ok(Json(json!({"key": row})))
+}
+
+/// This replica applies its own change at once; others follow the change counter.
+async fn refresh_keys(state: &AppState) {
+    if let Err(e) = state.keys.reload(&state.store).await {
+        tracing::warn!(error = %e, "key index reload after an admin change failed; the periodic refresh will retry");
+    }
+}
+
+// -- audit ------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EventQuery {
+    agent: Option<String>,
+    user: Option<String>,
+    session: Option<String>,
+    kind: Option<String>,
+    model: Option<String>,
+    outcome: Option<String>,
+    status: Option<i64>,
+    request_id: Option<String>,
+    /// RFC 3339 or unix milliseconds.
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn parse_time(field: &str, v: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = v.parse::<i64>() {
+        return Ok(ms);
+    }
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| ApiError::bad_request(format!("{field}: expected RFC 3339 time or unix milliseconds, got `{v}`")))
+}
+
+pub fn encode_cursor(ts: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ts}:{id}"))
+}
+
+fn decode_cursor(c: &str) -> Option<(i64, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (ts, id) = text.split_once(':')?;
+    Some((ts.parse().ok()?, id.to_string()))
+}
+
+async fn list_events(State(state): State<AppState>, query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let before = match &q.cursor {
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?),
+        None => None,
+    };
+    let filter = AuditFilter {
+        agent: q.agent,
+        user: q.user,
+        session: q.session,
+        kind: q.kind,
+        model: q.model,
+        outcome: q.outcome,
+        status: q.status,
+        request_id: q.request_id,
+        since_ms: q.since.as_deref().map(|v| parse_time("since", v)).transpose()?,
+        until_ms: q.until.as_deref().map(|v| parse_time("until", v)).transpose()?,
+        before,
+        limit,
+    };
+    let events = state.store.query_audit_events(&filter).await?;
+    let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| encode_cursor(e.ts, &e.id))).flatten();
+    Ok(Json(json!({"events": events, "next_cursor": next_cursor})))
+}
+
+async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.store.audit_event(&id).await? {
+        Some(e) => Ok(Json(json!({"event": e}))),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no audit event `{id}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = encode_cursor(1_700_000_000_123, "0190-abc");
+        assert_eq!(decode_cursor(&c), Some((1_700_000_000_123, "0190-abc".to_string())));
+        assert_eq!(decode_cursor("!!"), None);
+        assert_eq!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("nocolon")), None);
+    }
+
+    #[test]
+    fn times_parse_both_ways() {
+        assert_eq!(parse_time("since", "1000").unwrap(), 1000);
+        assert_eq!(parse_time("since", "1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert!(parse_time("since", "yesterday").is_err());
+    }
+}

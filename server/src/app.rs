@@ -1,0 +1,299 @@
+//! Assembling Weir: state, listeners, routers, background tasks and the drain on shutdown.
+//!
+//! [`App::build`] connects the store, applies migrations, loads the key index and binds both
+//! listeners (port 0 works, for tests); [`App::run`] serves until the shutdown future resolves,
+//! then drains. Nothing here handles a request itself.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{spawn_writer, AuditSink, AuditWriter};
+use crate::config::{Config, Env};
+use crate::identity::KeyIndex;
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+
+/// The part of the state a config reload replaces as a whole.
+pub struct Runtime {
+    pub config: Config,
+    /// One HTTP client per provider (its own timeouts and connection pool).
+    pub clients: HashMap<String, reqwest::Client>,
+}
+
+impl Runtime {
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let mut clients = HashMap::new();
+        for p in config.providers.values() {
+            let client = reqwest::Client::builder()
+                .connect_timeout(p.connect_timeout)
+                .read_timeout(p.read_timeout)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(512)
+                .tcp_nodelay(true)
+                .build()
+                .with_context(|| format!("building the HTTP client for provider `{}`", p.name))?;
+            clients.insert(p.name.clone(), client);
+        }
+        Ok(Self { config, clients })
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub runtime: Arc<ArcSwap<Runtime>>,
+    pub store: Store,
+    pub keys: KeyIndex,
+    pub audit: AuditSink,
+    pub telemetry: Telemetry,
+    pub admin_token: Arc<SecretString>,
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
+/// untrusted address in `X-Forwarded-For`.
+pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let peer_ip = peer.ip();
+    if !trusted.contains(&peer_ip) {
+        return peer_ip;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer_ip)
+}
+
+pub struct App {
+    gateway: TcpListener,
+    admin: TcpListener,
+    state: AppState,
+    writer: AuditWriter,
+    stop_tasks: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    drain_timeout: Duration,
+}
+
+impl App {
+    pub async fn build(config: Config, env: &Env, telemetry: Telemetry) -> anyhow::Result<Self> {
+        for w in &config.warnings {
+            tracing::warn!("{w}");
+        }
+        let store = Store::connect(&config.database_url, config.database_max_connections)
+            .await
+            .context("opening the database")?;
+        migrate_with_retry(&store).await?;
+        let keys = KeyIndex::default();
+        keys.reload(&store).await.context("loading keys")?;
+
+        let admin_token = match &config.admin_token {
+            Some(t) => t.clone(),
+            None => {
+                let t = format!("wat_{}", &crate::identity::generate_key_secret()[3..]);
+                tracing::warn!(
+                    admin_token = %t,
+                    console = %format!("http://{}/", config.admin_listen),
+                    "WEIR_ADMIN_TOKEN is not set; generated an admin token for this run (shown once)"
+                );
+                SecretString::from(t)
+            }
+        };
+
+        let gateway = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let admin = TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
+
+        let (audit, writer) = spawn_writer(store.clone(), &config.audit);
+        let drain_timeout = config.drain_timeout;
+        let refresh = config.identity_refresh;
+        let reload_every = config.reload_interval;
+        let source = config.source.clone();
+        let retention_days = config.audit.retention_days;
+        let state = AppState {
+            runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
+            store: store.clone(),
+            keys: keys.clone(),
+            audit,
+            telemetry,
+            admin_token: Arc::new(admin_token),
+        };
+        let stop_tasks = CancellationToken::new();
+        let mut tasks = vec![keys.spawn_refresh(store.clone(), refresh, stop_tasks.clone())];
+        if let Some(path) = source {
+            tasks.push(spawn_config_reload(state.runtime.clone(), path, env.clone(), reload_every, stop_tasks.clone()));
+        }
+        if retention_days > 0 {
+            tasks.push(spawn_retention(store, retention_days, stop_tasks.clone()));
+        }
+        Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
+    }
+
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains: the listeners close at once (new
+    /// connections are refused), in-flight calls and streams get up to the drain timeout, and
+    /// the audit queue is written (or spooled).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout } = self;
+        tracing::info!(gateway = %gateway.local_addr()?, admin = %admin.local_addr()?, "weir is serving");
+        let stop = CancellationToken::new();
+        let gw = axum::serve(gateway, gateway_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let ad = axum::serve(admin, crate::admin::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let mut gw = tokio::spawn(async move { gw.await });
+        let mut ad = tokio::spawn(async move { ad.await });
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down: refusing new requests, draining in-flight ones"),
+            r = &mut gw => { tracing::error!(result = ?r, "gateway listener stopped") }
+            r = &mut ad => { tracing::error!(result = ?r, "admin listener stopped") }
+        }
+        stop.cancel();
+        let drained = tokio::time::timeout(drain_timeout, async {
+            let _ = (&mut gw).await;
+            let _ = (&mut ad).await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(timeout_secs = drain_timeout.as_secs(), "drain deadline reached; closing remaining connections");
+            gw.abort();
+            ad.abort();
+            // Let aborted streams drop (each records its call) before the audit queue closes.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop_tasks.cancel();
+        for t in tasks {
+            let _ = t.await;
+        }
+        writer.shutdown(Duration::from_secs(10)).await;
+        state.telemetry.shutdown();
+        state.store.close().await;
+        tracing::info!("weir stopped");
+        Ok(())
+    }
+}
+
+async fn migrate_with_retry(store: &Store) -> anyhow::Result<()> {
+    let mut attempt = 0;
+    loop {
+        match store.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 10 => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "database not ready; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("applying migrations")),
+        }
+    }
+}
+
+pub fn gateway_router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::llm::routes())
+        .route("/healthz", get(healthz))
+        .fallback(gateway_fallback)
+        .with_state(state)
+}
+
+pub async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+async fn gateway_fallback(req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    if parts.uri.path().starts_with("/v1/") || parts.uri.path() == "/v1" {
+        return crate::llm::unknown_route(parts.uri, parts.headers).await;
+    }
+    (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"message": format!("Weir does not serve {}", parts.uri.path()), "type": "invalid_request_error", "code": "unknown_url"}})))
+        .into_response()
+}
+
+fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf, env: Env, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = tokio::fs::read(&path).await.ok();
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let Ok(bytes) = tokio::fs::read(&path).await else { continue };
+            if last.as_deref() == Some(&bytes[..]) {
+                continue;
+            }
+            last = Some(bytes.clone());
+            let text = String::from_utf8_lossy(&bytes);
+            let current = runtime.load();
+            match Config::from_toml(&text, &env) {
+                Ok(mut next) => {
+                    next.source = Some(path.clone());
+                    if next.listen != current.config.listen || next.admin_listen != current.config.admin_listen || next.database_url != current.config.database_url {
+                        tracing::warn!("listen addresses and the database URL change only on restart; the rest of the edit applies now");
+                    }
+                    // What only applies at start keeps its running value.
+                    next.listen = current.config.listen;
+                    next.admin_listen = current.config.admin_listen;
+                    next.database_url = current.config.database_url.clone();
+                    next.admin_token = current.config.admin_token.clone();
+                    for w in &next.warnings {
+                        tracing::warn!("{w}");
+                    }
+                    match Runtime::new(next) {
+                        Ok(rt) => {
+                            runtime.store(Arc::new(rt));
+                            tracing::info!(path = %path.display(), "config reloaded");
+                        }
+                        Err(e) => tracing::error!(error = %e, "config edit refused; the previous config stays"),
+                    }
+                }
+                Err(e) => tracing::error!(path = %path.display(), error = %e, "config edit refused; the previous config stays"),
+            }
+        }
+    })
+}
+
+fn spawn_retention(store: Store, days: u64, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let cutoff = crate::store::now_ms() - i64::try_from(days).unwrap_or(i64::MAX / 86_400_000) * 86_400_000;
+            match store.delete_audit_events_before(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "old audit events deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit retention pass failed; will retry"),
+            }
+        }
+    })
+}

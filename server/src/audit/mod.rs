@@ -1,0 +1,52 @@
+//! The audit trail: one event per call, written off the request path.
+//!
+//! Owns the event model, secret redaction of captured bodies, and the batched writer that
+//! survives a database outage (memory, then a spool file). It must never make a request wait on
+//! the database, and never drop an event without counting and logging it.
+
+mod redact;
+mod writer;
+
+pub use redact::{capture_body, redact_secrets};
+pub use writer::{spawn_writer, AuditSink, AuditStats, AuditWriter, Captured};
+
+use serde::{Deserialize, Serialize};
+
+/// One call through Weir, as stored in `audit_events`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AuditEvent {
+    pub id: String,
+    /// Unix milliseconds when the request arrived.
+    pub ts: i64,
+    pub request_id: String,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub kind: String,
+    pub operation: String,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub key_id: Option<String>,
+    pub end_user: Option<String>,
+    pub session_id: Option<String>,
+    pub model_requested: Option<String>,
+    pub model_served: Option<String>,
+    pub provider: Option<String>,
+    pub status_code: i64,
+    /// `ok`, `error` or `cancelled` (the client went away first).
+    pub outcome: String,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    pub latency_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub streamed: bool,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cached_input_tokens: Option<i64>,
+    pub reasoning_tokens: Option<i64>,
+    /// Usage was estimated by Weir (a stream cut before the provider reported it).
+    pub usage_estimated: bool,
+    pub cost_usd: Option<f64>,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+    pub client_ip: Option<String>,
+}

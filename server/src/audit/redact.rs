@@ -1,0 +1,114 @@
+//! Removing secrets from captured bodies before they are stored.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Credentials with a recognisable shape: provider and Weir keys, cloud and VCS tokens, bearer
+/// tokens, JWTs and PEM private keys.
+static TOKEN_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+        r"|\bsk-[A-Za-z0-9_\-]{16,}",
+        r"|\bwk_[A-Za-z0-9]{16,}",
+        r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+        r"|\bgh[pousr]_[A-Za-z0-9]{30,}",
+        r"|\bgithub_pat_[A-Za-z0-9_]{30,}",
+        r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}",
+        r"|\bAIza[0-9A-Za-z_\-]{35}",
+        r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}=*",
+    ))
+    .unwrap_or_else(|e| unreachable!("static pattern: {e}"))
+});
+
+/// JSON members whose name says they hold a secret: the name stays, the value goes.
+static SECRET_MEMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)("(?:password|passwd|secret|client_secret|api_key|apikey|api-key|access_token|refresh_token|private_key|authorization|x-api-key)"\s*:\s*)"(?:[^"\\]|\\.)*""#)
+        .unwrap_or_else(|e| unreachable!("static pattern: {e}"))
+});
+
+pub fn redact_secrets(text: &str) -> String {
+    let once = TOKEN_PATTERN.replace_all(text, REDACTED);
+    SECRET_MEMBER.replace_all(&once, format!("$1\"{REDACTED}\"")).into_owned()
+}
+
+/// The text stored for a body: redacted, then cut to `max` bytes on a character boundary with
+/// a marker saying how much was cut. Redaction looks a little past the cut so that a secret
+/// straddling it is still recognised.
+pub fn capture_body(body: &[u8], max: usize) -> String {
+    let window = body.len().min(max.saturating_add(1024));
+    let text = String::from_utf8_lossy(&body[..window]);
+    let mut out = redact_secrets(&text);
+    if body.len() > max || out.len() > max {
+        let mut cut = max.min(out.len());
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str(&format!("…[truncated; {} bytes in all]", body.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_known_token_shapes() {
+        let cases = [
+            "sk-proj-abcdefghijklmnopqrstuvwx",
+            "sk-ant-api03-abcdefghijklmnop_qrstu",
+            "wk_3kQ9x7ZbLmP2aR5tY8uW1vN4",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "xoxb-1234567890-abcdefghij",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        ];
+        for secret in cases {
+            let text = format!("my key is {secret} ok");
+            let out = redact_secrets(&text);
+            assert!(!out.contains(secret), "{secret} survived: {out}");
+            assert_eq!(out, format!("my key is {REDACTED} ok"));
+        }
+    }
+
+    #[test]
+    fn redacts_bearer_and_pem() {
+        let out = redact_secrets("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345");
+        assert_eq!(out, format!("Authorization: {REDACTED}"));
+        let pem = "x -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- y";
+        assert_eq!(redact_secrets(pem), format!("x {REDACTED} y"));
+    }
+
+    #[test]
+    fn redacts_secret_json_members_keeping_names() {
+        let out = redact_secrets(r#"{"user":"ann","password":"hunter2 \"x\"","Api_Key":"k"}"#);
+        assert_eq!(out, format!(r#"{{"user":"ann","password":"{REDACTED}","Api_Key":"{REDACTED}"}}"#));
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        let text = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"ask about skeletons and tasks"}]}"#;
+        assert_eq!(redact_secrets(text), text);
+    }
+
+    #[test]
+    fn capture_cuts_on_char_boundary_and_says_so() {
+        let body = "é".repeat(100);
+        let out = capture_body(body.as_bytes(), 11);
+        assert!(out.starts_with("ééééé"), "{out}");
+        assert!(out.contains("[truncated; 200 bytes in all]"), "{out}");
+        assert_eq!(capture_body(b"short", 100), "short");
+    }
+
+    #[test]
+    fn capture_redacts_a_secret_straddling_the_cut() {
+        let body = format!("aaaa sk-abcdefghijklmnopqrstuvwxyz tail");
+        let out = capture_body(body.as_bytes(), 12);
+        assert!(!out.contains("sk-abcdef"), "{out}");
+    }
+}

@@ -1,0 +1,402 @@
+//! The batched audit writer.
+//!
+//! Requests hand events to [`AuditSink::record`], which never waits: it is a `try_send` into a
+//! bounded channel. One task drains the channel into memory and writes batches to the
+//! database. While the database is unreachable, events stay in memory up to
+//! `audit.memory_queue`; beyond that they are appended to the spool file, which is replayed
+//! first when the database returns. On shutdown whatever could not be written goes to the
+//! spool, so the next start writes it. Rows are keyed by event id and inserted with
+//! `ON CONFLICT DO NOTHING`, so a replay never duplicates one.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::AuditEvent;
+use crate::config::AuditSection;
+use crate::store::Store;
+
+/// Requests outrun the writer by at most this many events before they are counted as dropped.
+const CHANNEL_CAPACITY: usize = 65_536;
+/// A single insert that takes longer than this is treated as a failed one.
+const INSERT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+pub struct AuditStats {
+    /// Events written to the database since start.
+    pub written: AtomicU64,
+    /// Events waiting in memory.
+    pub queued: AtomicU64,
+    /// Events waiting in the spool file.
+    pub spooled: AtomicU64,
+    /// Events lost: the channel was full or the spool could not be written.
+    pub dropped: AtomicU64,
+    pub database_up: AtomicBool,
+    pub spool_failed: AtomicBool,
+}
+
+/// Raw bodies of a call, redacted and cut by the writer task rather than on the request path.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    pub request: Option<bytes::Bytes>,
+    pub response: Option<bytes::Bytes>,
+    pub max_bytes: usize,
+}
+
+type Record = (AuditEvent, Option<Captured>);
+
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<Record>,
+    stats: Arc<AuditStats>,
+}
+
+impl AuditSink {
+    pub fn record(&self, event: AuditEvent, captured: Option<Captured>) {
+        match self.tx.try_send((event, captured)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full((ev, _))) | Err(mpsc::error::TrySendError::Closed((ev, _))) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(event_id = %ev.id, request_id = %ev.request_id, "audit event dropped: the writer is not keeping up or has stopped");
+            }
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<AuditStats> {
+        &self.stats
+    }
+}
+
+pub struct AuditWriter {
+    task: JoinHandle<()>,
+    stop: CancellationToken,
+}
+
+impl AuditWriter {
+    /// Stops taking events, writes what it can within `deadline`, spools the rest.
+    pub async fn shutdown(self, deadline: Duration) {
+        self.stop.cancel();
+        if tokio::time::timeout(deadline + Duration::from_secs(2), self.task).await.is_err() {
+            tracing::error!("audit writer did not finish in time");
+        }
+    }
+}
+
+pub fn spawn_writer(store: Store, cfg: &AuditSection) -> (AuditSink, AuditWriter) {
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let stats = Arc::new(AuditStats::default());
+    stats.database_up.store(true, Ordering::Relaxed);
+    let stop = CancellationToken::new();
+    let writer = Writer {
+        store,
+        rx,
+        pending: VecDeque::new(),
+        spool: Spool::open(PathBuf::from(&cfg.spool_path)),
+        memory_queue: cfg.memory_queue,
+        batch_size: cfg.batch_size,
+        stats: stats.clone(),
+        retry_at: Instant::now(),
+        backoff: Duration::from_millis(250),
+        outage_logged: false,
+    };
+    match writer.spool.count_lines() {
+        Ok(n) if n > 0 => {
+            tracing::info!(events = n, path = %writer.spool.path.display(), "audit spool holds events from an earlier run; writing them");
+            writer.stats.spooled.store(n, Ordering::Relaxed);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the audit spool file"),
+    }
+    let flush_every = Duration::from_millis(cfg.flush_interval_ms);
+    let task = tokio::spawn(writer.run(stop.clone(), flush_every));
+    (AuditSink { tx, stats }, AuditWriter { task, stop })
+}
+
+type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), String>)> + Send>>;
+
+struct Batch {
+    events: Vec<AuditEvent>,
+    /// For a batch read from the spool: the file offset just past it.
+    spool_end: Option<u64>,
+}
+
+struct Writer {
+    store: Store,
+    rx: mpsc::Receiver<Record>,
+    pending: VecDeque<AuditEvent>,
+    spool: Spool,
+    memory_queue: usize,
+    batch_size: usize,
+    stats: Arc<AuditStats>,
+    retry_at: Instant,
+    backoff: Duration,
+    outage_logged: bool,
+}
+
+impl Writer {
+    async fn run(mut self, stop: CancellationToken, flush_every: Duration) {
+        let mut ticker = tokio::time::interval(flush_every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut inflight: Option<Flush> = None;
+        loop {
+            let mut tick = false;
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                (batch, result) = async { match inflight.as_mut() { Some(f) => f.await, None => std::future::pending().await } } => {
+                    inflight = None;
+                    self.finish_flush(batch, result);
+                }
+                rec = self.rx.recv() => match rec {
+                    Some((ev, captured)) => self.accept(ev, captured),
+                    None => break,
+                },
+                _ = ticker.tick() => tick = true,
+            }
+            // Under load the batch fills while the previous insert runs; when quiet, the tick
+            // flushes what little there is.
+            if inflight.is_none() && (tick || self.pending.len() >= self.batch_size) {
+                inflight = self.next_flush();
+            }
+        }
+        self.drain_on_shutdown(inflight).await;
+    }
+
+    fn accept(&mut self, mut ev: AuditEvent, captured: Option<Captured>) {
+        if let Some(c) = captured {
+            ev.request_body = c.request.map(|b| super::capture_body(&b, c.max_bytes));
+            ev.response_body = c.response.map(|b| super::capture_body(&b, c.max_bytes));
+        }
+        self.pending.push_back(ev);
+        if self.pending.len() > self.memory_queue {
+            self.spill_pending();
+        }
+        self.stats.queued.store(self.pending.len() as u64, Ordering::Relaxed);
+    }
+
+    fn spill_pending(&mut self) {
+        let events: Vec<AuditEvent> = self.pending.drain(..).collect();
+        match self.spool.append(&events) {
+            Ok(()) => {
+                self.stats.spooled.fetch_add(events.len() as u64, Ordering::Relaxed);
+                self.stats.spool_failed.store(false, Ordering::Relaxed);
+                tracing::warn!(events = events.len(), path = %self.spool.path.display(), "audit events spooled to disk while the database is unavailable");
+            }
+            Err(e) => {
+                self.stats.spool_failed.store(true, Ordering::Relaxed);
+                self.stats.dropped.fetch_add(events.len() as u64, Ordering::Relaxed);
+                tracing::error!(events = events.len(), error = %e, "audit events dropped: the spool file cannot be written");
+            }
+        }
+        self.stats.queued.store(0, Ordering::Relaxed);
+    }
+
+    /// The spool holds older events than memory, so it is written first.
+    fn next_batch(&mut self) -> Option<Batch> {
+        if self.spool.has_unread() {
+            match self.spool.read_batch(self.batch_size) {
+                Ok((events, end)) if !events.is_empty() => return Some(Batch { events, spool_end: Some(end) }),
+                Ok((_, end)) => {
+                    // Nothing parseable left (a torn last line): the spool is done.
+                    self.spool.consumed_to(end);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the audit spool file"),
+            }
+        }
+        if self.pending.is_empty() {
+            return None;
+        }
+        let n = self.pending.len().min(self.batch_size);
+        let events: Vec<AuditEvent> = self.pending.drain(..n).collect();
+        self.stats.queued.store(self.pending.len() as u64, Ordering::Relaxed);
+        Some(Batch { events, spool_end: None })
+    }
+
+    fn next_flush(&mut self) -> Option<Flush> {
+        if Instant::now() < self.retry_at {
+            return None;
+        }
+        let batch = self.next_batch()?;
+        let store = self.store.clone();
+        Some(Box::pin(async move {
+            let result = match tokio::time::timeout(INSERT_TIMEOUT, store.insert_audit_events(&batch.events)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("insert timed out".to_string()),
+            };
+            (batch, result)
+        }))
+    }
+
+    fn finish_flush(&mut self, batch: Batch, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                let n = batch.events.len() as u64;
+                self.stats.written.fetch_add(n, Ordering::Relaxed);
+                if let Some(end) = batch.spool_end {
+                    self.spool.consumed_to(end);
+                    let left = self.stats.spooled.load(Ordering::Relaxed).saturating_sub(n);
+                    self.stats.spooled.store(if self.spool.has_unread() { left } else { 0 }, Ordering::Relaxed);
+                }
+                if !self.stats.database_up.swap(true, Ordering::Relaxed) || self.outage_logged {
+                    tracing::info!("audit database reachable again; writing queued events");
+                    self.outage_logged = false;
+                }
+                self.backoff = Duration::from_millis(250);
+            }
+            Err(e) => {
+                self.stats.database_up.store(false, Ordering::Relaxed);
+                if !self.outage_logged {
+                    tracing::warn!(error = %e, "audit database unavailable; events wait in memory, then in the spool file");
+                    self.outage_logged = true;
+                }
+                self.retry_at = Instant::now() + self.backoff;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+                if batch.spool_end.is_none() {
+                    // Back to the front, in order.
+                    for ev in batch.events.into_iter().rev() {
+                        self.pending.push_front(ev);
+                    }
+                    if self.pending.len() > self.memory_queue {
+                        self.spill_pending();
+                    }
+                    self.stats.queued.store(self.pending.len() as u64, Ordering::Relaxed);
+                }
+                // A spool batch stays in the spool; it is re-read from the same offset.
+            }
+        }
+    }
+
+    async fn drain_on_shutdown(mut self, inflight: Option<Flush>) {
+        self.rx.close();
+        while let Ok((ev, captured)) = self.rx.try_recv() {
+            self.accept(ev, captured);
+        }
+        if let Some(f) = inflight {
+            let (batch, result) = f.await;
+            self.finish_flush(batch, result);
+        }
+        // Write while the database answers; stop at the first failure.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.stats.database_up.load(Ordering::Relaxed) && Instant::now() < deadline {
+            self.retry_at = Instant::now();
+            let Some(f) = self.next_flush() else { break };
+            let (batch, result) = f.await;
+            let failed = result.is_err();
+            self.finish_flush(batch, result);
+            if failed {
+                break;
+            }
+        }
+        if !self.pending.is_empty() {
+            self.spill_pending();
+        }
+        if let Err(e) = self.spool.sync() {
+            tracing::error!(error = %e, "cannot sync the audit spool file");
+        }
+        tracing::info!(
+            written = self.stats.written.load(Ordering::Relaxed),
+            spooled = self.stats.spooled.load(Ordering::Relaxed),
+            "audit writer stopped"
+        );
+    }
+}
+
+/// An append-only file of JSON lines, read back from an offset kept in memory. When everything
+/// in it has been written to the database it is truncated.
+struct Spool {
+    path: PathBuf,
+    read_offset: u64,
+    len: u64,
+}
+
+impl Spool {
+    fn open(path: PathBuf) -> Self {
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Self { path, read_offset: 0, len }
+    }
+
+    fn has_unread(&self) -> bool {
+        self.read_offset < self.len
+    }
+
+    fn count_lines(&self) -> std::io::Result<u64> {
+        if self.len == 0 {
+            return Ok(0);
+        }
+        let f = File::open(&self.path)?;
+        Ok(BufReader::new(f).lines().count() as u64)
+    }
+
+    fn append(&mut self, events: &[AuditEvent]) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(events.len() * 512);
+        for ev in events {
+            serde_json::to_writer(&mut buf, ev)?;
+            buf.push(b'\n');
+        }
+        let mut f = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        f.write_all(&buf)?;
+        f.sync_data()?;
+        self.len = f.metadata()?.len();
+        Ok(())
+    }
+
+    fn read_batch(&self, max: usize) -> std::io::Result<(Vec<AuditEvent>, u64)> {
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(self.read_offset))?;
+        let mut reader = BufReader::new(f);
+        let mut events = Vec::new();
+        let mut offset = self.read_offset;
+        let mut line = String::new();
+        while events.len() < max {
+            line.clear();
+            let n = reader.read_line(&mut line)?;
+            if n == 0 {
+                break;
+            }
+            if !line.ends_with('\n') {
+                // A line torn by a crash mid-append: nothing after it is usable.
+                offset += n as u64;
+                tracing::warn!("audit spool ends with a partial line; skipping it");
+                break;
+            }
+            offset += n as u64;
+            match serde_json::from_str(line.trim_end()) {
+                Ok(ev) => events.push(ev),
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable line in the audit spool"),
+            }
+        }
+        Ok((events, offset))
+    }
+
+    fn consumed_to(&mut self, offset: u64) {
+        self.read_offset = offset;
+        if self.read_offset >= self.len {
+            match OpenOptions::new().write(true).open(&self.path).and_then(|f| f.set_len(0)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(error = %e, "cannot truncate the audit spool file"),
+            }
+            self.read_offset = 0;
+            self.len = 0;
+        }
+    }
+
+    fn sync(&self) -> std::io::Result<()> {
+        match File::open(&self.path) {
+            Ok(f) => f.sync_all(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The `weir` command line: `serve`, `migrate`, `agents`, `keys`, `config check`.
+//!
+//! Commands other than `serve` write the database directly; the server need not run. Output
+//! meant for scripts goes to stdout (a new key, alone on its line); everything else to stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::{Config, Env};
+use crate::identity::{self, KeyRequest};
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, about = "A gateway for AI agents' LLM, MCP and A2A traffic")]
+pub struct Cli {
+    /// Config file (TOML). Defaults to $WEIR_CONFIG, then the embedded defaults.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage agents.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Manage agents' API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Work with config files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Create an agent.
+    Create {
+        name: String,
+        /// Never store this agent's request and response bodies in the audit trail.
+        #[arg(long)]
+        no_capture_bodies: bool,
+    },
+    /// List agents.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key for AGENT and print it (once) on stdout.
+    Create {
+        agent: String,
+        /// Lifetime, e.g. 30d, 12h, 90m.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// Comma-separated model allowlist.
+        #[arg(long, value_name = "M1,M2", value_delimiter = ',')]
+        models: Option<Vec<String>>,
+    },
+    /// List keys, of one agent or all.
+    List { agent: Option<String> },
+    /// Revoke a key by its id (key_…).
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file.
+    Check { path: PathBuf },
+}
+
+/// Exit code 2: the configuration is wrong. 1: anything else failed.
+pub async fn run(cli: Cli, env: Env) -> ExitCode {
+    if let Command::Config(ConfigCommand::Check { path }) = &cli.command {
+        return match Config::load(Some(path), &env) {
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!("{}: OK ({} providers, {} models)", path.display(), cfg.providers.len(), cfg.models.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
+    let config = match Config::load(cli.config.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(config, &env).await,
+        other => manage(other, &config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(config: Config, env: &Env) -> anyhow::Result<()> {
+    let telemetry = Telemetry::from_env(env)?;
+    let app = App::build(config, env, telemetry).await?;
+    app.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url, 2).await.context("opening the database")?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+fn fmt_time(ms: Option<i64>) -> String {
+    ms.and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| "-".into())
+}
+
+async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        Command::Migrate => eprintln!("migrations applied to {}", redact_url(&config.database_url)),
+        Command::Agents(AgentsCommand::Create { name, no_capture_bodies }) => {
+            let agent = identity::create_agent(&store, &name, no_capture_bodies.then_some(false)).await?;
+            eprintln!("created agent {} ({})", agent.name, agent.id);
+        }
+        Command::Agents(AgentsCommand::List) => {
+            println!("{:<32} {:<38} {:<10} CREATED", "NAME", "ID", "BODIES");
+            for a in store.list_agents().await? {
+                let bodies = match a.capture_bodies {
+                    Some(true) => "captured",
+                    Some(false) => "off",
+                    None => "default",
+                };
+                println!("{:<32} {:<38} {:<10} {}", a.name, a.id, bodies, fmt_time(Some(a.created_at)));
+            }
+        }
+        Command::Keys(KeysCommand::Create { agent, expires, models }) => {
+            let expires_in = expires
+                .as_deref()
+                .map(humantime::parse_duration)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--expires: {e} (use e.g. 30d, 12h, 90m)"))?;
+            let new = identity::create_key(&store, KeyRequest { agent, expires_in, models }).await?;
+            eprintln!(
+                "created key {} for agent {}{} — store it now, it is not shown again",
+                new.row.id,
+                new.row.agent,
+                new.row.expires_at.map(|t| format!(", expires {}", fmt_time(Some(t)))).unwrap_or_default()
+            );
+            println!("{}", new.secret);
+        }
+        Command::Keys(KeysCommand::List { agent }) => {
+            println!("{:<18} {:<24} {:<11} {:<24} {:<25} {:<25} CREATED", "ID", "AGENT", "PREFIX", "MODELS", "EXPIRES", "REVOKED");
+            for k in store.list_keys(agent.as_deref()).await? {
+                let models = k.models.map(|m| m.join(",")).unwrap_or_else(|| "*".into());
+                println!(
+                    "{:<18} {:<24} {:<11} {:<24} {:<25} {:<25} {}",
+                    k.id,
+                    k.agent,
+                    k.prefix,
+                    models,
+                    fmt_time(k.expires_at),
+                    fmt_time(k.revoked_at),
+                    fmt_time(Some(k.created_at))
+                );
+            }
+        }
+        Command::Keys(KeysCommand::Revoke { key_id }) => {
+            let k = store.revoke_key(&key_id).await?;
+            eprintln!("revoked key {} of agent {}", k.id, k.agent);
+        }
+        Command::Serve | Command::Config(_) => unreachable!("handled in run"),
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

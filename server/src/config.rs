@@ -1,0 +1,641 @@
+//! Typed configuration: the TOML file, `WEIR_*` environment overrides and the embedded defaults.
+//!
+//! Everything here is validated before any port is bound; a validation error names the key and
+//! what is wrong. This module owns parsing and validation only: it never reads the process
+//! environment itself (callers hand it an [`Env`] snapshot) and never touches the network.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The configuration used when neither `--config` nor `WEIR_CONFIG` names a file.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../examples/default.toml");
+
+/// A snapshot of environment variables. `main` captures the process environment once; tests
+/// build their own, so nothing ever needs to mutate the real environment.
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Parse(String),
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// File shape. `deny_unknown_fields` everywhere: a misspelt key is an error, not a silent default.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub audit: AuditSection,
+    #[serde(default)]
+    pub identity: IdentitySection,
+    #[serde(default)]
+    pub providers: Vec<ProviderSection>,
+    #[serde(default)]
+    pub models: Vec<ModelSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub listen: String,
+    pub admin_listen: String,
+    /// Largest request body accepted on the gateway port.
+    pub max_body_bytes: usize,
+    /// How long SIGTERM waits for in-flight requests and streams before closing them.
+    pub drain_timeout_secs: u64,
+    /// Peers whose `X-Forwarded-For` is believed (exact IPs).
+    pub trusted_proxies: Vec<String>,
+    /// How often the config file is checked for changes.
+    pub reload_interval_ms: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:4000".into(),
+            admin_listen: "127.0.0.1:4001".into(),
+            max_body_bytes: 20 * 1024 * 1024,
+            drain_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
+            reload_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { url: "sqlite://weir.db".into(), max_connections: 8 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// Capture request and response bodies (per-agent switch overrides this when set).
+    pub capture_bodies: bool,
+    /// Bodies are cut to this many bytes before they are stored.
+    pub body_max_bytes: usize,
+    /// Events older than this are deleted in the background; 0 keeps them forever.
+    pub retention_days: u64,
+    /// Events held in memory while the database is unreachable before they go to the spool file.
+    pub memory_queue: usize,
+    /// Rows per insert.
+    pub batch_size: usize,
+    pub flush_interval_ms: u64,
+    /// Where events wait on disk while the database is unreachable.
+    pub spool_path: String,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            capture_bodies: true,
+            body_max_bytes: 16 * 1024,
+            retention_days: 30,
+            memory_queue: 10_000,
+            batch_size: 200,
+            flush_interval_ms: 200,
+            spool_path: "weir-audit.spool".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySection {
+    /// How often each replica checks the database for changed agents and keys.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for IdentitySection {
+    fn default() -> Self {
+        Self { refresh_interval_ms: 500 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible API.
+    Openai,
+    Anthropic,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::Anthropic => "anthropic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the response head (and, for streams, between chunks).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_ms: u64,
+    /// Longest a whole non-streaming call may take.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+    /// Extra headers sent with every upstream request (for gateways needing their own auth).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+fn default_connect_timeout() -> u64 {
+    5_000
+}
+fn default_read_timeout() -> u64 {
+    120_000
+}
+fn default_request_timeout() -> u64 {
+    600_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    pub name: String,
+    pub targets: Vec<TargetSection>,
+    #[serde(default)]
+    pub price: Option<Price>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    pub provider: String,
+    pub model: String,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    /// Price of cached input tokens; the input price when absent.
+    #[serde(default)]
+    pub cached_input_per_mtok: Option<f64>,
+}
+
+impl Price {
+    /// Cost of a call. `input_tokens` includes the cached ones, as every provider's usage does
+    /// once normalised (see `llm::usage`).
+    pub fn cost(&self, input_tokens: u64, cached_input_tokens: u64, output_tokens: u64) -> f64 {
+        let cached = cached_input_tokens.min(input_tokens);
+        let fresh = input_tokens - cached;
+        let cached_price = self.cached_input_per_mtok.unwrap_or(self.input_per_mtok);
+        (fresh as f64 * self.input_per_mtok
+            + cached as f64 * cached_price
+            + output_tokens as f64 * self.output_per_mtok)
+            / 1_000_000.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated, runtime shape.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub api_key_env: Option<String>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub targets: Vec<Target>,
+    pub price: Option<Price>,
+}
+
+/// Everything `weir serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from; `None` for the embedded defaults.
+    pub source: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub admin_token: Option<SecretString>,
+    pub max_body_bytes: usize,
+    pub drain_timeout: Duration,
+    pub reload_interval: Duration,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub audit: AuditSection,
+    pub identity_refresh: Duration,
+    pub providers: BTreeMap<String, Provider>,
+    /// In the order the file lists them.
+    pub models: Vec<Model>,
+    /// Problems that do not stop Weir (a provider key variable that is not set, say).
+    pub warnings: Vec<String>,
+}
+
+pub use axum::http;
+
+impl Config {
+    /// Load from `path` (or `WEIR_CONFIG`, or the embedded defaults), then apply `WEIR_*`.
+    pub fn load(path: Option<&Path>, env: &Env) -> Result<Self, ConfigError> {
+        let path: Option<PathBuf> =
+            path.map(Path::to_path_buf).or_else(|| env.get("WEIR_CONFIG").map(PathBuf::from));
+        let text = match &path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.clone(), source })?,
+            None => EMBEDDED_DEFAULT.to_string(),
+        };
+        let mut cfg = Self::from_toml(&text, env)?;
+        cfg.source = path;
+        Ok(cfg)
+    }
+
+    pub fn from_toml(text: &str, env: &Env) -> Result<Self, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse(describe_toml_error(&e)))?;
+        Self::validate(file, env)
+    }
+
+    fn validate(file: FileConfig, env: &Env) -> Result<Self, ConfigError> {
+        let mut warnings = Vec::new();
+        let listen_text = env.get("WEIR_LISTEN").unwrap_or(&file.server.listen).to_string();
+        let listen = parse_addr(&listen_text, if env.get("WEIR_LISTEN").is_some() { "WEIR_LISTEN" } else { "server.listen" })?;
+        let admin_text = env.get("WEIR_ADMIN_LISTEN").unwrap_or(&file.server.admin_listen).to_string();
+        let admin_listen = parse_addr(
+            &admin_text,
+            if env.get("WEIR_ADMIN_LISTEN").is_some() { "WEIR_ADMIN_LISTEN" } else { "server.admin_listen" },
+        )?;
+        if file.server.max_body_bytes == 0 {
+            return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+        }
+        if file.server.reload_interval_ms == 0 {
+            return Err(invalid("server.reload_interval_ms", "must be greater than 0"));
+        }
+        let mut trusted_proxies = Vec::new();
+        for (i, p) in file.server.trusted_proxies.iter().enumerate() {
+            trusted_proxies.push(
+                p.parse()
+                    .map_err(|_| invalid(format!("server.trusted_proxies[{i}]"), format!("`{p}` is not an IP address")))?,
+            );
+        }
+
+        let database_url = env.get("WEIR_DATABASE_URL").unwrap_or(&file.database.url).to_string();
+        let db_key = if env.get("WEIR_DATABASE_URL").is_some() { "WEIR_DATABASE_URL" } else { "database.url" };
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(invalid(db_key, "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if file.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be greater than 0"));
+        }
+        let redis_url = env.get("WEIR_REDIS_URL").map(str::to_string);
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("WEIR_REDIS_URL", "must start with redis:// or rediss://"));
+            }
+        }
+        let admin_token = env.get("WEIR_ADMIN_TOKEN").map(|t| SecretString::from(t.to_string()));
+        if let Some(t) = env.get("WEIR_ADMIN_TOKEN") {
+            if t.len() < 16 {
+                return Err(invalid("WEIR_ADMIN_TOKEN", "must be at least 16 characters"));
+            }
+        }
+
+        let a = &file.audit;
+        if a.batch_size == 0 || a.batch_size > 1000 {
+            return Err(invalid("audit.batch_size", "must be between 1 and 1000"));
+        }
+        if a.memory_queue == 0 {
+            return Err(invalid("audit.memory_queue", "must be greater than 0"));
+        }
+        if a.flush_interval_ms == 0 {
+            return Err(invalid("audit.flush_interval_ms", "must be greater than 0"));
+        }
+        if a.spool_path.trim().is_empty() {
+            return Err(invalid("audit.spool_path", "must not be empty"));
+        }
+        if file.identity.refresh_interval_ms == 0 {
+            return Err(invalid("identity.refresh_interval_ms", "must be greater than 0"));
+        }
+
+        let mut providers = BTreeMap::new();
+        for (i, p) in file.providers.iter().enumerate() {
+            let key = format!("providers[{i}]");
+            check_name(&p.name, &format!("{key}.name"))?;
+            if providers.contains_key(&p.name) {
+                return Err(invalid(format!("{key}.name"), format!("provider `{}` is defined twice", p.name)));
+            }
+            let base_url = p.base_url.trim_end_matches('/').to_string();
+            match reqwest::Url::parse(&base_url) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+                _ => return Err(invalid(format!("{key}.base_url"), format!("`{}` is not an http(s) URL", p.base_url))),
+            }
+            let api_key = match &p.api_key_env {
+                Some(var) => match env.get(var) {
+                    Some(v) => Some(SecretString::from(v.to_string())),
+                    None => {
+                        warnings.push(format!(
+                            "{key}.api_key_env: environment variable {var} is not set; calls to provider `{}` will fail until it is",
+                            p.name
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            for (field, v) in [("connect_timeout_ms", p.connect_timeout_ms), ("read_timeout_ms", p.read_timeout_ms), ("request_timeout_ms", p.request_timeout_ms)] {
+                if v == 0 {
+                    return Err(invalid(format!("{key}.{field}"), "must be greater than 0"));
+                }
+            }
+            let mut headers = Vec::new();
+            for (name, value) in &p.headers {
+                let n = http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| invalid(format!("{key}.headers"), format!("`{name}` is not a valid header name")))?;
+                let v = http::HeaderValue::from_str(value)
+                    .map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
+                headers.push((n, v));
+            }
+            providers.insert(
+                p.name.clone(),
+                Provider {
+                    name: p.name.clone(),
+                    kind: p.kind,
+                    base_url,
+                    api_key,
+                    api_key_env: p.api_key_env.clone(),
+                    connect_timeout: Duration::from_millis(p.connect_timeout_ms),
+                    read_timeout: Duration::from_millis(p.read_timeout_ms),
+                    request_timeout: Duration::from_millis(p.request_timeout_ms),
+                    headers,
+                },
+            );
+        }
+
+        let mut models: Vec<Model> = Vec::new();
+        for (i, m) in file.models.iter().enumerate() {
+            let key = format!("models[{i}]");
+            if m.name.trim().is_empty() || m.name.len() > 200 {
+                return Err(invalid(format!("{key}.name"), "must be 1 to 200 characters"));
+            }
+            if models.iter().any(|x| x.name == m.name) {
+                return Err(invalid(format!("{key}.name"), format!("model `{}` is defined twice", m.name)));
+            }
+            if m.targets.is_empty() {
+                return Err(invalid(format!("{key}.targets"), "must list at least one target"));
+            }
+            let mut kind = None;
+            let mut targets = Vec::new();
+            for (j, t) in m.targets.iter().enumerate() {
+                let tkey = format!("{key}.targets[{j}]");
+                let Some(p) = providers.get(&t.provider) else {
+                    let known: Vec<&str> = providers.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        format!("{tkey}.provider"),
+                        format!("unknown provider `{}` (defined: {})", t.provider, if known.is_empty() { "none".into() } else { known.join(", ") }),
+                    ));
+                };
+                if t.model.trim().is_empty() {
+                    return Err(invalid(format!("{tkey}.model"), "must not be empty"));
+                }
+                match kind {
+                    None => kind = Some(p.kind),
+                    Some(k) if k != p.kind => {
+                        return Err(invalid(
+                            format!("{tkey}.provider"),
+                            format!(
+                                "provider `{}` speaks the {} API but the model's first target speaks {}; a model's targets must share one API kind",
+                                p.name,
+                                p.kind.as_str(),
+                                k.as_str()
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+                targets.push(Target { provider: t.provider.clone(), model: t.model.clone() });
+            }
+            if let Some(price) = &m.price {
+                for (field, v) in [("input_per_mtok", Some(price.input_per_mtok)), ("output_per_mtok", Some(price.output_per_mtok)), ("cached_input_per_mtok", price.cached_input_per_mtok)] {
+                    if let Some(v) = v {
+                        if !v.is_finite() || v < 0.0 {
+                            return Err(invalid(format!("{key}.price.{field}"), "must be a non-negative number"));
+                        }
+                    }
+                }
+            }
+            models.push(Model {
+                name: m.name.clone(),
+                kind: kind.unwrap_or(ProviderKind::Openai),
+                targets,
+                price: m.price,
+            });
+        }
+
+        Ok(Self {
+            source: None,
+            listen,
+            admin_listen,
+            database_url,
+            database_max_connections: file.database.max_connections,
+            redis_url,
+            admin_token,
+            max_body_bytes: file.server.max_body_bytes,
+            drain_timeout: Duration::from_secs(file.server.drain_timeout_secs),
+            reload_interval: Duration::from_millis(file.server.reload_interval_ms),
+            trusted_proxies,
+            audit: file.audit,
+            identity_refresh: Duration::from_millis(file.identity.refresh_interval_ms),
+            providers,
+            models,
+            warnings,
+        })
+    }
+
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+fn parse_addr(text: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| invalid(key, format!("`{text}` is not an address like 127.0.0.1:4000")))
+}
+
+fn check_name(name: &str, key: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("`{name}` must be 1 to 64 letters, digits, '-', '_' or '.'")))
+    }
+}
+
+/// toml's own messages already carry the key path and the line; keep them, on one line.
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => format!("config is not valid: {msg} (at byte {})", span.start),
+        None => format!("config is not valid: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env::default()
+    }
+
+    #[test]
+    fn embedded_default_is_valid_and_names_no_secret() {
+        let cfg = Config::from_toml(EMBEDDED_DEFAULT, &env()).unwrap();
+        assert!(cfg.providers.contains_key("openai"));
+        assert!(cfg.providers.contains_key("anthropic"));
+        assert!(cfg.model("gpt-4o-mini").is_some());
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:4000");
+        assert_eq!(cfg.admin_listen.to_string(), "127.0.0.1:4001");
+        assert_eq!(cfg.database_url, "sqlite://weir.db");
+        // Keys absent from the environment are a warning, never an error.
+        assert!(cfg.warnings.iter().any(|w| w.contains("OPENAI_API_KEY")));
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env: Env = [("WEIR_LISTEN", "0.0.0.0:9000"), ("WEIR_DATABASE_URL", "postgres://x@h/db"), ("WEIR_ADMIN_TOKEN", "0123456789abcdef0")]
+            .into_iter()
+            .collect();
+        let cfg = Config::from_toml("", &env).unwrap();
+        assert_eq!(cfg.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(cfg.database_url, "postgres://x@h/db");
+        assert!(cfg.admin_token.is_some());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("[server]\nlisten_port = 3\n", &env()).unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn mixed_api_kinds_rejected_naming_the_target() {
+        let text = r#"
+[[providers]]
+name = "a"
+kind = "openai"
+base_url = "http://x/v1"
+[[providers]]
+name = "b"
+kind = "anthropic"
+base_url = "http://y"
+[[models]]
+name = "m"
+targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
+"#;
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.starts_with("models[0].targets[1].provider:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_provider_rejected() {
+        let text = "[[models]]\nname = \"m\"\ntargets = [{ provider = \"nope\", model = \"x\" }]\n";
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.contains("models[0].targets[0].provider") && err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn bad_listen_and_bad_url_rejected() {
+        let err = Config::from_toml("[server]\nlisten = \"nowhere\"\n", &env()).unwrap_err().to_string();
+        assert!(err.starts_with("server.listen:"), "{err}");
+        let text = "[[providers]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"ftp://x\"\n";
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.starts_with("providers[0].base_url:"), "{err}");
+        let text = "[[providers]]\nname = \"a\"\nkind = \"cohere\"\nbase_url = \"http://x\"\n";
+        assert!(Config::from_toml(text, &env()).is_err());
+    }
+
+    #[test]
+    fn negative_price_rejected() {
+        let text = "[[providers]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"http://x\"\n[[models]]\nname = \"m\"\ntargets = [{ provider = \"a\", model = \"x\" }]\nprice = { input_per_mtok = -1, output_per_mtok = 1 }\n";
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.starts_with("models[0].price.input_per_mtok"), "{err}");
+    }
+
+    #[test]
+    fn price_counts_cached_tokens_at_their_own_rate() {
+        let p = Price { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: Some(0.5) };
+        let c = p.cost(1_000_000, 400_000, 500_000);
+        assert!((c - (1.2 + 0.2 + 4.0)).abs() < 1e-9, "{c}");
+        let p = Price { input_per_mtok: 1.0, output_per_mtok: 1.0, cached_input_per_mtok: None };
+        assert!((p.cost(10, 5, 0) - 10.0 / 1e6).abs() < 1e-15);
+    }
+}

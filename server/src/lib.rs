@@ -1,0 +1,16 @@
+//! Weir: a gateway for AI agents' traffic — LLM calls (OpenAI- and Anthropic-style APIs) today,
+//! MCP and A2A next — that authenticates each agent, forwards its calls, and records every one
+//! in an audit trail and as OpenTelemetry spans.
+//!
+//! The library exposes [`app::App::build`] (binds the listeners, port 0 works) and the routers,
+//! so tests can run the whole gateway in-process; `main.rs` only parses the command line.
+
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod llm;
+pub mod store;
+pub mod telemetry;

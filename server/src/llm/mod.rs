@@ -1,0 +1,453 @@
+//! The LLM routes: OpenAI-style chat completions, responses and embeddings, Anthropic
+//! messages, and the model list.
+//!
+//! A request flows one way: authenticate → read and check the body → pick the model's target →
+//! forward → relay the answer (streamed chunk by chunk, or whole) → record. Handlers are thin;
+//! [`forward`] holds the flow. This module never talks to the database: identity comes from
+//! the in-memory key index and records go to the audit queue.
+
+mod error;
+mod estimate;
+mod record;
+mod relay;
+mod sse;
+mod upstream;
+mod usage;
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::StreamExt;
+use opentelemetry::Context;
+use serde_json::{json, Value};
+
+pub use error::{Dialect, ErrorKind, LlmError};
+use record::{CallRecorder, Ending};
+
+use crate::app::{client_ip, AppState, Runtime};
+use crate::audit::AuditEvent;
+use crate::config::ProviderKind;
+use crate::identity::{presented_key, Principal};
+use crate::store::now_ms;
+use crate::telemetry;
+
+/// The provider API a route speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Chat,
+    Responses,
+    Embeddings,
+    Messages,
+}
+
+impl Api {
+    pub fn route(self) -> &'static str {
+        match self {
+            Self::Chat => "/v1/chat/completions",
+            Self::Responses => "/v1/responses",
+            Self::Embeddings => "/v1/embeddings",
+            Self::Messages => "/v1/messages",
+        }
+    }
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Self::Messages => Dialect::Anthropic,
+            _ => Dialect::OpenAi,
+        }
+    }
+    pub fn kind(self) -> ProviderKind {
+        match self {
+            Self::Messages => ProviderKind::Anthropic,
+            _ => ProviderKind::Openai,
+        }
+    }
+    /// `gen_ai.operation.name`.
+    pub fn operation_name(self) -> &'static str {
+        match self {
+            Self::Embeddings => "embeddings",
+            _ => "chat",
+        }
+    }
+    /// The audit trail's `operation`.
+    fn operation(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Responses => "responses",
+            Self::Embeddings => "embeddings",
+            Self::Messages => "messages",
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions).fallback(method_not_allowed))
+        .route("/v1/responses", post(responses).fallback(method_not_allowed))
+        .route("/v1/embeddings", post(embeddings).fallback(method_not_allowed))
+        .route("/v1/messages", post(messages).fallback(method_not_allowed))
+        .route("/v1/models", get(list_models).fallback(method_not_allowed))
+}
+
+async fn chat_completions(State(state): State<AppState>, req: Request) -> Response {
+    proxy(state, Api::Chat, req).await
+}
+async fn responses(State(state): State<AppState>, req: Request) -> Response {
+    proxy(state, Api::Responses, req).await
+}
+async fn embeddings(State(state): State<AppState>, req: Request) -> Response {
+    proxy(state, Api::Embeddings, req).await
+}
+async fn messages(State(state): State<AppState>, req: Request) -> Response {
+    proxy(state, Api::Messages, req).await
+}
+
+/// The error shape a request that matched no LLM route expects.
+pub fn dialect_of(uri: &Uri, headers: &HeaderMap) -> Dialect {
+    if uri.path().starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
+        Dialect::Anthropic
+    } else {
+        Dialect::OpenAi
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    LlmError::new(ErrorKind::MethodNotAllowed, format!("{method} is not supported on {}", uri.path()))
+        .to_response(dialect_of(&uri, &headers))
+}
+
+/// Any other path under `/v1/`: a clear 404, never a silent pass-through.
+pub async fn unknown_route(uri: Uri, headers: HeaderMap) -> Response {
+    LlmError::new(ErrorKind::NotFound, format!("Weir does not serve {}", uri.path()))
+        .code("unknown_url")
+        .to_response(dialect_of(&uri, &headers))
+}
+
+fn new_request_id() -> (String, HeaderValue) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let hv = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    (id, hv)
+}
+
+fn with_request_id(mut resp: Response, id: &HeaderValue) -> Response {
+    resp.headers_mut().insert("x-request-id", id.clone());
+    resp
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()).filter(|s: &String| !s.is_empty())
+}
+
+async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (request_id, rid) = new_request_id();
+    let parent = telemetry::extract_parent(&headers);
+    let server_cx = record::start_server_span(&state.telemetry.tracer, &parent, "GET", "/v1/models", &request_id);
+    let dialect = if headers.contains_key("anthropic-version") { Dialect::Anthropic } else { Dialect::OpenAi };
+    let principal = match state.keys.authenticate(&headers) {
+        Ok(p) => p,
+        Err(e) => {
+            record::end_server_span(&server_cx, 401, Some("unauthorized"));
+            return with_request_id(LlmError::new(ErrorKind::Unauthorized, e.message()).code("invalid_api_key").to_response(dialect), &rid);
+        }
+    };
+    let rt = state.runtime.load();
+    let visible = rt.config.models.iter().filter(|m| principal.may_use_model(&m.name));
+    let body = match dialect {
+        Dialect::OpenAi => json!({
+            "object": "list",
+            "data": visible.map(|m| json!({"id": m.name, "object": "model", "created": 0, "owned_by": m.targets[0].provider})).collect::<Vec<_>>(),
+        }),
+        Dialect::Anthropic => {
+            let data: Vec<Value> = visible
+                .map(|m| json!({"id": m.name, "type": "model", "display_name": m.name, "created_at": "1970-01-01T00:00:00Z"}))
+                .collect();
+            let first = data.first().map(|m| m["id"].clone());
+            let last = data.last().map(|m| m["id"].clone());
+            json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+        }
+    };
+    record::end_server_span(&server_cx, 200, None);
+    with_request_id(axum::Json(body).into_response(), &rid)
+}
+
+/// One LLM call: everything from the raw request to the response the client gets.
+async fn proxy(state: AppState, api: Api, req: Request) -> Response {
+    let started = Instant::now();
+    let ts = now_ms();
+    let (request_id, rid) = new_request_id();
+    let (parts, body) = req.into_parts();
+    let dialect = api.dialect();
+    let parent = telemetry::extract_parent(&parts.headers);
+    let server_cx = record::start_server_span(&state.telemetry.tracer, &parent, "POST", api.route(), &request_id);
+
+    let principal = match state.keys.authenticate(&parts.headers) {
+        Ok(p) => p,
+        Err(e) => {
+            record::end_server_span(&server_cx, 401, Some("unauthorized"));
+            tracing::debug!(route = api.route(), reason = e.message(), "request refused: bad key");
+            return with_request_id(LlmError::new(ErrorKind::Unauthorized, e.message()).code("invalid_api_key").to_response(dialect), &rid);
+        }
+    };
+
+    let client_ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| client_ip(c.0, &parts.headers, &state.runtime.load().config.trusted_proxies));
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        ts,
+        request_id,
+        kind: "llm".into(),
+        operation: api.operation().into(),
+        agent_id: Some(principal.agent_id.clone()),
+        agent_name: Some(principal.agent_name.to_string()),
+        key_id: Some(principal.key_id.to_string()),
+        end_user: header_str(&parts.headers, "x-weir-user"),
+        session_id: header_str(&parts.headers, "x-weir-session"),
+        client_ip: client_ip.map(|ip| ip.to_string()),
+        ..Default::default()
+    };
+    let mut rec = CallRecorder::new(state.audit.clone(), event, started, server_cx);
+    let rt = state.runtime.load_full();
+    match forward(&state, &rt, api, &parts.headers, parts.uri.query(), body, &principal, &mut rec, &rid).await {
+        Ok(Forwarded::Whole(resp, ending)) => {
+            rec.finish(ending);
+            resp
+        }
+        Ok(Forwarded::Stream(build)) => build(rec),
+        Err(e) => {
+            if e.status().is_server_error() {
+                tracing::warn!(route = api.route(), error = %e.message, "call failed");
+            }
+            rec.fail(&e);
+            with_request_id(e.to_response(dialect), &rid)
+        }
+    }
+}
+
+type StreamBuilder = Box<dyn FnOnce(CallRecorder) -> Response + Send>;
+
+enum Forwarded {
+    Whole(Response, Ending),
+    /// The response head is ready; the body relays the provider's stream and records the call
+    /// when it ends.
+    Stream(StreamBuilder),
+}
+
+#[expect(clippy::too_many_arguments, reason = "the request's parts, passed once, read-only")]
+async fn forward(
+    state: &AppState,
+    rt: &Runtime,
+    api: Api,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Body,
+    principal: &Principal,
+    rec: &mut CallRecorder,
+    rid: &HeaderValue,
+) -> Result<Forwarded, LlmError> {
+    let cfg = &rt.config;
+    let limit = cfg.max_body_bytes;
+    let too_large = || LlmError::new(ErrorKind::PayloadTooLarge, format!("request body is larger than the {limit}-byte limit"));
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
+    {
+        return Err(too_large());
+    }
+    let raw = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let is_limit = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            return Err(if is_limit { too_large() } else { LlmError::new(ErrorKind::BadRequest, "could not read the request body") });
+        }
+    };
+    let capture = principal.capture_bodies.unwrap_or(cfg.audit.capture_bodies).then_some(cfg.audit.body_max_bytes);
+    rec.set_request_body(raw.clone(), capture);
+
+    let mut json: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(&raw) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(LlmError::new(ErrorKind::BadRequest, "request body must be a JSON object")),
+        Err(e) => {
+            return Err(LlmError::new(
+                ErrorKind::BadRequest,
+                format!("request body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()),
+            )
+            .code("invalid_json"))
+        }
+    };
+    let facts = upstream::request_facts(api, &json);
+    {
+        let ev = rec.event_mut();
+        ev.model_requested = (!facts.model.is_empty()).then(|| facts.model.clone());
+        if ev.end_user.is_none() {
+            ev.end_user = facts.end_user.clone();
+        }
+    }
+    match json.get("model") {
+        Some(Value::String(s)) if !s.is_empty() => {}
+        Some(_) => return Err(LlmError::new(ErrorKind::BadRequest, "`model` must be a non-empty string").param("model")),
+        None => return Err(LlmError::new(ErrorKind::BadRequest, "`model` is required").param("model")),
+    }
+    let Some(model) = cfg.model(&facts.model) else {
+        let available: Vec<&str> = cfg.models.iter().filter(|m| principal.may_use_model(&m.name)).map(|m| m.name.as_str()).collect();
+        return Err(LlmError::new(
+            ErrorKind::NotFound,
+            format!(
+                "model `{}` does not exist; available models: {}",
+                facts.model,
+                if available.is_empty() { "none".to_string() } else { available.join(", ") }
+            ),
+        )
+        .code("model_not_found")
+        .param("model"));
+    };
+    if !principal.may_use_model(&model.name) {
+        return Err(LlmError::new(ErrorKind::Forbidden, format!("this key may not use model `{}`", model.name)).code("model_not_allowed"));
+    }
+    if model.kind != api.kind() {
+        let route = if model.kind == ProviderKind::Anthropic { "/v1/messages" } else { "/v1/chat/completions or /v1/responses" };
+        return Err(LlmError::new(
+            ErrorKind::BadRequest,
+            format!("model `{}` is served over the {} API; call it on {route}", model.name, model.kind.as_str()),
+        )
+        .param("model"));
+    }
+    rec.set_price(model.price);
+
+    let target = &model.targets[0];
+    let Some(provider) = cfg.providers.get(&target.provider) else {
+        return Err(LlmError::new(ErrorKind::Unavailable, "the model's provider is not configured"));
+    };
+    let Some(client) = rt.clients.get(&provider.name) else {
+        return Err(LlmError::new(ErrorKind::Unavailable, "the model's provider is not configured"));
+    };
+    if provider.api_key.is_none() {
+        if let Some(var) = &provider.api_key_env {
+            return Err(LlmError::new(
+                ErrorKind::Unreachable,
+                format!("provider `{}` has no API key: the gateway's {var} is not set", provider.name),
+            ));
+        }
+    }
+    rec.event_mut().provider = Some(provider.name.clone());
+    rec.event_mut().model_served = Some(target.model.clone());
+
+    let (changed, weir_asked_usage) = upstream::rewrite_body(api, &mut json, &target.model);
+    let upstream_body = if changed {
+        bytes::Bytes::from(serde_json::to_vec(&json).map_err(|_| LlmError::new(ErrorKind::BadRequest, "request body cannot be re-encoded"))?)
+    } else {
+        raw
+    };
+
+    let client_cx: Context = rec.start_client_span(&state.telemetry.tracer, api, &facts.model, provider, facts.max_tokens);
+    let mut up_headers = upstream::upstream_headers(headers, provider, presented_key(headers));
+    telemetry::inject_context(&client_cx, &mut up_headers);
+    let url = upstream::endpoint_url(provider, api, query);
+
+    let send = client.post(&url).headers(up_headers).body(upstream_body).send();
+    let resp = match tokio::time::timeout(provider.read_timeout.max(provider.connect_timeout), send).await {
+        Err(_) => return Err(timeout_error(provider)),
+        Ok(Err(e)) => return Err(transport_error(provider, &e)),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    let is_sse = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+
+    if status.is_success() && is_sse {
+        let resp_headers = upstream::downstream_headers(resp.headers(), rid);
+        let upstream_stream = resp.bytes_stream().boxed();
+        return Ok(Forwarded::Stream(Box::new(move |rec: CallRecorder| {
+            let relay = relay::Relay::new(api, status.as_u16(), upstream_stream, weir_asked_usage, rec);
+            let mut out = Response::new(Body::from_stream(relay));
+            *out.status_mut() = status;
+            *out.headers_mut() = resp_headers;
+            out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            out
+        })));
+    }
+
+    let resp_headers = upstream::downstream_headers(resp.headers(), rid);
+    let whole = tokio::time::timeout(provider.request_timeout, resp.bytes()).await;
+    let bytes = match whole {
+        Err(_) => return Err(timeout_error(provider)),
+        Ok(Err(e)) => return Err(transport_error(provider, &e)),
+        Ok(Ok(b)) => b,
+    };
+    rec.mark_first_chunk();
+    rec.capture_response(&bytes);
+
+    if !status.is_success() {
+        // The provider's own error: passed through as it is when it is JSON in the shape this
+        // route speaks; otherwise said in that shape.
+        let message = provider_error_message(&bytes);
+        let ending = Ending::failed(status.as_u16(), &format!("provider_{}", status.as_u16()), message.clone());
+        if serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some()) {
+            let mut out = Response::new(Body::from(bytes));
+            *out.status_mut() = status;
+            *out.headers_mut() = resp_headers;
+            out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return Ok(Forwarded::Whole(out, ending));
+        }
+        let kind = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::BadUpstream,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+            StatusCode::GATEWAY_TIMEOUT => ErrorKind::Timeout,
+            s if s.is_client_error() => ErrorKind::BadRequest,
+            _ => ErrorKind::BadUpstream,
+        };
+        let mut out = LlmError::new(kind, format!("provider `{}` answered HTTP {}: {message}", provider.name, status.as_u16())).to_response(api.dialect());
+        *out.status_mut() = status;
+        for (k, v) in resp_headers.iter() {
+            if k == "retry-after" || k.as_str().starts_with("x-ratelimit") {
+                out.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        out.headers_mut().insert("x-request-id", rid.clone());
+        return Ok(Forwarded::Whole(out, ending));
+    }
+
+    let facts = usage::from_body(api, &bytes).unwrap_or_default();
+    let mut out = Response::new(Body::from(bytes));
+    *out.status_mut() = status;
+    *out.headers_mut() = resp_headers;
+    Ok(Forwarded::Whole(out, Ending::ok(status.as_u16(), facts)))
+}
+
+fn provider_error_message(body: &[u8]) -> String {
+    let v: Option<Value> = serde_json::from_slice(body).ok();
+    let msg = v
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .and_then(|e| e.get("message").and_then(Value::as_str).or_else(|| e.as_str()))
+        .map(str::to_string);
+    msg.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let t: String = text.trim().chars().take(200).collect();
+        if t.is_empty() { "(empty body)".into() } else { t }
+    })
+}
+
+fn timeout_error(provider: &crate::config::Provider) -> LlmError {
+    LlmError::new(ErrorKind::Timeout, format!("provider `{}` did not answer in time", provider.name))
+}
+
+fn transport_error(provider: &crate::config::Provider, e: &reqwest::Error) -> LlmError {
+    tracing::warn!(provider = %provider.name, error = %e, "provider request failed");
+    if e.is_timeout() {
+        timeout_error(provider)
+    } else {
+        LlmError::new(ErrorKind::Unreachable, format!("provider `{}` is unreachable", provider.name))
+    }
+}

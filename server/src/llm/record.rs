@@ -1,0 +1,332 @@
+//! What one LLM call leaves behind: its audit event and its spans.
+//!
+//! A [`CallRecorder`] is created once a request is authenticated and travels with the call —
+//! into the stream relay for streamed responses. Whichever way the call ends (answered, failed,
+//! the client gone), exactly one event is recorded and both spans end: dropping an unfinished
+//! recorder records the call as cancelled.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+
+use super::error::LlmError;
+use super::usage::{ResponseFacts, Usage};
+use super::Api;
+use crate::audit::{AuditEvent, AuditSink, Captured};
+use crate::config::{Price, Provider};
+use crate::telemetry::{self, semconv};
+
+/// How a call ended, as far as the recorder needs to know.
+pub struct Ending {
+    pub status: u16,
+    pub error: Option<(String, String)>,
+    pub facts: ResponseFacts,
+    /// Output text seen in a stream, for estimating when usage never came.
+    pub stream_text: Option<String>,
+    pub cancelled: bool,
+}
+
+impl Ending {
+    pub fn ok(status: u16, facts: ResponseFacts) -> Self {
+        Self { status, error: None, facts, stream_text: None, cancelled: false }
+    }
+    pub fn failed(status: u16, error_type: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: Some((error_type.to_string(), message.into())),
+            facts: ResponseFacts::default(),
+            stream_text: None,
+            cancelled: false,
+        }
+    }
+}
+
+pub struct CallRecorder {
+    sink: AuditSink,
+    event: AuditEvent,
+    started: Instant,
+    server_cx: Context,
+    client_cx: Option<Context>,
+    price: Option<Price>,
+    capture_max: Option<usize>,
+    request_body: Option<Bytes>,
+    response_body: Vec<u8>,
+    streamed: bool,
+    finished: bool,
+}
+
+impl CallRecorder {
+    pub fn new(sink: AuditSink, event: AuditEvent, started: Instant, server_cx: Context) -> Self {
+        Self {
+            sink,
+            event,
+            started,
+            server_cx,
+            client_cx: None,
+            price: None,
+            capture_max: None,
+            request_body: None,
+            response_body: Vec::new(),
+            streamed: false,
+            finished: false,
+        }
+    }
+
+    pub fn event_mut(&mut self) -> &mut AuditEvent {
+        &mut self.event
+    }
+
+    /// The request body, kept for capture (when `capture_max` is set) and for estimates.
+    pub fn set_request_body(&mut self, body: Bytes, capture_max: Option<usize>) {
+        self.request_body = Some(body);
+        self.capture_max = capture_max;
+    }
+
+    pub fn set_price(&mut self, price: Option<Price>) {
+        self.price = price;
+    }
+
+    pub fn set_streamed(&mut self) {
+        self.streamed = true;
+    }
+
+    /// Starts the `chat {model}` CLIENT span under the server span; its context is what goes
+    /// upstream in `traceparent`.
+    pub fn start_client_span(
+        &mut self,
+        tracer: &opentelemetry_sdk::trace::SdkTracer,
+        api: Api,
+        requested_model: &str,
+        provider: &Provider,
+        max_tokens: Option<i64>,
+    ) -> Context {
+        let mut attrs = vec![
+            KeyValue::new(semconv::GEN_AI_OPERATION_NAME, api.operation_name()),
+            KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider.kind.as_str()),
+            KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, requested_model.to_string()),
+            KeyValue::new("weir.provider", provider.name.clone()),
+        ];
+        if let Ok(url) = reqwest::Url::parse(&provider.base_url) {
+            if let Some(host) = url.host_str() {
+                attrs.push(KeyValue::new(semconv::SERVER_ADDRESS, host.to_string()));
+            }
+            if let Some(port) = url.port_or_known_default() {
+                attrs.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+            }
+        }
+        if let Some(m) = max_tokens {
+            attrs.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, m));
+        }
+        if let Some(agent) = &self.event.agent_name {
+            attrs.push(KeyValue::new(semconv::WEIR_AGENT, agent.clone()));
+        }
+        if let Some(s) = &self.event.session_id {
+            attrs.push(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, s.clone()));
+        }
+        let span = tracer
+            .span_builder(format!("{} {requested_model}", api.operation_name()))
+            .with_kind(SpanKind::Client)
+            .with_attributes(attrs)
+            .start_with_context(tracer, &self.server_cx);
+        let cx = self.server_cx.with_span(span);
+        if let Some((trace_id, span_id)) = telemetry::ids(&cx) {
+            self.event.trace_id = Some(trace_id);
+            self.event.span_id = Some(span_id);
+        }
+        self.client_cx = Some(cx.clone());
+        cx
+    }
+
+    pub fn mark_first_chunk(&mut self) {
+        if self.event.ttft_ms.is_none() {
+            self.event.ttft_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    pub fn capture_response(&mut self, chunk: &[u8]) {
+        if let Some(max) = self.capture_max {
+            // A little past the cap so that the writer can say how long the body was.
+            let room = (max + 1024).saturating_sub(self.response_body.len());
+            self.response_body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+    }
+
+    pub fn fail(self, err: &LlmError) {
+        self.finish(Ending::failed(err.status().as_u16(), err.error_type(), err.message.clone()));
+    }
+
+    /// Records the call. When a stream ended without the provider's usage, the tokens are
+    /// estimated on a blocking thread first.
+    pub fn finish(mut self, ending: Ending) {
+        self.finished = true;
+        let parts = self.take_parts();
+        parts.complete(ending);
+    }
+
+    fn take_parts(&mut self) -> Parts {
+        Parts {
+            sink: self.sink.clone(),
+            event: std::mem::take(&mut self.event),
+            started: self.started,
+            server_cx: std::mem::take(&mut self.server_cx),
+            client_cx: self.client_cx.take(),
+            price: self.price,
+            captured: self.capture_max.map(|max| Captured {
+                request: self.request_body.clone(),
+                response: Some(Bytes::from(std::mem::take(&mut self.response_body))),
+                max_bytes: max,
+            }),
+            request_body: self.request_body.take(),
+            streamed: self.streamed,
+        }
+    }
+}
+
+impl Drop for CallRecorder {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            let parts = self.take_parts();
+            let mut ending = Ending::failed(499, "client_closed", "the client closed the connection before the response completed");
+            ending.cancelled = true;
+            parts.complete(ending);
+        }
+    }
+}
+
+struct Parts {
+    sink: AuditSink,
+    event: AuditEvent,
+    started: Instant,
+    server_cx: Context,
+    client_cx: Option<Context>,
+    price: Option<Price>,
+    captured: Option<Captured>,
+    request_body: Option<Bytes>,
+    streamed: bool,
+}
+
+impl Parts {
+    fn complete(self, ending: Ending) {
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        // Only a stream that produced output and then stopped short needs an estimate; a call
+        // that failed before anything was generated used nothing we can count.
+        let needs_estimate = self.streamed && !ending.facts.usage.is_known() && ending.stream_text.is_some();
+        if needs_estimate {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                let body = self.request_body.clone();
+                handle.spawn_blocking(move || {
+                    let input = body.as_deref().map(super::estimate::estimate_input);
+                    let output = ending.stream_text.as_deref().map(super::estimate::count_tokens);
+                    let mut ending = ending;
+                    ending.facts.usage = Usage { input, output, cached_input: None, reasoning: None };
+                    self.write(ending, latency_ms, true);
+                });
+                return;
+            }
+        }
+        self.write(ending, latency_ms, false);
+    }
+
+    fn write(self, ending: Ending, latency_ms: f64, estimated: bool) {
+        let Parts { sink, mut event, server_cx, client_cx, price, captured, streamed, .. } = self;
+        let usage = ending.facts.usage;
+        event.latency_ms = latency_ms;
+        event.streamed = streamed;
+        event.status_code = i64::from(ending.status);
+        event.outcome = if ending.cancelled {
+            "cancelled".into()
+        } else if ending.error.is_some() {
+            "error".into()
+        } else {
+            "ok".into()
+        };
+        if let Some((ty, msg)) = &ending.error {
+            event.error_type = Some(ty.clone());
+            event.error_message = Some(msg.clone());
+        }
+        if let Some(m) = &ending.facts.model {
+            event.model_served = Some(m.clone());
+        }
+        let to_i64 = |v: Option<u64>| v.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        event.input_tokens = to_i64(usage.input);
+        event.output_tokens = to_i64(usage.output);
+        event.cached_input_tokens = to_i64(usage.cached_input);
+        event.reasoning_tokens = to_i64(usage.reasoning);
+        event.usage_estimated = estimated;
+        if usage.is_known() {
+            event.cost_usd = price.map(|p| p.cost(usage.input.unwrap_or(0), usage.cached_input.unwrap_or(0), usage.output.unwrap_or(0)));
+        }
+
+        if let Some(cx) = client_cx {
+            let span = cx.span();
+            if let Some(m) = &ending.facts.model {
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, m.clone()));
+            }
+            if let Some(id) = &ending.facts.id {
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id.clone()));
+            }
+            if let Some(n) = event.input_tokens {
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_USAGE_INPUT_TOKENS, n));
+            }
+            if let Some(n) = event.output_tokens {
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_USAGE_OUTPUT_TOKENS, n));
+            }
+            if !ending.facts.finish_reasons.is_empty() {
+                let reasons: Vec<opentelemetry::StringValue> = ending.facts.finish_reasons.iter().map(|r| r.clone().into()).collect();
+                span.set_attribute(KeyValue::new(semconv::GEN_AI_RESPONSE_FINISH_REASONS, opentelemetry::Value::Array(reasons.into())));
+            }
+            if let Some(c) = event.cost_usd {
+                span.set_attribute(KeyValue::new(semconv::WEIR_COST_USD, c));
+            }
+            if let Some(t) = event.ttft_ms {
+                span.set_attribute(KeyValue::new(semconv::WEIR_TIME_TO_FIRST_CHUNK_MS, t));
+            }
+            if estimated {
+                span.set_attribute(KeyValue::new(semconv::WEIR_USAGE_ESTIMATED, true));
+            }
+            if let Some((ty, msg)) = &ending.error {
+                span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, ty.clone()));
+                span.set_status(Status::error(msg.clone()));
+            }
+            span.end();
+        }
+        end_server_span(&server_cx, ending.status, ending.error.as_ref().map(|(t, _)| t.as_str()));
+        sink.record(event, captured);
+    }
+}
+
+/// Ends the SERVER span of a request with its status.
+pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+    if let Some(t) = error_type {
+        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, t.to_string()));
+        if status >= 500 {
+            span.set_status(Status::error(t.to_string()));
+        }
+    }
+    span.end();
+}
+
+/// The SERVER span every gateway request gets, continuing the caller's trace.
+pub fn start_server_span(
+    tracer: &opentelemetry_sdk::trace::SdkTracer,
+    parent: &Context,
+    method: &'static str,
+    route: &'static str,
+    request_id: &str,
+) -> Context {
+    let span = tracer
+        .span_builder(format!("{method} {route}"))
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
+            KeyValue::new(semconv::HTTP_ROUTE, route),
+            KeyValue::new(semconv::WEIR_REQUEST_ID, request_id.to_string()),
+        ])
+        .start_with_context(tracer, parent);
+    parent.with_span(span)
+}

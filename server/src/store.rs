@@ -1,0 +1,548 @@
+//! The database: pools, migrations and every SQL statement Weir runs.
+//!
+//! One interface over SQLite (the embedded default) and Postgres (scaled out), through sqlx's
+//! `Any` driver. Every statement is written once in the SQL both engines accept, with `$n`
+//! placeholders bound in ascending order, and the test suite runs each of them on both engines.
+//! This module never decides policy: it stores and fetches rows.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::audit::AuditEvent;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+impl Store {
+    /// Connect without touching the schema. SQLite files are created when missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
+        let url = match engine {
+            Engine::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            // Short: while the database is away, callers (the audit writer, readiness) must hear
+            // so quickly rather than hang.
+            .acquire_timeout(Duration::from_secs(3))
+            .idle_timeout(Duration::from_secs(300))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy(&url)?;
+        Ok(Self { pool, engine })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.engine {
+            Engine::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // -- change counter ------------------------------------------------------------------------
+
+    pub async fn generation(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT generation FROM change_counter WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    // -- agents --------------------------------------------------------------------------------
+
+    pub async fn create_agent(&self, id: &str, name: &str, capture_bodies: Option<bool>) -> Result<AgentRow, StoreError> {
+        let created_at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query("INSERT INTO agents (id, name, capture_bodies, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(name)
+            .bind(capture_bodies.map(i64::from))
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = res {
+            if is_unique_violation(&e) {
+                return Err(StoreError::Conflict(format!("agent `{name}` already exists")));
+            }
+            return Err(e.into());
+        }
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(AgentRow { id: id.into(), name: name.into(), capture_bodies, created_at })
+    }
+
+    pub async fn list_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, capture_bodies, created_at FROM agents ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(AgentRow::from_row).collect()
+    }
+
+    pub async fn agent_by_name(&self, name: &str) -> Result<Option<AgentRow>, StoreError> {
+        let row = sqlx::query("SELECT id, name, capture_bodies, created_at FROM agents WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(AgentRow::from_row).transpose()
+    }
+
+    pub async fn set_agent_capture_bodies(&self, name: &str, capture: Option<bool>) -> Result<AgentRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE agents SET capture_bodies = $1 WHERE name = $2")
+            .bind(capture.map(i64::from))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no agent named `{name}`")));
+        }
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        self.agent_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{name}`")))
+    }
+
+    // -- keys ----------------------------------------------------------------------------------
+
+    pub async fn insert_key(&self, key: &KeyRow, key_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, agent_id, key_hash, prefix, models, expires_at, revoked_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&key.id)
+        .bind(&key.agent_id)
+        .bind(key_hash)
+        .bind(&key.prefix)
+        .bind(key.models.as_ref().map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into())))
+        .bind(key.expires_at)
+        .bind(key.revoked_at)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_keys(&self, agent_name: Option<&str>) -> Result<Vec<KeyRow>, StoreError> {
+        let base = "SELECT k.id, k.agent_id, a.name, k.prefix, k.models, k.expires_at, k.revoked_at, k.created_at \
+                    FROM api_keys k JOIN agents a ON a.id = k.agent_id";
+        let rows = match agent_name {
+            Some(name) => {
+                sqlx::query(&format!("{base} WHERE a.name = $1 ORDER BY k.created_at, k.id"))
+                    .bind(name)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query(&format!("{base} ORDER BY a.name, k.created_at, k.id")).fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(KeyRow::from_row).collect()
+    }
+
+    /// Marks a key revoked. Revoking an already revoked key is not an error (and keeps the first
+    /// revocation time).
+    pub async fn revoke_key(&self, key_id: &str) -> Result<KeyRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            bump_generation(&mut tx).await?;
+        }
+        tx.commit().await?;
+        let row = sqlx::query(
+            "SELECT k.id, k.agent_id, a.name, k.prefix, k.models, k.expires_at, k.revoked_at, k.created_at \
+             FROM api_keys k JOIN agents a ON a.id = k.agent_id WHERE k.id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => KeyRow::from_row(&r),
+            None => Err(StoreError::NotFound(format!("no key with id `{key_id}`"))),
+        }
+    }
+
+    /// Everything the in-memory key index needs, in one query.
+    pub async fn load_key_index(&self) -> Result<Vec<KeyIndexRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT k.key_hash, k.id, a.id, a.name, k.models, k.expires_at, k.revoked_at, a.capture_bodies \
+             FROM api_keys k JOIN agents a ON a.id = k.agent_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyIndexRow {
+                    key_hash: r.try_get(0)?,
+                    key_id: r.try_get(1)?,
+                    agent_id: r.try_get(2)?,
+                    agent_name: r.try_get(3)?,
+                    models: parse_models(r.try_get::<Option<String>, _>(4)?),
+                    expires_at: r.try_get(5)?,
+                    revoked_at: r.try_get(6)?,
+                    capture_bodies: r.try_get::<Option<i64>, _>(7)?.map(|v| v != 0),
+                })
+            })
+            .collect()
+    }
+
+    // -- audit ---------------------------------------------------------------------------------
+
+    /// Inserts a batch in one statement. Rows already present (a retry after a commit whose
+    /// acknowledgement was lost, a spool replayed after a crash) are skipped, so replays never
+    /// duplicate an event.
+    pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        const COLS: &str = "id, ts, request_id, trace_id, span_id, kind, operation, agent_id, agent_name, key_id, \
+            end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
+            error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
+            reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip";
+        const NCOLS: usize = 31;
+        let mut sql = String::with_capacity(64 + events.len() * NCOLS * 5);
+        sql.push_str("INSERT INTO audit_events (");
+        sql.push_str(COLS);
+        sql.push_str(") VALUES ");
+        let mut n = 0;
+        for (i, _) in events.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..NCOLS {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (id) DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for e in events {
+            q = q
+                .bind(&e.id)
+                .bind(e.ts)
+                .bind(&e.request_id)
+                .bind(&e.trace_id)
+                .bind(&e.span_id)
+                .bind(&e.kind)
+                .bind(&e.operation)
+                .bind(&e.agent_id)
+                .bind(&e.agent_name)
+                .bind(&e.key_id)
+                .bind(&e.end_user)
+                .bind(&e.session_id)
+                .bind(&e.model_requested)
+                .bind(&e.model_served)
+                .bind(&e.provider)
+                .bind(e.status_code)
+                .bind(&e.outcome)
+                .bind(&e.error_type)
+                .bind(&e.error_message)
+                .bind(e.latency_ms)
+                .bind(e.ttft_ms)
+                .bind(i64::from(e.streamed))
+                .bind(e.input_tokens)
+                .bind(e.output_tokens)
+                .bind(e.cached_input_tokens)
+                .bind(e.reasoning_tokens)
+                .bind(i64::from(e.usage_estimated))
+                .bind(e.cost_usd)
+                .bind(&e.request_body)
+                .bind(&e.response_body)
+                .bind(&e.client_ip);
+        }
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Newest first, keyset-paginated on `(ts, id)`.
+    pub async fn query_audit_events(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut w = Where::new("SELECT * FROM audit_events WHERE 1 = 1");
+        if let Some(v) = &f.agent {
+            w.and("agent_name = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.user {
+            w.and("end_user = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.session {
+            w.and("session_id = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.kind {
+            w.and("kind = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.model {
+            // The name the agent asked for or the one that served it.
+            w.and("(model_requested = $? OR model_served = $?)", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.outcome {
+            w.and("outcome = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = f.status {
+            w.and("status_code = $?", Arg::Int(v));
+        }
+        if let Some(v) = &f.request_id {
+            w.and("request_id = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = f.since_ms {
+            w.and("ts >= $?", Arg::Int(v));
+        }
+        if let Some(v) = f.until_ms {
+            w.and("ts < $?", Arg::Int(v));
+        }
+        if let Some((ts, id)) = &f.before {
+            w.and2("(ts < $1? OR (ts = $1? AND id < $2?))", Arg::Int(*ts), Arg::Text(id.clone()));
+        }
+        let Where { mut sql, args } = w;
+        sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT {}", f.limit.clamp(1, 1000)));
+        let mut q = sqlx::query(&sql);
+        for a in args {
+            q = match a {
+                Arg::Text(s) => q.bind(s),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    pub async fn audit_event(&self, id: &str) -> Result<Option<AuditEvent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM audit_events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(audit_from_row).transpose()
+    }
+
+    pub async fn count_audit_events(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM audit_events").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    pub async fn delete_audit_events_before(&self, ts_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM audit_events WHERE ts < $1").bind(ts_ms).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A `WHERE` clause built from optional filters, numbering placeholders as it goes. `$?` in a
+/// condition stands for its one argument (as often as it appears); `$1?`/`$2?` for the first
+/// and second of two.
+struct Where {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn new(base: &str) -> Self {
+        Self { sql: base.to_string(), args: Vec::new() }
+    }
+    fn and(&mut self, cond: &str, arg: Arg) {
+        self.args.push(arg);
+        let n = self.args.len();
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&cond.replace("$?", &format!("${n}")));
+    }
+    fn and2(&mut self, cond: &str, a: Arg, b: Arg) {
+        self.args.push(a);
+        let n1 = self.args.len();
+        self.args.push(b);
+        let n2 = self.args.len();
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&cond.replace("$1?", &format!("${n1}")).replace("$2?", &format!("${n2}")));
+    }
+}
+
+async fn bump_generation(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE change_counter SET generation = generation + 1 WHERE id = 1").execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || d.code().as_deref() == Some("23505") || d.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+fn parse_models(text: Option<String>) -> Option<Vec<String>> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentRow {
+    pub id: String,
+    pub name: String,
+    /// `None`: follows `audit.capture_bodies`.
+    pub capture_bodies: Option<bool>,
+    pub created_at: i64,
+}
+
+impl AgentRow {
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            capture_bodies: r.try_get::<Option<i64>, _>(2)?.map(|v| v != 0),
+            created_at: r.try_get(3)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub agent_id: String,
+    pub agent: String,
+    pub prefix: String,
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl KeyRow {
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.try_get(0)?,
+            agent_id: r.try_get(1)?,
+            agent: r.try_get(2)?,
+            prefix: r.try_get(3)?,
+            models: parse_models(r.try_get::<Option<String>, _>(4)?),
+            expires_at: r.try_get(5)?,
+            revoked_at: r.try_get(6)?,
+            created_at: r.try_get(7)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyIndexRow {
+    pub key_hash: String,
+    pub key_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub capture_bodies: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub agent: Option<String>,
+    pub user: Option<String>,
+    pub session: Option<String>,
+    pub kind: Option<String>,
+    pub model: Option<String>,
+    pub outcome: Option<String>,
+    pub status: Option<i64>,
+    pub request_id: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Keyset cursor: rows strictly older than this `(ts, id)`.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: r.try_get("id")?,
+        ts: r.try_get("ts")?,
+        request_id: r.try_get("request_id")?,
+        trace_id: r.try_get("trace_id")?,
+        span_id: r.try_get("span_id")?,
+        kind: r.try_get("kind")?,
+        operation: r.try_get("operation")?,
+        agent_id: r.try_get("agent_id")?,
+        agent_name: r.try_get("agent_name")?,
+        key_id: r.try_get("key_id")?,
+        end_user: r.try_get("end_user")?,
+        session_id: r.try_get("session_id")?,
+        model_requested: r.try_get("model_requested")?,
+        model_served: r.try_get("model_served")?,
+        provider: r.try_get("provider")?,
+        status_code: r.try_get("status_code")?,
+        outcome: r.try_get("outcome")?,
+        error_type: r.try_get("error_type")?,
+        error_message: r.try_get("error_message")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ttft_ms: r.try_get("ttft_ms")?,
+        streamed: r.try_get::<i64, _>("streamed")? != 0,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cached_input_tokens: r.try_get("cached_input_tokens")?,
+        reasoning_tokens: r.try_get("reasoning_tokens")?,
+        usage_estimated: r.try_get::<i64, _>("usage_estimated")? != 0,
+        cost_usd: r.try_get("cost_usd")?,
+        request_body: r.try_get("request_body")?,
+        response_body: r.try_get("response_body")?,
+        client_ip: r.try_get("client_ip")?,
+    })
+}
