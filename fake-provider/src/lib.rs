@@ -321,7 +321,9 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body
 
     let include_usage = parsed.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     let events = stream_events(api, &model, &reply_words, behavior.chunks, input_tokens, output_tokens, include_usage && !behavior.no_usage, behavior.no_usage);
-    let delay = behavior.chunk_delay_ms.map(Duration::from_millis);
+    // A cut needs the events before it on the wire first: without a pause, the connection could
+    // be torn down before they are flushed.
+    let delay = behavior.chunk_delay_ms.or(behavior.cut_after.map(|_| 20)).map(Duration::from_millis);
     let cut_after = behavior.cut_after;
     let total = events.len();
     let mut completion = Some(completion);

@@ -66,17 +66,36 @@ impl Telemetry {
     pub fn from_env(env: &Env) -> Result<Self, TelemetryError> {
         let service = env.get("OTEL_SERVICE_NAME").unwrap_or("weir").to_string();
         let resource = Resource::builder().with_service_name(service).build();
-        let endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env.get("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        let traces_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        let base_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT");
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
-        let exporting = endpoint.is_some();
+        let exporting = traces_endpoint.is_some() || base_endpoint.is_some();
         if exporting {
+            use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
             let protocol = env
                 .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
                 .or_else(|| env.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
                 .unwrap_or("http/protobuf");
+            let headers = parse_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS")));
             let exporter = match protocol {
-                "grpc" => opentelemetry_otlp::SpanExporter::builder().with_tonic().build(),
-                "http/protobuf" => opentelemetry_otlp::SpanExporter::builder().with_http().build(),
+                "grpc" => {
+                    let endpoint = traces_endpoint.or(base_endpoint).unwrap_or("http://localhost:4317").to_string();
+                    opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()
+                }
+                "http/protobuf" => {
+                    // The base endpoint gets the signal path; the traces-specific one is used as is.
+                    let endpoint = match (traces_endpoint, base_endpoint) {
+                        (Some(t), _) => t.to_string(),
+                        (None, Some(b)) => format!("{}/v1/traces", b.trim_end_matches('/')),
+                        (None, None) => "http://localhost:4318/v1/traces".to_string(),
+                    };
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_http()
+                        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                        .with_endpoint(endpoint)
+                        .with_headers(headers)
+                        .build()
+                }
                 other => return Err(TelemetryError::Protocol(other.to_string())),
             }
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
@@ -102,6 +121,16 @@ impl Telemetry {
         }
         let _ = self.provider.shutdown();
     }
+}
+
+/// `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas, values URL-encoded.
+fn parse_headers(text: Option<&str>) -> std::collections::HashMap<String, String> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().replace("%20", " ")))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
 }
 
 struct HeaderExtract<'a>(&'a HeaderMap);

@@ -23,11 +23,9 @@ pub fn request_text(body: &Value) -> (String, u64) {
 
 fn collect(v: &Value, key: Option<&str>, out: &mut String, messages: &mut u64) {
     match v {
-        Value::String(s) => {
-            if !matches!(key, Some("model" | "role" | "type" | "user" | "id" | "tool_call_id" | "service_tier" | "reasoning_effort")) {
-                out.push_str(s);
-                out.push('\n');
-            }
+        Value::String(s) if !matches!(key, Some("model" | "role" | "type" | "user" | "id" | "tool_call_id" | "service_tier" | "reasoning_effort")) => {
+            out.push_str(s);
+            out.push('\n');
         }
         Value::Array(items) => {
             if matches!(key, Some("messages" | "input")) {

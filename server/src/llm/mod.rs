@@ -116,15 +116,17 @@ pub fn dialect_of(uri: &Uri, headers: &HeaderMap) -> Dialect {
 }
 
 async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    LlmError::new(ErrorKind::MethodNotAllowed, format!("{method} is not supported on {}", uri.path()))
-        .to_response(dialect_of(&uri, &headers))
+    let resp = LlmError::new(ErrorKind::MethodNotAllowed, format!("{method} is not supported on {}", uri.path()))
+        .to_response(dialect_of(&uri, &headers));
+    with_request_id(resp, &new_request_id().1)
 }
 
 /// Any other path under `/v1/`: a clear 404, never a silent pass-through.
 pub async fn unknown_route(uri: Uri, headers: HeaderMap) -> Response {
-    LlmError::new(ErrorKind::NotFound, format!("Weir does not serve {}", uri.path()))
+    let resp = LlmError::new(ErrorKind::NotFound, format!("Weir does not serve {}", uri.path()))
         .code("unknown_url")
-        .to_response(dialect_of(&uri, &headers))
+        .to_response(dialect_of(&uri, &headers));
+    with_request_id(resp, &new_request_id().1)
 }
 
 fn new_request_id() -> (String, HeaderValue) {
@@ -231,6 +233,7 @@ async fn proxy(state: AppState, api: Api, req: Request) -> Response {
 
 type StreamBuilder = Box<dyn FnOnce(CallRecorder) -> Response + Send>;
 
+#[expect(clippy::large_enum_variant, reason = "made once per call and consumed at once")]
 enum Forwarded {
     Whole(Response, Ending),
     /// The response head is ready; the body relays the provider's stream and records the call
@@ -252,23 +255,7 @@ async fn forward(
 ) -> Result<Forwarded, LlmError> {
     let cfg = &rt.config;
     let limit = cfg.max_body_bytes;
-    let too_large = || LlmError::new(ErrorKind::PayloadTooLarge, format!("request body is larger than the {limit}-byte limit"));
-    if headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > limit)
-    {
-        return Err(too_large());
-    }
-    let raw = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(e) => {
-            let is_limit = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            return Err(if is_limit { too_large() } else { LlmError::new(ErrorKind::BadRequest, "could not read the request body") });
-        }
-    };
+    let raw = read_body(body, limit).await?;
     let capture = principal.capture_bodies.unwrap_or(cfg.audit.capture_bodies).then_some(cfg.audit.body_max_bytes);
     rec.set_request_body(raw.clone(), capture);
 
@@ -423,6 +410,34 @@ async fn forward(
     *out.status_mut() = status;
     *out.headers_mut() = resp_headers;
     Ok(Forwarded::Whole(out, Ending::ok(status.as_u16(), facts)))
+}
+
+/// Past the limit, a body is still read (and dropped) up to this many more bytes, so that the
+/// client, still writing, gets to read the 413 instead of a broken pipe.
+const DISCARD_PAST_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, LlmError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(LlmError::new(ErrorKind::BadRequest, "could not read the request body"));
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > limit.saturating_add(DISCARD_PAST_LIMIT) {
+                break;
+            }
+        }
+    }
+    if seen > limit {
+        return Err(LlmError::new(ErrorKind::PayloadTooLarge, format!("request body is larger than the {limit}-byte limit")));
+    }
+    Ok(buf.freeze())
 }
 
 fn provider_error_message(body: &[u8]) -> String {

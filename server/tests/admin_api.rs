@@ -1,0 +1,155 @@
+//! The admin API: token required, agents and keys, audit events with filters and keyset pages.
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::support::*;
+
+both!(admin_api_requires_the_token, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    for path in ["/api/v1/agents", "/api/v1/keys", "/api/v1/audit/events"] {
+        let r = gw.http.get(gw.admin_url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} without a token");
+        assert!(r.headers().get("www-authenticate").is_some());
+        let r = gw.http.get(gw.admin_url(path)).bearer_auth("wrong-token-wrong-token").send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} with a wrong token");
+    }
+    let r = gw.http.post(gw.admin_url("/api/v1/agents")).json(&json!({"name": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    // Health routes stay open, on both ports.
+    assert_eq!(gw.http.get(gw.admin_url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(gw.http.get(gw.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready: Value = gw.http.get(gw.admin_url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["database"], "up");
+    gw.stop().await;
+});
+
+both!(agents_and_keys_through_the_admin_api, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    let admin = |path: &str| gw.admin_url(path);
+    let r = gw.http.post(admin("/api/v1/agents")).bearer_auth(ADMIN_TOKEN).json(&json!({"name": "researcher"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let r = gw.http.post(admin("/api/v1/agents")).bearer_auth(ADMIN_TOKEN).json(&json!({"name": "researcher"})).send().await.unwrap();
+    assert_eq!(r.status(), 409, "duplicate agent");
+    let r = gw.http.post(admin("/api/v1/agents")).bearer_auth(ADMIN_TOKEN).json(&json!({"name": "bad name!"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = gw.http.post(admin("/api/v1/agents")).bearer_auth(ADMIN_TOKEN).body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("invalid JSON"));
+
+    let r = gw
+        .http
+        .post(admin("/api/v1/keys"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"agent": "researcher", "expires_in": "30d", "models": ["gpt-test"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_string();
+    let key_id = created["id"].as_str().unwrap().to_string();
+    assert!(key.starts_with("wk_"));
+    assert!(created["expires_at"].as_i64().unwrap() > weir_server::store::now_ms() + 29 * 86_400_000);
+
+    // Effective at once on this replica.
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": []})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = gw.http.post(gw.url("/v1/messages")).header("x-api-key", &key).json(&json!({"model": "claude-test", "max_tokens": 1, "messages": []})).send().await.unwrap();
+    assert_eq!(r.status(), 403, "allowlist holds");
+
+    let listed: Value = gw.http.get(admin("/api/v1/keys?agent=researcher")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["id"], key_id.as_str());
+    assert!(keys[0].get("key").is_none() && !listed.to_string().contains(&key), "a key is shown once, never listed");
+
+    let r = gw.http.post(admin(&format!("/api/v1/keys/{key_id}/revoke"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": []})).send().await.unwrap();
+    assert_eq!(r.status(), 401, "revocation is effective at once");
+    let r = gw.http.delete(admin("/api/v1/keys/key_nope")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let agent: Value = gw.http.get(admin("/api/v1/agents/researcher")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(agent["agent"]["name"], "researcher");
+    assert!(agent["keys"][0]["revoked_at"].is_i64());
+    let agents: Value = gw.http.get(admin("/api/v1/agents")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = agents["agents"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["bot", "researcher"]);
+    gw.stop().await;
+});
+
+both!(audit_events_filter_and_paginate, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    let mut rids = Vec::new();
+    for i in 0..7 {
+        let resp = gw
+            .http
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(&gw.key)
+            .header("x-weir-session", if i % 2 == 0 { "even" } else { "odd" })
+            .json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        rids.push(request_id(&resp));
+    }
+    let resp = gw.post("/v1/messages", json!({"model": "claude-test", "max_tokens": 5, "messages": []})).await;
+    rids.push(request_id(&resp));
+    for r in &rids {
+        gw.event(r).await;
+    }
+    let get = |q: String| {
+        let http = gw.http.clone();
+        let url = gw.admin_url(&format!("/api/v1/audit/events{q}"));
+        async move {
+            let r = http.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // Pages of 3, newest first, no overlap, all 8 seen.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("?limit=3&cursor={c}"),
+            None => "?limit=3".to_string(),
+        };
+        let page = get(q).await;
+        for e in page["events"].as_array().unwrap() {
+            seen.push(e["request_id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut expected = rids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "keyset pages walk newest to oldest exactly once");
+
+    let odd = get("?session=odd".into()).await;
+    assert_eq!(odd["events"].as_array().unwrap().len(), 3);
+    let claude = get("?model=claude-test".into()).await;
+    assert_eq!(claude["events"].as_array().unwrap().len(), 1);
+    let by_agent = get("?agent=bot&kind=llm&outcome=ok&status=200".into()).await;
+    assert_eq!(by_agent["events"].as_array().unwrap().len(), 8);
+    let none = get("?agent=nobody".into()).await;
+    assert!(none["events"].as_array().unwrap().is_empty());
+    let future = get("?since=2100-01-01T00:00:00Z".into()).await;
+    assert!(future["events"].as_array().unwrap().is_empty());
+
+    let one = get(format!("?request_id={}", rids[0])).await;
+    let id = one["events"][0]["id"].as_str().unwrap().to_string();
+    let r = gw.http.get(gw.admin_url(&format!("/api/v1/audit/events/{id}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    for bad in ["?limit=0", "?cursor=%%%", "?since=yesterday", "?status=abc"] {
+        let r = gw.http.get(gw.admin_url(&format!("/api/v1/audit/events{bad}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    gw.stop().await;
+});

@@ -1,0 +1,157 @@
+//! The `weir` command line, run as the real binary.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+async fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = weir_command(env).args(args).output().await.expect("run weir");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn config_check_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"http://x/v1\"\n[[models]]\nname = \"m\"\ntargets = [{ provider = \"q\", model = \"x\" }]\n").unwrap();
+    let (code, _, err) = run(&["config", "check", bad.to_str().unwrap()], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("models[0].targets[0].provider") && err.contains("unknown provider `q`"), "{err}");
+
+    std::fs::write(&bad, "[server]\nlisten = \"127.0.0.1:4000\"\nmax_body = 3\n").unwrap();
+    let (code, _, err) = run(&["config", "check", bad.to_str().unwrap()], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("max_body"), "{err}");
+
+    let (code, _, err) = run(&["config", "check", dir.path().join("missing.toml").to_str().unwrap()], &[]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[tokio::test]
+async fn every_example_config_is_valid() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let (code, out, err) = run(&["config", "check", path.to_str().unwrap()], &[]).await;
+        assert_eq!(code, 0, "{}: {err}", path.display());
+        assert!(out.contains("OK"), "{out}");
+        n += 1;
+    }
+    assert!(n >= 2, "examples found: {n}");
+}
+
+#[tokio::test]
+async fn serve_with_a_bad_config_exits_before_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[models]]\nname = \"m\"\ntargets = []\n").unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = format!("sqlite://{}", dir.path().join("w.db").display());
+    let (code, _, err) = run(&["serve", "--config", bad.to_str().unwrap()], &[("WEIR_LISTEN", &listen), ("WEIR_DATABASE_URL", &db)]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("models[0].targets"), "{err}");
+    assert!(!err.contains("serving"), "{err}");
+    assert!(!dir.path().join("w.db").exists(), "nothing was started: not even the database was opened");
+    let (code, _, err) = run(&["serve"], &[("WEIR_LISTEN", "not-an-address"), ("WEIR_DATABASE_URL", &db)]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("WEIR_LISTEN"), "{err}");
+}
+
+async fn agents_and_keys_on(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(backend, dir.path()).await;
+    let env = [("WEIR_DATABASE_URL", db.url.as_str())];
+    let (code, _, err) = run(&["migrate"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["agents", "create", "researcher"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["agents", "create", "researcher"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, out, _) = run(&["agents", "list"], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("researcher"));
+
+    let (code, out, err) = run(&["keys", "create", "researcher", "--expires", "30d", "--models", "gpt-test,claude-test"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "the key alone on stdout: {out:?}");
+    let key = lines[0];
+    assert!(key.starts_with("wk_") && key.len() == 43 && key[3..].chars().all(|c| c.is_ascii_alphanumeric()), "{key}");
+    let (code, out, _) = run(&["keys", "list", "researcher"], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("gpt-test,claude-test"));
+    assert!(!out.contains(key), "listing never shows the key");
+    let key_id = out.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(key_id.starts_with("key_"));
+    let (code, _, err) = run(&["keys", "revoke", &key_id], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&["keys", "list"], &env).await;
+    let row = out.lines().find(|l| l.starts_with(&key_id)).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols.len(), 7, "{row}");
+    assert!(cols[4].ends_with('Z') && cols[5].ends_with('Z'), "expiry and revocation shown: {row}");
+
+    let (code, _, err) = run(&["keys", "create", "nobody"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no agent named `nobody`"), "{err}");
+    let (code, _, err) = run(&["keys", "create", "researcher", "--expires", "soonish"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--expires"), "{err}");
+    let (code, _, err) = run(&["keys", "revoke", "key_nope"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no key"), "{err}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn agents_and_keys_sqlite() {
+    agents_and_keys_on(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn agents_and_keys_postgres() {
+    agents_and_keys_on(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn embedded_defaults_start_with_nothing_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let admin_port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let admin = format!("127.0.0.1:{admin_port}");
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = weir_command(&[("WEIR_LISTEN", &listen), ("WEIR_ADMIN_LISTEN", &admin)])
+        .arg("serve")
+        .current_dir(dir.path())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://{admin}/readyz");
+    eventually(Duration::from_secs(20), "readyz", || {
+        let (http, url) = (http.clone(), url.clone());
+        async move { http.get(&url).send().await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    assert!(dir.path().join("weir.db").exists(), "SQLite by default, in the working directory");
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert!(log.contains("admin_token=wat_"), "a generated admin token is printed once: {log}");
+    let token = log.split("admin_token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let r = http.get(format!("http://{admin}/api/v1/agents")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the printed token works");
+    let r = http.get(format!("http://{listen}/v1/models")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    if let Some(pid) = child.id() {
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    }
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+}

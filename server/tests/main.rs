@@ -1,0 +1,16 @@
+//! Behaviour of the whole gateway: in-process on port 0 (`App::build`) or as the real binary,
+//! against the fake provider, on SQLite and on the real Postgres (each test its own database).
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on purpose")]
+
+mod support;
+
+mod admin_api;
+mod cli;
+mod drain;
+mod errors;
+mod identity;
+mod llm_routes;
+mod outage;
+mod reload;
+mod spans;

@@ -1,0 +1,178 @@
+//! Spans reach an OTLP collector over http/protobuf and gRPC, named and attributed as the
+//! GenAI semantic conventions say, with no secret in them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyVal;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use serde_json::json;
+use weir_server::telemetry::Telemetry;
+
+use crate::support::*;
+
+type Spans = Arc<Mutex<Vec<(String, Span)>>>;
+
+fn collect(spans: &Spans, req: ExportTraceServiceRequest) {
+    let mut out = spans.lock().unwrap();
+    for rs in req.resource_spans {
+        let service = rs
+            .resource
+            .as_ref()
+            .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
+            .and_then(|a| a.value.as_ref())
+            .and_then(|v| match &v.value {
+                Some(AnyVal::StringValue(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        for ss in rs.scope_spans {
+            for s in ss.spans {
+                out.push((service.clone(), s));
+            }
+        }
+    }
+}
+
+/// An OTLP/HTTP receiver on port 0.
+async fn http_collector() -> (String, Spans) {
+    let spans: Spans = Arc::default();
+    let s2 = spans.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let spans = s2.clone();
+            async move {
+                collect(&spans, ExportTraceServiceRequest::decode(body).expect("protobuf"));
+                let mut buf = Vec::new();
+                ExportTraceServiceResponse::default().encode(&mut buf).unwrap();
+                ([("content-type", "application/x-protobuf")], buf)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), spans)
+}
+
+struct GrpcCollector(Spans);
+
+#[tonic::async_trait]
+impl TraceService for GrpcCollector {
+    async fn export(&self, req: tonic::Request<ExportTraceServiceRequest>) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        collect(&self.0, req.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn grpc_collector() -> (String, Spans) {
+    let spans: Spans = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = TraceServiceServer::new(GrpcCollector(spans.clone()));
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await
+    });
+    (format!("http://{addr}"), spans)
+}
+
+fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a AnyVal> {
+    span.attributes.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.as_ref())
+}
+
+fn attr_str(span: &Span, key: &str) -> Option<String> {
+    match attr(span, key) {
+        Some(AnyVal::StringValue(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn attr_int(span: &Span, key: &str) -> Option<i64> {
+    match attr(span, key) {
+        Some(AnyVal::IntValue(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+async fn exercise(protocol: &str, endpoint: &str, spans: &Spans) {
+    let env = test_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_SERVICE_NAME", "weir-under-test"),
+    ]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    assert!(telemetry.exporting);
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), ..Default::default() }).await;
+    let resp = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(&gw.key)
+        .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        .json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hello there"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await;
+    assert_eq!(resp.status(), 502);
+    let key = gw.key.clone();
+    // Stopping flushes the exporter.
+    gw.stop().await;
+    eventually(Duration::from_secs(5), "spans to arrive", || {
+        let n = spans.lock().unwrap().len();
+        async move { n >= 4 }
+    })
+    .await;
+    let spans = spans.lock().unwrap().clone();
+    assert!(spans.iter().all(|(svc, _)| svc == "weir-under-test"));
+    let chat: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "chat gpt-test").collect();
+    assert_eq!(chat.len(), 1, "{:?}", spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>());
+    let chat = chat[0];
+    assert_eq!(chat.kind, 3, "CLIENT");
+    assert_eq!(hex(&chat.trace_id), "0af7651916cd43dd8448eb211c80319c", "continues the caller's trace");
+    let server = spans.iter().map(|(_, s)| s).find(|s| s.span_id == chat.parent_span_id).expect("server span is the parent");
+    assert_eq!(server.name, "POST /v1/chat/completions");
+    assert_eq!(server.kind, 2, "SERVER");
+    assert_eq!(hex(&server.parent_span_id), "b7ad6b7169203331");
+    assert_eq!(attr_int(server, "http.response.status_code"), Some(200));
+    assert_eq!(attr_str(chat, "gen_ai.operation.name").as_deref(), Some("chat"));
+    assert_eq!(attr_str(chat, "gen_ai.provider.name").as_deref(), Some("openai"));
+    assert_eq!(attr_str(chat, "gen_ai.request.model").as_deref(), Some("gpt-test"));
+    assert_eq!(attr_str(chat, "gen_ai.response.model").as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(attr_int(chat, "gen_ai.usage.input_tokens"), Some(3));
+    assert_eq!(attr_int(chat, "gen_ai.usage.output_tokens"), Some(5));
+    assert_eq!(attr_str(chat, "weir.agent").as_deref(), Some("bot"));
+    assert!(matches!(attr(chat, "weir.cost_usd"), Some(AnyVal::DoubleValue(c)) if *c > 0.0));
+    match attr(chat, "gen_ai.response.finish_reasons") {
+        Some(AnyVal::ArrayValue(a)) => assert_eq!(a.values.len(), 1),
+        other => panic!("finish reasons: {other:?}"),
+    }
+    let failed = spans.iter().map(|(_, s)| s).find(|s| s.name == "chat dead-test").expect("failed call span");
+    assert_eq!(attr_str(failed, "error.type").as_deref(), Some("provider_unreachable"));
+    let dump = format!("{spans:?}");
+    assert!(!dump.contains(&key), "no agent key in any span");
+    assert!(!dump.contains(PROVIDER_KEY), "no provider key in any span");
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_export_over_http_protobuf() {
+    let (endpoint, spans) = http_collector().await;
+    exercise("http/protobuf", &endpoint, &spans).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_export_over_grpc() {
+    let (endpoint, spans) = grpc_collector().await;
+    exercise("grpc", &endpoint, &spans).await;
+}
