@@ -125,6 +125,7 @@ impl App {
         let reload_every = config.reload_interval;
         let source = config.source.clone();
         let retention_days = config.audit.retention_days;
+        let retention_every = Duration::from_secs(config.audit.retention_interval_secs);
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),
@@ -139,7 +140,7 @@ impl App {
             tasks.push(spawn_config_reload(state.runtime.clone(), path, env.clone(), reload_every, stop_tasks.clone()));
         }
         if retention_days > 0 {
-            tasks.push(spawn_retention(store, retention_days, stop_tasks.clone()));
+            tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
         }
         Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
     }
@@ -280,9 +281,9 @@ fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf,
     })
 }
 
-fn spawn_retention(store: Store, days: u64, stop: CancellationToken) -> JoinHandle<()> {
+fn spawn_retention(store: Store, days: u64, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+        let mut ticker = tokio::time::interval(every);
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,

@@ -121,6 +121,8 @@ pub struct AuditSection {
     pub body_max_bytes: usize,
     /// Events older than this are deleted in the background; 0 keeps them forever.
     pub retention_days: u64,
+    /// How often the retention pass runs.
+    pub retention_interval_secs: u64,
     /// Events held in memory while the database is unreachable before they go to the spool file.
     pub memory_queue: usize,
     /// Rows per insert.
@@ -136,6 +138,7 @@ impl Default for AuditSection {
             capture_bodies: true,
             body_max_bytes: 16 * 1024,
             retention_days: 30,
+            retention_interval_secs: 3600,
             memory_queue: 10_000,
             batch_size: 200,
             flush_interval_ms: 200,
@@ -377,6 +380,9 @@ impl Config {
         }
         if a.flush_interval_ms == 0 {
             return Err(invalid("audit.flush_interval_ms", "must be greater than 0"));
+        }
+        if a.retention_interval_secs == 0 {
+            return Err(invalid("audit.retention_interval_secs", "must be greater than 0"));
         }
         if a.spool_path.trim().is_empty() {
             return Err(invalid("audit.spool_path", "must not be empty"));

@@ -153,3 +153,31 @@ both!(audit_events_filter_and_paginate, |backend| async move {
     }
     gw.stop().await;
 });
+
+both!(old_audit_events_are_deleted_in_the_background, |backend| async move {
+    let gw = TestGateway::start_with(
+        backend,
+        GatewayOptions { audit_toml: "flush_interval_ms = 50\nretention_days = 2\nretention_interval_secs = 1".into(), ..Default::default() },
+    )
+    .await;
+    let now = weir_server::store::now_ms();
+    let event = |id: &str, age_days: i64| weir_server::audit::AuditEvent {
+        id: id.into(),
+        ts: now - age_days * 86_400_000,
+        request_id: format!("r-{id}"),
+        kind: "llm".into(),
+        operation: "chat".into(),
+        status_code: 200,
+        outcome: "ok".into(),
+        ..Default::default()
+    };
+    gw.store.insert_audit_events(&[event("old", 3), event("recent", 1)]).await.unwrap();
+    let store = gw.store.clone();
+    eventually(std::time::Duration::from_secs(5), "the old event to be deleted", || {
+        let store = store.clone();
+        async move { store.audit_event("old").await.unwrap().is_none() }
+    })
+    .await;
+    assert!(gw.store.audit_event("recent").await.unwrap().is_some(), "events inside the retention window stay");
+    gw.stop().await;
+});
