@@ -239,13 +239,8 @@ async fn gateway_fallback(req: Request) -> Response {
 fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf, env: Env, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut last = tokio::fs::read(&path).await.ok();
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
+        let mut ticker = crate::periodic::ticker(every);
+        while crate::periodic::next_tick(&mut ticker, &stop).await {
             let Ok(bytes) = tokio::fs::read(&path).await else { continue };
             if last.as_deref() == Some(&bytes[..]) {
                 continue;
@@ -283,12 +278,8 @@ fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf,
 
 fn spawn_retention(store: Store, days: u64, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
+        let mut ticker = crate::periodic::ticker(every);
+        while crate::periodic::next_tick(&mut ticker, &stop).await {
             let cutoff = crate::store::now_ms() - i64::try_from(days).unwrap_or(i64::MAX / 86_400_000) * 86_400_000;
             match store.delete_audit_events_before(cutoff).await {
                 Ok(0) => {}

@@ -237,13 +237,8 @@ impl KeyIndex {
         let index = self.clone();
         tokio::spawn(async move {
             let mut seen: Option<i64> = None;
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    _ = ticker.tick() => {}
-                }
+            let mut ticker = crate::periodic::ticker(every);
+            while crate::periodic::next_tick(&mut ticker, &stop).await {
                 let generation = match store.generation().await {
                     Ok(g) => g,
                     Err(e) => {

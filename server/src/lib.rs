@@ -12,5 +12,6 @@ pub mod cli;
 pub mod config;
 pub mod identity;
 pub mod llm;
+mod periodic;
 pub mod store;
 pub mod telemetry;

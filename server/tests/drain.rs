@@ -14,11 +14,7 @@ async fn sigterm_lets_streams_finish_and_refuses_new_connections() {
     let fake = weir_fake_provider::FakeProvider::spawn(Some(PROVIDER_KEY)).await.unwrap();
     let db = TestDb::new(Backend::Sqlite, dir.path()).await;
     let store = db.store().await;
-    weir_server::identity::create_agent(&store, "bot", None).await.unwrap();
-    let key = weir_server::identity::create_key(&store, weir_server::identity::KeyRequest { agent: "bot".into(), expires_in: None, models: None })
-        .await
-        .unwrap()
-        .secret;
+    let key = seed_agent_key(&store, "bot").await;
     let config = dir.path().join("weir.toml");
     let audit = format!("flush_interval_ms = 50\nspool_path = \"{}\"", dir.path().join("spool").display());
     std::fs::write(&config, config_toml(&fake, &audit, "")).unwrap();

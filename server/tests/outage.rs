@@ -125,11 +125,7 @@ async fn sigterm_during_outage_spools_and_restart_writes() {
     let env = [("WEIR_DATABASE_URL", db_url.as_str()), ("FAKE_PROVIDER_KEY", PROVIDER_KEY), ("WEIR_ADMIN_TOKEN", ADMIN_TOKEN)];
 
     let store = db.store().await;
-    weir_server::identity::create_agent(&store, "bot", None).await.unwrap();
-    let key = weir_server::identity::create_key(&store, weir_server::identity::KeyRequest { agent: "bot".into(), expires_in: None, models: None })
-        .await
-        .unwrap()
-        .secret;
+    let key = seed_agent_key(&store, "bot").await;
     store.close().await;
 
     let mut weir = WeirProcess::start(&config, &env, dir.path().join("weir-1.log")).await;

@@ -296,6 +296,12 @@ impl TestGateway {
     }
 }
 
+/// Creates `agent` and a key for it directly in the store (as the CLI does); returns the key.
+pub async fn seed_agent_key(store: &Store, agent: &str) -> String {
+    identity::create_agent(store, agent, None).await.expect("agent");
+    identity::create_key(store, KeyRequest { agent: agent.into(), expires_in: None, models: None }).await.expect("key").secret
+}
+
 pub async fn wait_for_event(store: &Store, request_id: &str, timeout: Duration) -> AuditEvent {
     let deadline = Instant::now() + timeout;
     loop {

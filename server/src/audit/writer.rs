@@ -145,8 +145,7 @@ struct Writer {
 
 impl Writer {
     async fn run(mut self, stop: CancellationToken, flush_every: Duration) {
-        let mut ticker = tokio::time::interval(flush_every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = crate::periodic::ticker(flush_every);
         let mut inflight: Option<Flush> = None;
         loop {
             let mut tick = false;

@@ -271,13 +271,12 @@ async fn forward(
         }
     };
     let facts = upstream::request_facts(api, &json);
-    {
-        let ev = rec.event_mut();
+    rec.update_event(|ev| {
         ev.model_requested = (!facts.model.is_empty()).then(|| facts.model.clone());
         if ev.end_user.is_none() {
             ev.end_user = facts.end_user.clone();
         }
-    }
+    });
     match json.get("model") {
         Some(Value::String(s)) if !s.is_empty() => {}
         Some(_) => return Err(LlmError::new(ErrorKind::BadRequest, "`model` must be a non-empty string").param("model")),
@@ -324,8 +323,10 @@ async fn forward(
             ));
         }
     }
-    rec.event_mut().provider = Some(provider.name.clone());
-    rec.event_mut().model_served = Some(target.model.clone());
+    rec.update_event(|ev| {
+        ev.provider = Some(provider.name.clone());
+        ev.model_served = Some(target.model.clone());
+    });
 
     let (changed, weir_asked_usage) = upstream::rewrite_body(api, &mut json, &target.model);
     let upstream_body = if changed {

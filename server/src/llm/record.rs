@@ -43,7 +43,11 @@ impl Ending {
     }
 }
 
-pub struct CallRecorder {
+/// Records one call. Holds the call until it is finished (or dropped, which records it as
+/// cancelled); afterwards it holds nothing.
+pub struct CallRecorder(Option<Call>);
+
+struct Call {
     sink: AuditSink,
     event: AuditEvent,
     started: Instant,
@@ -54,12 +58,11 @@ pub struct CallRecorder {
     request_body: Option<Bytes>,
     response_body: Vec<u8>,
     streamed: bool,
-    finished: bool,
 }
 
 impl CallRecorder {
     pub fn new(sink: AuditSink, event: AuditEvent, started: Instant, server_cx: Context) -> Self {
-        Self {
+        Self(Some(Call {
             sink,
             event,
             started,
@@ -70,26 +73,34 @@ impl CallRecorder {
             request_body: None,
             response_body: Vec::new(),
             streamed: false,
-            finished: false,
-        }
+        }))
     }
 
-    pub fn event_mut(&mut self) -> &mut AuditEvent {
-        &mut self.event
+    /// Updates the event being built (no-op once recorded).
+    pub fn update_event(&mut self, f: impl FnOnce(&mut AuditEvent)) {
+        if let Some(c) = self.0.as_mut() {
+            f(&mut c.event);
+        }
     }
 
     /// The request body, kept for capture (when `capture_max` is set) and for estimates.
     pub fn set_request_body(&mut self, body: Bytes, capture_max: Option<usize>) {
-        self.request_body = Some(body);
-        self.capture_max = capture_max;
+        if let Some(c) = self.0.as_mut() {
+            c.request_body = Some(body);
+            c.capture_max = capture_max;
+        }
     }
 
     pub fn set_price(&mut self, price: Option<Price>) {
-        self.price = price;
+        if let Some(c) = self.0.as_mut() {
+            c.price = price;
+        }
     }
 
     pub fn set_streamed(&mut self) {
-        self.streamed = true;
+        if let Some(c) = self.0.as_mut() {
+            c.streamed = true;
+        }
     }
 
     /// Starts the `chat {model}` CLIENT span under the server span; its context is what goes
@@ -102,6 +113,7 @@ impl CallRecorder {
         provider: &Provider,
         max_tokens: Option<i64>,
     ) -> Context {
+        let Some(c) = self.0.as_mut() else { return Context::new() };
         let mut attrs = vec![
             KeyValue::new(semconv::GEN_AI_OPERATION_NAME, api.operation_name()),
             KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider.kind.as_str()),
@@ -119,37 +131,41 @@ impl CallRecorder {
         if let Some(m) = max_tokens {
             attrs.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, m));
         }
-        if let Some(agent) = &self.event.agent_name {
+        if let Some(agent) = &c.event.agent_name {
             attrs.push(KeyValue::new(semconv::WEIR_AGENT, agent.clone()));
         }
-        if let Some(s) = &self.event.session_id {
+        if let Some(s) = &c.event.session_id {
             attrs.push(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, s.clone()));
         }
         let span = tracer
             .span_builder(format!("{} {requested_model}", api.operation_name()))
             .with_kind(SpanKind::Client)
             .with_attributes(attrs)
-            .start_with_context(tracer, &self.server_cx);
-        let cx = self.server_cx.with_span(span);
+            .start_with_context(tracer, &c.server_cx);
+        let cx = c.server_cx.with_span(span);
         if let Some((trace_id, span_id)) = telemetry::ids(&cx) {
-            self.event.trace_id = Some(trace_id);
-            self.event.span_id = Some(span_id);
+            c.event.trace_id = Some(trace_id);
+            c.event.span_id = Some(span_id);
         }
-        self.client_cx = Some(cx.clone());
+        c.client_cx = Some(cx.clone());
         cx
     }
 
     pub fn mark_first_chunk(&mut self) {
-        if self.event.ttft_ms.is_none() {
-            self.event.ttft_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+        if let Some(c) = self.0.as_mut() {
+            if c.event.ttft_ms.is_none() {
+                c.event.ttft_ms = Some(c.started.elapsed().as_secs_f64() * 1000.0);
+            }
         }
     }
 
     pub fn capture_response(&mut self, chunk: &[u8]) {
-        if let Some(max) = self.capture_max {
-            // A little past the cap so that the writer can say how long the body was.
-            let room = (max + 1024).saturating_sub(self.response_body.len());
-            self.response_body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if let Some(c) = self.0.as_mut() {
+            if let Some(max) = c.capture_max {
+                // A little past the cap so that the writer can say how long the body was.
+                let room = (max + 1024).saturating_sub(c.response_body.len());
+                c.response_body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
         }
     }
 
@@ -160,60 +176,33 @@ impl CallRecorder {
     /// Records the call. When a stream ended without the provider's usage, the tokens are
     /// estimated on a blocking thread first.
     pub fn finish(mut self, ending: Ending) {
-        self.finished = true;
-        let parts = self.take_parts();
-        parts.complete(ending);
-    }
-
-    fn take_parts(&mut self) -> Parts {
-        Parts {
-            sink: self.sink.clone(),
-            event: std::mem::take(&mut self.event),
-            started: self.started,
-            server_cx: std::mem::take(&mut self.server_cx),
-            client_cx: self.client_cx.take(),
-            price: self.price,
-            captured: self.capture_max.map(|max| Captured {
-                request: self.request_body.clone(),
-                response: Some(Bytes::from(std::mem::take(&mut self.response_body))),
-                max_bytes: max,
-            }),
-            request_body: self.request_body.take(),
-            streamed: self.streamed,
+        if let Some(call) = self.0.take() {
+            call.complete(ending);
         }
     }
 }
 
 impl Drop for CallRecorder {
     fn drop(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            let parts = self.take_parts();
+        if let Some(call) = self.0.take() {
             let mut ending = Ending::failed(499, "client_closed", "the client closed the connection before the response completed");
             ending.cancelled = true;
-            parts.complete(ending);
+            call.complete(ending);
         }
     }
 }
 
-struct Parts {
-    sink: AuditSink,
-    event: AuditEvent,
-    started: Instant,
-    server_cx: Context,
-    client_cx: Option<Context>,
-    price: Option<Price>,
-    captured: Option<Captured>,
-    request_body: Option<Bytes>,
-    streamed: bool,
-}
-
-impl Parts {
-    fn complete(self, ending: Ending) {
+impl Call {
+    fn complete(mut self, ending: Ending) {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         // Only a stream that produced output and then stopped short needs an estimate; a call
         // that failed before anything was generated used nothing we can count.
         let needs_estimate = self.streamed && !ending.facts.usage.is_known() && ending.stream_text.is_some();
+        let captured = self.capture_max.map(|max| Captured {
+            request: self.request_body.clone(),
+            response: Some(Bytes::from(std::mem::take(&mut self.response_body))),
+            max_bytes: max,
+        });
         if needs_estimate {
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 let body = self.request_body.clone();
@@ -222,16 +211,16 @@ impl Parts {
                     let output = ending.stream_text.as_deref().map(super::estimate::count_tokens);
                     let mut ending = ending;
                     ending.facts.usage = Usage { input, output, cached_input: None, reasoning: None };
-                    self.write(ending, latency_ms, true);
+                    self.write(ending, captured, latency_ms, true);
                 });
                 return;
             }
         }
-        self.write(ending, latency_ms, false);
+        self.write(ending, captured, latency_ms, false);
     }
 
-    fn write(self, ending: Ending, latency_ms: f64, estimated: bool) {
-        let Parts { sink, mut event, server_cx, client_cx, price, captured, streamed, .. } = self;
+    fn write(self, ending: Ending, captured: Option<Captured>, latency_ms: f64, estimated: bool) {
+        let Call { sink, mut event, server_cx, client_cx, price, streamed, .. } = self;
         let usage = ending.facts.usage;
         event.latency_ms = latency_ms;
         event.streamed = streamed;
