@@ -6,7 +6,7 @@
 //! `POST /_fake/script` queue, the `x-fake-behavior` request header, or a suffix on the model
 //! name (`gpt-x@status=500`); the syntax is `key=value,flag`, e.g.
 //! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`,
-//! `chunk_delay_ms=20`, `chunks=5`.
+//! `chunk_delay_ms=20`, `chunks=5`, `usage_in=50,usage_out=50` (fixed token counts).
 //!
 //! `GET /_fake/requests` returns every request received (path, headers, body) and
 //! `GET /_fake/stats` counts requests and calls abandoned by the caller before they completed.
@@ -50,6 +50,9 @@ pub struct Behavior {
     pub garbage: bool,
     /// Number of content chunks in a stream (words of the reply are spread over them).
     pub chunks: Option<usize>,
+    /// Report these token counts instead of counting words.
+    pub usage_in: Option<u64>,
+    pub usage_out: Option<u64>,
 }
 
 impl Behavior {
@@ -64,6 +67,8 @@ impl Behavior {
                 "chunk_delay_ms" => b.chunk_delay_ms = num,
                 "cut_after" => b.cut_after = num.map(|n| n as usize),
                 "chunks" => b.chunks = num.map(|n| n as usize),
+                "usage_in" => b.usage_in = num,
+                "usage_out" => b.usage_out = num,
                 "no_usage" => b.no_usage = true,
                 "ratelimit" => b.ratelimit = true,
                 "garbage" => b.garbage = true,
@@ -306,9 +311,9 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body
         return (StatusCode::OK, [("content-type", "application/json")], "<html>not json</html>").into_response();
     }
 
-    let input_tokens = count_words(&parsed, None) + 1;
+    let input_tokens = behavior.usage_in.unwrap_or_else(|| count_words(&parsed, None) + 1);
     let reply_words: Vec<&str> = REPLY.split_inclusive(' ').collect();
-    let output_tokens = reply_words.len() as u64;
+    let output_tokens = behavior.usage_out.unwrap_or(reply_words.len() as u64);
     let stream = parsed.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let mut resp_headers = HeaderMap::new();
     resp_headers.insert("x-request-id", "req_fake_upstream".parse().unwrap_or_else(|_| unreachable!()));

@@ -29,6 +29,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", get(list_keys).post(create_key))
         .route("/api/v1/keys/{id}", axum::routing::delete(revoke_key))
         .route("/api/v1/keys/{id}/revoke", post(revoke_key))
+        .route("/api/v1/agents/{name}/budgets", get(get_budgets).put(put_budget).delete(delete_budget))
+        .route("/api/v1/agents/{name}/limits", get(get_limits).put(put_limits))
+        .route("/api/v1/budgets", get(all_budgets))
+        .route("/api/v1/models", get(list_models))
         .route("/api/v1/audit/events", get(list_events))
         .route("/api/v1/audit/events/{id}", get(get_event))
         // Deny by default: everything above needs the token.
@@ -222,9 +226,146 @@ async fn revoke_key(State(state): State<AppState>, Path(id): Path<String>) -> Re
 
 /// This replica applies its own change at once; others follow the change counter.
 async fn refresh_keys(state: &AppState) {
-    if let Err(e) = state.keys.reload(&state.store).await {
+    if let Err(e) = crate::app::reload_from_store(state).await {
         tracing::warn!(error = %e, "key index reload after an admin change failed; the periodic refresh will retry");
     }
+}
+
+// -- budgets and limits ----------------------------------------------------------------------
+
+async fn agent_or_404(state: &AppState, name: &str) -> Result<crate::store::AgentRow, ApiError> {
+    state.store.agent_by_name(name).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no agent named `{name}`")))
+}
+
+/// Each budget that applies to the agent, with its usage and what remains in the open window.
+async fn get_budgets(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let agent = agent_or_404(&state, &name).await?;
+    let windows = state.limiter.report(&agent.id, &agent.name).await;
+    Ok(Json(json!({"agent": agent.name, "budgets": windows})))
+}
+
+async fn all_budgets(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut out = Vec::new();
+    for agent in state.store.list_agents().await? {
+        let windows = state.limiter.report(&agent.id, &agent.name).await;
+        if !windows.is_empty() {
+            out.push(json!({"agent": agent.name, "budgets": windows}));
+        }
+    }
+    Ok(Json(json!({"agents": out})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetBody {
+    period: String,
+    #[serde(default)]
+    tokens: Option<u64>,
+    #[serde(default)]
+    cost_usd: Option<f64>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+async fn put_budget(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<BudgetBody>) -> Result<Json<serde_json::Value>, ApiError> {
+    agent_or_404(&state, &name).await?;
+    let rt = state.runtime.load();
+    let models: Vec<&str> = rt.config.models.iter().map(|m| m.name.as_str()).collect();
+    let change = crate::limits::BudgetChange::parse(body.tokens, body.cost_usd, &body.period, body.model.as_deref(), &models).map_err(ApiError::bad_request)?;
+    change.apply(&state.store, &name).await?;
+    refresh_keys(&state).await;
+    get_budgets(State(state), Path(name)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetSelector {
+    period: String,
+    kind: String,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+async fn delete_budget(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<BudgetSelector>) -> Result<Json<serde_json::Value>, ApiError> {
+    agent_or_404(&state, &name).await?;
+    let removed = state.store.delete_budget(&name, q.model.as_deref().unwrap_or_default(), &q.kind, &q.period).await?;
+    if !removed {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such budget is set for this agent"));
+    }
+    refresh_keys(&state).await;
+    get_budgets(State(state), Path(name)).await
+}
+
+async fn get_limits(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let agent = agent_or_404(&state, &name).await?;
+    let policy = state.limiter.policy_for(&agent.name);
+    let rates: Vec<serde_json::Value> = policy
+        .rates
+        .iter()
+        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "source": r.source}))
+        .collect();
+    Ok(Json(json!({"agent": agent.name, "limits": rates})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsBody {
+    #[serde(default)]
+    model: Option<String>,
+    /// A number sets the limit, `null` removes it, absent keeps it.
+    #[serde(default, deserialize_with = "present")]
+    rpm: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    tpm: Option<Option<u64>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<serde_json::Value>, ApiError> {
+    agent_or_404(&state, &name).await?;
+    if body.rpm.is_none() && body.tpm.is_none() {
+        return Err(ApiError::bad_request("give rpm, tpm or both"));
+    }
+    if let Some(m) = &body.model {
+        if state.runtime.load().config.model(m).is_none() {
+            return Err(ApiError::bad_request(format!("unknown model `{m}`")));
+        }
+    }
+    crate::limits::set_rate_limits(&state.store, &name, body.model.as_deref(), body.rpm, body.tpm).await?;
+    refresh_keys(&state).await;
+    get_limits(State(state), Path(name)).await
+}
+
+/// Models with their targets and each target's circuit state.
+async fn list_models(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let rt = state.runtime.load();
+    let models: Vec<serde_json::Value> = rt
+        .config
+        .models
+        .iter()
+        .map(|m| {
+            let targets: Vec<serde_json::Value> = m
+                .targets
+                .iter()
+                .map(|t| {
+                    let key = crate::llm::route::target_key(t);
+                    let circuit = state.circuits.view(&key);
+                    json!({
+                        "provider": t.provider, "model": t.model, "priority": t.priority, "weight": t.weight,
+                        "circuit": circuit.as_ref().map_or(json!("closed"), |c| json!(c.state)),
+                        "consecutive_failures": circuit.as_ref().map_or(0, |c| c.consecutive_failures),
+                        "reopens_in_ms": circuit.as_ref().and_then(|c| c.reopens_in_ms),
+                        "failures": circuit.as_ref().map_or(0, |c| c.failures),
+                        "successes": circuit.as_ref().map_or(0, |c| c.successes),
+                    })
+                })
+                .collect();
+            json!({"name": m.name, "kind": m.kind, "price": m.price, "targets": targets})
+        })
+        .collect();
+    Json(json!({"models": models}))
 }
 
 // -- audit ------------------------------------------------------------------------------------

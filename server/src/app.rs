@@ -26,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{spawn_writer, AuditSink, AuditWriter};
 use crate::config::{Config, Env};
 use crate::identity::KeyIndex;
+use crate::limits::{Clock, Counters, Limiter, SystemClock};
+use crate::llm::route::Circuits;
 use crate::store::Store;
 use crate::telemetry::Telemetry;
 
@@ -62,6 +64,8 @@ pub struct AppState {
     pub audit: AuditSink,
     pub telemetry: Telemetry,
     pub admin_token: Arc<SecretString>,
+    pub limiter: Arc<Limiter>,
+    pub circuits: Arc<Circuits>,
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
@@ -93,6 +97,11 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config, env: &Env, telemetry: Telemetry) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, env, telemetry, Arc::new(SystemClock)).await
+    }
+
+    /// As [`App::build`], with the clock budget windows follow (tests move it by hand).
+    pub async fn build_with_clock(config: Config, env: &Env, telemetry: Telemetry, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         for w in &config.warnings {
             tracing::warn!("{w}");
         }
@@ -102,6 +111,15 @@ impl App {
         migrate_with_retry(&store).await?;
         let keys = KeyIndex::default();
         keys.reload(&store).await.context("loading keys")?;
+        let shared: Option<Arc<dyn Counters>> = match &config.redis_url {
+            Some(url) => Some(Arc::new(crate::limits::redis::RedisCounters::new(url, &config.limits.redis_prefix).context("WEIR_REDIS_URL")?)),
+            None => None,
+        };
+        let limiter = Arc::new(Limiter::new(store.clone(), &config.limits, shared.clone(), clock));
+        limiter.reload(&store).await.context("loading budgets and limits")?;
+        // In-process counters start from what the audit store says was used in the windows now
+        // open, so a restart changes no budget. With Redis they are the fallback (fail_open).
+        limiter.seed_local().await.context("rebuilding budget usage from the audit store")?;
 
         let admin_token = match &config.admin_token {
             Some(t) => t.clone(),
@@ -133,11 +151,13 @@ impl App {
             audit,
             telemetry,
             admin_token: Arc::new(admin_token),
+            limiter,
+            circuits: Arc::new(Circuits::default()),
         };
         let stop_tasks = CancellationToken::new();
-        let mut tasks = vec![keys.spawn_refresh(store.clone(), refresh, stop_tasks.clone())];
+        let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];
         if let Some(path) = source {
-            tasks.push(spawn_config_reload(state.runtime.clone(), path, env.clone(), reload_every, stop_tasks.clone()));
+            tasks.push(spawn_config_reload(state.clone(), path, env.clone(), reload_every, stop_tasks.clone()));
         }
         if retention_days > 0 {
             tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
@@ -164,11 +184,22 @@ impl App {
         let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout } = self;
         tracing::info!(gateway = %gateway.local_addr()?, admin = %admin.local_addr()?, "weir is serving");
         let stop = CancellationToken::new();
-        let gw = axum::serve(gateway, gateway_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+        let (mut gw_router, mut admin_router) = (gateway_router(state.clone()), crate::admin::router(state.clone()));
+        let rt = state.runtime.load_full();
+        let cfg = &rt.config;
+        let mut tasks = tasks;
+        // Outermost: a flood from one address is refused before any key lookup.
+        if let Some((layer, governor)) = crate::limits::flood::flood_guard(cfg.ip_requests_per_second, cfg.ip_burst, &cfg.trusted_proxies) {
+            gw_router = gw_router.layer(layer.clone());
+            admin_router = admin_router.layer(layer);
+            tasks.push(crate::limits::flood::spawn_forget_idle(governor, stop_tasks.clone()));
+        }
+        let gw = axum::serve(gateway, gw_router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let ad = axum::serve(admin, crate::admin::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+        let ad = axum::serve(admin, admin_router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
         let mut gw = tokio::spawn(async move { gw.await });
+
         let mut ad = tokio::spawn(async move { ad.await });
         tokio::select! {
             () = shutdown => tracing::info!("shutting down: refusing new requests, draining in-flight ones"),
@@ -236,7 +267,40 @@ async fn gateway_fallback(req: Request) -> Response {
         .into_response()
 }
 
-fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf, env: Env, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+/// Reloads what the database says about agents, keys, budgets and limits — everything the
+/// CLI, the admin API or another replica may change — whenever the change counter moves. A
+/// database that is away leaves what was loaded in force.
+fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seen: Option<i64> = None;
+        let mut ticker = crate::periodic::ticker(every);
+        while crate::periodic::next_tick(&mut ticker, &stop).await {
+            let generation = match state.store.generation().await {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::debug!(error = %e, "change check skipped: database unavailable");
+                    continue;
+                }
+            };
+            if seen == Some(generation) {
+                continue;
+            }
+            match reload_from_store(&state).await {
+                Ok(()) => seen = Some(generation),
+                Err(e) => tracing::warn!(error = %e, "reload after a change failed; keeping what was loaded"),
+            }
+        }
+    })
+}
+
+/// Reloads keys and limits from the database (this replica applies its own changes at once).
+pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
+    state.keys.reload(&state.store).await?;
+    state.limiter.reload(&state.store).await
+}
+
+fn spawn_config_reload(state: AppState, path: std::path::PathBuf, env: Env, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    let runtime = state.runtime.clone();
     tokio::spawn(async move {
         let mut last = tokio::fs::read(&path).await.ok();
         let mut ticker = crate::periodic::ticker(every);
@@ -262,9 +326,11 @@ fn spawn_config_reload(runtime: Arc<ArcSwap<Runtime>>, path: std::path::PathBuf,
                     for w in &next.warnings {
                         tracing::warn!("{w}");
                     }
+                    let limits = next.limits.clone();
                     match Runtime::new(next) {
                         Ok(rt) => {
                             runtime.store(Arc::new(rt));
+                            state.limiter.apply_config(&limits);
                             tracing::info!(path = %path.display(), "config reloaded");
                         }
                         Err(e) => tracing::error!(error = %e, "config edit refused; the previous config stays"),

@@ -37,9 +37,72 @@ pub enum Command {
     /// Manage agents' API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Set and show agents' token and cost budgets.
+    #[command(subcommand)]
+    Budgets(BudgetsCommand),
+    /// Set and show agents' rate limits (requests and tokens per minute).
+    #[command(subcommand)]
+    Limits(LimitsCommand),
     /// Work with config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetsCommand {
+    /// Set a budget: a number of tokens or a cost in US dollars per window.
+    Set {
+        agent: String,
+        #[arg(long, conflicts_with = "cost_usd", required_unless_present = "cost_usd")]
+        tokens: Option<u64>,
+        #[arg(long = "cost-usd")]
+        cost_usd: Option<f64>,
+        /// minute, hour, day, month (calendar-aligned, UTC) or lifetime.
+        #[arg(long)]
+        period: String,
+        /// Only for this model (default: every model).
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Show an agent's budgets, what was used in each open window and what remains.
+    Show { agent: String },
+    /// Remove a budget set for an agent (a config default, if any, applies again).
+    Unset {
+        agent: String,
+        #[arg(long)]
+        period: String,
+        /// tokens or cost_usd.
+        #[arg(long, default_value = "tokens")]
+        kind: String,
+        #[arg(long)]
+        model: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitsCommand {
+    /// Set requests per minute and/or tokens per minute (`off` removes one).
+    Set {
+        agent: String,
+        #[arg(long, value_parser = parse_limit)]
+        rpm: Option<LimitValue>,
+        #[arg(long, value_parser = parse_limit)]
+        tpm: Option<LimitValue>,
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Show an agent's rate limits.
+    Show { agent: String },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LimitValue(Option<u64>);
+
+fn parse_limit(s: &str) -> Result<LimitValue, String> {
+    if s == "off" {
+        return Ok(LimitValue(None));
+    }
+    s.parse::<u64>().map(|n| LimitValue(Some(n))).map_err(|_| format!("`{s}` is not a number (or `off`)"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +271,69 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Revoke { key_id }) => {
             let k = store.revoke_key(&key_id).await?;
             eprintln!("revoked key {} of agent {}", k.id, k.agent);
+        }
+        Command::Budgets(BudgetsCommand::Set { agent, tokens, cost_usd, period, model }) => {
+            let models: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+            let change = crate::limits::BudgetChange::parse(tokens, cost_usd, &period, model.as_deref(), &models).map_err(|e| anyhow::anyhow!(e))?;
+            change.apply(&store, &agent).await?;
+            eprintln!("budget set for agent {agent}; every running replica applies it within 2 seconds");
+        }
+        Command::Budgets(BudgetsCommand::Unset { agent, period, kind, model }) => {
+            if !store.delete_budget(&agent, model.as_deref().unwrap_or_default(), &kind, &period).await? {
+                anyhow::bail!("no {kind} budget per {period} is set for agent {agent}");
+            }
+            eprintln!("budget removed for agent {agent}");
+        }
+        Command::Budgets(BudgetsCommand::Show { agent }) => {
+            let row = store.agent_by_name(&agent).await?.ok_or_else(|| anyhow::anyhow!("no agent named `{agent}`"))?;
+            // Usage as the audit store records it (calls in flight on a running server are not
+            // counted here).
+            let limiter = crate::limits::Limiter::new(store.clone(), &config.limits, None, std::sync::Arc::new(crate::limits::SystemClock));
+            limiter.reload(&store).await?;
+            limiter.seed_local().await?;
+            let windows = limiter.report(&row.id, &row.name).await;
+            if windows.is_empty() {
+                println!("agent {agent} has no budget");
+            } else {
+                println!("{:<10} {:<9} {:<16} {:>16} {:>16} {:>16}  {:<25} SOURCE", "KIND", "PERIOD", "MODEL", "LIMIT", "USED", "REMAINING", "RESETS");
+                for w in windows {
+                    let fmt = |v: f64| if w.kind == "cost_usd" { format!("${v:.4}") } else { format!("{v:.0}") };
+                    println!(
+                        "{:<10} {:<9} {:<16} {:>16} {:>16} {:>16}  {:<25} {}",
+                        w.kind,
+                        w.period,
+                        w.model.as_deref().unwrap_or("*"),
+                        fmt(w.limit),
+                        fmt(w.used),
+                        fmt(w.remaining),
+                        w.resets_at_ms.map(|t| fmt_time(Some(t))).unwrap_or_else(|| "never".into()),
+                        w.source
+                    );
+                }
+            }
+        }
+        Command::Limits(LimitsCommand::Set { agent, rpm, tpm, model }) => {
+            if rpm.is_none() && tpm.is_none() {
+                anyhow::bail!("give --rpm, --tpm or both");
+            }
+            if let Some(m) = &model {
+                if config.model(m).is_none() {
+                    anyhow::bail!("unknown model `{m}`");
+                }
+            }
+            crate::limits::set_rate_limits(&store, &agent, model.as_deref(), rpm.map(|v| v.0), tpm.map(|v| v.0)).await?;
+            eprintln!("rate limits set for agent {agent}; every running replica applies them within 2 seconds");
+        }
+        Command::Limits(LimitsCommand::Show { agent }) => {
+            store.agent_by_name(&agent).await?.ok_or_else(|| anyhow::anyhow!("no agent named `{agent}`"))?;
+            let limiter = crate::limits::Limiter::new(store.clone(), &config.limits, None, std::sync::Arc::new(crate::limits::SystemClock));
+            limiter.reload(&store).await?;
+            let policy = limiter.policy_for(&agent);
+            println!("{:<16} {:>10} {:>12}  SOURCE", "MODEL", "RPM", "TPM");
+            for r in &policy.rates {
+                let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+                println!("{:<16} {:>10} {:>12}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), r.source);
+            }
         }
         Command::Serve | Command::Config(_) => unreachable!("handled in run"),
     }

@@ -66,6 +66,10 @@ pub struct FileConfig {
     #[serde(default)]
     pub identity: IdentitySection,
     #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub failover: FailoverSection,
+    #[serde(default)]
     pub providers: Vec<ProviderSection>,
     #[serde(default)]
     pub models: Vec<ModelSection>,
@@ -84,6 +88,10 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<String>,
     /// How often the config file is checked for changes.
     pub reload_interval_ms: u64,
+    /// Per client IP, on both listeners, before any key lookup: sustained requests per second
+    /// (0 turns the guard off) and the burst allowed above it.
+    pub ip_requests_per_second: u64,
+    pub ip_burst: u32,
 }
 
 impl Default for ServerSection {
@@ -95,6 +103,8 @@ impl Default for ServerSection {
             drain_timeout_secs: 30,
             trusted_proxies: Vec::new(),
             reload_interval_ms: 1000,
+            ip_requests_per_second: 2000,
+            ip_burst: 4000,
         }
     }
 }
@@ -160,6 +170,127 @@ impl Default for IdentitySection {
     }
 }
 
+/// What happens to budget and rate-limit checks while Redis is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisFailure {
+    /// Fall back to this replica's own counters (logged, counted in a metric).
+    FailOpen,
+    /// Refuse LLM calls with 503 until Redis is back.
+    FailClosed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    pub redis_failure: RedisFailure,
+    /// Keys in Redis start with this.
+    pub redis_prefix: String,
+    /// The output maximum Weir sets upstream when a budget or TPM limit applies and the client
+    /// gave none.
+    pub default_max_output_tokens: u64,
+    /// Budgets every agent gets unless one is set for it (CLI, admin API, console).
+    pub budgets: Vec<BudgetSection>,
+    /// Rate limits likewise.
+    pub rates: Vec<RateSection>,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            redis_failure: RedisFailure::FailOpen,
+            redis_prefix: "weir:".into(),
+            default_max_output_tokens: 4096,
+            budgets: Vec::new(),
+            rates: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSection {
+    /// An agent name, or `*` for every agent.
+    pub agent: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub tokens: Option<u64>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    pub period: Period,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSection {
+    pub agent: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub rpm: Option<u64>,
+    #[serde(default)]
+    pub tpm: Option<u64>,
+}
+
+/// A budget window, calendar-aligned in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Minute,
+    Hour,
+    Day,
+    Month,
+    Lifetime,
+}
+
+impl Period {
+    pub const ALL: [Period; 5] = [Period::Minute, Period::Hour, Period::Day, Period::Month, Period::Lifetime];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Month => "month",
+            Self::Lifetime => "lifetime",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailoverSection {
+    /// Attempts per call, across all targets.
+    pub max_attempts: u32,
+    /// The whole call, every attempt included, must have a response within this.
+    pub deadline_ms: u64,
+    /// A `retry-after` longer than this is not waited for (the next target is tried instead).
+    pub max_retry_after_ms: u64,
+    /// Consecutive failures that open a target's circuit.
+    pub circuit_failures: u32,
+    /// How long an open circuit stays open the first time; it doubles on each reopening.
+    pub circuit_cooldown_ms: u64,
+    pub circuit_max_cooldown_ms: u64,
+}
+
+impl Default for FailoverSection {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            deadline_ms: 120_000,
+            max_retry_after_ms: 10_000,
+            circuit_failures: 5,
+            circuit_cooldown_ms: 10_000,
+            circuit_max_cooldown_ms: 300_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
@@ -196,6 +327,12 @@ pub struct ProviderSection {
     /// Extra headers sent with every upstream request (for gateways needing their own auth).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The cheap input bound for budget reservations: request bytes divided by this.
+    #[serde(default)]
+    pub bytes_per_token: Option<f64>,
+    /// Multiplier on a tiktoken count, for providers whose tokenizer counts more.
+    #[serde(default)]
+    pub token_margin: Option<f64>,
 }
 
 fn default_connect_timeout() -> u64 {
@@ -222,6 +359,12 @@ pub struct ModelSection {
 pub struct TargetSection {
     pub provider: String,
     pub model: String,
+    /// Targets of equal priority form a group, chosen among by weight; lower priorities are
+    /// tried first. Default: the target's position, so the list is tried in order.
+    #[serde(default)]
+    pub priority: Option<u32>,
+    #[serde(default)]
+    pub weight: Option<u32>,
 }
 
 /// USD per million tokens.
@@ -265,12 +408,16 @@ pub struct Provider {
     pub read_timeout: Duration,
     pub request_timeout: Duration,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub bytes_per_token: f64,
+    pub token_margin: f64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Target {
     pub provider: String,
     pub model: String,
+    pub priority: u32,
+    pub weight: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -301,6 +448,10 @@ pub struct Config {
     pub providers: BTreeMap<String, Provider>,
     /// In the order the file lists them.
     pub models: Vec<Model>,
+    pub limits: LimitsSection,
+    pub failover: FailoverSection,
+    pub ip_requests_per_second: u64,
+    pub ip_burst: u32,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
 }
@@ -421,6 +572,17 @@ impl Config {
                     return Err(invalid(format!("{key}.{field}"), "must be greater than 0"));
                 }
             }
+            let bytes_per_token = p.bytes_per_token.unwrap_or(2.0);
+            if !(bytes_per_token.is_finite() && bytes_per_token > 0.0) {
+                return Err(invalid(format!("{key}.bytes_per_token"), "must be a positive number"));
+            }
+            let token_margin = p.token_margin.unwrap_or(match p.kind {
+                ProviderKind::Openai => 1.05,
+                ProviderKind::Anthropic => 1.3,
+            });
+            if !(token_margin.is_finite() && token_margin >= 1.0) {
+                return Err(invalid(format!("{key}.token_margin"), "must be a number of at least 1"));
+            }
             let mut headers = Vec::new();
             for (name, value) in &p.headers {
                 let n = http::HeaderName::from_bytes(name.as_bytes())
@@ -441,6 +603,8 @@ impl Config {
                     read_timeout: Duration::from_millis(p.read_timeout_ms),
                     request_timeout: Duration::from_millis(p.request_timeout_ms),
                     headers,
+                    bytes_per_token,
+                    token_margin,
                 },
             );
         }
@@ -486,7 +650,15 @@ impl Config {
                     }
                     Some(_) => {}
                 }
-                targets.push(Target { provider: t.provider.clone(), model: t.model.clone() });
+                if t.weight == Some(0) {
+                    return Err(invalid(format!("{tkey}.weight"), "must be at least 1"));
+                }
+                targets.push(Target {
+                    provider: t.provider.clone(),
+                    model: t.model.clone(),
+                    priority: t.priority.unwrap_or(j as u32),
+                    weight: t.weight.unwrap_or(1),
+                });
             }
             if let Some(price) = &m.price {
                 for (field, v) in [("input_per_mtok", Some(price.input_per_mtok)), ("output_per_mtok", Some(price.output_per_mtok)), ("cached_input_per_mtok", price.cached_input_per_mtok)] {
@@ -505,6 +677,21 @@ impl Config {
             });
         }
 
+        validate_limits(&file.limits, &models)?;
+        let f = &file.failover;
+        if f.max_attempts == 0 {
+            return Err(invalid("failover.max_attempts", "must be at least 1"));
+        }
+        if f.deadline_ms == 0 || f.circuit_cooldown_ms == 0 || f.circuit_max_cooldown_ms < f.circuit_cooldown_ms {
+            return Err(invalid("failover", "deadline_ms and circuit_cooldown_ms must be positive, circuit_max_cooldown_ms at least circuit_cooldown_ms"));
+        }
+        if f.circuit_failures == 0 {
+            return Err(invalid("failover.circuit_failures", "must be at least 1"));
+        }
+        if file.server.ip_requests_per_second > 0 && file.server.ip_burst == 0 {
+            return Err(invalid("server.ip_burst", "must be at least 1 when ip_requests_per_second is set"));
+        }
+
         Ok(Self {
             source: None,
             listen,
@@ -521,6 +708,10 @@ impl Config {
             identity_refresh: Duration::from_millis(file.identity.refresh_interval_ms),
             providers,
             models,
+            limits: file.limits,
+            failover: file.failover,
+            ip_requests_per_second: file.server.ip_requests_per_second,
+            ip_burst: file.server.ip_burst,
             warnings,
         })
     }
@@ -528,6 +719,43 @@ impl Config {
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.name == name)
     }
+}
+
+fn validate_limits(limits: &LimitsSection, models: &[Model]) -> Result<(), ConfigError> {
+    if limits.redis_prefix.is_empty() {
+        return Err(invalid("limits.redis_prefix", "must not be empty"));
+    }
+    if limits.default_max_output_tokens == 0 {
+        return Err(invalid("limits.default_max_output_tokens", "must be at least 1"));
+    }
+    let check_scope = |key: &str, agent: &str, model: &Option<String>| -> Result<(), ConfigError> {
+        if agent != "*" {
+            crate::identity::parse_agent_name(agent).map_err(|e| invalid(format!("{key}.agent"), e))?;
+        }
+        if let Some(m) = model {
+            if !models.iter().any(|x| &x.name == m) {
+                return Err(invalid(format!("{key}.model"), format!("unknown model `{m}`")));
+            }
+        }
+        Ok(())
+    };
+    for (i, b) in limits.budgets.iter().enumerate() {
+        let key = format!("limits.budgets[{i}]");
+        check_scope(&key, &b.agent, &b.model)?;
+        match (b.tokens, b.cost_usd) {
+            (Some(_), Some(_)) | (None, None) => return Err(invalid(key, "set exactly one of tokens and cost_usd")),
+            (None, Some(c)) if !(c.is_finite() && c >= 0.0) => return Err(invalid(format!("{key}.cost_usd"), "must be a non-negative number")),
+            _ => {}
+        }
+    }
+    for (i, r) in limits.rates.iter().enumerate() {
+        let key = format!("limits.rates[{i}]");
+        check_scope(&key, &r.agent, &r.model)?;
+        if r.rpm.is_none() && r.tpm.is_none() {
+            return Err(invalid(key, "set rpm, tpm or both"));
+        }
+    }
+    Ok(())
 }
 
 fn parse_addr(text: &str, key: &str) -> Result<SocketAddr, ConfigError> {

@@ -10,12 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
 use arc_swap::ArcSwap;
 use axum::http::HeaderMap;
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use tokio_util::sync::CancellationToken;
 
 use crate::store::{now_ms, AgentRow, KeyIndexRow, KeyRow, Store, StoreError};
 
@@ -231,31 +229,6 @@ impl KeyIndex {
         Ok(())
     }
 
-    /// Polls the change counter and reloads on change, until `stop`. A database that is away
-    /// leaves the last index in force.
-    pub fn spawn_refresh(&self, store: Store, every: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-        let index = self.clone();
-        tokio::spawn(async move {
-            let mut seen: Option<i64> = None;
-            let mut ticker = crate::periodic::ticker(every);
-            while crate::periodic::next_tick(&mut ticker, &stop).await {
-                let generation = match store.generation().await {
-                    Ok(g) => g,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "key index refresh skipped: database unavailable");
-                        continue;
-                    }
-                };
-                if seen == Some(generation) {
-                    continue;
-                }
-                match index.reload(&store).await {
-                    Ok(()) => seen = Some(generation),
-                    Err(e) => tracing::warn!(error = %e, "key index reload failed; keeping the previous one"),
-                }
-            }
-        })
-    }
 }
 
 /// `Authorization: Bearer <key>` (OpenAI SDKs) or `x-api-key: <key>` (Anthropic SDKs).

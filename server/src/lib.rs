@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod identity;
+pub mod limits;
 pub mod llm;
 mod periodic;
 pub mod store;

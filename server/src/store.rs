@@ -39,6 +39,14 @@ pub struct Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// RFC 3339 (UTC) for unix milliseconds.
+pub fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
 pub fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
@@ -257,8 +265,9 @@ impl Store {
         const COLS: &str = "id, ts, request_id, trace_id, span_id, kind, operation, agent_id, agent_name, key_id, \
             end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
-            reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip";
-        const NCOLS: usize = 31;
+            reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
+            reserved_tokens, excess_tokens, attempts";
+        const NCOLS: usize = 34;
         let mut sql = String::with_capacity(64 + events.len() * NCOLS * 5);
         sql.push_str("INSERT INTO audit_events (");
         sql.push_str(COLS);
@@ -279,7 +288,7 @@ impl Store {
             }
             sql.push(')');
         }
-        sql.push_str(" ON CONFLICT (id) DO NOTHING");
+        sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
         let mut q = sqlx::query(&sql);
         for e in events {
             q = q
@@ -313,10 +322,160 @@ impl Store {
                 .bind(e.cost_usd)
                 .bind(&e.request_body)
                 .bind(&e.response_body)
-                .bind(&e.client_ip);
+                .bind(&e.client_ip)
+                .bind(e.reserved_tokens)
+                .bind(e.excess_tokens)
+                .bind(&e.attempts);
         }
-        q.execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let inserted: std::collections::HashSet<String> =
+            q.fetch_all(&mut *tx).await?.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).collect();
+        // The daily rollup counts exactly the rows this statement inserted, in the same
+        // transaction: a replayed batch adds nothing twice.
+        let mut rollup: std::collections::BTreeMap<(String, String, i64), (i64, i64, f64)> = Default::default();
+        for e in events.iter().filter(|e| inserted.contains(&e.id) && e.counts_as_usage()) {
+            let Some(agent) = &e.agent_id else { continue };
+            let day = e.ts.div_euclid(86_400_000) * 86_400_000;
+            let r = rollup.entry((agent.clone(), e.model_requested.clone().unwrap_or_default(), day)).or_default();
+            r.0 += 1;
+            r.1 += e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0);
+            r.2 += e.cost_usd.unwrap_or(0.0);
+        }
+        for ((agent, model, day), (requests, tokens, cost)) in rollup {
+            sqlx::query(
+                "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
+                 tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd",
+            )
+            .bind(agent)
+            .bind(model)
+            .bind(day)
+            .bind(requests)
+            .bind(tokens)
+            .bind(cost)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Usage per agent and requested model since `ts_ms`, from the audit trail.
+    pub async fn usage_since(&self, ts_ms: i64) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent_id, COALESCE(model_requested, ''), COUNT(*), \
+             CAST(COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) \
+             FROM audit_events WHERE ts >= $1 AND agent_id IS NOT NULL AND COALESCE(error_type, '') <> 'limit_exceeded' \
+             GROUP BY agent_id, COALESCE(model_requested, '')",
+        )
+        .bind(ts_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(UsageRow::from_row).collect()
+    }
+
+    /// Usage per agent and model since the day holding `ts_ms`, from the daily rollup.
+    pub async fn daily_usage_since(&self, ts_ms: i64) -> Result<Vec<UsageRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent_id, model, CAST(SUM(requests) AS BIGINT), CAST(SUM(tokens) AS BIGINT), \
+             CAST(SUM(cost_usd) AS DOUBLE PRECISION) FROM usage_daily WHERE day >= $1 GROUP BY agent_id, model",
+        )
+        .bind(ts_ms.div_euclid(86_400_000) * 86_400_000)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(UsageRow::from_row).collect()
+    }
+
+    // -- budgets and rate limits ---------------------------------------------------------------
+
+    pub async fn set_budget(&self, agent: &str, model: &str, kind: &str, period: &str, amount: f64) -> Result<(), StoreError> {
+        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO budgets (id, agent_id, model, kind, period, amount, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (agent_id, model, kind, period) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&agent_row.id)
+        .bind(model)
+        .bind(kind)
+        .bind(period)
+        .bind(amount)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a budget set for an agent (its config default, if any, applies again).
+    pub async fn delete_budget(&self, agent: &str, model: &str, kind: &str, period: &str) -> Result<bool, StoreError> {
+        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("DELETE FROM budgets WHERE agent_id = $1 AND model = $2 AND kind = $3 AND period = $4")
+            .bind(&agent_row.id)
+            .bind(model)
+            .bind(kind)
+            .bind(period)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    pub async fn list_budgets(&self, agent: Option<&str>) -> Result<Vec<BudgetRow>, StoreError> {
+        let base = "SELECT a.name, b.model, b.kind, b.period, b.amount, b.updated_at FROM budgets b JOIN agents a ON a.id = b.agent_id";
+        let rows = match agent {
+            Some(name) => sqlx::query(&format!("{base} WHERE a.name = $1 ORDER BY b.model, b.kind, b.period")).bind(name).fetch_all(&self.pool).await?,
+            None => sqlx::query(&format!("{base} ORDER BY a.name, b.model, b.kind, b.period")).fetch_all(&self.pool).await?,
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(BudgetRow {
+                    agent: r.try_get(0)?,
+                    model: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    period: r.try_get(3)?,
+                    amount: r.try_get(4)?,
+                    updated_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets an agent's rate limits for one scope; `None` removes that limit.
+    pub async fn set_rate(&self, agent: &str, model: &str, rpm: Option<i64>, tpm: Option<i64>) -> Result<(), StoreError> {
+        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rate_limits (agent_id, model, rpm, tpm, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, updated_at = excluded.updated_at",
+        )
+        .bind(&agent_row.id)
+        .bind(model)
+        .bind(rpm)
+        .bind(tpm)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_rates(&self, agent: Option<&str>) -> Result<Vec<RateRow>, StoreError> {
+        let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
+        let rows = match agent {
+            Some(name) => sqlx::query(&format!("{base} WHERE a.name = $1 ORDER BY r.model")).bind(name).fetch_all(&self.pool).await?,
+            None => sqlx::query(&format!("{base} ORDER BY a.name, r.model")).fetch_all(&self.pool).await?,
+        };
+        rows.iter()
+            .map(|r| Ok(RateRow { agent: r.try_get(0)?, model: r.try_get(1)?, rpm: r.try_get(2)?, tpm: r.try_get(3)?, updated_at: r.try_get(4)? }))
+            .collect()
     }
 
     /// Newest first, keyset-paginated on `(ts, id)`.
@@ -494,6 +653,41 @@ pub struct KeyIndexRow {
     pub capture_bodies: Option<bool>,
 }
 
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BudgetRow {
+    pub agent: String,
+    /// Empty: every model.
+    pub model: String,
+    pub kind: String,
+    pub period: String,
+    pub amount: f64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RateRow {
+    pub agent: String,
+    pub model: String,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct UsageRow {
+    pub agent_id: String,
+    pub model: String,
+    pub requests: i64,
+    pub tokens: i64,
+    pub cost_usd: f64,
+}
+
+impl UsageRow {
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self { agent_id: r.try_get(0)?, model: r.try_get(1)?, requests: r.try_get(2)?, tokens: r.try_get(3)?, cost_usd: r.try_get(4)? })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub agent: Option<String>,
@@ -544,5 +738,8 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         request_body: r.try_get("request_body")?,
         response_body: r.try_get("response_body")?,
         client_ip: r.try_get("client_ip")?,
+        reserved_tokens: r.try_get("reserved_tokens")?,
+        excess_tokens: r.try_get("excess_tokens")?,
+        attempts: r.try_get("attempts")?,
     })
 }

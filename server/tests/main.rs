@@ -10,6 +10,7 @@ mod cli;
 mod drain;
 mod errors;
 mod identity;
+mod limits;
 mod llm_routes;
 mod outage;
 mod reload;

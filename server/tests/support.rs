@@ -99,6 +99,23 @@ impl TestDb {
 
 /// A config naming the fake provider under several models.
 pub fn config_toml(fake: &FakeProvider, audit: &str, extra: &str) -> String {
+    config_toml_with(fake, &Sections { audit: audit.into(), extra: extra.into(), ..Default::default() })
+}
+
+/// Lines for the config's tables, beyond what every test config has.
+#[derive(Default, Clone)]
+pub struct Sections {
+    pub audit: String,
+    pub server: String,
+    pub limits: String,
+    pub failover: String,
+    /// Appended at the end: more `[[providers]]`, `[[models]]`, `[[limits.budgets]]`, ...
+    pub extra: String,
+}
+
+pub fn config_toml_with(fake: &FakeProvider, s: &Sections) -> String {
+    let audit = s.audit.as_str();
+    let extra = s.extra.as_str();
     format!(
         r#"
 [audit]
@@ -109,6 +126,13 @@ refresh_interval_ms = 200
 
 [server]
 reload_interval_ms = 200
+{server}
+
+[limits]
+{limits}
+
+[failover]
+{failover}
 
 [[providers]]
 name = "fake-openai"
@@ -162,6 +186,9 @@ targets = [{{ provider = "keyless", model = "x" }}]
         openai = fake.openai_base(),
         anthropic = fake.anthropic_base(),
         audit = if audit.is_empty() { "flush_interval_ms = 50" } else { audit },
+        server = s.server,
+        limits = s.limits,
+        failover = s.failover,
     )
 }
 
@@ -181,6 +208,14 @@ pub struct GatewayOptions {
     /// Lines for the `[audit]` table.
     pub audit_toml: String,
     pub extra_toml: String,
+    /// Lines for the `[server]`, `[limits]` and `[failover]` tables.
+    pub server_toml: String,
+    pub limits_toml: String,
+    pub failover_toml: String,
+    /// The clock budget windows follow.
+    pub clock: Option<std::sync::Arc<dyn weir_server::limits::Clock>>,
+    /// Use this database (shared with another gateway) instead of a new one.
+    pub db_url: Option<String>,
     pub env: Vec<(String, String)>,
     pub telemetry: Option<Telemetry>,
     /// Reach the (Postgres) database through a proxy at this address.
@@ -211,10 +246,20 @@ impl TestGateway {
     pub async fn start_with(backend: Backend, opts: GatewayOptions) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = FakeProvider::spawn(Some(PROVIDER_KEY)).await.expect("fake provider");
-        let db = TestDb::new(backend, dir.path()).await;
+        let db = match &opts.db_url {
+            Some(url) => TestDb::from_url(url),
+            None => TestDb::new(backend, dir.path()).await,
+        };
         let spool = dir.path().join("audit.spool");
         let config_path = dir.path().join("weir.toml");
-        std::fs::write(&config_path, config_toml(&fake, &opts.audit_toml, &opts.extra_toml)).expect("write config");
+        let sections = Sections {
+            audit: opts.audit_toml.clone(),
+            server: opts.server_toml.clone(),
+            limits: opts.limits_toml.clone(),
+            failover: opts.failover_toml.clone(),
+            extra: opts.extra_toml.clone(),
+        };
+        std::fs::write(&config_path, config_toml_with(&fake, &sections)).expect("write config");
         let db_url = match opts.db_via {
             Some(addr) => db.url_via(addr),
             None => db.url.clone(),
@@ -229,7 +274,8 @@ impl TestGateway {
             config.audit.spool_path = spool_s;
         }
         let telemetry = opts.telemetry.unwrap_or_else(Telemetry::disabled);
-        let app = App::build(config, &env, telemetry).await.expect("build");
+        let clock = opts.clock.clone().unwrap_or_else(|| std::sync::Arc::new(weir_server::limits::SystemClock));
+        let app = App::build_with_clock(config, &env, telemetry, clock).await.expect("build");
         let base = format!("http://{}", app.gateway_addr());
         let admin = format!("http://{}", app.admin_addr());
         let state = app.state().clone();
@@ -238,9 +284,11 @@ impl TestGateway {
             let _ = rx.await;
         }));
         let store = state.store.clone();
-        identity::create_agent(&store, "bot", None).await.expect("agent");
+        if store.agent_by_name("bot").await.expect("lookup").is_none() {
+            identity::create_agent(&store, "bot", None).await.expect("agent");
+        }
         let key = identity::create_key(&store, KeyRequest { agent: "bot".into(), expires_in: None, models: None }).await.expect("key").secret;
-        state.keys.reload(&store).await.expect("reload keys");
+        weir_server::app::reload_from_store(&state).await.expect("reload keys");
         Self {
             base,
             admin,
@@ -282,6 +330,18 @@ impl TestGateway {
     /// Waits until the audit event of `request_id` is in the database.
     pub async fn event(&self, request_id: &str) -> AuditEvent {
         wait_for_event(&self.store, request_id, Duration::from_secs(10)).await
+    }
+
+    /// Stops the gateway but leaves its database for another to use; returns it (with the
+    /// database handle, to drop later).
+    pub async fn stop_keep_db(mut self) -> Self {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), t).await;
+        }
+        self
     }
 
     pub async fn stop(mut self) {
@@ -467,4 +527,62 @@ pub async fn audit_rows_per_request(db_url: &str) -> std::collections::HashMap<S
     let mut conn = sqlx::PgConnection::connect(db_url).await.expect("connect");
     let rows = sqlx::query("SELECT request_id, COUNT(*) AS n FROM audit_events GROUP BY request_id").fetch_all(&mut conn).await.expect("query");
     rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))).collect()
+}
+
+pub fn redis_url() -> String {
+    std::env::var("WEIR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix of one test's own in the shared Redis.
+pub fn redis_prefix() -> String {
+    format!("weir-test-{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// A `redis-server` of this test's own on a free port, which the test may stop and restart.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        let mut r = Self { port: free_port(), child: None };
+        r.restart().await;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// (Re)starts it empty: nothing is saved to disk.
+    pub async fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server installed");
+        self.child = Some(child);
+        let addr = format!("127.0.0.1:{}", self.port);
+        eventually(Duration::from_secs(10), "private redis to listen", || {
+            let addr = addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
+        })
+        .await;
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

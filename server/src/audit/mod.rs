@@ -49,4 +49,17 @@ pub struct AuditEvent {
     pub request_body: Option<String>,
     pub response_body: Option<String>,
     pub client_ip: Option<String>,
+    /// Tokens reserved against budgets and limits before the call.
+    pub reserved_tokens: Option<i64>,
+    /// Tokens used beyond the reservation (charged all the same).
+    pub excess_tokens: Option<i64>,
+    /// JSON list of the targets tried, in order, with their outcome.
+    pub attempts: Option<String>,
+}
+
+impl AuditEvent {
+    /// Whether this call's usage counts against budgets (a call the limiter refused does not).
+    pub fn counts_as_usage(&self) -> bool {
+        self.error_type.as_deref() != Some("limit_exceeded")
+    }
 }

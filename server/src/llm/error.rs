@@ -22,6 +22,8 @@ pub enum ErrorKind {
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// A budget or rate limit does not leave room for the call.
+    RateLimited,
     /// The provider could not be reached (connect failure, no key configured).
     Unreachable,
     /// The provider did not answer in time.
@@ -38,11 +40,13 @@ pub struct LlmError {
     /// OpenAI's machine-readable `code`.
     pub code: Option<&'static str>,
     pub param: Option<&'static str>,
+    /// Extra response headers (`retry-after`, `x-ratelimit-*`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl LlmError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), code: None, param: None }
+        Self { kind, message: message.into(), code: None, param: None, headers: Vec::new() }
     }
     pub fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
@@ -61,6 +65,7 @@ impl LlmError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unreachable | ErrorKind::BadUpstream => StatusCode::BAD_GATEWAY,
             ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -76,6 +81,7 @@ impl LlmError {
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::RateLimited => "limit_exceeded",
             ErrorKind::Unreachable => "provider_unreachable",
             ErrorKind::Timeout => "timeout",
             ErrorKind::BadUpstream => "bad_upstream_response",
@@ -89,6 +95,7 @@ impl LlmError {
                 let ty = match self.kind {
                     ErrorKind::Unauthorized => "authentication_error",
                     ErrorKind::Forbidden => "permission_error",
+                    ErrorKind::RateLimited => "rate_limit_error",
                     ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::BadUpstream | ErrorKind::Unavailable => "api_error",
                     _ => "invalid_request_error",
                 };
@@ -101,6 +108,7 @@ impl LlmError {
                     ErrorKind::Forbidden => "permission_error",
                     ErrorKind::NotFound => "not_found_error",
                     ErrorKind::PayloadTooLarge => "request_too_large",
+                    ErrorKind::RateLimited => "rate_limit_error",
                     ErrorKind::Timeout => "timeout_error",
                     ErrorKind::Unavailable => "overloaded_error",
                     ErrorKind::Unreachable | ErrorKind::BadUpstream => "api_error",
@@ -111,6 +119,11 @@ impl LlmError {
         let mut resp = (self.status(), axum::Json(body)).into_response();
         if self.kind == ErrorKind::Unauthorized && dialect == Dialect::OpenAi {
             resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"weir\""));
+        }
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                resp.headers_mut().insert(k, v);
+            }
         }
         resp
     }

@@ -10,11 +10,12 @@ mod error;
 mod estimate;
 mod record;
 mod relay;
+pub mod route;
 mod sse;
 mod upstream;
 mod usage;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -27,9 +28,11 @@ use opentelemetry::Context;
 use serde_json::{json, Value};
 
 pub use error::{Dialect, ErrorKind, LlmError};
+pub use estimate::estimate_input;
 use record::{CallRecorder, Ending};
 
 use crate::app::{client_ip, AppState, Runtime};
+use crate::limits::{CallShape, Refusal};
 use crate::audit::AuditEvent;
 use crate::config::ProviderKind;
 use crate::identity::{presented_key, Principal};
@@ -71,6 +74,14 @@ impl Api {
         match self {
             Self::Embeddings => "embeddings",
             _ => "chat",
+        }
+    }
+    /// The field that caps output tokens, where Weir sets one.
+    pub fn max_output_field(self) -> &'static str {
+        match self {
+            Self::Chat => "max_completion_tokens",
+            Self::Responses => "max_output_tokens",
+            Self::Messages | Self::Embeddings => "max_tokens",
         }
     }
     /// The audit trail's `operation`.
@@ -308,53 +319,220 @@ async fn forward(
     }
     rec.set_price(model.price);
 
-    let target = &model.targets[0];
-    let Some(provider) = cfg.providers.get(&target.provider) else {
-        return Err(LlmError::new(ErrorKind::Unavailable, "the model's provider is not configured"));
+    // Budgets and rate limits: the call's upper bound is reserved before anything goes
+    // upstream, and refused here if it does not fit.
+    let first = cfg.providers.get(&model.targets[0].provider);
+    let shape = CallShape {
+        agent_id: &principal.agent_id,
+        agent_name: &principal.agent_name,
+        model: &model.name,
+        body: &raw,
+        requested_max_output: facts.max_tokens.and_then(|m| u64::try_from(m).ok()),
+        has_output: api != Api::Embeddings,
+        price: model.price,
+        bytes_per_token: first.map_or(2.0, |p| p.bytes_per_token),
+        token_margin: first.map_or(1.05, |p| p.token_margin),
     };
-    let Some(client) = rt.clients.get(&provider.name) else {
-        return Err(LlmError::new(ErrorKind::Unavailable, "the model's provider is not configured"));
-    };
-    if provider.api_key.is_none() {
-        if let Some(var) = &provider.api_key_env {
-            return Err(LlmError::new(
-                ErrorKind::Unreachable,
-                format!("provider `{}` has no API key: the gateway's {var} is not set", provider.name),
-            ));
+    let admission = state.limiter.admit(&shape).await.map_err(limit_error)?;
+    let mut json_dirty = false;
+    let mut limit_headers = Vec::new();
+    if let Some(adm) = admission {
+        if let Some(max) = adm.inject_max_output {
+            json.insert(api.max_output_field().into(), Value::from(max));
+            json_dirty = true;
         }
+        limit_headers = adm.headers(state.limiter.now_ms());
+        rec.set_admission(state.limiter.clone(), adm);
     }
-    rec.update_event(|ev| {
-        ev.provider = Some(provider.name.clone());
-        ev.model_served = Some(target.model.clone());
-    });
 
-    let (changed, weir_asked_usage) = upstream::rewrite_body(api, &mut json, &target.model);
-    let upstream_body = if changed {
-        bytes::Bytes::from(serde_json::to_vec(&json).map_err(|_| LlmError::new(ErrorKind::BadRequest, "request body cannot be re-encoded"))?)
-    } else {
-        raw
-    };
+    // Failover: the model's targets in plan order, each attempt its own span; retried on
+    // connection errors, timeouts, 429 and 5xx, never once a response is being relayed.
+    let failover = &cfg.failover;
+    let deadline = Instant::now() + Duration::from_millis(failover.deadline_ms);
+    let plan = state.circuits.plan(model);
+    let mut last_failure: Option<Failure> = None;
+    let mut retry_after: Option<Duration> = None;
+    for attempt in 0..failover.max_attempts as usize {
+        let target = &plan[attempt % plan.len()];
+        if attempt > 0 {
+            // A target tried before waits for its retry-after (or a short backoff); a fresh one
+            // is tried at once.
+            let wait = if attempt >= plan.len() {
+                retry_after.take().unwrap_or(Duration::from_millis(100 << attempt.min(5)))
+            } else {
+                Duration::ZERO
+            };
+            if wait > Duration::from_millis(failover.max_retry_after_ms) || Instant::now() + wait >= deadline {
+                break;
+            }
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let Some(provider) = cfg.providers.get(&target.provider) else { continue };
+        let Some(client) = rt.clients.get(&provider.name) else { continue };
+        if provider.api_key.is_none() {
+            if let Some(var) = &provider.api_key_env {
+                let e = LlmError::new(ErrorKind::Unreachable, format!("provider `{}` has no API key: the gateway's {var} is not set", provider.name));
+                rec.record_attempt(provider, &target.model, None, Some(e.error_type()), 0.0);
+                last_failure = Some(Failure::Error(e));
+                continue;
+            }
+        }
+        let circuit = route::target_key(target);
+        if !state.circuits.allow(&circuit) {
+            rec.record_attempt(provider, &target.model, None, Some("circuit_open"), 0.0);
+            if last_failure.is_none() {
+                last_failure = Some(Failure::Error(LlmError::new(
+                    ErrorKind::Unavailable,
+                    format!("every target of model `{}` is failing; try again shortly", model.name),
+                )));
+            }
+            continue;
+        }
 
-    let client_cx: Context = rec.start_client_span(&state.telemetry.tracer, api, &facts.model, provider, facts.max_tokens);
-    let mut up_headers = upstream::upstream_headers(headers, provider, presented_key(headers));
-    telemetry::inject_context(&client_cx, &mut up_headers);
-    let url = upstream::endpoint_url(provider, api, query);
+        let (changed, weir_asked_usage) = upstream::rewrite_body(api, &mut json, &target.model);
+        let upstream_body = if changed || json_dirty {
+            bytes::Bytes::from(serde_json::to_vec(&json).map_err(|_| LlmError::new(ErrorKind::BadRequest, "request body cannot be re-encoded"))?)
+        } else {
+            raw.clone()
+        };
+        rec.update_event(|ev| {
+            ev.provider = Some(provider.name.clone());
+            ev.model_served = Some(target.model.clone());
+        });
+        let client_cx: Context = rec.start_client_span(&state.telemetry.tracer, api, &facts.model, provider, facts.max_tokens);
+        let mut up_headers = upstream::upstream_headers(headers, provider, presented_key(headers));
+        telemetry::inject_context(&client_cx, &mut up_headers);
+        let url = upstream::endpoint_url(provider, api, query);
+        let attempt_started = Instant::now();
+        let head_timeout = provider.read_timeout.max(provider.connect_timeout).min(deadline.saturating_duration_since(Instant::now()));
+        let send = client.post(&url).headers(up_headers).body(upstream_body).send();
+        let resp = match tokio::time::timeout(head_timeout, send).await {
+            Err(_) => Err(timeout_error(provider)),
+            Ok(Err(e)) => Err(transport_error(provider, &e)),
+            Ok(Ok(r)) => Ok(r),
+        };
+        let elapsed_ms = attempt_started.elapsed().as_secs_f64() * 1000.0;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                state.circuits.failure(&circuit, failover);
+                rec.record_attempt(provider, &target.model, None, Some(e.error_type()), elapsed_ms);
+                rec.fail_attempt(e.error_type(), &e.message);
+                last_failure = Some(Failure::Error(e));
+                continue;
+            }
+        };
+        let status = resp.status();
+        if status.is_success() {
+            state.circuits.success(&circuit);
+            rec.record_attempt(provider, &target.model, Some(status.as_u16()), None, elapsed_ms);
+            return relay_success(api, provider, resp, rec, rid, weir_asked_usage, &limit_headers).await;
+        }
 
-    let send = client.post(&url).headers(up_headers).body(upstream_body).send();
-    let resp = match tokio::time::timeout(provider.read_timeout.max(provider.connect_timeout), send).await {
-        Err(_) => return Err(timeout_error(provider)),
-        Ok(Err(e)) => return Err(transport_error(provider, &e)),
-        Ok(Ok(r)) => r,
-    };
+        // An error answer: read it, then retry or pass it through.
+        let resp_headers = upstream::downstream_headers(resp.headers(), rid);
+        let bytes = match tokio::time::timeout(provider.request_timeout, resp.bytes()).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) | Err(_) => bytes::Bytes::new(),
+        };
+        let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        if retryable {
+            state.circuits.failure(&circuit, failover);
+            retry_after = resp_headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map(|secs| Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
+        } else {
+            // The provider is healthy; the request is what it refused.
+            state.circuits.success(&circuit);
+        }
+        let error_type = format!("provider_{}", status.as_u16());
+        rec.record_attempt(provider, &target.model, Some(status.as_u16()), Some(&error_type), elapsed_ms);
+        let failure = ProviderFailure { provider: provider.name.clone(), status, headers: resp_headers, bytes };
+        if !retryable {
+            return Ok(failure.into_forwarded(api, rid));
+        }
+        rec.fail_attempt(&error_type, &provider_error_message(&failure.bytes));
+        last_failure = Some(Failure::Provider(failure));
+    }
+    match last_failure {
+        Some(Failure::Provider(f)) => Ok(f.into_forwarded(api, rid)),
+        Some(Failure::Error(e)) => Err(e),
+        None => Err(LlmError::new(ErrorKind::Unavailable, format!("no target of model `{}` could be tried", model.name))),
+    }
+}
+
+enum Failure {
+    Error(LlmError),
+    Provider(ProviderFailure),
+}
+
+/// A provider's own error answer, relayed in the caller's shape.
+struct ProviderFailure {
+    provider: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    bytes: bytes::Bytes,
+}
+
+impl ProviderFailure {
+    fn into_forwarded(self, api: Api, rid: &HeaderValue) -> Forwarded {
+        let message = provider_error_message(&self.bytes);
+        let ending = Ending::failed(self.status.as_u16(), &format!("provider_{}", self.status.as_u16()), message.clone());
+        // Passed through as it is when it is JSON in the shape this route speaks; otherwise
+        // said in that shape.
+        if serde_json::from_slice::<Value>(&self.bytes).is_ok_and(|v| v.get("error").is_some()) {
+            let mut out = Response::new(Body::from(self.bytes));
+            *out.status_mut() = self.status;
+            *out.headers_mut() = self.headers;
+            out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return Forwarded::Whole(out, ending);
+        }
+        let kind = match self.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::BadUpstream,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+            StatusCode::GATEWAY_TIMEOUT => ErrorKind::Timeout,
+            s if s.is_client_error() => ErrorKind::BadRequest,
+            _ => ErrorKind::BadUpstream,
+        };
+        let mut out = LlmError::new(kind, format!("provider `{}` answered HTTP {}: {message}", self.provider, self.status.as_u16())).to_response(api.dialect());
+        *out.status_mut() = self.status;
+        for (k, v) in self.headers.iter() {
+            if k == "retry-after" || k.as_str().starts_with("x-ratelimit") {
+                out.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        out.headers_mut().insert("x-request-id", rid.clone());
+        Forwarded::Whole(out, ending)
+    }
+}
+
+/// A 2xx from the provider: relayed as a stream or whole.
+async fn relay_success(
+    api: Api,
+    provider: &crate::config::Provider,
+    resp: reqwest::Response,
+    rec: &mut CallRecorder,
+    rid: &HeaderValue,
+    weir_asked_usage: bool,
+    limit_headers: &[(String, String)],
+) -> Result<Forwarded, LlmError> {
     let status = resp.status();
     let is_sse = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
-
-    if status.is_success() && is_sse {
-        let resp_headers = upstream::downstream_headers(resp.headers(), rid);
+    let mut resp_headers = upstream::downstream_headers(resp.headers(), rid);
+    for (k, v) in limit_headers {
+        if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            resp_headers.insert(k, v);
+        }
+    }
+    if is_sse {
         let upstream_stream = resp.bytes_stream().boxed();
         return Ok(Forwarded::Stream(Box::new(move |rec: CallRecorder| {
             let relay = relay::Relay::new(api, status.as_u16(), upstream_stream, weir_asked_usage, rec);
@@ -365,52 +543,38 @@ async fn forward(
             out
         })));
     }
-
-    let resp_headers = upstream::downstream_headers(resp.headers(), rid);
-    let whole = tokio::time::timeout(provider.request_timeout, resp.bytes()).await;
-    let bytes = match whole {
+    let bytes = match tokio::time::timeout(provider.request_timeout, resp.bytes()).await {
         Err(_) => return Err(timeout_error(provider)),
         Ok(Err(e)) => return Err(transport_error(provider, &e)),
         Ok(Ok(b)) => b,
     };
     rec.mark_first_chunk();
     rec.capture_response(&bytes);
-
-    if !status.is_success() {
-        // The provider's own error: passed through as it is when it is JSON in the shape this
-        // route speaks; otherwise said in that shape.
-        let message = provider_error_message(&bytes);
-        let ending = Ending::failed(status.as_u16(), &format!("provider_{}", status.as_u16()), message.clone());
-        if serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some()) {
-            let mut out = Response::new(Body::from(bytes));
-            *out.status_mut() = status;
-            *out.headers_mut() = resp_headers;
-            out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            return Ok(Forwarded::Whole(out, ending));
-        }
-        let kind = match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ErrorKind::BadUpstream,
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
-            StatusCode::GATEWAY_TIMEOUT => ErrorKind::Timeout,
-            s if s.is_client_error() => ErrorKind::BadRequest,
-            _ => ErrorKind::BadUpstream,
-        };
-        let mut out = LlmError::new(kind, format!("provider `{}` answered HTTP {}: {message}", provider.name, status.as_u16())).to_response(api.dialect());
-        *out.status_mut() = status;
-        for (k, v) in resp_headers.iter() {
-            if k == "retry-after" || k.as_str().starts_with("x-ratelimit") {
-                out.headers_mut().insert(k.clone(), v.clone());
-            }
-        }
-        out.headers_mut().insert("x-request-id", rid.clone());
-        return Ok(Forwarded::Whole(out, ending));
-    }
-
     let facts = usage::from_body(api, &bytes).unwrap_or_default();
     let mut out = Response::new(Body::from(bytes));
     *out.status_mut() = status;
     *out.headers_mut() = resp_headers;
     Ok(Forwarded::Whole(out, Ending::ok(status.as_u16(), facts)))
+}
+
+fn limit_error(r: Refusal) -> LlmError {
+    match r {
+        Refusal::Exceeded { what, limit, remaining, reset_at_ms, retry_after_secs, headers } => {
+            let reset = if reset_at_ms >= i64::MAX / 2 {
+                "it does not reset".to_string()
+            } else {
+                format!("it resets at {}", crate::store::format_ms(reset_at_ms))
+            };
+            let mut e = LlmError::new(ErrorKind::RateLimited, format!("{what} exceeded: {remaining} of {limit} remaining for this agent; {reset}"))
+                .code("rate_limit_exceeded");
+            if retry_after_secs > 0 {
+                e.headers.push(("retry-after".into(), retry_after_secs.to_string()));
+            }
+            e.headers.extend(headers);
+            e
+        }
+        Refusal::Unavailable => LlmError::new(ErrorKind::Unavailable, "budgets and rate limits cannot be checked right now (their store is unreachable); try again shortly"),
+    }
 }
 
 /// Past the limit, a body is still read (and dropped) up to this many more bytes, so that the

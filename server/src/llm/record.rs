@@ -14,7 +14,10 @@ use opentelemetry::{Context, KeyValue};
 use super::error::LlmError;
 use super::usage::{ResponseFacts, Usage};
 use super::Api;
+use std::sync::Arc;
+
 use crate::audit::{AuditEvent, AuditSink, Captured};
+use crate::limits::{Admission, Limiter};
 use crate::config::{Price, Provider};
 use crate::telemetry::{self, semconv};
 
@@ -58,6 +61,8 @@ struct Call {
     request_body: Option<Bytes>,
     response_body: Vec<u8>,
     streamed: bool,
+    admission: Option<(Arc<Limiter>, Admission)>,
+    attempts: Vec<serde_json::Value>,
 }
 
 impl CallRecorder {
@@ -73,7 +78,37 @@ impl CallRecorder {
             request_body: None,
             response_body: Vec::new(),
             streamed: false,
+            admission: None,
+            attempts: Vec::new(),
         }))
+    }
+
+    /// The reservation to settle when the call is over.
+    pub fn set_admission(&mut self, limiter: Arc<Limiter>, admission: Admission) {
+        if let Some(c) = self.0.as_mut() {
+            c.event.reserved_tokens = Some(admission.reserved_tokens);
+            c.admission = Some((limiter, admission));
+        }
+    }
+
+    /// One try of one target, for the audit trail.
+    pub fn record_attempt(&mut self, provider: &Provider, model: &str, status: Option<u16>, error: Option<&str>, latency_ms: f64) {
+        if let Some(c) = self.0.as_mut() {
+            c.attempts.push(serde_json::json!({
+                "provider": provider.name, "model": model, "status": status, "error": error,
+                "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
+            }));
+        }
+    }
+
+    /// Ends the current attempt's span as failed; the next attempt starts its own.
+    pub fn fail_attempt(&mut self, error_type: &str, message: &str) {
+        if let Some(cx) = self.0.as_mut().and_then(|c| c.client_cx.take()) {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.to_string()));
+            span.set_status(Status::error(message.to_string()));
+            span.end();
+        }
     }
 
     /// Updates the event being built (no-op once recorded).
@@ -220,7 +255,10 @@ impl Call {
     }
 
     fn write(self, ending: Ending, captured: Option<Captured>, latency_ms: f64, estimated: bool) {
-        let Call { sink, mut event, server_cx, client_cx, price, streamed, .. } = self;
+        let Call { sink, mut event, server_cx, client_cx, price, streamed, admission, attempts, .. } = self;
+        if attempts.len() > 1 || attempts.first().is_some_and(|a| !a["error"].is_null()) {
+            event.attempts = serde_json::to_string(&attempts).ok();
+        }
         let usage = ending.facts.usage;
         event.latency_ms = latency_ms;
         event.streamed = streamed;
@@ -247,6 +285,22 @@ impl Call {
         event.usage_estimated = estimated;
         if usage.is_known() {
             event.cost_usd = price.map(|p| p.cost(usage.input.unwrap_or(0), usage.cached_input.unwrap_or(0), usage.output.unwrap_or(0)));
+        }
+        if let Some((limiter, admission)) = admission {
+            // Reconcile the reservation to what was really used (nothing, for a call that
+            // failed before the provider produced anything).
+            let tokens = event.input_tokens.unwrap_or(0) + event.output_tokens.unwrap_or(0);
+            let cost = event.cost_usd.unwrap_or(0.0);
+            let excess = (tokens - admission.reserved_tokens).max(0);
+            if excess > 0 {
+                event.excess_tokens = Some(excess);
+                tracing::warn!(request_id = %event.request_id, excess, "call used more tokens than it reserved; the excess is charged");
+            }
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    limiter.settle(&admission, tokens, cost).await;
+                });
+            }
         }
 
         if let Some(cx) = client_cx {

@@ -202,6 +202,8 @@ mod tests {
             read_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(1),
             headers: vec![],
+            bytes_per_token: 2.0,
+            token_margin: 1.05,
         }
     }
 

@@ -1,0 +1,541 @@
+//! Budgets and rate limits: what each agent may spend, enforced by reservation.
+//!
+//! Before a call is forwarded, [`Limiter::admit`] reserves an upper bound of its tokens (and
+//! cost, and one request) in every counter that applies — per agent and per agent × model,
+//! per window — all or nothing. A call is admitted only if its reservation fits in what
+//! remains. After the call, [`Limiter::settle`] moves the counters to the real usage; usage
+//! above the reservation is charged and reported as excess. Counters live in this process or in
+//! Redis ([`counters`], [`redis`]); both are rebuilt from the audit store when lost. This module
+//! never forwards anything and never writes the audit trail.
+
+pub mod counters;
+pub mod flood;
+mod policy;
+pub mod redis;
+pub mod window;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+
+pub use counters::{Charge, CounterError, Counters, Delta, InProcess, Reserved};
+pub use policy::{AgentPolicy, Budget, BudgetKind, PolicyIndex, Rate};
+pub use window::{Clock, ManualClock, SystemClock};
+
+use crate::config::{LimitsSection, Period, Price, RedisFailure};
+use crate::store::Store;
+
+const MICROS_PER_USD: f64 = 1_000_000.0;
+
+/// What a call looks like to the limiter.
+pub struct CallShape<'a> {
+    pub agent_id: &'a str,
+    pub agent_name: &'a str,
+    pub model: &'a str,
+    pub body: &'a Bytes,
+    /// The output maximum the client asked for, if any.
+    pub requested_max_output: Option<u64>,
+    /// Whether the API has an output at all (embeddings do not).
+    pub has_output: bool,
+    pub price: Option<Price>,
+    pub bytes_per_token: f64,
+    pub token_margin: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Tokens,
+    CostMicros,
+    Requests,
+}
+
+#[derive(Debug, Clone)]
+struct Held {
+    charge: Charge,
+    unit: Unit,
+    /// For messages: "token budget per hour", "requests per minute for gpt-4o", …
+    label: String,
+}
+
+/// A reservation that fitted. Settle it once the call is over.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    held: Vec<Held>,
+    values_after: Vec<i64>,
+    epoch: String,
+    local: bool,
+    pub reserved_tokens: i64,
+    reserved_cost_micros: i64,
+    /// The output maximum Weir must set upstream (the client gave none).
+    pub inject_max_output: Option<u64>,
+    reset_at_ms: Vec<i64>,
+}
+
+impl Admission {
+    /// `x-ratelimit-*` headers: what remains, for the tightest token constraint, requests and
+    /// cost.
+    pub fn headers(&self, now_ms: i64) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (unit, suffix) in [(Unit::Tokens, "tokens"), (Unit::Requests, "requests"), (Unit::CostMicros, "cost-usd")] {
+            let tightest = self
+                .held
+                .iter()
+                .zip(&self.values_after)
+                .zip(&self.reset_at_ms)
+                .filter(|((h, _), _)| h.unit == unit)
+                .min_by_key(|((h, v), _)| h.charge.limit - **v);
+            if let Some(((h, v), reset)) = tightest {
+                let remaining = (h.charge.limit - v).max(0);
+                let (limit, remaining) = if unit == Unit::CostMicros {
+                    (format!("{:.6}", h.charge.limit as f64 / MICROS_PER_USD), format!("{:.6}", remaining as f64 / MICROS_PER_USD))
+                } else {
+                    (h.charge.limit.to_string(), remaining.to_string())
+                };
+                out.push((format!("x-ratelimit-limit-{suffix}"), limit));
+                out.push((format!("x-ratelimit-remaining-{suffix}"), remaining));
+                out.push((format!("x-ratelimit-reset-{suffix}"), reset_text(*reset, now_ms)));
+            }
+        }
+        out
+    }
+}
+
+fn reset_text(reset_at_ms: i64, now_ms: i64) -> String {
+    if reset_at_ms >= i64::MAX / 2 {
+        return "never".into();
+    }
+    format!("{}s", ((reset_at_ms - now_ms).max(0) + 999) / 1000)
+}
+
+/// Why a call was not admitted.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    Exceeded {
+        /// "token budget per hour", "requests per minute for model gpt-4o", …
+        what: String,
+        limit: String,
+        remaining: String,
+        reset_at_ms: i64,
+        retry_after_secs: u64,
+        headers: Vec<(String, String)>,
+    },
+    /// Redis is unreachable and `fail_closed` is set.
+    Unavailable,
+}
+
+#[derive(Debug, Default)]
+pub struct LimitStats {
+    pub refused: AtomicU64,
+    pub excess_tokens: AtomicU64,
+    pub excess_calls: AtomicU64,
+    pub redis_failures: AtomicU64,
+    pub fail_open_fallbacks: AtomicU64,
+}
+
+pub struct Limiter {
+    shared: Option<Arc<dyn Counters>>,
+    local: Arc<InProcess>,
+    policy: ArcSwap<PolicyIndex>,
+    db_rows: ArcSwap<(Vec<crate::store::BudgetRow>, Vec<crate::store::RateRow>)>,
+    config: ArcSwap<LimitsSection>,
+    clock: Arc<dyn Clock>,
+    store: Store,
+    seeding: tokio::sync::Mutex<()>,
+    pub stats: LimitStats,
+}
+
+impl Limiter {
+    pub fn new(store: Store, config: &LimitsSection, shared: Option<Arc<dyn Counters>>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shared,
+            local: Arc::new(InProcess::default()),
+            policy: ArcSwap::from_pointee(PolicyIndex::build(config, &[], &[])),
+            db_rows: ArcSwap::from_pointee((Vec::new(), Vec::new())),
+            config: ArcSwap::from_pointee(config.clone()),
+            clock,
+            store,
+            seeding: tokio::sync::Mutex::new(()),
+            stats: LimitStats::default(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Reloads budgets and limits set in the database (on a change-counter move).
+    pub async fn reload(&self, store: &Store) -> Result<(), crate::store::StoreError> {
+        let budgets = store.list_budgets(None).await?;
+        let rates = store.list_rates(None).await?;
+        self.policy.store(Arc::new(PolicyIndex::build(&self.config.load(), &budgets, &rates)));
+        self.db_rows.store(Arc::new((budgets, rates)));
+        Ok(())
+    }
+
+    /// Applies an edited config's defaults.
+    pub fn apply_config(&self, config: &LimitsSection) {
+        self.config.store(Arc::new(config.clone()));
+        let rows = self.db_rows.load();
+        self.policy.store(Arc::new(PolicyIndex::build(config, &rows.0, &rows.1)));
+    }
+
+    pub fn policy_for(&self, agent_name: &str) -> Arc<AgentPolicy> {
+        self.policy.load().for_agent(agent_name)
+    }
+
+    /// Rebuilds this process's counters from the audit store (at start, in-process state).
+    pub async fn seed_local(&self) -> Result<(), crate::store::StoreError> {
+        let values = self.rebuild_from_audit().await?;
+        self.local.seed_now(&values);
+        Ok(())
+    }
+
+    async fn seed_shared(&self, shared: &Arc<dyn Counters>) -> Result<(), CounterError> {
+        let _guard = self.seeding.lock().await;
+        let values = self.rebuild_from_audit().await.map_err(|e| CounterError(e.to_string()))?;
+        tracing::info!(counters = values.len(), "rebuilding shared budget counters from the audit store");
+        shared.seed(&values, self.now_ms()).await
+    }
+
+    /// Counter values for the windows now open, from the audit trail (minute to day) and the
+    /// daily rollup (month, lifetime).
+    async fn rebuild_from_audit(&self) -> Result<Vec<(String, i64, i64)>, crate::store::StoreError> {
+        let now = self.now_ms();
+        let mut out = Vec::new();
+        for period in Period::ALL {
+            let (start, end) = window::window(period, now);
+            let rows = match period {
+                Period::Minute | Period::Hour | Period::Day => self.store.usage_since(start).await?,
+                Period::Month | Period::Lifetime => self.store.daily_usage_since(start).await?,
+            };
+            let mut totals: std::collections::HashMap<(String, String), (i64, i64, f64)> = Default::default();
+            for r in rows {
+                for model in [r.model.clone(), "*".to_string()] {
+                    let e = totals.entry((r.agent_id.clone(), model)).or_default();
+                    e.0 += r.requests;
+                    e.1 += r.tokens;
+                    e.2 += r.cost_usd;
+                }
+            }
+            for ((agent, model), (requests, tokens, cost)) in totals {
+                out.push((budget_key(&agent, &model, BudgetKind::Tokens, period, start), tokens, end));
+                out.push((budget_key(&agent, &model, BudgetKind::CostUsd, period, start), (cost * MICROS_PER_USD).round() as i64, end));
+                if period == Period::Minute {
+                    out.push((rate_key('r', &agent, &model, start), requests, end));
+                    out.push((rate_key('t', &agent, &model, start), tokens, end));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reserves what the call may use, or says why it may not run.
+    pub async fn admit(&self, call: &CallShape<'_>) -> Result<Option<Admission>, Refusal> {
+        let policy = self.policy_for(call.agent_name);
+        let budgets: Vec<&Budget> = policy.budgets.iter().filter(|b| b.model.as_deref().is_none_or(|m| m == call.model)).collect();
+        let rates: Vec<&Rate> = policy.rates.iter().filter(|r| r.model.as_deref().is_none_or(|m| m == call.model)).collect();
+        if budgets.is_empty() && rates.is_empty() {
+            return Ok(None);
+        }
+        let counts_tokens = !budgets.is_empty() || rates.iter().any(|r| r.tpm.is_some());
+        let inject_max_output = (call.has_output && counts_tokens && call.requested_max_output.is_none())
+            .then(|| self.config.load().default_max_output_tokens);
+        let max_output = if call.has_output { call.requested_max_output.or(inject_max_output).unwrap_or(0) } else { 0 };
+        let cheap_input = (call.body.len() as f64 / call.bytes_per_token).ceil() as i64;
+
+        let now = self.now_ms();
+        let mut input_bound = cheap_input;
+        let mut exact_done = false;
+        let mut seeded = false;
+        loop {
+            let held = self.charges(call, &budgets, &rates, input_bound, max_output as i64, now);
+            let charges: Vec<Charge> = held.iter().map(|h| h.charge.clone()).collect();
+            let (result, local) = self.reserve(&charges, now).await?;
+            match result {
+                Reserved::Admitted { values, epoch } => {
+                    let reserved_tokens = input_bound + max_output as i64;
+                    let reserved_cost_micros = held.iter().find(|h| h.unit == Unit::CostMicros).map_or(0, |h| h.charge.amount);
+                    let reset_at_ms = held.iter().map(|h| h.charge.expires_at_ms).collect();
+                    return Ok(Some(Admission { held, values_after: values, epoch, local, reserved_tokens, reserved_cost_micros, inject_max_output, reset_at_ms }));
+                }
+                Reserved::NeedsSeed if !seeded => {
+                    seeded = true;
+                    if let Some(shared) = &self.shared {
+                        if let Err(e) = self.seed_shared(shared).await {
+                            tracing::warn!(error = %e, "rebuilding shared counters failed");
+                        }
+                    }
+                }
+                Reserved::NeedsSeed => return Err(Refusal::Unavailable),
+                Reserved::Refused { index, current } => {
+                    let h = &held[index];
+                    // The cheap bound overshoots; near the limit, count exactly before refusing.
+                    if h.unit != Unit::Requests && !exact_done {
+                        exact_done = true;
+                        let body = call.body.clone();
+                        let margin = call.token_margin;
+                        let exact = tokio::task::spawn_blocking(move || (crate::llm::estimate_input(&body) as f64 * margin).ceil() as i64 + 8)
+                            .await
+                            .unwrap_or(cheap_input);
+                        if exact < input_bound {
+                            input_bound = exact;
+                            continue;
+                        }
+                    }
+                    self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(self.refusal(h, current, now));
+                }
+            }
+        }
+    }
+
+    fn refusal(&self, h: &Held, current: i64, now: i64) -> Refusal {
+        let remaining = (h.charge.limit - current).max(0);
+        let fmt = |v: i64| match h.unit {
+            Unit::CostMicros => format!("${:.4}", v as f64 / MICROS_PER_USD),
+            _ => v.to_string(),
+        };
+        let reset = h.charge.expires_at_ms;
+        let retry_after_secs = if reset >= i64::MAX / 2 { 0 } else { (((reset - now).max(0) + 999) / 1000) as u64 };
+        let suffix = match h.unit {
+            Unit::Tokens => "tokens",
+            Unit::Requests => "requests",
+            Unit::CostMicros => "cost-usd",
+        };
+        let limit_text = match h.unit {
+            Unit::CostMicros => format!("{:.6}", h.charge.limit as f64 / MICROS_PER_USD),
+            _ => h.charge.limit.to_string(),
+        };
+        let remaining_text = match h.unit {
+            Unit::CostMicros => format!("{:.6}", remaining as f64 / MICROS_PER_USD),
+            _ => remaining.to_string(),
+        };
+        Refusal::Exceeded {
+            what: h.label.clone(),
+            limit: fmt(h.charge.limit),
+            remaining: fmt(remaining),
+            reset_at_ms: reset,
+            retry_after_secs,
+            headers: vec![
+                (format!("x-ratelimit-limit-{suffix}"), limit_text),
+                (format!("x-ratelimit-remaining-{suffix}"), remaining_text),
+                (format!("x-ratelimit-reset-{suffix}"), reset_text(reset, now)),
+            ],
+        }
+    }
+
+    /// Runs a reservation on the shared counters, or locally when there are none or (with
+    /// `fail_open`) when they are unreachable. Returns whether it ran locally.
+    async fn reserve(&self, charges: &[Charge], now: i64) -> Result<(Reserved, bool), Refusal> {
+        let Some(shared) = &self.shared else {
+            return Ok((self.local.reserve_now(charges, now), true));
+        };
+        match shared.reserve(charges, now).await {
+            Ok(r) => Ok((r, false)),
+            Err(e) => {
+                self.stats.redis_failures.fetch_add(1, Ordering::Relaxed);
+                match self.config.load().redis_failure {
+                    RedisFailure::FailOpen => {
+                        self.stats.fail_open_fallbacks.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, "Redis unreachable: enforcing budgets and limits on this replica's own counters (fail_open)");
+                        Ok((self.local.reserve_now(charges, now), true))
+                    }
+                    RedisFailure::FailClosed => {
+                        tracing::warn!(error = %e, "Redis unreachable: refusing calls (fail_closed)");
+                        Err(Refusal::Unavailable)
+                    }
+                }
+            }
+        }
+    }
+
+    fn charges(&self, call: &CallShape<'_>, budgets: &[&Budget], rates: &[&Rate], input_bound: i64, max_output: i64, now: i64) -> Vec<Held> {
+        let tokens = input_bound + max_output;
+        let cost_micros = call.price.map_or(0, |p| {
+            ((input_bound as f64 * p.input_per_mtok + max_output as f64 * p.output_per_mtok) / 1_000_000.0 * MICROS_PER_USD).ceil() as i64
+        });
+        let mut held = Vec::with_capacity(budgets.len() + rates.len() * 2);
+        for b in budgets {
+            let (start, end) = window::window(b.period, now);
+            let model = b.model.as_deref().unwrap_or("*");
+            let scope = b.model.as_deref().map(|m| format!(" for model {m}")).unwrap_or_default();
+            let (unit, amount, limit, what) = match b.kind {
+                BudgetKind::Tokens => (Unit::Tokens, tokens, b.amount as i64, "token budget"),
+                BudgetKind::CostUsd => (Unit::CostMicros, cost_micros, (b.amount * MICROS_PER_USD).round() as i64, "cost budget"),
+            };
+            held.push(Held {
+                charge: Charge { key: budget_key(call.agent_id, model, b.kind, b.period, start), amount, limit, expires_at_ms: end },
+                unit,
+                label: format!("{what} per {}{scope}", b.period.as_str()),
+            });
+        }
+        let (start, end) = window::window(Period::Minute, now);
+        for r in rates {
+            let model = r.model.as_deref().unwrap_or("*");
+            let scope = r.model.as_deref().map(|m| format!(" for model {m}")).unwrap_or_default();
+            if let Some(rpm) = r.rpm {
+                held.push(Held {
+                    charge: Charge { key: rate_key('r', call.agent_id, model, start), amount: 1, limit: rpm as i64, expires_at_ms: end },
+                    unit: Unit::Requests,
+                    label: format!("requests per minute{scope}"),
+                });
+            }
+            if let Some(tpm) = r.tpm {
+                held.push(Held {
+                    charge: Charge { key: rate_key('t', call.agent_id, model, start), amount: tokens, limit: tpm as i64, expires_at_ms: end },
+                    unit: Unit::Tokens,
+                    label: format!("tokens per minute{scope}"),
+                });
+            }
+        }
+        held
+    }
+
+    /// Moves the reserved counters to the real usage. Returns the tokens used beyond the
+    /// reservation (charged all the same).
+    pub async fn settle(&self, admission: &Admission, tokens: i64, cost_usd: f64) -> i64 {
+        let cost_micros = (cost_usd * MICROS_PER_USD).round() as i64;
+        let now = self.now_ms();
+        let deltas: Vec<Delta> = admission
+            .held
+            .iter()
+            .filter(|h| h.unit != Unit::Requests)
+            .map(|h| {
+                let used = if h.unit == Unit::Tokens { tokens } else { cost_micros };
+                Delta { key: h.charge.key.clone(), delta: used - h.charge.amount, full: used, expires_at_ms: h.charge.expires_at_ms }
+            })
+            .collect();
+        let excess = (tokens - admission.reserved_tokens).max(0);
+        if excess > 0 {
+            self.stats.excess_calls.fetch_add(1, Ordering::Relaxed);
+            self.stats.excess_tokens.fetch_add(excess as u64, Ordering::Relaxed);
+        }
+        let _ = admission.reserved_cost_micros;
+        match (&self.shared, admission.local) {
+            (Some(shared), false) => {
+                if let Err(e) = shared.adjust(&deltas, &admission.epoch, now).await {
+                    self.stats.redis_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "could not reconcile a reservation in Redis");
+                }
+            }
+            _ => self.local.adjust_now(&deltas, now),
+        }
+        excess
+    }
+
+    /// Usage and what remains, per budget and window, for the admin API and console.
+    pub async fn report(&self, agent_id: &str, agent_name: &str) -> Vec<WindowReport> {
+        let policy = self.policy_for(agent_name);
+        let now = self.now_ms();
+        let mut keys = Vec::new();
+        let mut rows = Vec::new();
+        for b in &policy.budgets {
+            let (start, end) = window::window(b.period, now);
+            keys.push(budget_key(agent_id, b.model.as_deref().unwrap_or("*"), b.kind, b.period, start));
+            let limit = match b.kind {
+                BudgetKind::Tokens => b.amount,
+                BudgetKind::CostUsd => b.amount,
+            };
+            rows.push(WindowReport {
+                model: b.model.clone(),
+                kind: b.kind.as_str().into(),
+                period: b.period.as_str().into(),
+                limit,
+                used: 0.0,
+                remaining: 0.0,
+                window_start_ms: start,
+                resets_at_ms: (end < i64::MAX / 2).then_some(end),
+                source: b.source.into(),
+            });
+        }
+        let values = match &self.shared {
+            Some(shared) => {
+                if matches!(shared.seeded().await, Ok(false)) {
+                    if let Err(e) = self.seed_shared(shared).await {
+                        tracing::warn!(error = %e, "rebuilding shared counters failed");
+                    }
+                }
+                shared.read(&keys, now).await.unwrap_or_else(|_| self.local.read_now(&keys, now))
+            }
+            None => self.local.read_now(&keys, now),
+        };
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.used = if row.kind == "cost_usd" { v as f64 / MICROS_PER_USD } else { v as f64 };
+            row.remaining = (row.limit - row.used).max(0.0);
+        }
+        rows
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WindowReport {
+    pub model: Option<String>,
+    pub kind: String,
+    pub period: String,
+    pub limit: f64,
+    pub used: f64,
+    pub remaining: f64,
+    pub window_start_ms: i64,
+    pub resets_at_ms: Option<i64>,
+    /// `config` (a default) or `set` (CLI, admin API, console).
+    pub source: String,
+}
+
+fn budget_key(agent_id: &str, model: &str, kind: BudgetKind, period: Period, window_start: i64) -> String {
+    let k = match kind {
+        BudgetKind::Tokens => 't',
+        BudgetKind::CostUsd => 'c',
+    };
+    format!("b:{agent_id}:{model}:{k}:{}:{window_start}", period.as_str())
+}
+
+fn rate_key(kind: char, agent_id: &str, model: &str, minute_start: i64) -> String {
+    format!("{kind}:{agent_id}:{model}:{minute_start}")
+}
+
+/// A change to an agent's budget, checked the same way for the CLI, the admin API and the
+/// console.
+#[derive(Debug, Clone)]
+pub struct BudgetChange {
+    pub model: String,
+    pub kind: BudgetKind,
+    pub period: Period,
+    pub amount: f64,
+}
+
+impl BudgetChange {
+    pub fn parse(tokens: Option<u64>, cost_usd: Option<f64>, period: &str, model: Option<&str>, known_models: &[&str]) -> Result<Self, String> {
+        let period = Period::parse(period).ok_or_else(|| format!("period `{period}` must be one of minute, hour, day, month, lifetime"))?;
+        let (kind, amount) = match (tokens, cost_usd) {
+            (Some(t), None) => (BudgetKind::Tokens, t as f64),
+            (None, Some(c)) if c.is_finite() && c >= 0.0 => (BudgetKind::CostUsd, c),
+            (None, Some(_)) => return Err("the cost must be a non-negative number of US dollars".into()),
+            _ => return Err("give exactly one of a token amount and a cost in US dollars".into()),
+        };
+        if let Some(m) = model {
+            if !known_models.contains(&m) {
+                return Err(format!("unknown model `{m}` (configured: {})", known_models.join(", ")));
+            }
+        }
+        Ok(Self { model: model.unwrap_or_default().to_string(), kind, period, amount })
+    }
+
+    pub async fn apply(&self, store: &Store, agent: &str) -> Result<(), crate::store::StoreError> {
+        store.set_budget(agent, &self.model, self.kind.as_str(), self.period.as_str(), self.amount).await
+    }
+}
+
+/// Sets an agent's RPM and/or TPM for one scope, keeping the one not given.
+pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, rpm: Option<Option<u64>>, tpm: Option<Option<u64>>) -> Result<(), crate::store::StoreError> {
+    let model = model.unwrap_or_default();
+    let current = store.list_rates(Some(agent)).await?.into_iter().find(|r| r.model == model);
+    let keep = |new: Option<Option<u64>>, old: Option<i64>| match new {
+        Some(v) => v.map(|n| n as i64),
+        None => old,
+    };
+    let rpm = keep(rpm, current.as_ref().and_then(|r| r.rpm));
+    let tpm = keep(tpm, current.as_ref().and_then(|r| r.tpm));
+    store.set_rate(agent, model, rpm, tpm).await
+}
