@@ -9,6 +9,7 @@ mod admin_api;
 mod cli;
 mod drain;
 mod errors;
+mod failover;
 mod identity;
 mod limits;
 mod llm_routes;
