@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
 NGINX_TEMPLATE = BENCH_DIR / "nginx.conf.template"
-WEIR_BIN = ROOT / "target" / "release" / "weir"
+WEIR_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "weir"
 
 RATE_RPS = 2000
 RATE_CONNECTIONS = 50
@@ -390,6 +390,25 @@ def weir_config(nginx_port: int, tmp: Path) -> str:
 # Written by bench/run.py.
 [server]
 drain_timeout_secs = 1
+# The per-address flood guard stays on, set high enough never to refuse the load generator.
+ip_requests_per_second = 1000000
+ip_burst = 1000000
+
+# Budgets and a rate limit apply to every call, so their cost is in the figures; none is ever
+# reached.
+[[limits.budgets]]
+agent = "*"
+tokens = 1000000000000
+period = "day"
+
+[[limits.budgets]]
+agent = "*"
+cost_usd = 1000000.0
+period = "month"
+
+[[limits.rates]]
+agent = "*"
+rpm = 1000000000
 
 [audit]
 spool_path = "{tmp / 'weir-audit.spool'}"

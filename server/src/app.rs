@@ -137,7 +137,7 @@ impl App {
         let gateway = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin = TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
 
-        let (audit, writer) = spawn_writer(store.clone(), &config.audit);
+        let (audit, writer) = spawn_writer(&config.database_url, &config.audit).context("starting the audit writer")?;
         let drain_timeout = config.drain_timeout;
         let refresh = config.identity_refresh;
         let reload_every = config.reload_interval;

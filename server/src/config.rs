@@ -103,8 +103,8 @@ impl Default for ServerSection {
             drain_timeout_secs: 30,
             trusted_proxies: Vec::new(),
             reload_interval_ms: 1000,
-            ip_requests_per_second: 2000,
-            ip_burst: 4000,
+            ip_requests_per_second: 10_000,
+            ip_burst: 20_000,
         }
     }
 }

@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+// A fast allocator that returns memory to the system: lower latency and a smaller peak RSS
+// than the system allocator's per-thread arenas under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 

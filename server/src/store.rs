@@ -272,6 +272,8 @@ impl Store {
         sql.push_str("INSERT INTO audit_events (");
         sql.push_str(COLS);
         sql.push_str(") VALUES ");
+        // Positional `?` on SQLite: there, `$n` makes binding look each parameter's name up,
+        // which grows with the square of a batch's size.
         let mut n = 0;
         for (i, _) in events.iter().enumerate() {
             if i > 0 {
@@ -283,8 +285,13 @@ impl Store {
                     sql.push(',');
                 }
                 n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
+                match self.engine {
+                    Engine::Sqlite => sql.push('?'),
+                    Engine::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&n.to_string());
+                    }
+                }
             }
             sql.push(')');
         }

@@ -110,7 +110,9 @@ both!(keys_missing_wrong_expired_revoked_get_401, |backend| async move {
 });
 
 both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move {
-    let gw = TestGateway::start(backend).await;
+    // One attempt per call and no circuit breaking: each provider answer below is what the
+    // client gets (retries and circuits have their own tests).
+    let gw = TestGateway::start_with(backend, GatewayOptions { failover_toml: "max_attempts = 1\ncircuit_failures = 1000".into(), ..Default::default() }).await;
     let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]});
 
     // Unreachable provider: 502.

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::AuditEvent;
@@ -27,7 +26,7 @@ use crate::config::AuditSection;
 use crate::store::Store;
 
 /// Requests outrun the writer by at most this many events before they are counted as dropped.
-const CHANNEL_CAPACITY: usize = 65_536;
+const CHANNEL_CAPACITY: usize = 32_768;
 /// A single insert that takes longer than this is treated as a failed one.
 const INSERT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -78,7 +77,7 @@ impl AuditSink {
 }
 
 pub struct AuditWriter {
-    task: JoinHandle<()>,
+    thread: std::thread::JoinHandle<()>,
     stop: CancellationToken,
 }
 
@@ -86,40 +85,61 @@ impl AuditWriter {
     /// Stops taking events, writes what it can within `deadline`, spools the rest.
     pub async fn shutdown(self, deadline: Duration) {
         self.stop.cancel();
-        if tokio::time::timeout(deadline + Duration::from_secs(2), self.task).await.is_err() {
+        let thread = self.thread;
+        let joined = tokio::task::spawn_blocking(move || thread.join());
+        if tokio::time::timeout(deadline + Duration::from_secs(2), joined).await.is_err() {
             tracing::error!("audit writer did not finish in time");
         }
     }
 }
 
-pub fn spawn_writer(store: Store, cfg: &AuditSection) -> (AuditSink, AuditWriter) {
+/// Starts the writer on a thread of its own, with its own small runtime and database pool:
+/// building and sending large batches must never hold up a thread that serves requests.
+pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(AuditSink, AuditWriter)> {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let stats = Arc::new(AuditStats::default());
     stats.database_up.store(true, Ordering::Relaxed);
     let stop = CancellationToken::new();
-    let writer = Writer {
-        store,
-        rx,
-        pending: VecDeque::new(),
-        spool: Spool::open(PathBuf::from(&cfg.spool_path)),
-        memory_queue: cfg.memory_queue,
-        batch_size: cfg.batch_size,
-        stats: stats.clone(),
-        retry_at: Instant::now(),
-        backoff: Duration::from_millis(250),
-        outage_logged: false,
-    };
-    match writer.spool.count_lines() {
+    let spool = Spool::open(PathBuf::from(&cfg.spool_path));
+    match spool.count_lines() {
         Ok(n) if n > 0 => {
-            tracing::info!(events = n, path = %writer.spool.path.display(), "audit spool holds events from an earlier run; writing them");
-            writer.stats.spooled.store(n, Ordering::Relaxed);
+            tracing::info!(events = n, path = %spool.path.display(), "audit spool holds events from an earlier run; writing them");
+            stats.spooled.store(n, Ordering::Relaxed);
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot read the audit spool file"),
     }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let url = database_url.to_string();
+    let (memory_queue, batch_size) = (cfg.memory_queue, cfg.batch_size);
     let flush_every = Duration::from_millis(cfg.flush_interval_ms);
-    let task = tokio::spawn(writer.run(stop.clone(), flush_every));
-    (AuditSink { tx, stats }, AuditWriter { task, stop })
+    let (stats2, stop2) = (stats.clone(), stop.clone());
+    let thread = std::thread::Builder::new().name("weir-audit".into()).spawn(move || {
+        runtime.block_on(async move {
+            let store = match Store::connect(&url, 2).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit writer cannot open the database; events will be spooled");
+                    return;
+                }
+            };
+            let writer = Writer {
+                store: store.clone(),
+                rx,
+                pending: VecDeque::new(),
+                spool,
+                memory_queue,
+                batch_size,
+                stats: stats2,
+                retry_at: Instant::now(),
+                backoff: Duration::from_millis(250),
+                outage_logged: false,
+            };
+            writer.run(stop2, flush_every).await;
+            store.close().await;
+        });
+    })?;
+    Ok((AuditSink { tx, stats }, AuditWriter { thread, stop }))
 }
 
 type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), String>)> + Send>>;
@@ -162,13 +182,28 @@ impl Writer {
                 },
                 _ = ticker.tick() => tick = true,
             }
+            // Whatever else is waiting comes along: under load one wake-up takes many events.
+            if !self.drain_channel() {
+                break;
+            }
             // Under load the batch fills while the previous insert runs; when quiet, the tick
             // flushes what little there is.
-            if inflight.is_none() && (tick || self.pending.len() >= self.batch_size) {
+            if inflight.is_none() && (tick || self.pending.len() >= self.batch_size || self.spool.has_unread()) {
                 inflight = self.next_flush();
             }
         }
         self.drain_on_shutdown(inflight).await;
+    }
+
+    /// Takes every event waiting in the channel; false once every sender is gone.
+    fn drain_channel(&mut self) -> bool {
+        loop {
+            match self.rx.try_recv() {
+                Ok((ev, captured)) => self.accept(ev, captured),
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
     }
 
     fn accept(&mut self, mut ev: AuditEvent, captured: Option<Captured>) {

@@ -67,7 +67,6 @@ pub struct Admission {
     epoch: String,
     local: bool,
     pub reserved_tokens: i64,
-    reserved_cost_micros: i64,
     /// The output maximum Weir must set upstream (the client gave none).
     pub inject_max_output: Option<u64>,
     reset_at_ms: Vec<i64>,
@@ -256,9 +255,8 @@ impl Limiter {
             match result {
                 Reserved::Admitted { values, epoch } => {
                     let reserved_tokens = input_bound + max_output as i64;
-                    let reserved_cost_micros = held.iter().find(|h| h.unit == Unit::CostMicros).map_or(0, |h| h.charge.amount);
                     let reset_at_ms = held.iter().map(|h| h.charge.expires_at_ms).collect();
-                    return Ok(Some(Admission { held, values_after: values, epoch, local, reserved_tokens, reserved_cost_micros, inject_max_output, reset_at_ms }));
+                    return Ok(Some(Admission { held, values_after: values, epoch, local, reserved_tokens, inject_max_output, reset_at_ms }));
                 }
                 Reserved::NeedsSeed if !seeded => {
                     seeded = true;
@@ -393,12 +391,20 @@ impl Limiter {
         held
     }
 
-    /// Moves the reserved counters to the real usage. Returns the tokens used beyond the
-    /// reservation (charged all the same).
-    pub async fn settle(&self, admission: &Admission, tokens: i64, cost_usd: f64) -> i64 {
+    /// Settles at once when the reservation lives in this process (no task, no wake-up);
+    /// otherwise returns false and the caller settles asynchronously.
+    pub fn settle_local(&self, admission: &Admission, tokens: i64, cost_usd: f64) -> bool {
+        if self.shared.is_some() && !admission.local {
+            return false;
+        }
         let cost_micros = (cost_usd * MICROS_PER_USD).round() as i64;
-        let now = self.now_ms();
-        let deltas: Vec<Delta> = admission
+        self.local.adjust_now(&self.deltas(admission, tokens, cost_micros), self.now_ms());
+        self.count_excess(admission, tokens);
+        true
+    }
+
+    fn deltas(&self, admission: &Admission, tokens: i64, cost_micros: i64) -> Vec<Delta> {
+        admission
             .held
             .iter()
             .filter(|h| h.unit != Unit::Requests)
@@ -406,13 +412,25 @@ impl Limiter {
                 let used = if h.unit == Unit::Tokens { tokens } else { cost_micros };
                 Delta { key: h.charge.key.clone(), delta: used - h.charge.amount, full: used, expires_at_ms: h.charge.expires_at_ms }
             })
-            .collect();
+            .collect()
+    }
+
+    fn count_excess(&self, admission: &Admission, tokens: i64) -> i64 {
         let excess = (tokens - admission.reserved_tokens).max(0);
         if excess > 0 {
             self.stats.excess_calls.fetch_add(1, Ordering::Relaxed);
             self.stats.excess_tokens.fetch_add(excess as u64, Ordering::Relaxed);
         }
-        let _ = admission.reserved_cost_micros;
+        excess
+    }
+
+    /// Moves the reserved counters to the real usage. Returns the tokens used beyond the
+    /// reservation (charged all the same).
+    pub async fn settle(&self, admission: &Admission, tokens: i64, cost_usd: f64) -> i64 {
+        let cost_micros = (cost_usd * MICROS_PER_USD).round() as i64;
+        let now = self.now_ms();
+        let deltas = self.deltas(admission, tokens, cost_micros);
+        let excess = self.count_excess(admission, tokens);
         match (&self.shared, admission.local) {
             (Some(shared), false) => {
                 if let Err(e) = shared.adjust(&deltas, &admission.epoch, now).await {

@@ -148,6 +148,8 @@ fn new_request_id() -> (String, HeaderValue) {
 
 fn with_request_id(mut resp: Response, id: &HeaderValue) -> Response {
     resp.headers_mut().insert("x-request-id", id.clone());
+    // Anthropic's SDKs read the id from `request-id`.
+    resp.headers_mut().insert("request-id", id.clone());
     resp
 }
 
@@ -506,6 +508,7 @@ impl ProviderFailure {
             }
         }
         out.headers_mut().insert("x-request-id", rid.clone());
+        out.headers_mut().insert("request-id", rid.clone());
         Forwarded::Whole(out, ending)
     }
 }

@@ -296,10 +296,12 @@ impl Call {
                 event.excess_tokens = Some(excess);
                 tracing::warn!(request_id = %event.request_id, excess, "call used more tokens than it reserved; the excess is charged");
             }
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
-                    limiter.settle(&admission, tokens, cost).await;
-                });
+            if !limiter.settle_local(&admission, tokens, cost) {
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(async move {
+                        limiter.settle(&admission, tokens, cost).await;
+                    });
+                }
             }
         }
 

@@ -79,7 +79,7 @@ pub fn upstream_headers(client: &HeaderMap, provider: &Provider, weir_key: Optio
         }
         // Whatever header it travels in, the agent's Weir key stays here.
         if let Some(key) = weir_key {
-            if value.as_bytes().windows(key.len()).any(|w| w == key.as_bytes()) {
+            if memchr::memmem::find(value.as_bytes(), key.as_bytes()).is_some() {
                 continue;
             }
         }
@@ -132,6 +132,8 @@ pub fn downstream_headers(upstream: &HeaderMap, request_id: &HeaderValue) -> Hea
         out.append(name.clone(), value.clone());
     }
     out.insert(HeaderName::from_static("x-request-id"), request_id.clone());
+    // Anthropic's SDKs read the id from `request-id`.
+    out.insert(HeaderName::from_static("request-id"), request_id.clone());
     out
 }
 
@@ -283,6 +285,7 @@ mod tests {
         h.insert("openai-processing-ms", "7".parse().unwrap());
         let out = downstream_headers(&h, &HeaderValue::from_static("weir-1"));
         assert_eq!(out.get("x-request-id").unwrap(), "weir-1");
+        assert_eq!(out.get("request-id").unwrap(), "weir-1");
         assert_eq!(out.get("x-provider-x-request-id").unwrap(), "req_up");
         assert!(out.get("content-length").is_none());
         assert_eq!(out.get("openai-processing-ms").unwrap(), "7");
