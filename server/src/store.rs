@@ -268,6 +268,10 @@ impl Store {
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts";
         const NCOLS: usize = 34;
+        // `ttft_ms` and `cost_usd`: a missing value is bound as NaN and stored as NULL (SQLite does
+        // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
+        // the prepared statement's parameter type wrongly for every later row.
+        const NULLABLE_FLOATS: [usize; 2] = [20, 27];
         let mut sql = String::with_capacity(64 + events.len() * NCOLS * 5);
         sql.push_str("INSERT INTO audit_events (");
         sql.push_str(COLS);
@@ -287,6 +291,11 @@ impl Store {
                 n += 1;
                 match self.engine {
                     Engine::Sqlite => sql.push('?'),
+                    Engine::Postgres if NULLABLE_FLOATS.contains(&c) => {
+                        sql.push_str("NULLIF($");
+                        sql.push_str(&n.to_string());
+                        sql.push_str(", 'NaN'::float8)");
+                    }
                     Engine::Postgres => {
                         sql.push('$');
                         sql.push_str(&n.to_string());
@@ -319,14 +328,14 @@ impl Store {
                 .bind(&e.error_type)
                 .bind(&e.error_message)
                 .bind(e.latency_ms)
-                .bind(e.ttft_ms)
+                .bind(e.ttft_ms.unwrap_or(f64::NAN))
                 .bind(i64::from(e.streamed))
                 .bind(e.input_tokens)
                 .bind(e.output_tokens)
                 .bind(e.cached_input_tokens)
                 .bind(e.reasoning_tokens)
                 .bind(i64::from(e.usage_estimated))
-                .bind(e.cost_usd)
+                .bind(e.cost_usd.unwrap_or(f64::NAN))
                 .bind(&e.request_body)
                 .bind(&e.response_body)
                 .bind(&e.client_ip)

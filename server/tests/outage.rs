@@ -159,3 +159,34 @@ async fn sigterm_during_outage_spools_and_restart_writes() {
 fn test_db_handle(url: &str) -> TestDb {
     TestDb::from_url(url)
 }
+
+/// An event the database refuses (here: a NUL byte, which Postgres text never takes) is set
+/// aside on its own — counted and logged — and never holds back the events around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_event_does_not_block_the_others() {
+    let gw = TestGateway::start(Backend::Postgres).await;
+    let event = |id: &str, request_id: &str| weir_server::audit::AuditEvent {
+        id: id.into(),
+        ts: weir_server::store::now_ms(),
+        request_id: request_id.into(),
+        kind: "llm".into(),
+        operation: "chat".into(),
+        status_code: 200,
+        outcome: "ok".into(),
+        ..Default::default()
+    };
+    gw.state.audit.record(event("good-1", "r-good-1"), None);
+    gw.state.audit.record(event("bad", "r-bad\0"), None);
+    gw.state.audit.record(event("good-2", "r-good-2"), None);
+    gw.event("r-good-1").await;
+    gw.event("r-good-2").await;
+    let stats = gw.state.audit.stats().clone();
+    eventually(Duration::from_secs(5), "the refused event to be counted", || {
+        let stats = stats.clone();
+        async move { stats.dropped.load(std::sync::atomic::Ordering::Relaxed) == 1 }
+    })
+    .await;
+    let r = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": []})).await;
+    gw.event(&request_id(&r)).await;
+    gw.stop().await;
+}

@@ -244,6 +244,8 @@ impl TestGateway {
     }
 
     pub async fn start_with(backend: Backend, opts: GatewayOptions) -> Self {
+        // `RUST_LOG=weir_server=debug cargo nextest run …` shows the gateway's log.
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = FakeProvider::spawn(Some(PROVIDER_KEY)).await.expect("fake provider");
         let db = match &opts.db_url {

@@ -40,7 +40,8 @@ pub fn redact_secrets(text: &str) -> String {
 /// straddling it is still recognised.
 pub fn capture_body(body: &[u8], max: usize) -> String {
     let window = body.len().min(max.saturating_add(1024));
-    let text = String::from_utf8_lossy(&body[..window]);
+    // NUL is valid UTF-8 but no text column (Postgres) takes it.
+    let text = String::from_utf8_lossy(&body[..window]).replace('\0', "\u{FFFD}");
     let mut out = redact_secrets(&text);
     if body.len() > max || out.len() > max {
         let mut cut = max.min(out.len());
@@ -103,6 +104,7 @@ mod tests {
         assert!(out.starts_with("ééééé"), "{out}");
         assert!(out.contains("[truncated; 200 bytes in all]"), "{out}");
         assert_eq!(capture_body(b"short", 100), "short");
+        assert_eq!(capture_body(b"a\0b", 100), "a\u{FFFD}b");
     }
 
     #[test]

@@ -134,6 +134,7 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
                 retry_at: Instant::now(),
                 backoff: Duration::from_millis(250),
                 outage_logged: false,
+                isolate: 0,
             };
             writer.run(stop2, flush_every).await;
             store.close().await;
@@ -142,7 +143,14 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
     Ok((AuditSink { tx, stats }, AuditWriter { thread, stop }))
 }
 
-type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), String>)> + Send>>;
+type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), FlushError>)> + Send>>;
+
+enum FlushError {
+    /// The database could not be reached: keep the events and retry later.
+    Unavailable(String),
+    /// The database answered but refused the batch: some event in it cannot be stored.
+    Rejected(String),
+}
 
 struct Batch {
     events: Vec<AuditEvent>,
@@ -161,6 +169,8 @@ struct Writer {
     retry_at: Instant,
     backoff: Duration,
     outage_logged: bool,
+    /// Events still to be written one by one after a batch was refused.
+    isolate: usize,
 }
 
 impl Writer {
@@ -238,7 +248,7 @@ impl Writer {
     /// The spool holds older events than memory, so it is written first.
     fn next_batch(&mut self) -> Option<Batch> {
         if self.spool.has_unread() {
-            match self.spool.read_batch(self.batch_size) {
+            match self.spool.read_batch(self.current_batch_size()) {
                 Ok((events, end)) if !events.is_empty() => return Some(Batch { events, spool_end: Some(end) }),
                 Ok((_, end)) => {
                     // Nothing parseable left (a torn last line): the spool is done.
@@ -250,10 +260,15 @@ impl Writer {
         if self.pending.is_empty() {
             return None;
         }
-        let n = self.pending.len().min(self.batch_size);
+        let n = self.pending.len().min(self.current_batch_size());
         let events: Vec<AuditEvent> = self.pending.drain(..n).collect();
         self.stats.queued.store(self.pending.len() as u64, Ordering::Relaxed);
         Some(Batch { events, spool_end: None })
+    }
+
+    /// One event at a time while a refused batch is being taken apart.
+    fn current_batch_size(&self) -> usize {
+        if self.isolate > 0 { 1 } else { self.batch_size }
     }
 
     fn next_flush(&mut self) -> Option<Flush> {
@@ -265,14 +280,45 @@ impl Writer {
         Some(Box::pin(async move {
             let result = match tokio::time::timeout(INSERT_TIMEOUT, store.insert_audit_events(&batch.events)).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("insert timed out".to_string()),
+                Ok(Err(e)) => {
+                    // Reachable but refusing: the batch holds an event that cannot be stored.
+                    let reachable = matches!(tokio::time::timeout(Duration::from_secs(2), store.ping()).await, Ok(Ok(())));
+                    Err(if reachable { FlushError::Rejected(e.to_string()) } else { FlushError::Unavailable(e.to_string()) })
+                }
+                Err(_) => Err(FlushError::Unavailable("insert timed out".to_string())),
             };
             (batch, result)
         }))
     }
 
-    fn finish_flush(&mut self, batch: Batch, result: Result<(), String>) {
+    fn finish_flush(&mut self, batch: Batch, result: Result<(), FlushError>) {
+        let result = match result {
+            Err(FlushError::Rejected(e)) if batch.events.len() == 1 => {
+                // One event the database will never take: count it, log it, move on.
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(event_id = %batch.events[0].id, request_id = %batch.events[0].request_id, error = %e, "audit event refused by the database; dropped");
+                self.isolate = self.isolate.saturating_sub(1);
+                if let Some(end) = batch.spool_end {
+                    self.spool.consumed_to(end);
+                }
+                return;
+            }
+            Err(FlushError::Rejected(e)) => {
+                tracing::warn!(events = batch.events.len(), error = %e, "the database refused an audit batch; writing its events one by one");
+                self.isolate = batch.events.len();
+                if batch.spool_end.is_none() {
+                    for ev in batch.events.into_iter().rev() {
+                        self.pending.push_front(ev);
+                    }
+                }
+                return;
+            }
+            Err(FlushError::Unavailable(e)) => Err(e),
+            Ok(()) => Ok(()),
+        };
+        if result.is_ok() && self.isolate > 0 {
+            self.isolate -= batch.events.len().min(self.isolate);
+        }
         match result {
             Ok(()) => {
                 let n = batch.events.len() as u64;
