@@ -16,6 +16,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use secrecy::SecretString;
 use serde_json::json;
@@ -194,9 +195,13 @@ impl App {
             admin_router = admin_router.layer(layer);
             tasks.push(crate::limits::flood::spawn_forget_idle(governor, stop_tasks.clone()));
         }
-        let gw = axum::serve(gateway, gw_router.into_make_service_with_connect_info::<SocketAddr>())
+        // Responses leave at once: no Nagle delay on either listener.
+        let nodelay = |tcp: &mut tokio::net::TcpStream| {
+            let _ = tcp.set_nodelay(true);
+        };
+        let gw = axum::serve(gateway.tap_io(nodelay), gw_router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let ad = axum::serve(admin, admin_router.into_make_service_with_connect_info::<SocketAddr>())
+        let ad = axum::serve(admin.tap_io(nodelay), admin_router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
         let mut gw = tokio::spawn(async move { gw.await });
 
