@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such admin route") })
         .with_state(state)
 }
@@ -139,6 +140,38 @@ async fn readyz(State(state): State<AppState>) -> Response {
     });
     let status = if db_up || spool_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
+}
+
+/// Prometheus text: the audit pipeline, budget refusals and excess, Redis fallbacks, circuits.
+/// Labels stay bounded: targets come from the config, nothing per request or per user.
+async fn metrics(State(state): State<AppState>) -> Response {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let a = state.audit.stats();
+    let l = &state.limiter.stats;
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    metric("weir_audit_events_written_total", "counter", "Audit events written to the database.", a.written.load(Relaxed));
+    metric("weir_audit_queue_depth", "gauge", "Audit events waiting in memory.", a.queued.load(Relaxed));
+    metric("weir_audit_spooled_events", "gauge", "Audit events waiting in the spool file.", a.spooled.load(Relaxed));
+    metric("weir_audit_events_dropped_total", "counter", "Audit events lost (queue overflow, spool failure, refused by the database).", a.dropped.load(Relaxed));
+    metric("weir_limit_rejections_total", "counter", "Calls refused by a budget or rate limit.", l.refused.load(Relaxed));
+    metric("weir_budget_excess_tokens_total", "counter", "Tokens used beyond their reservation (charged all the same).", l.excess_tokens.load(Relaxed));
+    metric("weir_budget_excess_calls_total", "counter", "Calls that used more tokens than they reserved.", l.excess_calls.load(Relaxed));
+    metric("weir_limits_redis_failures_total", "counter", "Budget and limit operations that could not reach Redis.", l.redis_failures.load(Relaxed));
+    metric("weir_limits_fail_open_total", "counter", "Checks done on local counters because Redis was unreachable (fail_open).", l.fail_open_fallbacks.load(Relaxed));
+    let _ = writeln!(out, "# HELP weir_circuit_state Circuit of each target: 0 closed, 1 open, 2 half-open.\n# TYPE weir_circuit_state gauge");
+    for c in state.circuits.views() {
+        let v = match c.state {
+            crate::llm::route::CircuitState::Closed => 0,
+            crate::llm::route::CircuitState::Open => 1,
+            crate::llm::route::CircuitState::HalfOpen => 2,
+        };
+        let _ = writeln!(out, "weir_circuit_state{{target=\"{}\"}} {v}", c.target.replace('"', ""));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
 // -- agents -----------------------------------------------------------------------------------

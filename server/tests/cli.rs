@@ -98,6 +98,29 @@ async fn agents_and_keys_on(backend: Backend) {
     assert_eq!(cols.len(), 7, "{row}");
     assert!(cols[4].ends_with('Z') && cols[5].ends_with('Z'), "expiry and revocation shown: {row}");
 
+    let (code, _, err) = run(&["budgets", "set", "researcher", "--cost-usd", "50", "--period", "month"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["budgets", "show", "researcher"], &env).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("cost_usd") && out.contains("month") && out.contains("$50.0000"), "{out}");
+    let (code, _, err) = run(&["budgets", "set", "researcher", "--tokens", "5", "--period", "fortnight"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("period"), "{err}");
+    let (code, _, _) = run(&["budgets", "unset", "researcher", "--period", "month", "--kind", "cost_usd"], &env).await;
+    assert_eq!(code, 0);
+    let (_, out, _) = run(&["budgets", "show", "researcher"], &env).await;
+    assert!(out.contains("no budget"), "{out}");
+    let (code, _, err) = run(&["limits", "set", "researcher", "--rpm", "60", "--tpm", "9000"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["limits", "set", "researcher", "--tpm", "off"], &env).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&["limits", "show", "researcher"], &env).await;
+    let row = out.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("60") && !row.contains("9000") && row.contains("set"), "rpm kept, tpm removed: {out}");
+    let (code, _, err) = run(&["limits", "set", "researcher"], &env).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--rpm"), "{err}");
+
     let (code, _, err) = run(&["keys", "create", "nobody"], &env).await;
     assert_eq!(code, 1);
     assert!(err.contains("no agent named `nobody`"), "{err}");

@@ -337,6 +337,8 @@ both!(headers_default_max_output_and_excess, |backend| async move {
     let reserved = ev.reserved_tokens.unwrap();
     assert_eq!(ev.excess_tokens, Some(905 - reserved));
     assert!(gw.state.limiter.stats.excess_tokens.load(std::sync::atomic::Ordering::Relaxed) >= (905 - reserved) as u64);
+    let metrics = gw.http.get(gw.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("weir_budget_excess_tokens_total {}", 905 - reserved)), "{metrics}");
     // No budget, no injected maximum.
     gw.store.set_budget("bot", "", "tokens", "day", 0.0).await.ok();
     gw.stop().await;
@@ -356,6 +358,8 @@ async fn requests_and_tokens_per_minute() {
     let (status, body, _) = call(&gw.http, &gw.base, &gw.key).await;
     assert_eq!(status, 429);
     assert!(body["error"]["message"].as_str().unwrap().contains("requests per minute"), "{body}");
+    let metrics = gw.http.get(gw.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "weir_limit_rejections_total 1"), "{metrics}");
     clock.advance(60_000);
     assert_eq!(call(&gw.http, &gw.base, &gw.key).await.0, 200);
     // Tokens per minute for one model only.
