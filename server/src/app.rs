@@ -86,26 +86,6 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> I
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer_ip)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.9".parse().unwrap());
-        let peer: SocketAddr = "10.0.0.2:5555".parse().unwrap();
-        let proxies: Vec<IpAddr> = vec!["10.0.0.2".parse().unwrap(), "10.0.0.9".parse().unwrap()];
-        // Untrusted peer: its own address, whatever it claims.
-        assert_eq!(client_ip(peer, &h, &[]), peer.ip());
-        // Trusted peer: the nearest hop that is not one of ours.
-        assert_eq!(client_ip(peer, &h, &proxies), "203.0.113.7".parse::<IpAddr>().unwrap());
-        // Only proxies in the header: the peer.
-        h.insert("x-forwarded-for", "10.0.0.9".parse().unwrap());
-        assert_eq!(client_ip(peer, &h, &proxies), peer.ip());
-    }
-}
-
 pub struct App {
     gateway: TcpListener,
     admin: TcpListener,
@@ -379,4 +359,24 @@ fn spawn_retention(store: Store, days: u64, every: Duration, stop: CancellationT
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.9".parse().unwrap());
+        let peer: SocketAddr = "10.0.0.2:5555".parse().unwrap();
+        let proxies: Vec<IpAddr> = vec!["10.0.0.2".parse().unwrap(), "10.0.0.9".parse().unwrap()];
+        // Untrusted peer: its own address, whatever it claims.
+        assert_eq!(client_ip(peer, &h, &[]), peer.ip());
+        // Trusted peer: the nearest hop that is not one of ours.
+        assert_eq!(client_ip(peer, &h, &proxies), "203.0.113.7".parse::<IpAddr>().unwrap());
+        // Only proxies in the header: the peer.
+        h.insert("x-forwarded-for", "10.0.0.9".parse().unwrap());
+        assert_eq!(client_ip(peer, &h, &proxies), peer.ip());
+    }
 }
