@@ -405,15 +405,19 @@ impl Store {
 
     // -- budgets and rate limits ---------------------------------------------------------------
 
+    async fn agent_id(&self, name: &str) -> Result<String, StoreError> {
+        Ok(self.agent_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{name}`")))?.id)
+    }
+
     pub async fn set_budget(&self, agent: &str, model: &str, kind: &str, period: &str, amount: f64) -> Result<(), StoreError> {
-        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let agent_id = self.agent_id(agent).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO budgets (id, agent_id, model, kind, period, amount, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (agent_id, model, kind, period) DO UPDATE SET amount = excluded.amount, updated_at = excluded.updated_at",
         )
         .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&agent_row.id)
+        .bind(&agent_id)
         .bind(model)
         .bind(kind)
         .bind(period)
@@ -428,10 +432,10 @@ impl Store {
 
     /// Removes a budget set for an agent (its config default, if any, applies again).
     pub async fn delete_budget(&self, agent: &str, model: &str, kind: &str, period: &str) -> Result<bool, StoreError> {
-        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let agent_id = self.agent_id(agent).await?;
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query("DELETE FROM budgets WHERE agent_id = $1 AND model = $2 AND kind = $3 AND period = $4")
-            .bind(&agent_row.id)
+            .bind(&agent_id)
             .bind(model)
             .bind(kind)
             .bind(period)
@@ -465,13 +469,13 @@ impl Store {
 
     /// Sets an agent's rate limits for one scope; `None` removes that limit.
     pub async fn set_rate(&self, agent: &str, model: &str, rpm: Option<i64>, tpm: Option<i64>) -> Result<(), StoreError> {
-        let agent_row = self.agent_by_name(agent).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{agent}`")))?;
+        let agent_id = self.agent_id(agent).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO rate_limits (agent_id, model, rpm, tpm, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, updated_at = excluded.updated_at",
         )
-        .bind(&agent_row.id)
+        .bind(&agent_id)
         .bind(model)
         .bind(rpm)
         .bind(tpm)
