@@ -191,3 +191,31 @@ async fn streams_fail_over_before_the_first_byte_only() {
     .await;
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_target_is_retried_after_its_retry_after() {
+    let Setup { gw, .. } = setup_with("", "circuit_failures = 100").await;
+    // The fake's 429 says `retry-after: 1`.
+    gw.fake.state.script(fail(Behavior { ratelimit: true, ..Default::default() }));
+    let started = Instant::now();
+    let r = chat(&gw, "gpt-test", false).await;
+    assert_eq!(r.status(), 200);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(3), "waited for retry-after: {took:?}");
+    let ev = gw.event(&request_id(&r)).await;
+    let a = attempts(&ev);
+    assert_eq!(a.len(), 2);
+    assert!(a.iter().all(|x| x["provider"] == "fake-openai"));
+    assert_eq!(a[0]["status"], 429);
+
+    // A retry-after longer than max_retry_after_ms is not waited for: the 429 comes back.
+    let Setup { gw: strict, .. } = setup_with("", "circuit_failures = 100\nmax_retry_after_ms = 500").await;
+    strict.fake.state.script(fail(Behavior { ratelimit: true, ..Default::default() }));
+    let started = Instant::now();
+    let r = chat(&strict, "gpt-test", false).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert!(started.elapsed() < Duration::from_millis(900));
+    strict.stop().await;
+    gw.stop().await;
+}

@@ -127,7 +127,7 @@ async fn exercise(protocol: &str, endpoint: &str, spans: &Spans) {
     gw.stop().await;
     eventually(Duration::from_secs(5), "spans to arrive", || {
         let n = spans.lock().unwrap().len();
-        async move { n >= 4 }
+        async move { n >= 6 }
     })
     .await;
     let spans = spans.lock().unwrap().clone();
@@ -154,8 +154,12 @@ async fn exercise(protocol: &str, endpoint: &str, spans: &Spans) {
         Some(AnyVal::ArrayValue(a)) => assert_eq!(a.values.len(), 1),
         other => panic!("finish reasons: {other:?}"),
     }
-    let failed = spans.iter().map(|(_, s)| s).find(|s| s.name == "chat dead-test").expect("failed call span");
-    assert_eq!(attr_str(failed, "error.type").as_deref(), Some("provider_unreachable"));
+    // An unreachable provider is tried max_attempts (3) times: each attempt is its own CLIENT
+    // span under the one SERVER span.
+    let failed: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "chat dead-test").collect();
+    assert_eq!(failed.len(), 3, "one span per attempt");
+    assert!(failed.iter().all(|s| attr_str(s, "error.type").as_deref() == Some("provider_unreachable")));
+    assert!(failed.iter().all(|s| s.parent_span_id == failed[0].parent_span_id && s.trace_id == failed[0].trace_id));
     let dump = format!("{spans:?}");
     assert!(!dump.contains(&key), "no agent key in any span");
     assert!(!dump.contains(PROVIDER_KEY), "no provider key in any span");
