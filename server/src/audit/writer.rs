@@ -26,7 +26,7 @@ use crate::config::AuditSection;
 use crate::store::Store;
 
 /// Requests outrun the writer by at most this many events before they are counted as dropped.
-const CHANNEL_CAPACITY: usize = 32_768;
+const CHANNEL_CAPACITY: usize = 16_384;
 /// A single insert that takes longer than this is treated as a failed one.
 const INSERT_TIMEOUT: Duration = Duration::from_secs(10);
 
