@@ -124,15 +124,12 @@ async fn budget_holds_across_two_processes_sharing_redis_and_postgres() {
     let redis = redis_url();
     let mut procs = Vec::new();
     for i in 0..2 {
-        let spool = dir.path().join(format!("spool-{i}"));
-        let spool = spool.display().to_string();
         let env = [
             ("WEIR_DATABASE_URL", db.url.as_str()),
             ("WEIR_REDIS_URL", redis.as_str()),
             ("FAKE_PROVIDER_KEY", PROVIDER_KEY),
             ("WEIR_ADMIN_TOKEN", ADMIN_TOKEN),
         ];
-        let _ = spool;
         procs.push(WeirProcess::start(&config, &env, dir.path().join(format!("weir-{i}.log"))).await);
     }
     let endpoints: Vec<(String, String)> = procs.iter().map(|p| (p.base.clone(), key.clone())).collect();

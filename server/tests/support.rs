@@ -440,8 +440,11 @@ impl WeirProcess {
         all.push(("WEIR_LISTEN", &listen));
         all.push(("WEIR_ADMIN_LISTEN", &admin_listen));
         let log_file = std::fs::File::create(&log).expect("log file");
+        // A working directory of its own: anything relative (the default spool file) stays apart.
+        let cwd = log.with_extension("cwd");
+        std::fs::create_dir_all(&cwd).expect("working directory");
         let mut cmd = weir_command(&all);
-        cmd.args(["serve", "--config"]).arg(config).stdout(Stdio::null()).stderr(log_file);
+        cmd.args(["serve", "--config"]).arg(config).current_dir(&cwd).stdout(Stdio::null()).stderr(log_file);
         let child = cmd.spawn().expect("spawn weir");
         let p = Self { child, base: format!("http://{listen}"), admin: format!("http://{admin_listen}"), log };
         let client = reqwest::Client::new();
