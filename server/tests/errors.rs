@@ -132,7 +132,7 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
     assert!(v["error"]["message"].as_str().unwrap().contains("WEIR_TEST_UNSET_KEY"));
 
     // Provider errors pass through with their status and body.
-    let resp = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-fake-behavior", "status=500").json(&body).send().await.unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "status=500", body.clone()).await;
     let rid = request_id(&resp);
     let v = openai_error(resp, 500).await;
     assert_eq!(v["error"]["message"], "The fake provider was told to fail");
@@ -140,7 +140,7 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
     assert_eq!(ev.outcome, "error");
     assert_eq!(ev.error_type.as_deref(), Some("provider_500"));
 
-    let resp = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-fake-behavior", "ratelimit").json(&body).send().await.unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "ratelimit", body.clone()).await;
     assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
     openai_error(resp, 429).await;
 
@@ -157,12 +157,12 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
 
     // A provider that stalls past the read timeout (3 s in the test config): 504.
     let started = std::time::Instant::now();
-    let resp = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-fake-behavior", "stall_ms=6000").json(&body).send().await.unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "stall_ms=6000", body.clone()).await;
     assert!(started.elapsed() < Duration::from_secs(5));
     openai_error(resp, 504).await;
 
     // A 200 that is not JSON is relayed as received; the call is recorded without usage.
-    let resp = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-fake-behavior", "garbage").json(&body).send().await.unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "garbage", body.clone()).await;
     let rid = request_id(&resp);
     assert_eq!(resp.status(), 200);
     let ev = gw.event(&rid).await;

@@ -319,15 +319,7 @@ both!(headers_default_max_output_and_excess, |backend| async move {
     let up = gw.fake.state.requests();
     assert_eq!(up.last().unwrap().body["max_completion_tokens"], 777, "Weir sets the default output maximum upstream");
     // A provider that ignores the maximum: the excess is charged and recorded.
-    let r = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(&gw.key)
-        .header("x-fake-behavior", "usage_in=5,usage_out=900")
-        .json(&json!({"model": "gpt-test", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.post_behaving("/v1/chat/completions", "usage_in=5,usage_out=900", json!({"model": "gpt-test", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})).await;
     let rid = request_id(&r);
     assert!(gw.fake.state.requests().last().unwrap().body.get("max_completion_tokens").is_none(), "the client's own maximum is kept");
     let ev = gw.event(&rid).await;

@@ -203,15 +203,7 @@ both!(models_list_follows_the_key_allowlist, |backend| async move {
 both!(stream_is_forwarded_as_it_arrives, |backend| async move {
     let gw = TestGateway::start(backend).await;
     let started = std::time::Instant::now();
-    let resp = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(&gw.key)
-        .header("x-fake-behavior", "chunk_delay_ms=300,chunks=4")
-        .json(&json!({"model": "gpt-test", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "chunk_delay_ms=300,chunks=4", json!({"model": "gpt-test", "stream": true, "messages": [{"role": "user", "content": "hi"}]})).await;
     let mut stream = resp.bytes_stream();
     let first = stream.next().await.unwrap().unwrap();
     let first_at = started.elapsed();
@@ -230,15 +222,7 @@ both!(stream_is_forwarded_as_it_arrives, |backend| async move {
 
 both!(cut_stream_is_estimated_and_flagged, |backend| async move {
     let gw = TestGateway::start(backend).await;
-    let resp = gw
-        .http
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(&gw.key)
-        .header("x-fake-behavior", "cut_after=4")
-        .json(&json!({"model": "gpt-test", "stream": true, "messages": [{"role": "user", "content": "tell me a long story"}]}))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_behaving("/v1/chat/completions", "cut_after=4", json!({"model": "gpt-test", "stream": true, "messages": [{"role": "user", "content": "tell me a long story"}]})).await;
     let rid = request_id(&resp);
     assert_eq!(resp.status(), 200);
     let body = resp.text().await;

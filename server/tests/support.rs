@@ -320,6 +320,11 @@ impl TestGateway {
         self.http.post(self.url(path)).bearer_auth(&self.key).json(&body).send().await.expect("request")
     }
 
+    /// POST JSON with this gateway's key, telling the fake provider how to behave.
+    pub async fn post_behaving(&self, path: &str, behavior: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(self.url(path)).bearer_auth(&self.key).header("x-fake-behavior", behavior).json(&body).send().await.expect("request")
+    }
+
     pub async fn new_key(&self, agent: &str, models: Option<Vec<String>>, expires_in: Option<Duration>) -> (String, String) {
         if self.store.agent_by_name(agent).await.expect("lookup").is_none() {
             identity::create_agent(&self.store, agent, None).await.expect("agent");
