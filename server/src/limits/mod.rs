@@ -77,7 +77,7 @@ impl Admission {
     /// cost.
     pub fn headers(&self, now_ms: i64) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for (unit, suffix) in [(Unit::Tokens, "tokens"), (Unit::Requests, "requests"), (Unit::CostMicros, "cost-usd")] {
+        for unit in [Unit::Tokens, Unit::Requests, Unit::CostMicros] {
             let tightest = self
                 .held
                 .iter()
@@ -86,26 +86,48 @@ impl Admission {
                 .filter(|((h, _), _)| h.unit == unit)
                 .min_by_key(|((h, v), _)| h.charge.limit - **v);
             if let Some(((h, v), reset)) = tightest {
-                let remaining = (h.charge.limit - v).max(0);
-                let (limit, remaining) = if unit == Unit::CostMicros {
-                    (format!("{:.6}", h.charge.limit as f64 / MICROS_PER_USD), format!("{:.6}", remaining as f64 / MICROS_PER_USD))
-                } else {
-                    (h.charge.limit.to_string(), remaining.to_string())
-                };
-                out.push((format!("x-ratelimit-limit-{suffix}"), limit));
-                out.push((format!("x-ratelimit-remaining-{suffix}"), remaining));
-                out.push((format!("x-ratelimit-reset-{suffix}"), reset_text(*reset, now_ms)));
+                out.extend(rate_headers(h, *v, *reset, now_ms));
             }
         }
         out
     }
 }
 
-fn reset_text(reset_at_ms: i64, now_ms: i64) -> String {
-    if reset_at_ms >= i64::MAX / 2 {
-        return "never".into();
+impl Unit {
+    fn header_suffix(self) -> &'static str {
+        match self {
+            Self::Tokens => "tokens",
+            Self::Requests => "requests",
+            Self::CostMicros => "cost-usd",
+        }
     }
-    format!("{}s", ((reset_at_ms - now_ms).max(0) + 999) / 1000)
+
+    /// A counter value as a header shows it (costs in dollars).
+    fn header_value(self, v: i64) -> String {
+        match self {
+            Self::CostMicros => format!("{:.6}", v as f64 / MICROS_PER_USD),
+            _ => v.to_string(),
+        }
+    }
+}
+
+/// `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` for one counter at `value`.
+fn rate_headers(h: &Held, value: i64, reset_at_ms: i64, now_ms: i64) -> [(String, String); 3] {
+    let suffix = h.unit.header_suffix();
+    [
+        (format!("x-ratelimit-limit-{suffix}"), h.unit.header_value(h.charge.limit)),
+        (format!("x-ratelimit-remaining-{suffix}"), h.unit.header_value((h.charge.limit - value).max(0))),
+        (format!("x-ratelimit-reset-{suffix}"), reset_text(reset_at_ms, now_ms)),
+    ]
+}
+
+/// Whole seconds until `reset_at_ms` (rounded up); `None` for a window that never resets.
+fn secs_until(reset_at_ms: i64, now_ms: i64) -> Option<u64> {
+    (reset_at_ms < i64::MAX / 2).then(|| (((reset_at_ms - now_ms).max(0) + 999) / 1000) as u64)
+}
+
+fn reset_text(reset_at_ms: i64, now_ms: i64) -> String {
+    secs_until(reset_at_ms, now_ms).map_or_else(|| "never".into(), |s| format!("{s}s"))
 }
 
 /// Why a call was not admitted.
@@ -296,31 +318,13 @@ impl Limiter {
             _ => v.to_string(),
         };
         let reset = h.charge.expires_at_ms;
-        let retry_after_secs = if reset >= i64::MAX / 2 { 0 } else { (((reset - now).max(0) + 999) / 1000) as u64 };
-        let suffix = match h.unit {
-            Unit::Tokens => "tokens",
-            Unit::Requests => "requests",
-            Unit::CostMicros => "cost-usd",
-        };
-        let limit_text = match h.unit {
-            Unit::CostMicros => format!("{:.6}", h.charge.limit as f64 / MICROS_PER_USD),
-            _ => h.charge.limit.to_string(),
-        };
-        let remaining_text = match h.unit {
-            Unit::CostMicros => format!("{:.6}", remaining as f64 / MICROS_PER_USD),
-            _ => remaining.to_string(),
-        };
         Refusal::Exceeded {
             what: h.label.clone(),
             limit: fmt(h.charge.limit),
             remaining: fmt(remaining),
             reset_at_ms: reset,
-            retry_after_secs,
-            headers: vec![
-                (format!("x-ratelimit-limit-{suffix}"), limit_text),
-                (format!("x-ratelimit-remaining-{suffix}"), remaining_text),
-                (format!("x-ratelimit-reset-{suffix}"), reset_text(reset, now)),
-            ],
+            retry_after_secs: secs_until(reset, now).unwrap_or(0),
+            headers: rate_headers(h, current, reset, now).to_vec(),
         }
     }
 
@@ -452,15 +456,11 @@ impl Limiter {
         for b in &policy.budgets {
             let (start, end) = window::window(b.period, now);
             keys.push(budget_key(agent_id, b.model.as_deref().unwrap_or("*"), b.kind, b.period, start));
-            let limit = match b.kind {
-                BudgetKind::Tokens => b.amount,
-                BudgetKind::CostUsd => b.amount,
-            };
             rows.push(WindowReport {
                 model: b.model.clone(),
                 kind: b.kind.as_str().into(),
                 period: b.period.as_str().into(),
-                limit,
+                limit: b.amount,
                 used: 0.0,
                 remaining: 0.0,
                 window_start_ms: start,
