@@ -94,6 +94,21 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `e` is the database refusing the data itself (bad encoding, a type or constraint
+    /// it will never accept), as opposed to being busy, locked, full or unreachable: retrying
+    /// will not help.
+    pub fn is_data_error(&self, e: &StoreError) -> bool {
+        let StoreError::Db(sqlx::Error::Database(d)) = e else { return false };
+        let Some(code) = d.code() else { return false };
+        match self.engine {
+            // SQLite (extended) result codes: busy, locked, I/O, full and can't-open are passing
+            // trouble; anything else is about the statement or its data.
+            Engine::Sqlite => code.parse::<i64>().is_ok_and(|n| !matches!(n & 0xff, 5 | 6 | 10 | 13 | 14)),
+            // Postgres SQLSTATE: data exceptions, integrity violations, syntax or type errors.
+            Engine::Postgres => code.starts_with("22") || code.starts_with("23") || code.starts_with("42"),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -128,8 +143,7 @@ impl Store {
             }
             return Err(e.into());
         }
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         Ok(AgentRow { id: id.into(), name: name.into(), capture_bodies, created_at })
     }
 
@@ -159,8 +173,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound(format!("no agent named `{name}`")));
         }
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         self.agent_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("no agent named `{name}`")))
     }
 
@@ -182,8 +195,7 @@ impl Store {
         .bind(key.created_at)
         .execute(&mut *tx)
         .await?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         Ok(())
     }
 
@@ -425,8 +437,7 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         Ok(())
     }
 
@@ -442,8 +453,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         Ok(n > 0)
     }
 
@@ -482,8 +492,7 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
+        commit_change(tx).await?;
         Ok(())
     }
 
@@ -598,6 +607,14 @@ impl Where {
 
 async fn bump_generation(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
     sqlx::query("UPDATE change_counter SET generation = generation + 1 WHERE id = 1").execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Commits a change to agents, keys, budgets or limits, bumping the change counter in the same
+/// transaction so that every replica reloads.
+async fn commit_change(mut tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    bump_generation(&mut tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -280,11 +280,10 @@ impl Writer {
         Some(Box::pin(async move {
             let result = match tokio::time::timeout(INSERT_TIMEOUT, store.insert_audit_events(&batch.events)).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => {
-                    // Reachable but refusing: the batch holds an event that cannot be stored.
-                    let reachable = matches!(tokio::time::timeout(Duration::from_secs(2), store.ping()).await, Ok(Ok(())));
-                    Err(if reachable { FlushError::Rejected(e.to_string()) } else { FlushError::Unavailable(e.to_string()) })
-                }
+                // Only a refusal of the data itself sets events apart; a busy or absent database
+                // keeps them for later.
+                Ok(Err(e)) if store.is_data_error(&e) => Err(FlushError::Rejected(e.to_string())),
+                Ok(Err(e)) => Err(FlushError::Unavailable(e.to_string())),
                 Err(_) => Err(FlushError::Unavailable("insert timed out".to_string())),
             };
             (batch, result)
