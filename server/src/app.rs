@@ -67,6 +67,9 @@ pub struct AppState {
     pub admin_token: Arc<SecretString>,
     pub limiter: Arc<Limiter>,
     pub circuits: Arc<Circuits>,
+    /// Reloads from the database run one at a time, so a slower, older one never overwrites a
+    /// newer one.
+    pub reload_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
@@ -154,6 +157,7 @@ impl App {
             admin_token: Arc::new(admin_token),
             limiter,
             circuits: Arc::new(Circuits::default()),
+            reload_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];
@@ -300,6 +304,7 @@ fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken)
 
 /// Reloads keys and limits from the database (this replica applies its own changes at once).
 pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
+    let _one_at_a_time = state.reload_lock.lock().await;
     state.keys.reload(&state.store).await?;
     state.limiter.reload(&state.store).await
 }

@@ -99,7 +99,7 @@ both!(keys_missing_wrong_expired_revoked_get_401, |backend| async move {
     let (doomed, doomed_id) = gw.new_key("bot", None, None).await;
     assert_eq!(gw.http.post(&chat).bearer_auth(&doomed).json(&body).send().await.unwrap().status(), 200);
     gw.store.revoke_key(&doomed_id).await.unwrap();
-    gw.state.keys.reload(&gw.store).await.unwrap();
+    weir_server::app::reload_from_store(&gw.state).await.unwrap();
     let resp = gw.http.post(&chat).bearer_auth(&doomed).json(&body).send().await.unwrap();
     let v = openai_error(resp, 401).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("revoked"));

@@ -304,7 +304,7 @@ both!(secrets_in_bodies_are_redacted_and_capture_can_be_off, |backend| async mov
     assert!(captured.contains("[REDACTED]"));
     // Body capture switched off for one agent.
     gw.store.set_agent_capture_bodies("bot", Some(false)).await.unwrap();
-    gw.state.keys.reload(&gw.store).await.unwrap();
+    weir_server::app::reload_from_store(&gw.state).await.unwrap();
     let resp = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": [{"role": "user", "content": "private"}]})).await;
     let rid = request_id(&resp);
     let ev = gw.event(&rid).await;

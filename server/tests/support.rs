@@ -330,7 +330,7 @@ impl TestGateway {
             identity::create_agent(&self.store, agent, None).await.expect("agent");
         }
         let k = identity::create_key(&self.store, KeyRequest { agent: agent.into(), expires_in, models }).await.expect("key");
-        self.state.keys.reload(&self.store).await.expect("reload");
+        weir_server::app::reload_from_store(&self.state).await.expect("reload");
         (k.secret, k.row.id)
     }
 
@@ -512,9 +512,18 @@ impl TcpProxy {
         Self { addr, cut, conns, task }
     }
 
-    pub fn cut(&self) {
+    /// Closes every connection and refuses new ones; returns once the old ones are gone.
+    pub async fn cut(&self) {
+        self.close_all();
+        let handles: Vec<_> = self.conns.lock().expect("lock").drain(..).collect();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    fn close_all(&self) {
         self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
-        for h in self.conns.lock().expect("lock").drain(..) {
+        for h in self.conns.lock().expect("lock").iter() {
             h.abort();
         }
     }
@@ -526,7 +535,7 @@ impl TcpProxy {
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
-        self.cut();
+        self.close_all();
         self.task.abort();
     }
 }
