@@ -271,7 +271,7 @@ async fn redis_cut(mode: &str) {
     )
     .await;
     assert_eq!(call(&gw.http, &gw.base, &gw.key).await.0, 200);
-    proxy.cut();
+    proxy.cut().await;
     let (status, body, _) = call(&gw.http, &gw.base, &gw.key).await;
     if mode == "fail_open" {
         assert_eq!(status, 200, "fail_open keeps serving on local counters: {body}");

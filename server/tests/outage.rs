@@ -87,7 +87,7 @@ async fn database_outage_loses_no_audit_event() {
     let loader = load(gw.base.clone(), gw.key.clone(), stop.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    proxy.cut();
+    proxy.cut().await;
     let cut_at = Instant::now();
     let mut saw_spooling = false;
     while cut_at.elapsed() < Duration::from_secs(31) {
@@ -132,7 +132,7 @@ async fn sigterm_during_outage_spools_and_restart_writes() {
     let stop = tokio_util::sync::CancellationToken::new();
     let loader = load(weir.base.clone(), key.clone(), stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    proxy.cut();
+    proxy.cut().await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     weir.sigterm();
     let status = weir.wait(Duration::from_secs(40)).await;
