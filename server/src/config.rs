@@ -402,6 +402,9 @@ pub struct Provider {
     pub kind: ProviderKind,
     /// Without a trailing slash.
     pub base_url: String,
+    /// The base URL's host and port, for spans.
+    pub server_address: Option<String>,
+    pub server_port: Option<u16>,
     pub api_key: Option<SecretString>,
     pub api_key_env: Option<String>,
     pub connect_timeout: Duration,
@@ -550,10 +553,10 @@ impl Config {
                 return Err(invalid(format!("{key}.name"), format!("provider `{}` is defined twice", p.name)));
             }
             let base_url = p.base_url.trim_end_matches('/').to_string();
-            match reqwest::Url::parse(&base_url) {
-                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            let server = match reqwest::Url::parse(&base_url) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => (u.host_str().map(str::to_string), u.port_or_known_default()),
                 _ => return Err(invalid(format!("{key}.base_url"), format!("`{}` is not an http(s) URL", p.base_url))),
-            }
+            };
             let api_key = match &p.api_key_env {
                 Some(var) => match env.get(var) {
                     Some(v) => Some(SecretString::from(v.to_string())),
@@ -597,6 +600,8 @@ impl Config {
                     name: p.name.clone(),
                     kind: p.kind,
                     base_url,
+                    server_address: server.0,
+                    server_port: server.1,
                     api_key,
                     api_key_env: p.api_key_env.clone(),
                     connect_timeout: Duration::from_millis(p.connect_timeout_ms),

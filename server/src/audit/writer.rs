@@ -2,7 +2,9 @@
 //!
 //! Requests hand events to [`AuditSink::record`], which never waits: it is a `try_send` into a
 //! bounded channel. One task drains the channel into memory and writes batches to the
-//! database. While the database is unreachable, events stay in memory up to
+//! database. The writer is not woken per event (each wake-up is a system call and a context
+//! switch on a request's critical path): it drains on a short timer, and a sender wakes it only
+//! when the channel is filling up. While the database is unreachable, events stay in memory up to
 //! `audit.memory_queue`; beyond that they are appended to the spool file, which is replayed
 //! first when the database returns. On shutdown whatever could not be written goes to the
 //! spool, so the next start writes it. Rows are keyed by event id and inserted with
@@ -27,6 +29,10 @@ use crate::store::Store;
 
 /// Requests outrun the writer by at most this many events before they are counted as dropped.
 const CHANNEL_CAPACITY: usize = 16_384;
+/// How often the writer takes what is waiting in the channel.
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
+/// A sender wakes the writer early once fewer than this many slots are free.
+const WAKE_BELOW_FREE: usize = CHANNEL_CAPACITY / 2;
 /// A single insert that takes longer than this is treated as a failed one.
 const INSERT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -58,12 +64,17 @@ type Record = (AuditEvent, Option<Captured>);
 pub struct AuditSink {
     tx: mpsc::Sender<Record>,
     stats: Arc<AuditStats>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl AuditSink {
     pub fn record(&self, event: AuditEvent, captured: Option<Captured>) {
         match self.tx.try_send((event, captured)) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.tx.capacity() < WAKE_BELOW_FREE {
+                    self.wake.notify_one();
+                }
+            }
             Err(mpsc::error::TrySendError::Full((ev, _))) | Err(mpsc::error::TrySendError::Closed((ev, _))) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(event_id = %ev.id, request_id = %ev.request_id, "audit event dropped: the writer is not keeping up or has stopped");
@@ -114,6 +125,8 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
     let (memory_queue, batch_size) = (cfg.memory_queue, cfg.batch_size);
     let flush_every = Duration::from_millis(cfg.flush_interval_ms);
     let (stats2, stop2) = (stats.clone(), stop.clone());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let wake2 = wake.clone();
     let thread = std::thread::Builder::new().name("weir-audit".into()).spawn(move || {
         runtime.block_on(async move {
             let store = match Store::connect(&url, 2).await {
@@ -136,11 +149,11 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
                 outage_logged: false,
                 isolate: 0,
             };
-            writer.run(stop2, flush_every).await;
+            writer.run(stop2, wake2, flush_every).await;
             store.close().await;
         });
     })?;
-    Ok((AuditSink { tx, stats }, AuditWriter { thread, stop }))
+    Ok((AuditSink { tx, stats, wake }, AuditWriter { thread, stop }))
 }
 
 type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), FlushError>)> + Send>>;
@@ -174,8 +187,9 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, stop: CancellationToken, flush_every: Duration) {
+    async fn run(mut self, stop: CancellationToken, wake: Arc<tokio::sync::Notify>, flush_every: Duration) {
         let mut ticker = crate::periodic::ticker(flush_every);
+        let mut drain = crate::periodic::ticker(DRAIN_EVERY);
         let mut inflight: Option<Flush> = None;
         loop {
             let mut tick = false;
@@ -186,13 +200,11 @@ impl Writer {
                     inflight = None;
                     self.finish_flush(batch, result);
                 }
-                rec = self.rx.recv() => match rec {
-                    Some((ev, captured)) => self.accept(ev, captured),
-                    None => break,
-                },
+                () = wake.notified() => {}
+                _ = drain.tick() => {}
                 _ = ticker.tick() => tick = true,
             }
-            // Whatever else is waiting comes along: under load one wake-up takes many events.
+            // Everything waiting comes along: one wake-up takes many events.
             if !self.drain_channel() {
                 break;
             }

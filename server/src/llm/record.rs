@@ -155,13 +155,11 @@ impl CallRecorder {
             KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, requested_model.to_string()),
             KeyValue::new("weir.provider", provider.name.clone()),
         ];
-        if let Ok(url) = reqwest::Url::parse(&provider.base_url) {
-            if let Some(host) = url.host_str() {
-                attrs.push(KeyValue::new(semconv::SERVER_ADDRESS, host.to_string()));
-            }
-            if let Some(port) = url.port_or_known_default() {
-                attrs.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
-            }
+        if let Some(host) = &provider.server_address {
+            attrs.push(KeyValue::new(semconv::SERVER_ADDRESS, host.clone()));
+        }
+        if let Some(port) = provider.server_port {
+            attrs.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
         }
         if let Some(m) = max_tokens {
             attrs.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, m));

@@ -198,6 +198,8 @@ mod tests {
             name: "p".into(),
             kind,
             base_url: base.into(),
+            server_address: None,
+            server_port: None,
             api_key: Some(secrecy::SecretString::from("sk-provider-secret")),
             api_key_env: None,
             connect_timeout: Duration::from_secs(1),
