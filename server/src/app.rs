@@ -70,6 +70,7 @@ pub struct AppState {
     /// Reloads from the database run one at a time, so a slower, older one never overwrites a
     /// newer one.
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
+    pub mcp: Arc<crate::mcp::McpGateway>,
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
@@ -148,6 +149,7 @@ impl App {
         let source = config.source.clone();
         let retention_days = config.audit.retention_days;
         let retention_every = Duration::from_secs(config.audit.retention_interval_secs);
+        let mcp = crate::mcp::McpGateway::start(&config.mcp).context("starting the MCP backends")?;
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),
@@ -158,6 +160,7 @@ impl App {
             limiter,
             circuits: Arc::new(Circuits::default()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
+            mcp,
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];
@@ -167,6 +170,7 @@ impl App {
         if retention_days > 0 {
             tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
         }
+        tasks.push(spawn_mcp_expiry(state.clone(), stop_tasks.clone()));
         Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
     }
 
@@ -216,6 +220,8 @@ impl App {
             r = &mut ad => { tracing::error!(result = ?r, "admin listener stopped") }
         }
         stop.cancel();
+        // MCP session streams have no natural end: they close now, so the drain can finish.
+        state.mcp.closing.cancel();
         let drained = tokio::time::timeout(drain_timeout, async {
             let _ = (&mut gw).await;
             let _ = (&mut ad).await;
@@ -232,6 +238,7 @@ impl App {
         for t in tasks {
             let _ = t.await;
         }
+        state.mcp.shutdown().await;
         writer.shutdown(Duration::from_secs(10)).await;
         state.telemetry.shutdown();
         state.store.close().await;
@@ -255,9 +262,22 @@ async fn migrate_with_retry(store: &Store) -> anyhow::Result<()> {
     }
 }
 
+/// Ends MCP sessions left idle past `mcp.session_idle_secs` (read at each pass, so a reload
+/// applies).
+fn spawn_mcp_expiry(state: AppState, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = crate::periodic::ticker(Duration::from_secs(1));
+        while crate::periodic::next_tick(&mut ticker, &stop).await {
+            let idle = state.runtime.load().config.mcp.session_idle;
+            state.mcp.expire_idle(idle).await;
+        }
+    })
+}
+
 pub fn gateway_router(state: AppState) -> Router {
     Router::new()
         .merge(crate::llm::routes())
+        .merge(crate::mcp::routes())
         .route("/healthz", get(healthz))
         .fallback(gateway_fallback)
         .with_state(state)

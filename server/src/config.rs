@@ -73,6 +73,215 @@ pub struct FileConfig {
     pub providers: Vec<ProviderSection>,
     #[serde(default)]
     pub models: Vec<ModelSection>,
+    #[serde(default)]
+    pub mcp: McpSection,
+}
+
+/// `[mcp]`: the MCP gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSection {
+    /// The agent an MCP client without a key acts as (off unless set; for local use).
+    pub anonymous_agent: Option<String>,
+    /// A session unused for this long expires (its backend sessions end too).
+    pub session_idle_secs: u64,
+    /// The largest JSON-RPC message accepted from a client.
+    pub max_message_bytes: usize,
+    /// Browser origins allowed to call `/mcp` besides the gateway's own host.
+    pub allowed_origins: Vec<String>,
+    /// The longest Weir waits for a backend's answer to one request.
+    pub request_timeout_secs: u64,
+    pub servers: Vec<McpServerSection>,
+    pub rules: Vec<McpRuleSection>,
+}
+
+impl Default for McpSection {
+    fn default() -> Self {
+        Self {
+            anonymous_agent: None,
+            session_idle_secs: 1800,
+            max_message_bytes: 4 * 1024 * 1024,
+            allowed_origins: vec![],
+            request_timeout_secs: 300,
+            servers: vec![],
+            rules: vec![],
+        }
+    }
+}
+
+/// `[[mcp.servers]]`: a backend MCP server, by `url` (Streamable HTTP) or `command` (stdio).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerSection {
+    pub name: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Environment for a stdio server's process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Headers sent with every request to an HTTP server (its auth, say).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[[mcp.rules]]`: who may call which tools.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpRuleSection {
+    /// `server__tool` names or globs.
+    pub tools: Vec<String>,
+    pub agents: Vec<String>,
+    #[serde(default)]
+    pub users: Option<Vec<String>>,
+    /// Argument name → constraint.
+    #[serde(default)]
+    pub arguments: BTreeMap<String, McpArgSection>,
+    #[serde(default)]
+    pub require_approval: bool,
+}
+
+/// One constraint on an argument: exactly one of the fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpArgSection {
+    pub path_prefix: Option<String>,
+    pub one_of: Option<Vec<serde_json::Value>>,
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum McpTransport {
+    Http { url: String, headers: Vec<(http::HeaderName, http::HeaderValue)> },
+    Stdio { command: Vec<String>, env: Vec<(String, String)> },
+}
+
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    pub name: String,
+    pub transport: McpTransport,
+}
+
+#[derive(Debug, Clone)]
+pub struct McpConfig {
+    pub anonymous_agent: Option<String>,
+    pub session_idle: Duration,
+    pub max_message_bytes: usize,
+    pub allowed_origins: Vec<String>,
+    pub request_timeout: Duration,
+    pub servers: Vec<McpServer>,
+    pub rules: Vec<crate::mcp::policy::ToolRule>,
+}
+
+fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
+    use crate::mcp::policy::{ArgConstraint, Glob, ToolRule};
+    let mut servers: Vec<McpServer> = Vec::new();
+    for (i, s) in m.servers.iter().enumerate() {
+        let key = format!("mcp.servers[{i}]");
+        let name_ok = !s.name.is_empty()
+            && s.name.len() <= 64
+            && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !s.name.contains("__");
+        if !name_ok {
+            return Err(invalid(format!("{key}.name"), "must be 1 to 64 of A-Z a-z 0-9 - _, without `__`"));
+        }
+        if servers.iter().any(|x| x.name == s.name) {
+            return Err(invalid(format!("{key}.name"), format!("`{}` is configured twice", s.name)));
+        }
+        let transport = match (&s.url, &s.command) {
+            (Some(url), None) => {
+                match reqwest::Url::parse(url) {
+                    Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+                    _ => return Err(invalid(format!("{key}.url"), format!("`{url}` is not an http(s) URL"))),
+                }
+                if !s.env.is_empty() {
+                    return Err(invalid(format!("{key}.env"), "applies to `command` servers only"));
+                }
+                let mut headers = Vec::new();
+                for (name, value) in &s.headers {
+                    let n = http::HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| invalid(format!("{key}.headers"), format!("`{name}` is not a valid header name")))?;
+                    let v = http::HeaderValue::from_str(value).map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
+                    headers.push((n, v));
+                }
+                McpTransport::Http { url: url.clone(), headers }
+            }
+            (None, Some(cmd)) if !cmd.is_empty() && !cmd[0].is_empty() => {
+                if !s.headers.is_empty() {
+                    return Err(invalid(format!("{key}.headers"), "applies to `url` servers only"));
+                }
+                McpTransport::Stdio { command: cmd.clone(), env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }
+            }
+            (None, Some(_)) => return Err(invalid(format!("{key}.command"), "must name a program")),
+            _ => return Err(invalid(key, "needs exactly one of `url` or `command`")),
+        };
+        servers.push(McpServer { name: s.name.clone(), transport });
+    }
+    let mut rules = Vec::new();
+    for (i, r) in m.rules.iter().enumerate() {
+        let key = format!("mcp.rules[{i}]");
+        if r.tools.is_empty() || r.tools.iter().any(String::is_empty) {
+            return Err(invalid(format!("{key}.tools"), "must list at least one tool name or glob"));
+        }
+        for t in &r.tools {
+            if !t.contains("__") && t != "*" {
+                return Err(invalid(format!("{key}.tools"), format!("`{t}` must name tools as server__tool")));
+            }
+        }
+        if r.agents.is_empty() {
+            return Err(invalid(format!("{key}.agents"), "must list at least one agent (or \"*\")"));
+        }
+        let mut arguments = Vec::new();
+        for (arg, c) in &r.arguments {
+            let ckey = format!("{key}.arguments.{arg}");
+            let constraint = match (&c.path_prefix, &c.one_of, &c.pattern) {
+                (Some(p), None, None) => {
+                    if crate::mcp::policy::normalize_path(p).is_none() {
+                        return Err(invalid(format!("{ckey}.path_prefix"), "must be an absolute path"));
+                    }
+                    ArgConstraint::PathPrefix(p.clone())
+                }
+                (None, Some(values), None) if !values.is_empty() => ArgConstraint::OneOf(values.clone()),
+                (None, None, Some(p)) => ArgConstraint::Pattern(
+                    regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| invalid(format!("{ckey}.pattern"), format!("is not a valid regular expression: {e}")))?,
+                ),
+                _ => return Err(invalid(ckey, "needs exactly one of path_prefix, one_of (non-empty) or pattern")),
+            };
+            arguments.push((arg.clone(), constraint));
+        }
+        rules.push(ToolRule {
+            number: i + 1,
+            tools: r.tools.iter().map(|t| Glob::new(t)).collect(),
+            agents: r.agents.iter().map(|a| Glob::new(a)).collect(),
+            users: r.users.as_ref().map(|u| u.iter().map(|x| Glob::new(x)).collect()),
+            arguments,
+            require_approval: r.require_approval,
+        });
+    }
+    if m.session_idle_secs == 0 {
+        return Err(invalid("mcp.session_idle_secs", "must be at least 1"));
+    }
+    if m.max_message_bytes < 1024 {
+        return Err(invalid("mcp.max_message_bytes", "must be at least 1024"));
+    }
+    if m.request_timeout_secs == 0 {
+        return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
+    }
+    if let Some(a) = &m.anonymous_agent {
+        if a.trim().is_empty() {
+            return Err(invalid("mcp.anonymous_agent", "must name an agent"));
+        }
+    }
+    Ok(McpConfig {
+        anonymous_agent: m.anonymous_agent.clone(),
+        session_idle: Duration::from_secs(m.session_idle_secs),
+        max_message_bytes: m.max_message_bytes,
+        allowed_origins: m.allowed_origins.clone(),
+        request_timeout: Duration::from_secs(m.request_timeout_secs),
+        servers,
+        rules,
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -455,6 +664,7 @@ pub struct Config {
     pub failover: FailoverSection,
     pub ip_requests_per_second: u64,
     pub ip_burst: u32,
+    pub mcp: McpConfig,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
 }
@@ -683,6 +893,7 @@ impl Config {
         }
 
         validate_limits(&file.limits, &models)?;
+        let mcp = validate_mcp(&file.mcp)?;
         let f = &file.failover;
         if f.max_attempts == 0 {
             return Err(invalid("failover.max_attempts", "must be at least 1"));
@@ -717,6 +928,7 @@ impl Config {
             failover: file.failover,
             ip_requests_per_second: file.server.ip_requests_per_second,
             ip_burst: file.server.ip_burst,
+            mcp,
             warnings,
         })
     }

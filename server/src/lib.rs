@@ -13,6 +13,7 @@ pub mod config;
 pub mod identity;
 pub mod limits;
 pub mod llm;
+pub mod mcp;
 mod periodic;
 pub mod store;
 pub mod telemetry;

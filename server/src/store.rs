@@ -278,8 +278,8 @@ impl Store {
             end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
-            reserved_tokens, excess_tokens, attempts";
-        const NCOLS: usize = 34;
+            reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule";
+        const NCOLS: usize = 39;
         // `ttft_ms` and `cost_usd`: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
@@ -353,7 +353,12 @@ impl Store {
                 .bind(&e.client_ip)
                 .bind(e.reserved_tokens)
                 .bind(e.excess_tokens)
-                .bind(&e.attempts);
+                .bind(&e.attempts)
+                .bind(&e.mcp_server)
+                .bind(&e.tool_name)
+                .bind(&e.backend_session_id)
+                .bind(&e.policy_decision)
+                .bind(e.policy_rule);
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -778,5 +783,10 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         reserved_tokens: r.try_get("reserved_tokens")?,
         excess_tokens: r.try_get("excess_tokens")?,
         attempts: r.try_get("attempts")?,
+        mcp_server: r.try_get("mcp_server")?,
+        tool_name: r.try_get("tool_name")?,
+        backend_session_id: r.try_get("backend_session_id")?,
+        policy_decision: r.try_get("policy_decision")?,
+        policy_rule: r.try_get("policy_rule")?,
     })
 }

@@ -34,6 +34,12 @@ pub mod semconv {
     pub const SERVER_ADDRESS: &str = "server.address";
     pub const SERVER_PORT: &str = "server.port";
     pub const URL_SCHEME: &str = "url.scheme";
+    pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+    pub const MCP_SESSION_ID: &str = "mcp.session.id";
+    pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+    pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
 
     // Weir's own.
     pub const WEIR_AGENT: &str = "weir.agent";
@@ -42,6 +48,8 @@ pub mod semconv {
     pub const WEIR_REQUEST_ID: &str = "weir.request_id";
     pub const WEIR_USAGE_ESTIMATED: &str = "weir.usage.estimated";
     pub const WEIR_TIME_TO_FIRST_CHUNK_MS: &str = "weir.time_to_first_chunk_ms";
+    pub const WEIR_MCP_SERVER: &str = "weir.mcp.server";
+    pub const WEIR_POLICY_DECISION: &str = "weir.policy.decision";
 }
 
 #[derive(Debug, thiserror::Error)]

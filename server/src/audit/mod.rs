@@ -55,11 +55,21 @@ pub struct AuditEvent {
     pub excess_tokens: Option<i64>,
     /// JSON list of the targets tried, in order, with their outcome.
     pub attempts: Option<String>,
+    /// MCP: the backend server the request went to.
+    pub mcp_server: Option<String>,
+    /// MCP `tools/call`: the tool, as `server__tool`.
+    pub tool_name: Option<String>,
+    /// MCP: the backend's own session id.
+    pub backend_session_id: Option<String>,
+    /// MCP `tools/call`: `allow`, `deny` or `approval`.
+    pub policy_decision: Option<String>,
+    /// The number of the `[[mcp.rules]]` entry that decided it.
+    pub policy_rule: Option<i64>,
 }
 
 impl AuditEvent {
     /// Whether this call's usage counts against budgets (a call the limiter refused does not).
     pub fn counts_as_usage(&self) -> bool {
-        self.error_type.as_deref() != Some("limit_exceeded")
+        self.kind == "llm" && self.error_type.as_deref() != Some("limit_exceeded")
     }
 }

@@ -11,7 +11,7 @@ mod estimate;
 mod record;
 mod relay;
 pub mod route;
-mod sse;
+pub(crate) mod sse;
 mod upstream;
 mod usage;
 

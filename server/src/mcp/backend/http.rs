@@ -1,0 +1,348 @@
+//! A backend reached over Streamable HTTP: one backend session per Weir session.
+//!
+//! Requests are POSTed with `Accept: application/json, text/event-stream`; a JSON answer is the
+//! response, an SSE answer carries related messages and then the response. After initialising,
+//! a GET stream (when the backend offers one) carries the backend's unsolicited messages. When
+//! the backend answers that it does not know the session (404, or 400 naming the session, as
+//! some servers do), the link initialises a new backend session and retries the request once,
+//! so the client's Weir session carries on across a backend restart.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use super::{deliver, BackendError, InitParams, Sink};
+use crate::llm::sse::SseSplitter;
+use crate::mcp::jsonrpc::{self, Kind};
+
+pub struct HttpServer {
+    pub name: Arc<str>,
+    pub url: String,
+    pub headers: HeaderMap,
+    pub client: reqwest::Client,
+    /// The longest a request may take, response included.
+    pub timeout: Duration,
+}
+
+struct State {
+    session: Option<String>,
+    version: String,
+    init_result: Value,
+    /// Bumped by each initialisation, so concurrent requests that all saw the session lost
+    /// re-initialise it once.
+    generation: u64,
+}
+
+pub struct HttpLink {
+    server: Arc<HttpServer>,
+    init: InitParams,
+    state: std::sync::Mutex<State>,
+    reinit: tokio::sync::Mutex<()>,
+    unsolicited: Sink,
+    get_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    next_id: AtomicU64,
+}
+
+enum Posted {
+    /// The backend does not know the session it was sent.
+    SessionLost,
+    Response(reqwest::Response),
+}
+
+impl HttpLink {
+    pub async fn connect(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink) -> Result<Self, BackendError> {
+        let link = Self {
+            server,
+            state: std::sync::Mutex::new(State { session: None, version: init.protocol_version.clone(), init_result: Value::Null, generation: 0 }),
+            init,
+            reinit: tokio::sync::Mutex::new(()),
+            unsolicited,
+            get_task: std::sync::Mutex::new(None),
+            next_id: AtomicU64::new(1),
+        };
+        link.initialize().await?;
+        Ok(link)
+    }
+
+    pub fn server(&self) -> &Arc<str> {
+        &self.server.name
+    }
+
+    pub fn init_result(&self) -> Value {
+        self.lock().init_result.clone()
+    }
+
+    pub fn backend_session(&self) -> Option<String> {
+        self.lock().session.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn unavailable(&self, why: impl Into<String>) -> BackendError {
+        BackendError::Unavailable(self.server.name.clone(), why.into())
+    }
+
+    async fn initialize(&self) -> Result<(), BackendError> {
+        let id = json!(format!("weir-init-{}", self.next_id.fetch_add(1, Ordering::Relaxed)));
+        let mut params = self.init.params.clone();
+        if let Some(p) = params.as_object_mut() {
+            p.insert("protocolVersion".into(), json!(self.init.protocol_version));
+        }
+        let msg = jsonrpc::request(id.clone(), "initialize", params);
+        let resp = match self.post(&msg, None, None).await? {
+            Posted::Response(r) => r,
+            Posted::SessionLost => return Err(self.unavailable("refused to initialize a session")),
+        };
+        let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let answer = self.read_response(resp, &id, &self.unsolicited).await?;
+        if let Some((code, message)) = jsonrpc::error_of(&answer) {
+            return Err(self.unavailable(format!("initialize failed ({code}): {message}")));
+        }
+        let result = answer.get("result").cloned().unwrap_or(Value::Null);
+        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(&self.init.protocol_version).to_string();
+        {
+            let mut st = self.lock();
+            st.session = session.clone();
+            st.version = version.clone();
+            st.init_result = result;
+            st.generation += 1;
+        }
+        let note = jsonrpc::notification("notifications/initialized", json!({}));
+        if let Posted::Response(r) = self.post(&note, session.as_deref(), Some(&version)).await? {
+            if !r.status().is_success() {
+                tracing::debug!(server = %self.server.name, status = %r.status(), "backend refused notifications/initialized");
+            }
+        }
+        self.open_get_stream(session, version);
+        Ok(())
+    }
+
+    /// Initialises a new backend session unless another request already did since `seen`.
+    async fn reinitialize(&self, seen: u64) -> Result<(), BackendError> {
+        let _one = self.reinit.lock().await;
+        if self.lock().generation != seen {
+            return Ok(());
+        }
+        tracing::info!(server = %self.server.name, "backend session lost; initializing a new one");
+        self.stop_get_stream();
+        self.initialize().await
+    }
+
+    async fn post(&self, msg: &Value, session: Option<&str>, version: Option<&str>) -> Result<Posted, BackendError> {
+        let mut req = self
+            .server
+            .client
+            .post(&self.server.url)
+            .headers(self.server.headers.clone())
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(msg.to_string());
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        if let Some(v) = version {
+            req = req.header("mcp-protocol-version", v);
+        }
+        let resp = req.send().await.map_err(|e| self.unavailable(transport_reason(&e)))?;
+        let status = resp.status();
+        if session.is_some() && status == StatusCode::NOT_FOUND {
+            return Ok(Posted::SessionLost);
+        }
+        if session.is_some() && status == StatusCode::BAD_REQUEST {
+            // Some servers answer an unknown session with 400 and say so in the body.
+            let body = resp.text().await.unwrap_or_default();
+            if body.to_ascii_lowercase().contains("session") {
+                return Ok(Posted::SessionLost);
+            }
+            return Ok(Posted::Response(rebuild(status, body)));
+        }
+        Ok(Posted::Response(resp))
+    }
+
+    /// Reads the answer to the request with id `want`: a JSON body, or an SSE stream whose other
+    /// messages go to `related`.
+    async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink) -> Result<Value, BackendError> {
+        let status = resp.status();
+        let is_sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_sse {
+            let body = resp.bytes().await.map_err(|e| self.unavailable(transport_reason(&e)))?;
+            return match serde_json::from_slice::<Value>(&body) {
+                Ok(v) if jsonrpc::kind(&v) == Kind::Response => Ok(v),
+                _ if !status.is_success() => Err(self.unavailable(format!("HTTP {}", status.as_u16()))),
+                _ => Err(BackendError::Protocol(self.server.name.clone(), "the answer is not a JSON-RPC response".into())),
+            };
+        }
+        let mut resp = resp;
+        let mut splitter = SseSplitter::default();
+        let mut events = Vec::new();
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => return Err(self.unavailable("the response stream ended before the response")),
+                Err(e) => return Err(self.unavailable(transport_reason(&e))),
+            };
+            splitter.push(&chunk, &mut events);
+            for ev in events.drain(..) {
+                let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
+                if jsonrpc::kind(&msg) == Kind::Response && &jsonrpc::id(&msg) == want {
+                    return Ok(msg);
+                }
+                deliver(related, &self.server.name, msg);
+            }
+        }
+    }
+
+    pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
+        let want = jsonrpc::id(&msg);
+        let fut = async {
+            for attempt in 0..2 {
+                let (session, version, generation) = {
+                    let st = self.lock();
+                    (st.session.clone(), st.version.clone(), st.generation)
+                };
+                match self.post(&msg, session.as_deref(), Some(&version)).await? {
+                    Posted::SessionLost if attempt == 0 => self.reinitialize(generation).await?,
+                    Posted::SessionLost => break,
+                    Posted::Response(resp) => return self.read_response(resp, &want, related).await,
+                }
+            }
+            Err(self.unavailable("the backend keeps losing its session"))
+        };
+        tokio::time::timeout(self.server.timeout, fut).await.unwrap_or_else(|_| Err(BackendError::Timeout(self.server.name.clone())))
+    }
+
+    pub async fn send(&self, msg: Value) -> Result<(), BackendError> {
+        for attempt in 0..2 {
+            let (session, version, generation) = {
+                let st = self.lock();
+                (st.session.clone(), st.version.clone(), st.generation)
+            };
+            match self.post(&msg, session.as_deref(), Some(&version)).await? {
+                Posted::SessionLost if attempt == 0 => self.reinitialize(generation).await?,
+                Posted::SessionLost => break,
+                Posted::Response(r) if r.status().is_success() => return Ok(()),
+                Posted::Response(r) => return Err(self.unavailable(format!("HTTP {}", r.status().as_u16()))),
+            }
+        }
+        Err(self.unavailable("the backend keeps losing its session"))
+    }
+
+    pub async fn cancel(&self, client_request_id: &Value, reason: Option<&str>) {
+        let mut params = json!({"requestId": client_request_id});
+        if let Some(r) = reason {
+            params["reason"] = json!(r);
+        }
+        if let Err(e) = self.send(jsonrpc::notification("notifications/cancelled", params)).await {
+            tracing::debug!(server = %self.server.name, error = %e, "cancellation not delivered");
+        }
+    }
+
+    pub async fn close(&self) {
+        self.stop_get_stream();
+        let (session, version) = {
+            let st = self.lock();
+            (st.session.clone(), st.version.clone())
+        };
+        if let Some(s) = session {
+            let res = self
+                .server
+                .client
+                .delete(&self.server.url)
+                .headers(self.server.headers.clone())
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", version)
+                .send()
+                .await;
+            if let Err(e) = res {
+                tracing::debug!(server = %self.server.name, error = %e, "backend session not deleted");
+            }
+        }
+    }
+
+    fn stop_get_stream(&self) {
+        if let Some(t) = self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            t.abort();
+        }
+    }
+
+    /// The GET stream for the backend's unsolicited messages, reopened when it ends while the
+    /// session lives. A backend that does not offer one (405) is left alone.
+    fn open_get_stream(&self, session: Option<String>, version: String) {
+        let Some(session) = session else { return };
+        let (server, sink) = (self.server.clone(), self.unsolicited.clone());
+        let task = tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(250);
+            loop {
+                let resp = server
+                    .client
+                    .get(&server.url)
+                    .headers(server.headers.clone())
+                    .header("accept", "text/event-stream")
+                    .header("mcp-session-id", &session)
+                    .header("mcp-protocol-version", &version)
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status().is_success() => {
+                        backoff = Duration::from_millis(250);
+                        relay_stream(r, &server.name, &sink).await;
+                    }
+                    Ok(r) => {
+                        tracing::debug!(server = %server.name, status = %r.status(), "backend offers no GET stream");
+                        return;
+                    }
+                    Err(e) => tracing::debug!(server = %server.name, error = %e, "backend GET stream failed"),
+                }
+                if sink.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        });
+        *self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+}
+
+impl Drop for HttpLink {
+    fn drop(&mut self) {
+        self.stop_get_stream();
+    }
+}
+
+async fn relay_stream(mut resp: reqwest::Response, server: &Arc<str>, sink: &Sink) {
+    let mut splitter = SseSplitter::default();
+    let mut events = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        splitter.push(&chunk, &mut events);
+        for ev in events.drain(..) {
+            if let Ok(msg) = serde_json::from_str::<Value>(&ev.data) {
+                deliver(sink, server, msg);
+            }
+        }
+    }
+}
+
+/// A response whose body was already read, rebuilt so that it can be read again.
+fn rebuild(status: StatusCode, body: String) -> reqwest::Response {
+    let mut r = axum::http::Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    reqwest::Response::from(r)
+}
+
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else {
+        "the connection failed".into()
+    }
+}

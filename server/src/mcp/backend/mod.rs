@@ -1,0 +1,113 @@
+//! Weir as an MCP *client* of the backend servers: Streamable HTTP and stdio.
+//!
+//! A [`Link`] is one Weir session's connection to one backend. Over HTTP it is a backend
+//! session of its own, initialised with the client's own capabilities and re-initialised when
+//! the backend forgets it. Over stdio every Weir session shares the one process Weir runs for
+//! that server; the link multiplexes onto it (ids and progress tokens remapped).
+//!
+//! Messages a backend sends that are not the awaited response (its requests to the client,
+//! progress, logging, list changes) go to a [`Sink`] tagged with the server's name: the stream
+//! of the client request that caused them, or the session's own stream.
+
+pub mod http;
+pub mod stdio;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// Messages from a backend for the client, tagged with the backend's name.
+pub type Sink = mpsc::Sender<(Arc<str>, Value)>;
+
+/// How many messages a stream buffers for a slow client before it drops notifications.
+pub const SINK_CAPACITY: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("MCP server `{0}` is unavailable: {1}")]
+    Unavailable(Arc<str>, String),
+    #[error("MCP server `{0}` did not answer in time")]
+    Timeout(Arc<str>),
+    #[error("MCP server `{0}` answered with something that is not MCP: {1}")]
+    Protocol(Arc<str>, String),
+}
+
+/// Sends to a sink without waiting: a client that does not read its stream loses notifications
+/// (counted in the log), never blocks a backend.
+pub fn deliver(sink: &Sink, server: &Arc<str>, msg: Value) {
+    if let Err(mpsc::error::TrySendError::Full((_, m))) = sink.try_send((server.clone(), msg)) {
+        tracing::warn!(server = %server, method = super::jsonrpc::method(&m), "MCP message dropped: the client is not reading its stream");
+    }
+}
+
+/// The client identity and capabilities Weir presents to a backend when it initialises it.
+#[derive(Debug, Clone)]
+pub struct InitParams {
+    pub protocol_version: String,
+    /// The client's `initialize` params (capabilities, clientInfo), passed on as they are.
+    pub params: Value,
+}
+
+pub enum Link {
+    Http(http::HttpLink),
+    Stdio(stdio::StdioLink),
+}
+
+impl Link {
+    pub fn server(&self) -> &Arc<str> {
+        match self {
+            Self::Http(l) => l.server(),
+            Self::Stdio(l) => l.server(),
+        }
+    }
+
+    /// The backend's `initialize` result.
+    pub fn init_result(&self) -> Value {
+        match self {
+            Self::Http(l) => l.init_result(),
+            Self::Stdio(l) => l.init_result(),
+        }
+    }
+
+    /// The backend's own session id, where it has one.
+    pub fn backend_session(&self) -> Option<String> {
+        match self {
+            Self::Http(l) => l.backend_session(),
+            Self::Stdio(l) => l.backend_session(),
+        }
+    }
+
+    /// Sends a request; returns the response message (its id as the client sent it). Related
+    /// messages go to `related` meanwhile.
+    pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
+        match self {
+            Self::Http(l) => l.request(msg, related).await,
+            Self::Stdio(l) => l.request(msg, related).await,
+        }
+    }
+
+    /// Sends a notification, or the client's answer to one of the backend's requests.
+    pub async fn send(&self, msg: Value) -> Result<(), BackendError> {
+        match self {
+            Self::Http(l) => l.send(msg).await,
+            Self::Stdio(l) => l.send(msg).await,
+        }
+    }
+
+    /// Passes on the client's cancellation of one of its requests.
+    pub async fn cancel(&self, client_request_id: &Value, reason: Option<&str>) {
+        match self {
+            Self::Http(l) => l.cancel(client_request_id, reason).await,
+            Self::Stdio(l) => l.cancel(client_request_id, reason).await,
+        }
+    }
+
+    /// Ends the backend session (HTTP `DELETE`); a stdio process stays for other sessions.
+    pub async fn close(&self) {
+        match self {
+            Self::Http(l) => l.close().await,
+            Self::Stdio(l) => l.close(),
+        }
+    }
+}

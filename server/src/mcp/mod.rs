@@ -1,0 +1,937 @@
+//! The MCP gateway: `/mcp` (every backend this agent may use, as one server) and
+//! `/mcp/{server}` (one backend, its names unchanged), over Streamable HTTP.
+//!
+//! A request flows: origin check → authenticate → session → parse → route (by the prefix of a
+//! tool or prompt name, or of a resource URI) → authorise (`tools/call`) → backend → answer
+//! (JSON when the backend's answer came alone, SSE when the backend sent anything first) →
+//! record (audit event and span). This module never blocks on the database on a request's path
+//! except at `initialize` of an anonymous session; records go to the audit queue.
+
+pub mod backend;
+pub mod jsonrpc;
+pub mod names;
+pub mod policy;
+mod record;
+pub mod session;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::config::{McpConfig, McpTransport};
+use backend::http::{HttpLink, HttpServer};
+use backend::stdio::{StdioLink, StdioServer};
+use backend::{BackendError, InitParams, Link, Sink, SINK_CAPACITY};
+use jsonrpc::Kind;
+use policy::Decision;
+use record::McpRecord;
+use session::{LocalSessions, Session, SessionMap, SessionPrincipal};
+
+/// Revisions Weir serves, newest first.
+pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// How often an SSE stream says it is alive while nothing else flows.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The backends Weir knows and the sessions that use them.
+pub struct McpGateway {
+    pub sessions: Arc<dyn SessionMap>,
+    http: HashMap<String, Arc<HttpServer>>,
+    stdio: HashMap<String, Arc<StdioServer>>,
+    /// Server names in config order: the order of aggregate lists.
+    order: Vec<String>,
+    /// Cancelled when Weir shuts down: open session streams end.
+    pub closing: tokio_util::sync::CancellationToken,
+}
+
+impl McpGateway {
+    /// Builds the backends from config and starts the stdio processes.
+    pub fn start(cfg: &McpConfig) -> anyhow::Result<Arc<Self>> {
+        let mut http = HashMap::new();
+        let mut stdio = HashMap::new();
+        for s in &cfg.servers {
+            let name: Arc<str> = Arc::from(s.name.as_str());
+            match &s.transport {
+                McpTransport::Http { url, headers } => {
+                    let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).tcp_nodelay(true).build()?;
+                    let mut hm = HeaderMap::new();
+                    for (k, v) in headers {
+                        hm.insert(k.clone(), v.clone());
+                    }
+                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout }));
+                }
+                McpTransport::Stdio { command, env } => {
+                    let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout);
+                    server.supervise();
+                    stdio.insert(s.name.clone(), server);
+                }
+            }
+        }
+        Ok(Arc::new(Self { sessions: Arc::new(LocalSessions::default()), http, stdio, order: cfg.servers.iter().map(|s| s.name.clone()).collect(), closing: Default::default() }))
+    }
+
+    pub fn knows(&self, server: &str) -> bool {
+        self.http.contains_key(server) || self.stdio.contains_key(server)
+    }
+
+    /// The process id of a stdio server's running process (for tests and the admin API).
+    pub async fn stdio_pid(&self, server: &str) -> Option<u32> {
+        self.stdio.get(server)?.pid().await
+    }
+
+    /// Ends every session's backend sessions and stops the stdio processes.
+    pub async fn shutdown(&self) {
+        for s in self.sessions.take_idle(-1) {
+            s.close().await;
+        }
+        for s in self.stdio.values() {
+            s.shutdown().await;
+        }
+    }
+
+    /// Ends sessions idle for longer than the configured time.
+    pub async fn expire_idle(&self, idle: Duration) {
+        let expired = self.sessions.take_idle(i64::try_from(idle.as_millis()).unwrap_or(i64::MAX));
+        for s in expired {
+            tracing::info!(session = %s.id, agent = %s.principal.agent_name, "MCP session expired");
+            s.close().await;
+        }
+    }
+
+    async fn connect(&self, server: &str, session: &Session) -> Result<Link, BackendError> {
+        if let Some(h) = self.http.get(server) {
+            let init = InitParams { protocol_version: session.protocol_version.clone(), params: session.client_params.clone() };
+            return Ok(Link::Http(HttpLink::connect(h.clone(), init, session.unsolicited.clone()).await?));
+        }
+        if let Some(s) = self.stdio.get(server) {
+            return Ok(Link::Stdio(StdioLink::connect(s.clone(), session.id.clone(), session.unsolicited.clone()).await?));
+        }
+        Err(BackendError::Unavailable(Arc::from(server), "not configured".into()))
+    }
+
+    /// The session's link to `server`, connecting (again) if it has none.
+    async fn link(&self, session: &Session, server: &str) -> Result<Arc<Link>, BackendError> {
+        if let Some(l) = session.link(server).await {
+            return Ok(l);
+        }
+        let mut links = session.links.write().await;
+        if let Some(l) = links.get(server) {
+            return Ok(l.clone());
+        }
+        match self.connect(server, session).await {
+            Ok(l) => {
+                let l = Arc::new(l);
+                links.insert(server.to_string(), l.clone());
+                session.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(server);
+                Ok(l)
+            }
+            Err(e) => {
+                session.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(server.to_string(), e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// The servers a session reaches: its one server, or every configured one.
+    fn servers_of(&self, session: &Session) -> Vec<String> {
+        match &session.scope {
+            Some(s) => vec![s.clone()],
+            None => self.order.clone(),
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/mcp", post(post_aggregate).get(get_aggregate).delete(delete_aggregate))
+        .route("/mcp/{server}", post(post_server).get(get_server).delete(delete_server))
+}
+
+async fn post_aggregate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    handle_post(state, None, headers, body).await
+}
+async fn post_server(State(state): State<AppState>, Path(server): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    handle_post(state, Some(server), headers, body).await
+}
+async fn get_aggregate(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    handle_get(state, None, headers).await
+}
+async fn get_server(State(state): State<AppState>, Path(server): Path<String>, headers: HeaderMap) -> Response {
+    handle_get(state, Some(server), headers).await
+}
+async fn delete_aggregate(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    handle_delete(state, None, headers).await
+}
+async fn delete_server(State(state): State<AppState>, Path(server): Path<String>, headers: HeaderMap) -> Response {
+    handle_delete(state, Some(server), headers).await
+}
+
+/// A JSON-RPC error as an HTTP response.
+fn rpc_error(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> Response {
+    (status, axum::Json(jsonrpc::error(id, code, message))).into_response()
+}
+
+fn json_response(msg: &Value) -> Response {
+    let mut r = axum::Json(msg).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Refuses browser origins other than the gateway's own host and those configured, against DNS
+/// rebinding. Clients that send no `Origin` (not browsers) pass.
+fn origin_refused(headers: &HeaderMap, cfg: &McpConfig) -> Option<Response> {
+    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
+    if cfg.allowed_origins.iter().any(|o| o == origin || o == "*") {
+        return None;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    Some(rpc_error(StatusCode::FORBIDDEN, Value::Null, jsonrpc::INVALID_REQUEST, format!("origin `{origin}` is not allowed")))
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut r = rpc_error(StatusCode::UNAUTHORIZED, Value::Null, jsonrpc::UNAUTHORIZED, message);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"weir\", error=\"invalid_token\", error_description=\"a Weir agent key is required\""),
+    );
+    r
+}
+
+/// Who is calling: the key's agent, or the anonymous agent when no key was sent and one is
+/// configured.
+async fn caller(state: &AppState, headers: &HeaderMap, cfg: &McpConfig) -> Result<SessionPrincipal, Response> {
+    let end_user = headers.get("x-weir-user").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| s.chars().take(256).collect());
+    match state.keys.authenticate(headers) {
+        Ok(p) => Ok(SessionPrincipal { agent_id: p.agent_id, agent_name: p.agent_name.to_string(), key_id: Some(p.key_id.to_string()), end_user }),
+        Err(e) => {
+            let Some(anon) = cfg.anonymous_agent.as_deref().filter(|_| crate::identity::presented_key(headers).is_none()) else {
+                return Err(unauthorized(e.message()));
+            };
+            let agent = match state.store.agent_by_name(anon).await {
+                Ok(Some(a)) => a,
+                Ok(None) => crate::identity::create_agent(&state.store, anon, None).await.map_err(|e| {
+                    tracing::error!(error = %e, "cannot create the anonymous MCP agent");
+                    rpc_error(StatusCode::SERVICE_UNAVAILABLE, Value::Null, jsonrpc::INTERNAL_ERROR, "the anonymous agent cannot be set up")
+                })?,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot look up the anonymous MCP agent");
+                    return Err(rpc_error(StatusCode::SERVICE_UNAVAILABLE, Value::Null, jsonrpc::INTERNAL_ERROR, "the database is unavailable"));
+                }
+            };
+            Ok(SessionPrincipal { agent_id: agent.id, agent_name: agent.name, key_id: None, end_user })
+        }
+    }
+}
+
+/// The session a request names, checked against the endpoint and the caller.
+fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal) -> Result<Arc<Session>, Response> {
+    let Some(id) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
+        return Err(rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "Mcp-Session-Id header is required"));
+    };
+    match state.mcp.sessions.get(id) {
+        // A session is only ever used by the agent that began it, on the endpoint it began on.
+        Some(s) if &s.scope == scope && s.principal.agent_id == caller.agent_id => {
+            s.touch();
+            Ok(s)
+        }
+        _ => Err(rpc_error(StatusCode::NOT_FOUND, Value::Null, jsonrpc::SESSION_NOT_FOUND, "session not found or expired; initialize a new one")),
+    }
+}
+
+fn version_refused(headers: &HeaderMap) -> Option<Response> {
+    let v = headers.get("mcp-protocol-version")?.to_str().unwrap_or("");
+    (!PROTOCOL_VERSIONS.contains(&v)).then(|| {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            format!("unsupported MCP-Protocol-Version `{v}`; supported: {}", PROTOCOL_VERSIONS.join(", ")),
+        )
+    })
+}
+
+async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let rt = state.runtime.load_full();
+    let cfg = &rt.config.mcp;
+    if let Some(r) = origin_refused(&headers, cfg) {
+        return r;
+    }
+    let caller = match caller(&state, &headers, cfg).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Some(s) = &scope {
+        if !state.mcp.knows(s) {
+            return rpc_error(StatusCode::NOT_FOUND, Value::Null, jsonrpc::INVALID_REQUEST, format!("there is no MCP server `{s}`"));
+        }
+    }
+    let bytes = match axum::body::to_bytes(body, cfg.max_message_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Value::Null,
+                jsonrpc::INVALID_REQUEST,
+                format!("message larger than the {}-byte limit", cfg.max_message_bytes),
+            )
+        }
+    };
+    let msg: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::PARSE_ERROR, format!("parse error: {e}")),
+    };
+
+    if msg.is_array() {
+        return handle_batch(&state, &scope, &headers, &caller, msg, started).await;
+    }
+    let kind = jsonrpc::kind(&msg);
+    if kind == Kind::Invalid {
+        return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 message");
+    }
+    if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
+        if headers.contains_key("mcp-session-id") {
+            return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "initialize must not carry an Mcp-Session-Id");
+        }
+        return initialize(&state, scope, caller, msg, &headers, started).await;
+    }
+    if let Some(r) = version_refused(&headers) {
+        return r;
+    }
+    let session = match find_session(&state, &scope, &headers, &caller) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match kind {
+        Kind::Request => {
+            let wants_sse = accepts_sse(&headers);
+            answer_request(state, session, msg, wants_sse, &headers, started).await
+        }
+        Kind::Notification => {
+            client_notification(&state, &session, msg).await;
+            StatusCode::ACCEPTED.into_response()
+        }
+        Kind::Response => {
+            match session.from_client_answer(msg) {
+                Some((server, answer)) => match session.link(&server).await {
+                    Some(link) => {
+                        if let Err(e) = link.send(answer).await {
+                            tracing::warn!(server, error = %e, "client's answer could not reach the backend");
+                        }
+                    }
+                    None => tracing::debug!(server, "client answered a backend that is no longer linked"),
+                },
+                None => tracing::debug!(session = %session.id, "client answered a request Weir does not know"),
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        Kind::Invalid => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/event-stream"))
+}
+
+/// Batches exist only in revision 2025-03-26; later revisions refuse them.
+async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal, msg: Value, started: Instant) -> Response {
+    let session = match find_session(state, scope, headers, caller) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items = msg.as_array().cloned().unwrap_or_default();
+    if session.protocol_version != "2025-03-26" {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            format!("JSON-RPC batches are not part of protocol revision {}", session.protocol_version),
+        );
+    }
+    if items.is_empty() {
+        return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "empty batch");
+    }
+    let mut answers = Vec::new();
+    for item in items {
+        match jsonrpc::kind(&item) {
+            Kind::Request if jsonrpc::method(&item) != "initialize" => {
+                let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
+                answers.push(run_request(state, &session, item, &tx, started).await);
+            }
+            Kind::Notification => client_notification(state, &session, item).await,
+            Kind::Response => {
+                if let Some((server, answer)) = session.from_client_answer(item) {
+                    if let Some(link) = session.link(&server).await {
+                        let _ = link.send(answer).await;
+                    }
+                }
+            }
+            _ => answers.push(jsonrpc::error(jsonrpc::id(&item), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 request")),
+        }
+    }
+    if answers.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    json_response(&Value::Array(answers))
+}
+
+async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrincipal, msg: Value, headers: &HeaderMap, started: Instant) -> Response {
+    let id = jsonrpc::id(&msg);
+    let params = msg.get("params").cloned().unwrap_or_else(|| json!({}));
+    let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
+    let version = if PROTOCOL_VERSIONS.contains(&asked) { asked } else { PROTOCOL_VERSIONS[0] }.to_string();
+    let session = Session::new(caller, scope.clone(), version.clone(), params);
+    let rec = McpRecord::begin(state, &session, &msg, headers, None);
+
+    // Every visible backend is connected now, in parallel; one that is down is left out (its
+    // tools are missing from lists until it answers again).
+    let servers = state.mcp.servers_of(&session);
+    let results = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
+    let mut capabilities = json!({});
+    let mut single: Option<Value> = None;
+    for (server, res) in servers.iter().zip(results) {
+        match res {
+            Ok(link) => {
+                let init = link.init_result();
+                if scope.is_some() {
+                    single = Some(init.clone());
+                }
+                merge_capabilities(&mut capabilities, init.get("capabilities"));
+            }
+            Err(e) => tracing::warn!(server, error = %e, "MCP backend unavailable at initialize"),
+        }
+    }
+    let result = match (scope.as_deref(), single) {
+        // One backend: its own answer, at the revision agreed with the client.
+        (Some(_), Some(mut init)) => {
+            init["protocolVersion"] = json!(version);
+            init
+        }
+        (Some(server), None) => {
+            let e = jsonrpc::error(id.clone(), jsonrpc::BACKEND_UNAVAILABLE, format!("MCP server `{server}` is unavailable"));
+            rec.finish_error(state, 502, "backend_unavailable", &e, started);
+            return (StatusCode::BAD_GATEWAY, axum::Json(e)).into_response();
+        }
+        (None, _) => json!({
+            "protocolVersion": version,
+            "capabilities": capabilities,
+            "serverInfo": {"name": "weir", "title": "Weir MCP gateway", "version": env!("CARGO_PKG_VERSION")},
+            "instructions": "Tools, prompts and resources of several MCP servers. Names are prefixed with their server: server__name.",
+        }),
+    };
+    state.mcp.sessions.insert(session.clone());
+    let answer = jsonrpc::result(id, result);
+    rec.finish_ok(state, &answer, started);
+    let mut r = json_response(&answer);
+    if let Ok(v) = HeaderValue::from_str(&session.id) {
+        r.headers_mut().insert("mcp-session-id", v);
+    }
+    r
+}
+
+/// The aggregate's capabilities: what any backend offers, with list changes announced (Weir
+/// forwards them) and logging always (Weir passes `logging/setLevel` to every backend).
+fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
+    let Some(caps) = caps.and_then(Value::as_object) else { return };
+    for (k, v) in caps {
+        match k.as_str() {
+            "tools" | "prompts" => {
+                into[k] = json!({"listChanged": true});
+            }
+            "resources" => {
+                let subscribe = v.get("subscribe").and_then(Value::as_bool).unwrap_or(false) || into.pointer("/resources/subscribe").and_then(Value::as_bool).unwrap_or(false);
+                into[k] = json!({"listChanged": true, "subscribe": subscribe});
+            }
+            "logging" | "completions" => {
+                into[k] = json!({});
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Answers one client request: JSON when the backend's response came alone, SSE when the
+/// backend sent related messages (its requests to the client, progress, logging) first.
+async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, _headers: &HeaderMap, started: Instant) -> Response {
+    let (tx, mut rx) = mpsc::channel::<(Arc<str>, Value)>(SINK_CAPACITY);
+    let (st, sess) = (state.clone(), session.clone());
+    let mut call = tokio::spawn(async move { run_request(&st, &sess, msg, &tx, started).await });
+    // Wait for the response or the first related message, whichever comes first.
+    let first = tokio::select! {
+        r = &mut call => Ok(r),
+        m = rx.recv() => Err(m),
+    };
+    match first {
+        Ok(Ok(answer)) => json_response(&answer),
+        Ok(Err(_)) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
+        Err(first_msg) if wants_sse => {
+            let stream = async_stream(session, first_msg, rx, call);
+            sse_response(stream)
+        }
+        Err(first_msg) => {
+            // The client cannot take a stream: related messages go to its session stream.
+            if let Some((server, m)) = first_msg {
+                if let Some(m) = session.to_client(&server, m) {
+                    let _ = session.unsolicited.try_send((server, m));
+                }
+            }
+            let forward = tokio::spawn({
+                let session = session.clone();
+                async move {
+                    while let Some((server, m)) = rx.recv().await {
+                        let _ = session.unsolicited.try_send((server, m));
+                    }
+                }
+            });
+            let answer = call.await;
+            forward.abort();
+            match answer {
+                Ok(a) => json_response(&a),
+                Err(_) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
+            }
+        }
+    }
+}
+
+/// The SSE body of a request's answer: related messages as they come, then the response.
+fn async_stream(
+    session: Arc<Session>,
+    first: Option<(Arc<str>, Value)>,
+    mut rx: mpsc::Receiver<(Arc<str>, Value)>,
+    call: tokio::task::JoinHandle<Value>,
+) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
+    tokio::spawn(async move {
+        let mut call = call;
+        if let Some((server, m)) = first {
+            if let Some(m) = session.to_client(&server, m) {
+                if out_tx.send(sse_event(&m)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
+        keepalive.tick().await;
+        loop {
+            tokio::select! {
+                biased;
+                m = rx.recv() => {
+                    if let Some((server, m)) = m {
+                        if let Some(m) = session.to_client(&server, m) {
+                            if out_tx.send(sse_event(&m)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                answer = &mut call => {
+                    // Related messages sent before the response still go first.
+                    while let Ok((server, m)) = rx.try_recv() {
+                        if let Some(m) = session.to_client(&server, m) {
+                            let _ = out_tx.send(sse_event(&m)).await;
+                        }
+                    }
+                    let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
+                    let _ = out_tx.send(sse_event(&answer)).await;
+                    return;
+                }
+                _ = keepalive.tick() => {
+                    if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok)
+}
+
+fn sse_event(msg: &Value) -> Bytes {
+    Bytes::from(format!("event: message\ndata: {msg}\n\n"))
+}
+
+fn sse_response<S>(stream: S) -> Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+{
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// Runs a request (anything but `initialize`) and returns the response message for the client.
+async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink, started: Instant) -> Value {
+    let id = jsonrpc::id(&msg);
+    let method = jsonrpc::method(&msg).to_string();
+    let rt = state.runtime.load_full();
+    let mut rec = McpRecord::begin(state, session, &msg, &HeaderMap::new(), None);
+    let outcome: Result<Value, (u16, &'static str, Value)> = match method.as_str() {
+        "ping" => Ok(jsonrpc::result(id.clone(), json!({}))),
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => list(state, session, &msg, &rt.config.mcp, &mut rec).await,
+        "tools/call" => call_tool(state, session, msg, related, &rt.config.mcp, &mut rec).await,
+        "prompts/get" => forward_named(state, session, msg, related, "/params/name", &mut rec).await,
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", &mut rec).await,
+        "completion/complete" => {
+            if msg.pointer("/params/ref/type").and_then(Value::as_str) == Some("ref/resource") {
+                forward_uri(state, session, msg, related, "/params/ref/uri", &mut rec).await
+            } else {
+                forward_named(state, session, msg, related, "/params/ref/name", &mut rec).await
+            }
+        }
+        "logging/setLevel" => set_level(state, session, msg, related).await,
+        _ => match &session.scope {
+            // On one server's endpoint anything else is that server's business.
+            Some(server) => {
+                let server = server.clone();
+                forward(state, session, &server, msg, related, &mut rec).await
+            }
+            None => Err((200, "method_not_found", jsonrpc::error(id.clone(), jsonrpc::METHOD_NOT_FOUND, format!("method `{method}` is not supported on the aggregate endpoint")))),
+        },
+    };
+    match outcome {
+        Ok(answer) => {
+            rec.finish_ok(state, &answer, started);
+            answer
+        }
+        Err((status, error_type, answer)) => {
+            rec.finish_error(state, status, error_type, &answer, started);
+            answer
+        }
+    }
+}
+
+type Outcome = Result<Value, (u16, &'static str, Value)>;
+
+fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
+    let ty = match e {
+        BackendError::Timeout(_) => "backend_timeout",
+        _ => "backend_unavailable",
+    };
+    (502, ty, jsonrpc::error(id, jsonrpc::BACKEND_UNAVAILABLE, e.to_string()))
+}
+
+/// Sends `msg` to `server` and returns its response with the client's id.
+async fn forward(state: &AppState, session: &Arc<Session>, server: &str, msg: Value, related: &Sink, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    let link = state.mcp.link(session, server).await.map_err(|e| backend_failure(id.clone(), &e))?;
+    rec.set_backend(server, link.backend_session());
+    session.begin_request(&id, server);
+    let res = link.request(msg, related).await;
+    session.end_request(&id);
+    let mut answer = res.map_err(|e| backend_failure(id.clone(), &e))?;
+    answer["id"] = id;
+    if jsonrpc::error_of(&answer).is_some() {
+        return Err((200, "backend_error", answer));
+    }
+    Ok(answer)
+}
+
+/// Which server a name or URI belongs to on this session's endpoint, and the backend's own name.
+fn resolve<'a>(session: &Session, value: &'a str, uri: bool) -> Option<(String, &'a str)> {
+    match &session.scope {
+        Some(s) => Some((s.clone(), value)),
+        None => {
+            let (server, rest) = if uri { names::split_uri(value)? } else { names::split(value)? };
+            Some((server.to_string(), rest))
+        }
+    }
+}
+
+async fn forward_named(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    let name = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+    let Some((server, inner)) = resolve(session, &name, false).filter(|(s, _)| state.mcp.knows(s)) else {
+        return Err((200, "unknown_name", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown name `{name}`"))));
+    };
+    let inner = inner.to_string();
+    if let Some(v) = msg.pointer_mut(pointer) {
+        *v = json!(inner);
+    }
+    forward(state, session, &server, msg, related, rec).await
+}
+
+async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    let uri = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+    let Some((server, inner)) = resolve(session, &uri, true).filter(|(s, _)| state.mcp.knows(s)) else {
+        return Err((200, "unknown_resource", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown resource `{uri}`"))));
+    };
+    let inner = inner.to_string();
+    if let Some(v) = msg.pointer_mut(pointer) {
+        *v = json!(inner);
+    }
+    let mut answer = forward(state, session, &server, msg, related, rec).await?;
+    if session.scope.is_none() {
+        if let Some(r) = answer.get_mut("result") {
+            names::prefix_uris(&server, r);
+        }
+    }
+    Ok(answer)
+}
+
+/// `logging/setLevel` goes to every backend of the session.
+async fn set_level(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    for server in state.mcp.servers_of(session) {
+        if let Ok(link) = state.mcp.link(session, &server).await {
+            let mut m = msg.clone();
+            m["id"] = json!(format!("weir-level-{}", uuid::Uuid::new_v4().simple()));
+            if let Err(e) = link.request(m, related).await {
+                tracing::debug!(server, error = %e, "logging/setLevel not delivered");
+            }
+        }
+    }
+    Ok(jsonrpc::result(id, json!({})))
+}
+
+/// A list method on the aggregate: one backend per page, names prefixed, tools filtered by
+/// policy; on one server's endpoint, that server's page, tools filtered by policy.
+async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpConfig, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(msg);
+    let method = jsonrpc::method(msg).to_string();
+    let field = match method.as_str() {
+        "tools/list" => "tools",
+        "prompts/list" => "prompts",
+        "resources/list" => "resources",
+        _ => "resourceTemplates",
+    };
+    let servers = state.mcp.servers_of(session);
+    let (mut index, mut inner) = match msg.pointer("/params/cursor").and_then(Value::as_str) {
+        None => (0, None),
+        Some(c) if session.scope.is_some() => (0, Some(c.to_string())),
+        Some(c) => match names::decode_cursor(c) {
+            Some((b, inner)) if b < servers.len() => (b, inner),
+            _ => return Err((200, "invalid_cursor", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, "invalid cursor"))),
+        },
+    };
+    let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
+    // Skips backends that are down or do not offer this list.
+    while index < servers.len() {
+        let server = &servers[index];
+        let mut req = jsonrpc::request(json!(format!("weir-list-{}", uuid::Uuid::new_v4().simple())), &method, json!({}));
+        if let Some(c) = &inner {
+            req["params"]["cursor"] = json!(c);
+        }
+        let page = match state.mcp.link(session, server).await {
+            Ok(link) => {
+                rec.set_backend(server, link.backend_session());
+                link.request(req, &tx).await
+            }
+            Err(e) => Err(e),
+        };
+        let result = match page {
+            Ok(ans) if jsonrpc::error_of(&ans).is_none() => ans.get("result").cloned().unwrap_or_else(|| json!({})),
+            Ok(ans) => {
+                if session.scope.is_some() {
+                    let mut ans = ans;
+                    ans["id"] = id;
+                    return Err((200, "backend_error", ans));
+                }
+                tracing::debug!(server, method, "backend refused a list; skipped");
+                index += 1;
+                inner = None;
+                continue;
+            }
+            Err(e) => {
+                if session.scope.is_some() {
+                    return Err(backend_failure(id, &e));
+                }
+                tracing::warn!(server, error = %e, "MCP backend unavailable; its {field} are left out");
+                index += 1;
+                inner = None;
+                continue;
+            }
+        };
+        let mut items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+        if field == "tools" {
+            items.retain(|t| {
+                let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+                policy::may_see(&cfg.rules, &names::prefixed(server, name), &session.principal.agent_name, session.principal.end_user.as_deref())
+            });
+        }
+        if session.scope.is_none() {
+            for it in &mut items {
+                if let Some(Value::String(n)) = it.get_mut("name") {
+                    if field == "tools" || field == "prompts" {
+                        *n = names::prefixed(server, n);
+                    }
+                }
+                if field == "resources" || field == "resourceTemplates" {
+                    names::prefix_uris(server, it);
+                }
+            }
+        }
+        let backend_next = result.get("nextCursor").and_then(Value::as_str).map(str::to_string);
+        let next = match (&session.scope, backend_next) {
+            (Some(_), n) => n,
+            (None, Some(n)) => Some(names::encode_cursor(index, Some(&n))),
+            (None, None) if index + 1 < servers.len() => Some(names::encode_cursor(index + 1, None)),
+            (None, None) => None,
+        };
+        let mut out = json!({ field: items });
+        if let Some(n) = next {
+            out["nextCursor"] = json!(n);
+        }
+        return Ok(jsonrpc::result(id, out));
+    }
+    Ok(jsonrpc::result(id, json!({ field: [] })))
+}
+
+/// `tools/call`: the tool must exist as the backend lists it, and policy must allow the call.
+async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, cfg: &McpConfig, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    let name = msg.pointer("/params/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let unknown = |id: Value| (200, "unknown_tool", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown tool `{name}`")));
+    let Some((server, tool)) = resolve(session, &name, false).filter(|(s, _)| state.mcp.knows(s)) else {
+        return Err(unknown(id));
+    };
+    let tool = tool.to_string();
+    let full = names::prefixed(&server, &tool);
+    rec.set_tool(&server, &full);
+    let args = msg.pointer("/params/arguments").cloned().unwrap_or_else(|| json!({}));
+    let decision = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args);
+    rec.set_decision(&decision);
+    match &decision {
+        Decision::Allow { .. } => {}
+        Decision::Deny { rule, reason } => {
+            let data = json!({"reason": "policy", "rule": rule});
+            return Err((403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason.clone(), data)));
+        }
+        Decision::NeedsApproval { rule } => {
+            let data = json!({"reason": "approval_required", "rule": rule});
+            return Err((
+                403,
+                "approval_required",
+                jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("denied by policy: rule {rule} requires a person's approval, and approvals are not enabled on this gateway"), data),
+            ));
+        }
+    }
+    if let Some(v) = msg.pointer_mut("/params/name") {
+        *v = json!(tool);
+    }
+    let mut answer = forward(state, session, &server, msg, related, rec).await?;
+    if session.scope.is_none() {
+        if let Some(r) = answer.get_mut("result") {
+            names::prefix_uris(&server, r);
+        }
+    }
+    if answer.pointer("/result/isError").and_then(Value::as_bool) == Some(true) {
+        return Err((200, "tool_error", answer));
+    }
+    Ok(answer)
+}
+
+/// A notification from the client: cancellation goes to the backend that has the request;
+/// others go to every linked backend (Weir itself sent `initialized` to each already).
+async fn client_notification(state: &AppState, session: &Arc<Session>, msg: Value) {
+    let method = jsonrpc::method(&msg).to_string();
+    match method.as_str() {
+        "notifications/initialized" => {}
+        "notifications/cancelled" => {
+            let Some(req_id) = msg.pointer("/params/requestId").cloned() else { return };
+            let reason = msg.pointer("/params/reason").and_then(Value::as_str).map(str::to_string);
+            if let Some(server) = session.inflight_server(&req_id) {
+                if let Some(link) = session.link(&server).await {
+                    link.cancel(&req_id, reason.as_deref()).await;
+                }
+            }
+        }
+        _ => {
+            let links: Vec<Arc<Link>> = session.links.read().await.values().cloned().collect();
+            for link in links {
+                if let Err(e) = link.send(msg.clone()).await {
+                    tracing::debug!(server = %link.server(), error = %e, "notification not delivered");
+                }
+            }
+        }
+    }
+    let _ = state;
+}
+
+/// GET: the session's own stream of backend messages not tied to a request.
+async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) -> Response {
+    let rt = state.runtime.load_full();
+    let cfg = &rt.config.mcp;
+    if let Some(r) = origin_refused(&headers, cfg) {
+        return r;
+    }
+    if !accepts_sse(&headers) {
+        return rpc_error(StatusCode::NOT_ACCEPTABLE, Value::Null, jsonrpc::INVALID_REQUEST, "GET /mcp needs Accept: text/event-stream");
+    }
+    let caller = match caller(&state, &headers, cfg).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let session = match find_session(&state, &scope, &headers, &caller) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(mut rx) = session.take_outbox() else {
+        return rpc_error(StatusCode::CONFLICT, Value::Null, jsonrpc::INVALID_REQUEST, "this session already has an open stream");
+    };
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
+    let closing = state.mcp.closing.clone();
+    tokio::spawn(async move {
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
+        keepalive.tick().await;
+        loop {
+            tokio::select! {
+                () = closing.cancelled() => break,
+                m = rx.recv() => {
+                    let Some((server, m)) = m else { break };
+                    if let Some(m) = session.to_client(&server, m) {
+                        if out_tx.send(sse_event(&m)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                _ = keepalive.tick() => {
+                    session.touch();
+                    if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                        break;
+                    }
+                }
+                () = out_tx.closed() => break,
+            }
+        }
+        // The stream is free for the client's next GET.
+        session.return_outbox(rx);
+    });
+    sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
+}
+
+/// DELETE: ends the session and its backend sessions.
+async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMap) -> Response {
+    let rt = state.runtime.load_full();
+    let cfg = &rt.config.mcp;
+    if let Some(r) = origin_refused(&headers, cfg) {
+        return r;
+    }
+    let caller = match caller(&state, &headers, cfg).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let session = match find_session(&state, &scope, &headers, &caller) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    state.mcp.sessions.remove(&session.id);
+    session.close().await;
+    StatusCode::NO_CONTENT.into_response()
+}

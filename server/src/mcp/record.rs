@@ -1,0 +1,148 @@
+//! Records of MCP requests: one audit event and one SERVER span per request, named as the MCP
+//! semantic conventions pin them (`{mcp.method.name} {target}`), continuing the trace in
+//! `params._meta.traceparent` (or the HTTP `traceparent`).
+
+use std::time::Instant;
+
+use axum::http::HeaderMap;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use serde_json::Value;
+
+use super::jsonrpc;
+use super::policy::Decision;
+use super::session::Session;
+use crate::app::AppState;
+use crate::audit::{AuditEvent, Captured};
+use crate::store::now_ms;
+use crate::telemetry::{self, semconv};
+
+pub struct McpRecord {
+    event: AuditEvent,
+    cx: Context,
+    request: Option<bytes::Bytes>,
+    capture: Option<usize>,
+}
+
+impl McpRecord {
+    pub fn begin(state: &AppState, session: &Session, msg: &Value, headers: &HeaderMap, _unused: Option<()>) -> Self {
+        let method = jsonrpc::method(msg).to_string();
+        let target = match method.as_str() {
+            "tools/call" | "prompts/get" => msg.pointer("/params/name").and_then(Value::as_str),
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => msg.pointer("/params/uri").and_then(Value::as_str),
+            _ => None,
+        };
+        let rt = state.runtime.load();
+        let capture = rt.config.audit.capture_bodies.then_some(rt.config.audit.body_max_bytes);
+
+        // The caller's trace: `_meta.traceparent` first (MCP's own carrier), then HTTP.
+        let mut carrier = headers.clone();
+        for key in ["traceparent", "tracestate"] {
+            if let Some(v) = msg.pointer(&format!("/params/_meta/{key}")).and_then(Value::as_str) {
+                if let Ok(hv) = axum::http::HeaderValue::from_str(v) {
+                    carrier.insert(key, hv);
+                }
+            }
+        }
+        let parent = telemetry::extract_parent(&carrier);
+        let tracer = &state.telemetry.tracer;
+        let mut attrs = vec![
+            KeyValue::new(semconv::MCP_METHOD_NAME, method.clone()),
+            KeyValue::new(semconv::MCP_SESSION_ID, session.id.clone()),
+            KeyValue::new(semconv::MCP_PROTOCOL_VERSION, session.protocol_version.clone()),
+            KeyValue::new(semconv::WEIR_AGENT, session.principal.agent_name.clone()),
+        ];
+        if let Some(id) = msg.get("id") {
+            attrs.push(KeyValue::new(semconv::JSONRPC_REQUEST_ID, id.to_string().trim_matches('"').to_string()));
+        }
+        if method == "tools/call" {
+            attrs.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, "execute_tool"));
+            if let Some(t) = target {
+                attrs.push(KeyValue::new(semconv::GEN_AI_TOOL_NAME, t.to_string()));
+            }
+        }
+        let name = match target {
+            Some(t) => format!("{method} {t}"),
+            None => method.clone(),
+        };
+        let span = tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs).start_with_context(tracer, &parent);
+        let cx = parent.with_span(span);
+        let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
+        let event = AuditEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            ts: now_ms(),
+            request_id: uuid::Uuid::now_v7().to_string(),
+            trace_id,
+            span_id,
+            kind: "mcp".into(),
+            operation: method,
+            agent_id: Some(session.principal.agent_id.clone()),
+            agent_name: Some(session.principal.agent_name.clone()),
+            key_id: session.principal.key_id.clone(),
+            end_user: session.principal.end_user.clone(),
+            session_id: Some(session.id.clone()),
+            mcp_server: session.scope.clone(),
+            ..Default::default()
+        };
+        let request = msg.get("params").map(|p| bytes::Bytes::from(p.to_string()));
+        Self { event, cx, request, capture }
+    }
+
+    pub fn set_backend(&mut self, server: &str, backend_session: Option<String>) {
+        self.event.mcp_server = Some(server.to_string());
+        if backend_session.is_some() {
+            self.event.backend_session_id = backend_session;
+        }
+    }
+
+    pub fn set_tool(&mut self, server: &str, prefixed: &str) {
+        self.event.mcp_server = Some(server.to_string());
+        self.event.tool_name = Some(prefixed.to_string());
+    }
+
+    pub fn set_decision(&mut self, d: &Decision) {
+        self.event.policy_decision = Some(d.label().to_string());
+        self.event.policy_rule = d.rule().and_then(|r| i64::try_from(r).ok());
+        self.cx.span().set_attribute(KeyValue::new(semconv::WEIR_POLICY_DECISION, d.label()));
+    }
+
+    pub fn finish_ok(self, state: &AppState, answer: &Value, started: Instant) {
+        self.finish(state, 200, None, answer, started);
+    }
+
+    pub fn finish_error(self, state: &AppState, status: u16, error_type: &str, answer: &Value, started: Instant) {
+        self.finish(state, status, Some(error_type), answer, started);
+    }
+
+    fn finish(mut self, state: &AppState, status: u16, error_type: Option<&str>, answer: &Value, started: Instant) {
+        let e = &mut self.event;
+        e.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        e.status_code = i64::from(status);
+        let span = self.cx.span();
+        if let Some(s) = &e.mcp_server {
+            span.set_attribute(KeyValue::new(semconv::WEIR_MCP_SERVER, s.clone()));
+        }
+        match error_type {
+            None => e.outcome = "ok".into(),
+            Some(t) => {
+                e.outcome = "error".into();
+                e.error_type = Some(t.to_string());
+                e.error_message = jsonrpc::error_of(answer)
+                    .map(|(_, m)| m)
+                    .or_else(|| answer.pointer("/result/content/0/text").and_then(Value::as_str).map(|s| s.chars().take(500).collect()));
+                span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, t.to_string()));
+                if let Some((code, _)) = jsonrpc::error_of(answer) {
+                    span.set_attribute(KeyValue::new(semconv::RPC_RESPONSE_STATUS_CODE, code.to_string()));
+                }
+                span.set_status(Status::error(t.to_string()));
+            }
+        }
+        span.end();
+        let captured = self.capture.map(|max| Captured {
+            request: self.request.take(),
+            response: answer.get("result").or_else(|| answer.get("error")).map(|r| bytes::Bytes::from(r.to_string())),
+            max_bytes: max,
+        });
+        state.audit.record(self.event, captured);
+    }
+}

@@ -1,0 +1,184 @@
+//! Weir's MCP sessions: the `Mcp-Session-Id` Weir issues, who holds it, and its backend links.
+//!
+//! A session is created by `initialize`, lives while it is used, and expires after
+//! `mcp.session_idle_secs` without a request (its backend sessions are ended then, as on
+//! `DELETE`). Sessions live behind [`SessionMap`], a trait, so that a shared store can hold
+//! them for several replicas; the in-process map is the one this build provides.
+//!
+//! Ids of the backends' requests to the client are rewritten here, so that two backends'
+//! request ids never meet on the client's side, and mapped back when the client answers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::backend::{Link, Sink, SINK_CAPACITY};
+use super::jsonrpc::{self, Kind};
+use super::names;
+use crate::store::now_ms;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Who a session acts for.
+#[derive(Debug, Clone)]
+pub struct SessionPrincipal {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub key_id: Option<String>,
+    pub end_user: Option<String>,
+}
+
+pub struct Session {
+    pub id: String,
+    pub principal: SessionPrincipal,
+    /// `None` on the aggregate `/mcp`; the server's name on `/mcp/{server}`.
+    pub scope: Option<String>,
+    pub protocol_version: String,
+    /// The client's `initialize` params.
+    pub client_params: Value,
+    /// Connected backends, by server name.
+    pub links: tokio::sync::RwLock<HashMap<String, Arc<Link>>>,
+    /// Backends that could not be reached at the last attempt, with why.
+    pub down: Mutex<HashMap<String, String>>,
+    /// The session's own stream (GET): where unsolicited backend messages wait for the client.
+    pub unsolicited: Sink,
+    outbox: Mutex<Option<mpsc::Receiver<(Arc<str>, Value)>>>,
+    /// Weir's id of a backend request to the client → (server, the backend's id).
+    server_requests: Mutex<HashMap<String, (String, Value)>>,
+    /// The client's requests in flight → the server they went to (for cancellation).
+    inflight: Mutex<HashMap<String, String>>,
+    last_seen_ms: AtomicI64,
+    next_id: AtomicU64,
+}
+
+impl Session {
+    pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(SINK_CAPACITY);
+        Arc::new(Self {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            principal,
+            scope,
+            protocol_version,
+            client_params,
+            links: tokio::sync::RwLock::new(HashMap::new()),
+            down: Mutex::new(HashMap::new()),
+            unsolicited: tx,
+            outbox: Mutex::new(Some(rx)),
+            server_requests: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
+            last_seen_ms: AtomicI64::new(now_ms()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    pub fn touch(&self) {
+        self.last_seen_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub fn idle_ms(&self, now: i64) -> i64 {
+        now - self.last_seen_ms.load(Ordering::Relaxed)
+    }
+
+    pub async fn link(&self, server: &str) -> Option<Arc<Link>> {
+        self.links.read().await.get(server).cloned()
+    }
+
+    /// Takes the session's stream for a GET; `None` while another GET holds it.
+    pub fn take_outbox(&self) -> Option<mpsc::Receiver<(Arc<str>, Value)>> {
+        lock(&self.outbox).take()
+    }
+
+    pub fn return_outbox(&self, rx: mpsc::Receiver<(Arc<str>, Value)>) {
+        *lock(&self.outbox) = Some(rx);
+    }
+
+    pub fn begin_request(&self, client_id: &Value, server: &str) {
+        lock(&self.inflight).insert(jsonrpc::id_key(client_id), server.to_string());
+    }
+
+    pub fn end_request(&self, client_id: &Value) {
+        lock(&self.inflight).remove(&jsonrpc::id_key(client_id));
+    }
+
+    pub fn inflight_server(&self, client_id: &Value) -> Option<String> {
+        lock(&self.inflight).get(&jsonrpc::id_key(client_id)).cloned()
+    }
+
+    /// A backend's message as the client must see it: its requests get a Weir id (mapped back
+    /// when the client answers), and on the aggregate its resource URIs get the server prefix.
+    pub fn to_client(&self, server: &str, mut msg: Value) -> Option<Value> {
+        match jsonrpc::kind(&msg) {
+            Kind::Request => {
+                let weir_id = format!("{server}/{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+                lock(&self.server_requests).insert(jsonrpc::id_key(&json!(weir_id)), (server.to_string(), jsonrpc::id(&msg)));
+                msg["id"] = json!(weir_id);
+                Some(msg)
+            }
+            Kind::Notification => {
+                if self.scope.is_none() && jsonrpc::method(&msg) == "notifications/resources/updated" {
+                    if let Some(Value::String(uri)) = msg.pointer_mut("/params/uri") {
+                        *uri = names::prefixed_uri(server, uri);
+                    }
+                }
+                Some(msg)
+            }
+            Kind::Response | Kind::Invalid => None,
+        }
+    }
+
+    /// The client's answer to a backend request: the server it goes to, with the backend's id.
+    pub fn from_client_answer(&self, mut msg: Value) -> Option<(String, Value)> {
+        let (server, original) = lock(&self.server_requests).remove(&jsonrpc::id_key(&jsonrpc::id(&msg)))?;
+        msg["id"] = original;
+        Some((server, msg))
+    }
+
+    /// Ends every backend session.
+    pub async fn close(&self) {
+        let links: Vec<Arc<Link>> = self.links.write().await.drain().map(|(_, l)| l).collect();
+        for l in links {
+            l.close().await;
+        }
+    }
+}
+
+/// Where sessions live. The in-process map serves one replica.
+pub trait SessionMap: Send + Sync {
+    fn get(&self, id: &str) -> Option<Arc<Session>>;
+    fn insert(&self, session: Arc<Session>);
+    fn remove(&self, id: &str) -> Option<Arc<Session>>;
+    /// Removes and returns the sessions idle for longer than `idle_ms`.
+    fn take_idle(&self, idle_ms: i64) -> Vec<Arc<Session>>;
+    fn len(&self) -> usize;
+}
+
+#[derive(Default)]
+pub struct LocalSessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl SessionMap for LocalSessions {
+    fn get(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.map).get(id).cloned()
+    }
+    fn insert(&self, session: Arc<Session>) {
+        lock(&self.map).insert(session.id.clone(), session);
+    }
+    fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.map).remove(id)
+    }
+    fn take_idle(&self, idle_ms: i64) -> Vec<Arc<Session>> {
+        let now = now_ms();
+        let mut map = lock(&self.map);
+        let idle: Vec<String> = map.iter().filter(|(_, s)| s.idle_ms(now) > idle_ms).map(|(k, _)| k.clone()).collect();
+        idle.iter().filter_map(|k| map.remove(k)).collect()
+    }
+    fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+}
