@@ -29,31 +29,27 @@ use crate::config::{Config, Env};
 use crate::identity::KeyIndex;
 use crate::limits::{Clock, Counters, Limiter, SystemClock};
 use crate::llm::route::Circuits;
+use crate::llm::Transport;
 use crate::store::Store;
 use crate::telemetry::Telemetry;
 
 /// The part of the state a config reload replaces as a whole.
 pub struct Runtime {
     pub config: Config,
-    /// One HTTP client per provider (its own timeouts and connection pool).
-    pub clients: HashMap<String, reqwest::Client>,
+    /// How each provider is reached (connections are kept per worker thread, by origin, so a
+    /// reload keeps them).
+    pub transports: HashMap<String, Transport>,
 }
 
 impl Runtime {
     pub fn new(config: Config) -> anyhow::Result<Self> {
-        let mut clients = HashMap::new();
+        let mut transports = HashMap::new();
         for p in config.providers.values() {
-            let client = reqwest::Client::builder()
-                .connect_timeout(p.connect_timeout)
-                .read_timeout(p.read_timeout)
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(512)
-                .tcp_nodelay(true)
-                .build()
-                .with_context(|| format!("building the HTTP client for provider `{}`", p.name))?;
-            clients.insert(p.name.clone(), client);
+            let t = Transport::new(&p.base_url, p.connect_timeout, p.read_timeout, p.proxy.as_deref())
+                .map_err(|e| anyhow::anyhow!("provider `{}`: {e}", p.name))?;
+            transports.insert(p.name.clone(), t);
         }
-        Ok(Self { config, clients })
+        Ok(Self { config, transports })
     }
 }
 
@@ -203,36 +199,28 @@ impl App {
             admin_router = admin_router.layer(layer);
             tasks.push(crate::limits::flood::spawn_forget_idle(governor, stop_tasks.clone()));
         }
-        // Responses leave at once: no Nagle delay on either listener.
+        // Responses leave at once: no Nagle delay.
         let nodelay = |tcp: &mut tokio::net::TcpStream| {
             let _ = tcp.set_nodelay(true);
         };
-        let gw = axum::serve(gateway.tap_io(nodelay), gw_router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let workers = crate::workers::Workers::start(cfg.workers, gateway, gw_router, stop.clone()).context("starting the gateway workers")?;
         let ad = axum::serve(admin.tap_io(nodelay), admin_router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let mut gw = tokio::spawn(async move { gw.await });
-
         let mut ad = tokio::spawn(async move { ad.await });
         tokio::select! {
             () = shutdown => tracing::info!("shutting down: refusing new requests, draining in-flight ones"),
-            r = &mut gw => { tracing::error!(result = ?r, "gateway listener stopped") }
             r = &mut ad => { tracing::error!(result = ?r, "admin listener stopped") }
         }
         stop.cancel();
         // MCP session streams have no natural end: they close now, so the drain can finish.
         state.mcp.closing.cancel();
-        let drained = tokio::time::timeout(drain_timeout, async {
-            let _ = (&mut gw).await;
-            let _ = (&mut ad).await;
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(timeout_secs = drain_timeout.as_secs(), "drain deadline reached; closing remaining connections");
-            gw.abort();
+        let started_drain = std::time::Instant::now();
+        let drained = workers.drain(drain_timeout).await;
+        if !drained {
+            tracing::warn!(timeout_secs = drain_timeout.as_secs(), "drain deadline reached; closed remaining connections");
+        }
+        if tokio::time::timeout(drain_timeout.saturating_sub(started_drain.elapsed()), &mut ad).await.is_err() {
             ad.abort();
-            // Let aborted streams drop (each records its call) before the audit queue closes.
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         stop_tasks.cancel();
         for t in tasks {

@@ -30,6 +30,25 @@ impl Env {
     }
 }
 
+/// The proxy the standard variables give for `url`: `HTTPS_PROXY` or `HTTP_PROXY` by scheme,
+/// then `ALL_PROXY` (upper or lower case), unless `NO_PROXY` names the host, a domain it is in,
+/// or `*`.
+pub fn proxy_from_env(env: &Env, url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let var = |name: &str| env.get(name).or_else(|| env.get(&name.to_ascii_lowercase())).map(str::to_string);
+    if let Some(no) = var("NO_PROXY") {
+        let excluded = no.split(',').map(|e| e.trim().trim_start_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()).any(|e| {
+            !e.is_empty() && (e == "*" || host == e || host.ends_with(&format!(".{e}")))
+        });
+        if excluded {
+            return None;
+        }
+    }
+    let by_scheme = if parsed.scheme() == "https" { var("HTTPS_PROXY") } else { var("HTTP_PROXY") };
+    by_scheme.or_else(|| var("ALL_PROXY"))
+}
+
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
@@ -301,6 +320,9 @@ pub struct ServerSection {
     /// (0 turns the guard off) and the burst allowed above it.
     pub ip_requests_per_second: u64,
     pub ip_burst: u32,
+    /// Threads serving the gateway port, each with its own connections to providers;
+    /// 0 means one per CPU.
+    pub workers: usize,
 }
 
 impl Default for ServerSection {
@@ -314,6 +336,7 @@ impl Default for ServerSection {
             reload_interval_ms: 1000,
             ip_requests_per_second: 10_000,
             ip_burst: 20_000,
+            workers: 0,
         }
     }
 }
@@ -542,6 +565,10 @@ pub struct ProviderSection {
     /// Multiplier on a tiktoken count, for providers whose tokenizer counts more.
     #[serde(default)]
     pub token_margin: Option<f64>,
+    /// An HTTP proxy to reach this provider through (`http://host:port`); `""` for none.
+    /// Unset: the standard `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` apply.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 fn default_connect_timeout() -> u64 {
@@ -622,6 +649,8 @@ pub struct Provider {
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub bytes_per_token: f64,
     pub token_margin: f64,
+    /// The HTTP proxy calls to this provider go through, if any.
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -664,6 +693,8 @@ pub struct Config {
     pub failover: FailoverSection,
     pub ip_requests_per_second: u64,
     pub ip_burst: u32,
+    /// Gateway worker threads (at least 1).
+    pub workers: usize,
     pub mcp: McpConfig,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
@@ -804,6 +835,7 @@ impl Config {
                     .map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
                 headers.push((n, v));
             }
+            let env_proxy = proxy_from_env(env, &base_url);
             providers.insert(
                 p.name.clone(),
                 Provider {
@@ -820,6 +852,16 @@ impl Config {
                     headers,
                     bytes_per_token,
                     token_margin,
+                    proxy: match &p.proxy {
+                        Some(explicit) if explicit.trim().is_empty() => None,
+                        Some(explicit) => {
+                            if reqwest::Url::parse(explicit).is_err() {
+                                return Err(invalid(format!("{key}.proxy"), format!("`{explicit}` is not a URL")));
+                            }
+                            Some(explicit.clone())
+                        }
+                        None => env_proxy,
+                    },
                 },
             );
         }
@@ -928,6 +970,10 @@ impl Config {
             failover: file.failover,
             ip_requests_per_second: file.server.ip_requests_per_second,
             ip_burst: file.server.ip_burst,
+            workers: match file.server.workers {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
             mcp,
             warnings,
         })
@@ -1005,6 +1051,51 @@ mod tests {
 
     fn env() -> Env {
         Env::default()
+    }
+
+    #[test]
+    fn proxy_variables_follow_scheme_case_and_no_proxy() {
+        let env: Env = [("HTTPS_PROXY", "http://sec:3128"), ("http_proxy", "http://plain:3128")].into_iter().collect();
+        assert_eq!(proxy_from_env(&env, "https://api.openai.com/v1").as_deref(), Some("http://sec:3128"));
+        assert_eq!(proxy_from_env(&env, "http://10.0.0.5:8000/v1").as_deref(), Some("http://plain:3128"));
+        let env: Env = [("ALL_PROXY", "http://all:1"), ("NO_PROXY", "internal.example, .corp.example,[::1]")].into_iter().collect();
+        assert_eq!(proxy_from_env(&env, "https://api.anthropic.com").as_deref(), Some("http://all:1"));
+        assert_eq!(proxy_from_env(&env, "https://internal.example/v1"), None);
+        assert_eq!(proxy_from_env(&env, "https://llm.corp.example/v1"), None, "a domain covers its hosts");
+        assert_eq!(proxy_from_env(&env, "https://notcorp.example/v1").as_deref(), Some("http://all:1"));
+        let env: Env = [("HTTPS_PROXY", "http://p:1"), ("no_proxy", "*")].into_iter().collect();
+        assert_eq!(proxy_from_env(&env, "https://api.openai.com"), None);
+        assert_eq!(proxy_from_env(&Env::default(), "https://api.openai.com"), None);
+    }
+
+    #[test]
+    fn a_provider_proxy_key_wins_over_the_variables() {
+        let toml = r#"
+[[providers]]
+name = "a"
+kind = "openai"
+base_url = "https://api.openai.com/v1"
+proxy = "http://explicit:8080"
+
+[[providers]]
+name = "b"
+kind = "openai"
+base_url = "https://api.openai.com/v1"
+proxy = ""
+
+[[providers]]
+name = "c"
+kind = "openai"
+base_url = "https://api.openai.com/v1"
+"#;
+        let env: Env = [("HTTPS_PROXY", "http://fromenv:1")].into_iter().collect();
+        let c = Config::from_toml(toml, &env).unwrap();
+        assert_eq!(c.providers["a"].proxy.as_deref(), Some("http://explicit:8080"));
+        assert_eq!(c.providers["b"].proxy, None);
+        assert_eq!(c.providers["c"].proxy.as_deref(), Some("http://fromenv:1"));
+        let bad = toml.replace("http://explicit:8080", "not a url");
+        let e = Config::from_toml(&bad, &env).unwrap_err().to_string();
+        assert!(e.contains("providers[0].proxy"), "{e}");
     }
 
     #[test]

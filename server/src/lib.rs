@@ -17,3 +17,4 @@ pub mod mcp;
 mod periodic;
 pub mod store;
 pub mod telemetry;
+pub mod workers;

@@ -6,8 +6,8 @@
 //! span ids, which the audit trail records. Nothing here ever records a secret.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TracerProvider as _};
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -121,6 +121,26 @@ impl Telemetry {
         Self { provider, tracer, exporting: false }
     }
 
+    /// Starts a span under `parent`. When spans are exported it is a real one, built by
+    /// `builder`; otherwise only its identity is made — a new span id in the parent's trace (or
+    /// a new trace) — which is all the audit trail and `traceparent` need, without building
+    /// a span nobody will read on every request.
+    pub fn start_span(&self, parent: &Context, builder: impl FnOnce() -> SpanBuilder) -> Context {
+        if self.exporting {
+            let span = builder().start_with_context(&self.tracer, parent);
+            return parent.with_span(span);
+        }
+        let span = parent.span();
+        let p = span.span_context();
+        let (trace_id, flags, state) = if p.is_valid() {
+            (p.trace_id(), p.trace_flags(), p.trace_state().clone())
+        } else {
+            (TraceId::from_bytes(nonzero_random()), TraceFlags::SAMPLED, Default::default())
+        };
+        let span_id = SpanId::from_bytes(nonzero_random());
+        parent.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, false, state))
+    }
+
     pub fn shutdown(&self) {
         if self.exporting {
             if let Err(e) = self.provider.force_flush() {
@@ -128,6 +148,16 @@ impl Telemetry {
             }
         }
         let _ = self.provider.shutdown();
+    }
+}
+
+/// Random bytes that are not all zero (an all-zero id is invalid).
+fn nonzero_random<const N: usize>() -> [u8; N] {
+    loop {
+        let b: [u8; N] = rand::random();
+        if b.iter().any(|&x| x != 0) {
+            return b;
+        }
     }
 }
 
@@ -152,30 +182,51 @@ impl Extractor for HeaderExtract<'_> {
     }
 }
 
-struct HeaderInject<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInject<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) {
-            self.0.insert(k, v);
-        }
-    }
-}
-
 /// The caller's trace context from `traceparent`/`tracestate`, or an empty context.
 pub fn extract_parent(headers: &HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&HeaderExtract(headers))
 }
 
-/// Writes `traceparent` (and `tracestate`) for the span current in `cx`.
+/// Writes `traceparent` (and `tracestate`, when there is one) for the span current in `cx`.
+/// Written here rather than by the SDK's propagator: this runs on every call, and the header
+/// is one fixed format.
 pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    TraceContextPropagator::new().inject_context(cx, &mut HeaderInject(headers));
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
+        return;
+    }
+    let mut tp = [0u8; 55];
+    tp[..3].copy_from_slice(b"00-");
+    hex_into(&sc.trace_id().to_bytes(), &mut tp[3..35]);
+    tp[35] = b'-';
+    hex_into(&sc.span_id().to_bytes(), &mut tp[36..52]);
+    tp[52] = b'-';
+    hex_into(&[sc.trace_flags().to_u8()], &mut tp[53..55]);
+    if let Ok(v) = HeaderValue::from_bytes(&tp) {
+        headers.insert(HeaderName::from_static("traceparent"), v);
+    }
+    let state = sc.trace_state().header();
+    if !state.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&state) {
+            headers.insert(HeaderName::from_static("tracestate"), v);
+        }
+    }
+}
+
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
 }
 
 /// `(trace_id, span_id)` of the span in `cx`, hex, if it is valid.
 pub fn ids(cx: &Context) -> Option<(String, String)> {
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| (hex::encode(sc.trace_id().to_bytes()), hex::encode(sc.span_id().to_bytes())))
 }
 
 #[cfg(test)]
@@ -199,6 +250,51 @@ mod tests {
         let tp = out.get("traceparent").unwrap().to_str().unwrap();
         assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{tp}");
         assert!(tp.contains(&span_id));
+    }
+
+    #[test]
+    fn unexported_spans_still_have_identities_in_the_callers_trace() {
+        let telemetry = Telemetry::disabled();
+        let mut incoming = HeaderMap::new();
+        incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+        let parent = extract_parent(&incoming);
+        let cx = telemetry.start_span(&parent, || unreachable!("nothing is built when not exporting"));
+        let (trace, span_id) = ids(&cx).unwrap();
+        assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_ne!(span_id, "00f067aa0ba902b7");
+        let child = telemetry.start_span(&cx, || unreachable!());
+        assert_eq!(ids(&child).unwrap().0, trace);
+        assert_ne!(ids(&child).unwrap().1, span_id);
+        let mut out = HeaderMap::new();
+        inject_context(&child, &mut out);
+        assert_eq!(out.get("traceparent").unwrap().to_str().unwrap(), format!("00-{trace}-{}-01", ids(&child).unwrap().1));
+        // No caller trace: a new one.
+        let root = telemetry.start_span(&extract_parent(&HeaderMap::new()), || unreachable!());
+        assert!(ids(&root).is_some_and(|(t, _)| t != trace));
+    }
+
+    #[test]
+    fn traceparent_is_written_as_the_sdk_propagator_writes_it() {
+        let telemetry = Telemetry::disabled();
+        let mut incoming = HeaderMap::new();
+        incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+        incoming.insert("tracestate", "vendor=abc,other=1".parse().unwrap());
+        let parent = extract_parent(&incoming);
+        let cx = parent.with_span(telemetry.tracer.start_with_context("child", &parent));
+        let mut ours = HeaderMap::new();
+        inject_context(&cx, &mut ours);
+        struct Inject<'a>(&'a mut HeaderMap);
+        impl opentelemetry::propagation::Injector for Inject<'_> {
+            fn set(&mut self, key: &str, value: String) {
+                self.0.insert(HeaderName::from_bytes(key.as_bytes()).unwrap(), value.parse().unwrap());
+            }
+        }
+        let mut sdk = HeaderMap::new();
+        TraceContextPropagator::new().inject_context(&cx, &mut Inject(&mut sdk));
+        assert_eq!(ours, sdk);
+        let mut none = HeaderMap::new();
+        inject_context(&Context::new(), &mut none);
+        assert!(none.is_empty());
     }
 
     #[test]

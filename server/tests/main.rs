@@ -16,3 +16,4 @@ mod llm_routes;
 mod outage;
 mod reload;
 mod spans;
+mod transport;

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AuditEvent;
 use crate::config::AuditSection;
-use crate::store::Store;
+use crate::store::{AuditInsertError, SqliteAuditWriter, Store};
 
 /// Requests outrun the writer by at most this many events before they are counted as dropped.
 const CHANNEL_CAPACITY: usize = 16_384;
@@ -137,6 +137,7 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
                 }
             };
             let writer = Writer {
+                sqlite: SqliteAuditWriter::for_url(&url),
                 store: store.clone(),
                 rx,
                 pending: VecDeque::new(),
@@ -172,6 +173,9 @@ struct Batch {
 }
 
 struct Writer {
+    /// SQLite files are written through their own connection on this thread (see
+    /// `store::sqlite_audit`); Postgres through `store`.
+    sqlite: Option<SqliteAuditWriter>,
     store: Store,
     rx: mpsc::Receiver<Record>,
     pending: VecDeque<AuditEvent>,
@@ -288,6 +292,15 @@ impl Writer {
             return None;
         }
         let batch = self.next_batch()?;
+        if let Some(sqlite) = self.sqlite.as_mut() {
+            // Synchronous on purpose: this thread does nothing else, and a batch takes a few
+            // milliseconds at most (busy_timeout bounds a locked file).
+            let result = sqlite.insert(&batch.events).map_err(|e| match e {
+                AuditInsertError::Unavailable(m) => FlushError::Unavailable(m),
+                AuditInsertError::Rejected(m) => FlushError::Rejected(m),
+            });
+            return Some(Box::pin(std::future::ready((batch, result))));
+        }
         let store = self.store.clone();
         Some(Box::pin(async move {
             let result = match tokio::time::timeout(INSERT_TIMEOUT, store.insert_audit_events(&batch.events)).await {

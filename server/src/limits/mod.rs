@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use axum::http::{HeaderName, HeaderValue};
 use bytes::Bytes;
 
 pub use counters::{Charge, CounterError, Counters, Delta, InProcess, Reserved};
@@ -55,8 +56,31 @@ enum Unit {
 struct Held {
     charge: Charge,
     unit: Unit,
-    /// For messages: "token budget per hour", "requests per minute for gpt-4o", …
-    label: String,
+    label: Label,
+}
+
+/// What a counter is, for messages; put into words only when a call is refused.
+#[derive(Debug, Clone)]
+enum Label {
+    Budget { kind: BudgetKind, period: Period, model: Option<String> },
+    RequestsPerMinute { model: Option<String> },
+    TokensPerMinute { model: Option<String> },
+}
+
+impl Label {
+    /// "token budget per hour", "requests per minute for model gpt-4o", …
+    fn text(&self) -> String {
+        let (what, model) = match self {
+            Self::Budget { kind: BudgetKind::Tokens, period, model } => (format!("token budget per {}", period.as_str()), model),
+            Self::Budget { kind: BudgetKind::CostUsd, period, model } => (format!("cost budget per {}", period.as_str()), model),
+            Self::RequestsPerMinute { model } => ("requests per minute".to_string(), model),
+            Self::TokensPerMinute { model } => ("tokens per minute".to_string(), model),
+        };
+        match model {
+            Some(m) => format!("{what} for model {m}"),
+            None => what,
+        }
+    }
 }
 
 /// A reservation that fitted. Settle it once the call is over.
@@ -75,8 +99,8 @@ pub struct Admission {
 impl Admission {
     /// `x-ratelimit-*` headers: what remains, for the tightest token constraint, requests and
     /// cost.
-    pub fn headers(&self, now_ms: i64) -> Vec<(String, String)> {
-        let mut out = Vec::new();
+    pub fn headers(&self, now_ms: i64) -> Vec<(HeaderName, HeaderValue)> {
+        let mut out = Vec::with_capacity(9);
         for unit in [Unit::Tokens, Unit::Requests, Unit::CostMicros] {
             let tightest = self
                 .held
@@ -94,40 +118,66 @@ impl Admission {
 }
 
 impl Unit {
-    fn header_suffix(self) -> &'static str {
+    /// `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` for this unit.
+    fn header_names(self) -> [HeaderName; 3] {
+        const TOKENS: [HeaderName; 3] = [
+            HeaderName::from_static("x-ratelimit-limit-tokens"),
+            HeaderName::from_static("x-ratelimit-remaining-tokens"),
+            HeaderName::from_static("x-ratelimit-reset-tokens"),
+        ];
+        const REQUESTS: [HeaderName; 3] = [
+            HeaderName::from_static("x-ratelimit-limit-requests"),
+            HeaderName::from_static("x-ratelimit-remaining-requests"),
+            HeaderName::from_static("x-ratelimit-reset-requests"),
+        ];
+        const COST: [HeaderName; 3] = [
+            HeaderName::from_static("x-ratelimit-limit-cost-usd"),
+            HeaderName::from_static("x-ratelimit-remaining-cost-usd"),
+            HeaderName::from_static("x-ratelimit-reset-cost-usd"),
+        ];
         match self {
-            Self::Tokens => "tokens",
-            Self::Requests => "requests",
-            Self::CostMicros => "cost-usd",
+            Self::Tokens => TOKENS,
+            Self::Requests => REQUESTS,
+            Self::CostMicros => COST,
         }
     }
 
-    /// A counter value as a header shows it (costs in dollars).
-    fn header_value(self, v: i64) -> String {
+    /// A counter value as a header shows it (costs in dollars, to the micro-dollar).
+    fn header_value(self, v: i64) -> HeaderValue {
         match self {
-            Self::CostMicros => format!("{:.6}", v as f64 / MICROS_PER_USD),
-            _ => v.to_string(),
+            Self::CostMicros => {
+                let sign = if v < 0 { "-" } else { "" };
+                let v = v.unsigned_abs();
+                HeaderValue::from_str(&format!("{sign}{}.{:06}", v / 1_000_000, v % 1_000_000)).unwrap_or(HeaderValue::from_static("0"))
+            }
+            _ => HeaderValue::from(v),
         }
     }
 }
 
 /// `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` for one counter at `value`.
-fn rate_headers(h: &Held, value: i64, reset_at_ms: i64, now_ms: i64) -> [(String, String); 3] {
-    let suffix = h.unit.header_suffix();
+fn rate_headers(h: &Held, value: i64, reset_at_ms: i64, now_ms: i64) -> [(HeaderName, HeaderValue); 3] {
+    let [limit, remaining, reset] = h.unit.header_names();
+    let reset_value = match secs_until(reset_at_ms, now_ms) {
+        Some(s) => {
+            let mut buf = itoa::Buffer::new();
+            let mut text = String::with_capacity(21);
+            text.push_str(buf.format(s));
+            text.push('s');
+            HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0s"))
+        }
+        None => HeaderValue::from_static("never"),
+    };
     [
-        (format!("x-ratelimit-limit-{suffix}"), h.unit.header_value(h.charge.limit)),
-        (format!("x-ratelimit-remaining-{suffix}"), h.unit.header_value((h.charge.limit - value).max(0))),
-        (format!("x-ratelimit-reset-{suffix}"), reset_text(reset_at_ms, now_ms)),
+        (limit, h.unit.header_value(h.charge.limit)),
+        (remaining, h.unit.header_value((h.charge.limit - value).max(0))),
+        (reset, reset_value),
     ]
 }
 
 /// Whole seconds until `reset_at_ms` (rounded up); `None` for a window that never resets.
 fn secs_until(reset_at_ms: i64, now_ms: i64) -> Option<u64> {
     (reset_at_ms < i64::MAX / 2).then(|| (((reset_at_ms - now_ms).max(0) + 999) / 1000) as u64)
-}
-
-fn reset_text(reset_at_ms: i64, now_ms: i64) -> String {
-    secs_until(reset_at_ms, now_ms).map_or_else(|| "never".into(), |s| format!("{s}s"))
 }
 
 /// Why a call was not admitted.
@@ -319,12 +369,15 @@ impl Limiter {
         };
         let reset = h.charge.expires_at_ms;
         Refusal::Exceeded {
-            what: h.label.clone(),
+            what: h.label.text(),
             limit: fmt(h.charge.limit),
             remaining: fmt(remaining),
             reset_at_ms: reset,
             retry_after_secs: secs_until(reset, now).unwrap_or(0),
-            headers: rate_headers(h, current, reset, now).to_vec(),
+            headers: rate_headers(h, current, reset, now)
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+                .collect(),
         }
     }
 
@@ -362,33 +415,31 @@ impl Limiter {
         for b in budgets {
             let (start, end) = window::window(b.period, now);
             let model = b.model.as_deref().unwrap_or("*");
-            let scope = b.model.as_deref().map(|m| format!(" for model {m}")).unwrap_or_default();
-            let (unit, amount, limit, what) = match b.kind {
-                BudgetKind::Tokens => (Unit::Tokens, tokens, b.amount as i64, "token budget"),
-                BudgetKind::CostUsd => (Unit::CostMicros, cost_micros, (b.amount * MICROS_PER_USD).round() as i64, "cost budget"),
+            let (unit, amount, limit) = match b.kind {
+                BudgetKind::Tokens => (Unit::Tokens, tokens, b.amount as i64),
+                BudgetKind::CostUsd => (Unit::CostMicros, cost_micros, (b.amount * MICROS_PER_USD).round() as i64),
             };
             held.push(Held {
                 charge: Charge { key: budget_key(call.agent_id, model, b.kind, b.period, start), amount, limit, expires_at_ms: end },
                 unit,
-                label: format!("{what} per {}{scope}", b.period.as_str()),
+                label: Label::Budget { kind: b.kind, period: b.period, model: b.model.clone() },
             });
         }
         let (start, end) = window::window(Period::Minute, now);
         for r in rates {
             let model = r.model.as_deref().unwrap_or("*");
-            let scope = r.model.as_deref().map(|m| format!(" for model {m}")).unwrap_or_default();
             if let Some(rpm) = r.rpm {
                 held.push(Held {
                     charge: Charge { key: rate_key('r', call.agent_id, model, start), amount: 1, limit: rpm as i64, expires_at_ms: end },
                     unit: Unit::Requests,
-                    label: format!("requests per minute{scope}"),
+                    label: Label::RequestsPerMinute { model: r.model.clone() },
                 });
             }
             if let Some(tpm) = r.tpm {
                 held.push(Held {
                     charge: Charge { key: rate_key('t', call.agent_id, model, start), amount: tokens, limit: tpm as i64, expires_at_ms: end },
                     unit: Unit::Tokens,
-                    label: format!("tokens per minute{scope}"),
+                    label: Label::TokensPerMinute { model: r.model.clone() },
                 });
             }
         }
@@ -503,14 +554,29 @@ pub struct WindowReport {
 
 fn budget_key(agent_id: &str, model: &str, kind: BudgetKind, period: Period, window_start: i64) -> String {
     let k = match kind {
-        BudgetKind::Tokens => 't',
-        BudgetKind::CostUsd => 'c',
+        BudgetKind::Tokens => "t",
+        BudgetKind::CostUsd => "c",
     };
-    format!("b:{agent_id}:{model}:{k}:{}:{window_start}", period.as_str())
+    counter_key(&["b", agent_id, model, k, period.as_str()], window_start)
 }
 
 fn rate_key(kind: char, agent_id: &str, model: &str, minute_start: i64) -> String {
-    format!("{kind}:{agent_id}:{model}:{minute_start}")
+    let mut k = [0u8; 4];
+    counter_key(&[kind.encode_utf8(&mut k), agent_id, model], minute_start)
+}
+
+/// `part:part:…:window`, built without the formatting machinery (this runs for every counter
+/// of every call).
+fn counter_key(parts: &[&str], window: i64) -> String {
+    let mut buf = itoa::Buffer::new();
+    let window = buf.format(window);
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + window.len());
+    for p in parts {
+        key.push_str(p);
+        key.push(':');
+    }
+    key.push_str(window);
+    key
 }
 
 /// A change to an agent's budget, checked the same way for the CLI, the admin API and the

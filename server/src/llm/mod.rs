@@ -6,12 +6,14 @@
 //! [`forward`] holds the flow. This module never talks to the database: identity comes from
 //! the in-memory key index and records go to the audit queue.
 
+mod body;
 mod error;
 mod estimate;
 mod record;
 mod relay;
 pub mod route;
 pub(crate) mod sse;
+mod transport;
 mod upstream;
 mod usage;
 
@@ -23,12 +25,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
 use opentelemetry::Context;
 use serde_json::{json, Value};
 
 pub use error::{Dialect, ErrorKind, LlmError};
 pub use estimate::estimate_input;
+pub use transport::{Transport, TransportError, UpstreamBody, UpstreamResponse};
 use record::{CallRecorder, Ending};
 
 use crate::app::{client_ip, AppState, Runtime};
@@ -160,7 +162,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (request_id, rid) = new_request_id();
     let parent = telemetry::extract_parent(&headers);
-    let server_cx = record::start_server_span(&state.telemetry.tracer, &parent, "GET", "/v1/models", &request_id);
+    let server_cx = record::start_server_span(&state.telemetry, &parent, "GET", "/v1/models", &request_id);
     let dialect = if headers.contains_key("anthropic-version") { Dialect::Anthropic } else { Dialect::OpenAi };
     let principal = match state.keys.authenticate(&headers) {
         Ok(p) => p,
@@ -197,7 +199,7 @@ async fn proxy(state: AppState, api: Api, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let dialect = api.dialect();
     let parent = telemetry::extract_parent(&parts.headers);
-    let server_cx = record::start_server_span(&state.telemetry.tracer, &parent, "POST", api.route(), &request_id);
+    let server_cx = record::start_server_span(&state.telemetry, &parent, "POST", api.route(), &request_id);
 
     let principal = match state.keys.authenticate(&parts.headers) {
         Ok(p) => p,
@@ -272,16 +274,10 @@ async fn forward(
     let capture = principal.capture_bodies.unwrap_or(cfg.audit.capture_bodies).then_some(cfg.audit.body_max_bytes);
     rec.set_request_body(raw.clone(), capture);
 
-    let mut json: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(&raw) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(LlmError::new(ErrorKind::BadRequest, "request body must be a JSON object")),
-        Err(e) => {
-            return Err(LlmError::new(
-                ErrorKind::BadRequest,
-                format!("request body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()),
-            )
-            .code("invalid_json"))
-        }
+    let mut json = match body::RequestBody::parse(&raw) {
+        Ok(b) => b,
+        Err(e @ body::BodyError::NotAnObject) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string())),
+        Err(e) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("invalid_json")),
     };
     let facts = upstream::request_facts(api, &json);
     rec.update_event(|ev| {
@@ -290,10 +286,12 @@ async fn forward(
             ev.end_user = facts.end_user.clone();
         }
     });
-    match json.get("model") {
-        Some(Value::String(s)) if !s.is_empty() => {}
-        Some(_) => return Err(LlmError::new(ErrorKind::BadRequest, "`model` must be a non-empty string").param("model")),
-        None => return Err(LlmError::new(ErrorKind::BadRequest, "`model` is required").param("model")),
+    if facts.model.is_empty() {
+        return Err(if json.has("model") {
+            LlmError::new(ErrorKind::BadRequest, "`model` must be a non-empty string").param("model")
+        } else {
+            LlmError::new(ErrorKind::BadRequest, "`model` is required").param("model")
+        });
     }
     let Some(model) = cfg.model(&facts.model) else {
         let available: Vec<&str> = cfg.models.iter().filter(|m| principal.may_use_model(&m.name)).map(|m| m.name.as_str()).collect();
@@ -336,12 +334,10 @@ async fn forward(
         token_margin: first.map_or(1.05, |p| p.token_margin),
     };
     let admission = state.limiter.admit(&shape).await.map_err(limit_error)?;
-    let mut json_dirty = false;
     let mut limit_headers = Vec::new();
     if let Some(adm) = admission {
         if let Some(max) = adm.inject_max_output {
-            json.insert(api.max_output_field().into(), Value::from(max));
-            json_dirty = true;
+            json.set(api.max_output_field(), &Value::from(max));
         }
         limit_headers = adm.headers(state.limiter.now_ms());
         rec.set_admission(state.limiter.clone(), adm);
@@ -372,7 +368,7 @@ async fn forward(
             }
         }
         let Some(provider) = cfg.providers.get(&target.provider) else { continue };
-        let Some(client) = rt.clients.get(&provider.name) else { continue };
+        let Some(transport) = rt.transports.get(&provider.name) else { continue };
         if provider.api_key.is_none() {
             if let Some(var) = &provider.api_key_env {
                 let e = LlmError::new(ErrorKind::Unreachable, format!("provider `{}` has no API key: the gateway's {var} is not set", provider.name));
@@ -393,23 +389,20 @@ async fn forward(
             continue;
         }
 
-        let (changed, weir_asked_usage) = upstream::rewrite_body(api, &mut json, &target.model);
-        let upstream_body = if changed || json_dirty {
-            bytes::Bytes::from(serde_json::to_vec(&json).map_err(|_| LlmError::new(ErrorKind::BadRequest, "request body cannot be re-encoded"))?)
-        } else {
-            raw.clone()
-        };
+        let weir_asked_usage = upstream::rewrite_body(api, &mut json, &target.model);
+        let upstream_body = if json.changed() { bytes::Bytes::from(json.to_bytes()) } else { raw.clone() };
         rec.update_event(|ev| {
             ev.provider = Some(provider.name.clone());
             ev.model_served = Some(target.model.clone());
         });
-        let client_cx: Context = rec.start_client_span(&state.telemetry.tracer, api, &facts.model, provider, facts.max_tokens);
+        let client_cx: Context = rec.start_client_span(&state.telemetry, api, &facts.model, provider, facts.max_tokens);
         let mut up_headers = upstream::upstream_headers(headers, provider, presented_key(headers));
         telemetry::inject_context(&client_cx, &mut up_headers);
-        let url = upstream::endpoint_url(provider, api, query);
         let attempt_started = Instant::now();
-        let head_timeout = provider.read_timeout.max(provider.connect_timeout).min(deadline.saturating_duration_since(Instant::now()));
-        let send = client.post(&url).headers(up_headers).body(upstream_body).send();
+        // Connecting and the wait for the head have their own limits (in the transport); this
+        // one keeps the attempt within the call's deadline.
+        let head_timeout = (provider.connect_timeout + provider.read_timeout).min(deadline.saturating_duration_since(Instant::now()));
+        let send = transport.post(upstream::endpoint_path(provider, api), query, up_headers, upstream_body);
         let resp = match tokio::time::timeout(head_timeout, send).await {
             Err(_) => Err(timeout_error(provider)),
             Ok(Err(e)) => Err(transport_error(provider, &e)),
@@ -426,7 +419,7 @@ async fn forward(
                 continue;
             }
         };
-        let status = resp.status();
+        let status = resp.status;
         if status.is_success() {
             state.circuits.success(&circuit);
             rec.record_attempt(provider, &target.model, Some(status.as_u16()), None, elapsed_ms);
@@ -434,8 +427,8 @@ async fn forward(
         }
 
         // An error answer: read it, then retry or pass it through.
-        let resp_headers = upstream::downstream_headers(resp.headers(), rid);
-        let bytes = match tokio::time::timeout(provider.request_timeout, resp.bytes()).await {
+        let resp_headers = upstream::downstream_headers(&resp.headers, rid);
+        let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect()).await {
             Ok(Ok(b)) => b,
             Ok(Err(_)) | Err(_) => bytes::Bytes::new(),
         };
@@ -517,26 +510,24 @@ impl ProviderFailure {
 async fn relay_success(
     api: Api,
     provider: &crate::config::Provider,
-    resp: reqwest::Response,
+    resp: UpstreamResponse,
     rec: &mut CallRecorder,
     rid: &HeaderValue,
     weir_asked_usage: bool,
-    limit_headers: &[(String, String)],
+    limit_headers: &[(axum::http::HeaderName, HeaderValue)],
 ) -> Result<Forwarded, LlmError> {
-    let status = resp.status();
+    let status = resp.status;
     let is_sse = resp
-        .headers()
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let mut resp_headers = upstream::downstream_headers(resp.headers(), rid);
+    let mut resp_headers = upstream::downstream_headers(&resp.headers, rid);
     for (k, v) in limit_headers {
-        if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
-            resp_headers.insert(k, v);
-        }
+        resp_headers.insert(k.clone(), v.clone());
     }
     if is_sse {
-        let upstream_stream = resp.bytes_stream().boxed();
+        let upstream_stream = resp.body.with_chunk_timeout(provider.read_timeout);
         return Ok(Forwarded::Stream(Box::new(move |rec: CallRecorder| {
             let relay = relay::Relay::new(api, status.as_u16(), upstream_stream, weir_asked_usage, rec);
             let mut out = Response::new(Body::from_stream(relay));
@@ -546,7 +537,7 @@ async fn relay_success(
             out
         })));
     }
-    let bytes = match tokio::time::timeout(provider.request_timeout, resp.bytes()).await {
+    let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect()).await {
         Err(_) => return Err(timeout_error(provider)),
         Ok(Err(e)) => return Err(transport_error(provider, &e)),
         Ok(Ok(b)) => b,
@@ -626,7 +617,7 @@ fn timeout_error(provider: &crate::config::Provider) -> LlmError {
     LlmError::new(ErrorKind::Timeout, format!("provider `{}` did not answer in time", provider.name))
 }
 
-fn transport_error(provider: &crate::config::Provider, e: &reqwest::Error) -> LlmError {
+fn transport_error(provider: &crate::config::Provider, e: &TransportError) -> LlmError {
     tracing::warn!(provider = %provider.name, error = %e, "provider request failed");
     if e.is_timeout() {
         timeout_error(provider)

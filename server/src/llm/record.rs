@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use super::error::LlmError;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::audit::{AuditEvent, AuditSink, Captured};
 use crate::limits::{Admission, Limiter};
 use crate::config::{Price, Provider};
-use crate::telemetry::{self, semconv};
+use crate::telemetry::{self, semconv, Telemetry};
 
 /// How a call ended, as far as the recorder needs to know.
 pub struct Ending {
@@ -62,7 +62,17 @@ struct Call {
     response_body: Vec<u8>,
     streamed: bool,
     admission: Option<(Arc<Limiter>, Admission)>,
-    attempts: Vec<serde_json::Value>,
+    attempts: Vec<Attempt>,
+}
+
+/// One try of one target, as the audit trail lists it.
+#[derive(serde::Serialize)]
+struct Attempt {
+    provider: String,
+    model: String,
+    status: Option<u16>,
+    error: Option<String>,
+    latency_ms: f64,
 }
 
 impl CallRecorder {
@@ -94,16 +104,19 @@ impl CallRecorder {
     /// One try of one target, for the audit trail.
     pub fn record_attempt(&mut self, provider: &Provider, model: &str, status: Option<u16>, error: Option<&str>, latency_ms: f64) {
         if let Some(c) = self.0.as_mut() {
-            c.attempts.push(serde_json::json!({
-                "provider": provider.name, "model": model, "status": status, "error": error,
-                "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
-            }));
+            c.attempts.push(Attempt {
+                provider: provider.name.clone(),
+                model: model.to_string(),
+                status,
+                error: error.map(str::to_string),
+                latency_ms: (latency_ms * 1000.0).round() / 1000.0,
+            });
         }
     }
 
     /// Ends the current attempt's span as failed; the next attempt starts its own.
     pub fn fail_attempt(&mut self, error_type: &str, message: &str) {
-        if let Some(cx) = self.0.as_mut().and_then(|c| c.client_cx.take()) {
+        if let Some(cx) = self.0.as_mut().and_then(|c| c.client_cx.take()).filter(|cx| cx.span().is_recording()) {
             let span = cx.span();
             span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.to_string()));
             span.set_status(Status::error(message.to_string()));
@@ -140,42 +153,33 @@ impl CallRecorder {
 
     /// Starts the `chat {model}` CLIENT span under the server span; its context is what goes
     /// upstream in `traceparent`.
-    pub fn start_client_span(
-        &mut self,
-        tracer: &opentelemetry_sdk::trace::SdkTracer,
-        api: Api,
-        requested_model: &str,
-        provider: &Provider,
-        max_tokens: Option<i64>,
-    ) -> Context {
+    pub fn start_client_span(&mut self, telemetry: &Telemetry, api: Api, requested_model: &str, provider: &Provider, max_tokens: Option<i64>) -> Context {
         let Some(c) = self.0.as_mut() else { return Context::new() };
-        let mut attrs = vec![
-            KeyValue::new(semconv::GEN_AI_OPERATION_NAME, api.operation_name()),
-            KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider.kind.as_str()),
-            KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, requested_model.to_string()),
-            KeyValue::new("weir.provider", provider.name.clone()),
-        ];
-        if let Some(host) = &provider.server_address {
-            attrs.push(KeyValue::new(semconv::SERVER_ADDRESS, host.clone()));
-        }
-        if let Some(port) = provider.server_port {
-            attrs.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
-        }
-        if let Some(m) = max_tokens {
-            attrs.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, m));
-        }
-        if let Some(agent) = &c.event.agent_name {
-            attrs.push(KeyValue::new(semconv::WEIR_AGENT, agent.clone()));
-        }
-        if let Some(s) = &c.event.session_id {
-            attrs.push(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, s.clone()));
-        }
-        let span = tracer
-            .span_builder(format!("{} {requested_model}", api.operation_name()))
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(tracer, &c.server_cx);
-        let cx = c.server_cx.with_span(span);
+        let event = &c.event;
+        let cx = telemetry.start_span(&c.server_cx, || {
+            let mut attrs = vec![
+                KeyValue::new(semconv::GEN_AI_OPERATION_NAME, api.operation_name()),
+                KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider.kind.as_str()),
+                KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, requested_model.to_string()),
+                KeyValue::new("weir.provider", provider.name.clone()),
+            ];
+            if let Some(host) = &provider.server_address {
+                attrs.push(KeyValue::new(semconv::SERVER_ADDRESS, host.clone()));
+            }
+            if let Some(port) = provider.server_port {
+                attrs.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+            }
+            if let Some(m) = max_tokens {
+                attrs.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, m));
+            }
+            if let Some(agent) = &event.agent_name {
+                attrs.push(KeyValue::new(semconv::WEIR_AGENT, agent.clone()));
+            }
+            if let Some(s) = &event.session_id {
+                attrs.push(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, s.clone()));
+            }
+            SpanBuilder::from_name(format!("{} {requested_model}", api.operation_name())).with_kind(SpanKind::Client).with_attributes(attrs)
+        });
         if let Some((trace_id, span_id)) = telemetry::ids(&cx) {
             c.event.trace_id = Some(trace_id);
             c.event.span_id = Some(span_id);
@@ -254,7 +258,7 @@ impl Call {
 
     fn write(self, ending: Ending, captured: Option<Captured>, latency_ms: f64, estimated: bool) {
         let Call { sink, mut event, server_cx, client_cx, price, streamed, admission, attempts, .. } = self;
-        if attempts.len() > 1 || attempts.first().is_some_and(|a| !a["error"].is_null()) {
+        if attempts.len() > 1 || attempts.first().is_some_and(|a| a.error.is_some()) {
             event.attempts = serde_json::to_string(&attempts).ok();
         }
         let usage = ending.facts.usage;
@@ -303,7 +307,7 @@ impl Call {
             }
         }
 
-        if let Some(cx) = client_cx {
+        if let Some(cx) = client_cx.filter(|cx| cx.span().is_recording()) {
             let span = cx.span();
             if let Some(m) = &ending.facts.model {
                 span.set_attribute(KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, m.clone()));
@@ -344,6 +348,9 @@ impl Call {
 /// Ends the SERVER span of a request with its status.
 pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
     let span = cx.span();
+    if !span.is_recording() {
+        return;
+    }
     span.set_attribute(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
     if let Some(t) = error_type {
         span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, t.to_string()));
@@ -355,21 +362,12 @@ pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
 }
 
 /// The SERVER span every gateway request gets, continuing the caller's trace.
-pub fn start_server_span(
-    tracer: &opentelemetry_sdk::trace::SdkTracer,
-    parent: &Context,
-    method: &'static str,
-    route: &'static str,
-    request_id: &str,
-) -> Context {
-    let span = tracer
-        .span_builder(format!("{method} {route}"))
-        .with_kind(SpanKind::Server)
-        .with_attributes([
+pub fn start_server_span(telemetry: &Telemetry, parent: &Context, method: &'static str, route: &'static str, request_id: &str) -> Context {
+    telemetry.start_span(parent, || {
+        SpanBuilder::from_name(format!("{method} {route}")).with_kind(SpanKind::Server).with_attributes([
             KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
             KeyValue::new(semconv::HTTP_ROUTE, route),
             KeyValue::new(semconv::WEIR_REQUEST_ID, request_id.to_string()),
         ])
-        .start_with_context(tracer, parent);
-    parent.with_span(span)
+    })
 }

@@ -10,16 +10,15 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::BoxStream;
 use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
 use super::sse::{SseEvent, SseSplitter};
 use super::usage::StreamObserver;
-use super::Api;
+use super::{Api, UpstreamBody};
 
 pub struct Relay {
-    upstream: BoxStream<'static, reqwest::Result<Bytes>>,
+    upstream: UpstreamBody,
     splitter: SseSplitter,
     observer: StreamObserver,
     strip_usage_chunk: bool,
@@ -29,7 +28,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(api: Api, status: u16, upstream: BoxStream<'static, reqwest::Result<Bytes>>, strip_usage_chunk: bool, mut recorder: CallRecorder) -> Self {
+    pub fn new(api: Api, status: u16, upstream: UpstreamBody, strip_usage_chunk: bool, mut recorder: CallRecorder) -> Self {
         recorder.set_streamed();
         Self {
             upstream,
@@ -84,7 +83,7 @@ impl Stream for Relay {
             if this.recorder.is_none() {
                 return Poll::Ready(None);
             }
-            match this.upstream.as_mut().poll_next(cx) {
+            match Pin::new(&mut this.upstream).poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     if let Some(rec) = this.recorder.as_mut() {
                         rec.mark_first_chunk();

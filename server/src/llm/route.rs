@@ -61,12 +61,15 @@ pub struct Circuits {
 impl Circuits {
     /// The targets in the order to try them: by priority; within a priority, a weighted random
     /// order. Targets whose circuit is open go last (they are tried only when all else fails).
-    pub fn plan(&self, model: &Model) -> Vec<Target> {
-        let mut groups: Vec<(u32, Vec<Target>)> = Vec::new();
+    pub fn plan<'m>(&self, model: &'m Model) -> Vec<&'m Target> {
+        if let [only] = model.targets.as_slice() {
+            return vec![only];
+        }
+        let mut groups: Vec<(u32, Vec<&Target>)> = Vec::new();
         for t in &model.targets {
             match groups.iter_mut().find(|(p, _)| *p == t.priority) {
-                Some((_, g)) => g.push(t.clone()),
-                None => groups.push((t.priority, vec![t.clone()])),
+                Some((_, g)) => g.push(t),
+                None => groups.push((t.priority, vec![t])),
             }
         }
         groups.sort_by_key(|(p, _)| *p);
@@ -102,7 +105,7 @@ impl Circuits {
     /// Whether a call may go to this target now.
     pub fn allow(&self, key: &str) -> bool {
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let c = map.entry(key.to_string()).or_default();
+        let Some(c) = map.get_mut(key) else { return true };
         match c.state {
             CircuitState::Closed => true,
             CircuitState::Open => {
@@ -127,7 +130,10 @@ impl Circuits {
 
     pub fn success(&self, key: &str) {
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let c = map.entry(key.to_string()).or_default();
+        let c = match map.get_mut(key) {
+            Some(c) => c,
+            None => map.entry(key.to_string()).or_default(),
+        };
         if c.state != CircuitState::Closed {
             tracing::info!(target = key, "circuit closed: the target answers again");
         }

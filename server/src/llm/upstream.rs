@@ -8,6 +8,8 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+use super::body::RequestBody;
+
 use super::Api;
 use crate::config::{Provider, ProviderKind};
 
@@ -44,18 +46,15 @@ const NOT_FORWARDED_UP: &[&str] = &[
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
-pub fn endpoint_url(provider: &Provider, api: Api, query: Option<&str>) -> String {
-    let path = match (provider.kind, api) {
+/// The path a call goes to, after the provider's base URL.
+pub fn endpoint_path(provider: &Provider, api: Api) -> &'static str {
+    match (provider.kind, api) {
         (ProviderKind::Anthropic, _) if provider.base_url.ends_with("/v1") => "/messages",
         (ProviderKind::Anthropic, _) => "/v1/messages",
         (ProviderKind::Openai, Api::Chat) => "/chat/completions",
         (ProviderKind::Openai, Api::Responses) => "/responses",
         (ProviderKind::Openai, Api::Embeddings) => "/embeddings",
         (ProviderKind::Openai, Api::Messages) => "/messages",
-    };
-    match query {
-        Some(q) if !q.is_empty() => format!("{}{path}?{q}", provider.base_url),
-        _ => format!("{}{path}", provider.base_url),
     }
 }
 
@@ -145,47 +144,39 @@ pub struct RequestFacts {
     pub max_tokens: Option<i64>,
 }
 
-/// Reads the fields Weir models and applies the one rewrite it must make before forwarding:
-/// the model name, when the target's differs, and for OpenAI chat streams the request for a
-/// usage chunk. Returns whether Weir (not the client) asked for the usage chunk. Every other
-/// field passes through untouched.
-pub fn rewrite_body(api: Api, body: &mut serde_json::Map<String, Value>, target_model: &str) -> (bool, bool) {
-    let mut changed = false;
-    if body.get("model").and_then(Value::as_str) != Some(target_model) {
-        body.insert("model".into(), Value::String(target_model.to_string()));
-        changed = true;
+/// Applies the rewrites Weir must make before forwarding: the model name, when the target's
+/// differs, and for OpenAI chat streams the request for a usage chunk. Returns whether Weir
+/// (not the client) asked for the usage chunk. Every other member passes through untouched.
+pub fn rewrite_body(api: Api, body: &mut RequestBody<'_>, target_model: &str) -> bool {
+    if body.get::<String>("model").as_deref() != Some(target_model) {
+        body.set("model", &Value::from(target_model));
     }
-    let mut weir_asked_usage = false;
-    if api == Api::Chat && body.get("stream").and_then(Value::as_bool) == Some(true) {
-        let opts = body.entry("stream_options").or_insert_with(|| Value::Object(Default::default()));
-        if !opts.is_object() {
-            *opts = Value::Object(Default::default());
-        }
-        if let Some(o) = opts.as_object_mut() {
-            if o.get("include_usage").and_then(Value::as_bool) != Some(true) {
-                o.insert("include_usage".into(), Value::Bool(true));
-                weir_asked_usage = true;
-                changed = true;
-            }
+    if api == Api::Chat && body.get::<bool>("stream") == Some(true) {
+        let mut opts = match body.get::<Value>("stream_options") {
+            Some(Value::Object(o)) => o,
+            _ => serde_json::Map::new(),
+        };
+        if opts.get("include_usage").and_then(Value::as_bool) != Some(true) {
+            opts.insert("include_usage".into(), Value::Bool(true));
+            body.set("stream_options", &Value::Object(opts));
+            return true;
         }
     }
-    (changed, weir_asked_usage)
+    false
 }
 
-pub fn request_facts(api: Api, body: &serde_json::Map<String, Value>) -> RequestFacts {
+pub fn request_facts(api: Api, body: &RequestBody<'_>) -> RequestFacts {
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        user_id: Option<String>,
+    }
     let end_user = match api {
-        Api::Messages => body.get("metadata").and_then(|m| m.get("user_id")).and_then(Value::as_str),
-        _ => body.get("user").and_then(Value::as_str).or_else(|| body.get("safety_identifier").and_then(Value::as_str)),
+        Api::Messages => body.get::<Metadata>("metadata").and_then(|m| m.user_id),
+        _ => body.get::<String>("user").or_else(|| body.get::<String>("safety_identifier")),
     }
     .map(|s| s.chars().take(256).collect());
-    let max_tokens = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
-        .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_i64));
-    RequestFacts {
-        model: body.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
-        end_user,
-        max_tokens,
-    }
+    let max_tokens = ["max_tokens", "max_completion_tokens", "max_output_tokens"].iter().find_map(|k| body.get::<i64>(k));
+    RequestFacts { model: body.get::<String>("model").unwrap_or_default(), end_user, max_tokens }
 }
 
 #[cfg(test)]
@@ -208,6 +199,7 @@ mod tests {
             headers: vec![],
             bytes_per_token: 2.0,
             token_margin: 1.05,
+            proxy: None,
         }
     }
 
@@ -247,34 +239,38 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(endpoint_url(&provider(ProviderKind::Openai, "http://x/v1"), Api::Chat, None), "http://x/v1/chat/completions");
-        assert_eq!(endpoint_url(&provider(ProviderKind::Anthropic, "http://a"), Api::Messages, Some("beta=true")), "http://a/v1/messages?beta=true");
-        assert_eq!(endpoint_url(&provider(ProviderKind::Anthropic, "http://a/v1"), Api::Messages, None), "http://a/v1/messages");
+        assert_eq!(endpoint_path(&provider(ProviderKind::Openai, "http://x/v1"), Api::Chat), "/chat/completions");
+        assert_eq!(endpoint_path(&provider(ProviderKind::Anthropic, "http://a"), Api::Messages), "/v1/messages");
+        assert_eq!(endpoint_path(&provider(ProviderKind::Anthropic, "http://a/v1"), Api::Messages), "/messages");
     }
 
     #[test]
     fn rewrite_sets_model_and_usage_request_only() {
-        let mut body: serde_json::Map<String, Value> =
-            serde_json::from_str(r#"{"model":"alias","stream":true,"messages":[],"custom_field":{"x":1}}"#).unwrap();
-        let (changed, asked) = rewrite_body(Api::Chat, &mut body, "real-model");
-        assert!(changed && asked);
-        assert_eq!(body["model"], "real-model");
-        assert_eq!(body["stream_options"]["include_usage"], true);
-        assert_eq!(body["custom_field"]["x"], 1);
-        let mut body: serde_json::Map<String, Value> =
-            serde_json::from_str(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#).unwrap();
-        assert_eq!(rewrite_body(Api::Chat, &mut body, "m"), (false, false));
-        let mut body: serde_json::Map<String, Value> = serde_json::from_str(r#"{"model":"m","stream":true}"#).unwrap();
-        assert_eq!(rewrite_body(Api::Messages, &mut body, "m"), (false, false));
+        let raw = br#"{"model":"alias","stream":true,"messages":[],"custom_field":{"x":1}}"#;
+        let mut body = RequestBody::parse(raw).unwrap();
+        assert!(rewrite_body(Api::Chat, &mut body, "real-model"));
+        let out: Value = serde_json::from_slice(&body.to_bytes()).unwrap();
+        assert_eq!(out["model"], "real-model");
+        assert_eq!(out["stream_options"]["include_usage"], true);
+        assert_eq!(out["custom_field"]["x"], 1);
+        let mut body = RequestBody::parse(br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#).unwrap();
+        assert!(!rewrite_body(Api::Chat, &mut body, "m"));
+        assert!(!body.changed());
+        let mut body = RequestBody::parse(br#"{"model":"m","stream":true,"stream_options":{"other":1}}"#).unwrap();
+        assert!(rewrite_body(Api::Chat, &mut body, "m"));
+        assert_eq!(body.to_bytes(), br#"{"model":"m","stream":true,"stream_options":{"other":1,"include_usage":true}}"#.to_vec());
+        let mut body = RequestBody::parse(br#"{"model":"m","stream":true}"#).unwrap();
+        assert!(!rewrite_body(Api::Messages, &mut body, "m"));
+        assert!(!body.changed());
     }
 
     #[test]
     fn facts_read_end_user_per_dialect() {
-        let b: serde_json::Map<String, Value> = serde_json::from_str(r#"{"model":"m","user":"u1","max_completion_tokens":5}"#).unwrap();
+        let b = RequestBody::parse(br#"{"model":"m","user":"u1","max_completion_tokens":5}"#).unwrap();
         let f = request_facts(Api::Chat, &b);
         assert_eq!(f.end_user.as_deref(), Some("u1"));
         assert_eq!(f.max_tokens, Some(5));
-        let b: serde_json::Map<String, Value> = serde_json::from_str(r#"{"model":"m","metadata":{"user_id":"u2"},"stream":true}"#).unwrap();
+        let b = RequestBody::parse(br#"{"model":"m","metadata":{"user_id":"u2"},"stream":true}"#).unwrap();
         let f = request_facts(Api::Messages, &b);
         assert_eq!(f.end_user.as_deref(), Some("u2"));
     }

@@ -5,12 +5,31 @@
 //! placeholders bound in ascending order, and the test suite runs each of them on both engines.
 //! This module never decides policy: it stores and fetches rows.
 
+mod sqlite_audit;
+
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::audit::AuditEvent;
+
+pub use sqlite_audit::{AuditInsertError, SqliteAuditWriter};
+
+/// Requests, tokens and cost per (agent, requested model, UTC day) of the events that count as
+/// usage: what the `usage_daily` rollup gains when they are inserted.
+fn daily_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> std::collections::BTreeMap<(&'e str, &'e str, i64), (i64, i64, f64)> {
+    let mut rollup: std::collections::BTreeMap<(&str, &str, i64), (i64, i64, f64)> = Default::default();
+    for e in inserted.filter(|e| e.counts_as_usage()) {
+        let Some(agent) = &e.agent_id else { continue };
+        let day = e.ts.div_euclid(86_400_000) * 86_400_000;
+        let r = rollup.entry((agent.as_str(), e.model_requested.as_deref().unwrap_or_default(), day)).or_default();
+        r.0 += 1;
+        r.1 += e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0);
+        r.2 += e.cost_usd.unwrap_or(0.0);
+    }
+    rollup
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -365,15 +384,7 @@ impl Store {
             q.fetch_all(&mut *tx).await?.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).collect();
         // The daily rollup counts exactly the rows this statement inserted, in the same
         // transaction: a replayed batch adds nothing twice.
-        let mut rollup: std::collections::BTreeMap<(String, String, i64), (i64, i64, f64)> = Default::default();
-        for e in events.iter().filter(|e| inserted.contains(&e.id) && e.counts_as_usage()) {
-            let Some(agent) = &e.agent_id else { continue };
-            let day = e.ts.div_euclid(86_400_000) * 86_400_000;
-            let r = rollup.entry((agent.clone(), e.model_requested.clone().unwrap_or_default(), day)).or_default();
-            r.0 += 1;
-            r.1 += e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0);
-            r.2 += e.cost_usd.unwrap_or(0.0);
-        }
+        let rollup = daily_rollup(events.iter().filter(|e| inserted.contains(&e.id)));
         for ((agent, model, day), (requests, tokens, cost)) in rollup {
             sqlx::query(
                 "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6) \
