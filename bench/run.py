@@ -12,6 +12,10 @@ Measured, direct and through Weir alternately, each repeated --runs times (media
   c. streaming time to first body byte, from a sequential keep-alive Python client;
   d. Weir's peak resident memory (VmHWM) after everything above.
 
+Beside them, a and b are also measured through a bare proxy (server/examples/bare_proxy.rs: the
+same thread-per-core hyper plumbing as Weir's LLM path and nothing else), so that what an extra
+hop costs on this machine can be told apart from what Weir's own work costs.
+
 Usage:  python3 bench/run.py [--runs 5] [--duration 10] [--skip-build] [--keep]
 
 Needs Linux, Python 3.11 (stdlib only), cargo, and either nginx and oha on PATH or the right to
@@ -48,6 +52,7 @@ BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
 NGINX_TEMPLATE = BENCH_DIR / "nginx.conf.template"
 WEIR_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "weir"
+BARE_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "examples" / "bare_proxy"
 
 RATE_RPS = 2000
 RATE_CONNECTIONS = 50
@@ -66,7 +71,9 @@ TARGET_THROUGHPUT_RATIO = 0.5
 TARGET_PEAK_RSS_MB = 80.0
 TARGET_ADDED_TTFT_MS = 1.0
 
-SIDES = ("direct", "weir")
+SIDES = ("direct", "bare", "weir")
+# The bare proxy buffers whole answers, so time to first byte is measured direct and through Weir.
+TTFT_SIDES = ("direct", "weir")
 
 
 def log(msg: str) -> None:
@@ -210,9 +217,10 @@ def build_weir(skip: bool) -> None:
         log(f"weir: --skip-build, using {WEIR_BIN}")
     else:
         log("weir: building the release binary (cargo decides whether anything changed)")
-        run_cmd(["cargo", "build", "--release", "-p", "weir-server"], cwd=ROOT, check=True)
-    if not WEIR_BIN.is_file():
-        raise BenchError(f"{WEIR_BIN} does not exist; run without --skip-build")
+        run_cmd(["cargo", "build", "--release", "-p", "weir-server", "--bin", "weir", "--example", "bare_proxy"], cwd=ROOT, check=True)
+    for binary in (WEIR_BIN, BARE_BIN):
+        if not binary.is_file():
+            raise BenchError(f"{binary} does not exist; run without --skip-build")
 
 
 @dataclass
@@ -384,6 +392,17 @@ class Weir:
         raise BenchError("VmHWM not found in /proc/<pid>/status")
 
 
+def start_bare(nginx_port: int, tmp: Path) -> int:
+    port = free_port()
+    log_file = tmp / "bare.log"
+    log(f"starting the bare proxy on 127.0.0.1:{port}")
+    with open(log_file, "wb") as out:
+        proc = CHILDREN.start("bare proxy", [str(BARE_BIN), f"127.0.0.1:{port}", f"127.0.0.1:{nginx_port}"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    wait_for("bare proxy", proc, lambda: http_status(url, "POST", CHAT_BODY.encode())[0] == 200, log_file)
+    return port
+
+
 def weir_config(nginx_port: int, tmp: Path) -> str:
     upstream = f"http://127.0.0.1:{nginx_port}"
     return f"""\
@@ -480,7 +499,7 @@ def start_weir(nginx_port: int, tmp: Path) -> Weir:
 def check_endpoints(urls: dict[str, str], stream_urls: dict[str, str], key: str) -> None:
     """One call of each kind on each side, so that a misconfiguration fails here, loudly."""
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
-    for side in SIDES:
+    for side in TTFT_SIDES:
         status, body = http_status(urls[side], "POST", CHAT_BODY.encode(), headers)
         if status != 200 or json.loads(body).get("object") != "chat.completion":
             raise BenchError(f"{side}: POST {urls[side]} answered {status}: {body[:500]!r}")
@@ -518,22 +537,23 @@ def measure_ttft(port: int, path: str, key: str) -> float:
 class Results:
     rate: dict[str, list[OhaResult]] = field(default_factory=lambda: {s: [] for s in SIDES})
     saturation: dict[str, list[OhaResult]] = field(default_factory=lambda: {s: [] for s in SIDES})
-    ttft: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    ttft: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in TTFT_SIDES})
     # Every call sent to Weir, warm-up included: what the audit trail should hold at the end.
     weir_calls: int = 0
 
 
-def run_benchmark(oha: Oha, weir: Weir, nginx_port: int, runs: int, duration: int) -> tuple[Results, dict[str, list[str]]]:
+def run_benchmark(oha: Oha, weir: Weir, nginx_port: int, bare_port: int, runs: int, duration: int) -> tuple[Results, dict[str, list[str]]]:
     results = Results()
     urls = {
         "direct": f"http://127.0.0.1:{nginx_port}/v1/chat/completions",
+        "bare": f"http://127.0.0.1:{bare_port}/v1/chat/completions",
         "weir": f"http://127.0.0.1:{weir.port}/v1/chat/completions",
     }
     stream_targets = {
         "direct": (nginx_port, "/stream/v1/chat/completions"),
         "weir": (weir.port, "/v1/chat/completions"),
     }
-    check_endpoints(urls, {s: f"http://127.0.0.1:{p}{path}" for s, (p, path) in stream_targets.items()}, weir.key)
+    check_endpoints({s: urls[s] for s in TTFT_SIDES}, {s: f"http://127.0.0.1:{p}{path}" for s, (p, path) in stream_targets.items()}, weir.key)
     results.weir_calls += 2
 
     rate_load = ["-q", str(RATE_RPS), "-c", str(RATE_CONNECTIONS)]
@@ -570,7 +590,7 @@ def run_benchmark(oha: Oha, weir: Weir, nginx_port: int, runs: int, duration: in
             results.saturation[side].append(r)
             log(f"{tag}  saturation  {side:<6}  {r.describe()}")
             settle(side, r.total)
-        for side in order:
+        for side in (s for s in order if s in TTFT_SIDES):
             ms = measure_ttft(*stream_targets[side], weir.key)
             results.ttft[side].append(ms)
             log(f"{tag}  stream TTFT {side:<6}  median {ms:.3f} ms over {TTFT_REQUESTS} requests")
@@ -625,7 +645,7 @@ def report(
     sent = {s: sum(r.total for r in results.rate[s]) for s in SIDES}
     sat_non_200 = {s: sum(r.non_200 for r in results.saturation[s]) for s in SIDES}
     rps = {s: med(r.rps for r in results.saturation[s]) for s in SIDES}
-    ttft = {s: med(results.ttft[s]) for s in SIDES}
+    ttft = {s: med(results.ttft[s]) for s in TTFT_SIDES}
     added_p50 = p50["weir"] - p50["direct"]
     added_p99 = p99["weir"] - p99["direct"]
     ratio = rps["weir"] / rps["direct"]
@@ -649,10 +669,8 @@ def report(
         f"| Weir | `target/release/weir` at `{git_revision()}`; audit on, bodies captured, SQLite |",
         f"| Upstream | nginx {nginx_version}, canned OpenAI answers (bench/nginx.conf.template) |",
         f"| Load | {oha.version}; {runs} run{'s' if runs != 1 else ''} × {duration} s per side and measurement, sides alternated, medians |",
-        f"| Rate command | `{commands['rate'][0]}` |",
-        f"| | `{commands['rate'][1]}` |",
-        f"| Saturation command | `{commands['saturation'][0]}` |",
-        f"| | `{commands['saturation'][1]}` |",
+        f"| Rate command | `{commands['rate'][-1]}` (and the same against nginx and the bare proxy) |",
+        f"| Saturation command | `{commands['saturation'][-1]}` (likewise) |",
         f"| Streaming TTFT | Python http.client, one keep-alive connection, {TTFT_REQUESTS} sequential requests after {TTFT_WARMUP} warm-up, `\"stream\": true` |",
         "",
         "| Measure | Direct | Through Weir | Added | Target | Result |",
@@ -667,18 +685,26 @@ def report(
         f"| Audit events stored / calls sent through Weir | | {stored:,} / {results.weir_calls:,} ({by_outcome}; dropped {dropped}) "
         f"| | all, 0 dropped | {verdict(stored == results.weir_calls and dropped == 0)} |",
         "",
-        "Per run (direct / through Weir):",
+        "The floor: a bare proxy (server/examples/bare_proxy.rs — Weir's plumbing, none of its work) in the same run:",
         "",
-        f"| Run | p50 at {RATE_RPS} req/s (ms) | p99 at {RATE_RPS} req/s (ms) | Saturation (req/s) | Stream TTFT (ms) |",
+        "| Measure | Direct | Bare proxy | Through Weir | Bare proxy adds | Weir adds over the bare proxy |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| p50 at {RATE_RPS} req/s (ms) | {p50['direct']:.3f} | {p50['bare']:.3f} | {p50['weir']:.3f} | {p50['bare'] - p50['direct']:+.3f} | {p50['weir'] - p50['bare']:+.3f} |",
+        f"| p99 at {RATE_RPS} req/s (ms) | {p99['direct']:.3f} | {p99['bare']:.3f} | {p99['weir']:.3f} | {p99['bare'] - p99['direct']:+.3f} | {p99['weir'] - p99['bare']:+.3f} |",
+        f"| Saturation (req/s) | {rps['direct']:,.0f} | {rps['bare']:,.0f} | {rps['weir']:,.0f} | ×{rps['bare'] / rps['direct']:.2f} of direct | ×{rps['weir'] / rps['bare']:.2f} of the bare proxy |",
+        f"| Non-200 at {RATE_RPS} req/s and at saturation | {non_200['direct'] + sat_non_200['direct']} | {non_200['bare'] + sat_non_200['bare']} | {non_200['weir'] + sat_non_200['weir']} | | |",
+        "",
+        "Per run (direct / bare proxy / through Weir):",
+        "",
+        f"| Run | p50 at {RATE_RPS} req/s (ms) | p99 at {RATE_RPS} req/s (ms) | Saturation (req/s) | Stream TTFT, direct / Weir (ms) |",
         "|---:|---|---|---|---|",
     ]
     for i in range(runs):
-        rd, rw = results.rate["direct"][i], results.rate["weir"][i]
-        sd, sw = results.saturation["direct"][i], results.saturation["weir"][i]
-        td, tw = results.ttft["direct"][i], results.ttft["weir"][i]
+        r = {s: results.rate[s][i] for s in SIDES}
+        t = {s: results.saturation[s][i] for s in SIDES}
         lines.append(
-            f"| {i + 1} | {rd.p50_ms:.3f} / {rw.p50_ms:.3f} | {rd.p99_ms:.3f} / {rw.p99_ms:.3f} "
-            f"| {sd.rps:,.0f} / {sw.rps:,.0f} | {td:.3f} / {tw:.3f} |"
+            f"| {i + 1} | {' / '.join(f'{r[s].p50_ms:.3f}' for s in SIDES)} | {' / '.join(f'{r[s].p99_ms:.3f}' for s in SIDES)} "
+            f"| {' / '.join(f'{t[s].rps:,.0f}' for s in SIDES)} | {results.ttft['direct'][i]:.3f} / {results.ttft['weir'][i]:.3f} |"
         )
     lines += [
         "",
@@ -722,8 +748,9 @@ def main() -> int:
     keep = args.keep
     try:
         nginx_port, nginx_version = start_nginx(nginx, tmp)
+        bare_port = start_bare(nginx_port, tmp)
         weir = start_weir(nginx_port, tmp)
-        results, commands = run_benchmark(oha, weir, nginx_port, args.runs, args.duration)
+        results, commands = run_benchmark(oha, weir, nginx_port, bare_port, args.runs, args.duration)
         # Read after every measurement, while Weir still runs: its high-water mark over the run.
         peak_rss = weir.peak_rss_mb()
         audit = weir.wait_audit_drained()
