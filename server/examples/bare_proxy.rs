@@ -25,7 +25,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 type Pool = Rc<RefCell<Vec<SendRequest<Full<Bytes>>>>>;
 
 async fn connection(pool: &Pool, upstream: &str) -> std::io::Result<SendRequest<Full<Bytes>>> {
-    while let Some(mut sender) = pool.borrow_mut().pop() {
+    loop {
+        // The borrow ends before the await below: other connections share the pool.
+        let Some(mut sender) = pool.borrow_mut().pop() else { break };
         if sender.ready().await.is_ok() {
             return Ok(sender);
         }

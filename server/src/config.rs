@@ -106,8 +106,13 @@ pub struct McpSection {
     pub session_idle_secs: u64,
     /// The largest JSON-RPC message accepted from a client.
     pub max_message_bytes: usize,
-    /// Browser origins allowed to call `/mcp` besides the gateway's own host.
+    /// Browser origins (`scheme://host[:port]`, or `*`) allowed to call `/mcp` besides
+    /// loopback ones and those of `allowed_hosts`.
     pub allowed_origins: Vec<String>,
+    /// Names (`host` or `host:port`) clients may reach `/mcp` by, in the `Host` header, besides
+    /// loopback ones. Empty: any name when Weir listens on a non-loopback address, loopback names
+    /// only when it listens on loopback (against DNS rebinding).
+    pub allowed_hosts: Vec<String>,
     /// The longest Weir waits for a backend's answer to one request.
     pub request_timeout_secs: u64,
     pub servers: Vec<McpServerSection>,
@@ -121,6 +126,7 @@ impl Default for McpSection {
             session_idle_secs: 1800,
             max_message_bytes: 4 * 1024 * 1024,
             allowed_origins: vec![],
+            allowed_hosts: vec![],
             request_timeout_secs: 300,
             servers: vec![],
             rules: vec![],
@@ -188,6 +194,8 @@ pub struct McpConfig {
     pub session_idle: Duration,
     pub max_message_bytes: usize,
     pub allowed_origins: Vec<String>,
+    /// Lower-cased.
+    pub allowed_hosts: Vec<String>,
     pub request_timeout: Duration,
     pub servers: Vec<McpServer>,
     pub rules: Vec<crate::mcp::policy::ToolRule>,
@@ -287,6 +295,16 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
     if m.request_timeout_secs == 0 {
         return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
     }
+    for (i, h) in m.allowed_hosts.iter().enumerate() {
+        if h.trim().is_empty() || h.contains("://") || h.contains('/') {
+            return Err(invalid(format!("mcp.allowed_hosts[{i}]"), "must be a host name, optionally with :port (no scheme or path)"));
+        }
+    }
+    for (i, o) in m.allowed_origins.iter().enumerate() {
+        if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+            return Err(invalid(format!("mcp.allowed_origins[{i}]"), "must be `*` or an origin such as https://app.example.com"));
+        }
+    }
     if let Some(a) = &m.anonymous_agent {
         if a.trim().is_empty() {
             return Err(invalid("mcp.anonymous_agent", "must name an agent"));
@@ -297,6 +315,7 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         session_idle: Duration::from_secs(m.session_idle_secs),
         max_message_bytes: m.max_message_bytes,
         allowed_origins: m.allowed_origins.clone(),
+        allowed_hosts: m.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         request_timeout: Duration::from_secs(m.request_timeout_secs),
         servers,
         rules,

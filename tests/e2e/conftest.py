@@ -202,8 +202,8 @@ class TestDatabase:
 # -------------------------------------------------------------------------------------------
 
 
-def config_toml(fake: FakeProvider, spool: Path) -> str:
-    input_price, output_price = GPT_TEST_PRICE
+def base_sections(spool: Path) -> str:
+    """The config every test Weir shares: quick drains, key refreshes and audit flushes."""
     return f"""
 [server]
 drain_timeout_secs = 5
@@ -214,6 +214,12 @@ refresh_interval_ms = 200
 [audit]
 flush_interval_ms = 50
 spool_path = "{spool}"
+"""
+
+
+def config_toml(fake: FakeProvider, spool: Path) -> str:
+    input_price, output_price = GPT_TEST_PRICE
+    return base_sections(spool) + f"""
 
 [[providers]]
 name = "fake-openai"

@@ -11,6 +11,10 @@ pub struct SseEvent {
     pub event: Option<String>,
     /// The `data:` lines joined with `\n`.
     pub data: String,
+    /// The `id:` field, if any (for resuming a stream with `Last-Event-ID`).
+    pub id: Option<String>,
+    /// The `retry:` field in milliseconds, if any.
+    pub retry: Option<u64>,
     /// The event as received, terminator included.
     pub raw: Bytes,
 }
@@ -63,6 +67,8 @@ fn event_end(buf: &[u8]) -> Option<usize> {
 fn parse_event(raw: Bytes) -> Option<SseEvent> {
     let text = std::str::from_utf8(&raw).ok()?;
     let mut event = None;
+    let mut id = None;
+    let mut retry = None;
     let mut data: Option<String> = None;
     for line in text.split(['\n', '\r']) {
         if line.is_empty() || line.starts_with(':') {
@@ -74,6 +80,8 @@ fn parse_event(raw: Bytes) -> Option<SseEvent> {
         };
         match field {
             "event" => event = Some(value.to_string()),
+            "id" if !value.contains('\0') => id = Some(value.to_string()),
+            "retry" => retry = value.parse().ok().or(retry),
             "data" => match &mut data {
                 Some(d) => {
                     d.push('\n');
@@ -84,7 +92,7 @@ fn parse_event(raw: Bytes) -> Option<SseEvent> {
             _ => {}
         }
     }
-    Some(SseEvent { event, data: data.unwrap_or_default(), raw })
+    Some(SseEvent { event, data: data.unwrap_or_default(), id, retry, raw })
 }
 
 #[cfg(test)]
@@ -109,6 +117,13 @@ mod tests {
         assert_eq!(&evs[0].raw[..], b"data: {\"a\":1}\n\n");
         assert_eq!(evs[1].event.as_deref(), Some("message_stop"));
         assert_eq!(evs[2].data, "[DONE]");
+    }
+
+    #[test]
+    fn ids_and_retry() {
+        let evs = split_all(&["id: 7\nretry: 250\ndata:\n\n", "id: 8\nretry: soon\ndata: x\n\n"]);
+        assert_eq!((evs[0].id.as_deref(), evs[0].retry, evs[0].data.as_str()), (Some("7"), Some(250), ""));
+        assert_eq!((evs[1].id.as_deref(), evs[1].retry), (Some("8"), None));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub const BACKEND_UNAVAILABLE: i64 = -32000;
 pub const SESSION_NOT_FOUND: i64 = -32001;
 pub const DENIED_BY_POLICY: i64 = -32003;
 pub const UNAUTHORIZED: i64 = -32004;
+/// A request the client cancelled (recorded in the audit trail; never sent to the client).
+pub const REQUEST_CANCELLED: i64 = -32800;
 
 /// What a JSON value is, as a JSON-RPC message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

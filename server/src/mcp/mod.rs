@@ -112,7 +112,7 @@ impl McpGateway {
     async fn connect(&self, server: &str, session: &Session) -> Result<Link, BackendError> {
         if let Some(h) = self.http.get(server) {
             let init = InitParams { protocol_version: session.protocol_version.clone(), params: session.client_params.clone() };
-            return Ok(Link::Http(HttpLink::connect(h.clone(), init, session.unsolicited.clone()).await?));
+            return Ok(Link::Http(Box::new(HttpLink::connect(h.clone(), init, session.unsolicited.clone()).await?)));
         }
         if let Some(s) = self.stdio.get(server) {
             return Ok(Link::Stdio(StdioLink::connect(s.clone(), session.id.clone(), session.unsolicited.clone()).await?));
@@ -188,19 +188,53 @@ fn json_response(msg: &Value) -> Response {
     r
 }
 
-/// Refuses browser origins other than the gateway's own host and those configured, against DNS
-/// rebinding. Clients that send no `Origin` (not browsers) pass.
-fn origin_refused(headers: &HeaderMap, cfg: &McpConfig) -> Option<Response> {
-    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
-    if cfg.allowed_origins.iter().any(|o| o == origin || o == "*") {
-        return None;
-    }
+/// Against DNS rebinding: a request must name Weir by a host it answers to (on a loopback
+/// listener, a loopback name or one of `mcp.allowed_hosts`; elsewhere, any name unless
+/// `allowed_hosts` lists them), and a browser's `Origin` must be a loopback origin, one of an
+/// allowed host, or one of `mcp.allowed_origins`. Clients that send no `Origin` (not browsers)
+/// pass the origin check. The `Host` a request names never vouches for its `Origin`.
+fn origin_refused(headers: &HeaderMap, cfg: &McpConfig, listen: std::net::SocketAddr) -> Option<Response> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest.trim_end_matches('/'));
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+    let host_ok = if host.is_empty() {
+        // HTTP/1.0 or HTTP/2 without :authority: nothing to rebind.
+        true
+    } else if is_loopback_authority(host) || host_allowed(host, &cfg.allowed_hosts) {
+        true
+    } else {
+        cfg.allowed_hosts.is_empty() && !listen.ip().is_loopback()
+    };
+    if !host_ok {
+        return Some(rpc_error(StatusCode::FORBIDDEN, Value::Null, jsonrpc::INVALID_REQUEST, format!("host `{host}` is not allowed (see mcp.allowed_hosts)")));
+    }
+    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
+    if cfg.allowed_origins.iter().any(|o| o == "*" || o.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
         return None;
     }
-    Some(rpc_error(StatusCode::FORBIDDEN, Value::Null, jsonrpc::INVALID_REQUEST, format!("origin `{origin}` is not allowed")))
+    let authority = origin.split_once("://").map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    if !authority.is_empty() && (is_loopback_authority(authority) || host_allowed(authority, &cfg.allowed_hosts)) {
+        return None;
+    }
+    Some(rpc_error(StatusCode::FORBIDDEN, Value::Null, jsonrpc::INVALID_REQUEST, format!("origin `{origin}` is not allowed (see mcp.allowed_origins)")))
+}
+
+/// `host[:port]` split into the host (brackets kept for IPv6) and whether a port followed.
+fn host_part(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_once(']').map_or(authority, |(h, _)| &authority[..=h.len()]);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { authority })
+}
+
+fn is_loopback_authority(authority: &str) -> bool {
+    let h = host_part(authority).to_ascii_lowercase();
+    h == "localhost" || h == "[::1]" || h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An allowed host entry matches the authority exactly, or its host when the entry has no port.
+fn host_allowed(authority: &str, allowed: &[String]) -> bool {
+    let authority = authority.to_ascii_lowercase();
+    let host = host_part(&authority);
+    allowed.iter().any(|a| *a == authority || *a == host)
 }
 
 fn unauthorized(message: &str) -> Response {
@@ -239,9 +273,9 @@ async fn caller(state: &AppState, headers: &HeaderMap, cfg: &McpConfig) -> Resul
 }
 
 /// The session a request names, checked against the endpoint and the caller.
-fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal) -> Result<Arc<Session>, Response> {
+fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal) -> Result<Arc<Session>, Box<Response>> {
     let Some(id) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
-        return Err(rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "Mcp-Session-Id header is required"));
+        return Err(Box::new(rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "Mcp-Session-Id header is required")));
     };
     match state.mcp.sessions.get(id) {
         // A session is only ever used by the agent that began it, on the endpoint it began on.
@@ -249,7 +283,7 @@ fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, c
             s.touch();
             Ok(s)
         }
-        _ => Err(rpc_error(StatusCode::NOT_FOUND, Value::Null, jsonrpc::SESSION_NOT_FOUND, "session not found or expired; initialize a new one")),
+        _ => Err(Box::new(rpc_error(StatusCode::NOT_FOUND, Value::Null, jsonrpc::SESSION_NOT_FOUND, "session not found or expired; initialize a new one"))),
     }
 }
 
@@ -269,7 +303,7 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     let started = Instant::now();
     let rt = state.runtime.load_full();
     let cfg = &rt.config.mcp;
-    if let Some(r) = origin_refused(&headers, cfg) {
+    if let Some(r) = origin_refused(&headers, cfg, rt.config.listen) {
         return r;
     }
     let caller = match caller(&state, &headers, cfg).await {
@@ -315,7 +349,7 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     }
     let session = match find_session(&state, &scope, &headers, &caller) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match kind {
         Kind::Request => {
@@ -352,7 +386,7 @@ fn accepts_sse(headers: &HeaderMap) -> bool {
 async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal, msg: Value, started: Instant) -> Response {
     let session = match find_session(state, scope, headers, caller) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items = msg.as_array().cloned().unwrap_or_default();
     if session.protocol_version != "2025-03-26" {
@@ -466,29 +500,42 @@ fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
 }
 
 /// Answers one client request: JSON when the backend's response came alone, SSE when the
-/// backend sent related messages (its requests to the client, progress, logging) first.
+/// backend sent related messages (its requests to the client, progress, logging) first. A
+/// request the client cancels gets no response: its stream ends without one.
 async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, _headers: &HeaderMap, started: Instant) -> Response {
     let (tx, mut rx) = mpsc::channel::<(Arc<str>, Value)>(SINK_CAPACITY);
+    let id = jsonrpc::id(&msg);
+    let cancel = session.begin_request(&id);
     let (st, sess) = (state.clone(), session.clone());
-    let mut call = tokio::spawn(async move { run_request(&st, &sess, msg, &tx, started).await });
+    let mut call = tokio::spawn(async move {
+        let answer = run_request(&st, &sess, msg, &tx, started).await;
+        sess.end_request(&id);
+        answer
+    });
     // Wait for the response or the first related message, whichever comes first.
     let first = tokio::select! {
+        biased;
         r = &mut call => Ok(r),
-        m = rx.recv() => Err(m),
+        () = cancel.cancelled() => return cancelled_response(wants_sse),
+        m = rx.recv() => match m {
+            Some(m) => Err(m),
+            // The call dropped its sender: it has finished, or is about to.
+            None => Ok((&mut call).await),
+        },
     };
     match first {
+        Ok(_) if cancel.is_cancelled() => cancelled_response(wants_sse),
         Ok(Ok(answer)) => json_response(&answer),
         Ok(Err(_)) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
         Err(first_msg) if wants_sse => {
-            let stream = async_stream(session, first_msg, rx, call);
+            let stream = async_stream(session, first_msg, rx, call, cancel);
             sse_response(stream)
         }
         Err(first_msg) => {
             // The client cannot take a stream: related messages go to its session stream.
-            if let Some((server, m)) = first_msg {
-                if let Some(m) = session.to_client(&server, m) {
-                    let _ = session.unsolicited.try_send((server, m));
-                }
+            let (server, m) = first_msg;
+            if let Some(m) = session.to_client(&server, m) {
+                let _ = session.unsolicited.try_send((server, m));
             }
             let forward = tokio::spawn({
                 let session = session.clone();
@@ -501,6 +548,7 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
             let answer = call.await;
             forward.abort();
             match answer {
+                _ if cancel.is_cancelled() => cancelled_response(false),
                 Ok(a) => json_response(&a),
                 Err(_) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
             }
@@ -508,38 +556,58 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
     }
 }
 
+/// The answer to a POST whose request the client cancelled: an event stream that ends at once,
+/// without a response (a client that takes no stream gets 202 and no body).
+fn cancelled_response(wants_sse: bool) -> Response {
+    if wants_sse {
+        sse_response(futures_util::stream::empty())
+    } else {
+        StatusCode::ACCEPTED.into_response()
+    }
+}
+
 /// The SSE body of a request's answer: related messages as they come, then the response.
 fn async_stream(
     session: Arc<Session>,
-    first: Option<(Arc<str>, Value)>,
+    first: (Arc<str>, Value),
     mut rx: mpsc::Receiver<(Arc<str>, Value)>,
     call: tokio::task::JoinHandle<Value>,
+    cancel: tokio_util::sync::CancellationToken,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     tokio::spawn(async move {
         let mut call = call;
-        if let Some((server, m)) = first {
-            if let Some(m) = session.to_client(&server, m) {
-                if out_tx.send(sse_event(&m)).await.is_err() {
-                    return;
-                }
+        let (server, m) = first;
+        if let Some(m) = session.to_client(&server, m) {
+            if out_tx.send(sse_event(&m)).await.is_err() {
+                return;
             }
         }
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
+        // Once every sender of related messages is gone, only the answer is left to wait for.
+        let mut related_open = true;
         loop {
             tokio::select! {
                 biased;
-                m = rx.recv() => {
-                    if let Some((server, m)) = m {
-                        if let Some(m) = session.to_client(&server, m) {
-                            if out_tx.send(sse_event(&m)).await.is_err() {
-                                return;
+                // A cancelled request's stream ends without its response.
+                () = cancel.cancelled() => return,
+                m = rx.recv(), if related_open => {
+                    match m {
+                        Some((server, m)) => {
+                            if let Some(m) = session.to_client(&server, m) {
+                                if out_tx.send(sse_event(&m)).await.is_err() {
+                                    return;
+                                }
                             }
                         }
+                        None => related_open = false,
                     }
                 }
                 answer = &mut call => {
+                    if cancel.is_cancelled() {
+                        return;
+                    }
                     // Related messages sent before the response still go first.
                     while let Ok((server, m)) = rx.try_recv() {
                         if let Some(m) = session.to_client(&server, m) {
@@ -626,14 +694,23 @@ fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
     (502, ty, jsonrpc::error(id, jsonrpc::BACKEND_UNAVAILABLE, e.to_string()))
 }
 
-/// Sends `msg` to `server` and returns its response with the client's id.
+/// Sends `msg` to `server` and returns its response with the client's id. A request the client
+/// cancels stops waiting (the backend was told by then).
 async fn forward(state: &AppState, session: &Arc<Session>, server: &str, msg: Value, related: &Sink, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let link = state.mcp.link(session, server).await.map_err(|e| backend_failure(id.clone(), &e))?;
     rec.set_backend(server, link.backend_session());
-    session.begin_request(&id, server);
-    let res = link.request(msg, related).await;
-    session.end_request(&id);
+    let (cancel, tracked_here) = session.route_request(&id, server);
+    let res = tokio::select! {
+        r = link.request(msg, related) => Some(r),
+        () = cancel.cancelled() => None,
+    };
+    if tracked_here {
+        session.end_request(&id);
+    }
+    let Some(res) = res else {
+        return Err((499, "cancelled", jsonrpc::error(id, jsonrpc::REQUEST_CANCELLED, "cancelled by the client")));
+    };
     let mut answer = res.map_err(|e| backend_failure(id.clone(), &e))?;
     answer["id"] = id;
     if jsonrpc::error_of(&answer).is_some() {
@@ -700,8 +777,10 @@ async fn set_level(state: &AppState, session: &Arc<Session>, msg: Value, related
     Ok(jsonrpc::result(id, json!({})))
 }
 
-/// A list method on the aggregate: one backend per page, names prefixed, tools filtered by
-/// policy; on one server's endpoint, that server's page, tools filtered by policy.
+/// A list method. On the aggregate, every backend's page in one answer (names prefixed, tools
+/// filtered by policy), fetched in parallel; the cursor carries the backends that have more, so
+/// a client that never pages still sees every backend's first page. On one server's endpoint,
+/// that server's page and cursor as they are, tools filtered by policy.
 async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpConfig, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(msg);
     let method = jsonrpc::method(msg).to_string();
@@ -712,61 +791,49 @@ async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpCo
         _ => "resourceTemplates",
     };
     let servers = state.mcp.servers_of(session);
-    let (mut index, mut inner) = match msg.pointer("/params/cursor").and_then(Value::as_str) {
-        None => (0, None),
-        Some(c) if session.scope.is_some() => (0, Some(c.to_string())),
-        Some(c) => match names::decode_cursor(c) {
-            Some((b, inner)) if b < servers.len() => (b, inner),
+    let cursor = msg.pointer("/params/cursor").and_then(Value::as_str);
+    let targets: Vec<(usize, Option<String>)> = match (cursor, &session.scope) {
+        (None, _) => (0..servers.len()).map(|i| (i, None)).collect(),
+        (Some(c), Some(_)) => vec![(0, Some(c.to_string()))],
+        (Some(c), None) => match names::decode_cursor(c) {
+            Some(pending) if pending.iter().all(|(i, _)| *i < servers.len()) => pending.into_iter().map(|(i, c)| (i, Some(c))).collect(),
             _ => return Err((200, "invalid_cursor", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, "invalid cursor"))),
         },
     };
-    let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
-    // Skips backends that are down or do not offer this list.
-    while index < servers.len() {
-        let server = &servers[index];
-        let mut req = jsonrpc::request(json!(format!("weir-list-{}", uuid::Uuid::new_v4().simple())), &method, json!({}));
-        if let Some(c) = &inner {
-            req["params"]["cursor"] = json!(c);
-        }
-        let page = match state.mcp.link(session, server).await {
-            Ok(link) => {
-                rec.set_backend(server, link.backend_session());
-                link.request(req, &tx).await
-            }
-            Err(e) => Err(e),
-        };
+    let pages = futures_util::future::join_all(targets.iter().map(|(i, inner)| list_page(state, session, &servers[*i], &method, inner.as_deref()))).await;
+    let mut items = Vec::new();
+    let mut pending = Vec::new();
+    for ((index, _), page) in targets.iter().zip(pages) {
+        let server = &servers[*index];
         let result = match page {
-            Ok(ans) if jsonrpc::error_of(&ans).is_none() => ans.get("result").cloned().unwrap_or_else(|| json!({})),
-            Ok(ans) => {
-                if session.scope.is_some() {
-                    let mut ans = ans;
-                    ans["id"] = id;
-                    return Err((200, "backend_error", ans));
-                }
-                tracing::debug!(server, method, "backend refused a list; skipped");
-                index += 1;
-                inner = None;
+            Ok((result, backend_session)) => {
+                rec.set_backend(server, backend_session);
+                result
+            }
+            // One server's endpoint says what went wrong; the aggregate leaves that backend out.
+            Err(PageError::Refused(mut ans)) if session.scope.is_some() => {
+                ans["id"] = id;
+                return Err((200, "backend_error", ans));
+            }
+            Err(PageError::Unavailable(e)) if session.scope.is_some() => return Err(backend_failure(id, &e)),
+            Err(PageError::Refused(_)) => {
+                tracing::debug!(server, method, "backend refused a list; left out");
                 continue;
             }
-            Err(e) => {
-                if session.scope.is_some() {
-                    return Err(backend_failure(id, &e));
-                }
+            Err(PageError::Unavailable(e)) => {
                 tracing::warn!(server, error = %e, "MCP backend unavailable; its {field} are left out");
-                index += 1;
-                inner = None;
                 continue;
             }
         };
-        let mut items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut page_items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
         if field == "tools" {
-            items.retain(|t| {
+            page_items.retain(|t| {
                 let name = t.get("name").and_then(Value::as_str).unwrap_or("");
                 policy::may_see(&cfg.rules, &names::prefixed(server, name), &session.principal.agent_name, session.principal.end_user.as_deref())
             });
         }
         if session.scope.is_none() {
-            for it in &mut items {
+            for it in &mut page_items {
                 if let Some(Value::String(n)) = it.get_mut("name") {
                     if field == "tools" || field == "prompts" {
                         *n = names::prefixed(server, n);
@@ -777,20 +844,39 @@ async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpCo
                 }
             }
         }
-        let backend_next = result.get("nextCursor").and_then(Value::as_str).map(str::to_string);
-        let next = match (&session.scope, backend_next) {
-            (Some(_), n) => n,
-            (None, Some(n)) => Some(names::encode_cursor(index, Some(&n))),
-            (None, None) if index + 1 < servers.len() => Some(names::encode_cursor(index + 1, None)),
-            (None, None) => None,
-        };
-        let mut out = json!({ field: items });
-        if let Some(n) = next {
-            out["nextCursor"] = json!(n);
+        if let Some(next) = result.get("nextCursor").and_then(Value::as_str) {
+            pending.push((*index, next.to_string()));
         }
-        return Ok(jsonrpc::result(id, out));
+        items.extend(page_items);
     }
-    Ok(jsonrpc::result(id, json!({ field: [] })))
+    let mut out = json!({ field: items });
+    match (&session.scope, pending.as_slice()) {
+        (_, []) => {}
+        (Some(_), [(_, next)]) => out["nextCursor"] = json!(next),
+        _ => out["nextCursor"] = json!(names::encode_cursor(&pending)),
+    }
+    Ok(jsonrpc::result(id, out))
+}
+
+enum PageError {
+    /// The backend answered with a JSON-RPC error (the whole answer).
+    Refused(Value),
+    Unavailable(BackendError),
+}
+
+/// One backend's page of a list, and its backend session.
+async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, method: &str, cursor: Option<&str>) -> Result<(Value, Option<String>), PageError> {
+    let mut req = jsonrpc::request(json!(format!("weir-list-{}", uuid::Uuid::new_v4().simple())), method, json!({}));
+    if let Some(c) = cursor {
+        req["params"]["cursor"] = json!(c);
+    }
+    let link = state.mcp.link(session, server).await.map_err(PageError::Unavailable)?;
+    let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
+    let ans = link.request(req, &tx).await.map_err(PageError::Unavailable)?;
+    if jsonrpc::error_of(&ans).is_some() {
+        return Err(PageError::Refused(ans));
+    }
+    Ok((ans.get("result").cloned().unwrap_or_else(|| json!({})), link.backend_session()))
 }
 
 /// `tools/call`: the tool must exist as the backend lists it, and policy must allow the call.
@@ -846,11 +932,14 @@ async fn client_notification(state: &AppState, session: &Arc<Session>, msg: Valu
         "notifications/cancelled" => {
             let Some(req_id) = msg.pointer("/params/requestId").cloned() else { return };
             let reason = msg.pointer("/params/reason").and_then(Value::as_str).map(str::to_string);
+            // The backend hears of it before Weir stops waiting for its answer (a stdio link
+            // finds the backend's id of the request among those it waits for).
             if let Some(server) = session.inflight_server(&req_id) {
                 if let Some(link) = session.link(&server).await {
                     link.cancel(&req_id, reason.as_deref()).await;
                 }
             }
+            session.cancel_request(&req_id);
         }
         _ => {
             let links: Vec<Arc<Link>> = session.links.read().await.values().cloned().collect();
@@ -868,7 +957,7 @@ async fn client_notification(state: &AppState, session: &Arc<Session>, msg: Valu
 async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) -> Response {
     let rt = state.runtime.load_full();
     let cfg = &rt.config.mcp;
-    if let Some(r) = origin_refused(&headers, cfg) {
+    if let Some(r) = origin_refused(&headers, cfg, rt.config.listen) {
         return r;
     }
     if !accepts_sse(&headers) {
@@ -880,7 +969,7 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
     };
     let session = match find_session(&state, &scope, &headers, &caller) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(mut rx) = session.take_outbox() else {
         return rpc_error(StatusCode::CONFLICT, Value::Null, jsonrpc::INVALID_REQUEST, "this session already has an open stream");
@@ -920,7 +1009,7 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
 async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMap) -> Response {
     let rt = state.runtime.load_full();
     let cfg = &rt.config.mcp;
-    if let Some(r) = origin_refused(&headers, cfg) {
+    if let Some(r) = origin_refused(&headers, cfg, rt.config.listen) {
         return r;
     }
     let caller = match caller(&state, &headers, cfg).await {
@@ -929,9 +1018,73 @@ async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMa
     };
     let session = match find_session(&state, &scope, &headers, &caller) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     state.mcp.sessions.remove(&session.id);
     session.close().await;
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(hosts: &[&str], origins: &[&str]) -> McpConfig {
+        let mut c = crate::config::Config::from_toml("", &crate::config::Env::default()).unwrap().mcp;
+        c.allowed_hosts = hosts.iter().map(|s| s.to_string()).collect();
+        c.allowed_origins = origins.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    fn req(host: &str, origin: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        h
+    }
+
+    fn refused(host: &str, origin: Option<&str>, c: &McpConfig, listen: &str) -> bool {
+        origin_refused(&req(host, origin), c, listen.parse().unwrap()).is_some()
+    }
+
+    #[test]
+    fn a_loopback_listener_answers_only_to_loopback_names() {
+        let c = cfg(&[], &[]);
+        let l = "127.0.0.1:4000";
+        assert!(!refused("localhost:4000", None, &c, l));
+        assert!(!refused("127.0.0.1:4000", None, &c, l));
+        assert!(!refused("[::1]:4000", None, &c, l));
+        assert!(!refused("LOCALHOST", None, &c, l));
+        // A rebound name, even when its page's Origin matches it.
+        assert!(refused("evil.example.com", Some("http://evil.example.com"), &c, l));
+        assert!(refused("evil.example.com:4000", None, &c, l));
+        assert!(refused("localhost.evil.example.com", None, &c, l));
+        assert!(refused("127.0.0.1.evil.example.com:4000", None, &c, l));
+    }
+
+    #[test]
+    fn browser_origins_must_be_loopback_allowed_hosts_or_listed() {
+        let c = cfg(&["weir.internal"], &["https://app.example.com"]);
+        let l = "0.0.0.0:4000";
+        assert!(!refused("weir.internal:4000", None, &c, l));
+        assert!(!refused("weir.internal:4000", Some("http://localhost:3000"), &c, l));
+        assert!(!refused("weir.internal:4000", Some("https://weir.internal"), &c, l));
+        assert!(!refused("weir.internal:4000", Some("https://app.example.com"), &c, l));
+        assert!(refused("weir.internal:4000", Some("https://evil.example.com"), &c, l));
+        assert!(refused("weir.internal:4000", Some("https://app.example.com.evil.net"), &c, l));
+        assert!(refused("weir.internal:4000", Some("null"), &c, l));
+        // Listed hosts bind the Host header on any listener.
+        assert!(refused("other.internal", None, &c, l));
+    }
+
+    #[test]
+    fn a_public_listener_without_allowed_hosts_takes_any_name_but_not_any_origin() {
+        let c = cfg(&[], &[]);
+        let l = "0.0.0.0:4000";
+        assert!(!refused("weir.example.com", None, &c, l));
+        assert!(refused("weir.example.com", Some("https://weir.example.com"), &c, l));
+        assert!(!refused("weir.example.com", Some("https://weir.example.com"), &cfg(&[], &["*"]), l));
+    }
 }

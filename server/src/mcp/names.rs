@@ -31,19 +31,18 @@ pub fn split_uri(uri: &str) -> Option<(&str, &str)> {
     (!server.is_empty() && !rest.is_empty()).then_some((server, rest))
 }
 
-/// An aggregate list cursor: which backend (by position in the visible list) and that
-/// backend's own cursor.
-pub fn encode_cursor(backend: usize, inner: Option<&str>) -> String {
-    let raw = json!({"b": backend, "c": inner}).to_string();
+/// An aggregate list cursor: for each backend (by position in the visible list) that has more,
+/// its own cursor.
+pub fn encode_cursor(pending: &[(usize, String)]) -> String {
+    let raw = json!({ "p": pending }).to_string();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-pub fn decode_cursor(cursor: &str) -> Option<(usize, Option<String>)> {
+pub fn decode_cursor(cursor: &str) -> Option<Vec<(usize, String)>> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let v: Value = serde_json::from_slice(&raw).ok()?;
-    let b = usize::try_from(v.get("b")?.as_u64()?).ok()?;
-    let c = v.get("c").and_then(Value::as_str).map(str::to_string);
-    Some((b, c))
+    let pending: Vec<(usize, String)> = serde_json::from_value(v.get("p")?.clone()).ok()?;
+    (!pending.is_empty()).then_some(pending)
 }
 
 /// Rewrites resource URIs inside a message from a backend (`uri` fields of resources, resource
@@ -95,8 +94,9 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        assert_eq!(decode_cursor(&encode_cursor(2, Some("abc"))), Some((2, Some("abc".into()))));
-        assert_eq!(decode_cursor(&encode_cursor(0, None)), Some((0, None)));
+        let pending = vec![(0, "first".to_string()), (3, "a/b=c".to_string())];
+        assert_eq!(decode_cursor(&encode_cursor(&pending)), Some(pending));
+        assert_eq!(decode_cursor(&encode_cursor(&[])), None, "nothing pending is no cursor");
         assert_eq!(decode_cursor("not a cursor"), None);
     }
 }

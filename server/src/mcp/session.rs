@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::backend::{Link, Sink, SINK_CAPACITY};
 use super::jsonrpc::{self, Kind};
@@ -23,6 +24,16 @@ use crate::store::now_ms;
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// A client request in flight: the backend it went to (once routed) and what ends it when the
+/// client cancels it.
+struct Inflight {
+    server: Option<String>,
+    cancel: CancellationToken,
+}
+
+/// The receiving end of a session's own stream.
+pub type Outbox = mpsc::Receiver<(Arc<str>, Value)>;
 
 /// Who a session acts for.
 #[derive(Debug, Clone)]
@@ -47,11 +58,11 @@ pub struct Session {
     pub down: Mutex<HashMap<String, String>>,
     /// The session's own stream (GET): where unsolicited backend messages wait for the client.
     pub unsolicited: Sink,
-    outbox: Mutex<Option<mpsc::Receiver<(Arc<str>, Value)>>>,
+    outbox: Mutex<Option<Outbox>>,
     /// Weir's id of a backend request to the client → (server, the backend's id).
     server_requests: Mutex<HashMap<String, (String, Value)>>,
-    /// The client's requests in flight → the server they went to (for cancellation).
-    inflight: Mutex<HashMap<String, String>>,
+    /// The client's requests in flight (for cancellation).
+    inflight: Mutex<HashMap<String, Inflight>>,
     last_seen_ms: AtomicI64,
     next_id: AtomicU64,
 }
@@ -89,24 +100,52 @@ impl Session {
     }
 
     /// Takes the session's stream for a GET; `None` while another GET holds it.
-    pub fn take_outbox(&self) -> Option<mpsc::Receiver<(Arc<str>, Value)>> {
+    pub fn take_outbox(&self) -> Option<Outbox> {
         lock(&self.outbox).take()
     }
 
-    pub fn return_outbox(&self, rx: mpsc::Receiver<(Arc<str>, Value)>) {
+    pub fn return_outbox(&self, rx: Outbox) {
         *lock(&self.outbox) = Some(rx);
     }
 
-    pub fn begin_request(&self, client_id: &Value, server: &str) {
-        lock(&self.inflight).insert(jsonrpc::id_key(client_id), server.to_string());
+    /// Tracks a client request from its arrival; the token fires when the client cancels it.
+    pub fn begin_request(&self, client_id: &Value) -> CancellationToken {
+        let cancel = CancellationToken::new();
+        lock(&self.inflight).insert(jsonrpc::id_key(client_id), Inflight { server: None, cancel: cancel.clone() });
+        cancel
+    }
+
+    /// Notes the backend a request went to, tracking it if it was not yet; returns its token and
+    /// whether this call began tracking it (the caller then ends it).
+    pub fn route_request(&self, client_id: &Value, server: &str) -> (CancellationToken, bool) {
+        let mut map = lock(&self.inflight);
+        match map.get_mut(&jsonrpc::id_key(client_id)) {
+            Some(r) => {
+                r.server = Some(server.to_string());
+                (r.cancel.clone(), false)
+            }
+            None => {
+                let cancel = CancellationToken::new();
+                map.insert(jsonrpc::id_key(client_id), Inflight { server: Some(server.to_string()), cancel: cancel.clone() });
+                (cancel, true)
+            }
+        }
     }
 
     pub fn end_request(&self, client_id: &Value) {
         lock(&self.inflight).remove(&jsonrpc::id_key(client_id));
     }
 
+    /// The backend a request in flight went to, if it has been routed.
     pub fn inflight_server(&self, client_id: &Value) -> Option<String> {
-        lock(&self.inflight).get(&jsonrpc::id_key(client_id)).cloned()
+        lock(&self.inflight).get(&jsonrpc::id_key(client_id)).and_then(|r| r.server.clone())
+    }
+
+    /// Marks a request cancelled by the client: its answer is not sent.
+    pub fn cancel_request(&self, client_id: &Value) {
+        if let Some(r) = lock(&self.inflight).get(&jsonrpc::id_key(client_id)) {
+            r.cancel.cancel();
+        }
     }
 
     /// A backend's message as the client must see it: its requests get a Weir id (mapped back
@@ -155,6 +194,9 @@ pub trait SessionMap: Send + Sync {
     /// Removes and returns the sessions idle for longer than `idle_ms`.
     fn take_idle(&self, idle_ms: i64) -> Vec<Arc<Session>>;
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Default)]

@@ -551,6 +551,15 @@ impl Store {
         if let Some(v) = &f.request_id {
             w.and("request_id = $?", Arg::Text(v.clone()));
         }
+        if let Some(v) = &f.tool {
+            w.and("tool_name = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.mcp_server {
+            w.and("mcp_server = $?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = &f.error_type {
+            w.and("error_type = $?", Arg::Text(v.clone()));
+        }
         if let Some(v) = f.since_ms {
             w.and("ts >= $?", Arg::Int(v));
         }
@@ -751,6 +760,11 @@ pub struct AuditFilter {
     pub outcome: Option<String>,
     pub status: Option<i64>,
     pub request_id: Option<String>,
+    /// MCP: the tool as the agent named it (`server__tool` form), the backend server, and the
+    /// kind of failure.
+    pub tool: Option<String>,
+    pub mcp_server: Option<String>,
+    pub error_type: Option<String>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     /// Keyset cursor: rows strictly older than this `(ts, id)`.

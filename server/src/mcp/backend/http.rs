@@ -19,6 +19,9 @@ use super::{deliver, BackendError, InitParams, Sink};
 use crate::llm::sse::SseSplitter;
 use crate::mcp::jsonrpc::{self, Kind};
 
+/// How many times in a row a response stream is resumed without an event arriving in between.
+const MAX_RESUMES: u32 = 5;
+
 pub struct HttpServer {
     pub name: Arc<str>,
     pub url: String,
@@ -178,24 +181,71 @@ impl HttpLink {
                 _ => Err(BackendError::Protocol(self.server.name.clone(), "the answer is not a JSON-RPC response".into())),
             };
         }
+        // A server may end the stream before the response (SSE polling); it is resumed with a
+        // GET carrying the last event id, after the delay the server asked for.
+        let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut resp = resp;
         let mut splitter = SseSplitter::default();
         let mut events = Vec::new();
+        let mut last_id: Option<String> = None;
+        let mut retry = Duration::from_secs(1);
+        let mut resumes_without_progress = 0;
         loop {
-            let chunk = match resp.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) => return Err(self.unavailable("the response stream ended before the response")),
-                Err(e) => return Err(self.unavailable(transport_reason(&e))),
+            let ended = match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    splitter.push(&chunk, &mut events);
+                    None
+                }
+                Ok(None) => Some("the response stream ended before the response".to_string()),
+                Err(e) => Some(transport_reason(&e)),
             };
-            splitter.push(&chunk, &mut events);
             for ev in events.drain(..) {
+                if let Some(id) = ev.id {
+                    last_id = Some(id);
+                    resumes_without_progress = 0;
+                }
+                if let Some(ms) = ev.retry {
+                    retry = Duration::from_millis(ms.min(30_000));
+                }
                 let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
                 if jsonrpc::kind(&msg) == Kind::Response && &jsonrpc::id(&msg) == want {
                     return Ok(msg);
                 }
                 deliver(related, &self.server.name, msg);
             }
+            let Some(why) = ended else { continue };
+            let Some(id) = last_id.clone().filter(|_| resumes_without_progress < MAX_RESUMES) else {
+                return Err(self.unavailable(why));
+            };
+            resumes_without_progress += 1;
+            splitter = SseSplitter::default();
+            tokio::time::sleep(retry).await;
+            let (current, version) = {
+                let st = self.lock();
+                (st.session.clone().or_else(|| session.clone()), st.version.clone())
+            };
+            resp = self.resume(current.as_deref(), &version, &id).await?;
         }
+    }
+
+    /// `GET` with `Last-Event-ID`: the rest of a stream the server ended early.
+    async fn resume(&self, session: Option<&str>, version: &str, last_event_id: &str) -> Result<reqwest::Response, BackendError> {
+        let mut req = self
+            .server
+            .client
+            .get(&self.server.url)
+            .headers(self.server.headers.clone())
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", version)
+            .header("last-event-id", last_event_id);
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        let resp = req.send().await.map_err(|e| self.unavailable(transport_reason(&e)))?;
+        if !resp.status().is_success() {
+            return Err(self.unavailable(format!("resuming the response stream: HTTP {}", resp.status().as_u16())));
+        }
+        Ok(resp)
     }
 
     pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
@@ -278,20 +328,28 @@ impl HttpLink {
         let (server, sink) = (self.server.clone(), self.unsolicited.clone());
         let task = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(250);
+            let mut last_id: Option<String> = None;
             loop {
-                let resp = server
+                let mut req = server
                     .client
                     .get(&server.url)
                     .headers(server.headers.clone())
                     .header("accept", "text/event-stream")
                     .header("mcp-session-id", &session)
-                    .header("mcp-protocol-version", &version)
-                    .send()
-                    .await;
-                match resp {
+                    .header("mcp-protocol-version", &version);
+                if let Some(id) = &last_id {
+                    req = req.header("last-event-id", id);
+                }
+                match req.send().await {
                     Ok(r) if r.status().is_success() => {
                         backoff = Duration::from_millis(250);
-                        relay_stream(r, &server.name, &sink).await;
+                        let (id, retry) = relay_stream(r, &server.name, &sink).await;
+                        if id.is_some() {
+                            last_id = id;
+                        }
+                        if let Some(ms) = retry {
+                            backoff = Duration::from_millis(ms.min(30_000));
+                        }
                     }
                     Ok(r) => {
                         tracing::debug!(server = %server.name, status = %r.status(), "backend offers no GET stream");
@@ -316,17 +374,26 @@ impl Drop for HttpLink {
     }
 }
 
-async fn relay_stream(mut resp: reqwest::Response, server: &Arc<str>, sink: &Sink) {
+/// Relays a GET stream until it ends; returns the last event id and retry delay it gave.
+async fn relay_stream(mut resp: reqwest::Response, server: &Arc<str>, sink: &Sink) -> (Option<String>, Option<u64>) {
     let mut splitter = SseSplitter::default();
     let mut events = Vec::new();
+    let (mut last_id, mut retry) = (None, None);
     while let Ok(Some(chunk)) = resp.chunk().await {
         splitter.push(&chunk, &mut events);
         for ev in events.drain(..) {
+            if ev.id.is_some() {
+                last_id = ev.id;
+            }
+            if ev.retry.is_some() {
+                retry = ev.retry;
+            }
             if let Ok(msg) = serde_json::from_str::<Value>(&ev.data) {
                 deliver(sink, server, msg);
             }
         }
     }
+    (last_id, retry)
 }
 
 /// A response whose body was already read, rebuilt so that it can be read again.

@@ -50,7 +50,7 @@ pub struct InitParams {
 }
 
 pub enum Link {
-    Http(http::HttpLink),
+    Http(Box<http::HttpLink>),
     Stdio(stdio::StdioLink),
 }
 

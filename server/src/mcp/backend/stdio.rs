@@ -56,6 +56,22 @@ struct Pending {
     seq: u64,
 }
 
+/// Drops a request's pending entry (and its progress token) when its waiter goes.
+struct Forget<'a> {
+    proc: &'a Proc,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = lock(&self.proc.pending).remove(&self.id) {
+            if let Some(k) = pending.progress_key {
+                lock(&self.proc.progress).remove(&k);
+            }
+        }
+    }
+}
+
 struct Proc {
     stdin: mpsc::Sender<String>,
     pending: Mutex<HashMap<u64, Pending>>,
@@ -378,17 +394,13 @@ impl StdioLink {
             lock(&p.pending).remove(&id);
             return Err(self.server.unavailable("the process is not running"));
         }
+        // Whether answered, timed out or dropped (the client cancelled), the request stops
+        // being waited for here.
+        let _forget = Forget { proc: &p, id };
         let answer = match tokio::time::timeout(self.server.timeout, rx).await {
             Ok(Ok(a)) => a,
             Ok(Err(_)) => return Err(self.server.unavailable("the process exited before answering")),
-            Err(_) => {
-                if let Some(pending) = lock(&p.pending).remove(&id) {
-                    if let Some(k) = pending.progress_key {
-                        lock(&p.progress).remove(&k);
-                    }
-                }
-                return Err(BackendError::Timeout(self.server.name.clone()));
-            }
+            Err(_) => return Err(BackendError::Timeout(self.server.name.clone())),
         };
         if answer.get("result").is_some() {
             if let Some(uri) = uri {

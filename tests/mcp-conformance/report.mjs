@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// Compares two result trees written by `conformance server -o DIR` (the fixture reached
+// directly, and the same fixture behind Weir), prints scenario → direct / through Weir,
+// and prints every failing check of the Weir run with what the suite saw.
+//
+// Usage: node report.mjs <direct-results> <weir-results> <expected-scenarios.txt>
+// Exit status: 1 when a scenario passing directly does not pass through Weir, or when an
+// expected scenario does not pass directly; 0 otherwise.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [directDir, weirDir, expectedFile] = process.argv.slice(2);
+if (!directDir || !weirDir || !expectedFile) {
+  console.error('usage: report.mjs <direct-results> <weir-results> <expected-scenarios.txt>');
+  process.exit(2);
+}
+
+const DETAIL_LIMIT = 2500;
+
+function readExpected(file) {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+// The suite names each scenario's folder `server-<scenario>-<ISO time with : and . as ->`.
+const DIR_NAME = /^server-(.+)-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z)$/;
+
+function readResults(dir) {
+  const byScenario = new Map();
+  if (!fs.existsSync(dir)) return byScenario;
+  for (const entry of fs.readdirSync(dir).sort()) {
+    const m = DIR_NAME.exec(entry);
+    if (!m) continue;
+    const file = path.join(dir, entry, 'checks.json');
+    let checks = null;
+    try {
+      checks = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // A scenario that was killed or crashed leaves no readable checks: it did not pass.
+    }
+    byScenario.set(m[1], checks);
+  }
+  return byScenario;
+}
+
+function verdict(checks) {
+  if (checks === undefined) return { label: 'not run', pass: false };
+  if (checks === null) return { label: 'no result', pass: false };
+  const count = (s) => checks.filter((c) => c.status === s).length;
+  const failures = count('FAILURE');
+  const warnings = count('WARNING');
+  if (failures > 0) return { label: `FAIL (${failures})`, pass: false };
+  return { label: warnings > 0 ? `pass, ${warnings} warn` : 'pass', pass: true };
+}
+
+// Checks that succeeded directly but not through Weir, even where the scenario still passes
+// (a SHOULD the suite only reports, or a branch it takes only for an SSE answer).
+function lostChecks(direct, weir) {
+  if (!direct || !weir) return [];
+  const ok = (checks) => new Set(checks.filter((c) => c.status === 'SUCCESS').map((c) => c.id));
+  const weirOk = ok(weir);
+  return [...ok(direct)].filter((id) => !weirOk.has(id));
+}
+
+function clip(s) {
+  return s.length > DETAIL_LIMIT ? `${s.slice(0, DETAIL_LIMIT)} … (${s.length - DETAIL_LIMIT} more chars)` : s;
+}
+
+const expected = readExpected(expectedFile);
+const direct = readResults(directDir);
+const weir = readResults(weirDir);
+const scenarios = [...new Set([...expected, ...direct.keys(), ...weir.keys()])];
+
+const rows = scenarios.map((name) => {
+  const d = verdict(direct.get(name));
+  const w = verdict(weir.get(name));
+  const lost = lostChecks(direct.get(name), weir.get(name));
+  const notes = [];
+  if (!expected.includes(name)) notes.push('not in expected-scenarios.txt');
+  if (expected.includes(name) && !d.pass) notes.push('fixture regression');
+  if (d.pass && !w.pass) notes.push('WEIR REGRESSION');
+  if (w.pass && lost.length > 0) notes.push(`succeeded only directly: ${lost.join(', ')}`);
+  return { name, d, w, notes };
+});
+
+const width = Math.max(...rows.map((r) => r.name.length), 'scenario'.length);
+const pad = (s, n) => s + ' '.repeat(Math.max(0, n - s.length));
+console.log(`${pad('scenario', width)}  ${pad('direct', 14)}  ${pad('through Weir', 14)}  notes`);
+console.log(`${'-'.repeat(width)}  ${'-'.repeat(14)}  ${'-'.repeat(14)}  -----`);
+for (const r of rows) {
+  console.log(`${pad(r.name, width)}  ${pad(r.d.label, 14)}  ${pad(r.w.label, 14)}  ${r.notes.join('; ')}`);
+}
+
+const weirFailures = rows.filter((r) => r.d.pass && !r.w.pass);
+for (const r of weirFailures) {
+  console.log(`\n--- ${r.name}: fails through Weir`);
+  const checks = weir.get(r.name);
+  if (!checks) {
+    console.log(`    ${r.w.label}: see the suite's output in the Weir run log`);
+    continue;
+  }
+  for (const c of checks.filter((c) => c.status === 'FAILURE')) {
+    console.log(`    check ${c.id}: ${c.errorMessage ?? '(no message)'}`);
+    if (c.details !== undefined) console.log(`    details: ${clip(JSON.stringify(c.details))}`);
+  }
+}
+
+for (const r of rows.filter((r) => r.w.pass)) {
+  const lost = lostChecks(direct.get(r.name), weir.get(r.name));
+  if (lost.length === 0) continue;
+  console.log(`\n--- ${r.name}: passes through Weir, but these checks succeeded only directly`);
+  for (const id of lost) {
+    const seen = weir.get(r.name).filter((c) => c.id === id);
+    if (seen.length === 0) console.log(`    check ${id}: not reached through Weir`);
+    for (const c of seen) {
+      console.log(`    check ${id}: ${c.status}: ${c.errorMessage ?? c.details?.message ?? '(no message)'}`);
+    }
+  }
+}
+
+const fixtureMisses = rows.filter((r) => expected.includes(r.name) && !r.d.pass);
+for (const r of fixtureMisses) {
+  console.log(`\n--- ${r.name}: expected to pass directly, got ${r.d.label}`);
+  for (const c of (direct.get(r.name) ?? []).filter((c) => c.status === 'FAILURE')) {
+    console.log(`    check ${c.id}: ${c.errorMessage ?? '(no message)'}`);
+  }
+}
+
+const directPasses = rows.filter((r) => r.d.pass);
+const weirPasses = directPasses.filter((r) => r.w.pass);
+console.log(
+  `\ndirect: ${directPasses.length}/${rows.length} scenarios pass (${expected.length} expected);` +
+    ` through Weir: ${weirPasses.length}/${directPasses.length} of those`,
+);
+// A fixture miss counts as failed too, so this line never reads clean on a failing run.
+console.log(`conformance: ${weirPasses.length} passed, ${weirFailures.length + fixtureMisses.length} failed`);
+process.exit(weirFailures.length > 0 || fixtureMisses.length > 0 ? 1 : 0);

@@ -1,0 +1,162 @@
+// A small MCP server, written with the official TypeScript SDK, for what the published servers
+// do not let a test observe: whether a cancellation reached the server, what headers it was
+// sent, log messages at every level (filtered by the level the client set), a tool list that
+// changes on request, and tools with path arguments for authorization rules.
+//
+//   node fixture-server.mjs stdio
+//   node fixture-server.mjs http PORT        (Streamable HTTP on 127.0.0.1:PORT/mcp)
+
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
+import { z } from "zod";
+
+const counters = { started: 0, cancelled: 0 };
+const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+function text(t) {
+  return { content: [{ type: "text", text: t }] };
+}
+
+function build() {
+  const server = new McpServer(
+    { name: "weir-fixture", version: "1.0.0" },
+    { capabilities: { logging: {}, tools: { listChanged: true } } },
+  );
+
+  server.registerTool(
+    "wait_for_cancel",
+    { description: "Waits until the call is cancelled (or 60 s pass)." },
+    async (extra) =>
+      new Promise((resolve) => {
+        counters.started += 1;
+        const timer = setTimeout(() => resolve(text("not cancelled")), 60_000);
+        extra.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          counters.cancelled += 1;
+          resolve(text("cancelled"));
+        });
+      }),
+  );
+
+  server.registerTool("cancellations", { description: "How many calls started and were cancelled." }, async () =>
+    text(JSON.stringify(counters)),
+  );
+
+  server.registerTool(
+    "add_tool",
+    { description: "Adds a tool named `name` (the server announces the list change).", inputSchema: { name: z.string() } },
+    async ({ name }) => {
+      server.registerTool(name, { description: "Added at run time." }, async () => text(`I am ${name}`));
+      return text(`added ${name}`);
+    },
+  );
+
+  server.registerTool("log_each_level", { description: "Logs one message at every level." }, async (extra) => {
+    for (const level of LEVELS) {
+      await server.sendLoggingMessage({ level, logger: "fixture", data: `a ${level} message` }, extra.sessionId);
+    }
+    return text("logged");
+  });
+
+  server.registerTool(
+    "progress",
+    { description: "Reports `steps` progress notifications, then answers.", inputSchema: { steps: z.number() } },
+    async ({ steps }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= steps; i++) {
+        if (token !== undefined) {
+          await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: i, total: steps } });
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return text(`${steps} steps done`);
+    },
+  );
+
+  server.registerTool(
+    "interrupted",
+    { description: "Reports progress, ends the response stream early (over HTTP), then answers." },
+    async (extra) => {
+      const token = extra._meta?.progressToken;
+      if (token !== undefined) {
+        await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2 } });
+      }
+      extra.closeSSEStream?.();
+      await new Promise((r) => setTimeout(r, 150));
+      if (token !== undefined) {
+        await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 2, total: 2 } });
+      }
+      return text(`finished after ${extra.closeSSEStream ? "a" : "no"} resumption`);
+    },
+  );
+
+  server.registerTool("headers", { description: "The HTTP headers this server received with the call." }, async (extra) =>
+    text(JSON.stringify(extra.requestInfo?.headers ?? {})),
+  );
+
+  server.registerTool(
+    "read_file",
+    { description: "Pretends to read a file.", inputSchema: { path: z.string() } },
+    async ({ path }) => text(`contents of ${path}`),
+  );
+
+  server.registerTool(
+    "write_file",
+    { description: "Pretends to write a file.", inputSchema: { path: z.string(), content: z.string() } },
+    async ({ path }) => text(`wrote ${path}`),
+  );
+
+  server.registerTool(
+    "deploy",
+    { description: "Pretends to deploy.", inputSchema: { env: z.string() } },
+    async ({ env }) => text(`deployed to ${env}`),
+  );
+
+  return server;
+}
+
+const [mode, port] = process.argv.slice(2);
+if (mode === "stdio") {
+  await build().connect(new StdioServerTransport());
+} else if (mode === "http") {
+  const sessions = new Map();
+  const httpServer = http.createServer(async (req, res) => {
+    if (!req.url.startsWith("/mcp")) {
+      res.writeHead(404).end();
+      return;
+    }
+    let body;
+    if (req.method === "POST") {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      body = JSON.parse(Buffer.concat(chunks).toString() || "null");
+    }
+    const sid = req.headers["mcp-session-id"];
+    let transport = sid ? sessions.get(sid) : undefined;
+    if (!transport) {
+      if (sid || req.method !== "POST" || body?.method !== "initialize") {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
+        return;
+      }
+      transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        // Resumable streams, so that a tool can end its response stream early (SSE polling).
+        eventStore: new InMemoryEventStore(),
+        retryInterval: 100,
+        onsessioninitialized: (id) => sessions.set(id, transport),
+      });
+      transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
+      await build().connect(transport);
+    }
+    await transport.handleRequest(req, res, body);
+  });
+  httpServer.listen(Number(port), "127.0.0.1", () => process.stdout.write(`listening on ${port}\n`));
+} else {
+  process.stderr.write("usage: fixture-server.mjs stdio | http PORT\n");
+  process.exit(2);
+}
