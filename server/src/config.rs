@@ -134,13 +134,19 @@ impl Default for McpSection {
     }
 }
 
-/// `[[mcp.servers]]`: a backend MCP server, by `url` (Streamable HTTP) or `command` (stdio).
+/// `[[mcp.servers]]`: a backend MCP server, by `url` (Streamable HTTP or legacy HTTP+SSE) or
+/// `command` (stdio).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerSection {
     pub name: String,
     #[serde(default)]
     pub url: Option<String>,
+    /// For a `url` server: `streamable-http` or `sse` (the HTTP+SSE transport of protocol
+    /// revision 2024-11-05). Unset, Weir tries Streamable HTTP and falls back to SSE as the
+    /// spec's backwards-compatibility rule says.
+    #[serde(default)]
+    pub transport: Option<String>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
     /// Environment for a stdio server's process.
@@ -176,9 +182,21 @@ pub struct McpArgSection {
     pub pattern: Option<String>,
 }
 
+/// Which HTTP transport a `url` server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlTransport {
+    /// Streamable HTTP (revision 2025-03-26 and later).
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport (revision 2024-11-05): an event stream from a GET, messages
+    /// POSTed to the endpoint its first event names.
+    Sse,
+    /// Streamable HTTP, or SSE when the server refuses the `initialize` POST with 400, 404 or 405.
+    Detect,
+}
+
 #[derive(Debug, Clone)]
 pub enum McpTransport {
-    Http { url: String, headers: Vec<(http::HeaderName, http::HeaderValue)> },
+    Http { url: String, headers: Vec<(http::HeaderName, http::HeaderValue)>, kind: UrlTransport },
     Stdio { command: Vec<String>, env: Vec<(String, String)> },
 }
 
@@ -232,11 +250,20 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
                     let v = http::HeaderValue::from_str(value).map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
                     headers.push((n, v));
                 }
-                McpTransport::Http { url: url.clone(), headers }
+                let kind = match s.transport.as_deref() {
+                    None => UrlTransport::Detect,
+                    Some("streamable-http") => UrlTransport::StreamableHttp,
+                    Some("sse") => UrlTransport::Sse,
+                    Some(other) => return Err(invalid(format!("{key}.transport"), format!("`{other}` is not a transport; use `streamable-http` or `sse`"))),
+                };
+                McpTransport::Http { url: url.clone(), headers, kind }
             }
             (None, Some(cmd)) if !cmd.is_empty() && !cmd[0].is_empty() => {
                 if !s.headers.is_empty() {
                     return Err(invalid(format!("{key}.headers"), "applies to `url` servers only"));
+                }
+                if s.transport.is_some() {
+                    return Err(invalid(format!("{key}.transport"), "applies to `url` servers only"));
                 }
                 McpTransport::Stdio { command: cmd.clone(), env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }
             }
@@ -1189,6 +1216,36 @@ targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
         let text = "[[providers]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"http://x\"\n[[models]]\nname = \"m\"\ntargets = [{ provider = \"a\", model = \"x\" }]\nprice = { input_per_mtok = -1, output_per_mtok = 1 }\n";
         let err = Config::from_toml(text, &env()).unwrap_err().to_string();
         assert!(err.starts_with("models[0].price.input_per_mtok"), "{err}");
+    }
+
+    fn mcp_server(lines: &str) -> Result<McpServer, ConfigError> {
+        let text = format!("[[mcp.servers]]\nname = \"a\"\n{lines}\n");
+        Config::from_toml(&text, &env()).map(|c| c.mcp.servers[0].clone())
+    }
+
+    fn url_transport(lines: &str) -> UrlTransport {
+        match mcp_server(lines).unwrap().transport {
+            McpTransport::Http { kind, .. } => kind,
+            McpTransport::Stdio { .. } => panic!("a url server became a stdio one"),
+        }
+    }
+
+    #[test]
+    fn a_url_servers_transport_is_detected_unless_named() {
+        assert_eq!(url_transport("url = \"http://x/mcp\""), UrlTransport::Detect);
+        assert_eq!(url_transport("url = \"http://x/mcp\"\ntransport = \"streamable-http\""), UrlTransport::StreamableHttp);
+        assert_eq!(url_transport("url = \"http://x/sse\"\ntransport = \"sse\""), UrlTransport::Sse);
+    }
+
+    #[test]
+    fn an_unknown_transport_or_one_on_a_command_server_is_named() {
+        let err = mcp_server("url = \"http://x/sse\"\ntransport = \"websocket\"").unwrap_err().to_string();
+        assert!(err.starts_with("mcp.servers[0].transport:") && err.contains("websocket"), "{err}");
+        // Values are exact: no case folding, no aliases.
+        assert!(mcp_server("url = \"http://x/sse\"\ntransport = \"SSE\"").is_err());
+        assert!(mcp_server("url = \"http://x/mcp\"\ntransport = \"http\"").is_err());
+        let err = mcp_server("command = [\"node\", \"s.js\"]\ntransport = \"sse\"").unwrap_err().to_string();
+        assert!(err.starts_with("mcp.servers[0].transport:") && err.contains("`url` servers only"), "{err}");
     }
 
     #[test]

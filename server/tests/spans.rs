@@ -180,3 +180,76 @@ async fn spans_export_over_grpc() {
     let (endpoint, spans) = grpc_collector().await;
     exercise("grpc", &endpoint, &spans).await;
 }
+
+/// The fixture MCP server of the end-to-end tests (official TypeScript SDK), over stdio.
+fn mcp_fixture_toml() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let fixture = root.join("tests/mcp-node/fixture-server.mjs");
+    let sdk = root.join("tests/mcp-node/node_modules/@modelcontextprotocol/sdk");
+    assert!(sdk.exists(), "{} is missing: run `npm ci` in tests/mcp-node (scripts/test does)", sdk.display());
+    format!("[mcp]\nrequest_timeout_secs = 20\n\n[[mcp.servers]]\nname = \"fix\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n", fixture.display())
+}
+
+async fn mcp_post(gw: &TestGateway, session: Option<&str>, body: serde_json::Value) -> reqwest::Response {
+    let mut req = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").json(&body);
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-11-25");
+    }
+    req.send().await.unwrap()
+}
+
+/// MCP requests are SERVER spans named `{mcp.method.name} {target}` with the MCP and GenAI
+/// attributes DESIGN.md pins; a `traceparent` in `params._meta` is the parent, and the backend
+/// receives the trace in its own `params._meta`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_requests_are_spans_that_continue_the_callers_trace_into_the_backend() {
+    let (endpoint, spans) = http_collector().await;
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: mcp_fixture_toml(), ..Default::default() }).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let resp = mcp_post(&gw, None, init).await;
+    assert_eq!(resp.status(), 200);
+    let session = resp.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let call = json!({"jsonrpc": "2.0", "id": "call-7", "method": "tools/call", "params": {"name": "fix__meta", "arguments": {}, "_meta": {"traceparent": caller}}});
+    let resp = mcp_post(&gw, Some(&session), call).await;
+    assert_eq!(resp.status(), 200);
+    let answer: serde_json::Value = resp.json().await.unwrap();
+    let backend_meta: serde_json::Value = serde_json::from_str(answer["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    let denied = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "nowhere__tool", "arguments": {}}});
+    assert_eq!(mcp_post(&gw, Some(&session), denied).await.status(), 200);
+    gw.stop().await;
+    eventually(Duration::from_secs(5), "MCP spans to arrive", || {
+        let n = spans.lock().unwrap().iter().filter(|(_, s)| s.name.starts_with("tools/call")).count();
+        async move { n >= 2 }
+    })
+    .await;
+    let spans = spans.lock().unwrap().clone();
+    let find = |name: &str| spans.iter().map(|(_, s)| s).find(|s| s.name == name).unwrap_or_else(|| panic!("no span `{name}` in {:?}", spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>())).clone();
+
+    let call = find("tools/call fix__meta");
+    assert_eq!(call.kind, 2, "SERVER");
+    assert_eq!(hex(&call.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736", "continues the trace in params._meta");
+    assert_eq!(hex(&call.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(attr_str(&call, "mcp.method.name").as_deref(), Some("tools/call"));
+    assert_eq!(attr_str(&call, "mcp.session.id").as_deref(), Some(session.as_str()));
+    assert_eq!(attr_str(&call, "mcp.protocol.version").as_deref(), Some("2025-11-25"));
+    assert_eq!(attr_str(&call, "gen_ai.tool.name").as_deref(), Some("fix__meta"));
+    assert_eq!(attr_str(&call, "gen_ai.operation.name").as_deref(), Some("execute_tool"));
+    assert_eq!(attr_str(&call, "jsonrpc.request.id").as_deref(), Some("call-7"));
+    assert_eq!(attr_str(&call, "weir.agent").as_deref(), Some("bot"));
+    assert_eq!(attr_str(&call, "weir.mcp.server").as_deref(), Some("fix"));
+    // The backend's part of the trace hangs under Weir's span.
+    let to_backend = backend_meta["traceparent"].as_str().expect("traceparent in the backend's params._meta");
+    assert_eq!(to_backend, format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", hex(&call.span_id)));
+
+    let init = find("initialize");
+    assert_eq!(attr_str(&init, "mcp.method.name").as_deref(), Some("initialize"));
+    assert!(attr_str(&init, "gen_ai.operation.name").is_none(), "only tools/call is execute_tool");
+
+    let failed = find("tools/call nowhere__tool");
+    assert_eq!(attr_str(&failed, "error.type").as_deref(), Some("unknown_tool"));
+    assert_eq!(attr_str(&failed, "rpc.response.status_code").as_deref(), Some("-32602"));
+    assert_eq!(failed.status.as_ref().map(|s| s.code), Some(2), "ERROR status");
+}

@@ -2,11 +2,14 @@
 the npm registry behind Weir, and the `weir` binary in between.
 
 Backends (all run by this module): `@modelcontextprotocol/server-everything` over stdio
-(`every`) and over Streamable HTTP (`everyhttp`), `@modelcontextprotocol/server-memory` over stdio
-(`memory`), and `tests/mcp-node/fixture-server.mjs` — written with the official TypeScript SDK,
-for what the published servers do not let a test observe — over stdio (`fix`) and Streamable HTTP
-(`fixhttp`). Each capability has its own test, run against a stdio and an HTTP backend where
-both transports apply, and each asserts what arrived at the other end.
+(`every`), over Streamable HTTP (`everyhttp`) and over the legacy HTTP+SSE transport (`everysse`,
+configured with `transport = "sse"`, and `everyauto`, the same server configured without
+`transport`, so that Weir must detect it), `@modelcontextprotocol/server-memory` over stdio
+(`memory`), `tests/mcp-node/fixture-server.mjs` — written with the official TypeScript SDK, for
+what the published servers do not let a test observe — over stdio (`fix`) and Streamable HTTP
+(`fixhttp`), and `sse_fixture_server.py` — the same idea with the official Python SDK — over
+legacy SSE (`fixsse`, detected too). Each capability has its own test, run against a backend of
+each transport that offers it, and each asserts what arrived at the other end.
 
 Needs `npm ci` in tests/mcp-node (scripts/test does it) and Node.js on PATH.
 """
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -38,6 +44,7 @@ NODE_DIR = REPO_ROOT / "tests" / "mcp-node"
 EVERYTHING = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
 MEMORY = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "server-memory" / "dist" / "index.js"
 FIXTURE = NODE_DIR / "fixture-server.mjs"
+SSE_FIXTURE = Path(__file__).parent / "sse_fixture_server.py"
 BACKEND_AUTH = "backend-secret-0123"
 
 pytestmark = pytest.mark.anyio
@@ -60,11 +67,12 @@ class HttpBackend:
     argv: list[str]
     env: dict[str, str]
     log: Path
+    path: str = "/mcp"
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
+        return f"http://127.0.0.1:{self.port}{self.path}"
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
@@ -102,10 +110,12 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Htt
     _require_node()
     d = tmp_path_factory.mktemp("mcp-backends")
     env = dict(os.environ)
-    every_port, fix_port = free_port(), free_port()
+    every_port, fix_port, every_sse_port, fix_sse_port = free_port(), free_port(), free_port(), free_port()
     out = {
         "everyhttp": HttpBackend("everyhttp", every_port, ["node", str(EVERYTHING), "streamableHttp"], {**env, "PORT": str(every_port)}, d / "everyhttp.log"),
         "fixhttp": HttpBackend("fixhttp", fix_port, ["node", str(FIXTURE), "http", str(fix_port)], env, d / "fixhttp.log"),
+        "everysse": HttpBackend("everysse", every_sse_port, ["node", str(EVERYTHING), "sse"], {**env, "PORT": str(every_sse_port)}, d / "everysse.log", path="/sse"),
+        "fixsse": HttpBackend("fixsse", fix_sse_port, [sys.executable, str(SSE_FIXTURE), str(fix_sse_port)], env, d / "fixsse.log", path="/sse"),
     }
     try:
         for b in out.values():
@@ -142,6 +152,20 @@ headers = {{ "x-backend-auth" = "{BACKEND_AUTH}" }}
 name = "memory"
 command = ["node", "{MEMORY}"]
 env = {{ MEMORY_FILE_PATH = "{spool.parent / 'memory.jsonl'}" }}
+
+[[mcp.servers]]
+name = "everysse"
+url = "{backends['everysse'].url}"
+transport = "sse"
+
+[[mcp.servers]]
+name = "everyauto"
+url = "{backends['everysse'].url}"
+
+[[mcp.servers]]
+name = "fixsse"
+url = "{backends['fixsse'].url}"
+headers = {{ "x-backend-auth" = "{BACKEND_AUTH}" }}
 {extra_servers}
 {rules}
 """
@@ -215,7 +239,7 @@ def text_of(result: t.CallToolResult) -> str:
 async def test_tools_of_every_backend_are_listed_with_their_server_prefix(weir: Weir) -> None:
     async with connect(weir) as (s, _):
         names = {tool.name for tool in (await s.list_tools()).tools}
-    for expected in ["every__echo", "everyhttp__echo", "fix__wait_for_cancel", "fixhttp__headers", "memory__create_entities"]:
+    for expected in ["every__echo", "everyhttp__echo", "everysse__echo", "everyauto__echo", "fix__wait_for_cancel", "fixhttp__headers", "fixsse__headers", "memory__create_entities"]:
         assert expected in names, f"{expected} missing from {sorted(names)}"
     assert all("__" in n for n in names)
 
@@ -228,7 +252,7 @@ async def test_one_backend_alone_keeps_its_own_names(weir: Weir) -> None:
     assert text_of(r) == "Echo: alone"
 
 
-@pytest.mark.parametrize("server", ["every", "everyhttp"])
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
 async def test_tool_call_returns_the_backends_result(weir: Weir, server: str) -> None:
     async with connect(weir) as (s, _):
         r = await s.call_tool(f"{server}__echo", {"message": "hello through weir"})
@@ -238,19 +262,21 @@ async def test_tool_call_returns_the_backends_result(weir: Weir, server: str) ->
     assert "42" in text_of(total)
 
 
-async def test_prompts_resources_and_templates_round_trip(weir: Weir) -> None:
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
+async def test_prompts_resources_and_templates_round_trip(weir: Weir, server: str) -> None:
     async with connect(weir) as (s, _):
         prompts = {p.name for p in (await s.list_prompts()).prompts}
-        assert "every__simple-prompt" in prompts and "everyhttp__simple-prompt" in prompts, prompts
-        got = await s.get_prompt("everyhttp__simple-prompt")
+        assert f"{server}__simple-prompt" in prompts, prompts
+        got = await s.get_prompt(f"{server}__simple-prompt")
         assert got.messages and got.messages[0].role == "user"
         resources = (await s.list_resources()).resources
-        ours = [r for r in resources if str(r.uri).startswith("everyhttp+")]
+        ours = [r for r in resources if str(r.uri).startswith(f"{server}+")]
         assert ours, [str(r.uri) for r in resources][:10]
         read = await s.read_resource(ours[0].uri)
         assert read.contents, "a resource listed through Weir reads back through Weir"
+        assert str(read.contents[0].uri) == str(ours[0].uri), "the URI comes back as the client knows it"
         templates = (await s.list_resource_templates()).resource_templates
-        assert any(str(tpl.uri_template).startswith("every+") for tpl in templates), templates
+        assert any(str(tpl.uri_template).startswith(f"{server}+") for tpl in templates), templates
 
 
 # -------------------------------------------------------------------------------------------
@@ -258,7 +284,7 @@ async def test_prompts_resources_and_templates_round_trip(weir: Weir) -> None:
 # -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server", ["every", "everyhttp"])
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
 async def test_sampling_request_is_answered_by_the_clients_callback(weir: Weir, server: str) -> None:
     asked: list[t.CreateMessageRequestParams] = []
 
@@ -272,7 +298,21 @@ async def test_sampling_request_is_answered_by_the_clients_callback(weir: Weir, 
     assert "the client's own answer" in text_of(r), "the backend used the sampled answer"
 
 
-@pytest.mark.parametrize("server", ["every", "everyhttp"])
+@pytest.mark.parametrize("server", ["fix", "fixhttp"])
+async def test_roots_request_is_answered_by_the_clients_callback(weir: Weir, server: str) -> None:
+    asked: list[Any] = []
+
+    async def roots(ctx: Any) -> t.ListRootsResult:
+        asked.append(ctx)
+        return t.ListRootsResult(roots=[t.Root(uri="file:///srv/project", name="project")])
+
+    async with connect(weir, list_roots_callback=roots) as (s, _):
+        r = await s.call_tool(f"{server}__roots", {})
+    assert len(asked) == 1
+    assert json.loads(text_of(r)) == [{"uri": "file:///srv/project", "name": "project"}], "the backend got the client's roots"
+
+
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
 async def test_elicitation_request_is_answered_by_the_clients_callback(weir: Weir, server: str) -> None:
     asked: list[Any] = []
 
@@ -291,7 +331,7 @@ async def test_elicitation_request_is_answered_by_the_clients_callback(weir: Wei
     assert "weir-test" in text_of(r) or "accept" in text_of(r).lower(), text_of(r)
 
 
-@pytest.mark.parametrize("server", ["fix", "fixhttp"])
+@pytest.mark.parametrize("server", ["fix", "fixhttp", "fixsse"])
 async def test_progress_notifications_arrive_before_the_result(weir: Weir, server: str) -> None:
     seen: list[float] = []
 
@@ -304,7 +344,20 @@ async def test_progress_notifications_arrive_before_the_result(weir: Weir, serve
     assert seen == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("server", ["every", "everyhttp"])
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
+async def test_progress_of_a_long_running_operation_arrives_before_the_result(weir: Weir, server: str) -> None:
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    async with connect(weir) as (s, _):
+        r = await s.call_tool(f"{server}__trigger-long-running-operation", {"duration": 0.5, "steps": 4}, progress_callback=on_progress)
+    assert "completed" in text_of(r), text_of(r)
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.mark.parametrize("server", ["every", "everyhttp", "everysse", "everyauto"])
 async def test_resource_updates_arrive_after_subscribing(weir: Weir, server: str) -> None:
     async with connect(weir) as (s, got):
         resources = (await s.list_resources()).resources
@@ -322,7 +375,7 @@ async def test_resource_updates_arrive_after_subscribing(weir: Weir, server: str
     assert any(str(n.params.uri).startswith(f"{server}+") for n in updated()), "the URI is the one the client knows"
 
 
-@pytest.mark.parametrize("server", ["fix", "fixhttp"])
+@pytest.mark.parametrize("server", ["fix", "fixhttp", "fixsse"])
 async def test_cancellation_reaches_the_backend(weir: Weir, server: str) -> None:
     async with connect(weir) as (s, _):
         before = json.loads(text_of(await s.call_tool(f"{server}__cancellations", {})))
@@ -433,6 +486,17 @@ async def test_backend_headers_are_sent_and_the_agents_key_is_not(weir: Weir) ->
     assert all(weir.key not in str(v) for v in headers.values()), headers
 
 
+async def test_backend_headers_go_with_a_legacy_sse_backends_stream_and_messages(weir: Weir) -> None:
+    async with connect(weir) as (s, _):
+        seen = json.loads(text_of(await s.call_tool("fixsse__headers", {})))
+    # The stream's GET (every one so far, and at least this session's) and the call's POST.
+    assert seen["streams"], "the fixture saw no event stream"
+    for headers in [seen["post"], *seen["streams"]]:
+        assert headers.get("x-backend-auth") == BACKEND_AUTH, headers
+        assert all(weir.key not in str(v) for v in headers.values()), headers
+    assert seen["streams"][-1].get("accept") == "text/event-stream"
+
+
 # -------------------------------------------------------------------------------------------
 # Records
 # -------------------------------------------------------------------------------------------
@@ -459,6 +523,28 @@ async def test_every_tool_call_is_an_audit_event(weir: Weir) -> None:
     assert event["session_id"], "the Weir session the call came in"
     assert event["backend_session_id"], "the backend's own session"
     assert marker in (event["response_body"] or "")
+
+
+def audit_event_of(weir: Weir, tool: str, marker: str) -> dict[str, Any]:
+    """The audit event of the call of `tool` whose request's JSON text contains `marker`."""
+
+    def found() -> dict[str, Any] | None:
+        events = weir.admin_get("/api/v1/audit/events", kind="mcp", tool=tool, limit=200).json()["events"]
+        return next((e for e in events if marker in (e.get("request_body") or "")), None)
+
+    return eventually(found, 10, f"the audit event of the {tool} call")
+
+
+@pytest.mark.parametrize(("server", "session_id"), [("everysse", r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), ("fixsse", r"[0-9a-f]{32}")])
+async def test_a_legacy_sse_backends_session_is_the_one_its_endpoint_names(weir: Weir, server: str, session_id: str) -> None:
+    """server-everything names its session `sessionId` in the endpoint's query, the Python SDK
+    `session_id`; either is the backend session the audit trail records."""
+    marker = f"audit-{free_port()}"
+    async with connect(weir) as (s, _):
+        assert text_of(await s.call_tool(f"{server}__echo", {"message": marker})) == f"Echo: {marker}"
+    event = audit_event_of(weir, f"{server}__echo", f'"{marker}"')
+    assert event["mcp_server"] == server and event["outcome"] == "ok"
+    assert re.fullmatch(session_id, event["backend_session_id"] or ""), event["backend_session_id"]
 
 
 # -------------------------------------------------------------------------------------------
@@ -591,6 +677,31 @@ async def test_a_restarted_http_backend_does_not_break_the_clients_session(weir:
         fixhttp.start()  # same port, every backend session forgotten
         assert text_of(await s.call_tool("fixhttp__read_file", {"path": "/b"})) == "contents of /b"
         assert text_of(await s.call_tool("every__echo", {"message": "still here"})) == "Echo: still here"
+
+
+@pytest.mark.parametrize("server", ["everysse", "everyauto"])
+async def test_a_restarted_legacy_sse_backend_does_not_break_the_clients_session(weir: Weir, backends: dict[str, HttpBackend], server: str) -> None:
+    """The backend's event stream drops with the process: the call waiting on it fails at once
+    (not at the request timeout), and the next call finds a new stream and backend session."""
+    everysse = backends["everysse"]
+    marker = free_port()
+    async with connect(weir) as (s, _):
+        assert text_of(await s.call_tool(f"{server}__echo", {"message": f"before-{marker}"})) == f"Echo: before-{marker}"
+        threading.Timer(1.0, everysse.stop).start()
+        with anyio.fail_after(15), pytest.raises(MCPError) as lost:
+            await s.call_tool(f"{server}__trigger-long-running-operation", {"duration": 25, "steps": 5})
+        assert f"`{server}` is unavailable" in lost.value.error.message, lost.value.error.message
+        everysse.start()  # same port, every backend session forgotten
+        assert text_of(await s.call_tool(f"{server}__echo", {"message": f"after-{marker}"})) == f"Echo: after-{marker}"
+        assert text_of(await s.call_tool(f"{server}__echo", {"message": f"again-{marker}"})) == f"Echo: again-{marker}"
+        assert text_of(await s.call_tool("every__echo", {"message": "still here"})) == "Echo: still here"
+    before = audit_event_of(weir, f"{server}__echo", f'"before-{marker}"')
+    # The record of the first call after the drop may name the session that was lost (it is
+    # read before the call reopens the stream); the next call's names the new one.
+    again = audit_event_of(weir, f"{server}__echo", f'"again-{marker}"')
+    assert before["session_id"] == again["session_id"], "one Weir session throughout"
+    assert before["backend_session_id"] and again["backend_session_id"]
+    assert before["backend_session_id"] != again["backend_session_id"], "a new backend session on the new stream"
 
 
 async def test_a_killed_stdio_backend_is_restarted_and_the_session_carries_on(weir: Weir) -> None:

@@ -15,6 +15,8 @@ import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/in
 import { z } from "zod";
 
 const counters = { started: 0, cancelled: 0 };
+// The calls of the file and deploy tools this process served, for authorization tests.
+const served = [];
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 function text(t) {
@@ -94,6 +96,25 @@ function build() {
     },
   );
 
+  server.registerTool("served", { description: "The file and deploy calls this server has served." }, async () =>
+    text(JSON.stringify(served)),
+  );
+
+  server.registerTool("roots", { description: "Asks the client for its roots and returns them." }, async () => {
+    const { roots } = await server.server.listRoots();
+    return text(JSON.stringify(roots));
+  });
+
+  server.registerTool(
+    "echo",
+    { description: "Returns its text.", inputSchema: { text: z.string() } },
+    async ({ text: t }) => text(t),
+  );
+
+  server.registerTool("meta", { description: "The request's params._meta as this server received it." }, async (extra) =>
+    text(JSON.stringify(extra._meta ?? {})),
+  );
+
   server.registerTool("headers", { description: "The HTTP headers this server received with the call." }, async (extra) =>
     text(JSON.stringify(extra.requestInfo?.headers ?? {})),
   );
@@ -101,19 +122,28 @@ function build() {
   server.registerTool(
     "read_file",
     { description: "Pretends to read a file.", inputSchema: { path: z.string() } },
-    async ({ path }) => text(`contents of ${path}`),
+    async (args) => {
+      served.push({ tool: "read_file", args });
+      return text(`contents of ${args.path}`);
+    },
   );
 
   server.registerTool(
     "write_file",
     { description: "Pretends to write a file.", inputSchema: { path: z.string(), content: z.string() } },
-    async ({ path }) => text(`wrote ${path}`),
+    async (args) => {
+      served.push({ tool: "write_file", args });
+      return text(`wrote ${args.path}`);
+    },
   );
 
   server.registerTool(
     "deploy",
     { description: "Pretends to deploy.", inputSchema: { env: z.string() } },
-    async ({ env }) => text(`deployed to ${env}`),
+    async (args) => {
+      served.push({ tool: "deploy", args });
+      return text(`deployed to ${args.env}`);
+    },
   );
 
   return server;
@@ -145,9 +175,11 @@ if (mode === "stdio") {
       }
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        // Resumable streams, so that a tool can end its response stream early (SSE polling).
-        eventStore: new InMemoryEventStore(),
-        retryInterval: 100,
+        // Resumable streams, so that a tool can end its response stream early (SSE polling);
+        // or, with FIXTURE_JSON_RESPONSE=1 (benchmarks), every answer as a plain JSON body.
+        ...(process.env.FIXTURE_JSON_RESPONSE === "1"
+          ? { enableJsonResponse: true }
+          : { eventStore: new InMemoryEventStore(), retryInterval: 100 }),
         onsessioninitialized: (id) => sessions.set(id, transport),
       });
       transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);

@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::config::{McpConfig, McpTransport};
-use backend::http::{HttpLink, HttpServer};
+use backend::http::HttpServer;
 use backend::stdio::{StdioLink, StdioServer};
 use backend::{BackendError, InitParams, Link, Sink, SINK_CAPACITY};
 use jsonrpc::Kind;
@@ -63,13 +63,13 @@ impl McpGateway {
         for s in &cfg.servers {
             let name: Arc<str> = Arc::from(s.name.as_str());
             match &s.transport {
-                McpTransport::Http { url, headers } => {
+                McpTransport::Http { url, headers, kind } => {
                     let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).tcp_nodelay(true).build()?;
                     let mut hm = HeaderMap::new();
                     for (k, v) in headers {
                         hm.insert(k.clone(), v.clone());
                     }
-                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout }));
+                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout, transport: *kind }));
                 }
                 McpTransport::Stdio { command, env } => {
                     let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout);
@@ -112,7 +112,7 @@ impl McpGateway {
     async fn connect(&self, server: &str, session: &Session) -> Result<Link, BackendError> {
         if let Some(h) = self.http.get(server) {
             let init = InitParams { protocol_version: session.protocol_version.clone(), params: session.client_params.clone() };
-            return Ok(Link::Http(Box::new(HttpLink::connect(h.clone(), init, session.unsolicited.clone()).await?)));
+            return Link::connect_url(h.clone(), init, session.unsolicited.clone()).await;
         }
         if let Some(s) = self.stdio.get(server) {
             return Ok(Link::Stdio(StdioLink::connect(s.clone(), session.id.clone(), session.unsolicited.clone()).await?));
@@ -132,6 +132,9 @@ impl McpGateway {
         match self.connect(server, session).await {
             Ok(l) => {
                 let l = Arc::new(l);
+                if session.is_listening() {
+                    l.listen();
+                }
                 links.insert(server.to_string(), l.clone());
                 session.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(server);
                 Ok(l)
@@ -696,8 +699,9 @@ fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
 
 /// Sends `msg` to `server` and returns its response with the client's id. A request the client
 /// cancels stops waiting (the backend was told by then).
-async fn forward(state: &AppState, session: &Arc<Session>, server: &str, msg: Value, related: &Sink, rec: &mut McpRecord) -> Outcome {
+async fn forward(state: &AppState, session: &Arc<Session>, server: &str, mut msg: Value, related: &Sink, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
+    rec.propagate(&mut msg);
     let link = state.mcp.link(session, server).await.map_err(|e| backend_failure(id.clone(), &e))?;
     rec.set_backend(server, link.backend_session());
     let (cancel, tracked_here) = session.route_request(&id, server);
@@ -708,6 +712,8 @@ async fn forward(state: &AppState, session: &Arc<Session>, server: &str, msg: Va
     if tracked_here {
         session.end_request(&id);
     }
+    // The backend session that answered: a new one when the link had to initialise again.
+    rec.set_backend(server, link.backend_session());
     let Some(res) = res else {
         return Err((499, "cancelled", jsonrpc::error(id, jsonrpc::REQUEST_CANCELLED, "cancelled by the client")));
     };
@@ -974,6 +980,7 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
     let Some(mut rx) = session.take_outbox() else {
         return rpc_error(StatusCode::CONFLICT, Value::Null, jsonrpc::INVALID_REQUEST, "this session already has an open stream");
     };
+    session.listen().await;
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     let closing = state.mcp.closing.clone();
     tokio::spawn(async move {

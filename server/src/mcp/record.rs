@@ -65,8 +65,7 @@ impl McpRecord {
             Some(t) => format!("{method} {t}"),
             None => method.clone(),
         };
-        let span = tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs).start_with_context(tracer, &parent);
-        let cx = parent.with_span(span);
+        let cx = state.telemetry.start_span(&parent, || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
         let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
         let event = AuditEvent {
             id: uuid::Uuid::now_v7().to_string(),
@@ -86,6 +85,24 @@ impl McpRecord {
         };
         let request = msg.get("params").map(|p| bytes::Bytes::from(p.to_string()));
         Self { event, cx, request, capture }
+    }
+
+    /// Carries this request's trace to the backend in `params._meta` (`traceparent`, and
+    /// `tracestate` when there is one), so the backend's own spans join the agent's trace.
+    pub fn propagate(&self, msg: &mut Value) {
+        let mut carrier = HeaderMap::new();
+        telemetry::inject_context(&self.cx, &mut carrier);
+        if carrier.is_empty() {
+            return;
+        }
+        let Some(params) = msg.as_object_mut().map(|m| m.entry("params").or_insert_with(|| Value::Object(Default::default()))) else { return };
+        let Some(params) = params.as_object_mut() else { return };
+        let Some(meta) = params.entry("_meta").or_insert_with(|| Value::Object(Default::default())).as_object_mut() else { return };
+        for (k, v) in &carrier {
+            if let Ok(v) = v.to_str() {
+                meta.insert(k.as_str().to_string(), Value::String(v.to_string()));
+            }
+        }
     }
 
     pub fn set_backend(&mut self, server: &str, backend_session: Option<String>) {

@@ -9,7 +9,7 @@
 //! request ids never meet on the client's side, and mapped back when the client answers.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{json, Value};
@@ -65,6 +65,8 @@ pub struct Session {
     inflight: Mutex<HashMap<String, Inflight>>,
     last_seen_ms: AtomicI64,
     next_id: AtomicU64,
+    /// Set once the client opens its session stream (GET).
+    listening: AtomicBool,
 }
 
 impl Session {
@@ -84,6 +86,7 @@ impl Session {
             inflight: Mutex::new(HashMap::new()),
             last_seen_ms: AtomicI64::new(now_ms()),
             next_id: AtomicU64::new(1),
+            listening: AtomicBool::new(false),
         })
     }
 
@@ -97,6 +100,19 @@ impl Session {
 
     pub async fn link(&self, server: &str) -> Option<Arc<Link>> {
         self.links.read().await.get(server).cloned()
+    }
+
+    /// Marks the session as one whose client listens on its stream, and asks every linked
+    /// backend for its unsolicited messages.
+    pub async fn listen(&self) {
+        self.listening.store(true, Ordering::Relaxed);
+        for link in self.links.read().await.values() {
+            link.listen();
+        }
+    }
+
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
     }
 
     /// Takes the session's stream for a GET; `None` while another GET holds it.

@@ -7,7 +7,7 @@
 //! some servers do), the link initialises a new backend session and retries the request once,
 //! so the client's Weir session carries on across a backend restart.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,12 +16,14 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use super::{deliver, BackendError, InitParams, Sink};
+use crate::config::UrlTransport;
 use crate::llm::sse::SseSplitter;
 use crate::mcp::jsonrpc::{self, Kind};
 
 /// How many times in a row a response stream is resumed without an event arriving in between.
 const MAX_RESUMES: u32 = 5;
 
+/// A backend reached by URL, over Streamable HTTP or the legacy SSE transport (`sse.rs`).
 pub struct HttpServer {
     pub name: Arc<str>,
     pub url: String,
@@ -29,6 +31,7 @@ pub struct HttpServer {
     pub client: reqwest::Client,
     /// The longest a request may take, response included.
     pub timeout: Duration,
+    pub transport: UrlTransport,
 }
 
 struct State {
@@ -47,6 +50,9 @@ pub struct HttpLink {
     reinit: tokio::sync::Mutex<()>,
     unsolicited: Sink,
     get_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// Whether the client listens on its session stream: only then is the backend's GET stream
+    /// held open (an idle session costs no connection to the backend).
+    listening: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -65,6 +71,7 @@ impl HttpLink {
             reinit: tokio::sync::Mutex::new(()),
             unsolicited,
             get_task: std::sync::Mutex::new(None),
+            listening: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         };
         link.initialize().await?;
@@ -102,6 +109,16 @@ impl HttpLink {
             Posted::Response(r) => r,
             Posted::SessionLost => return Err(self.unavailable("refused to initialize a session")),
         };
+        let status = resp.status();
+        if matches!(status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+            // What a server of the legacy SSE transport answers: the caller may try that next.
+            let body = resp.bytes().await.unwrap_or_default();
+            let why = match serde_json::from_slice::<Value>(&body).ok().as_ref().and_then(jsonrpc::error_of) {
+                Some((code, message)) => format!("initialize failed ({code}): {message}"),
+                None => format!("initialize refused: HTTP {}", status.as_u16()),
+            };
+            return Err(BackendError::InitializeRefused(self.server.name.clone(), why));
+        }
         let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let answer = self.read_response(resp, &id, &self.unsolicited).await?;
         if let Some((code, message)) = jsonrpc::error_of(&answer) {
@@ -122,7 +139,9 @@ impl HttpLink {
                 tracing::debug!(server = %self.server.name, status = %r.status(), "backend refused notifications/initialized");
             }
         }
-        self.open_get_stream(session, version);
+        if self.listening.load(Ordering::Relaxed) {
+            self.open_get_stream(session, version);
+        }
         Ok(())
     }
 
@@ -315,6 +334,19 @@ impl HttpLink {
         }
     }
 
+    /// Opens the backend's GET stream for its unsolicited messages, once: called when the client
+    /// first opens its own session stream (and kept across reinitialisations from then on).
+    pub fn listen(&self) {
+        if self.listening.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let (session, version) = {
+            let st = self.lock();
+            (st.session.clone(), st.version.clone())
+        };
+        self.open_get_stream(session, version);
+    }
+
     fn stop_get_stream(&self) {
         if let Some(t) = self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
             t.abort();
@@ -404,7 +436,7 @@ fn rebuild(status: StatusCode, body: String) -> reqwest::Response {
     reqwest::Response::from(r)
 }
 
-fn transport_reason(e: &reqwest::Error) -> String {
+pub(super) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_connect() {
         "connection refused".into()
     } else if e.is_timeout() {

@@ -1,21 +1,27 @@
-//! Weir as an MCP *client* of the backend servers: Streamable HTTP and stdio.
+//! Weir as an MCP *client* of the backend servers: Streamable HTTP, legacy HTTP+SSE and stdio.
 //!
-//! A [`Link`] is one Weir session's connection to one backend. Over HTTP it is a backend
-//! session of its own, initialised with the client's own capabilities and re-initialised when
-//! the backend forgets it. Over stdio every Weir session shares the one process Weir runs for
-//! that server; the link multiplexes onto it (ids and progress tokens remapped).
+//! A [`Link`] is one Weir session's connection to one backend. Over HTTP (either transport) it
+//! is a backend session of its own, initialised with the client's own capabilities and
+//! re-initialised when the backend forgets it or its event stream drops. Over stdio every Weir
+//! session shares the one process Weir runs for that server; the link multiplexes onto it (ids
+//! and progress tokens remapped).
 //!
 //! Messages a backend sends that are not the awaited response (its requests to the client,
 //! progress, logging, list changes) go to a [`Sink`] tagged with the server's name: the stream
 //! of the client request that caused them, or the session's own stream.
 
 pub mod http;
+pub mod sse;
 pub mod stdio;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use crate::config::UrlTransport;
+use self::http::{HttpLink, HttpServer};
+use self::sse::SseLink;
 
 /// Messages from a backend for the client, tagged with the backend's name.
 pub type Sink = mpsc::Sender<(Arc<str>, Value)>;
@@ -31,6 +37,10 @@ pub enum BackendError {
     Timeout(Arc<str>),
     #[error("MCP server `{0}` answered with something that is not MCP: {1}")]
     Protocol(Arc<str>, String),
+    /// The server answered Streamable HTTP's `initialize` POST with 400, 404 or 405: what a
+    /// server of the legacy SSE transport does, so the spec has clients try that one next.
+    #[error("MCP server `{0}` is unavailable: {1}")]
+    InitializeRefused(Arc<str>, String),
 }
 
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
@@ -50,14 +60,40 @@ pub struct InitParams {
 }
 
 pub enum Link {
-    Http(Box<http::HttpLink>),
+    Http(Box<HttpLink>),
+    Sse(SseLink),
     Stdio(stdio::StdioLink),
 }
 
 impl Link {
+    /// Connects to a server reached by URL over the transport its config names. Unnamed, the
+    /// spec's backwards-compatibility rule decides: Streamable HTTP, or legacy SSE at the same
+    /// URL when the server refuses the `initialize` POST with 400, 404 or 405.
+    pub async fn connect_url(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink) -> Result<Self, BackendError> {
+        match server.transport {
+            UrlTransport::StreamableHttp => Ok(Self::Http(Box::new(HttpLink::connect(server, init, unsolicited).await?))),
+            UrlTransport::Sse => Ok(Self::Sse(SseLink::connect(server, init, unsolicited).await?)),
+            UrlTransport::Detect => match HttpLink::connect(server.clone(), init.clone(), unsolicited.clone()).await {
+                Err(BackendError::InitializeRefused(name, why)) => {
+                    tracing::debug!(server = %name, refusal = %why, "no Streamable HTTP at this URL; trying the legacy SSE transport");
+                    match SseLink::connect(server, init, unsolicited).await {
+                        Ok(l) => Ok(Self::Sse(l)),
+                        // Neither transport served: what each answered.
+                        Err(BackendError::Unavailable(_, sse) | BackendError::Protocol(_, sse)) => {
+                            Err(BackendError::Unavailable(name, format!("{why} (Streamable HTTP); {sse} (legacy SSE)")))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                link => Ok(Self::Http(Box::new(link?))),
+            },
+        }
+    }
+
     pub fn server(&self) -> &Arc<str> {
         match self {
             Self::Http(l) => l.server(),
+            Self::Sse(l) => l.server(),
             Self::Stdio(l) => l.server(),
         }
     }
@@ -66,6 +102,7 @@ impl Link {
     pub fn init_result(&self) -> Value {
         match self {
             Self::Http(l) => l.init_result(),
+            Self::Sse(l) => l.init_result(),
             Self::Stdio(l) => l.init_result(),
         }
     }
@@ -74,6 +111,7 @@ impl Link {
     pub fn backend_session(&self) -> Option<String> {
         match self {
             Self::Http(l) => l.backend_session(),
+            Self::Sse(l) => l.backend_session(),
             Self::Stdio(l) => l.backend_session(),
         }
     }
@@ -83,7 +121,17 @@ impl Link {
     pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
         match self {
             Self::Http(l) => l.request(msg, related).await,
+            Self::Sse(l) => l.request(msg, related).await,
             Self::Stdio(l) => l.request(msg, related).await,
+        }
+    }
+
+    /// The client listens on its session stream: the backend's unsolicited messages are wanted
+    /// from now on (a Streamable HTTP backend's GET stream is opened only then; the other
+    /// transports carry them on their one stream anyway).
+    pub fn listen(&self) {
+        if let Self::Http(l) = self {
+            l.listen();
         }
     }
 
@@ -91,6 +139,7 @@ impl Link {
     pub async fn send(&self, msg: Value) -> Result<(), BackendError> {
         match self {
             Self::Http(l) => l.send(msg).await,
+            Self::Sse(l) => l.send(msg).await,
             Self::Stdio(l) => l.send(msg).await,
         }
     }
@@ -99,14 +148,17 @@ impl Link {
     pub async fn cancel(&self, client_request_id: &Value, reason: Option<&str>) {
         match self {
             Self::Http(l) => l.cancel(client_request_id, reason).await,
+            Self::Sse(l) => l.cancel(client_request_id, reason).await,
             Self::Stdio(l) => l.cancel(client_request_id, reason).await,
         }
     }
 
-    /// Ends the backend session (HTTP `DELETE`); a stdio process stays for other sessions.
+    /// Ends the backend session (HTTP `DELETE`, or the SSE stream closed); a stdio process stays
+    /// for other sessions.
     pub async fn close(&self) {
         match self {
             Self::Http(l) => l.close().await,
+            Self::Sse(l) => l.close(),
             Self::Stdio(l) => l.close(),
         }
     }

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Weir's MCP overhead benchmark: `tools/call` straight to an MCP server and through Weir, and
+the memory an idle MCP session costs Weir.
+
+The backend is tests/mcp-node/fixture-server.mjs (the official TypeScript SDK) over Streamable
+HTTP with JSON responses, its `echo` tool called with a short text. server/examples/bench_mcp.rs
+calls it in rounds — once directly, once on Weir's one-server endpoint (/mcp/fix), once on the
+aggregate (/mcp, as fix__echo) — sequentially on kept connections, so that whatever slows the
+machine slows every side alike. Audit records (with bodies) stay on, as by default.
+
+Measured, each repeated --runs times (medians reported):
+  a. tools/call latency p50 and p99 per side, and what Weir adds (Weir minus direct);
+  b. Weir's resident memory (VmRSS) before and after opening --sessions idle sessions on
+     /mcp/fix (a Streamable HTTP backend: each Weir session holds a backend session) and on
+     /mcp/fixstdio (a stdio backend, shared by every session); the growth per session.
+
+Usage:  python3 bench/mcp.py [--runs 5] [--calls 2000] [--sessions 1000] [--skip-build]
+Needs Linux, Python 3.11 (stdlib only), cargo, Node.js and `npm ci` done in tests/mcp-node.
+Results are printed and written to bench/out/mcp.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+WEIR_BIN = TARGET / "weir"
+LOADGEN = TARGET / "examples" / "bench_mcp"
+FIXTURE = ROOT / "tests" / "mcp-node" / "fixture-server.mjs"
+
+TARGET_ADDED_P50_MS = 0.3
+TARGET_SESSION_KB = 10.0
+
+
+def log(msg: str) -> None:
+    print(f"==> {msg}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not answer at {url}")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--skip-build", action="store_true")
+    args = ap.parse_args()
+
+    if not (ROOT / "tests" / "mcp-node" / "node_modules").exists():
+        sys.exit("run `npm ci` in tests/mcp-node first")
+    if not args.skip_build:
+        log("building release binaries")
+        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "weir-server", "--bin", "weir", "--example", "bench_mcp"], cwd=ROOT, check=True)
+
+    procs: list[subprocess.Popen[bytes]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="weir-bench-mcp-"))
+    try:
+        backend_port = free_port()
+        log(f"fixture MCP server (Streamable HTTP, JSON responses) on {backend_port}")
+        env = {**os.environ, "FIXTURE_JSON_RESPONSE": "1"}
+        procs.append(subprocess.Popen(["node", str(FIXTURE), "http", str(backend_port)], env=env, cwd=FIXTURE.parent, stdout=subprocess.DEVNULL, stderr=open(tmp / "fixture.log", "wb")))
+        wait_http(f"http://127.0.0.1:{backend_port}/", "the fixture")
+        direct = f"http://127.0.0.1:{backend_port}/mcp"
+
+        gw, admin = free_port(), free_port()
+        config = tmp / "weir.toml"
+        config.write_text(
+            f"""
+[mcp]
+[[mcp.servers]]
+name = "fix"
+url = "{direct}"
+
+[[mcp.servers]]
+name = "fixstdio"
+command = ["node", "{FIXTURE}", "stdio"]
+"""
+        )
+        wenv = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("WEIR_")},
+            "WEIR_DATABASE_URL": f"sqlite://{tmp / 'weir.db'}",
+            "WEIR_LISTEN": f"127.0.0.1:{gw}",
+            "WEIR_ADMIN_LISTEN": f"127.0.0.1:{admin}",
+            "WEIR_ADMIN_TOKEN": "bench-admin-token",
+            "WEIR_LOG": "warn",
+        }
+        cli = [str(WEIR_BIN), "--config", str(config)]
+        subprocess.run([*cli, "agents", "create", "bench"], env=wenv, check=True, capture_output=True)
+        key = subprocess.run([*cli, "keys", "create", "bench"], env=wenv, check=True, capture_output=True, text=True).stdout.strip()
+        log(f"weir on {gw}")
+        weir = subprocess.Popen([*cli, "serve"], env=wenv, stdout=subprocess.DEVNULL, stderr=open(tmp / "weir.log", "wb"))
+        procs.append(weir)
+        wait_http(f"http://127.0.0.1:{admin}/readyz", "weir")
+        base = f"http://127.0.0.1:{gw}"
+
+        runs = []
+        for i in range(args.runs):
+            out = subprocess.run([str(LOADGEN), "latency", direct, base, "fix", key, "echo", str(args.calls)], check=True, capture_output=True, text=True).stdout
+            r = json.loads(out)
+            runs.append(r)
+            log(
+                f"run {i + 1}: p50 direct {r['direct']['p50']:.3f} ms, /mcp/fix {r['weir_server']['p50']:.3f} ms, /mcp {r['weir_aggregate']['p50']:.3f} ms; "
+                f"p99 direct {r['direct']['p99']:.3f} ms, /mcp/fix {r['weir_server']['p99']:.3f} ms"
+            )
+
+        def med(side: str, q: str) -> float:
+            return statistics.median(r[side][q] for r in runs)
+
+        def added(side: str, q: str) -> float:
+            return statistics.median(r[side][q] - r["direct"][q] for r in runs)
+
+        memory = {}
+        for server in ("fix", "fixstdio"):
+            time.sleep(0.5)
+            before = rss_kb(weir.pid)
+            subprocess.run([str(LOADGEN), "sessions", f"{base}/mcp/{server}", key, str(args.sessions)], check=True)
+            time.sleep(1.0)
+            after = rss_kb(weir.pid)
+            memory[server] = (before, after, (after - before) / args.sessions)
+            log(f"{args.sessions} idle sessions on /mcp/{server}: RSS {before / 1024:.1f} → {after / 1024:.1f} MB, {memory[server][2]:.2f} KB per session")
+
+        lines = [
+            f"MCP benchmark, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential tools/call per side; {args.sessions} idle sessions per backend kind",
+            "",
+            "| | direct | /mcp/fix | /mcp (aggregate) |",
+            "|---|---|---|---|",
+            f"| p50 (ms) | {med('direct', 'p50'):.3f} | {med('weir_server', 'p50'):.3f} | {med('weir_aggregate', 'p50'):.3f} |",
+            f"| p99 (ms) | {med('direct', 'p99'):.3f} | {med('weir_server', 'p99'):.3f} | {med('weir_aggregate', 'p99'):.3f} |",
+            f"| added p50 (ms) | | {added('weir_server', 'p50'):+.3f} | {added('weir_aggregate', 'p50'):+.3f} |",
+            f"| added p99 (ms) | | {added('weir_server', 'p99'):+.3f} | {added('weir_aggregate', 'p99'):+.3f} |",
+            "",
+            "| idle sessions | RSS before (MB) | RSS after (MB) | per session (KB) |",
+            "|---|---|---|---|",
+        ]
+        for server, (b, a, per) in memory.items():
+            kind = "Streamable HTTP backend" if server == "fix" else "stdio backend"
+            lines.append(f"| /mcp/{server} ({kind}) | {b / 1024:.1f} | {a / 1024:.1f} | {per:.2f} |")
+        worst = max(added("weir_server", "p50"), added("weir_aggregate", "p50"))
+        per_session = max(m[2] for m in memory.values())
+        lines += [
+            "",
+            f"target: added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if worst <= TARGET_ADDED_P50_MS else 'NOT met'} ({worst:+.3f} ms)",
+            f"target: ≤ {TARGET_SESSION_KB} KB per idle session: {'met' if per_session <= TARGET_SESSION_KB else 'NOT met'} ({per_session:.2f} KB)",
+        ]
+        text = "\n".join(lines)
+        print("\n" + text)
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "mcp.md").write_text(text + "\n")
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+//! The MCP load generator of `bench/mcp.py`: `tools/call` latency straight to a Streamable HTTP
+//! MCP server and through Weir, and many idle sessions opened through Weir.
+//!
+//!   bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS
+//!       One session direct, one on Weir's one-server endpoint (WEIR_BASE/mcp/SERVER), one on the
+//!       aggregate (WEIR_BASE/mcp, tool SERVER__TOOL); then CALLS rounds, each calling the tool
+//!       once on every side in turn, sequentially on kept connections, so that drift on a busy
+//!       machine hits every side alike. Prints one JSON line of latency percentiles (ms).
+//!   bench_mcp sessions URL KEY COUNT
+//!       Opens COUNT sessions (initialize + notifications/initialized) and leaves them idle.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use serde_json::{json, Value};
+
+const ACCEPT: &str = "application/json, text/event-stream";
+const VERSION: &str = "2025-11-25";
+
+struct Side {
+    name: &'static str,
+    url: String,
+    key: Option<String>,
+    tool: String,
+    session: String,
+    samples: Vec<f64>,
+}
+
+async fn post(http: &reqwest::Client, url: &str, key: Option<&str>, session: Option<&str>, body: &Value) -> anyhow::Result<reqwest::Response> {
+    let mut req = http.post(url).header("accept", ACCEPT).header("content-type", "application/json").body(body.to_string());
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s).header("mcp-protocol-version", VERSION);
+    }
+    req.send().await.with_context(|| format!("POST {url}"))
+}
+
+async fn open_session(http: &reqwest::Client, url: &str, key: Option<&str>) -> anyhow::Result<String> {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
+    let resp = post(http, url, key, None, &init).await?;
+    if !resp.status().is_success() {
+        bail!("initialize at {url}: HTTP {}", resp.status());
+    }
+    let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).context("no Mcp-Session-Id")?.to_string();
+    let _ = resp.bytes().await;
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let resp = post(http, url, key, Some(&session), &note).await?;
+    if !resp.status().is_success() {
+        bail!("initialized at {url}: HTTP {}", resp.status());
+    }
+    Ok(session)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn latency(direct: &str, weir: &str, server: &str, key: &str, tool: &str, calls: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(4).build()?;
+    let mut sides = vec![
+        Side { name: "direct", url: direct.to_string(), key: None, tool: tool.to_string(), session: String::new(), samples: vec![] },
+        Side { name: "weir_server", url: format!("{weir}/mcp/{server}"), key: Some(key.to_string()), tool: tool.to_string(), session: String::new(), samples: vec![] },
+        Side { name: "weir_aggregate", url: format!("{weir}/mcp"), key: Some(key.to_string()), tool: format!("{server}__{tool}"), session: String::new(), samples: vec![] },
+    ];
+    for s in &mut sides {
+        s.session = open_session(&http, &s.url, s.key.as_deref()).await?;
+    }
+    let warmup = calls / 10;
+    for round in 0..calls + warmup {
+        for s in &mut sides {
+            let body = json!({"jsonrpc": "2.0", "id": round, "method": "tools/call", "params": {"name": s.tool, "arguments": {"text": "hello"}}});
+            let t0 = Instant::now();
+            let resp = post(&http, &s.url, s.key.as_deref(), Some(&s.session), &body).await?;
+            let status = resp.status();
+            let bytes = resp.bytes().await?;
+            let took = t0.elapsed();
+            if !status.is_success() || !bytes.windows(5).any(|w| w == b"hello") {
+                bail!("{}: HTTP {status}: {}", s.name, String::from_utf8_lossy(&bytes));
+            }
+            if round >= warmup {
+                s.samples.push(took.as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for s in &mut sides {
+        s.samples.sort_by(f64::total_cmp);
+        out.insert(s.name.to_string(), json!({"p50": percentile(&s.samples, 0.5), "p90": percentile(&s.samples, 0.9), "p99": percentile(&s.samples, 0.99), "n": s.samples.len()}));
+    }
+    println!("{}", Value::Object(out));
+    Ok(())
+}
+
+async fn sessions(url: &str, key: &str, count: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let t0 = Instant::now();
+    for _ in 0..count {
+        open_session(&http, url, Some(key)).await?;
+    }
+    eprintln!("{count} sessions opened in {:.1} s", t0.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | sessions URL KEY COUNT";
+    match args.first().map(String::as_str) {
+        Some("latency") if args.len() == 7 => latency(&args[1], &args[2], &args[3], &args[4], &args[5], args[6].parse().context(usage)?).await,
+        Some("sessions") if args.len() == 4 => sessions(&args[1], &args[2], args[3].parse().context(usage)?).await,
+        _ => bail!("{usage}"),
+    }
+}
