@@ -609,6 +609,54 @@ def test_no_key_is_401_with_the_authorization_challenge(weir: Weir) -> None:
         assert r.json()["error"]["code"] < 0 and r.json()["jsonrpc"] == "2.0"
 
 
+async def test_aggregate_lists_page_across_backends(weir: Weir) -> None:
+    """The fixture pages its resources (5 to a page); the aggregate's pages carry every backend's
+    pages, and paging to the end yields each backend's whole list exactly once."""
+    async with connect(weir, path="/mcp/fix") as (s, _):
+        alone: list[str] = []
+        cursor = None
+        while True:
+            page = await s.list_resources(params=t.PaginatedRequestParams(cursor=cursor) if cursor else None)
+            alone += [str(r.uri) for r in page.resources]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert len(alone) == 23, alone
+    async with connect(weir) as (s, _):
+        seen: list[str] = []
+        pages = 0
+        cursor = None
+        while True:
+            page = await s.list_resources(params=t.PaginatedRequestParams(cursor=cursor) if cursor else None)
+            pages += 1
+            seen += [str(r.uri) for r in page.resources]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+            assert pages < 100, "the cursor must come to an end"
+    assert pages > 1
+    assert pages >= 5, "the fixture's five pages, each with the other backends' pages beside"
+    for server in ("fix", "fixhttp"):
+        mine = [u.split("+", 1)[1] for u in seen if u.startswith(f"{server}+")]
+        assert sorted(mine) == sorted(alone), server
+    assert any(u.startswith("every+") for u in seen), "unpaged backends are listed too"
+    assert len(seen) == len(set(seen)), "no resource twice"
+
+
+async def test_delete_ends_the_backend_sessions(weir: Weir, backends: dict[str, HttpBackend]) -> None:
+    port = backends["fixhttp"].port
+
+    def live() -> list[str]:
+        return httpx.get(f"http://127.0.0.1:{port}/sessions").json()
+
+    headers = raw_session(weir)
+    r = httpx.post(f"{weir.base}/mcp", json={"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "fixhttp__headers", "arguments": {}}}, headers=headers, timeout=30)
+    backend_session = json.loads(answer(r)["result"]["content"][0]["text"])["mcp-session-id"]
+    assert backend_session in live()
+    assert httpx.delete(f"{weir.base}/mcp", headers=headers).status_code == 204
+    eventually(lambda: backend_session not in live(), 5, "the backend session to end")
+
+
 def test_unknown_deleted_and_foreign_sessions_are_404(weir: Weir) -> None:
     headers = raw_session(weir)
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}

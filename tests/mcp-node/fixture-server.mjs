@@ -12,6 +12,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
+import { ListResourcesRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 const counters = { started: 0, cancelled: 0 };
@@ -26,8 +27,16 @@ function text(t) {
 function build() {
   const server = new McpServer(
     { name: "weir-fixture", version: "1.0.0" },
-    { capabilities: { logging: {}, tools: { listChanged: true } } },
+    { capabilities: { logging: {}, tools: { listChanged: true }, resources: {} } },
   );
+
+  // 23 resources, 5 to a page, so that paging through the aggregate can be checked.
+  const items = Array.from({ length: 23 }, (_, i) => ({ uri: `fixture://item/${i}`, name: `item ${i}`, mimeType: "text/plain" }));
+  server.server.setRequestHandler(ListResourcesRequestSchema, async (req) => {
+    const start = Number(req.params?.cursor ?? 0);
+    const next = start + 5;
+    return { resources: items.slice(start, next), ...(next < items.length ? { nextCursor: String(next) } : {}) };
+  });
 
   server.registerTool(
     "wait_for_cancel",
@@ -155,6 +164,11 @@ if (mode === "stdio") {
 } else if (mode === "http") {
   const sessions = new Map();
   const httpServer = http.createServer(async (req, res) => {
+    if (req.url === "/sessions") {
+      // The live session ids, so that a test can see a session end.
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([...sessions.keys()]));
+      return;
+    }
     if (!req.url.startsWith("/mcp")) {
       res.writeHead(404).end();
       return;
