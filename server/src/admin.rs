@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{healthz, AppState};
 use crate::identity::{self, IdentityError, KeyRequest};
-use crate::store::{AuditFilter, StoreError};
+use crate::store::{ApprovalStatus, AuditFilter, StoreError};
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -35,6 +35,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/models", get(list_models))
         .route("/api/v1/audit/events", get(list_events))
         .route("/api/v1/audit/events/{id}", get(get_event))
+        .route("/api/v1/approvals", get(list_approvals))
+        .route("/api/v1/approvals/{id}", get(get_approval))
+        .route("/api/v1/approvals/{id}/approve", post(approve_call))
+        .route("/api/v1/approvals/{id}/deny", post(deny_call))
+        .route("/api/v1/tools", get(list_tools))
+        .route("/api/v1/tools/{server}/{tool}/approve", post(approve_tool))
         // Deny by default: everything above needs the token.
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin_token));
     Router::new()
@@ -437,6 +443,24 @@ pub fn encode_cursor(ts: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ts}:{id}"))
 }
 
+/// A page's size (1–1000, default 50) and the keyset position its cursor names.
+fn page(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<(i64, String)>), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let before = cursor.map(|c| decode_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))).transpose()?;
+    Ok((limit, before))
+}
+
+/// An optional JSON body: none (or only whitespace) is the default.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
 fn decode_cursor(c: &str) -> Option<(i64, String)> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
     let text = String::from_utf8(raw).ok()?;
@@ -446,14 +470,7 @@ fn decode_cursor(c: &str) -> Option<(i64, String)> {
 
 async fn list_events(State(state): State<AppState>, query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
-    let before = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?),
-        None => None,
-    };
+    let (limit, before) = page(q.limit, q.cursor.as_deref())?;
     let filter = AuditFilter {
         agent: q.agent,
         user: q.user,
@@ -481,6 +498,137 @@ async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Res
         Some(e) => Ok(Json(json!({"event": e}))),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no audit event `{id}`"))),
     }
+}
+
+// -- approvals and tools ---------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ApprovalQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_approvals(State(state): State<AppState>, query: Result<Query<ApprovalQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = match q.status.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(ApprovalStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("status: `{s}` is not one of pending, approved, denied, expired, abandoned")))?),
+    };
+    let (limit, before) = page(q.limit, q.cursor.as_deref())?;
+    let rows = state.store.list_approvals(status, before, limit).await?;
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| encode_cursor(r.created_at, &r.id))).flatten();
+    Ok(Json(json!({"approvals": rows, "next_cursor": next_cursor})))
+}
+
+async fn get_approval(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.store.approval(&id).await? {
+        Some(a) => Ok(Json(json!({"approval": a}))),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`"))),
+    }
+}
+
+/// The body of a decision: who decided (shown to the agent and kept in the audit trail) and why.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    by: Option<String>,
+    reason: Option<String>,
+}
+
+async fn approve_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(state, id, ApprovalStatus::Approved, body).await
+}
+
+async fn deny_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(state, id, ApprovalStatus::Denied, body).await
+}
+
+/// Settles a pending approval; 409 when it is no longer pending (decided, expired, or
+/// abandoned by its client: approving it then calls nothing).
+async fn decide(state: AppState, id: String, to: ApprovalStatus, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let d: DecisionBody = optional_body(&body)?;
+    let by = d.by.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "admin".to_string());
+    let reason = d.reason.filter(|s| !s.trim().is_empty());
+    if !state.store.settle_approval(&id, to, Some(&by), reason.as_deref()).await? {
+        return match state.store.approval(&id).await? {
+            Some(a) => Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("approval `{id}` is {}, not pending", a.status.as_str()))),
+            None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`"))),
+        };
+    }
+    state.mcp.approvals.wake(&id);
+    let row = state.store.approval(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`")))?;
+    crate::mcp::record_decision(&state, &row, None);
+    Ok(Json(json!({"approval": row})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ToolQuery {
+    flagged: Option<bool>,
+    server: Option<String>,
+}
+
+/// Every tool Weir has seen, with its pin, findings, change (a diff from the pin) and whether
+/// its server's action withholds it now.
+async fn list_tools(State(state): State<AppState>, query: Result<Query<ToolQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let rt = state.runtime.load_full();
+    let rows = state.store.list_tools().await?;
+    let tools: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| q.server.as_deref().is_none_or(|s| s == r.server))
+        .filter_map(|r| {
+            let has_findings = r.findings.as_array().is_some_and(|f| !f.is_empty());
+            let changed = r.current_hash != r.pinned_hash;
+            let flagged = has_findings || changed;
+            if q.flagged.is_some_and(|want| want != flagged) {
+                return None;
+            }
+            let action = rt.config.mcp.suspicious_tools(&r.server);
+            let withheld = crate::mcp::tools::ToolGuard::row_withheld(r, action);
+            Some(json!({
+                "server": r.server,
+                "tool": r.tool,
+                "name": crate::mcp::names::prefixed(&r.server, &r.tool),
+                "action": action.as_str(),
+                "flagged": flagged,
+                "withheld": withheld.is_some(),
+                "withheld_because": withheld,
+                "findings": r.findings,
+                "changed": changed,
+                "diff": if changed { serde_json::Value::Array(crate::mcp::scan::diff(&r.pinned_definition, &r.current_definition)) } else { serde_json::Value::Null },
+                "pinned_hash": r.pinned_hash,
+                "current_hash": r.current_hash,
+                "approved_hash": r.approved_hash,
+                "approved_by": r.approved_by,
+                "approved_at": r.approved_at,
+                "first_seen_at": r.first_seen_at,
+                "changed_at": r.changed_at,
+                "seen_at": r.seen_at,
+                "definition": r.current_definition,
+            }))
+        })
+        .collect();
+    Ok(Json(json!({"tools": tools})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ApproveToolBody {
+    /// The definition approved (`current_hash` as listed); the current one when left out.
+    hash: Option<String>,
+    by: Option<String>,
+}
+
+async fn approve_tool(State(state): State<AppState>, Path((server, tool)): Path<(String, String)>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let b: ApproveToolBody = optional_body(&body)?;
+    let by = b.by.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "admin".to_string());
+    let row = state.store.approve_tool(&server, &tool, b.hash.as_deref(), &by).await?;
+    state.mcp.tools.update(&row);
+    tracing::info!(server, tool, hash = %row.current_hash, by, "MCP tool definition approved");
+    Ok(Json(json!({"tool": row})))
 }
 
 #[cfg(test)]

@@ -145,7 +145,10 @@ impl App {
         let source = config.source.clone();
         let retention_days = config.audit.retention_days;
         let retention_every = Duration::from_secs(config.audit.retention_interval_secs);
-        let mcp = crate::mcp::McpGateway::start(&config.mcp).context("starting the MCP backends")?;
+        let mcp = crate::mcp::McpGateway::start(&config.mcp, store.clone()).context("starting the MCP backends")?;
+        if let Err(e) = mcp.tools.reload().await {
+            tracing::warn!(error = %e, "cannot load pinned MCP tool definitions; they load at the next change");
+        }
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),
@@ -258,6 +261,11 @@ fn spawn_mcp_expiry(state: AppState, stop: CancellationToken) -> JoinHandle<()> 
         while crate::periodic::next_tick(&mut ticker, &stop).await {
             let idle = state.runtime.load().config.mcp.session_idle;
             state.mcp.expire_idle(idle).await;
+            // Held calls whose waiter is gone (its replica stopped) expire here.
+            match state.store.expire_approvals(crate::store::now_ms()).await {
+                Ok(rows) => rows.iter().for_each(|r| crate::mcp::record_decision(&state, r, None)),
+                Err(e) => tracing::debug!(error = %e, "approval expiry skipped: database unavailable"),
+            }
         }
     })
 }
@@ -314,6 +322,7 @@ fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken)
 pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
     let _one_at_a_time = state.reload_lock.lock().await;
     state.keys.reload(&state.store).await?;
+    state.mcp.tools.reload().await?;
     state.limiter.reload(&state.store).await
 }
 

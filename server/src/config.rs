@@ -115,6 +115,8 @@ pub struct McpSection {
     pub allowed_hosts: Vec<String>,
     /// The longest Weir waits for a backend's answer to one request.
     pub request_timeout_secs: u64,
+    /// How long a call held for approval waits for a person's decision before it expires.
+    pub approval_timeout_secs: u64,
     pub servers: Vec<McpServerSection>,
     pub rules: Vec<McpRuleSection>,
 }
@@ -128,6 +130,7 @@ impl Default for McpSection {
             allowed_origins: vec![],
             allowed_hosts: vec![],
             request_timeout_secs: 300,
+            approval_timeout_secs: 600,
             servers: vec![],
             rules: vec![],
         }
@@ -155,6 +158,12 @@ pub struct McpServerSection {
     /// Headers sent with every request to an HTTP server (its auth, say).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// What to do with a tool whose definition scanning finds suspicious, or that changed since
+    /// it was pinned: `flag` (default: listed, and flagged for operators), `hide` (suspicious
+    /// tools are left out of lists and their calls refused), `block_until_approved` (suspicious
+    /// or changed tools are hidden until an operator approves that exact definition).
+    #[serde(default)]
+    pub suspicious_tools: Option<String>,
 }
 
 /// `[[mcp.rules]]`: who may call which tools.
@@ -194,6 +203,25 @@ pub enum UrlTransport {
     Detect,
 }
 
+/// What Weir does with a tool that scanning finds suspicious or that changed since it was pinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SuspiciousTools {
+    #[default]
+    Flag,
+    Hide,
+    BlockUntilApproved,
+}
+
+impl SuspiciousTools {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Hide => "hide",
+            Self::BlockUntilApproved => "block_until_approved",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum McpTransport {
     Http { url: String, headers: Vec<(http::HeaderName, http::HeaderValue)>, kind: UrlTransport },
@@ -204,6 +232,14 @@ pub enum McpTransport {
 pub struct McpServer {
     pub name: String,
     pub transport: McpTransport,
+    pub suspicious_tools: SuspiciousTools,
+}
+
+impl McpConfig {
+    /// The configured action for `server`'s suspicious or changed tools.
+    pub fn suspicious_tools(&self, server: &str) -> SuspiciousTools {
+        self.servers.iter().find(|s| s.name == server).map_or(SuspiciousTools::Flag, |s| s.suspicious_tools)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +251,7 @@ pub struct McpConfig {
     /// Lower-cased.
     pub allowed_hosts: Vec<String>,
     pub request_timeout: Duration,
+    pub approval_timeout: Duration,
     pub servers: Vec<McpServer>,
     pub rules: Vec<crate::mcp::policy::ToolRule>,
 }
@@ -270,7 +307,13 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
             (None, Some(_)) => return Err(invalid(format!("{key}.command"), "must name a program")),
             _ => return Err(invalid(key, "needs exactly one of `url` or `command`")),
         };
-        servers.push(McpServer { name: s.name.clone(), transport });
+        let suspicious_tools = match s.suspicious_tools.as_deref() {
+            None | Some("flag") => SuspiciousTools::Flag,
+            Some("hide") => SuspiciousTools::Hide,
+            Some("block_until_approved") => SuspiciousTools::BlockUntilApproved,
+            Some(other) => return Err(invalid(format!("{key}.suspicious_tools"), format!("`{other}` is not an action; use `flag`, `hide` or `block_until_approved`"))),
+        };
+        servers.push(McpServer { name: s.name.clone(), transport, suspicious_tools });
     }
     let mut rules = Vec::new();
     for (i, r) in m.rules.iter().enumerate() {
@@ -319,6 +362,9 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
     if m.max_message_bytes < 1024 {
         return Err(invalid("mcp.max_message_bytes", "must be at least 1024"));
     }
+    if m.approval_timeout_secs == 0 {
+        return Err(invalid("mcp.approval_timeout_secs", "must be at least 1"));
+    }
     if m.request_timeout_secs == 0 {
         return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
     }
@@ -344,6 +390,7 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         allowed_origins: m.allowed_origins.clone(),
         allowed_hosts: m.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         request_timeout: Duration::from_secs(m.request_timeout_secs),
+        approval_timeout: Duration::from_secs(m.approval_timeout_secs),
         servers,
         rules,
     })
@@ -1221,6 +1268,17 @@ targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
     fn mcp_server(lines: &str) -> Result<McpServer, ConfigError> {
         let text = format!("[[mcp.servers]]\nname = \"a\"\n{lines}\n");
         Config::from_toml(&text, &env()).map(|c| c.mcp.servers[0].clone())
+    }
+
+    #[test]
+    fn suspicious_tools_action_is_flag_unless_named_and_unknown_ones_are_refused() {
+        assert_eq!(mcp_server("url = \"http://x/mcp\"").unwrap().suspicious_tools, SuspiciousTools::Flag);
+        assert_eq!(mcp_server("url = \"http://x/mcp\"\nsuspicious_tools = \"hide\"").unwrap().suspicious_tools, SuspiciousTools::Hide);
+        assert_eq!(mcp_server("command = [\"x\"]\nsuspicious_tools = \"block_until_approved\"").unwrap().suspicious_tools, SuspiciousTools::BlockUntilApproved);
+        let err = mcp_server("url = \"http://x/mcp\"\nsuspicious_tools = \"block\"").unwrap_err().to_string();
+        assert!(err.starts_with("mcp.servers[0].suspicious_tools:") && err.contains("block_until_approved"), "{err}");
+        let err = Config::from_toml("[mcp]\napproval_timeout_secs = 0\n", &env()).unwrap_err().to_string();
+        assert!(err.starts_with("mcp.approval_timeout_secs:"), "{err}");
     }
 
     fn url_transport(lines: &str) -> UrlTransport {

@@ -50,6 +50,8 @@ pub mod semconv {
     pub const WEIR_TIME_TO_FIRST_CHUNK_MS: &str = "weir.time_to_first_chunk_ms";
     pub const WEIR_MCP_SERVER: &str = "weir.mcp.server";
     pub const WEIR_POLICY_DECISION: &str = "weir.policy.decision";
+    pub const WEIR_APPROVAL_ID: &str = "weir.approval.id";
+    pub const WEIR_APPROVAL_STATUS: &str = "weir.approval.status";
 }
 
 #[derive(Debug, thiserror::Error)]

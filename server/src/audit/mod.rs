@@ -65,6 +65,10 @@ pub struct AuditEvent {
     pub policy_decision: Option<String>,
     /// The number of the `[[mcp.rules]]` entry that decided it.
     pub policy_rule: Option<i64>,
+    /// MCP: the approval a held call waited for (on the call's event and on its decision's).
+    pub approval_id: Option<String>,
+    /// Who decided an approval (on the decision's event).
+    pub decided_by: Option<String>,
 }
 
 impl AuditEvent {

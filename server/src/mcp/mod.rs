@@ -7,12 +7,16 @@
 //! record (audit event and span). This module never blocks on the database on a request's path
 //! except at `initialize` of an anonymous session; records go to the audit queue.
 
+pub mod approvals;
 pub mod backend;
 pub mod jsonrpc;
 pub mod names;
 pub mod policy;
 mod record;
+pub use record::record_decision;
+pub mod scan;
 pub mod session;
+pub mod tools;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -38,6 +42,10 @@ use jsonrpc::Kind;
 use policy::Decision;
 use record::McpRecord;
 use session::{LocalSessions, Session, SessionMap, SessionPrincipal};
+use approvals::{Approvals, Held};
+use tools::{ToolGuard, Verdict};
+use crate::config::SuspiciousTools;
+use crate::store::{NewApproval, Store};
 
 /// Revisions Weir serves, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -53,11 +61,15 @@ pub struct McpGateway {
     order: Vec<String>,
     /// Cancelled when Weir shuts down: open session streams end.
     pub closing: tokio_util::sync::CancellationToken,
+    /// What Weir knows of each backend tool's definition (findings, pins).
+    pub tools: ToolGuard,
+    /// Calls held for a person's approval on this replica.
+    pub approvals: Approvals,
 }
 
 impl McpGateway {
     /// Builds the backends from config and starts the stdio processes.
-    pub fn start(cfg: &McpConfig) -> anyhow::Result<Arc<Self>> {
+    pub fn start(cfg: &McpConfig, store: Store) -> anyhow::Result<Arc<Self>> {
         let mut http = HashMap::new();
         let mut stdio = HashMap::new();
         for s in &cfg.servers {
@@ -78,7 +90,15 @@ impl McpGateway {
                 }
             }
         }
-        Ok(Arc::new(Self { sessions: Arc::new(LocalSessions::default()), http, stdio, order: cfg.servers.iter().map(|s| s.name.clone()).collect(), closing: Default::default() }))
+        Ok(Arc::new(Self {
+            sessions: Arc::new(LocalSessions::default()),
+            http,
+            stdio,
+            order: cfg.servers.iter().map(|s| s.name.clone()).collect(),
+            closing: Default::default(),
+            tools: ToolGuard::new(store),
+            approvals: Approvals::default(),
+        }))
     }
 
     pub fn knows(&self, server: &str) -> bool {
@@ -508,7 +528,10 @@ fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
 async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, _headers: &HeaderMap, started: Instant) -> Response {
     let (tx, mut rx) = mpsc::channel::<(Arc<str>, Value)>(SINK_CAPACITY);
     let id = jsonrpc::id(&msg);
-    let cancel = session.begin_request(&id);
+    let (cancel, gone) = session.begin_request(&id);
+    // Until the answer is out, the client going away (this handler or its stream dropped) is
+    // said on `gone`.
+    let gone = GoneOnDrop(Some(gone));
     let (st, sess) = (state.clone(), session.clone());
     let mut call = tokio::spawn(async move {
         let answer = run_request(&st, &sess, msg, &tx, started).await;
@@ -527,11 +550,11 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
         },
     };
     match first {
-        Ok(_) if cancel.is_cancelled() => cancelled_response(wants_sse),
-        Ok(Ok(answer)) => json_response(&answer),
-        Ok(Err(_)) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
+        Ok(_) if cancel.is_cancelled() => gone.answered(cancelled_response(wants_sse)),
+        Ok(Ok(answer)) => gone.answered(json_response(&answer)),
+        Ok(Err(_)) => gone.answered(rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error")),
         Err(first_msg) if wants_sse => {
-            let stream = async_stream(session, first_msg, rx, call, cancel);
+            let stream = async_stream(session, first_msg, rx, call, cancel, gone);
             sse_response(stream)
         }
         Err(first_msg) => {
@@ -550,11 +573,30 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
             });
             let answer = call.await;
             forward.abort();
-            match answer {
+            gone.answered(match answer {
                 _ if cancel.is_cancelled() => cancelled_response(false),
                 Ok(a) => json_response(&a),
                 Err(_) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
-            }
+            })
+        }
+    }
+}
+
+/// Fires a request's `gone` token when dropped before the answer went out.
+struct GoneOnDrop(Option<tokio_util::sync::CancellationToken>);
+
+impl GoneOnDrop {
+    /// The answer is out (or about to be): nobody went away.
+    fn answered<T>(mut self, r: T) -> T {
+        self.0 = None;
+        r
+    }
+}
+
+impl Drop for GoneOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.cancel();
         }
     }
 }
@@ -576,6 +618,7 @@ fn async_stream(
     mut rx: mpsc::Receiver<(Arc<str>, Value)>,
     call: tokio::task::JoinHandle<Value>,
     cancel: tokio_util::sync::CancellationToken,
+    gone: GoneOnDrop,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     tokio::spawn(async move {
@@ -594,7 +637,12 @@ fn async_stream(
             tokio::select! {
                 biased;
                 // A cancelled request's stream ends without its response.
-                () = cancel.cancelled() => return,
+                () = cancel.cancelled() => {
+                    gone.answered(());
+                    return;
+                }
+                // The client went away (`gone` fires as this task ends).
+                () = out_tx.closed() => return,
                 m = rx.recv(), if related_open => {
                     match m {
                         Some((server, m)) => {
@@ -609,6 +657,7 @@ fn async_stream(
                 }
                 answer = &mut call => {
                     if cancel.is_cancelled() {
+                        gone.answered(());
                         return;
                     }
                     // Related messages sent before the response still go first.
@@ -619,6 +668,7 @@ fn async_stream(
                     }
                     let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
                     let _ = out_tx.send(sse_event(&answer)).await;
+                    gone.answered(());
                     return;
                 }
                 _ = keepalive.tick() => {
@@ -833,6 +883,11 @@ async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpCo
         };
         let mut page_items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
         if field == "tools" {
+            // Every definition is learned (scanned, pinned) whoever asks; what the server's
+            // action withholds is left out.
+            let listed = state.mcp.tools.learn(server, cfg.suspicious_tools(server), &page_items).await;
+            let mut listed = listed.into_iter();
+            page_items.retain(|_| listed.next().unwrap_or(false));
             page_items.retain(|t| {
                 let name = t.get("name").and_then(Value::as_str).unwrap_or("");
                 policy::may_see(&cfg.rules, &names::prefixed(server, name), &session.principal.agent_name, session.principal.end_user.as_deref())
@@ -899,20 +954,31 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     let args = msg.pointer("/params/arguments").cloned().unwrap_or_else(|| json!({}));
     let decision = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args);
     rec.set_decision(&decision);
+    let action = cfg.suspicious_tools(&server);
     match &decision {
-        Decision::Allow { .. } => {}
         Decision::Deny { rule, reason } => {
             let data = json!({"reason": "policy", "rule": rule});
             return Err((403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason.clone(), data)));
         }
-        Decision::NeedsApproval { rule } => {
-            let data = json!({"reason": "approval_required", "rule": rule});
-            return Err((
-                403,
-                "approval_required",
-                jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("denied by policy: rule {rule} requires a person's approval, and approvals are not enabled on this gateway"), data),
-            ));
+        Decision::Allow { .. } | Decision::NeedsApproval { .. } => {}
+    }
+    // A tool whose definition is withheld is refused before anyone is asked to approve it.
+    let mut verdict = state.mcp.tools.verdict(&server, &tool, action);
+    if verdict == Verdict::Unknown {
+        learn_tools(state, session, &server, action).await;
+        verdict = state.mcp.tools.verdict(&server, &tool, action);
+    }
+    match verdict {
+        Verdict::Allowed => {}
+        Verdict::Withheld(why) => {
+            let data = json!({"reason": "tool_withheld"});
+            return Err((403, "tool_withheld", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("tool `{name}` is withheld: {why}"), data)));
         }
+        // Not among the backend's tools (or the backend cannot say): not callable here.
+        Verdict::Unknown => return Err(unknown(id)),
+    }
+    if let Decision::NeedsApproval { rule } = decision {
+        hold_for_approval(state, session, &msg, &server, &full, &args, rule, related, cfg, rec).await?;
     }
     if let Some(v) = msg.pointer_mut("/params/name") {
         *v = json!(tool);
@@ -927,6 +993,109 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
         return Err((200, "tool_error", answer));
     }
     Ok(answer)
+}
+
+/// Learns every tool `server` lists (all pages), through this session's link: for a call to a
+/// tool Weir has not seen listed yet, on a server whose action can withhold tools.
+async fn learn_tools(state: &AppState, session: &Arc<Session>, server: &str, action: SuspiciousTools) {
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        match list_page(state, session, server, "tools/list", cursor.as_deref()).await {
+            Ok((result, _)) => {
+                let tools: Vec<Value> = result.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
+                state.mcp.tools.learn(server, action, &tools).await;
+                match result.get("nextCursor").and_then(Value::as_str) {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => return,
+                }
+            }
+            Err(_) => {
+                tracing::warn!(server, "cannot list the backend's tools to check the one called");
+                return;
+            }
+        }
+    }
+}
+
+/// Holds a call for a person's approval: recorded as pending, the client's answer turned into
+/// an event stream kept open with keep-alives, until it is approved (`Ok`: the call goes on),
+/// denied, expires, or the client cancels or goes away.
+#[allow(clippy::too_many_arguments)]
+async fn hold_for_approval(
+    state: &AppState,
+    session: &Arc<Session>,
+    msg: &Value,
+    server: &str,
+    full: &str,
+    args: &Value,
+    rule: usize,
+    related: &Sink,
+    cfg: &McpConfig,
+    rec: &mut McpRecord,
+) -> Result<(), (u16, &'static str, Value)> {
+    let id = jsonrpc::id(msg);
+    let approval_id = uuid::Uuid::now_v7().to_string();
+    // An empty message switches the answer to an event stream without sending anything.
+    let _ = related.try_send((Arc::from(server), Value::Null));
+    if let Some(token) = msg.pointer("/params/_meta/progressToken") {
+        let note = jsonrpc::notification(
+            "notifications/progress",
+            json!({"progressToken": token, "progress": 0, "message": format!("waiting for a person to approve this call (approval {approval_id})")}),
+        );
+        let _ = related.try_send((Arc::from(server), note));
+    }
+    let (cancel, gone) = session.request_tokens(&id);
+    let new = NewApproval {
+        id: &approval_id,
+        expires_at: crate::store::now_ms() + i64::try_from(cfg.approval_timeout.as_millis()).unwrap_or(i64::MAX / 2),
+        agent_id: Some(&session.principal.agent_id),
+        agent_name: Some(&session.principal.agent_name),
+        end_user: session.principal.end_user.as_deref(),
+        session_id: Some(&session.id),
+        server,
+        tool: full,
+        arguments: args,
+        rule: i64::try_from(rule).ok(),
+    };
+    tracing::info!(approval = %approval_id, tool = full, agent = %session.principal.agent_name, "MCP tool call held for approval");
+    let (held, settled_here) = state.mcp.approvals.hold(&state.store, &new, cfg.approval_timeout, &cancel, &gone).await;
+    let data = |row: &crate::store::ApprovalRow, reason: &str| {
+        json!({"reason": reason, "approval_id": row.id, "rule": rule, "decided_by": row.decided_by, "message": row.reason})
+    };
+    match held {
+        Held::Approved(row) => {
+            rec.set_approval(&row.id, "approved");
+            Ok(())
+        }
+        Held::Denied(row) => {
+            rec.set_approval(&row.id, "denied");
+            let by = row.decided_by.as_deref().unwrap_or("an operator");
+            let message = match row.reason.as_deref() {
+                Some(r) if !r.is_empty() => format!("the call to `{full}` was denied by {by}: {r}"),
+                _ => format!("the call to `{full}` was denied by {by}"),
+            };
+            Err((403, "approval_denied", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, message, data(&row, "approval_denied"))))
+        }
+        Held::Expired(row) => {
+            rec.set_approval(&row.id, "expired");
+            if settled_here {
+                record::record_decision(state, &row, Some(rec.context()));
+            }
+            let message = format!("the call to `{full}` was not approved within {} s and has expired", cfg.approval_timeout.as_secs());
+            Err((408, "approval_expired", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, message, data(&row, "approval_expired"))))
+        }
+        Held::Abandoned(row, here) => {
+            rec.set_approval(&row.id, "abandoned");
+            if here {
+                record::record_decision(state, &row, Some(rec.context()));
+            }
+            Err((499, "cancelled", jsonrpc::error(id, jsonrpc::REQUEST_CANCELLED, "cancelled by the client while waiting for approval")))
+        }
+        Held::Unavailable(e) => {
+            tracing::error!(error = %e, tool = full, "cannot hold a call for approval");
+            Err((503, "approval_unavailable", jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, "the call needs approval, and approvals cannot be recorded right now; try again")))
+        }
+    }
 }
 
 /// A notification from the client: cancellation goes to the backend that has the request;

@@ -14,7 +14,7 @@ use super::policy::Decision;
 use super::session::Session;
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Captured};
-use crate::store::now_ms;
+use crate::store::{now_ms, ApprovalRow};
 use crate::telemetry::{self, semconv};
 
 pub struct McpRecord {
@@ -105,6 +105,18 @@ impl McpRecord {
         }
     }
 
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// The approval a held call waited for, and how it ended.
+    pub fn set_approval(&mut self, id: &str, status: &str) {
+        self.event.approval_id = Some(id.to_string());
+        let span = self.cx.span();
+        span.set_attribute(KeyValue::new(semconv::WEIR_APPROVAL_ID, id.to_string()));
+        span.set_attribute(KeyValue::new(semconv::WEIR_APPROVAL_STATUS, status.to_string()));
+    }
+
     pub fn set_backend(&mut self, server: &str, backend_session: Option<String>) {
         self.event.mcp_server = Some(server.to_string());
         if backend_session.is_some() {
@@ -162,4 +174,52 @@ impl McpRecord {
         });
         state.audit.record(self.event, captured);
     }
+}
+
+/// The audit event of a decision on a held call — approved, denied (by whom), expired or
+/// abandoned — and its span, in the trace of the call it decided when that is known.
+pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option<&Context>) {
+    let status = row.status.as_str();
+    let name = format!("approval {status} {}", row.tool);
+    let parent = trace_parent.cloned().unwrap_or_default();
+    let tracer = &state.telemetry.tracer;
+    let attrs = vec![
+        KeyValue::new(semconv::WEIR_APPROVAL_ID, row.id.clone()),
+        KeyValue::new(semconv::WEIR_APPROVAL_STATUS, status),
+        KeyValue::new(semconv::GEN_AI_TOOL_NAME, row.tool.clone()),
+        KeyValue::new(semconv::WEIR_MCP_SERVER, row.server.clone()),
+    ];
+    let cx = state.telemetry.start_span(&parent, || tracer.span_builder(name).with_kind(SpanKind::Internal).with_attributes(attrs));
+    cx.span().end();
+    let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
+    let rt = state.runtime.load();
+    let captured = rt.config.audit.capture_bodies.then(|| Captured {
+        request: Some(bytes::Bytes::from(row.arguments.to_string())),
+        response: None,
+        max_bytes: rt.config.audit.body_max_bytes,
+    });
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        ts: now_ms(),
+        request_id: uuid::Uuid::now_v7().to_string(),
+        trace_id,
+        span_id,
+        kind: "approval".into(),
+        operation: status.into(),
+        agent_id: row.agent_id.clone(),
+        agent_name: row.agent_name.clone(),
+        end_user: row.end_user.clone(),
+        session_id: row.session_id.clone(),
+        status_code: 200,
+        outcome: "ok".into(),
+        error_message: row.reason.clone(),
+        mcp_server: Some(row.server.clone()),
+        tool_name: Some(row.tool.clone()),
+        policy_decision: Some(status.into()),
+        policy_rule: row.rule,
+        approval_id: Some(row.id.clone()),
+        decided_by: row.decided_by.clone(),
+        ..Default::default()
+    };
+    state.audit.record(event, captured);
 }

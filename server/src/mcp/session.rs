@@ -30,6 +30,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Inflight {
     server: Option<String>,
     cancel: CancellationToken,
+    /// Fires when the client stops waiting for the answer (its connection went away): only a
+    /// call held for approval acts on it (it is abandoned); other calls carry on, as the spec
+    /// says a disconnection is not a cancellation.
+    gone: CancellationToken,
 }
 
 /// The receiving end of a session's own stream.
@@ -125,10 +129,16 @@ impl Session {
     }
 
     /// Tracks a client request from its arrival; the token fires when the client cancels it.
-    pub fn begin_request(&self, client_id: &Value) -> CancellationToken {
-        let cancel = CancellationToken::new();
-        lock(&self.inflight).insert(jsonrpc::id_key(client_id), Inflight { server: None, cancel: cancel.clone() });
-        cancel
+    pub fn begin_request(&self, client_id: &Value) -> (CancellationToken, CancellationToken) {
+        let (cancel, gone) = (CancellationToken::new(), CancellationToken::new());
+        lock(&self.inflight).insert(jsonrpc::id_key(client_id), Inflight { server: None, cancel: cancel.clone(), gone: gone.clone() });
+        (cancel, gone)
+    }
+
+    /// The request's cancellation and departure tokens (fresh ones for a request not tracked,
+    /// such as one in a batch).
+    pub fn request_tokens(&self, client_id: &Value) -> (CancellationToken, CancellationToken) {
+        lock(&self.inflight).get(&jsonrpc::id_key(client_id)).map_or_else(Default::default, |r| (r.cancel.clone(), r.gone.clone()))
     }
 
     /// Notes the backend a request went to, tracking it if it was not yet; returns its token and
@@ -142,7 +152,7 @@ impl Session {
             }
             None => {
                 let cancel = CancellationToken::new();
-                map.insert(jsonrpc::id_key(client_id), Inflight { server: Some(server.to_string()), cancel: cancel.clone() });
+                map.insert(jsonrpc::id_key(client_id), Inflight { server: Some(server.to_string()), cancel: cancel.clone(), gone: CancellationToken::new() });
                 (cancel, true)
             }
         }

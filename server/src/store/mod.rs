@@ -5,6 +5,7 @@
 //! placeholders bound in ascending order, and the test suite runs each of them on both engines.
 //! This module never decides policy: it stores and fetches rows.
 
+mod mcp;
 mod sqlite_audit;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::audit::AuditEvent;
 
+pub use mcp::{ApprovalRow, ApprovalStatus, NewApproval, ToolRow};
 pub use sqlite_audit::{AuditInsertError, SqliteAuditWriter};
 
 /// Requests, tokens and cost per (agent, requested model, UTC day) of the events that count as
@@ -297,8 +299,9 @@ impl Store {
             end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
-            reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule";
-        const NCOLS: usize = 39;
+            reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
+            approval_id, decided_by";
+        const NCOLS: usize = 41;
         // `ttft_ms` and `cost_usd`: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
@@ -377,7 +380,9 @@ impl Store {
                 .bind(&e.tool_name)
                 .bind(&e.backend_session_id)
                 .bind(&e.policy_decision)
-                .bind(e.policy_rule);
+                .bind(e.policy_rule)
+                .bind(&e.approval_id)
+                .bind(&e.decided_by);
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -813,5 +818,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         backend_session_id: r.try_get("backend_session_id")?,
         policy_decision: r.try_get("policy_decision")?,
         policy_rule: r.try_get("policy_rule")?,
+        approval_id: r.try_get("approval_id")?,
+        decided_by: r.try_get("decided_by")?,
     })
 }

@@ -33,9 +33,9 @@ const INSERT_EVENT: &str = "INSERT INTO audit_events (id, ts, request_id, trace_
     agent_name, key_id, end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
     error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, \
     usage_estimated, cost_usd, request_body, response_body, client_ip, reserved_tokens, excess_tokens, attempts, \
-    mcp_server, tool_name, backend_session_id, policy_decision, policy_rule) \
+    mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, approval_id, decided_by) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-    ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39) ON CONFLICT (id) DO NOTHING";
+    ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41) ON CONFLICT (id) DO NOTHING";
 
 const UPSERT_DAILY: &str = "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
     ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
@@ -138,6 +138,8 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
                 e.backend_session_id,
                 e.policy_decision,
                 e.policy_rule,
+                e.approval_id,
+                e.decided_by,
             ])?;
             if rows == 1 {
                 inserted.push(e);

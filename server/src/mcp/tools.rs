@@ -1,0 +1,195 @@
+//! What Weir knows of each backend tool's definition: its scan findings and its pin.
+//!
+//! A definition is learned from a backend's `tools/list` answer. A new one (by the hash of its
+//! canonical JSON) is scanned once and recorded in the database: pinned when the tool is new, or
+//! as a change from the pin. What is known is kept here, in memory, so that lists and calls ask
+//! nothing of the database; it is reloaded when another replica or an operator changes a pin.
+//! Per server, the configured action decides what a suspicious or changed tool is allowed:
+//!
+//! | action | suspicious (findings) | changed since pinned |
+//! | --- | --- | --- |
+//! | `flag` | listed, callable, flagged | listed, callable, flagged |
+//! | `hide` | hidden, calls refused (unless approved) | listed, callable, flagged |
+//! | `block_until_approved` | hidden until approved | hidden until approved |
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+use super::scan::{self, Finding};
+use crate::config::SuspiciousTools;
+use crate::store::{Store, ToolRow};
+
+#[derive(Debug, Clone)]
+struct Known {
+    /// The current definition's hash.
+    hash: String,
+    pinned_hash: String,
+    approved_hash: Option<String>,
+    findings: Vec<Finding>,
+}
+
+impl Known {
+    fn from_row(r: &ToolRow) -> Self {
+        Self {
+            hash: r.current_hash.clone(),
+            pinned_hash: r.pinned_hash.clone(),
+            approved_hash: r.approved_hash.clone(),
+            findings: serde_json::from_value(r.findings.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn withheld(&self, action: SuspiciousTools) -> Option<String> {
+        let approved = self.approved_hash.as_deref() == Some(self.hash.as_str());
+        let suspicious = !self.findings.is_empty();
+        let changed = self.hash != self.pinned_hash;
+        let rules = || self.findings.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>().join(", ");
+        match action {
+            SuspiciousTools::Flag => None,
+            SuspiciousTools::Hide if suspicious && !approved => Some(format!("its definition looks like tool poisoning ({})", rules())),
+            SuspiciousTools::Hide => None,
+            SuspiciousTools::BlockUntilApproved if approved => None,
+            SuspiciousTools::BlockUntilApproved if suspicious => {
+                Some(format!("its definition looks like tool poisoning ({}) and awaits an operator's approval", rules()))
+            }
+            SuspiciousTools::BlockUntilApproved if changed => Some("its definition changed since it was pinned and awaits an operator's approval".into()),
+            SuspiciousTools::BlockUntilApproved => None,
+        }
+    }
+}
+
+/// Whether a tool may be listed and called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Refused, and why (said to the caller).
+    Withheld(String),
+    /// Weir has not seen this tool's definition yet.
+    Unknown,
+}
+
+pub struct ToolGuard {
+    store: Store,
+    known: RwLock<HashMap<(String, String), Known>>,
+}
+
+impl ToolGuard {
+    pub fn new(store: Store) -> Self {
+        Self { store, known: RwLock::new(HashMap::new()) }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String), Known>> {
+        self.known.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<(String, String), Known>> {
+        self.known.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reloads every known definition from the database (pins approved or changed elsewhere).
+    pub async fn reload(&self) -> Result<(), crate::store::StoreError> {
+        let rows = self.store.list_tools().await?;
+        let fresh: HashMap<(String, String), Known> = rows.iter().map(|r| ((r.server.clone(), r.tool.clone()), Known::from_row(r))).collect();
+        *self.write() = fresh;
+        Ok(())
+    }
+
+    /// Learns the definitions of one `tools/list` page of `server` (scanning and recording
+    /// those not seen before) and returns, for each, whether it may be listed.
+    pub async fn learn(&self, server: &str, action: SuspiciousTools, tools: &[Value]) -> Vec<bool> {
+        let mut out = Vec::with_capacity(tools.len());
+        for tool in tools {
+            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                out.push(false);
+                continue;
+            };
+            let (text, hash) = scan::canonical(tool);
+            let key = (server.to_string(), name.to_string());
+            let seen = self.read().get(&key).is_some_and(|k| k.hash == hash);
+            if !seen {
+                let findings = scan::scan_tool(tool);
+                let known = self.record(server, name, &hash, &text, findings).await;
+                self.write().insert(key.clone(), known);
+            }
+            out.push(self.read().get(&key).is_none_or(|k| k.withheld(action).is_none()));
+        }
+        out
+    }
+
+    async fn record(&self, server: &str, name: &str, hash: &str, text: &str, findings: Vec<Finding>) -> Known {
+        let findings_json = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
+        match self.store.record_tool(server, name, hash, text, &findings_json).await {
+            Ok(row) => {
+                let known = Known::from_row(&row);
+                if !known.findings.is_empty() {
+                    tracing::warn!(server, tool = name, findings = %findings_json, "MCP tool definition looks like tool poisoning");
+                }
+                if known.hash != known.pinned_hash {
+                    let diff = serde_json::Value::Array(scan::diff(&row.pinned_definition, &row.current_definition)).to_string();
+                    tracing::warn!(server, tool = name, diff = %diff, "MCP tool definition changed since it was pinned");
+                }
+                known
+            }
+            Err(e) => {
+                // The pin cannot be checked: what scanning found still applies.
+                tracing::error!(server, tool = name, error = %e, "cannot record an MCP tool definition");
+                Known { hash: hash.to_string(), pinned_hash: hash.to_string(), approved_hash: None, findings }
+            }
+        }
+    }
+
+    /// Whether `tool` (the backend's name) on `server` may be called. `flag` servers never
+    /// look anything up.
+    pub fn verdict(&self, server: &str, tool: &str, action: SuspiciousTools) -> Verdict {
+        if action == SuspiciousTools::Flag {
+            return Verdict::Allowed;
+        }
+        match self.read().get(&(server.to_string(), tool.to_string())) {
+            None => Verdict::Unknown,
+            Some(k) => k.withheld(action).map_or(Verdict::Allowed, Verdict::Withheld),
+        }
+    }
+
+    /// After an operator approved a definition: what is known of that tool now.
+    pub fn update(&self, row: &ToolRow) {
+        self.write().insert((row.server.clone(), row.tool.clone()), Known::from_row(row));
+    }
+
+    /// Whether the tool is listed under `action`, for the admin API.
+    pub fn row_withheld(row: &ToolRow, action: SuspiciousTools) -> Option<String> {
+        Known::from_row(row).withheld(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(findings: bool, changed: bool, approved: bool) -> Known {
+        Known {
+            hash: "h2".into(),
+            pinned_hash: if changed { "h1" } else { "h2" }.into(),
+            approved_hash: approved.then(|| "h2".into()),
+            findings: if findings { vec![Finding { rule: "hidden-markup".into(), location: "description".into(), excerpt: "<IMPORTANT>".into() }] } else { vec![] },
+        }
+    }
+
+    #[test]
+    fn each_action_withholds_what_the_table_says() {
+        use SuspiciousTools::*;
+        for (findings, changed, approved, flag, hide, block) in [
+            (false, false, false, true, true, true),
+            (true, false, false, true, false, false),
+            (false, true, false, true, true, false),
+            (true, true, false, true, false, false),
+            (true, false, true, true, true, true),
+            (false, true, true, true, true, true),
+        ] {
+            let k = known(findings, changed, approved);
+            assert_eq!(k.withheld(Flag).is_none(), flag, "flag {findings} {changed} {approved}");
+            assert_eq!(k.withheld(Hide).is_none(), hide, "hide {findings} {changed} {approved}");
+            assert_eq!(k.withheld(BlockUntilApproved).is_none(), block, "block {findings} {changed} {approved}");
+        }
+    }
+}

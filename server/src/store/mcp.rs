@@ -1,0 +1,316 @@
+//! MCP rows: tool calls held for approval, and the tool definitions Weir has pinned.
+//!
+//! Every state change of an approval is a conditional update (`WHERE status = 'pending'`), so
+//! that when a person's decision, the expiry and the client's departure race — on one replica
+//! or several — exactly one wins and the others see that they lost.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{bump_generation, now_ms, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    Abandoned,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "expired" => Self::Expired,
+            "abandoned" => Self::Abandoned,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalRow {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub status: ApprovalStatus,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub end_user: Option<String>,
+    pub session_id: Option<String>,
+    pub server: String,
+    pub tool: String,
+    /// The call's arguments (JSON).
+    pub arguments: serde_json::Value,
+    pub rule: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub reason: Option<String>,
+}
+
+impl ApprovalRow {
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        let status: String = r.try_get("status")?;
+        let arguments: String = r.try_get("arguments")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            status: ApprovalStatus::parse(&status).ok_or_else(|| StoreError::Conflict(format!("unknown approval status `{status}`")))?,
+            agent_id: r.try_get("agent_id")?,
+            agent_name: r.try_get("agent_name")?,
+            end_user: r.try_get("end_user")?,
+            session_id: r.try_get("session_id")?,
+            server: r.try_get("server")?,
+            tool: r.try_get("tool")?,
+            arguments: serde_json::from_str(&arguments).unwrap_or(serde_json::Value::Null),
+            rule: r.try_get("rule")?,
+            decided_by: r.try_get("decided_by")?,
+            decided_at: r.try_get("decided_at")?,
+            reason: r.try_get("reason")?,
+        })
+    }
+}
+
+/// A tool as Weir last saw it, with its pin.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolRow {
+    pub server: String,
+    pub tool: String,
+    pub pinned_hash: String,
+    pub pinned_definition: serde_json::Value,
+    pub current_hash: String,
+    pub current_definition: serde_json::Value,
+    pub findings: serde_json::Value,
+    pub approved_hash: Option<String>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<i64>,
+    pub first_seen_at: i64,
+    pub changed_at: Option<i64>,
+    pub seen_at: i64,
+}
+
+impl ToolRow {
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        let json = |col: &str| -> Result<serde_json::Value, StoreError> {
+            let text: String = r.try_get(col)?;
+            Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        };
+        Ok(Self {
+            server: r.try_get("server")?,
+            tool: r.try_get("tool")?,
+            pinned_hash: r.try_get("pinned_hash")?,
+            pinned_definition: json("pinned_definition")?,
+            current_hash: r.try_get("current_hash")?,
+            current_definition: json("current_definition")?,
+            findings: json("findings")?,
+            approved_hash: r.try_get("approved_hash")?,
+            approved_by: r.try_get("approved_by")?,
+            approved_at: r.try_get("approved_at")?,
+            first_seen_at: r.try_get("first_seen_at")?,
+            changed_at: r.try_get("changed_at")?,
+            seen_at: r.try_get("seen_at")?,
+        })
+    }
+}
+
+/// A new held call.
+pub struct NewApproval<'a> {
+    pub id: &'a str,
+    pub expires_at: i64,
+    pub agent_id: Option<&'a str>,
+    pub agent_name: Option<&'a str>,
+    pub end_user: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub server: &'a str,
+    pub tool: &'a str,
+    pub arguments: &'a serde_json::Value,
+    pub rule: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_approval(&self, a: &NewApproval<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mcp_approvals (id, created_at, expires_at, status, agent_id, agent_name, end_user, session_id, server, tool, arguments, rule) \
+             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(a.id)
+        .bind(now_ms())
+        .bind(a.expires_at)
+        .bind(a.agent_id)
+        .bind(a.agent_name)
+        .bind(a.end_user)
+        .bind(a.session_id)
+        .bind(a.server)
+        .bind(a.tool)
+        .bind(a.arguments.to_string())
+        .bind(a.rule)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn approval(&self, id: &str) -> Result<Option<ApprovalRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM mcp_approvals WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(ApprovalRow::from_row).transpose()
+    }
+
+    /// Newest first; `before` is the keyset cursor `(created_at, id)`.
+    pub async fn list_approvals(&self, status: Option<ApprovalStatus>, before: Option<(i64, String)>, limit: i64) -> Result<Vec<ApprovalRow>, StoreError> {
+        let mut sql = String::from("SELECT * FROM mcp_approvals WHERE 1 = 1");
+        let mut n = 0;
+        if status.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND status = ${n}"));
+        }
+        if before.is_some() {
+            sql.push_str(&format!(" AND (created_at < ${} OR (created_at = ${} AND id < ${}))", n + 1, n + 1, n + 2));
+        }
+        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit.clamp(1, 1000)));
+        let mut q = sqlx::query(&sql);
+        if let Some(s) = status {
+            q = q.bind(s.as_str());
+        }
+        if let Some((ts, id)) = before {
+            q = q.bind(ts).bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(ApprovalRow::from_row).collect()
+    }
+
+    /// Moves a pending approval to `to`; `false` when it was no longer pending (someone or
+    /// something else decided first).
+    pub async fn settle_approval(&self, id: &str, to: ApprovalStatus, by: Option<&str>, reason: Option<&str>) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE mcp_approvals SET status = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE id = $5 AND status = 'pending'")
+            .bind(to.as_str())
+            .bind(by)
+            .bind(now_ms())
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Marks pending approvals past their time as expired (their waiter is gone: a replica that
+    /// stopped); returns them.
+    pub async fn expire_approvals(&self, now: i64) -> Result<Vec<ApprovalRow>, StoreError> {
+        let due = sqlx::query("SELECT * FROM mcp_approvals WHERE status = 'pending' AND expires_at <= $1").bind(now).fetch_all(&self.pool).await?;
+        let mut out = Vec::new();
+        for r in &due {
+            let row = ApprovalRow::from_row(r)?;
+            if self.settle_approval(&row.id, ApprovalStatus::Expired, None, Some("no decision in time")).await? {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    // -- tools ---------------------------------------------------------------------------------
+
+    pub async fn list_tools(&self) -> Result<Vec<ToolRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM mcp_tools ORDER BY server, tool").fetch_all(&self.pool).await?;
+        rows.iter().map(ToolRow::from_row).collect()
+    }
+
+    pub async fn tool(&self, server: &str, tool: &str) -> Result<Option<ToolRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&self.pool).await?;
+        row.as_ref().map(ToolRow::from_row).transpose()
+    }
+
+    /// Records a definition as seen: pinned when the tool is new, the current one otherwise
+    /// (`changed_at` set when it first differs from the pin). Returns the row as it now is.
+    /// Bumps the change counter when anything an operator or another replica cares about
+    /// changed.
+    pub async fn record_tool(&self, server: &str, tool: &str, hash: &str, definition: &str, findings: &str) -> Result<ToolRow, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&mut *tx).await?;
+        let changed = match existing.as_ref().map(ToolRow::from_row).transpose()? {
+            None => {
+                let inserted = sqlx::query(
+                    "INSERT INTO mcp_tools (server, tool, pinned_hash, pinned_definition, current_hash, current_definition, findings, first_seen_at, seen_at) \
+                     VALUES ($1, $2, $3, $4, $3, $4, $5, $6, $6) ON CONFLICT (server, tool) DO NOTHING",
+                )
+                .bind(server)
+                .bind(tool)
+                .bind(hash)
+                .bind(definition)
+                .bind(findings)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                inserted == 1
+            }
+            Some(row) if row.current_hash == hash => false,
+            Some(row) => {
+                let changed_at = if hash == row.pinned_hash { None } else { Some(row.changed_at.unwrap_or(now)) };
+                sqlx::query("UPDATE mcp_tools SET current_hash = $1, current_definition = $2, findings = $3, changed_at = $4, seen_at = $5 WHERE server = $6 AND tool = $7")
+                    .bind(hash)
+                    .bind(definition)
+                    .bind(findings)
+                    .bind(changed_at)
+                    .bind(now)
+                    .bind(server)
+                    .bind(tool)
+                    .execute(&mut *tx)
+                    .await?;
+                true
+            }
+        };
+        if changed {
+            bump_generation(&mut tx).await?;
+        }
+        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
+        let row = ToolRow::from_row(&row)?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// An operator trusts the definition with `hash` (the current one): it becomes the pin.
+    /// `NotFound` when the tool is unknown; `Conflict` when `hash` is not its current definition.
+    pub async fn approve_tool(&self, server: &str, tool: &str, hash: Option<&str>, by: &str) -> Result<ToolRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&mut *tx).await? else {
+            return Err(StoreError::NotFound(format!("no tool `{tool}` seen on server `{server}`")));
+        };
+        let row = ToolRow::from_row(&row)?;
+        if let Some(h) = hash {
+            if h != row.current_hash {
+                return Err(StoreError::Conflict(format!("`{h}` is not the current definition of `{server}__{tool}` ({})", row.current_hash)));
+            }
+        }
+        sqlx::query(
+            "UPDATE mcp_tools SET pinned_hash = current_hash, pinned_definition = current_definition, approved_hash = current_hash, \
+             approved_by = $1, approved_at = $2, changed_at = NULL WHERE server = $3 AND tool = $4",
+        )
+        .bind(by)
+        .bind(now_ms())
+        .bind(server)
+        .bind(tool)
+        .execute(&mut *tx)
+        .await?;
+        bump_generation(&mut tx).await?;
+        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
+        let row = ToolRow::from_row(&row)?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
