@@ -15,6 +15,7 @@ Measured, each repeated --runs times (medians reported):
      /mcp/fixstdio (a stdio backend, shared by every session); the growth per session.
 
 Usage:  python3 bench/mcp.py [--runs 5] [--calls 2000] [--sessions 1000] [--skip-build]
+                          [--suspicious-tools flag|hide|block_until_approved]
 Needs Linux, Python 3.11 (stdlib only), cargo, Node.js and `npm ci` done in tests/mcp-node.
 Results are printed and written to bench/out/mcp.md.
 """
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--suspicious-tools", default="flag", choices=["flag", "hide", "block_until_approved"], help="the `fix` server's action for suspicious tools (what a call pays for tool checks)")
     args = ap.parse_args()
 
     if not (ROOT / "tests" / "mcp-node" / "node_modules").exists():
@@ -109,6 +111,7 @@ def main() -> None:
 [[mcp.servers]]
 name = "fix"
 url = "{direct}"
+suspicious_tools = "{args.suspicious_tools}"
 
 [[mcp.servers]]
 name = "fixstdio"
@@ -159,7 +162,7 @@ command = ["node", "{FIXTURE}", "stdio"]
             log(f"{args.sessions} idle sessions on /mcp/{server}: RSS {before / 1024:.1f} → {after / 1024:.1f} MB, {memory[server][2]:.2f} KB per session")
 
         lines = [
-            f"MCP benchmark, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential tools/call per side; {args.sessions} idle sessions per backend kind",
+            f"MCP benchmark, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential tools/call per side; {args.sessions} idle sessions per backend kind; suspicious_tools = {args.suspicious_tools}",
             "",
             "| | direct | /mcp/fix | /mcp (aggregate) |",
             "|---|---|---|---|",

@@ -181,15 +181,6 @@ async fn spans_export_over_grpc() {
     exercise("grpc", &endpoint, &spans).await;
 }
 
-/// The fixture MCP server of the end-to-end tests (official TypeScript SDK), over stdio.
-fn mcp_fixture_toml() -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let fixture = root.join("tests/mcp-node/fixture-server.mjs");
-    let sdk = root.join("tests/mcp-node/node_modules/@modelcontextprotocol/sdk");
-    assert!(sdk.exists(), "{} is missing: run `npm ci` in tests/mcp-node (scripts/test does)", sdk.display());
-    format!("[mcp]\nrequest_timeout_secs = 20\n\n[[mcp.servers]]\nname = \"fix\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n", fixture.display())
-}
-
 async fn mcp_post(gw: &TestGateway, session: Option<&str>, body: serde_json::Value) -> reqwest::Response {
     let mut req = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").json(&body);
     if let Some(s) = session {
@@ -206,7 +197,7 @@ async fn mcp_requests_are_spans_that_continue_the_callers_trace_into_the_backend
     let (endpoint, spans) = http_collector().await;
     let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
     let telemetry = Telemetry::from_env(&env).expect("telemetry");
-    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: mcp_fixture_toml(), ..Default::default() }).await;
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: mcp_fixture_toml(""), ..Default::default() }).await;
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let resp = mcp_post(&gw, None, init).await;
     assert_eq!(resp.status(), 200);

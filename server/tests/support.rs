@@ -605,3 +605,13 @@ impl Drop for PrivateRedis {
         self.stop();
     }
 }
+
+/// `[mcp]` with the end-to-end tests' fixture MCP server (official TypeScript SDK) over stdio as
+/// `fix`, and `more` lines after it (rules, say). Needs `npm ci` in tests/mcp-node.
+pub fn mcp_fixture_toml(more: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf();
+    let fixture = root.join("tests/mcp-node/fixture-server.mjs");
+    let sdk = root.join("tests/mcp-node/node_modules/@modelcontextprotocol/sdk");
+    assert!(sdk.exists(), "{} is missing: run `npm ci` in tests/mcp-node (scripts/test does)", sdk.display());
+    format!("[mcp]\nrequest_timeout_secs = 20\n{more}\n\n[[mcp.servers]]\nname = \"fix\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n", fixture.display())
+}
