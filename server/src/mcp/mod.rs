@@ -81,7 +81,7 @@ impl McpGateway {
                     for (k, v) in headers {
                         hm.insert(k.clone(), v.clone());
                     }
-                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout, transport: *kind }));
+                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout, transport: *kind, detected_sse: Default::default() }));
                 }
                 McpTransport::Stdio { command, env } => {
                     let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout);

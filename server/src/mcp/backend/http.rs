@@ -32,6 +32,10 @@ pub struct HttpServer {
     /// The longest a request may take, response included.
     pub timeout: Duration,
     pub transport: UrlTransport,
+    /// With `transport` unset: set once a connection found the server speaks only the legacy
+    /// SSE transport, so later sessions go straight to it. Cleared when SSE fails there (the
+    /// server may have been replaced by a Streamable HTTP one).
+    pub detected_sse: std::sync::atomic::AtomicBool,
 }
 
 struct State {

@@ -14,6 +14,7 @@ pub mod http;
 pub mod sse;
 pub mod stdio;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -73,11 +74,22 @@ impl Link {
         match server.transport {
             UrlTransport::StreamableHttp => Ok(Self::Http(Box::new(HttpLink::connect(server, init, unsolicited).await?))),
             UrlTransport::Sse => Ok(Self::Sse(SseLink::connect(server, init, unsolicited).await?)),
+            // Found before to speak only SSE: straight to it (detected again if that fails).
+            UrlTransport::Detect if server.detected_sse.load(Ordering::Relaxed) => match SseLink::connect(server.clone(), init, unsolicited).await {
+                Ok(l) => Ok(Self::Sse(l)),
+                Err(e) => {
+                    server.detected_sse.store(false, Ordering::Relaxed);
+                    Err(e)
+                }
+            },
             UrlTransport::Detect => match HttpLink::connect(server.clone(), init.clone(), unsolicited.clone()).await {
                 Err(BackendError::InitializeRefused(name, why)) => {
                     tracing::debug!(server = %name, refusal = %why, "no Streamable HTTP at this URL; trying the legacy SSE transport");
-                    match SseLink::connect(server, init, unsolicited).await {
-                        Ok(l) => Ok(Self::Sse(l)),
+                    match SseLink::connect(server.clone(), init, unsolicited).await {
+                        Ok(l) => {
+                            server.detected_sse.store(true, Ordering::Relaxed);
+                            Ok(Self::Sse(l))
+                        }
                         // Neither transport served: what each answered.
                         Err(BackendError::Unavailable(_, sse) | BackendError::Protocol(_, sse)) => {
                             Err(BackendError::Unavailable(name, format!("{why} (Streamable HTTP); {sse} (legacy SSE)")))
