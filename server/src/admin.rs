@@ -22,8 +22,21 @@ use crate::app::{healthz, AppState};
 use crate::identity::{self, IdentityError, KeyRequest};
 use crate::store::{ApprovalStatus, AuditFilter, StoreError};
 
+/// The admin port: the API, the health routes, and the console.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let api = api_router(state.clone()).with_state(state.clone());
+    let console = crate::console::GatewayConsole::new(api.clone(), state.admin_token.expose_secret(), state.runtime.load().config.listen);
+    let open = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics)).with_state(state);
+    Router::new()
+        .merge(api)
+        .merge(open)
+        .merge(weir_console::router(std::sync::Arc::new(console)))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such admin route") })
+}
+
+/// The admin API's routes alone (the console calls them in-process).
+fn api_router(state: AppState) -> Router<AppState> {
+    Router::new()
         .route("/api/v1/agents", get(list_agents).post(create_agent))
         .route("/api/v1/agents/{name}", get(get_agent).patch(update_agent))
         .route("/api/v1/keys", get(list_keys).post(create_key))
@@ -42,14 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tools", get(list_tools))
         .route("/api/v1/tools/{server}/{tool}/approve", post(approve_tool))
         // Deny by default: everything above needs the token.
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin_token));
-    Router::new()
-        .merge(api)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such admin route") })
-        .with_state(state)
+        .route_layer(middleware::from_fn_with_state(state, require_admin_token))
 }
 
 /// Errors of the admin API: a status, a machine code and a message; internals only in the log.

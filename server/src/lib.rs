@@ -1,5 +1,5 @@
-//! Weir: a gateway for AI agents' traffic — LLM calls (OpenAI- and Anthropic-style APIs) today,
-//! MCP and A2A next — that authenticates each agent, forwards its calls, and records every one
+//! Weir: a gateway for AI agents' traffic — LLM calls (OpenAI- and Anthropic-style APIs) and MCP
+//! today, A2A next — that authenticates each agent, forwards its calls, and records every one
 //! in an audit trail and as OpenTelemetry spans.
 //!
 //! The library exposes [`app::App::build`] (binds the listeners, port 0 works) and the routers,
@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod identity;
 pub mod limits;
 pub mod llm;

@@ -71,12 +71,12 @@ command = ["node", "{FIXTURE}", "stdio"]
 """
 
 
-def start(directory: Path, backend: str, config_text: str) -> Weir:
+def start(directory: Path, backend: str, config_text: str, extra_env: dict[str, str] | None = None) -> Weir:
     config = directory / "weir.toml"
     config.write_text(config_text)
     db = TestDatabase.create(backend, directory)
     listen, admin_listen = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env = clean_env({"WEIR_DATABASE_URL": db.url, "WEIR_LISTEN": listen, "WEIR_ADMIN_LISTEN": admin_listen, "WEIR_ADMIN_TOKEN": ADMIN_TOKEN, "WEIR_LOG": "info"})
+    env = clean_env({"WEIR_DATABASE_URL": db.url, "WEIR_LISTEN": listen, "WEIR_ADMIN_LISTEN": admin_listen, "WEIR_ADMIN_TOKEN": ADMIN_TOKEN, "WEIR_LOG": "info", **(extra_env or {})})
     w = Weir(backend=backend, base=f"http://{listen}", admin=f"http://{admin_listen}", key="", config=config, log=directory / "weir.log", db=db, env=env)
     w.cli("agents", "create", AGENT)
     w.key = w.create_key()

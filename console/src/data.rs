@@ -1,0 +1,100 @@
+//! What the console needs from the gateway, as a trait the server implements.
+//!
+//! Records come as JSON objects in the admin API's shapes (documented in the README), because
+//! the server answers them with the very operations behind its admin API: the console is a
+//! second face of that API, never a second implementation of it.
+
+use serde_json::Value;
+
+/// A failure the console shows to the operator (the message is safe to show).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataError {
+    /// The request was refused: bad input, not found, a conflict. The message says why.
+    Refused(String),
+    /// The gateway could not answer (its database is away, say).
+    Unavailable(String),
+}
+
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(m) | Self::Unavailable(m) => f.write_str(m),
+        }
+    }
+}
+
+pub type DataResult<T> = Result<T, DataError>;
+
+/// Filters of the traces page, as the audit events API takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct TraceFilter {
+    pub agent: Option<String>,
+    pub user: Option<String>,
+    pub session: Option<String>,
+    pub kind: Option<String>,
+    pub model: Option<String>,
+    pub tool: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl TraceFilter {
+    /// The non-empty filters as query pairs (the cursor left out).
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let fields: [(&'static str, &Option<String>); 9] = [
+            ("agent", &self.agent),
+            ("user", &self.user),
+            ("session", &self.session),
+            ("kind", &self.kind),
+            ("model", &self.model),
+            ("tool", &self.tool),
+            ("outcome", &self.outcome),
+            ("since", &self.since),
+            ("until", &self.until),
+        ];
+        fields.into_iter().filter_map(|(k, v)| v.as_deref().filter(|s| !s.trim().is_empty()).map(|s| (k, s.trim()))).collect()
+    }
+}
+
+/// One page of records and the cursor of the next.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Value>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait::async_trait]
+pub trait ConsoleData: Send + Sync + 'static {
+    /// Whether `token` is the admin token (compared in constant time).
+    fn is_admin_token(&self, token: &str) -> bool;
+    /// A secret the console signs its cookies and form tokens with; it changes when the admin
+    /// token does, which signs every operator out.
+    fn signing_key(&self) -> Vec<u8>;
+    /// The address agents reach the gateway at, for empty states.
+    fn gateway_url(&self) -> String;
+
+    /// Audit events, newest first (`GET /api/v1/audit/events`).
+    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page>;
+    async fn event(&self, id: &str) -> DataResult<Option<Value>>;
+
+    /// Agents with their keys and budgets (each budget window with its usage).
+    async fn agents(&self) -> DataResult<Vec<Value>>;
+    async fn agent(&self, name: &str) -> DataResult<Option<Value>>;
+    async fn create_agent(&self, name: &str) -> DataResult<()>;
+    /// Creates a key and returns its secret (shown once).
+    async fn create_key(&self, agent: &str, expires_in: Option<&str>) -> DataResult<String>;
+    async fn revoke_key(&self, id: &str) -> DataResult<()>;
+    /// Sets one budget: `kind` is `tokens` or `cost_usd`.
+    async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()>;
+
+    /// Held tool calls (`status` as the approvals API takes it).
+    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Value>>;
+    async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()>;
+
+    /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
+    async fn tools(&self) -> DataResult<Vec<Value>>;
+    async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()>;
+}

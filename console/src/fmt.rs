@@ -1,0 +1,80 @@
+//! How numbers, money and times read in the console.
+
+/// `1234567` → `1,234,567`.
+pub fn int(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Dollars, with cents for amounts of a dollar or more and four decimals below.
+pub fn cost(usd: Option<f64>) -> String {
+    match usd {
+        None => String::new(),
+        Some(v) if v.abs() >= 1.0 => {
+            let cents = (v * 100.0).round() as i64;
+            format!("${}.{:02}", int(cents / 100), (cents % 100).abs())
+        }
+        Some(v) if v.abs() >= 0.01 => format!("${v:.4}"),
+        Some(v) => format!("${v:.6}"),
+    }
+}
+
+/// Milliseconds, to a useful precision.
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        None => String::new(),
+        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
+        Some(v) if v >= 10.0 => format!("{v:.0} ms"),
+        Some(v) => format!("{v:.1} ms"),
+    }
+}
+
+/// Unix milliseconds as `2026-11-25 12:00:01` (UTC).
+pub fn time(ms: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return ms.to_string() };
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.format(&f).unwrap_or_else(|_| ms.to_string())
+}
+
+/// Percent-encodes a query value.
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_numbers_money_and_times() {
+        assert_eq!(int(0), "0");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(1000), "1,000");
+        assert_eq!(int(-1234567), "-1,234,567");
+        assert_eq!(cost(Some(1234.5)), "$1,234.50");
+        assert_eq!(cost(Some(0.042)), "$0.0420");
+        assert_eq!(cost(Some(0.000012)), "$0.000012");
+        assert_eq!(cost(None), "");
+        assert_eq!(ms(Some(0.25)), "0.2 ms");
+        assert_eq!(ms(Some(1530.0)), "1.53 s");
+        assert_eq!(time(0), "1970-01-01 00:00:00");
+        assert_eq!(query_escape("a b&c"), "a%20b%26c");
+    }
+}

@@ -1,0 +1,417 @@
+//! Weir's web console: pages rendered on the server with Leptos, links and forms only, over the
+//! [`ConsoleData`] trait the gateway implements with its admin API's own operations.
+//!
+//! Every page and form needs a signed-in operator (see [`auth`]): pages redirect a visitor who
+//! is not to the sign-in page, forms refuse them, and every form carries the session's token
+//! against cross-site request forgery (forms posted from another origin are refused too).
+
+pub mod auth;
+pub mod data;
+pub mod fmt;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use data::{ConsoleData, DataError, DataResult, Page, TraceFilter};
+
+const STYLESHEET: &str = include_str!("../assets/console.css");
+const PAGE_SIZE: u32 = 50;
+
+#[derive(Clone)]
+struct Console {
+    data: Arc<dyn ConsoleData>,
+}
+
+/// The console's routes, to be served at the root of the admin port.
+pub fn router(data: Arc<dyn ConsoleData>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/traces") }))
+        .route("/console.css", get(stylesheet))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/traces", get(traces))
+        .route("/events/{id}", get(event))
+        .route("/agents", get(agents).post(create_agent))
+        .route("/agents/{name}", get(agent))
+        .route("/agents/{name}/keys", post(create_key))
+        .route("/agents/{name}/budgets", post(set_budget))
+        .route("/keys/{id}/revoke", post(revoke_key))
+        .route("/approvals", get(approvals))
+        .route("/approvals/{id}/approve", post(approve))
+        .route("/approvals/{id}/deny", post(deny))
+        .route("/tools", get(tools))
+        .route("/tools/{server}/{tool}/approve", post(approve_tool))
+        .with_state(Console { data })
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, Html(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r.headers_mut().insert("content-security-policy", HeaderValue::from_static("default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"));
+    r
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], STYLESHEET).into_response()
+}
+
+/// The signed-in operator's session id and form token.
+struct Operator {
+    csrf: String,
+}
+
+impl Console {
+    fn operator(&self, headers: &HeaderMap) -> Option<Operator> {
+        let key = self.data.signing_key();
+        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value)?;
+        let session = auth::verify(&key, cookie, now())?;
+        Some(Operator { csrf: auth::csrf_token(&key, &session) })
+    }
+
+    /// For a page: the operator, or a redirect to sign in.
+    fn page_operator(&self, headers: &HeaderMap) -> Result<Operator, Box<Response>> {
+        self.operator(headers).ok_or_else(|| Box::new(Redirect::to("/sign-in").into_response()))
+    }
+
+    /// For a form: the operator, when signed in, posting from this origin, with the session's
+    /// form token; a refusal otherwise.
+    fn form_operator(&self, headers: &HeaderMap, csrf: &str) -> Result<Operator, Box<Response>> {
+        if !same_origin(headers) {
+            return Err(Box::new(refusal(StatusCode::FORBIDDEN, "This form was posted from another site and was refused.")));
+        }
+        let Some(op) = self.operator(headers) else {
+            return Err(Box::new(refusal(StatusCode::FORBIDDEN, "You are not signed in (or your sign-in expired). Sign in and try again.")));
+        };
+        let key = self.data.signing_key();
+        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value).unwrap_or_default();
+        let session = auth::verify(&key, cookie, now()).unwrap_or_default();
+        if !auth::csrf_ok(&key, &session, csrf) {
+            return Err(Box::new(refusal(StatusCode::FORBIDDEN, "This form's security token is missing or stale. Reload the page and try again.")));
+        }
+        Ok(op)
+    }
+}
+
+/// A browser's `Origin` (when it sends one) must be this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host))
+}
+
+fn refusal(status: StatusCode, message: &str) -> Response {
+    let page = pages::refused(message);
+    html(status, pages::render(page))
+}
+
+fn data_error(e: &DataError) -> Response {
+    match e {
+        DataError::Refused(m) => refusal(StatusCode::BAD_REQUEST, m),
+        DataError::Unavailable(m) => refusal(StatusCode::SERVICE_UNAVAILABLE, m),
+    }
+}
+
+/// Back to a page, with a fixed message naming what was done.
+fn done(to: &str, what: &str) -> Response {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{to}{sep}done={what}")).into_response()
+}
+
+/// The message of a `done` code (codes only: a link cannot put words in the console's mouth).
+fn flash(code: Option<&str>) -> Option<String> {
+    Some(
+        match code? {
+            "approved" => "Approved: the call goes to its backend.",
+            "denied" => "Denied: the agent was told, with your reason.",
+            "tool-approved" => "Definition approved: it is the tool's pin now.",
+            "agent" => "Agent created. Create a key for it below.",
+            "budget" => "Budget set. Every replica applies it within 2 seconds.",
+            "revoked" => "Key revoked. It stops working within 2 seconds.",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+// -- sign-in ----------------------------------------------------------------------------------
+
+async fn sign_in_page(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if c.operator(&headers).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    html(StatusCode::OK, pages::render(pages::sign_in(None)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignIn {
+    token: String,
+}
+
+async fn sign_in(State(c): State<Console>, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
+    if !same_origin(&headers) {
+        return refusal(StatusCode::FORBIDDEN, "This form was posted from another site and was refused.");
+    }
+    if !c.data.is_admin_token(f.token.trim()) {
+        tracing::warn!("console sign-in with a wrong token");
+        return html(StatusCode::UNAUTHORIZED, pages::render(pages::sign_in(Some("That is not the admin token."))));
+    }
+    let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", auth::COOKIE, auth::new_session(&c.data.signing_key(), now()), auth::SESSION_SECS);
+    let mut r = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let mut r = Redirect::to("/sign-in").into_response();
+    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    r
+}
+
+// -- traces -----------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct TraceQuery {
+    #[serde(flatten)]
+    filter: TraceFilter,
+    follow: Option<String>,
+}
+
+async fn traces(State(c): State<Console>, headers: HeaderMap, Query(q): Query<TraceQuery>) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    let follow = q.follow.is_some();
+    let page = match c.data.events(&q.filter, PAGE_SIZE).await {
+        Ok(p) => p,
+        Err(e) => return data_error(&e),
+    };
+    let body = pages::traces(&q.filter, &page, follow, &c.data.gateway_url());
+    html(StatusCode::OK, pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, body)))
+}
+
+async fn event(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    let e = match c.data.event(&id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return refusal(StatusCode::NOT_FOUND, "There is no such event."),
+        Err(e) => return data_error(&e),
+    };
+    let session = match e.get("session_id").and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => {
+            let filter = TraceFilter { session: Some(s.to_string()), ..Default::default() };
+            c.data.events(&filter, 200).await.map(|p| p.items).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let title = format!("{} {}", e.get("kind").and_then(Value::as_str).unwrap_or(""), e.get("operation").and_then(Value::as_str).unwrap_or(""));
+    html(StatusCode::OK, pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session))))
+}
+
+// -- agents -----------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn agents(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    match c.data.agents().await {
+        Ok(list) => html(StatusCode::OK, pages::render(pages::shell("Agents", "/agents", &op.csrf, flash(d.done.as_deref()), false, pages::agents(&list, &op.csrf, &c.data.gateway_url())))),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn agent_page(c: &Console, op: &Operator, name: &str, flash_text: Option<String>, new_key: Option<String>) -> Response {
+    match c.data.agent(name).await {
+        Ok(Some(a)) => html(StatusCode::OK, pages::render(pages::shell(name, "/agents", &op.csrf, flash_text, false, pages::agent(&a, &op.csrf, new_key)))),
+        Ok(None) => refusal(StatusCode::NOT_FOUND, "There is no such agent."),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn agent(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Query(d): Query<Done>) -> Response {
+    match c.page_operator(&headers) {
+        Ok(op) => agent_page(&c, &op, &name, flash(d.done.as_deref()), None).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewAgent {
+    csrf: String,
+    name: String,
+}
+
+async fn create_agent(State(c): State<Console>, headers: HeaderMap, Form(f): Form<NewAgent>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let name = f.name.trim();
+    match c.data.create_agent(name).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(name)), "agent"),
+        Err(e) => data_error(&e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewKey {
+    csrf: String,
+    expires_in: String,
+}
+
+/// The new key is shown in this answer (not through a redirect: it must not reach a URL).
+async fn create_key(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Form(f): Form<NewKey>) -> Response {
+    let op = match c.form_operator(&headers, &f.csrf) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    let expires = Some(f.expires_in.trim()).filter(|s| !s.is_empty());
+    match c.data.create_key(&name, expires).await {
+        Ok(secret) => agent_page(&c, &op, &name, Some("Key created.".into()), Some(secret)).await,
+        Err(e) => data_error(&e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Budget {
+    csrf: String,
+    period: String,
+    kind: String,
+    amount: String,
+    model: String,
+}
+
+async fn set_budget(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Form(f): Form<Budget>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let model = Some(f.model.trim()).filter(|s| !s.is_empty());
+    match c.data.set_budget(&name, &f.period, &f.kind, f.amount.trim(), model).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&name)), "budget"),
+        Err(e) => data_error(&e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Revoke {
+    csrf: String,
+    /// The agent whose page the form was on.
+    agent: String,
+}
+
+async fn revoke_key(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Revoke>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    match c.data.revoke_key(&id).await {
+        Ok(()) if f.agent.is_empty() => done("/agents", "revoked"),
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&f.agent)), "revoked"),
+        Err(e) => data_error(&e),
+    }
+}
+
+// -- approvals and tools ----------------------------------------------------------------------
+
+async fn approvals(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    let (pending, all) = match (c.data.approvals(Some("pending")).await, c.data.approvals(None).await) {
+        (Ok(p), Ok(a)) => (p, a),
+        (Err(e), _) | (_, Err(e)) => return data_error(&e),
+    };
+    let history: Vec<Value> = all.into_iter().filter(|a| a.get("status").and_then(Value::as_str) != Some("pending")).collect();
+    html(StatusCode::OK, pages::render(pages::shell("Approvals", "/approvals", &op.csrf, flash(d.done.as_deref()), false, pages::approvals(&pending, &history, &op.csrf))))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Decision {
+    csrf: String,
+    reason: String,
+}
+
+async fn decide(c: Console, headers: HeaderMap, id: String, f: Decision, approve: bool) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let reason = Some(f.reason.trim()).filter(|s| !s.is_empty());
+    match c.data.decide(&id, approve, "console", reason).await {
+        Ok(()) => done("/approvals", if approve { "approved" } else { "denied" }),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn approve(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Decision>) -> Response {
+    decide(c, headers, id, f, true).await
+}
+
+async fn deny(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Decision>) -> Response {
+    decide(c, headers, id, f, false).await
+}
+
+async fn tools(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    match c.data.tools().await {
+        Ok(list) => html(StatusCode::OK, pages::render(pages::shell("Tools", "/tools", &op.csrf, flash(d.done.as_deref()), false, pages::tools(&list, &op.csrf)))),
+        Err(e) => data_error(&e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ToolApproval {
+    csrf: String,
+    hash: String,
+}
+
+async fn approve_tool(State(c): State<Console>, headers: HeaderMap, Path((server, tool)): Path<(String, String)>, Form(f): Form<ToolApproval>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    match c.data.approve_tool(&server, &tool, &f.hash, "console").await {
+        Ok(()) => done("/tools", "tool-approved"),
+        Err(e) => data_error(&e),
+    }
+}

@@ -1,0 +1,177 @@
+//! The console's data, answered by the admin API itself: each operation is an in-process
+//! request to the admin API's router, with the admin token, so the console and the API can never
+//! disagree about what an operation does.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use weir_console::{ConsoleData, DataError, DataResult, Page, TraceFilter};
+
+pub struct GatewayConsole {
+    api: Router,
+    token: String,
+    key: Vec<u8>,
+    gateway_url: String,
+}
+
+impl GatewayConsole {
+    pub fn new(api: Router, token: &str, gateway: std::net::SocketAddr) -> Self {
+        let key = Sha256::digest(format!("weir-console\u{0}{token}").as_bytes()).to_vec();
+        let host = if gateway.ip().is_unspecified() { format!("localhost:{}", gateway.port()) } else { gateway.to_string() };
+        Self { api, token: token.to_string(), key, gateway_url: format!("http://{host}") }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<(StatusCode, Value)> {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .map_err(|e| DataError::Refused(format!("bad request: {e}")))?;
+        let resp = self.api.clone().oneshot(req).await.map_err(|e| DataError::Unavailable(e.to_string()))?;
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024).await.map_err(|e| DataError::Unavailable(e.to_string()))?;
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    /// The answer of a call that must succeed; its error message otherwise.
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<Value> {
+        let (status, v) = self.call(method, path, body).await?;
+        if status.is_success() {
+            return Ok(v);
+        }
+        let message = v.pointer("/error/message").and_then(Value::as_str).unwrap_or("the request failed").to_string();
+        Err(if status == StatusCode::SERVICE_UNAVAILABLE { DataError::Unavailable(message) } else { DataError::Refused(message) })
+    }
+}
+
+fn enc(s: &str) -> String {
+    weir_console::fmt::query_escape(s)
+}
+
+fn list(v: &Value, key: &str) -> Vec<Value> {
+    v.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl ConsoleData for GatewayConsole {
+    fn is_admin_token(&self, token: &str) -> bool {
+        let (a, b) = (Sha256::digest(token.as_bytes()), Sha256::digest(self.token.as_bytes()));
+        a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    fn signing_key(&self) -> Vec<u8> {
+        self.key.clone()
+    }
+
+    fn gateway_url(&self) -> String {
+        self.gateway_url.clone()
+    }
+
+    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page> {
+        let mut q: Vec<String> = filter.pairs().into_iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+        q.push(format!("limit={limit}"));
+        if let Some(c) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
+            q.push(format!("cursor={}", enc(c)));
+        }
+        let v = self.ok(Method::GET, &format!("/api/v1/audit/events?{}", q.join("&")), None).await?;
+        Ok(Page { items: list(&v, "events"), next_cursor: v.get("next_cursor").and_then(Value::as_str).map(str::to_string) })
+    }
+
+    async fn event(&self, id: &str) -> DataResult<Option<Value>> {
+        let (status, v) = self.call(Method::GET, &format!("/api/v1/audit/events/{}", enc(id)), None).await?;
+        match status {
+            StatusCode::OK => Ok(v.get("event").cloned()),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(DataError::Unavailable(v.pointer("/error/message").and_then(Value::as_str).unwrap_or("the event cannot be read").to_string())),
+        }
+    }
+
+    async fn agents(&self) -> DataResult<Vec<Value>> {
+        let agents = list(&self.ok(Method::GET, "/api/v1/agents", None).await?, "agents");
+        let keys = list(&self.ok(Method::GET, "/api/v1/keys", None).await?, "keys");
+        let budgets = list(&self.ok(Method::GET, "/api/v1/budgets", None).await?, "agents");
+        Ok(agents
+            .into_iter()
+            .map(|mut a| {
+                let name = a.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                a["keys"] = Value::Array(keys.iter().filter(|k| k.get("agent").and_then(Value::as_str) == Some(&name)).cloned().collect());
+                a["budgets"] = budgets.iter().find(|b| b.get("agent").and_then(Value::as_str) == Some(&name)).map_or_else(|| json!([]), |b| b["budgets"].clone());
+                a
+            })
+            .collect())
+    }
+
+    async fn agent(&self, name: &str) -> DataResult<Option<Value>> {
+        let (status, v) = self.call(Method::GET, &format!("/api/v1/agents/{}", enc(name)), None).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(DataError::Unavailable("the agent cannot be read".into()));
+        }
+        let mut a = v.get("agent").cloned().unwrap_or_else(|| json!({}));
+        a["keys"] = v.get("keys").cloned().unwrap_or_else(|| json!([]));
+        let b = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets", enc(name)), None).await?;
+        a["budgets"] = b.get("budgets").cloned().unwrap_or_else(|| json!([]));
+        Ok(Some(a))
+    }
+
+    async fn create_agent(&self, name: &str) -> DataResult<()> {
+        self.ok(Method::POST, "/api/v1/agents", Some(json!({"name": name}))).await.map(drop)
+    }
+
+    async fn create_key(&self, agent: &str, expires_in: Option<&str>) -> DataResult<String> {
+        let mut body = json!({"agent": agent});
+        if let Some(e) = expires_in {
+            body["expires_in"] = json!(e);
+        }
+        let v = self.ok(Method::POST, "/api/v1/keys", Some(body)).await?;
+        v.get("key").and_then(Value::as_str).map(str::to_string).ok_or_else(|| DataError::Unavailable("no key in the answer".into()))
+    }
+
+    async fn revoke_key(&self, id: &str) -> DataResult<()> {
+        self.ok(Method::POST, &format!("/api/v1/keys/{}/revoke", enc(id)), None).await.map(drop)
+    }
+
+    async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()> {
+        let mut body = json!({"period": period});
+        match kind {
+            "tokens" => body["tokens"] = json!(amount.replace([',', '_', ' '], "").parse::<u64>().map_err(|_| DataError::Refused(format!("`{amount}` is not a whole number of tokens")))?),
+            "cost_usd" => {
+                body["cost_usd"] = json!(amount.trim_start_matches('$').replace(',', "").parse::<f64>().map_err(|_| DataError::Refused(format!("`{amount}` is not an amount of dollars")))?)
+            }
+            other => return Err(DataError::Refused(format!("`{other}` is not a budget kind"))),
+        }
+        if let Some(m) = model {
+            body["model"] = json!(m);
+        }
+        self.ok(Method::PUT, &format!("/api/v1/agents/{}/budgets", enc(agent)), Some(body)).await.map(drop)
+    }
+
+    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Value>> {
+        let path = match status {
+            Some(s) => format!("/api/v1/approvals?status={}&limit=200", enc(s)),
+            None => "/api/v1/approvals?limit=200".to_string(),
+        };
+        Ok(list(&self.ok(Method::GET, &path, None).await?, "approvals"))
+    }
+
+    async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()> {
+        let verb = if approve { "approve" } else { "deny" };
+        self.ok(Method::POST, &format!("/api/v1/approvals/{}/{verb}", enc(id)), Some(json!({"by": by, "reason": reason}))).await.map(drop)
+    }
+
+    async fn tools(&self) -> DataResult<Vec<Value>> {
+        Ok(list(&self.ok(Method::GET, "/api/v1/tools", None).await?, "tools"))
+    }
+
+    async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()> {
+        self.ok(Method::POST, &format!("/api/v1/tools/{}/{}/approve", enc(server), enc(tool)), Some(json!({"hash": hash, "by": by}))).await.map(drop)
+    }
+}

@@ -1,0 +1,296 @@
+"""The console in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
+driven through Selenium, against a real `weir serve` on Postgres with traffic from the official
+SDKs — OpenAI for LLM calls, `mcp` for held tool calls. A person's steps: sign in, find a trace
+and read it, set a budget and see the agent refused, approve and deny held calls and see what
+the MCP client gets, create and revoke a key. Every page is also refused to a visitor who is not
+signed in, and every form posted without its token.
+
+A screenshot of each page is saved in target/console-screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import openai
+import pytest
+from mcp.shared.exceptions import MCPError
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from conftest import ADMIN_TOKEN, AGENT, PROVIDER_KEY, REPO_ROOT, FakeProvider, Weir, config_toml, eventually
+from test_mcp import FIXTURE, _require_node, connect, text_of
+from test_mcp_policy import start, stop
+
+SHOTS = REPO_ROOT / "target" / "console-screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def console_config(fake: FakeProvider, spool: Path) -> str:
+    return config_toml(fake, spool) + f"""
+[mcp]
+request_timeout_secs = 30
+approval_timeout_secs = 60
+
+[[mcp.servers]]
+name = "fix"
+command = ["node", "{FIXTURE}", "stdio"]
+
+[[mcp.rules]]
+tools = ["fix__deploy"]
+agents = ["{AGENT}"]
+require_approval = true
+
+[[mcp.rules]]
+tools = ["fix__*"]
+agents = ["{AGENT}"]
+"""
+
+
+@pytest.fixture(scope="module")
+def weir(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
+    _require_node()
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.exit("the console tests need Debian's chromium and chromium-driver (scripts/test installs them)", returncode=2)
+    directory = tmp_path_factory.mktemp("weir-console")
+    w = start(directory, "postgres", console_config(fake_provider, directory / "audit.spool"), {"FAKE_PROVIDER_KEY": PROVIDER_KEY})
+    try:
+        yield w
+    finally:
+        stop(w)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--window-size=1280,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def shot(b: WebDriver, name: str) -> None:
+    b.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def sign_in(b: WebDriver, w: Weir) -> None:
+    b.delete_all_cookies()
+    b.get(f"{w.admin}/sign-in")
+    shot(b, "sign-in")
+    b.find_element(By.NAME, "token").send_keys(ADMIN_TOKEN)
+    b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    eventually(lambda: b.current_url.endswith("/traces"), 10, "the console to open on Traces after signing in")
+    assert b.find_element(By.TAG_NAME, "h1").text == "Traces"
+
+
+def click(b: WebDriver, element: Any) -> None:
+    """Clicks a form's button and waits for the page it leads to."""
+    old = b.find_element(By.TAG_NAME, "html")
+    element.click()
+    eventually(lambda: _stale(old), 10, "the next page to load")
+
+
+def _stale(element: Any) -> bool:
+    try:
+        element.tag_name
+        return False
+    except Exception:  # noqa: BLE001 - StaleElementReferenceException: the page was replaced
+        return True
+
+
+def page_text(b: WebDriver) -> str:
+    return b.find_element(By.TAG_NAME, "main").text
+
+
+def openai_client(w: Weir, key: str | None = None) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{w.base}/v1", api_key=key or w.key, max_retries=0)
+
+
+def works(client: openai.OpenAI) -> bool:
+    """Whether a call with this client's key gets through (a new key takes a moment to load)."""
+    try:
+        client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+        return True
+    except openai.AuthenticationError:
+        return False
+
+
+# -------------------------------------------------------------------------------------------
+
+
+PAGES = ["/", "/traces", "/agents", f"/agents/{AGENT}", "/approvals", "/tools", "/events/x"]
+FORMS = ["/agents", f"/agents/{AGENT}/keys", f"/agents/{AGENT}/budgets", "/keys/x/revoke", "/approvals/x/approve", "/approvals/x/deny", "/tools/a/b/approve", "/sign-out"]
+
+
+def test_every_page_and_form_refuses_a_visitor_not_signed_in_or_without_the_form_token(weir: Weir, browser: WebDriver) -> None:
+    browser.delete_all_cookies()
+    for path in PAGES:
+        browser.get(f"{weir.admin}{path}")
+        assert browser.current_url.endswith("/sign-in"), (path, browser.current_url)
+    with httpx.Client(base_url=weir.admin, follow_redirects=False) as http:
+        for path in FORMS:
+            r = http.post(path, data={"csrf": "0" * 64, "name": "x", "period": "day", "kind": "tokens", "amount": "1", "hash": "h"})
+            assert r.status_code == 403, (path, r.status_code)
+        # Signed in, but without the form's token (or with another session's): refused too.
+        r = http.post("/sign-in", data={"token": ADMIN_TOKEN})
+        assert r.status_code == 303 and "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
+        for path in FORMS:
+            assert http.post(path, data={"name": "x", "period": "day", "kind": "tokens", "amount": "1", "hash": "h"}).status_code == 403, path
+            assert http.post(path, data={"csrf": "f" * 64, "name": "x"}).status_code == 403, path
+        # A wrong token does not sign in.
+        assert httpx.post(f"{weir.admin}/sign-in", data={"token": "nope"}).status_code == 401
+    assert "not-allowed-agent" not in weir.cli("agents", "list").stdout
+
+
+def test_a_trace_made_by_an_sdk_call_is_found_and_read(weir: Weir, browser: WebDriver) -> None:
+    marker = f"console-trace-{secrets.token_hex(4)}"
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": marker}], extra_headers={"x-weir-session": f"s-{marker}"})
+    sign_in(browser, weir)
+
+    def listed() -> bool:
+        browser.get(f"{weir.admin}/traces?session=s-{marker}")
+        return "gpt-test" in page_text(browser)
+
+    eventually(listed, 10, "the call to show in the traces")
+    shot(browser, "traces")
+    click(browser, browser.find_element(By.CSS_SELECTOR, "tbody tr td a"))
+    text = page_text(browser)
+    shot(browser, "trace-detail")
+    event = weir.admin_get("/api/v1/audit/events", session=f"s-{marker}").json()["events"][0]
+    assert f"{event['input_tokens']} in / {event['output_tokens']} out" in text, text
+    assert f"${event['cost_usd']:.6f}" in text, text
+    assert marker in browser.find_element(By.CSS_SELECTOR, "section pre").text, "the request body, pretty-printed"
+    assert "Session timeline" in text
+
+
+def test_a_budget_set_in_the_console_refuses_the_agents_next_request(weir: Weir, browser: WebDriver) -> None:
+    agent = f"budgeted-{secrets.token_hex(3)}"
+    weir.cli("agents", "create", agent)
+    key = weir.create_key(agent)
+    client = openai_client(weir, key)
+    eventually(lambda: works(client), 5, "the new key to work")
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/agents/{agent}")
+    form = browser.find_element(By.CSS_SELECTOR, f"form[action='/agents/{agent}/budgets']")
+    form.find_element(By.NAME, "amount").send_keys("1")
+    click(browser, form.find_element(By.CSS_SELECTOR, "button"))
+    assert "Budget set" in page_text(browser)
+    assert "day tokens:" in page_text(browser) and "of 1" in page_text(browser)
+    shot(browser, "agent-detail")
+    started = time.monotonic()
+
+    def refused() -> bool:
+        try:
+            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi again"}])
+            return False
+        except openai.RateLimitError:
+            return True
+
+    eventually(refused, 5, "the agent's next request to be refused")
+    assert time.monotonic() - started < 2.5
+
+
+def test_held_calls_are_approved_and_denied_in_the_console(weir: Weir, browser: WebDriver) -> None:
+    envs = {"approve": f"console-ok-{secrets.token_hex(3)}", "deny": f"console-no-{secrets.token_hex(3)}"}
+    outcome: dict[str, Any] = {}
+
+    async def call(env: str) -> None:
+        async with connect(weir) as (s, _):
+            try:
+                outcome[env] = text_of(await s.call_tool("fix__deploy", {"env": env}))
+            except MCPError as e:
+                outcome[env] = e.error
+
+    threads = [threading.Thread(target=anyio.run, args=(call, env), daemon=True) for env in envs.values()]
+    for t in threads:
+        t.start()
+    sign_in(browser, weir)
+
+    def both_pending() -> bool:
+        browser.get(f"{weir.admin}/approvals")
+        return all(env in page_text(browser) for env in envs.values())
+
+    eventually(both_pending, 15, "both calls on the approvals page")
+    shot(browser, "approvals")
+
+    def row_of(env: str) -> Any:
+        return next(r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if env in r.text)
+
+    click(browser, row_of(envs["approve"]).find_element(By.CSS_SELECTOR, "form[action$='/approve'] button"))
+    assert "Approved" in page_text(browser)
+    deny_form = row_of(envs["deny"]).find_element(By.CSS_SELECTOR, "form[action$='/deny']")
+    deny_form.find_element(By.NAME, "reason").send_keys("not on a Friday")
+    click(browser, deny_form.find_element(By.CSS_SELECTOR, "button"))
+    assert "Denied" in page_text(browser)
+    for t in threads:
+        t.join(timeout=20)
+    assert outcome[envs["approve"]] == f"deployed to {envs['approve']}"
+    denied = outcome[envs["deny"]]
+    assert denied.code == -32003 and "not on a Friday" in denied.message and "console" in denied.message, denied
+    browser.get(f"{weir.admin}/approvals")
+    history = page_text(browser)
+    assert "approved" in history and "denied" in history and "not on a Friday" in history
+
+
+def test_a_key_created_in_the_console_works_and_stops_when_revoked(weir: Weir, browser: WebDriver) -> None:
+    agent = f"keyed-{secrets.token_hex(3)}"
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/agents")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/agents']")
+    form.find_element(By.NAME, "name").send_keys(agent)
+    click(browser, form.find_element(By.CSS_SELECTOR, "button"))
+    assert browser.current_url.split("?")[0].endswith(f"/agents/{agent}")
+    click(browser, browser.find_element(By.CSS_SELECTOR, f"form[action='/agents/{agent}/keys'] button"))
+    key = browser.find_element(By.CSS_SELECTOR, "pre.key").text.strip()
+    assert re.fullmatch(r"wk_\w+", key), key
+    shot(browser, "new-key")
+    client = openai_client(weir, key)
+    eventually(lambda: works(client), 5, "the console's key to work")
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button"))
+    assert "Key revoked" in page_text(browser)
+    started = time.monotonic()
+
+    def refused() -> bool:
+        try:
+            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+            return False
+        except openai.AuthenticationError:
+            return True
+
+    eventually(refused, 5, "the revoked key to stop working")
+    assert time.monotonic() - started < 2.5
+    browser.get(f"{weir.admin}/agents")
+    shot(browser, "agents")
+    assert agent in page_text(browser)
+
+
+def test_the_tools_page_lists_what_clients_listed(weir: Weir, browser: WebDriver) -> None:
+    async def list_tools() -> None:
+        async with connect(weir) as (s, _):
+            await s.list_tools()
+
+    anyio.run(list_tools)
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/tools")
+    shot(browser, "tools")
+    assert "fix__deploy" in page_text(browser)
+    browser.get(f"{weir.admin}/traces?kind=mcp")
+    assert "tools/list" in page_text(browser)
