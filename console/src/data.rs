@@ -76,6 +76,9 @@ pub trait ConsoleData: Send + Sync + 'static {
     /// The address agents reach the gateway at, for empty states.
     fn gateway_url(&self) -> String;
 
+    /// The last 24 hours from the rollups (`GET /api/v1/overview`).
+    async fn overview(&self) -> DataResult<Value>;
+
     /// Audit events, newest first (`GET /api/v1/audit/events`).
     async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page>;
     async fn event(&self, id: &str) -> DataResult<Option<Value>>;

@@ -33,7 +33,7 @@ struct Console {
 /// The console's routes, to be served at the root of the admin port.
 pub fn router(data: Arc<dyn ConsoleData>) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/traces") }))
+        .route("/", get(overview))
         .route("/console.css", get(stylesheet))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
@@ -190,6 +190,19 @@ async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<Cs
     let mut r = Redirect::to("/sign-in").into_response();
     r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
     r
+}
+
+// -- overview ---------------------------------------------------------------------------------
+
+async fn overview(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    match c.data.overview().await {
+        Ok(o) => html(StatusCode::OK, pages::render(pages::shell("Overview", "/", &op.csrf, None, false, pages::overview(&o, &c.data.gateway_url())))),
+        Err(e) => data_error(&e),
+    }
 }
 
 // -- traces -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ fn head(title: &str, refresh: bool) -> impl IntoView {
 
 /// The signed-in frame: navigation, sign-out, and the page's own content.
 pub fn shell(title: &str, active: &'static str, csrf: &str, flash: Option<String>, refresh: bool, body: impl IntoView + 'static) -> impl IntoView {
-    let nav = [("Traces", "/traces"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools")];
+    let nav = [("Overview", "/"), ("Traces", "/traces"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools")];
     let links = nav
         .into_iter()
         .map(|(label, href)| {
@@ -533,5 +533,84 @@ pub fn tools(tools: &[Value], csrf: &str) -> impl IntoView {
             <thead><tr><th>"tool"</th><th>"server action"</th><th>"state"</th><th>"findings and changes"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
+    let kinds = o.get("kinds").and_then(Value::as_array).cloned().unwrap_or_default();
+    let top = o.get("top_agents").and_then(Value::as_array).cloned().unwrap_or_default();
+    let closest = o.get("budgets_closest").and_then(Value::as_array).cloned().unwrap_or_default();
+    let num = |v: &Value, k: &str| fmt::int(v.get(k).and_then(Value::as_i64).unwrap_or(0));
+    let kind_rows = kinds
+        .iter()
+        .map(|k| {
+            let href = format!("/traces?kind={}", s(k, "kind"));
+            view! {
+                <tr>
+                    <td><a href=href>{s(k, "kind")}</a></td>
+                    <td class="num">{num(k, "requests")}</td>
+                    <td class="num">{num(k, "errors")}</td>
+                    <td class="num">{num(k, "tokens")}</td>
+                    <td class="num">{fmt::cost(k.get("cost_usd").and_then(Value::as_f64))}</td>
+                    <td class="num">{fmt::ms(k.get("p50_ms").and_then(Value::as_f64))}</td>
+                    <td class="num">{fmt::ms(k.get("p95_ms").and_then(Value::as_f64))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let top_rows = top
+        .iter()
+        .map(|a| {
+            let href = format!("/agents/{}", s(a, "agent"));
+            view! {
+                <tr>
+                    <td><a href=href>{s(a, "agent")}</a></td>
+                    <td class="num">{num(a, "tokens")}</td>
+                    <td class="num">{num(a, "requests")}</td>
+                    <td class="num">{fmt::cost(a.get("cost_usd").and_then(Value::as_f64))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let closest_rows = closest
+        .iter()
+        .map(|b| {
+            let href = format!("/agents/{}", s(b, "agent"));
+            view! { <tr><td><a href=href>{s(b, "agent")}</a></td><td>{budget_bar(b)}</td></tr> }
+        })
+        .collect_view();
+    let hint = format!("Nothing in the last 24 hours — point an agent's base URL at {gateway_url}/v1, or its MCP client at {gateway_url}/mcp.");
+    view! {
+        <p class="muted">"The last 24 hours (by the hour, UTC)."</p>
+        {if kinds.is_empty() {
+            view! { <p class="empty">{hint}</p> }.into_any()
+        } else {
+            view! {
+                <table>
+                    <thead><tr><th>"kind"</th><th>"requests"</th><th>"errors"</th><th>"tokens"</th><th>"cost"</th><th>"p50"</th><th>"p95"</th></tr></thead>
+                    <tbody>{kind_rows}</tbody>
+                </table>
+            }.into_any()
+        }}
+        <section>
+            <h2>"Top agents by tokens"</h2>
+            {top.is_empty().then(|| view! { <p class="empty">"No agent used tokens in the last 24 hours."</p> })}
+            {(!top.is_empty()).then(|| view! {
+                <table>
+                    <thead><tr><th>"agent"</th><th>"tokens"</th><th>"requests"</th><th>"cost"</th></tr></thead>
+                    <tbody>{top_rows}</tbody>
+                </table>
+            })}
+        </section>
+        <section>
+            <h2>"Budgets closest to running out"</h2>
+            {closest.is_empty().then(|| view! { <p class="empty">"No budgets set. Set one on an agent's page."</p> })}
+            {(!closest.is_empty()).then(|| view! {
+                <table>
+                    <thead><tr><th>"agent"</th><th>"budget (open window)"</th></tr></thead>
+                    <tbody>{closest_rows}</tbody>
+                </table>
+            })}
+        </section>
     }
 }

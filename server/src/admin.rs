@@ -46,6 +46,7 @@ fn api_router(state: AppState) -> Router<AppState> {
         .route("/api/v1/agents/{name}/limits", get(get_limits).put(put_limits))
         .route("/api/v1/budgets", get(all_budgets))
         .route("/api/v1/models", get(list_models))
+        .route("/api/v1/overview", get(overview))
         .route("/api/v1/audit/events", get(list_events))
         .route("/api/v1/audit/events/{id}", get(get_event))
         .route("/api/v1/approvals", get(list_approvals))
@@ -504,6 +505,78 @@ async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Res
         Some(e) => Ok(Json(json!({"event": e}))),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no audit event `{id}`"))),
     }
+}
+
+// -- overview ---------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OverviewQuery {
+    hours: Option<i64>,
+}
+
+/// The last `hours` (default 24, by the hour) from the rollups the audit writer keeps: per kind
+/// requests, errors, tokens, cost and p50/p95 latency; the agents that used most tokens; the
+/// budgets closest to running out.
+async fn overview(State(state): State<AppState>, query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let hours = q.hours.unwrap_or(24);
+    if !(1..=24 * 90).contains(&hours) {
+        return Err(ApiError::bad_request("hours must be between 1 and 2160"));
+    }
+    let since = crate::store::now_ms() - hours * 3_600_000;
+    let (sums, latency) = state.store.hourly_since(since).await?;
+    let mut kinds: std::collections::BTreeMap<String, crate::store::HourSums> = Default::default();
+    let mut agents: std::collections::HashMap<String, crate::store::HourSums> = Default::default();
+    for (kind, agent, s) in &sums {
+        let k = kinds.entry(kind.clone()).or_default();
+        let a = agents.entry(agent.clone()).or_default();
+        for t in [k, a] {
+            t.requests += s.requests;
+            t.errors += s.errors;
+            t.input_tokens += s.input_tokens;
+            t.output_tokens += s.output_tokens;
+            t.cost_usd += s.cost_usd;
+        }
+    }
+    let percentile = |kind: &str, p: f64| -> Option<f64> {
+        let buckets: Vec<(i64, i64)> = latency.iter().filter(|(k, _, _)| k == kind).map(|(_, b, n)| (*b, *n)).collect();
+        let total: i64 = buckets.iter().map(|(_, n)| n).sum();
+        let want = ((total as f64) * p).ceil().max(1.0) as i64;
+        let mut seen = 0;
+        buckets.iter().find(|(_, n)| {
+            seen += n;
+            seen >= want
+        }).map(|(b, _)| crate::store::bucket_latency_ms(*b))
+    };
+    let by_kind: Vec<serde_json::Value> = kinds
+        .iter()
+        .map(|(kind, s)| {
+            json!({"kind": kind, "requests": s.requests, "errors": s.errors, "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
+                   "tokens": s.input_tokens + s.output_tokens, "cost_usd": s.cost_usd, "p50_ms": percentile(kind, 0.5), "p95_ms": percentile(kind, 0.95)})
+        })
+        .collect();
+    let mut top: Vec<(&String, &crate::store::HourSums)> = agents.iter().filter(|(name, _)| !name.is_empty()).collect();
+    top.sort_by(|a, b| (b.1.input_tokens + b.1.output_tokens).cmp(&(a.1.input_tokens + a.1.output_tokens)).then(a.0.cmp(b.0)));
+    let top_agents: Vec<serde_json::Value> = top
+        .iter()
+        .take(10)
+        .map(|(name, s)| json!({"agent": name, "requests": s.requests, "tokens": s.input_tokens + s.output_tokens, "cost_usd": s.cost_usd, "errors": s.errors}))
+        .collect();
+    let mut closest = Vec::new();
+    for agent in state.store.list_agents().await? {
+        for w in state.limiter.report(&agent.id, &agent.name).await {
+            if w.limit > 0.0 {
+                let mut v = serde_json::to_value(&w).unwrap_or_default();
+                v["agent"] = json!(agent.name);
+                v["fraction_used"] = json!(w.used / w.limit);
+                closest.push(v);
+            }
+        }
+    }
+    closest.sort_by(|a, b| b["fraction_used"].as_f64().unwrap_or(0.0).total_cmp(&a["fraction_used"].as_f64().unwrap_or(0.0)));
+    closest.truncate(10);
+    Ok(Json(json!({"hours": hours, "since_ms": since.div_euclid(3_600_000) * 3_600_000, "kinds": by_kind, "top_agents": top_agents, "budgets_closest": closest})))
 }
 
 // -- approvals and tools ---------------------------------------------------------------------

@@ -73,6 +73,10 @@ impl ConsoleData for GatewayConsole {
         self.gateway_url.clone()
     }
 
+    async fn overview(&self) -> DataResult<Value> {
+        self.ok(Method::GET, "/api/v1/overview?hours=24", None).await
+    }
+
     async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page> {
         let mut q: Vec<String> = filter.pairs().into_iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
         q.push(format!("limit={limit}"));

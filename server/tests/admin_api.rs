@@ -181,3 +181,43 @@ both!(old_audit_events_are_deleted_in_the_background, |backend| async move {
     assert!(gw.store.audit_event("recent").await.unwrap().is_some(), "events inside the retention window stay");
     gw.stop().await;
 });
+
+both!(the_overview_comes_from_hourly_rollups_kept_with_the_events, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": [{"role": "user", "content": format!("hello number {i}")}]})).await;
+        assert_eq!(r.status(), 200);
+        ids.push(request_id(&r));
+    }
+    let r = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await;
+    assert_eq!(r.status(), 502);
+    ids.push(request_id(&r));
+    let mut events = Vec::new();
+    for id in &ids {
+        events.push(wait_for_event(&gw.store, id, std::time::Duration::from_secs(5)).await);
+    }
+    let overview: Value = gw.http.get(gw.admin_url("/api/v1/overview")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+    let llm = overview["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "llm").expect("an llm row").clone();
+    let tokens: i64 = events.iter().map(|e| e.input_tokens.unwrap_or(0) + e.output_tokens.unwrap_or(0)).sum();
+    let cost: f64 = events.iter().map(|e| e.cost_usd.unwrap_or(0.0)).sum();
+    assert_eq!(llm["requests"], json!(4), "{overview}");
+    assert_eq!(llm["errors"], json!(1));
+    assert_eq!(llm["tokens"], json!(tokens));
+    assert!((llm["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-12);
+    // p50 and p95 from the histogram: within a bucket (±10%) of the events' own.
+    let mut lat: Vec<f64> = events.iter().map(|e| e.latency_ms).collect();
+    lat.sort_by(f64::total_cmp);
+    let p50 = llm["p50_ms"].as_f64().unwrap();
+    assert!(p50 >= lat[1] * 0.85 && p50 <= lat[1] * 1.15, "p50 {p50} vs {lat:?}");
+    assert!(llm["p95_ms"].as_f64().unwrap() >= p50);
+    assert_eq!(overview["top_agents"][0]["agent"], json!("bot"));
+    assert_eq!(overview["top_agents"][0]["tokens"], json!(tokens));
+    // The same events written again (a replayed batch) change nothing.
+    gw.store.insert_audit_events(&events).await.unwrap();
+    let again: Value = gw.http.get(gw.admin_url("/api/v1/overview")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["kinds"], overview["kinds"]);
+    let r = gw.http.get(gw.admin_url("/api/v1/overview?hours=0")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    gw.stop().await;
+});

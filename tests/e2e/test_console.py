@@ -97,8 +97,7 @@ def sign_in(b: WebDriver, w: Weir) -> None:
     shot(b, "sign-in")
     b.find_element(By.NAME, "token").send_keys(ADMIN_TOKEN)
     b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    eventually(lambda: b.current_url.endswith("/traces"), 10, "the console to open on Traces after signing in")
-    assert b.find_element(By.TAG_NAME, "h1").text == "Traces"
+    eventually(lambda: b.find_elements(By.TAG_NAME, "h1") and b.find_element(By.TAG_NAME, "h1").text == "Overview", 10, "the console to open on its overview")
 
 
 def click(b: WebDriver, element: Any) -> None:
@@ -170,6 +169,14 @@ def test_a_trace_made_by_an_sdk_call_is_found_and_read(weir: Weir, browser: WebD
         return "gpt-test" in page_text(browser)
 
     eventually(listed, 10, "the call to show in the traces")
+    browser.get(f"{weir.admin}/")
+    shot(browser, "overview")
+    llm_row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if r.text.startswith("llm"))
+    overview = weir.admin_get("/api/v1/overview").json()
+    llm = next(k for k in overview["kinds"] if k["kind"] == "llm")
+    assert f"{llm['requests']:,}" in llm_row.text and f"{llm['tokens']:,}" in llm_row.text, llm_row.text
+    assert AGENT in page_text(browser), "top agents by tokens"
+    browser.get(f"{weir.admin}/traces?session=s-{marker}")
     shot(browser, "traces")
     click(browser, browser.find_element(By.CSS_SELECTOR, "tbody tr td a"))
     text = page_text(browser)

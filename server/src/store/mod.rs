@@ -33,6 +33,54 @@ fn daily_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> std::coll
     rollup
 }
 
+/// Sums of one hour, kind and agent in the `audit_hourly` rollup.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct HourSums {
+    pub requests: i64,
+    pub errors: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
+/// What the hourly rollups gain from inserted events: sums per (hour, kind, agent name), and
+/// latency histogram counts per (hour, kind, bucket).
+type HourlyRollup<'e> = (std::collections::BTreeMap<(i64, &'e str, &'e str), HourSums>, std::collections::BTreeMap<(i64, &'e str, i64), i64>);
+
+fn hourly_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> HourlyRollup<'e> {
+    let (mut sums, mut latency): HourlyRollup<'e> = Default::default();
+    for e in inserted {
+        let hour = e.ts.div_euclid(3_600_000) * 3_600_000;
+        let s = sums.entry((hour, e.kind.as_str(), e.agent_name.as_deref().unwrap_or(""))).or_default();
+        s.requests += 1;
+        s.errors += i64::from(e.outcome != "ok");
+        s.input_tokens += e.input_tokens.unwrap_or(0);
+        s.output_tokens += e.output_tokens.unwrap_or(0);
+        s.cost_usd += e.cost_usd.unwrap_or(0.0);
+        *latency.entry((hour, e.kind.as_str(), latency_bucket(e.latency_ms))).or_default() += 1;
+    }
+    (sums, latency)
+}
+
+const LATENCY_BASE_MS: f64 = 0.05;
+const LATENCY_FACTOR: f64 = 1.2;
+
+/// The histogram bucket of a latency: 0 below 0.05 ms, then ×1.2 per bucket (about ±10%).
+pub fn latency_bucket(ms: f64) -> i64 {
+    if ms.is_nan() || ms < LATENCY_BASE_MS {
+        return 0;
+    }
+    ((ms / LATENCY_BASE_MS).ln() / LATENCY_FACTOR.ln()).floor() as i64 + 1
+}
+
+/// A bucket's representative latency: the geometric middle of its range.
+pub fn bucket_latency_ms(bucket: i64) -> f64 {
+    if bucket <= 0 {
+        return LATENCY_BASE_MS / 2.0;
+    }
+    LATENCY_BASE_MS * LATENCY_FACTOR.powf(bucket as f64 - 0.5)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -405,8 +453,68 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let (sums, latency) = hourly_rollup(events.iter().filter(|e| inserted.contains(&e.id)));
+        for ((hour, kind, agent), s) in sums {
+            sqlx::query(
+                "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, input_tokens, output_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
+                 errors = audit_hourly.errors + excluded.errors, input_tokens = audit_hourly.input_tokens + excluded.input_tokens, \
+                 output_tokens = audit_hourly.output_tokens + excluded.output_tokens, cost_usd = audit_hourly.cost_usd + excluded.cost_usd",
+            )
+            .bind(hour)
+            .bind(kind)
+            .bind(agent)
+            .bind(s.requests)
+            .bind(s.errors)
+            .bind(s.input_tokens)
+            .bind(s.output_tokens)
+            .bind(s.cost_usd)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((hour, kind, bucket), count) in latency {
+            sqlx::query(
+                "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count",
+            )
+            .bind(hour)
+            .bind(kind)
+            .bind(bucket)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The hourly rollups since `since_ms` (rounded down to its hour): sums per kind and agent,
+    /// and latency histograms per kind.
+    pub async fn hourly_since(&self, since_ms: i64) -> Result<(Vec<(String, String, HourSums)>, Vec<(String, i64, i64)>), StoreError> {
+        let hour = since_ms.div_euclid(3_600_000) * 3_600_000;
+        let rows = sqlx::query(
+            "SELECT kind, agent_name, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(input_tokens) AS BIGINT), \
+             CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION) FROM audit_hourly WHERE hour >= $1 GROUP BY kind, agent_name",
+        )
+        .bind(hour)
+        .fetch_all(&self.pool)
+        .await?;
+        let sums = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<String, _>(1)?,
+                    HourSums { requests: r.try_get(2)?, errors: r.try_get(3)?, input_tokens: r.try_get(4)?, output_tokens: r.try_get(5)?, cost_usd: r.try_get(6)? },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = sqlx::query("SELECT kind, bucket, CAST(SUM(count) AS BIGINT) FROM audit_latency_hourly WHERE hour >= $1 GROUP BY kind, bucket ORDER BY kind, bucket")
+            .bind(hour)
+            .fetch_all(&self.pool)
+            .await?;
+        let latency = rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?))).collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((sums, latency))
     }
 
     /// Usage per agent and requested model since `ts_ms`, from the audit trail.
@@ -598,6 +706,10 @@ impl Store {
     }
 
     pub async fn delete_audit_events_before(&self, ts_ms: i64) -> Result<u64, StoreError> {
+        // The hourly rollups of hours wholly before the cut go with the events they count.
+        let hour = ts_ms.div_euclid(3_600_000) * 3_600_000;
+        sqlx::query("DELETE FROM audit_hourly WHERE hour < $1").bind(hour).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM audit_latency_hourly WHERE hour < $1").bind(hour).execute(&self.pool).await?;
         Ok(sqlx::query("DELETE FROM audit_events WHERE ts < $1").bind(ts_ms).execute(&self.pool).await?.rows_affected())
     }
 }

@@ -41,6 +41,14 @@ const UPSERT_DAILY: &str = "INSERT INTO usage_daily (agent_id, model, day, reque
     ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
     tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd";
 
+const UPSERT_HOURLY: &str = "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, input_tokens, output_tokens, cost_usd) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
+    errors = audit_hourly.errors + excluded.errors, input_tokens = audit_hourly.input_tokens + excluded.input_tokens, \
+    output_tokens = audit_hourly.output_tokens + excluded.output_tokens, cost_usd = audit_hourly.cost_usd + excluded.cost_usd";
+
+const UPSERT_LATENCY: &str = "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES (?1, ?2, ?3, ?4) \
+    ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count";
+
 impl SqliteAuditWriter {
     /// For a `sqlite:` URL naming a file; `None` otherwise (Postgres, or an in-memory database
     /// that only the pool holding it can see).
@@ -146,8 +154,17 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
             }
         }
         let mut upsert = tx.prepare_cached(UPSERT_DAILY)?;
-        for ((agent, model, day), (requests, tokens, cost)) in super::daily_rollup(inserted.into_iter()) {
+        for ((agent, model, day), (requests, tokens, cost)) in super::daily_rollup(inserted.iter().copied()) {
             upsert.execute(params![agent, model, day, requests, tokens, cost])?;
+        }
+        let (sums, latency) = super::hourly_rollup(inserted.into_iter());
+        let mut upsert = tx.prepare_cached(UPSERT_HOURLY)?;
+        for ((hour, kind, agent), s) in sums {
+            upsert.execute(params![hour, kind, agent, s.requests, s.errors, s.input_tokens, s.output_tokens, s.cost_usd])?;
+        }
+        let mut upsert = tx.prepare_cached(UPSERT_LATENCY)?;
+        for ((hour, kind, bucket), count) in latency {
+            upsert.execute(params![hour, kind, bucket, count])?;
         }
     }
     tx.commit()
