@@ -36,6 +36,8 @@ pub struct TraceFilter {
     pub model: Option<String>,
     pub tool: Option<String>,
     pub outcome: Option<String>,
+    /// An HTTP status code.
+    pub status: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
     pub cursor: Option<String>,
@@ -44,7 +46,7 @@ pub struct TraceFilter {
 impl TraceFilter {
     /// The non-empty filters as query pairs (the cursor left out).
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let fields: [(&'static str, &Option<String>); 9] = [
+        let fields: [(&'static str, &Option<String>); 10] = [
             ("agent", &self.agent),
             ("user", &self.user),
             ("session", &self.session),
@@ -52,6 +54,7 @@ impl TraceFilter {
             ("model", &self.model),
             ("tool", &self.tool),
             ("outcome", &self.outcome),
+            ("status", &self.status),
             ("since", &self.since),
             ("until", &self.until),
         ];
@@ -83,19 +86,26 @@ pub trait ConsoleData: Send + Sync + 'static {
     async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page>;
     async fn event(&self, id: &str) -> DataResult<Option<Value>>;
 
-    /// Agents with their keys and budgets (each budget window with its usage).
+    /// Agents with their keys and budgets (each budget window with its usage); one agent also
+    /// with its rate limits (`limits`).
     async fn agents(&self) -> DataResult<Vec<Value>>;
     async fn agent(&self, name: &str) -> DataResult<Option<Value>>;
     async fn create_agent(&self, name: &str) -> DataResult<()>;
     /// Creates a key and returns its secret (shown once).
     async fn create_key(&self, agent: &str, expires_in: Option<&str>) -> DataResult<String>;
     async fn revoke_key(&self, id: &str) -> DataResult<()>;
+    /// Sets an agent's rate limits for all models (`model` `None`) or one; an empty value
+    /// removes that limit.
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str) -> DataResult<()>;
     /// Sets one budget: `kind` is `tokens` or `cost_usd`.
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()>;
 
     /// Held tool calls (`status` as the approvals API takes it).
     async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Value>>;
     async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()>;
+
+    /// Models with their targets' circuit states and their last hour (`GET /api/v1/models`).
+    async fn models(&self) -> DataResult<Vec<Value>>;
 
     /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
     async fn tools(&self) -> DataResult<Vec<Value>>;

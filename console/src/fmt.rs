@@ -39,9 +39,40 @@ pub fn ms(v: Option<f64>) -> String {
     }
 }
 
-/// Unix milliseconds as `2026-11-25 12:00:01` (UTC).
+thread_local! {
+    /// The offset from UTC, in minutes, times are shown in while a page renders.
+    static OFFSET: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` (which renders a page) with times shown `minutes` east of UTC.
+pub fn with_offset<T>(minutes: i32, f: impl FnOnce() -> T) -> T {
+    let old = OFFSET.with(|o| o.replace(minutes));
+    let out = f();
+    OFFSET.with(|o| o.set(old));
+    out
+}
+
+/// The offset times are shown in now, minutes east of UTC.
+pub fn offset() -> i32 {
+    OFFSET.with(std::cell::Cell::get)
+}
+
+/// `UTC`, or `UTC+02:00`.
+pub fn zone_label() -> String {
+    zone_name(offset())
+}
+
+pub fn zone_name(minutes: i32) -> String {
+    if minutes == 0 {
+        return "UTC".into();
+    }
+    let sign = if minutes < 0 { '-' } else { '+' };
+    format!("UTC{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60)
+}
+
+/// Unix milliseconds as `2026-11-25 12:00:01`, in the page's time zone.
 pub fn time(ms: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else { return ms.to_string() };
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos((i128::from(ms) + i128::from(offset()) * 60_000) * 1_000_000) else { return ms.to_string() };
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     t.format(&f).unwrap_or_else(|_| ms.to_string())
 }
@@ -76,5 +107,8 @@ mod tests {
         assert_eq!(ms(Some(1530.0)), "1.53 s");
         assert_eq!(time(0), "1970-01-01 00:00:00");
         assert_eq!(query_escape("a b&c"), "a%20b%26c");
+        assert_eq!(with_offset(90, || time(0)), "1970-01-01 01:30:00");
+        assert_eq!(with_offset(-300, zone_label), "UTC-05:00");
+        assert_eq!(time(0), "1970-01-01 00:00:00", "the offset ends with the page");
     }
 }

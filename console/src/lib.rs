@@ -37,23 +37,40 @@ pub fn router(data: Arc<dyn ConsoleData>) -> Router {
         .route("/console.css", get(stylesheet))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
+        .route("/settings/time-zone", post(set_time_zone))
         .route("/traces", get(traces))
         .route("/events/{id}", get(event))
         .route("/agents", get(agents).post(create_agent))
         .route("/agents/{name}", get(agent))
         .route("/agents/{name}/keys", post(create_key))
         .route("/agents/{name}/budgets", post(set_budget))
+        .route("/agents/{name}/limits", post(set_limits))
         .route("/keys/{id}/revoke", post(revoke_key))
         .route("/approvals", get(approvals))
         .route("/approvals/{id}/approve", post(approve))
         .route("/approvals/{id}/deny", post(deny))
         .route("/tools", get(tools))
+        .route("/models", get(models))
         .route("/tools/{server}/{tool}/approve", post(approve_tool))
         .with_state(Console { data })
 }
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Renders with times in the operator's chosen offset from UTC (the `weir_tz` cookie).
+fn zoned(headers: &HeaderMap, render: impl FnOnce() -> String) -> String {
+    let minutes = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix("weir_tz="))
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|m| (-14 * 60..=14 * 60).contains(m))
+        .unwrap_or(0);
+    fmt::with_offset(minutes, render)
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -139,6 +156,7 @@ fn flash(code: Option<&str>) -> Option<String> {
             "tool-approved" => "Definition approved: it is the tool's pin now.",
             "agent" => "Agent created. Create a key for it below.",
             "budget" => "Budget set. Every replica applies it within 2 seconds.",
+            "limits" => "Rate limits set. Every replica applies them within 2 seconds.",
             "revoked" => "Key revoked. It stops working within 2 seconds.",
             _ => return None,
         }
@@ -192,6 +210,35 @@ async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<Cs
     r
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TimeZone {
+    csrf: String,
+    /// Minutes east of UTC.
+    offset: String,
+}
+
+/// The operator's time zone (an offset from UTC), kept in a cookie of this browser.
+async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Form<TimeZone>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let Some(minutes) = f.offset.trim().parse::<i32>().ok().filter(|m| (-14 * 60..=14 * 60).contains(m)) else {
+        return refusal(StatusCode::BAD_REQUEST, "That is not an offset from UTC.");
+    };
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("weir_tz={minutes}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000")) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
 // -- overview ---------------------------------------------------------------------------------
 
 async fn overview(State(c): State<Console>, headers: HeaderMap) -> Response {
@@ -200,7 +247,7 @@ async fn overview(State(c): State<Console>, headers: HeaderMap) -> Response {
         Err(r) => return *r,
     };
     match c.data.overview().await {
-        Ok(o) => html(StatusCode::OK, pages::render(pages::shell("Overview", "/", &op.csrf, None, false, pages::overview(&o, &c.data.gateway_url())))),
+        Ok(o) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Overview", "/", &op.csrf, None, false, pages::overview(&o, &c.data.gateway_url()))))),
         Err(e) => data_error(&e),
     }
 }
@@ -224,8 +271,7 @@ async fn traces(State(c): State<Console>, headers: HeaderMap, Query(q): Query<Tr
         Ok(p) => p,
         Err(e) => return data_error(&e),
     };
-    let body = pages::traces(&q.filter, &page, follow, &c.data.gateway_url());
-    html(StatusCode::OK, pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, body)))
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, pages::traces(&q.filter, &page, follow, &c.data.gateway_url())))))
 }
 
 async fn event(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -246,7 +292,7 @@ async fn event(State(c): State<Console>, headers: HeaderMap, Path(id): Path<Stri
         _ => Vec::new(),
     };
     let title = format!("{} {}", e.get("kind").and_then(Value::as_str).unwrap_or(""), e.get("operation").and_then(Value::as_str).unwrap_or(""));
-    html(StatusCode::OK, pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session))))
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session)))))
 }
 
 // -- agents -----------------------------------------------------------------------------------
@@ -262,14 +308,15 @@ async fn agents(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Do
         Err(r) => return *r,
     };
     match c.data.agents().await {
-        Ok(list) => html(StatusCode::OK, pages::render(pages::shell("Agents", "/agents", &op.csrf, flash(d.done.as_deref()), false, pages::agents(&list, &op.csrf, &c.data.gateway_url())))),
+        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Agents", "/agents", &op.csrf, flash(d.done.as_deref()), false, pages::agents(&list, &op.csrf, &c.data.gateway_url()))))),
         Err(e) => data_error(&e),
     }
 }
 
-async fn agent_page(c: &Console, op: &Operator, name: &str, flash_text: Option<String>, new_key: Option<String>) -> Response {
+async fn agent_page(c: &Console, headers: &HeaderMap, op: &Operator, name: &str, flash_text: Option<String>, new_key: Option<String>) -> Response {
+    let recent = c.data.events(&TraceFilter { agent: Some(name.to_string()), ..Default::default() }, 20).await.map(|p| p.items).unwrap_or_default();
     match c.data.agent(name).await {
-        Ok(Some(a)) => html(StatusCode::OK, pages::render(pages::shell(name, "/agents", &op.csrf, flash_text, false, pages::agent(&a, &op.csrf, new_key)))),
+        Ok(Some(a)) => html(StatusCode::OK, zoned(headers, || pages::render(pages::shell(name, "/agents", &op.csrf, flash_text, false, pages::agent(&a, &recent, &op.csrf, new_key))))),
         Ok(None) => refusal(StatusCode::NOT_FOUND, "There is no such agent."),
         Err(e) => data_error(&e),
     }
@@ -277,7 +324,7 @@ async fn agent_page(c: &Console, op: &Operator, name: &str, flash_text: Option<S
 
 async fn agent(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Query(d): Query<Done>) -> Response {
     match c.page_operator(&headers) {
-        Ok(op) => agent_page(&c, &op, &name, flash(d.done.as_deref()), None).await,
+        Ok(op) => agent_page(&c, &headers, &op, &name, flash(d.done.as_deref()), None).await,
         Err(r) => *r,
     }
 }
@@ -315,7 +362,7 @@ async fn create_key(State(c): State<Console>, headers: HeaderMap, Path(name): Pa
     };
     let expires = Some(f.expires_in.trim()).filter(|s| !s.is_empty());
     match c.data.create_key(&name, expires).await {
-        Ok(secret) => agent_page(&c, &op, &name, Some("Key created.".into()), Some(secret)).await,
+        Ok(secret) => agent_page(&c, &headers, &op, &name, Some("Key created.".into()), Some(secret)).await,
         Err(e) => data_error(&e),
     }
 }
@@ -349,6 +396,26 @@ struct Revoke {
     agent: String,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Limits {
+    csrf: String,
+    model: String,
+    rpm: String,
+    tpm: String,
+}
+
+async fn set_limits(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Form(f): Form<Limits>) -> Response {
+    if let Err(r) = c.form_operator(&headers, &f.csrf) {
+        return *r;
+    }
+    let model = Some(f.model.trim()).filter(|s| !s.is_empty());
+    match c.data.set_limits(&name, model, f.rpm.trim(), f.tpm.trim()).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&name)), "limits"),
+        Err(e) => data_error(&e),
+    }
+}
+
 async fn revoke_key(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Revoke>) -> Response {
     if let Err(r) = c.form_operator(&headers, &f.csrf) {
         return *r;
@@ -372,7 +439,7 @@ async fn approvals(State(c): State<Console>, headers: HeaderMap, Query(d): Query
         (Err(e), _) | (_, Err(e)) => return data_error(&e),
     };
     let history: Vec<Value> = all.into_iter().filter(|a| a.get("status").and_then(Value::as_str) != Some("pending")).collect();
-    html(StatusCode::OK, pages::render(pages::shell("Approvals", "/approvals", &op.csrf, flash(d.done.as_deref()), false, pages::approvals(&pending, &history, &op.csrf))))
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Approvals", "/approvals", &op.csrf, flash(d.done.as_deref()), false, pages::approvals(&pending, &history, &op.csrf)))))
 }
 
 #[derive(Deserialize, Default)]
@@ -407,7 +474,7 @@ async fn tools(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Don
         Err(r) => return *r,
     };
     match c.data.tools().await {
-        Ok(list) => html(StatusCode::OK, pages::render(pages::shell("Tools", "/tools", &op.csrf, flash(d.done.as_deref()), false, pages::tools(&list, &op.csrf)))),
+        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Tools", "/tools", &op.csrf, flash(d.done.as_deref()), false, pages::tools(&list, &op.csrf))))),
         Err(e) => data_error(&e),
     }
 }
@@ -417,6 +484,17 @@ async fn tools(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Don
 struct ToolApproval {
     csrf: String,
     hash: String,
+}
+
+async fn models(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let op = match c.page_operator(&headers) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    match c.data.models().await {
+        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", &op.csrf, None, false, pages::models(&list))))),
+        Err(e) => data_error(&e),
+    }
 }
 
 async fn approve_tool(State(c): State<Console>, headers: HeaderMap, Path((server, tool)): Path<(String, String)>, Form(f): Form<ToolApproval>) -> Response {

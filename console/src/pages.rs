@@ -36,7 +36,7 @@ fn head(title: &str, refresh: bool) -> impl IntoView {
 
 /// The signed-in frame: navigation, sign-out, and the page's own content.
 pub fn shell(title: &str, active: &'static str, csrf: &str, flash: Option<String>, refresh: bool, body: impl IntoView + 'static) -> impl IntoView {
-    let nav = [("Overview", "/"), ("Traces", "/traces"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools")];
+    let nav = [("Overview", "/"), ("Traces", "/traces"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools"), ("Models", "/models")];
     let links = nav
         .into_iter()
         .map(|(label, href)| {
@@ -45,6 +45,7 @@ pub fn shell(title: &str, active: &'static str, csrf: &str, flash: Option<String
         })
         .collect_view();
     let heading = title.to_string();
+    let zone_form = zone_form(csrf);
     let csrf = csrf.to_string();
     view! {
         <html lang="en">
@@ -53,6 +54,7 @@ pub fn shell(title: &str, active: &'static str, csrf: &str, flash: Option<String
                 <header>
                     <a class="brand" href="/">"Weir"</a>
                     <nav>{links}</nav>
+                    {zone_form}
                     <form method="post" action="/sign-out" class="signout">
                         <input type="hidden" name="csrf" value=csrf/>
                         <button type="submit">"Sign out"</button>
@@ -65,6 +67,24 @@ pub fn shell(title: &str, active: &'static str, csrf: &str, flash: Option<String
                 </main>
             </body>
         </html>
+    }
+}
+
+/// The operator's time zone, as an offset from UTC (kept in a cookie of this browser).
+fn zone_form(csrf: &str) -> impl IntoView {
+    let current = fmt::offset();
+    let options = (-12 * 4..=14 * 4)
+        .map(|q| q * 15)
+        .filter(|m| m % 60 == 0 || [-570, -210, 210, 270, 330, 345, 390, 525, 570, 630, 765, 825].contains(m))
+        .map(|m| view! { <option value=m.to_string() selected=m == current>{fmt::zone_name(m)}</option> })
+        .collect_view();
+    let csrf = csrf.to_string();
+    view! {
+        <form method="post" action="/settings/time-zone" class="zone">
+            <input type="hidden" name="csrf" value=csrf/>
+            <select name="offset" aria-label="time zone">{options}</select>
+            <button type="submit">"Set"</button>
+        </form>
     }
 }
 
@@ -165,7 +185,7 @@ fn event_rows(events: &[Value]) -> impl IntoView {
 fn events_table(events: &[Value]) -> impl IntoView {
     view! {
         <table>
-            <thead><tr><th>"time (UTC)"</th><th>"kind"</th><th>"agent"</th><th>"what"</th><th>"status"</th><th>"latency"</th><th>"tokens"</th><th>"cost"</th><th>"session"</th></tr></thead>
+            <thead><tr><th>{format!("time ({})", fmt::zone_label())}</th><th>"kind"</th><th>"agent"</th><th>"what"</th><th>"status"</th><th>"latency"</th><th>"tokens"</th><th>"cost"</th><th>"session"</th></tr></thead>
             <tbody>{event_rows(events)}</tbody>
         </table>
     }
@@ -196,6 +216,7 @@ pub fn traces(filter: &TraceFilter, page: &Page, follow: bool, gateway_url: &str
             {filter_input("model", "model", f.model)}
             {filter_input("tool", "tool", f.tool)}
             {filter_input("outcome", "outcome", f.outcome)}
+            {filter_input("status", "status", f.status)}
             {filter_input("since", "since", f.since)}
             {filter_input("until", "until", f.until)}
             <button type="submit">"Filter"</button>
@@ -224,7 +245,7 @@ fn body_block(label: &'static str, body: String) -> impl IntoView {
 
 pub fn event(e: &Value, session: &[Value]) -> impl IntoView {
     let fields: Vec<(&str, String)> = [
-        ("time (UTC)", fmt::time(e.get("ts").and_then(Value::as_i64).unwrap_or(0))),
+        ("time", format!("{} ({})", fmt::time(e.get("ts").and_then(Value::as_i64).unwrap_or(0)), fmt::zone_label())),
         ("kind", s(e, "kind")),
         ("operation", s(e, "operation")),
         ("agent", s(e, "agent_name")),
@@ -327,7 +348,7 @@ pub fn agents(agents: &[Value], csrf: &str, gateway_url: &str) -> impl IntoView 
     }
 }
 
-pub fn agent(a: &Value, csrf: &str, new_key: Option<String>) -> impl IntoView {
+pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -> impl IntoView {
     let name = s(a, "name");
     let keys = a.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
     let key_rows = keys
@@ -365,7 +386,18 @@ pub fn agent(a: &Value, csrf: &str, new_key: Option<String>) -> impl IntoView {
     let key_action = format!("/agents/{name}/keys");
     let budget_action = format!("/agents/{name}/budgets");
     let traces = format!("/traces?agent={}", fmt::query_escape(&name));
-    let (c1, c2) = (csrf.to_string(), csrf.to_string());
+    let (c1, c2, c3) = (csrf.to_string(), csrf.to_string(), csrf.to_string());
+    let limits = a.get("limits").and_then(Value::as_array).cloned().unwrap_or_default();
+    let limit_rows = limits
+        .iter()
+        .map(|l| {
+            let model = s(l, "model");
+            let per = |k: &str| l.get(k).and_then(Value::as_i64).map_or_else(|| "—".to_string(), fmt::int);
+            view! { <tr><td>{if model.is_empty() { "all models".to_string() } else { model }}</td><td class="num">{per("rpm")}</td><td class="num">{per("tpm")}</td><td>{s(l, "source")}</td></tr> }
+        })
+        .collect_view();
+    let limits_action = format!("/agents/{name}/limits");
+    let recent_table = (!recent.is_empty()).then(|| events_table(recent));
     view! {
         <p><a href=traces>"Recent traces of this agent →"</a></p>
         {new_key.map(|k| view! {
@@ -397,9 +429,27 @@ pub fn agent(a: &Value, csrf: &str, new_key: Option<String>) -> impl IntoView {
             </form>
         </section>
         <section>
+            <h2>"Rate limits"</h2>
+            {limits.is_empty().then(|| view! { <p class="empty">"No rate limits."</p> })}
+            {(!limits.is_empty()).then(|| view! {
+                <table>
+                    <thead><tr><th>"model"</th><th>"requests / min"</th><th>"tokens / min"</th><th>"from"</th></tr></thead>
+                    <tbody>{limit_rows}</tbody>
+                </table>
+            })}
+            <form method="post" action=limits_action class="inline">
+                <input type="hidden" name="csrf" value=c3/>
+                <label>"Model (optional) " <input type="text" name="model"/></label>
+                <label>"Requests / min " <input type="text" name="rpm" inputmode="numeric"/></label>
+                <label>"Tokens / min " <input type="text" name="tpm" inputmode="numeric"/></label>
+                <button type="submit">"Set limits"</button>
+            </form>
+            <p class="muted">"An empty field removes that limit."</p>
+        </section>
+        <section>
             <h2>"Keys"</h2>
             <table>
-                <thead><tr><th>"key"</th><th>"created (UTC)"</th><th>"expires"</th><th>"state"</th><th></th></tr></thead>
+                <thead><tr><th>"key"</th><th>{format!("created ({})", fmt::zone_label())}</th><th>"expires"</th><th>"state"</th><th></th></tr></thead>
                 <tbody>{key_rows}</tbody>
             </table>
             <form method="post" action=key_action class="inline">
@@ -407,6 +457,11 @@ pub fn agent(a: &Value, csrf: &str, new_key: Option<String>) -> impl IntoView {
                 <label>"Expires in (optional, e.g. 30d) " <input type="text" name="expires_in"/></label>
                 <button type="submit">"Create key"</button>
             </form>
+        </section>
+        <section>
+            <h2>"Recent traces"</h2>
+            {recent.is_empty().then(|| view! { <p class="empty">"No calls from this agent yet."</p> })}
+            {recent_table}
         </section>
     }
 }
@@ -469,7 +524,7 @@ pub fn approvals(pending: &[Value], history: &[Value], csrf: &str) -> impl IntoV
             } else {
                 view! {
                     <table>
-                        <thead><tr><th>"held since (UTC)"</th><th>"agent"</th><th>"user"</th><th>"tool"</th><th>"arguments"</th><th>"expires"</th><th>"decision"</th></tr></thead>
+                        <thead><tr><th>{format!("held since ({})", fmt::zone_label())}</th><th>"agent"</th><th>"user"</th><th>"tool"</th><th>"arguments"</th><th>"expires"</th><th>"decision"</th></tr></thead>
                         <tbody>{pending_rows}</tbody>
                     </table>
                 }.into_any()
@@ -479,7 +534,7 @@ pub fn approvals(pending: &[Value], history: &[Value], csrf: &str) -> impl IntoV
             <h2>"History"</h2>
             {history.is_empty().then(|| view! { <p class="empty">"No decisions yet."</p> })}
             <table>
-                <thead><tr><th>"held (UTC)"</th><th>"agent"</th><th>"tool"</th><th>"outcome"</th><th>"by"</th><th>"reason"</th></tr></thead>
+                <thead><tr><th>{format!("held ({})", fmt::zone_label())}</th><th>"agent"</th><th>"tool"</th><th>"outcome"</th><th>"by"</th><th>"reason"</th></tr></thead>
                 <tbody>{history_rows}</tbody>
             </table>
         </section>
@@ -507,9 +562,32 @@ pub fn tools(tools: &[Value], csrf: &str) -> impl IntoView {
             let hash = s(t, "current_hash");
             let csrf = csrf.to_string();
             let approvable = flagged || withheld;
+            let rules = t.get("rules").and_then(Value::as_array).cloned().unwrap_or_default();
+            let rules_text = if rules.is_empty() {
+                s(t, "callable_by")
+            } else {
+                rules
+                    .iter()
+                    .map(|r| {
+                        let list = |k: &str| r.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                        let users = list("users");
+                        let args = list("arguments");
+                        format!(
+                            "rule {}: {}{}{}{}",
+                            s(r, "rule"),
+                            list("agents"),
+                            if users.is_empty() { String::new() } else { format!(" for {users}") },
+                            if args.is_empty() { String::new() } else { format!(", constrains {args}") },
+                            if r.get("require_approval").and_then(Value::as_bool) == Some(true) { ", needs approval" } else { "" },
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
             view! {
                 <tr class=if withheld { "withheld" } else if flagged { "flagged" } else { "" }>
                     <td><code>{s(t, "name")}</code></td>
+                    <td>{rules_text}</td>
                     <td>{s(t, "action")}</td>
                     <td>{state}</td>
                     <td>
@@ -530,7 +608,7 @@ pub fn tools(tools: &[Value], csrf: &str) -> impl IntoView {
     view! {
         {tools.is_empty().then(|| view! { <p class="empty">"No MCP tools seen yet: they appear once a client lists a backend's tools through /mcp."</p> })}
         <table>
-            <thead><tr><th>"tool"</th><th>"server action"</th><th>"state"</th><th>"findings and changes"</th><th></th></tr></thead>
+            <thead><tr><th>"tool"</th><th>"rules"</th><th>"server action"</th><th>"state"</th><th>"findings and changes"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }
@@ -581,7 +659,7 @@ pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
         .collect_view();
     let hint = format!("Nothing in the last 24 hours — point an agent's base URL at {gateway_url}/v1, or its MCP client at {gateway_url}/mcp.");
     view! {
-        <p class="muted">"The last 24 hours (by the hour, UTC)."</p>
+        <p class="muted">"The last 24 hours (by the hour)."</p>
         {if kinds.is_empty() {
             view! { <p class="empty">{hint}</p> }.into_any()
         } else {
@@ -612,5 +690,43 @@ pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
                 </table>
             })}
         </section>
+    }
+}
+
+pub fn models(models: &[Value]) -> impl IntoView {
+    let rows = models
+        .iter()
+        .map(|m| {
+            let targets = m.get("targets").and_then(Value::as_array).cloned().unwrap_or_default();
+            let target_items = targets
+                .iter()
+                .map(|t| {
+                    let circuit = s(t, "circuit");
+                    let class = if circuit == "closed" { "ok" } else { "bad" };
+                    view! { <li>{s(t, "provider")} " / " {s(t, "model")} " — circuit " <span class=class>{circuit}</span> " (" {s(t, "failures")} " failures, " {s(t, "successes")} " successes)"</li> }
+                })
+                .collect_view();
+            let h = m.get("last_hour").cloned().unwrap_or_default();
+            let requests = h.get("requests").and_then(Value::as_i64).unwrap_or(0);
+            let rate = h.get("error_rate").and_then(Value::as_f64).unwrap_or(0.0);
+            let href = format!("/traces?model={}", fmt::query_escape(&s(m, "name")));
+            view! {
+                <tr>
+                    <td><a href=href>{s(m, "name")}</a></td>
+                    <td>{s(m, "kind")}</td>
+                    <td><ul class="findings">{target_items}</ul></td>
+                    <td class="num">{fmt::int(requests)}</td>
+                    <td class="num">{if requests > 0 { format!("{:.1}%", rate * 100.0) } else { String::new() }}</td>
+                    <td class="num">{fmt::ms(h.get("mean_latency_ms").and_then(Value::as_f64))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        {models.is_empty().then(|| view! { <p class="empty">"No models configured: add [[models]] to the config file."</p> })}
+        <table>
+            <thead><tr><th>"model"</th><th>"API"</th><th>"targets (failover order)"</th><th>"calls, last hour"</th><th>"errors"</th><th>"mean latency"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }

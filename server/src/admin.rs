@@ -385,7 +385,16 @@ async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, Adm
 }
 
 /// Models with their targets and each target's circuit state.
+/// Models with their targets' circuits, and each model's last hour of calls (requests, errors,
+/// mean latency) when the database can say.
 async fn list_models(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let recent = match state.store.model_stats_since(crate::store::now_ms() - 3_600_000).await {
+        Ok(rows) => rows.into_iter().map(|(m, n, e, l)| (m, (n, e, l))).collect::<std::collections::HashMap<_, _>>(),
+        Err(e) => {
+            tracing::debug!(error = %e, "model statistics unavailable");
+            Default::default()
+        }
+    };
     let rt = state.runtime.load();
     let models: Vec<serde_json::Value> = rt
         .config
@@ -408,7 +417,9 @@ async fn list_models(State(state): State<AppState>) -> Json<serde_json::Value> {
                     })
                 })
                 .collect();
-            json!({"name": m.name, "kind": m.kind, "price": m.price, "targets": targets})
+            let (requests, errors, latency) = recent.get(&m.name).copied().unwrap_or((0, 0, 0.0));
+            json!({"name": m.name, "kind": m.kind, "price": m.price, "targets": targets,
+                   "last_hour": {"requests": requests, "errors": errors, "error_rate": if requests > 0 { errors as f64 / requests as f64 } else { 0.0 }, "mean_latency_ms": (requests > 0).then_some(latency)}})
         })
         .collect();
     Json(json!({"models": models}))
@@ -667,10 +678,35 @@ async fn list_tools(State(state): State<AppState>, query: Result<Query<ToolQuery
             }
             let action = rt.config.mcp.suspicious_tools(&r.server);
             let withheld = crate::mcp::tools::ToolGuard::row_withheld(r, action);
+            let name = crate::mcp::names::prefixed(&r.server, &r.tool);
+            // The rules that name this tool: who may call it, and how.
+            let rules: Vec<serde_json::Value> = rt
+                .config
+                .mcp
+                .rules
+                .iter()
+                .filter(|rule| rule.tools.iter().any(|g| g.matches(&name)))
+                .map(|rule| {
+                    json!({
+                        "rule": rule.number,
+                        "agents": rule.agents.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                        "users": rule.users.as_ref().map(|u| u.iter().map(|g| g.as_str()).collect::<Vec<_>>()),
+                        "arguments": rule.arguments.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+                        "require_approval": rule.require_approval,
+                    })
+                })
+                .collect();
+            let any_rules = !rt.config.mcp.rules.is_empty();
             Some(json!({
                 "server": r.server,
                 "tool": r.tool,
-                "name": crate::mcp::names::prefixed(&r.server, &r.tool),
+                "name": name,
+                "rules": rules,
+                "callable_by": match (any_rules, rules.is_empty()) {
+                    (false, _) => "every agent (there are no rules)",
+                    (true, true) => "no agent: no rule names it",
+                    (true, false) => "the agents its rules name",
+                },
                 "action": action.as_str(),
                 "flagged": flagged,
                 "withheld": withheld.is_some(),

@@ -123,6 +123,8 @@ impl ConsoleData for GatewayConsole {
         a["keys"] = v.get("keys").cloned().unwrap_or_else(|| json!([]));
         let b = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets", enc(name)), None).await?;
         a["budgets"] = b.get("budgets").cloned().unwrap_or_else(|| json!([]));
+        let l = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
+        a["limits"] = l.get("limits").cloned().unwrap_or_else(|| json!([]));
         Ok(Some(a))
     }
 
@@ -141,6 +143,21 @@ impl ConsoleData for GatewayConsole {
 
     async fn revoke_key(&self, id: &str) -> DataResult<()> {
         self.ok(Method::POST, &format!("/api/v1/keys/{}/revoke", enc(id)), None).await.map(drop)
+    }
+
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str) -> DataResult<()> {
+        let number = |what: &str, v: &str| -> DataResult<Value> {
+            let v = v.replace([',', '_', ' '], "");
+            if v.is_empty() {
+                return Ok(Value::Null);
+            }
+            v.parse::<u64>().map(|n| json!(n)).map_err(|_| DataError::Refused(format!("{what}: `{v}` is not a whole number")))
+        };
+        let mut body = json!({"rpm": number("requests per minute", rpm)?, "tpm": number("tokens per minute", tpm)?});
+        if let Some(m) = model {
+            body["model"] = json!(m);
+        }
+        self.ok(Method::PUT, &format!("/api/v1/agents/{}/limits", enc(agent)), Some(body)).await.map(drop)
     }
 
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()> {
@@ -169,6 +186,10 @@ impl ConsoleData for GatewayConsole {
     async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()> {
         let verb = if approve { "approve" } else { "deny" };
         self.ok(Method::POST, &format!("/api/v1/approvals/{}/{verb}", enc(id)), Some(json!({"by": by, "reason": reason}))).await.map(drop)
+    }
+
+    async fn models(&self) -> DataResult<Vec<Value>> {
+        Ok(list(&self.ok(Method::GET, "/api/v1/models", None).await?, "models"))
     }
 
     async fn tools(&self) -> DataResult<Vec<Value>> {

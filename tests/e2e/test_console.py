@@ -301,3 +301,30 @@ def test_the_tools_page_lists_what_clients_listed(weir: Weir, browser: WebDriver
     assert "fix__deploy" in page_text(browser)
     browser.get(f"{weir.admin}/traces?kind=mcp")
     assert "tools/list" in page_text(browser)
+
+
+def test_models_page_and_an_operators_time_zone(weir: Weir, browser: WebDriver) -> None:
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "models page"}])
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/models")
+    shot(browser, "models")
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if r.text.startswith("gpt-test"))
+    assert "fake-openai / gpt-4o-mini — circuit closed" in row.text, row.text
+    models = weir.admin_get("/api/v1/models").json()["models"]
+    calls = next(m for m in models if m["name"] == "gpt-test")["last_hour"]["requests"]
+    assert calls >= 1 and f"{calls:,}" in row.text, row.text
+    # Times in UTC until the operator picks another offset; then in that one, on every page.
+    browser.get(f"{weir.admin}/traces?model=gpt-test")
+    first_utc = browser.find_element(By.CSS_SELECTOR, "tbody tr td a").text
+    assert "time (UTC)" in browser.find_element(By.TAG_NAME, "thead").text
+    form = browser.find_element(By.CSS_SELECTOR, "form.zone")
+    form.find_element(By.CSS_SELECTOR, "option[value='120']").click()
+    click(browser, form.find_element(By.CSS_SELECTOR, "button"))
+    assert browser.current_url.endswith("/traces?model=gpt-test"), browser.current_url
+    assert "time (UTC+02:00)" in browser.find_element(By.TAG_NAME, "thead").text
+    shifted = browser.find_element(By.CSS_SELECTOR, "tbody tr td a").text
+    from datetime import datetime, timedelta
+
+    fmt = "%Y-%m-%d %H:%M:%S"
+    assert datetime.strptime(shifted, fmt) - datetime.strptime(first_utc, fmt) == timedelta(hours=2), (first_utc, shifted)
+    browser.delete_cookie("weir_tz")

@@ -488,6 +488,18 @@ impl Store {
         Ok(())
     }
 
+    /// Per requested model since `since_ms`: requests, errors and mean latency of LLM calls.
+    pub async fn model_stats_since(&self, since_ms: i64) -> Result<Vec<(String, i64, i64, f64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT model_requested, COUNT(*), CAST(SUM(CASE WHEN outcome = 'ok' THEN 0 ELSE 1 END) AS BIGINT), CAST(AVG(latency_ms) AS DOUBLE PRECISION) \
+             FROM audit_events WHERE ts >= $1 AND kind = 'llm' AND model_requested IS NOT NULL GROUP BY model_requested",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    }
+
     /// The hourly rollups since `since_ms` (rounded down to its hour): sums per kind and agent,
     /// and latency histograms per kind.
     pub async fn hourly_since(&self, since_ms: i64) -> Result<(Vec<(String, String, HourSums)>, Vec<(String, i64, i64)>), StoreError> {
