@@ -328,3 +328,17 @@ def test_models_page_and_an_operators_time_zone(weir: Weir, browser: WebDriver) 
     fmt = "%Y-%m-%d %H:%M:%S"
     assert datetime.strptime(shifted, fmt) - datetime.strptime(first_utc, fmt) == timedelta(hours=2), (first_utc, shifted)
     browser.delete_cookie("weir_tz")
+
+
+def test_pages_fit_a_narrow_screen(weir: Weir, browser: WebDriver) -> None:
+    sign_in(browser, weir)
+    try:
+        browser.set_window_size(400, 900)
+        for name, path in [("overview", "/"), ("traces", "/traces"), ("agents", "/agents"), ("approvals", "/approvals"), ("tools", "/tools"), ("models", "/models")]:
+            browser.get(f"{weir.admin}{path}")
+            width = browser.execute_script("return document.documentElement.scrollWidth")
+            viewport = browser.execute_script("return document.documentElement.clientWidth")
+            shot(browser, f"{name}-400px")
+            assert width <= viewport + 1, f"{path} scrolls sideways at 400 px ({width} > {viewport})"
+    finally:
+        browser.set_window_size(1280, 1000)
