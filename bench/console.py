@@ -78,7 +78,7 @@ SELECT lpad(to_hex(ts), 12, '0') || '-' || md5(g::text), ts, md5('r' || g), md5(
     '{{"id":"chatcmpl-' || g || '","choices":[{{"message":{{"role":"assistant","content":"an answer of moderate length for request ' || g || '"}}}}]}}',
     CASE WHEN g % 4 = 0 THEN 'files' END, CASE WHEN g % 4 = 0 THEN 'files__read_file' END, CASE WHEN g % 4 = 0 THEN 'allow' END
 FROM (
-  SELECT g, 1 + (g * 7919) % {AGENTS} AS a,
+  SELECT g, 1 + (g::bigint * 7919) % {AGENTS} AS a,
     CASE WHEN g <= {RECENT} THEN now_ms - (g::bigint * 86400000 / {RECENT})
          ELSE now_ms - 86400000 - ((g - {RECENT})::bigint * 29 * 86400000 / ({EVENTS} - {RECENT})) END AS ts
   FROM generate_series(1, {EVENTS}) g, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) n

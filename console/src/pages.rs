@@ -135,9 +135,12 @@ fn filter_input(label: &'static str, name: &'static str, value: Option<String>) 
 /// approvals.
 fn what(e: &Value) -> String {
     let (tool, model, op) = (s(e, "tool_name"), s(e, "model_requested"), s(e, "operation"));
+    let policy = s(e, "policy_decision");
     match s(e, "kind").as_str() {
         "llm" => format!("{op} {model}"),
-        "approval" => format!("{op}: {tool}"),
+        "approval" => format!("approval {op}: {tool}"),
+        // A tool call's policy decision, when it was not a plain allow.
+        _ if !tool.is_empty() && !policy.is_empty() && policy != "allow" => format!("{op} {tool} [{policy}]"),
         _ if !tool.is_empty() => format!("{op} {tool}"),
         _ => op,
     }
