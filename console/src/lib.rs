@@ -291,8 +291,27 @@ async fn event(State(c): State<Console>, headers: HeaderMap, Path(id): Path<Stri
         }
         _ => Vec::new(),
     };
+    // Poisoning findings and pin changes of the tools this session used.
+    let mut findings = pages::ToolFindings::new();
+    if session.iter().chain(std::iter::once(&e)).any(|x| x.get("tool_name").and_then(Value::as_str).is_some()) {
+        for t in c.data.tools().await.unwrap_or_default() {
+            let mut items: Vec<String> = t
+                .get("findings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|f| format!("{} in {}: {}", f["rule"].as_str().unwrap_or(""), f["location"].as_str().unwrap_or(""), f["excerpt"].as_str().unwrap_or("")))
+                .collect();
+            if t.get("changed").and_then(Value::as_bool) == Some(true) {
+                items.push("its definition changed since it was pinned".into());
+            }
+            if let Some(name) = t.get("name").and_then(Value::as_str) {
+                findings.insert(name.to_string(), items);
+            }
+        }
+    }
     let title = format!("{} {}", e.get("kind").and_then(Value::as_str).unwrap_or(""), e.get("operation").and_then(Value::as_str).unwrap_or(""));
-    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session)))))
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session, &findings)))))
 }
 
 // -- agents -----------------------------------------------------------------------------------

@@ -246,7 +246,55 @@ fn body_block(label: &'static str, body: String) -> impl IntoView {
     }
 }
 
-pub fn event(e: &Value, session: &[Value]) -> impl IntoView {
+/// Findings (scan findings, or a change from the pin) of a tool, by its prefixed name.
+pub type ToolFindings = std::collections::HashMap<String, Vec<String>>;
+
+fn findings_list(items: &[String]) -> impl IntoView {
+    let lis = items.iter().map(|f| view! { <li>{f.clone()}</li> }).collect_view();
+    view! { <ul class="findings">{lis}</ul> }
+}
+
+/// A session as a timeline, oldest first: each call with its latency, tokens and cost, its
+/// bodies a click away, and what scanning found in the tools it used.
+fn timeline(events: &[Value], findings: &ToolFindings) -> impl IntoView {
+    let rows = events
+        .iter()
+        .map(|e| {
+            let href = format!("/events/{}", s(e, "id"));
+            let (request, response) = (s(e, "request_body"), s(e, "response_body"));
+            let pretty = |b: String| serde_json::from_str::<Value>(&b).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or(b);
+            let bodies = (!request.is_empty() || !response.is_empty()).then(|| {
+                let (request, response) = (pretty(request), pretty(response));
+                view! { <details><summary>"bodies"</summary><pre>{request}</pre><pre>{response}</pre></details> }
+            });
+            let flagged = findings.get(&s(e, "tool_name")).filter(|f| !f.is_empty()).map(|f| {
+                let items = f.clone();
+                view! { <details class="warn"><summary>"tool flagged"</summary>{findings_list(&items)}</details> }
+            });
+            let class = if s(e, "outcome") == "ok" { "ok" } else { "bad" };
+            view! {
+                <tr>
+                    <td><a href=href>{fmt::time(e.get("ts").and_then(Value::as_i64).unwrap_or(0))}</a></td>
+                    <td>{s(e, "kind")}</td>
+                    <td>{what(e)}</td>
+                    <td class=class>{s(e, "status_code")} " " {s(e, "outcome")}</td>
+                    <td class="num">{fmt::ms(e.get("latency_ms").and_then(Value::as_f64))}</td>
+                    <td class="num">{tokens(e)}</td>
+                    <td class="num">{fmt::cost(e.get("cost_usd").and_then(Value::as_f64))}</td>
+                    <td>{bodies}{flagged}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table>
+            <thead><tr><th>{format!("time ({})", fmt::zone_label())}</th><th>"kind"</th><th>"what"</th><th>"status"</th><th>"latency"</th><th>"tokens"</th><th>"cost"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+pub fn event(e: &Value, session: &[Value], findings: &ToolFindings) -> impl IntoView {
     let fields: Vec<(&str, String)> = [
         ("time", format!("{} ({})", fmt::time(e.get("ts").and_then(Value::as_i64).unwrap_or(0)), fmt::zone_label())),
         ("kind", s(e, "kind")),
@@ -277,21 +325,31 @@ pub fn event(e: &Value, session: &[Value]) -> impl IntoView {
     let rows = fields.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view();
     let request = s(e, "request_body");
     let response = s(e, "response_body");
-    let timeline = (!session.is_empty()).then(|| {
+    let session_view = (!session.is_empty()).then(|| {
         let mut ordered = session.to_vec();
         ordered.reverse();
         view! {
             <section>
                 <h2>"Session timeline"</h2>
-                {events_table(&ordered)}
+                {timeline(&ordered, findings)}
+            </section>
+        }
+    });
+    let own = findings.get(&s(e, "tool_name")).filter(|f| !f.is_empty()).cloned().map(|f| {
+        view! {
+            <section>
+                <h2>"What scanning found in this tool"</h2>
+                {findings_list(&f)}
+                <p><a href="/tools">"Tools →"</a></p>
             </section>
         }
     });
     view! {
         <table class="fields"><tbody>{rows}</tbody></table>
+        {own}
         {(!request.is_empty()).then(|| body_block("Request", request))}
         {(!response.is_empty()).then(|| body_block("Response", response))}
-        {timeline}
+        {session_view}
     }
 }
 

@@ -10,6 +10,7 @@ A screenshot of each page is saved in target/console-screenshots/.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
@@ -26,19 +27,21 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from conftest import ADMIN_TOKEN, AGENT, PROVIDER_KEY, REPO_ROOT, FakeProvider, Weir, config_toml, eventually
 from test_mcp import FIXTURE, _require_node, connect, text_of
 from test_mcp_policy import start, stop
+from test_mcp_tools import POISONED, TOOLS_FROM_FILE
 
 SHOTS = REPO_ROOT / "target" / "console-screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def console_config(fake: FakeProvider, spool: Path) -> str:
+def console_config(fake: FakeProvider, spool: Path, tools_file: Path) -> str:
     return config_toml(fake, spool) + f"""
 [mcp]
 request_timeout_secs = 30
@@ -48,13 +51,17 @@ approval_timeout_secs = 60
 name = "fix"
 command = ["node", "{FIXTURE}", "stdio"]
 
+[[mcp.servers]]
+name = "poison"
+command = ["node", "{TOOLS_FROM_FILE}", "{tools_file}"]
+
 [[mcp.rules]]
 tools = ["fix__deploy"]
 agents = ["{AGENT}"]
 require_approval = true
 
 [[mcp.rules]]
-tools = ["fix__*"]
+tools = ["fix__*", "poison__*"]
 agents = ["{AGENT}"]
 """
 
@@ -65,7 +72,9 @@ def weir(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) 
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.exit("the console tests need Debian's chromium and chromium-driver (scripts/test installs them)", returncode=2)
     directory = tmp_path_factory.mktemp("weir-console")
-    w = start(directory, "postgres", console_config(fake_provider, directory / "audit.spool"), {"FAKE_PROVIDER_KEY": PROVIDER_KEY})
+    tools_file = directory / "tools.json"
+    tools_file.write_text(json.dumps([POISONED]))
+    w = start(directory, "postgres", console_config(fake_provider, directory / "audit.spool", tools_file), {"FAKE_PROVIDER_KEY": PROVIDER_KEY})
     try:
         yield w
     finally:
@@ -97,7 +106,15 @@ def sign_in(b: WebDriver, w: Weir) -> None:
     shot(b, "sign-in")
     b.find_element(By.NAME, "token").send_keys(ADMIN_TOKEN)
     b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    eventually(lambda: b.find_elements(By.TAG_NAME, "h1") and b.find_element(By.TAG_NAME, "h1").text == "Overview", 10, "the console to open on its overview")
+    eventually(lambda: heading(b) == "Overview", 10, "the console to open on its overview")
+
+
+def heading(b: WebDriver) -> str | None:
+    """The page's heading, or `None` while a page is being replaced."""
+    try:
+        return b.find_element(By.TAG_NAME, "h1").text
+    except WebDriverException:
+        return None
 
 
 def click(b: WebDriver, element: Any) -> None:
@@ -111,7 +128,8 @@ def _stale(element: Any) -> bool:
     try:
         element.tag_name
         return False
-    except Exception:  # noqa: BLE001 - StaleElementReferenceException: the page was replaced
+    except WebDriverException:
+        # Stale, or "does not belong to the document": the page was replaced.
         return True
 
 
@@ -342,3 +360,33 @@ def test_pages_fit_a_narrow_screen(weir: Weir, browser: WebDriver) -> None:
             assert width <= viewport + 1, f"{path} scrolls sideways at 400 px ({width} > {viewport})"
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def test_a_session_timeline_shows_tool_calls_with_their_bodies_and_findings(weir: Weir, browser: WebDriver) -> None:
+    async def session() -> None:
+        async with connect(weir) as (s, _):
+            await s.list_tools()
+            await s.call_tool("fix__echo", {"text": "timeline echo"})
+            await s.call_tool("poison__add", {"a": 1, "b": 2})
+
+    anyio.run(session)
+
+    def call_event() -> dict[str, Any] | None:
+        events = weir.admin_get("/api/v1/audit/events", tool="poison__add").json()["events"]
+        return events[0] if events else None
+
+    event = eventually(call_event, 10, "the poisoned tool's call in the audit trail")
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/events/{event['id']}")
+    shot(browser, "session-timeline")
+    text = page_text(browser)
+    assert "What scanning found in this tool" in text and "hidden-markup" in text, text
+    rows = browser.find_elements(By.CSS_SELECTOR, "section table tbody tr")
+    whats = [r.find_elements(By.TAG_NAME, "td")[2].text for r in rows]
+    assert whats[:3] == ["initialize", "tools/list", "tools/call fix__echo"], whats
+    assert "tools/call poison__add" in whats
+    echo_row = rows[whats.index("tools/call fix__echo")]
+    echo_row.find_element(By.CSS_SELECTOR, "details summary").click()
+    assert "timeline echo" in echo_row.text, "the call's bodies, opened in place"
+    poison_row = rows[whats.index("tools/call poison__add")]
+    assert "tool flagged" in poison_row.text
