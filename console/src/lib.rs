@@ -230,7 +230,7 @@ async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Fo
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())))
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
     let mut r = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("weir_tz={minutes}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000")) {
@@ -269,6 +269,8 @@ async fn traces(State(c): State<Console>, headers: HeaderMap, Query(q): Query<Tr
     let follow = q.follow.is_some();
     let page = match c.data.events(&q.filter, PAGE_SIZE).await {
         Ok(p) => p,
+        // The refusal's words would echo the link's: say it in the console's own.
+        Err(DataError::Refused(_)) => return refusal(StatusCode::BAD_REQUEST, "A filter is not valid: times are RFC 3339 (2026-11-25T12:00:00Z) or unix milliseconds, status is a number, and the cursor must come from the Older link."),
         Err(e) => return data_error(&e),
     };
     html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, pages::traces(&q.filter, &page, follow, &c.data.gateway_url())))))
@@ -523,5 +525,21 @@ async fn approve_tool(State(c): State<Console>, headers: HeaderMap, Path((server
     match c.data.approve_tool(&server, &tool, &f.hash, "console").await {
         Ok(()) => done("/tools", "tool-approved"),
         Err(e) => data_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn names_from_backends_and_agents_cannot_bend_form_addresses() {
+        let tool = json!({"name": "srv__../../agents/prod/limits?", "server": "srv", "tool": "../../agents/prod/limits?", "flagged": true, "current_hash": "h"});
+        let html = crate::pages::render(crate::pages::tools(&[tool], "token"));
+        assert!(html.contains(r#"action="/tools/srv/..%2F..%2Fagents%2Fprod%2Flimits%3F/approve""#), "{html}");
+        let event = json!({"id": "e1", "session_id": "s&agent=other", "kind": "llm", "ts": 0});
+        let page = crate::Page { items: vec![event], next_cursor: None };
+        let html = crate::pages::render(crate::pages::traces(&Default::default(), &page, false, "http://gw"));
+        assert!(html.contains("/traces?session=s%26agent%3Dother"), "{html}");
     }
 }

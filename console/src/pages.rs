@@ -13,6 +13,11 @@ pub fn render(view: impl IntoView + 'static) -> String {
     owner.with(|| format!("<!DOCTYPE html>{}", view.into_view().to_html()))
 }
 
+/// A path segment or query value, percent-encoded: names come from agents and backends.
+fn q(v: &str) -> String {
+    fmt::query_escape(v)
+}
+
 fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(x)) => x.clone(),
@@ -159,10 +164,10 @@ fn event_rows(events: &[Value]) -> impl IntoView {
     events
         .iter()
         .map(|e| {
-            let href = format!("/events/{}", s(e, "id"));
+            let href = format!("/events/{}", q(&s(e, "id")));
             let session = s(e, "session_id");
             let session_link = (!session.is_empty()).then(|| {
-                let href = format!("/traces?session={session}");
+                let href = format!("/traces?session={}", q(&session));
                 let short: String = session.chars().take(8).collect();
                 view! { <a href=href>{short}</a> }
             });
@@ -260,7 +265,7 @@ fn timeline(events: &[Value], findings: &ToolFindings) -> impl IntoView {
     let rows = events
         .iter()
         .map(|e| {
-            let href = format!("/events/{}", s(e, "id"));
+            let href = format!("/events/{}", q(&s(e, "id")));
             let (request, response) = (s(e, "request_body"), s(e, "response_body"));
             let pretty = |b: String| serde_json::from_str::<Value>(&b).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or(b);
             let bodies = (!request.is_empty() || !response.is_empty()).then(|| {
@@ -377,7 +382,7 @@ pub fn agents(agents: &[Value], csrf: &str, gateway_url: &str) -> impl IntoView 
         .iter()
         .map(|a| {
             let name = s(a, "name");
-            let href = format!("/agents/{name}");
+            let href = format!("/agents/{}", q(&name));
             let keys = a.get("keys").and_then(Value::as_array).map_or(0, |k| k.iter().filter(|k| k.get("revoked_at").is_none_or(Value::is_null)).count());
             let budgets = a.get("budgets").and_then(Value::as_array).cloned().unwrap_or_default();
             let bars = budgets.iter().map(budget_bar).collect_view();
@@ -417,7 +422,7 @@ pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -
         .map(|k| {
             let id = s(k, "id");
             let revoked = k.get("revoked_at").and_then(Value::as_i64);
-            let action = format!("/keys/{id}/revoke");
+            let action = format!("/keys/{}/revoke", q(&id));
             let csrf = csrf.to_string();
             let agent_name = s(k, "agent");
             let state = match revoked {
@@ -444,8 +449,8 @@ pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -
         .collect_view();
     let budgets = a.get("budgets").and_then(Value::as_array).cloned().unwrap_or_default();
     let bars = budgets.iter().map(budget_bar).collect_view();
-    let key_action = format!("/agents/{name}/keys");
-    let budget_action = format!("/agents/{name}/budgets");
+    let key_action = format!("/agents/{}/keys", q(&name));
+    let budget_action = format!("/agents/{}/budgets", q(&name));
     let traces = format!("/traces?agent={}", fmt::query_escape(&name));
     let (c1, c2, c3) = (csrf.to_string(), csrf.to_string(), csrf.to_string());
     let limits = a.get("limits").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -457,7 +462,7 @@ pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -
             view! { <tr><td>{if model.is_empty() { "all models".to_string() } else { model }}</td><td class="num">{per("rpm")}</td><td class="num">{per("tpm")}</td><td>{s(l, "source")}</td></tr> }
         })
         .collect_view();
-    let limits_action = format!("/agents/{name}/limits");
+    let limits_action = format!("/agents/{}/limits", q(&name));
     let recent_table = (!recent.is_empty()).then(|| events_table(recent));
     view! {
         <p><a href=traces>"Recent traces of this agent →"</a></p>
@@ -536,7 +541,7 @@ pub fn approvals(pending: &[Value], history: &[Value], csrf: &str) -> impl IntoV
         .iter()
         .map(|a| {
             let id = s(a, "id");
-            let (approve, deny) = (format!("/approvals/{id}/approve"), format!("/approvals/{id}/deny"));
+            let (approve, deny) = (format!("/approvals/{}/approve", q(&id)), format!("/approvals/{}/deny", q(&id)));
             let (c1, c2) = (csrf.to_string(), csrf.to_string());
             view! {
                 <tr>
@@ -619,7 +624,7 @@ pub fn tools(tools: &[Value], csrf: &str) -> impl IntoView {
                 (true, false) => "flagged".to_string(),
                 _ => "ok".to_string(),
             };
-            let action = format!("/tools/{}/{}/approve", s(t, "server"), s(t, "tool"));
+            let action = format!("/tools/{}/{}/approve", q(&s(t, "server")), q(&s(t, "tool")));
             let hash = s(t, "current_hash");
             let csrf = csrf.to_string();
             let approvable = flagged || withheld;
@@ -683,7 +688,7 @@ pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
     let kind_rows = kinds
         .iter()
         .map(|k| {
-            let href = format!("/traces?kind={}", s(k, "kind"));
+            let href = format!("/traces?kind={}", q(&s(k, "kind")));
             view! {
                 <tr>
                     <td><a href=href>{s(k, "kind")}</a></td>
@@ -700,7 +705,7 @@ pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
     let top_rows = top
         .iter()
         .map(|a| {
-            let href = format!("/agents/{}", s(a, "agent"));
+            let href = format!("/agents/{}", q(&s(a, "agent")));
             view! {
                 <tr>
                     <td><a href=href>{s(a, "agent")}</a></td>
@@ -714,7 +719,7 @@ pub fn overview(o: &Value, gateway_url: &str) -> impl IntoView {
     let closest_rows = closest
         .iter()
         .map(|b| {
-            let href = format!("/agents/{}", s(b, "agent"));
+            let href = format!("/agents/{}", q(&s(b, "agent")));
             view! { <tr><td><a href=href>{s(b, "agent")}</a></td><td>{budget_bar(b)}</td></tr> }
         })
         .collect_view();

@@ -643,6 +643,7 @@ async fn decide(state: AppState, id: String, to: ApprovalStatus, body: axum::bod
     let reason = d.reason.filter(|s| !s.trim().is_empty());
     if !state.store.settle_approval(&id, to, Some(&by), reason.as_deref()).await? {
         return match state.store.approval(&id).await? {
+            Some(a) if a.status == ApprovalStatus::Pending => Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("approval `{id}` has expired"))),
             Some(a) => Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("approval `{id}` is {}, not pending", a.status.as_str()))),
             None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`"))),
         };

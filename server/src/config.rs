@@ -264,9 +264,11 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         let name_ok = !s.name.is_empty()
             && s.name.len() <= 64
             && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && !s.name.contains("__");
+            && !s.name.contains("__")
+            // `files_` + `__` + `read` would split as `files` + `_read`.
+            && !s.name.ends_with('_');
         if !name_ok {
-            return Err(invalid(format!("{key}.name"), "must be 1 to 64 of A-Z a-z 0-9 - _, without `__`"));
+            return Err(invalid(format!("{key}.name"), "must be 1 to 64 of A-Z a-z 0-9 - _, without `__` and not ending in `_`"));
         }
         if servers.iter().any(|x| x.name == s.name) {
             return Err(invalid(format!("{key}.name"), format!("`{}` is configured twice", s.name)));
@@ -1268,6 +1270,13 @@ targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
     fn mcp_server(lines: &str) -> Result<McpServer, ConfigError> {
         let text = format!("[[mcp.servers]]\nname = \"a\"\n{lines}\n");
         Config::from_toml(&text, &env()).map(|c| c.mcp.servers[0].clone())
+    }
+
+    #[test]
+    fn a_server_name_that_would_split_ambiguously_is_refused() {
+        let err = Config::from_toml("[[mcp.servers]]\nname = \"files_\"\nurl = \"http://x/mcp\"\n", &env()).unwrap_err().to_string();
+        assert!(err.starts_with("mcp.servers[0].name:") && err.contains("not ending in `_`"), "{err}");
+        assert!(Config::from_toml("[[mcp.servers]]\nname = \"my_files\"\nurl = \"http://x/mcp\"\n", &env()).is_ok());
     }
 
     #[test]

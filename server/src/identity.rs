@@ -229,6 +229,11 @@ impl KeyIndex {
         Ok(())
     }
 
+    /// Whether the key with this id is still known, unrevoked and unexpired.
+    pub fn is_active(&self, key_id: &str) -> bool {
+        self.keys.load().values().any(|k| &*k.principal.key_id == key_id && !k.revoked && k.expires_at.is_none_or(|t| t > now_ms()))
+    }
+
 }
 
 /// `Authorization: Bearer <key>` (OpenAI SDKs) or `x-api-key: <key>` (Anthropic SDKs).

@@ -230,7 +230,7 @@ def test_a_budget_set_in_the_console_refuses_the_agents_next_request(weir: Weir,
             return True
 
     eventually(refused, 5, "the agent's next request to be refused")
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 2.0, "effective within 2 seconds"
 
 
 def test_held_calls_are_approved_and_denied_in_the_console(weir: Weir, browser: WebDriver) -> None:
@@ -301,7 +301,7 @@ def test_a_key_created_in_the_console_works_and_stops_when_revoked(weir: Weir, b
             return True
 
     eventually(refused, 5, "the revoked key to stop working")
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 2.0, "effective within 2 seconds"
     browser.get(f"{weir.admin}/agents")
     shot(browser, "agents")
     assert agent in page_text(browser)

@@ -302,3 +302,27 @@ def test_the_held_answer_is_kept_alive_as_an_event_stream(weir: Weir) -> None:
             text = r.read().decode()
     data = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
     assert data[-1]["id"] == 6 and data[-1]["result"]["content"][0]["text"] == f"deployed to {env}"
+
+
+async def test_an_approved_call_is_checked_again_before_it_runs(weir: Weir) -> None:
+    """A call approved after its agent's key was revoked does not run."""
+    env = f"revoked-{secrets.token_hex(3)}"
+    key = weir.create_key()
+    eventually(lambda: Client(weir, key).status_of_initialize() == 200, 5, "the new key to be loaded")
+    async with connect(weir, key=key) as (s, _):
+        async with anyio.create_task_group() as tg:
+            box: list[Any] = []
+
+            async def call() -> None:
+                try:
+                    await s.call_tool("fix__deploy", {"env": env})
+                except MCPError as e:
+                    box.append(e.error)
+
+            tg.start_soon(call)
+            a = await apending(weir, env)
+            weir.cli("keys", "revoke", weir.key_id(key))
+            await anyio.sleep(1.0)  # the key index reloads within its refresh interval
+            assert admin_post(weir, f"/api/v1/approvals/{a['id']}/approve").status_code == 200
+    assert box and "revoked" in box[0].message, box
+    assert not deployed(weir, env)

@@ -60,27 +60,35 @@ impl Approvals {
 
     async fn wait(&self, store: &Store, id: &str, timeout: Duration, notify: &Notify, cancel: &CancellationToken, gone: &CancellationToken) -> (Held, bool) {
         let deadline = tokio::time::Instant::now() + timeout;
+        // Whether this waiter settled the approval (expired or abandoned it), kept across
+        // retries so that the decision is recorded once, by the one that made it.
+        let mut settled_here = false;
+        let mut settled = false;
         loop {
             // What ends the wait from this side, if anything.
             let mut settle: Option<(ApprovalStatus, &str)> = None;
-            tokio::select! {
-                () = notify.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
-                () = tokio::time::sleep_until(deadline) => settle = Some((ApprovalStatus::Expired, "no decision in time")),
-                () = cancel.cancelled() => settle = Some((ApprovalStatus::Abandoned, "the client cancelled the call")),
-                () = gone.cancelled() => settle = Some((ApprovalStatus::Abandoned, "the client went away")),
+            if !settled {
+                tokio::select! {
+                    () = notify.notified() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                    () = tokio::time::sleep_until(deadline) => settle = Some((ApprovalStatus::Expired, "no decision in time")),
+                    () = cancel.cancelled() => settle = Some((ApprovalStatus::Abandoned, "the client cancelled the call")),
+                    () = gone.cancelled() => settle = Some((ApprovalStatus::Abandoned, "the client went away")),
+                }
             }
-            let mut settled_here = false;
             if let Some((to, why)) = settle {
                 match store.settle_approval(id, to, None, Some(why)).await {
-                    Ok(won) => settled_here = won,
+                    Ok(won) => {
+                        settled_here = won;
+                        settled = true;
+                    }
                     Err(e) => {
                         tracing::warn!(approval = id, error = %e, "cannot settle an approval; retrying");
-                        if to == ApprovalStatus::Abandoned || tokio::time::Instant::now() < deadline + Duration::from_secs(30) {
-                            tokio::time::sleep(POLL).await;
-                            continue;
+                        if tokio::time::Instant::now() > deadline + Duration::from_secs(30) {
+                            return (Held::Unavailable(e), false);
                         }
-                        return (Held::Unavailable(e), false);
+                        tokio::time::sleep(POLL).await;
+                        continue;
                     }
                 }
             }
@@ -92,11 +100,15 @@ impl Approvals {
                     if tokio::time::Instant::now() > deadline + Duration::from_secs(30) {
                         return (Held::Unavailable(e), false);
                     }
+                    tokio::time::sleep(POLL).await;
                     continue;
                 }
             };
             return match row.status {
-                ApprovalStatus::Pending => continue,
+                ApprovalStatus::Pending => {
+                    settled = false;
+                    continue;
+                }
                 ApprovalStatus::Approved => (Held::Approved(row), false),
                 ApprovalStatus::Denied => (Held::Denied(row), false),
                 ApprovalStatus::Expired => (Held::Expired(row), settled_here),

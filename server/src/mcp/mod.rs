@@ -153,7 +153,8 @@ impl McpGateway {
             Ok(l) => {
                 let l = Arc::new(l);
                 if session.is_listening() {
-                    l.listen();
+                    // Not awaited: the client's stream is open already.
+                    drop(l.listen());
                 }
                 links.insert(server.to_string(), l.clone());
                 session.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(server);
@@ -428,7 +429,11 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
         match jsonrpc::kind(&item) {
             Kind::Request if jsonrpc::method(&item) != "initialize" => {
                 let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
+                let item_id = jsonrpc::id(&item);
+                // Tracked like a lone request, so that a cancellation reaches it.
+                let _tokens = session.begin_request(&item_id);
                 answers.push(run_request(state, &session, item, &tx, started).await);
+                session.end_request(&item_id);
             }
             Kind::Notification => client_notification(state, &session, item).await,
             Kind::Response => {
@@ -558,11 +563,9 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
             sse_response(stream)
         }
         Err(first_msg) => {
-            // The client cannot take a stream: related messages go to its session stream.
-            let (server, m) = first_msg;
-            if let Some(m) = session.to_client(&server, m) {
-                let _ = session.unsolicited.try_send((server, m));
-            }
+            // The client cannot take a stream: related messages go to its session stream (which
+            // maps them for the client itself).
+            let _ = session.unsolicited.try_send(first_msg);
             let forward = tokio::spawn({
                 let session = session.clone();
                 async move {
@@ -752,6 +755,7 @@ fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
 async fn forward(state: &AppState, session: &Arc<Session>, server: &str, mut msg: Value, related: &Sink, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     rec.propagate(&mut msg);
+    session.streams_open().await;
     let link = state.mcp.link(session, server).await.map_err(|e| backend_failure(id.clone(), &e))?;
     rec.set_backend(server, link.backend_session());
     let (cancel, tracked_here) = session.route_request(&id, server);
@@ -979,6 +983,21 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     }
     if let Decision::NeedsApproval { rule } = decision {
         hold_for_approval(state, session, &msg, &server, &full, &args, rule, related, cfg, rec).await?;
+        // The wait may have been long: the rules (a reload), the tool's definition and the
+        // agent's key are what they are now, not what they were.
+        let rt = state.runtime.load_full();
+        let cfg = &rt.config.mcp;
+        if let Decision::Deny { rule, reason } = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args) {
+            return Err((403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason, json!({"reason": "policy", "rule": rule}))));
+        }
+        if let Verdict::Withheld(why) = state.mcp.tools.verdict(&server, &tool, cfg.suspicious_tools(&server)) {
+            return Err((403, "tool_withheld", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("tool `{name}` is withheld: {why}"), json!({"reason": "tool_withheld"}))));
+        }
+        if let Some(key_id) = &session.principal.key_id {
+            if !state.keys.is_active(key_id) {
+                return Err((401, "key_revoked", jsonrpc::error(id, jsonrpc::UNAUTHORIZED, "the agent's key was revoked while the call waited for approval")));
+            }
+        }
     }
     if let Some(v) = msg.pointer_mut("/params/name") {
         *v = json!(tool);

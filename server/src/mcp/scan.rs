@@ -117,7 +117,17 @@ fn walk(v: &Value, at: &str, out: &mut Vec<Finding>) {
     }
 }
 
+/// The most of one string that is scanned: descriptions are short; a longer text is cut here
+/// (its length is itself a finding) so that a backend cannot make scanning expensive.
+const MAX_SCANNED: usize = 16 * 1024;
+
 fn scan_text(text: &str, location: &str, out: &mut Vec<Finding>) {
+    let text = if text.len() > MAX_SCANNED {
+        out.push(Finding { rule: "oversized-text".into(), location: location.to_string(), excerpt: format!("{} bytes; the first {MAX_SCANNED} were scanned", text.len()) });
+        &text[..floor_char(text, MAX_SCANNED)]
+    } else {
+        text
+    };
     if let Some((i, _)) = text.char_indices().find(|(_, c)| invisible(*c)) {
         let hidden: String = text[i..].chars().filter(|c| invisible(*c)).take(12).map(|c| format!("U+{:04X} ", c as u32)).collect();
         out.push(Finding { rule: "invisible-unicode".into(), location: location.to_string(), excerpt: format!("{}… {}", excerpt(text, i, i), hidden.trim_end()) });

@@ -36,6 +36,9 @@ struct Inflight {
     gone: CancellationToken,
 }
 
+/// The longest the client's stream, and requests meanwhile, wait for the backends' streams.
+const STREAMS_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The receiving end of a session's own stream.
 pub type Outbox = mpsc::Receiver<(Arc<str>, Value)>;
 
@@ -71,6 +74,9 @@ pub struct Session {
     next_id: AtomicU64,
     /// Set once the client opens its session stream (GET).
     listening: AtomicBool,
+    /// `false` while the backends' streams are being opened for the client's: requests wait
+    /// for them, so that a backend's message sent in answer cannot miss its stream.
+    streams_ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl Session {
@@ -91,6 +97,7 @@ impl Session {
             last_seen_ms: AtomicI64::new(now_ms()),
             next_id: AtomicU64::new(1),
             listening: AtomicBool::new(false),
+            streams_ready: tokio::sync::watch::Sender::new(true),
         })
     }
 
@@ -108,10 +115,25 @@ impl Session {
 
     /// Marks the session as one whose client listens on its stream, and asks every linked
     /// backend for its unsolicited messages.
+    /// Returns once every backend's stream is open (or refused), within 5 seconds, so that
+    /// when the client's stream opens, the backends' are open too — as they would be if the
+    /// client were connected to them directly.
     pub async fn listen(&self) {
         self.listening.store(true, Ordering::Relaxed);
-        for link in self.links.read().await.values() {
-            link.listen();
+        let ready: Vec<_> = self.links.read().await.values().filter_map(|l| l.listen()).collect();
+        if ready.is_empty() {
+            return;
+        }
+        self.streams_ready.send_replace(false);
+        let _ = tokio::time::timeout(STREAMS_OPEN_WAIT, futures_util::future::join_all(ready)).await;
+        self.streams_ready.send_replace(true);
+    }
+
+    /// Waits (at most a few seconds) while the backends' streams are being opened.
+    pub async fn streams_open(&self) {
+        let mut rx = self.streams_ready.subscribe();
+        if !*rx.borrow() {
+            let _ = tokio::time::timeout(STREAMS_OPEN_WAIT, rx.wait_for(|ready| *ready)).await;
         }
     }
 

@@ -109,7 +109,8 @@ impl ToolGuard {
             let seen = self.read().get(&key).is_some_and(|k| k.hash == hash);
             if !seen {
                 let findings = scan::scan_tool(tool);
-                let known = self.record(server, name, &hash, &text, findings).await;
+                let before = self.read().get(&key).cloned();
+                let known = self.record(server, name, &hash, &text, findings, before).await;
                 self.write().insert(key.clone(), known);
             }
             out.push(self.read().get(&key).is_none_or(|k| k.withheld(action).is_none()));
@@ -117,7 +118,7 @@ impl ToolGuard {
         out
     }
 
-    async fn record(&self, server: &str, name: &str, hash: &str, text: &str, findings: Vec<Finding>) -> Known {
+    async fn record(&self, server: &str, name: &str, hash: &str, text: &str, findings: Vec<Finding>, before: Option<Known>) -> Known {
         let findings_json = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
         match self.store.record_tool(server, name, hash, text, &findings_json).await {
             Ok(row) => {
@@ -132,9 +133,11 @@ impl ToolGuard {
                 known
             }
             Err(e) => {
-                // The pin cannot be checked: what scanning found still applies.
+                // Not recorded: judged against the pin known before (a change stays a change), or
+                // pinned here when the tool is new; what scanning found applies either way.
                 tracing::error!(server, tool = name, error = %e, "cannot record an MCP tool definition");
-                Known { hash: hash.to_string(), pinned_hash: hash.to_string(), approved_hash: None, findings }
+                let (pinned_hash, approved_hash) = before.map_or_else(|| (hash.to_string(), None), |b| (b.pinned_hash, b.approved_hash));
+                Known { hash: hash.to_string(), pinned_hash, approved_hash, findings }
             }
         }
     }

@@ -194,14 +194,18 @@ impl Store {
     }
 
     /// Moves a pending approval to `to`; `false` when it was no longer pending (someone or
-    /// something else decided first).
+    /// something else decided first). A person's decision (approved, denied) counts only
+    /// before the approval's time is up.
     pub async fn settle_approval(&self, id: &str, to: ApprovalStatus, by: Option<&str>, reason: Option<&str>) -> Result<bool, StoreError> {
-        let n = sqlx::query("UPDATE mcp_approvals SET status = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE id = $5 AND status = 'pending'")
+        let now = now_ms();
+        let deadline = if matches!(to, ApprovalStatus::Approved | ApprovalStatus::Denied) { now } else { i64::MIN };
+        let n = sqlx::query("UPDATE mcp_approvals SET status = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE id = $5 AND status = 'pending' AND expires_at > $6")
             .bind(to.as_str())
             .bind(by)
-            .bind(now_ms())
+            .bind(now)
             .bind(reason)
             .bind(id)
+            .bind(deadline)
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -214,9 +218,11 @@ impl Store {
         let due = sqlx::query("SELECT * FROM mcp_approvals WHERE status = 'pending' AND expires_at <= $1").bind(now).fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for r in &due {
-            let row = ApprovalRow::from_row(r)?;
-            if self.settle_approval(&row.id, ApprovalStatus::Expired, None, Some("no decision in time")).await? {
-                out.push(row);
+            let id: String = r.try_get("id")?;
+            if self.settle_approval(&id, ApprovalStatus::Expired, None, Some("no decision in time")).await? {
+                if let Some(row) = self.approval(&id).await? {
+                    out.push(row);
+                }
             }
         }
         Ok(out)
@@ -297,16 +303,23 @@ impl Store {
                 return Err(StoreError::Conflict(format!("`{h}` is not the current definition of `{server}__{tool}` ({})", row.current_hash)));
             }
         }
-        sqlx::query(
+        // Only the definition the operator saw: a newer one seen meanwhile is not approved.
+        let seen = hash.unwrap_or(&row.current_hash);
+        let n = sqlx::query(
             "UPDATE mcp_tools SET pinned_hash = current_hash, pinned_definition = current_definition, approved_hash = current_hash, \
-             approved_by = $1, approved_at = $2, changed_at = NULL WHERE server = $3 AND tool = $4",
+             approved_by = $1, approved_at = $2, changed_at = NULL WHERE server = $3 AND tool = $4 AND current_hash = $5",
         )
         .bind(by)
         .bind(now_ms())
         .bind(server)
         .bind(tool)
+        .bind(seen)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict(format!("the definition of `{server}__{tool}` changed meanwhile; review it again")));
+        }
         bump_generation(&mut tx).await?;
         let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
         let row = ToolRow::from_row(&row)?;

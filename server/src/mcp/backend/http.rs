@@ -144,7 +144,7 @@ impl HttpLink {
             }
         }
         if self.listening.load(Ordering::Relaxed) {
-            self.open_get_stream(session, version);
+            self.open_get_stream(session, version, None);
         }
         Ok(())
     }
@@ -340,15 +340,19 @@ impl HttpLink {
 
     /// Opens the backend's GET stream for its unsolicited messages, once: called when the client
     /// first opens its own session stream (and kept across reinitialisations from then on).
-    pub fn listen(&self) {
+    /// The receiver fires once the backend has answered the GET (its stream is open then, so
+    /// nothing it sends from that moment is lost), or refused it.
+    pub fn listen(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
         if self.listening.swap(true, Ordering::Relaxed) {
-            return;
+            return None;
         }
         let (session, version) = {
             let st = self.lock();
             (st.session.clone(), st.version.clone())
         };
-        self.open_get_stream(session, version);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.open_get_stream(session, version, Some(tx));
+        Some(rx)
     }
 
     fn stop_get_stream(&self) {
@@ -359,7 +363,7 @@ impl HttpLink {
 
     /// The GET stream for the backend's unsolicited messages, reopened when it ends while the
     /// session lives. A backend that does not offer one (405) is left alone.
-    fn open_get_stream(&self, session: Option<String>, version: String) {
+    fn open_get_stream(&self, session: Option<String>, version: String, mut ready: Option<tokio::sync::oneshot::Sender<()>>) {
         let Some(session) = session else { return };
         let (server, sink) = (self.server.clone(), self.unsolicited.clone());
         let task = tokio::spawn(async move {
@@ -376,7 +380,11 @@ impl HttpLink {
                 if let Some(id) = &last_id {
                     req = req.header("last-event-id", id);
                 }
-                match req.send().await {
+                let answered = req.send().await;
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(());
+                }
+                match answered {
                     Ok(r) if r.status().is_success() => {
                         backoff = Duration::from_millis(250);
                         let (id, retry) = relay_stream(r, &server.name, &sink).await;

@@ -141,9 +141,10 @@ impl Link {
     /// The client listens on its session stream: the backend's unsolicited messages are wanted
     /// from now on (a Streamable HTTP backend's GET stream is opened only then; the other
     /// transports carry them on their one stream anyway).
-    pub fn listen(&self) {
-        if let Self::Http(l) = self {
-            l.listen();
+    pub fn listen(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        match self {
+            Self::Http(l) => l.listen(),
+            _ => None,
         }
     }
 
