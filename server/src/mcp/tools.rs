@@ -28,6 +28,8 @@ struct Known {
     pinned_hash: String,
     approved_hash: Option<String>,
     findings: Vec<Finding>,
+    /// Whether this definition is in the database (a failed write is tried again next time).
+    recorded: bool,
 }
 
 impl Known {
@@ -37,6 +39,7 @@ impl Known {
             pinned_hash: r.pinned_hash.clone(),
             approved_hash: r.approved_hash.clone(),
             findings: serde_json::from_value(r.findings.clone()).unwrap_or_default(),
+            recorded: true,
         }
     }
 
@@ -106,7 +109,7 @@ impl ToolGuard {
             };
             let (text, hash) = scan::canonical(tool);
             let key = (server.to_string(), name.to_string());
-            let seen = self.read().get(&key).is_some_and(|k| k.hash == hash);
+            let seen = self.read().get(&key).is_some_and(|k| k.hash == hash && k.recorded);
             if !seen {
                 let findings = scan::scan_tool(tool);
                 let before = self.read().get(&key).cloned();
@@ -137,7 +140,7 @@ impl ToolGuard {
                 // pinned here when the tool is new; what scanning found applies either way.
                 tracing::error!(server, tool = name, error = %e, "cannot record an MCP tool definition");
                 let (pinned_hash, approved_hash) = before.map_or_else(|| (hash.to_string(), None), |b| (b.pinned_hash, b.approved_hash));
-                Known { hash: hash.to_string(), pinned_hash, approved_hash, findings }
+                Known { hash: hash.to_string(), pinned_hash, approved_hash, findings, recorded: false }
             }
         }
     }
@@ -175,6 +178,7 @@ mod tests {
             pinned_hash: if changed { "h1" } else { "h2" }.into(),
             approved_hash: approved.then(|| "h2".into()),
             findings: if findings { vec![Finding { rule: "hidden-markup".into(), location: "description".into(), excerpt: "<IMPORTANT>".into() }] } else { vec![] },
+            recorded: true,
         }
     }
 

@@ -243,45 +243,36 @@ impl Store {
     /// Records a definition as seen: pinned when the tool is new, the current one otherwise
     /// (`changed_at` set when it first differs from the pin). Returns the row as it now is.
     /// Bumps the change counter when anything an operator or another replica cares about
-    /// changed.
+    /// changed. The transaction's first statement writes, so that on SQLite it takes the write
+    /// lock at once (waiting its turn) instead of failing to upgrade a read.
     pub async fn record_tool(&self, server: &str, tool: &str, hash: &str, definition: &str, findings: &str) -> Result<ToolRow, StoreError> {
         let now = now_ms();
+        let before: Option<String> = sqlx::query("SELECT current_hash FROM mcp_tools WHERE server = $1 AND tool = $2")
+            .bind(server)
+            .bind(tool)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
         let mut tx = self.pool.begin().await?;
-        let existing = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&mut *tx).await?;
-        let changed = match existing.as_ref().map(ToolRow::from_row).transpose()? {
-            None => {
-                let inserted = sqlx::query(
-                    "INSERT INTO mcp_tools (server, tool, pinned_hash, pinned_definition, current_hash, current_definition, findings, first_seen_at, seen_at) \
-                     VALUES ($1, $2, $3, $4, $3, $4, $5, $6, $6) ON CONFLICT (server, tool) DO NOTHING",
-                )
-                .bind(server)
-                .bind(tool)
-                .bind(hash)
-                .bind(definition)
-                .bind(findings)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                inserted == 1
-            }
-            Some(row) if row.current_hash == hash => false,
-            Some(row) => {
-                let changed_at = if hash == row.pinned_hash { None } else { Some(row.changed_at.unwrap_or(now)) };
-                sqlx::query("UPDATE mcp_tools SET current_hash = $1, current_definition = $2, findings = $3, changed_at = $4, seen_at = $5 WHERE server = $6 AND tool = $7")
-                    .bind(hash)
-                    .bind(definition)
-                    .bind(findings)
-                    .bind(changed_at)
-                    .bind(now)
-                    .bind(server)
-                    .bind(tool)
-                    .execute(&mut *tx)
-                    .await?;
-                true
-            }
-        };
-        if changed {
+        sqlx::query(
+            "INSERT INTO mcp_tools (server, tool, pinned_hash, pinned_definition, current_hash, current_definition, findings, first_seen_at, seen_at) \
+             VALUES ($1, $2, $3, $4, $3, $4, $5, $6, $6) \
+             ON CONFLICT (server, tool) DO UPDATE SET current_hash = excluded.current_hash, current_definition = excluded.current_definition, \
+             findings = excluded.findings, seen_at = excluded.seen_at, \
+             changed_at = CASE WHEN excluded.current_hash = mcp_tools.pinned_hash THEN NULL \
+                               WHEN excluded.current_hash = mcp_tools.current_hash THEN mcp_tools.changed_at \
+                               ELSE COALESCE(mcp_tools.changed_at, excluded.seen_at) END",
+        )
+        .bind(server)
+        .bind(tool)
+        .bind(hash)
+        .bind(definition)
+        .bind(findings)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if before.as_deref() != Some(hash) {
             bump_generation(&mut tx).await?;
         }
         let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
@@ -293,18 +284,18 @@ impl Store {
     /// An operator trusts the definition with `hash` (the current one): it becomes the pin.
     /// `NotFound` when the tool is unknown; `Conflict` when `hash` is not its current definition.
     pub async fn approve_tool(&self, server: &str, tool: &str, hash: Option<&str>, by: &str) -> Result<ToolRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&mut *tx).await? else {
+        let Some(row) = self.tool(server, tool).await? else {
             return Err(StoreError::NotFound(format!("no tool `{tool}` seen on server `{server}`")));
         };
-        let row = ToolRow::from_row(&row)?;
         if let Some(h) = hash {
             if h != row.current_hash {
                 return Err(StoreError::Conflict(format!("`{h}` is not the current definition of `{server}__{tool}` ({})", row.current_hash)));
             }
         }
-        // Only the definition the operator saw: a newer one seen meanwhile is not approved.
+        // Only the definition the operator saw: a newer one seen meanwhile is not approved. The
+        // transaction begins with its write (see `record_tool`).
         let seen = hash.unwrap_or(&row.current_hash);
+        let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE mcp_tools SET pinned_hash = current_hash, pinned_definition = current_definition, approved_hash = current_hash, \
              approved_by = $1, approved_at = $2, changed_at = NULL WHERE server = $3 AND tool = $4 AND current_hash = $5",
