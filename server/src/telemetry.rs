@@ -143,6 +143,24 @@ impl Telemetry {
         parent.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, false, state))
     }
 
+    /// As [`Telemetry::start_span`], for a request of an agent session (`x-weir-session`, or
+    /// the MCP session): without a caller's trace, the session's calls share one trace, whose id
+    /// is derived from the session; with one, the span follows the caller and links the
+    /// session's trace.
+    pub fn start_session_span(&self, parent: &Context, session: Option<&str>, builder: impl FnOnce() -> SpanBuilder) -> Context {
+        let Some(session) = session.filter(|s| !s.is_empty()) else { return self.start_span(parent, builder) };
+        let anchor = session_context(session);
+        if parent.span().span_context().is_valid() {
+            return self.start_span(parent, || builder().with_links(vec![opentelemetry::trace::Link::with_context(anchor)]));
+        }
+        if self.exporting {
+            let span = builder().with_trace_id(anchor.trace_id()).start_with_context(&self.tracer, parent);
+            return parent.with_span(span);
+        }
+        let span_id = SpanId::from_bytes(nonzero_random());
+        parent.with_remote_span_context(SpanContext::new(anchor.trace_id(), span_id, TraceFlags::SAMPLED, false, Default::default()))
+    }
+
     pub fn shutdown(&self) {
         if self.exporting {
             if let Err(e) = self.provider.force_flush() {
@@ -151,6 +169,25 @@ impl Telemetry {
         }
         let _ = self.provider.shutdown();
     }
+}
+
+/// The trace of an agent session: its id derived from the session's name, so every replica
+/// puts the session's calls in the same trace; the span id names the session in links.
+pub fn session_context(session: &str) -> SpanContext {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("weir-session\u{0}{session}").as_bytes());
+    let mut trace = [0u8; 16];
+    trace.copy_from_slice(&digest[..16]);
+    let mut span = [0u8; 8];
+    span.copy_from_slice(&digest[16..24]);
+    // All-zero ids are invalid; a digest that gives one is one in 2^64.
+    if trace == [0; 16] {
+        trace[15] = 1;
+    }
+    if span == [0; 8] {
+        span[7] = 1;
+    }
+    SpanContext::new(TraceId::from_bytes(trace), SpanId::from_bytes(span), TraceFlags::SAMPLED, true, Default::default())
 }
 
 /// Random bytes that are not all zero (an all-zero id is invalid).
@@ -233,6 +270,22 @@ pub fn ids(cx: &Context) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_sessions_calls_share_a_trace_even_when_spans_are_not_exported() {
+        let t = Telemetry::disabled();
+        let builder = || opentelemetry::trace::SpanBuilder::from_name("x");
+        let a = ids(&t.start_session_span(&Context::new(), Some("s-1"), builder)).unwrap();
+        let b = ids(&t.start_session_span(&Context::new(), Some("s-1"), builder)).unwrap();
+        let other = ids(&t.start_session_span(&Context::new(), Some("s-2"), builder)).unwrap();
+        assert_eq!(a.0, b.0, "one trace");
+        assert_ne!(a.1, b.1, "two spans");
+        assert_ne!(a.0, other.0);
+        assert_eq!(a.0, hex::encode(session_context("s-1").trace_id().to_bytes()));
+        let none = ids(&t.start_session_span(&Context::new(), None, builder)).unwrap();
+        assert_ne!(none.0, a.0);
+    }
+
     use super::*;
     use opentelemetry::trace::{Tracer, TraceContextExt};
 

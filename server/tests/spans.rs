@@ -244,3 +244,56 @@ async fn mcp_requests_are_spans_that_continue_the_callers_trace_into_the_backend
     assert_eq!(attr_str(&failed, "rpc.response.status_code").as_deref(), Some("-32602"));
     assert_eq!(failed.status.as_ref().map(|s| s.code), Some(2), "ERROR status");
 }
+
+/// Without a caller's trace, an agent session's LLM and MCP calls share one trace derived from
+/// `x-weir-session`; a caller's `traceparent` mid-session is followed, with a link to the
+/// session's trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sessions_llm_and_mcp_calls_form_one_trace() {
+    let (endpoint, spans) = http_collector().await;
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: mcp_fixture_toml(""), ..Default::default() }).await;
+    let session = "trip-planner-7f3a";
+    let want = hex(&weir_server::telemetry::session_context(session).trace_id().to_bytes());
+    let chat = |traceparent: Option<&'static str>| {
+        let mut req = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-weir-session", session);
+        if let Some(tp) = traceparent {
+            req = req.header("traceparent", tp);
+        }
+        req.json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "plan a trip"}]})).send()
+    };
+    let first = chat(None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first_id = request_id(&first);
+    assert_eq!(chat(None).await.unwrap().status(), 200);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let resp = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("x-weir-session", session).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
+    let mcp_session = resp.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fix__echo", "arguments": {"text": "hi"}}});
+    assert_eq!(mcp_post(&gw, Some(&mcp_session), call).await.status(), 200);
+    // The caller starts tracing mid-session.
+    assert_eq!(chat(Some("00-11111111111111111111111111111111-2222222222222222-01")).await.unwrap().status(), 200);
+    let event = wait_for_event(&gw.store, &first_id, Duration::from_secs(5)).await;
+    assert_eq!(event.trace_id.as_deref(), Some(want.as_str()), "the audit trail names the session's trace");
+    gw.stop().await;
+    eventually(Duration::from_secs(5), "the session's spans", || {
+        let n = spans.lock().unwrap().len();
+        async move { n >= 8 }
+    })
+    .await;
+    let spans: Vec<Span> = spans.lock().unwrap().iter().map(|(_, s)| s.clone()).collect();
+    let servers: Vec<&Span> = spans.iter().filter(|s| s.kind == 2).collect();
+    let in_session: Vec<&str> = servers.iter().filter(|s| hex(&s.trace_id) == want).map(|s| s.name.as_str()).collect();
+    assert_eq!(in_session.iter().filter(|n| **n == "POST /v1/chat/completions").count(), 2, "{in_session:?}");
+    assert!(in_session.contains(&"initialize") && in_session.contains(&"tools/call fix__echo"), "{in_session:?}");
+    // The LLM calls' CLIENT spans hang under their SERVER spans, in the same trace.
+    let chats: Vec<&Span> = spans.iter().filter(|s| s.name == "chat gpt-test" && hex(&s.trace_id) == want).collect();
+    assert_eq!(chats.len(), 2);
+    for c in chats {
+        assert!(servers.iter().any(|s| s.span_id == c.parent_span_id), "a chat span's parent is its server span");
+    }
+    let followed = servers.iter().find(|s| hex(&s.trace_id) == "11111111111111111111111111111111").expect("the caller's trace is followed");
+    assert_eq!(hex(&followed.parent_span_id), "2222222222222222");
+    assert!(followed.links.iter().any(|l| hex(&l.trace_id) == want), "linked to the session's trace");
+}

@@ -162,7 +162,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (request_id, rid) = new_request_id();
     let parent = telemetry::extract_parent(&headers);
-    let server_cx = record::start_server_span(&state.telemetry, &parent, "GET", "/v1/models", &request_id);
+    let server_cx = record::start_server_span(&state.telemetry, &parent, None, "GET", "/v1/models", &request_id);
     let dialect = if headers.contains_key("anthropic-version") { Dialect::Anthropic } else { Dialect::OpenAi };
     let principal = match state.keys.authenticate(&headers) {
         Ok(p) => p,
@@ -199,7 +199,8 @@ async fn proxy(state: AppState, api: Api, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let dialect = api.dialect();
     let parent = telemetry::extract_parent(&parts.headers);
-    let server_cx = record::start_server_span(&state.telemetry, &parent, "POST", api.route(), &request_id);
+    let session = parts.headers.get("x-weir-session").and_then(|v| v.to_str().ok());
+    let server_cx = record::start_server_span(&state.telemetry, &parent, session, "POST", api.route(), &request_id);
 
     let principal = match state.keys.authenticate(&parts.headers) {
         Ok(p) => p,

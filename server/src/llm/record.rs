@@ -362,8 +362,8 @@ pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
 }
 
 /// The SERVER span every gateway request gets, continuing the caller's trace.
-pub fn start_server_span(telemetry: &Telemetry, parent: &Context, method: &'static str, route: &'static str, request_id: &str) -> Context {
-    telemetry.start_span(parent, || {
+pub fn start_server_span(telemetry: &Telemetry, parent: &Context, session: Option<&str>, method: &'static str, route: &'static str, request_id: &str) -> Context {
+    telemetry.start_session_span(parent, session, || {
         SpanBuilder::from_name(format!("{method} {route}")).with_kind(SpanKind::Server).with_attributes([
             KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
             KeyValue::new(semconv::HTTP_ROUTE, route),

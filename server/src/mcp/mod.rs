@@ -432,7 +432,7 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
                 let item_id = jsonrpc::id(&item);
                 // Tracked like a lone request, so that a cancellation reaches it.
                 let _tokens = session.begin_request(&item_id);
-                answers.push(run_request(state, &session, item, &tx, started).await);
+                answers.push(run_request(state, &session, item, &tx, started, &trace_headers(headers)).await);
                 session.end_request(&item_id);
             }
             Kind::Notification => client_notification(state, &session, item).await,
@@ -457,7 +457,8 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
     let params = msg.get("params").cloned().unwrap_or_else(|| json!({}));
     let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
     let version = if PROTOCOL_VERSIONS.contains(&asked) { asked } else { PROTOCOL_VERSIONS[0] }.to_string();
-    let session = Session::new(caller, scope.clone(), version.clone(), params);
+    let agent_session = headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| s.chars().take(256).collect());
+    let session = Session::new(caller, scope.clone(), version.clone(), params, agent_session);
     let rec = McpRecord::begin(state, &session, &msg, headers, None);
 
     // Every visible backend is connected now, in parallel; one that is down is left out (its
@@ -530,7 +531,8 @@ fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
 /// Answers one client request: JSON when the backend's response came alone, SSE when the
 /// backend sent related messages (its requests to the client, progress, logging) first. A
 /// request the client cancels gets no response: its stream ends without one.
-async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, _headers: &HeaderMap, started: Instant) -> Response {
+async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, headers: &HeaderMap, started: Instant) -> Response {
+    let trace = trace_headers(headers);
     let (tx, mut rx) = mpsc::channel::<(Arc<str>, Value)>(SINK_CAPACITY);
     let id = jsonrpc::id(&msg);
     let (cancel, gone) = session.begin_request(&id);
@@ -539,7 +541,7 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
     let gone = GoneOnDrop(Some(gone));
     let (st, sess) = (state.clone(), session.clone());
     let mut call = tokio::spawn(async move {
-        let answer = run_request(&st, &sess, msg, &tx, started).await;
+        let answer = run_request(&st, &sess, msg, &tx, started, &trace).await;
         sess.end_request(&id);
         answer
     });
@@ -602,6 +604,17 @@ impl Drop for GoneOnDrop {
             t.cancel();
         }
     }
+}
+
+/// The caller's W3C trace headers, the only ones a request's record reads.
+fn trace_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in ["traceparent", "tracestate"] {
+        if let Some(v) = headers.get(name) {
+            out.insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// The answer to a POST whose request the client cancelled: an event stream that ends at once,
@@ -700,11 +713,11 @@ where
 }
 
 /// Runs a request (anything but `initialize`) and returns the response message for the client.
-async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink, started: Instant) -> Value {
+async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink, started: Instant, trace_headers: &HeaderMap) -> Value {
     let id = jsonrpc::id(&msg);
     let method = jsonrpc::method(&msg).to_string();
     let rt = state.runtime.load_full();
-    let mut rec = McpRecord::begin(state, session, &msg, &HeaderMap::new(), None);
+    let mut rec = McpRecord::begin(state, session, &msg, trace_headers, None);
     let outcome: Result<Value, (u16, &'static str, Value)> = match method.as_str() {
         "ping" => Ok(jsonrpc::result(id.clone(), json!({}))),
         "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => list(state, session, &msg, &rt.config.mcp, &mut rec).await,

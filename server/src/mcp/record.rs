@@ -65,7 +65,7 @@ impl McpRecord {
             Some(t) => format!("{method} {t}"),
             None => method.clone(),
         };
-        let cx = state.telemetry.start_span(&parent, || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
+        let cx = state.telemetry.start_session_span(&parent, Some(&session.trace_session), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
         let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
         let event = AuditEvent {
             id: uuid::Uuid::now_v7().to_string(),

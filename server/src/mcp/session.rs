@@ -59,6 +59,10 @@ pub struct Session {
     pub protocol_version: String,
     /// The client's `initialize` params.
     pub client_params: Value,
+    /// The agent session this MCP session belongs to, for traces: `x-weir-session` when the
+    /// client sent one at `initialize` (so its LLM and MCP calls share one trace), else the MCP
+    /// session's own id.
+    pub trace_session: String,
     /// Connected backends, by server name.
     pub links: tokio::sync::RwLock<HashMap<String, Arc<Link>>>,
     /// Backends that could not be reached at the last attempt, with why.
@@ -80,10 +84,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value) -> Arc<Self> {
+    pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(SINK_CAPACITY);
+        let id = uuid::Uuid::new_v4().simple().to_string();
         Arc::new(Self {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            trace_session: agent_session.unwrap_or_else(|| id.clone()),
+            id,
             principal,
             scope,
             protocol_version,
