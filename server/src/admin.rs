@@ -184,6 +184,31 @@ async fn metrics(State(state): State<AppState>) -> Response {
         };
         let _ = writeln!(out, "weir_circuit_state{{target=\"{}\"}} {v}", c.target.replace('"', ""));
     }
+    state.audit.metrics().render(&mut out);
+    // What waits for people, and what scanning found.
+    if let Ok(pending) = state.store.list_approvals(Some(ApprovalStatus::Pending), None, 1000).await {
+        let _ = writeln!(out, "# HELP weir_approvals_pending Tool calls held for a person's approval.\n# TYPE weir_approvals_pending gauge\nweir_approvals_pending {}", pending.len());
+    }
+    let (findings, changed) = state.mcp.tools.flag_counts();
+    let _ = writeln!(out, "# HELP weir_mcp_tools_flagged MCP tools whose definitions scanning flagged (findings) or that changed since pinned.\n# TYPE weir_mcp_tools_flagged gauge");
+    let _ = writeln!(out, "weir_mcp_tools_flagged{{reason=\"findings\"}} {findings}\nweir_mcp_tools_flagged{{reason=\"changed\"}} {changed}");
+    // Budget left in each open window, per agent (bounded by the agents with budgets).
+    let _ = writeln!(out, "# HELP weir_budget_remaining What is left of each budget in its open window (tokens, or US dollars).\n# TYPE weir_budget_remaining gauge");
+    if let Ok(agents) = state.store.list_agents().await {
+        for agent in agents {
+            for w in state.limiter.report(&agent.id, &agent.name).await {
+                let _ = writeln!(
+                    out,
+                    "weir_budget_remaining{{weir_agent=\"{}\",period=\"{}\",kind=\"{}\",model=\"{}\"}} {}",
+                    agent.name.replace('"', ""),
+                    w.period,
+                    w.kind,
+                    w.model.as_deref().unwrap_or("").replace('"', ""),
+                    w.remaining
+                );
+            }
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

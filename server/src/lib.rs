@@ -15,6 +15,7 @@ pub mod identity;
 pub mod limits;
 pub mod llm;
 pub mod mcp;
+pub mod metrics;
 mod periodic;
 pub mod store;
 pub mod telemetry;

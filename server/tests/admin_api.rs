@@ -221,3 +221,30 @@ both!(the_overview_comes_from_hourly_rollups_kept_with_the_events, |backend| asy
     assert_eq!(r.status(), 400);
     gw.stop().await;
 });
+
+both!(metrics_follow_the_genai_conventions_with_bounded_labels, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    for _ in 0..2 {
+        let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-weir-session", "sess-metrics").header("x-weir-user", "alice@example.com").json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await.status(), 502);
+    let r = gw.http.put(gw.admin_url("/api/v1/agents/bot/budgets")).bearer_auth(ADMIN_TOKEN).json(&json!({"period": "day", "tokens": 1000})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = gw.http.get(gw.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok())).unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+    };
+    let llm = r#"gen_ai_operation_name="chat",gen_ai_provider_name="fake-openai",gen_ai_request_model="gpt-test",weir_agent="bot""#;
+    assert_eq!(value(&format!("gen_ai_client_token_usage_count{{{llm},gen_ai_token_type=\"input\"}}")), 2.0);
+    assert_eq!(value(&format!("gen_ai_client_token_usage_count{{{llm},gen_ai_token_type=\"output\"}}")), 2.0);
+    assert_eq!(value(&format!("gen_ai_client_operation_duration_seconds_count{{{llm},error_type=\"\"}}")), 2.0);
+    assert!(text.contains(r#"error_type="provider_unreachable"}"#), "failed calls keep their error type");
+    assert!(value("weir_approvals_pending") == 0.0);
+    assert!(text.contains("weir_mcp_tools_flagged{reason=\"findings\"}"));
+    let used = value(&format!("gen_ai_client_token_usage_sum{{{llm},gen_ai_token_type=\"input\"}}")) + value(&format!("gen_ai_client_token_usage_sum{{{llm},gen_ai_token_type=\"output\"}}"));
+    let remaining = value(r#"weir_budget_remaining{weir_agent="bot",period="day",kind="tokens",model=""}"#);
+    assert!(remaining <= 1000.0 && remaining >= 1000.0 - used, "{remaining} of 1000 with {used} used");
+    assert!(!text.contains("sess-metrics") && !text.contains("alice@example.com") && !text.contains(&gw.key), "no session, user or key in any label");
+    gw.stop().await;
+});

@@ -65,10 +65,13 @@ pub struct AuditSink {
     tx: mpsc::Sender<Record>,
     stats: Arc<AuditStats>,
     wake: Arc<tokio::sync::Notify>,
+    /// Every recorded call is counted in the call metrics too.
+    metrics: Arc<crate::metrics::CallMetrics>,
 }
 
 impl AuditSink {
     pub fn record(&self, event: AuditEvent, captured: Option<Captured>) {
+        self.metrics.observe(&event);
         match self.tx.try_send((event, captured)) {
             Ok(()) => {
                 if self.tx.capacity() < WAKE_BELOW_FREE {
@@ -84,6 +87,10 @@ impl AuditSink {
 
     pub fn stats(&self) -> &Arc<AuditStats> {
         &self.stats
+    }
+
+    pub fn metrics(&self) -> &Arc<crate::metrics::CallMetrics> {
+        &self.metrics
     }
 }
 
@@ -154,7 +161,7 @@ pub fn spawn_writer(database_url: &str, cfg: &AuditSection) -> std::io::Result<(
             store.close().await;
         });
     })?;
-    Ok((AuditSink { tx, stats, wake }, AuditWriter { thread, stop }))
+    Ok((AuditSink { tx, stats, wake, metrics: Arc::default() }, AuditWriter { thread, stop }))
 }
 
 type Flush = Pin<Box<dyn Future<Output = (Batch, Result<(), FlushError>)> + Send>>;

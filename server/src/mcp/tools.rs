@@ -157,6 +157,12 @@ impl ToolGuard {
         }
     }
 
+    /// How many known tools have findings, and how many changed since pinned.
+    pub fn flag_counts(&self) -> (usize, usize) {
+        let known = self.read();
+        (known.values().filter(|k| !k.findings.is_empty()).count(), known.values().filter(|k| k.hash != k.pinned_hash).count())
+    }
+
     /// After an operator approved a definition: what is known of that tool now.
     pub fn update(&self, row: &ToolRow) {
         self.write().insert((row.server.clone(), row.tool.clone()), Known::from_row(row));
