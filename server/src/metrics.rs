@@ -39,12 +39,15 @@ impl Histogram {
     }
 }
 
+/// A series' labels, in a fixed order.
+type Labels = Vec<(&'static str, String)>;
+
 /// One histogram family: a series per label set.
 struct Family {
     name: &'static str,
     help: &'static str,
     buckets: &'static [f64],
-    series: RwLock<HashMap<Vec<(&'static str, String)>, Arc<Histogram>>>,
+    series: RwLock<HashMap<Labels, Arc<Histogram>>>,
 }
 
 impl Family {
@@ -52,7 +55,7 @@ impl Family {
         Self { name, help, buckets, series: RwLock::new(HashMap::new()) }
     }
 
-    fn observe(&self, labels: Vec<(&'static str, String)>, v: f64) {
+    fn observe(&self, labels: Labels, v: f64) {
         if let Some(h) = self.series.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&labels) {
             h.observe(v);
             return;
@@ -64,7 +67,7 @@ impl Family {
     fn render(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP {} {}\n# TYPE {} histogram", self.name, self.help, self.name);
         let map = self.series.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut keys: Vec<&Vec<(&'static str, String)>> = map.keys().collect();
+        let mut keys: Vec<&Labels> = map.keys().collect();
         keys.sort();
         for labels in keys {
             let h = &map[labels];
