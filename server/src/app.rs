@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -43,6 +43,17 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: Config) -> anyhow::Result<Self> {
+        // Captured bodies lose every secret this config holds.
+        let mut secrets: Vec<String> = config.providers.values().filter_map(|p| p.api_key.as_ref().map(|k| k.expose_secret().to_string())).collect();
+        for s in &config.mcp.servers {
+            if let crate::config::McpTransport::Http { headers, .. } = &s.transport {
+                secrets.extend(headers.iter().filter_map(|(_, v)| v.to_str().ok()).map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_string()));
+            }
+        }
+        if let Some(t) = &config.admin_token {
+            secrets.push(t.expose_secret().to_string());
+        }
+        crate::audit::set_known_secrets(secrets);
         let mut transports = HashMap::new();
         for p in config.providers.values() {
             let t = Transport::new(&p.base_url, p.connect_timeout, p.read_timeout, p.proxy.as_deref())

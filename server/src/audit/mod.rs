@@ -7,7 +7,7 @@
 mod redact;
 mod writer;
 
-pub use redact::{capture_body, redact_secrets};
+pub use redact::{capture_body, redact_secrets, set_known_secrets};
 pub use writer::{spawn_writer, AuditSink, AuditStats, AuditWriter, Captured};
 
 use serde::{Deserialize, Serialize};

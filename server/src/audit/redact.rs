@@ -45,6 +45,30 @@ static MARKERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("static literals: {e}"))
 });
 
+/// The secrets this gateway holds (provider keys, credentials configured for MCP backends, the
+/// admin token): wherever one appears in a captured body — a backend that echoes what it was
+/// sent, say — it is removed, whatever its shape.
+static KNOWN: LazyLock<arc_swap::ArcSwapOption<aho_corasick::AhoCorasick>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
+
+/// Replaces the set of known secrets (values shorter than 8 characters are left out: too
+/// likely to be ordinary text).
+pub fn set_known_secrets(secrets: impl IntoIterator<Item = String>) {
+    let values: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 8).collect();
+    let automaton = (!values.is_empty()).then(|| aho_corasick::AhoCorasick::new(&values).ok()).flatten();
+    KNOWN.store(automaton.map(std::sync::Arc::new));
+}
+
+fn redact_known(text: Cow<'_, str>) -> Cow<'_, str> {
+    let known = KNOWN.load();
+    match known.as_deref() {
+        Some(ac) if ac.is_match(text.as_ref()) => {
+            let replaced = ac.replace_all(text.as_ref(), &vec![REDACTED; ac.patterns_len()]);
+            Cow::Owned(replaced)
+        }
+        _ => text,
+    }
+}
+
 pub fn redact_secrets(text: &str) -> String {
     redact(text).into_owned()
 }
@@ -69,7 +93,7 @@ pub fn capture_body(body: &[u8], max: usize) -> String {
         Ok(t) if memchr::memchr(0, window).is_none() => Cow::Borrowed(t),
         _ => Cow::Owned(String::from_utf8_lossy(window).replace('\0', "\u{FFFD}")),
     };
-    let mut out = redact(&text).into_owned();
+    let mut out = redact_known(redact(&text)).into_owned();
     if body.len() > max || out.len() > max {
         let mut cut = max.min(out.len());
         while !out.is_char_boundary(cut) {
@@ -102,6 +126,15 @@ mod tests {
             assert!(!out.contains(secret), "{secret} survived: {out}");
             assert_eq!(out, format!("my key is {REDACTED} ok"));
         }
+    }
+
+    #[test]
+    fn known_secrets_are_removed_whatever_their_shape() {
+        set_known_secrets(["plain-credential-42".to_string(), "short".to_string()]);
+        let out = capture_body(br#"{"echo": "auth was plain-credential-42", "n": "short"}"#, 1000);
+        assert_eq!(out, r#"{"echo": "auth was [REDACTED]", "n": "short"}"#);
+        set_known_secrets(Vec::new());
+        assert!(capture_body(b"plain-credential-42", 100).contains("plain-credential-42"));
     }
 
     #[test]
