@@ -86,6 +86,38 @@ impl Family {
     }
 }
 
+/// A counter family: a count per label set.
+struct Counters {
+    name: &'static str,
+    help: &'static str,
+    series: RwLock<HashMap<Labels, AtomicU64>>,
+}
+
+impl Counters {
+    fn new(name: &'static str, help: &'static str) -> Self {
+        Self { name, help, series: RwLock::new(HashMap::new()) }
+    }
+
+    fn add(&self, labels: Labels, n: u64) {
+        if let Some(c) = self.series.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&labels) {
+            c.fetch_add(n, Relaxed);
+            return;
+        }
+        self.series.write().unwrap_or_else(std::sync::PoisonError::into_inner).entry(labels).or_default().fetch_add(n, Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}\n# TYPE {} counter", self.name, self.help, self.name);
+        let map = self.series.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut keys: Vec<&Labels> = map.keys().collect();
+        keys.sort();
+        for labels in keys {
+            let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+            let _ = writeln!(out, "{}{{{}}} {}", self.name, l.join(","), map[labels].load(Relaxed));
+        }
+    }
+}
+
 fn escape(v: &str) -> String {
     v.chars().take(128).map(|c| if c == '"' || c == '\\' || c == '\n' { '_' } else { c }).collect()
 }
@@ -95,6 +127,7 @@ pub struct CallMetrics {
     duration: Family,
     first_chunk: Family,
     mcp_duration: Family,
+    failover: Counters,
 }
 
 impl Default for CallMetrics {
@@ -108,6 +141,7 @@ impl Default for CallMetrics {
                 SECONDS_BUCKETS,
             ),
             mcp_duration: Family::new("mcp_server_operation_duration_seconds", "MCP request duration at Weir's endpoint (mcp.server.operation.duration).", SECONDS_BUCKETS),
+            failover: Counters::new("weir_failover_attempts_total", "Tries of each target in calls that needed more than one (retries and failovers), by outcome."),
         }
     }
 }
@@ -138,6 +172,14 @@ impl CallMetrics {
                 if let Some(t) = e.ttft_ms.filter(|_| e.streamed) {
                     self.first_chunk.observe(base, t / 1000.0);
                 }
+                // Only calls that tried more than one target, or one more than once, are read.
+                if let Some(attempts) = e.attempts.as_deref().filter(|a| a.contains("},{")) {
+                    for a in serde_json::from_str::<Vec<serde_json::Value>>(attempts).unwrap_or_default() {
+                        let target = format!("{}/{}", a["provider"].as_str().unwrap_or(""), a["model"].as_str().unwrap_or(""));
+                        let outcome = if a["error"].is_null() { "ok" } else { "error" };
+                        self.failover.add(vec![("target", target), ("outcome", outcome.to_string())], 1);
+                    }
+                }
             }
             "mcp" => {
                 let l = vec![("mcp_method_name", e.operation.clone()), ("weir_mcp_server", text(&e.mcp_server)), ("error_type", error), ("weir_agent", text(&e.agent_name))];
@@ -151,6 +193,7 @@ impl CallMetrics {
         for f in [&self.token_usage, &self.duration, &self.first_chunk, &self.mcp_duration] {
             f.render(out);
         }
+        self.failover.render(out);
     }
 }
 

@@ -240,6 +240,8 @@ both!(metrics_follow_the_genai_conventions_with_bounded_labels, |backend| async 
     assert_eq!(value(&format!("gen_ai_client_token_usage_count{{{llm},gen_ai_token_type=\"output\"}}")), 2.0);
     assert_eq!(value(&format!("gen_ai_client_operation_duration_seconds_count{{{llm},error_type=\"\"}}")), 2.0);
     assert!(text.contains(r#"error_type="provider_unreachable"}"#), "failed calls keep their error type");
+    // dead-test's one target, tried three times.
+    assert_eq!(value(r#"weir_failover_attempts_total{target="nowhere/x",outcome="error"}"#), 3.0);
     assert!(value("weir_approvals_pending") == 0.0);
     assert!(text.contains("weir_mcp_tools_flagged{reason=\"findings\"}"));
     let used = value(&format!("gen_ai_client_token_usage_sum{{{llm},gen_ai_token_type=\"input\"}}")) + value(&format!("gen_ai_client_token_usage_sum{{{llm},gen_ai_token_type=\"output\"}}"));
