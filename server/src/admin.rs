@@ -119,6 +119,12 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
+/// Whether `presented` is the admin token. Digests are compared: equal length, and no early
+/// exit revealing a common prefix.
+pub fn admin_token_matches(token: &str, presented: &str) -> bool {
+    Sha256::digest(presented.as_bytes()) == Sha256::digest(token.as_bytes())
+}
+
 async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
         .headers()
@@ -126,10 +132,7 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    // Compare digests: equal length, and no early exit revealing a common prefix.
-    let ok = presented.is_some_and(|p| {
-        Sha256::digest(p.as_bytes()) == Sha256::digest(state.admin_token.expose_secret().as_bytes())
-    });
+    let ok = presented.is_some_and(|p| admin_token_matches(state.admin_token.expose_secret(), p));
     if !ok {
         let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "admin token required: Authorization: Bearer <token>").into_response();
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"weir-admin\""));

@@ -150,6 +150,21 @@ def works(client: openai.OpenAI) -> bool:
         return False
 
 
+def refused_within_two_seconds(client: openai.OpenAI, error: type[Exception], what: str) -> None:
+    """Calls until one is refused with `error`: a console change is effective within 2 s."""
+    started = time.monotonic()
+
+    def refused() -> bool:
+        try:
+            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi again"}])
+            return False
+        except error:
+            return True
+
+    eventually(refused, 5, what)
+    assert time.monotonic() - started < 2.0, "effective within 2 seconds"
+
+
 # -------------------------------------------------------------------------------------------
 
 
@@ -220,17 +235,7 @@ def test_a_budget_set_in_the_console_refuses_the_agents_next_request(weir: Weir,
     assert "Budget set" in page_text(browser)
     assert "day tokens:" in page_text(browser) and "of 1" in page_text(browser)
     shot(browser, "agent-detail")
-    started = time.monotonic()
-
-    def refused() -> bool:
-        try:
-            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi again"}])
-            return False
-        except openai.RateLimitError:
-            return True
-
-    eventually(refused, 5, "the agent's next request to be refused")
-    assert time.monotonic() - started < 2.0, "effective within 2 seconds"
+    refused_within_two_seconds(client, openai.RateLimitError, "the agent's next request to be refused")
 
 
 def test_held_calls_are_approved_and_denied_in_the_console(weir: Weir, browser: WebDriver) -> None:
@@ -291,17 +296,7 @@ def test_a_key_created_in_the_console_works_and_stops_when_revoked(weir: Weir, b
     eventually(lambda: works(client), 5, "the console's key to work")
     click(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button"))
     assert "Key revoked" in page_text(browser)
-    started = time.monotonic()
-
-    def refused() -> bool:
-        try:
-            client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
-            return False
-        except openai.AuthenticationError:
-            return True
-
-    eventually(refused, 5, "the revoked key to stop working")
-    assert time.monotonic() - started < 2.0, "effective within 2 seconds"
+    refused_within_two_seconds(client, openai.AuthenticationError, "the revoked key to stop working")
     browser.get(f"{weir.admin}/agents")
     shot(browser, "agents")
     assert agent in page_text(browser)

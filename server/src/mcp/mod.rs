@@ -957,6 +957,17 @@ async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, metho
     Ok((ans.get("result").cloned().unwrap_or_else(|| json!({})), link.backend_session()))
 }
 
+/// A call no rule allows (or whose rule's constraint failed): says which rule, never which
+/// other tools exist.
+fn denied_by_policy(id: Value, rule: Option<usize>, reason: String) -> (u16, &'static str, Value) {
+    (403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason, json!({"reason": "policy", "rule": rule})))
+}
+
+/// A call to a tool whose definition its server's action withholds.
+fn tool_withheld(id: Value, name: &str, why: &str) -> (u16, &'static str, Value) {
+    (403, "tool_withheld", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("tool `{name}` is withheld: {why}"), json!({"reason": "tool_withheld"})))
+}
+
 /// `tools/call`: the tool must exist as the backend lists it, and policy must allow the call.
 async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, cfg: &McpConfig, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
@@ -973,10 +984,7 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     rec.set_decision(&decision);
     let action = cfg.suspicious_tools(&server);
     match &decision {
-        Decision::Deny { rule, reason } => {
-            let data = json!({"reason": "policy", "rule": rule});
-            return Err((403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason.clone(), data)));
-        }
+        Decision::Deny { rule, reason } => return Err(denied_by_policy(id, *rule, reason.clone())),
         Decision::Allow { .. } | Decision::NeedsApproval { .. } => {}
     }
     // A tool whose definition is withheld is refused before anyone is asked to approve it.
@@ -987,10 +995,7 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     }
     match verdict {
         Verdict::Allowed => {}
-        Verdict::Withheld(why) => {
-            let data = json!({"reason": "tool_withheld"});
-            return Err((403, "tool_withheld", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("tool `{name}` is withheld: {why}"), data)));
-        }
+        Verdict::Withheld(why) => return Err(tool_withheld(id, &name, &why)),
         // Not among the backend's tools (or the backend cannot say): not callable here.
         Verdict::Unknown => return Err(unknown(id)),
     }
@@ -1001,10 +1006,10 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
         let rt = state.runtime.load_full();
         let cfg = &rt.config.mcp;
         if let Decision::Deny { rule, reason } = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args) {
-            return Err((403, "denied_by_policy", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, reason, json!({"reason": "policy", "rule": rule}))));
+            return Err(denied_by_policy(id, rule, reason));
         }
         if let Verdict::Withheld(why) = state.mcp.tools.verdict(&server, &tool, cfg.suspicious_tools(&server)) {
-            return Err((403, "tool_withheld", jsonrpc::error_with_data(id, jsonrpc::DENIED_BY_POLICY, format!("tool `{name}` is withheld: {why}"), json!({"reason": "tool_withheld"}))));
+            return Err(tool_withheld(id, &name, &why));
         }
         if let Some(key_id) = &session.principal.key_id {
             if !state.keys.is_active(key_id) {

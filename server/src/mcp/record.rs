@@ -66,14 +66,7 @@ impl McpRecord {
             None => method.clone(),
         };
         let cx = state.telemetry.start_session_span(&parent, Some(&session.trace_session), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
-        let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
         let event = AuditEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            ts: now_ms(),
-            request_id: uuid::Uuid::now_v7().to_string(),
-            trace_id,
-            span_id,
-            kind: "mcp".into(),
             operation: method,
             agent_id: Some(session.principal.agent_id.clone()),
             agent_name: Some(session.principal.agent_name.clone()),
@@ -81,7 +74,7 @@ impl McpRecord {
             end_user: session.principal.end_user.clone(),
             session_id: Some(session.id.clone()),
             mcp_server: session.scope.clone(),
-            ..Default::default()
+            ..new_event(&cx, "mcp")
         };
         let request = msg.get("params").map(|p| bytes::Bytes::from(p.to_string()));
         Self { event, cx, request, capture }
@@ -191,7 +184,6 @@ pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option
     ];
     let cx = state.telemetry.start_span(&parent, || tracer.span_builder(name).with_kind(SpanKind::Internal).with_attributes(attrs));
     cx.span().end();
-    let (trace_id, span_id) = telemetry::ids(&cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
     let rt = state.runtime.load();
     let captured = rt.config.audit.capture_bodies.then(|| Captured {
         request: Some(bytes::Bytes::from(row.arguments.to_string())),
@@ -199,12 +191,6 @@ pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option
         max_bytes: rt.config.audit.body_max_bytes,
     });
     let event = AuditEvent {
-        id: uuid::Uuid::now_v7().to_string(),
-        ts: now_ms(),
-        request_id: uuid::Uuid::now_v7().to_string(),
-        trace_id,
-        span_id,
-        kind: "approval".into(),
         operation: status.into(),
         agent_id: row.agent_id.clone(),
         agent_name: row.agent_name.clone(),
@@ -219,7 +205,21 @@ pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option
         policy_rule: row.rule,
         approval_id: Some(row.id.clone()),
         decided_by: row.decided_by.clone(),
-        ..Default::default()
+        ..new_event(&cx, "approval")
     };
     state.audit.record(event, captured);
+}
+
+/// A new audit event of `kind`, in the span of `cx`: its ids and time; the rest to fill in.
+fn new_event(cx: &Context, kind: &str) -> AuditEvent {
+    let (trace_id, span_id) = telemetry::ids(cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
+    AuditEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        ts: now_ms(),
+        request_id: uuid::Uuid::now_v7().to_string(),
+        trace_id,
+        span_id,
+        kind: kind.into(),
+        ..Default::default()
+    }
 }

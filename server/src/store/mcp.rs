@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{bump_generation, now_ms, Store, StoreError};
+use super::{bump_generation, now_ms, Arg, Store, StoreError, Where};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -129,6 +129,8 @@ impl ToolRow {
     }
 }
 
+const TOOL_ROW: &str = "SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2";
+
 /// A new held call.
 pub struct NewApproval<'a> {
     pub id: &'a str,
@@ -172,24 +174,14 @@ impl Store {
 
     /// Newest first; `before` is the keyset cursor `(created_at, id)`.
     pub async fn list_approvals(&self, status: Option<ApprovalStatus>, before: Option<(i64, String)>, limit: i64) -> Result<Vec<ApprovalRow>, StoreError> {
-        let mut sql = String::from("SELECT * FROM mcp_approvals WHERE 1 = 1");
-        let mut n = 0;
-        if status.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND status = ${n}"));
-        }
-        if before.is_some() {
-            sql.push_str(&format!(" AND (created_at < ${} OR (created_at = ${} AND id < ${}))", n + 1, n + 1, n + 2));
-        }
-        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit.clamp(1, 1000)));
-        let mut q = sqlx::query(&sql);
+        let mut w = Where::new("SELECT * FROM mcp_approvals WHERE 1 = 1");
         if let Some(s) = status {
-            q = q.bind(s.as_str());
+            w.and("status = $?", Arg::Text(s.as_str().to_string()));
         }
         if let Some((ts, id)) = before {
-            q = q.bind(ts).bind(id);
+            w.and2("(created_at < $1? OR (created_at = $1? AND id < $2?))", Arg::Int(ts), Arg::Text(id));
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = w.fetch(&self.pool, &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit.clamp(1, 1000))).await?;
         rows.iter().map(ApprovalRow::from_row).collect()
     }
 
@@ -236,7 +228,7 @@ impl Store {
     }
 
     pub async fn tool(&self, server: &str, tool: &str) -> Result<Option<ToolRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(TOOL_ROW).bind(server).bind(tool).fetch_optional(&self.pool).await?;
         row.as_ref().map(ToolRow::from_row).transpose()
     }
 
@@ -275,8 +267,7 @@ impl Store {
         if before.as_deref() != Some(hash) {
             bump_generation(&mut tx).await?;
         }
-        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
-        let row = ToolRow::from_row(&row)?;
+        let row = ToolRow::from_row(&sqlx::query(TOOL_ROW).bind(server).bind(tool).fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(row)
     }
@@ -312,8 +303,7 @@ impl Store {
             return Err(StoreError::Conflict(format!("the definition of `{server}__{tool}` changed meanwhile; review it again")));
         }
         bump_generation(&mut tx).await?;
-        let row = sqlx::query("SELECT * FROM mcp_tools WHERE server = $1 AND tool = $2").bind(server).bind(tool).fetch_one(&mut *tx).await?;
-        let row = ToolRow::from_row(&row)?;
+        let row = ToolRow::from_row(&sqlx::query(TOOL_ROW).bind(server).bind(tool).fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(row)
     }

@@ -694,16 +694,7 @@ impl Store {
         if let Some((ts, id)) = &f.before {
             w.and2("(ts < $1? OR (ts = $1? AND id < $2?))", Arg::Int(*ts), Arg::Text(id.clone()));
         }
-        let Where { mut sql, args } = w;
-        sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT {}", f.limit.clamp(1, 1000)));
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Text(s) => q.bind(s),
-                Arg::Int(i) => q.bind(i),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = w.fetch(&self.pool, &format!(" ORDER BY ts DESC, id DESC LIMIT {}", f.limit.clamp(1, 1000))).await?;
         rows.iter().map(audit_from_row).collect()
     }
 
@@ -749,6 +740,20 @@ impl Where {
         self.sql.push_str(" AND ");
         self.sql.push_str(&cond.replace("$?", &format!("${n}")));
     }
+    /// Runs the statement, with `tail` (ordering, limit) after the conditions.
+    async fn fetch(self, pool: &AnyPool, tail: &str) -> Result<Vec<AnyRow>, StoreError> {
+        let Where { mut sql, args } = self;
+        sql.push_str(tail);
+        let mut q = sqlx::query(&sql);
+        for a in args {
+            q = match a {
+                Arg::Text(s) => q.bind(s),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_all(pool).await?)
+    }
+
     fn and2(&mut self, cond: &str, a: Arg, b: Arg) {
         self.args.push(a);
         let n1 = self.args.len();
