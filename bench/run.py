@@ -454,7 +454,7 @@ price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
 """
 
 
-def start_weir(nginx_port: int, tmp: Path) -> Weir:
+def start_weir(nginx_port: int, tmp: Path, telemetry: bool = False) -> Weir:
     config = tmp / "weir.toml"
     config.write_text(weir_config(nginx_port, tmp))
     db_path = tmp / "weir.db"
@@ -472,6 +472,13 @@ def start_weir(nginx_port: int, tmp: Path) -> Weir:
         WEIR_ADMIN_TOKEN=admin_token,
         WEIR_LOG="warn",
     )
+    if telemetry:
+        # Spans and metrics over OTLP/HTTP to nginx, which accepts and discards them.
+        env.update(
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{nginx_port}",
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            OTEL_METRIC_EXPORT_INTERVAL="5000",
+        )
     base = [str(WEIR_BIN), "--config", str(config)]
 
     # The agent and its key go into the database before the server starts, so the server
@@ -637,6 +644,7 @@ def report(
     duration: int,
     oha: Oha,
     nginx_version: str,
+    spans: dict[str, float] | None = None,
 ) -> str:
     med = statistics.median
     p50 = {s: med(r.p50_ms for r in results.rate[s]) for s in SIDES}
@@ -667,6 +675,7 @@ def report(
         f"| nproc | {os.cpu_count()} |",
         f"| CPU | {cpu_model()} |",
         f"| Weir | `target/release/weir` at `{git_revision()}`; audit on, bodies captured, SQLite |",
+        f"| Telemetry | {'spans and metrics exported over OTLP/HTTP (to nginx, discarded): ' + ', '.join(f'{k} {v:,.0f}' for k, v in spans.items()) if spans is not None else 'off (spans get ids, nothing exported)'} |",
         f"| Upstream | nginx {nginx_version}, canned OpenAI answers (bench/nginx.conf.template) |",
         f"| Load | {oha.version}; {runs} run{'s' if runs != 1 else ''} × {duration} s per side and measurement, sides alternated, medians |",
         f"| Rate command | `{commands['rate'][-1]}` (and the same against nginx and the bare proxy) |",
@@ -714,6 +723,17 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def span_counts(weir: Weir) -> dict[str, float]:
+    """Spans exported and dropped, from Weir's /metrics."""
+    _, body = http_status(f"http://127.0.0.1:{weir.admin_port}/metrics")
+    counts = {}
+    for line in body.decode().splitlines():
+        if line.startswith(("weir_spans_exported_total", "weir_spans_dropped_total", "weir_telemetry_export_failures_total")):
+            name, value = line.rsplit(" ", 1)
+            counts[name] = float(value)
+    return counts
+
+
 def audit_outcomes(db_path: Path) -> dict[str, int]:
     """Stored audit events by outcome (ok, error, cancelled)."""
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)) as db:
@@ -729,6 +749,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per oha measurement (default 10)")
     parser.add_argument("--skip-build", action="store_true", help="use target/release/weir as it is")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (configs, logs, audit database)")
+    parser.add_argument("--telemetry", action="store_true", help="Weir exports spans and metrics over OTLP/HTTP (to nginx, which discards them)")
     args = parser.parse_args()
     if args.runs < 1 or args.duration < 1:
         parser.error("--runs and --duration must be at least 1")
@@ -749,14 +770,15 @@ def main() -> int:
     try:
         nginx_port, nginx_version = start_nginx(nginx, tmp)
         bare_port = start_bare(nginx_port, tmp)
-        weir = start_weir(nginx_port, tmp)
+        weir = start_weir(nginx_port, tmp, args.telemetry)
         results, commands = run_benchmark(oha, weir, nginx_port, bare_port, args.runs, args.duration)
+        spans = span_counts(weir) if args.telemetry else None
         # Read after every measurement, while Weir still runs: its high-water mark over the run.
         peak_rss = weir.peak_rss_mb()
         audit = weir.wait_audit_drained()
         CHILDREN.stop_all()  # Weir flushes and closes the database; then it can be counted
         outcomes = audit_outcomes(weir.db_path)
-        text = report(results, commands, peak_rss, audit, outcomes, args.runs, args.duration, oha, nginx_version)
+        text = report(results, commands, peak_rss, audit, outcomes, args.runs, args.duration, oha, nginx_version, spans)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         (OUT_DIR / "results.md").write_text(text)
         print()

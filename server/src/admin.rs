@@ -158,60 +158,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Prometheus text: the audit pipeline, budget refusals and excess, Redis fallbacks, circuits.
-/// Labels stay bounded: targets come from the config, nothing per request or per user.
+/// Prometheus text of everything Weir reports ([`crate::metrics::collect`]).
 async fn metrics(State(state): State<AppState>) -> Response {
-    use std::fmt::Write as _;
-    use std::sync::atomic::Ordering::Relaxed;
-    let a = state.audit.stats();
-    let l = &state.limiter.stats;
-    let mut out = String::with_capacity(2048);
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-    };
-    metric("weir_audit_events_written_total", "counter", "Audit events written to the database.", a.written.load(Relaxed));
-    metric("weir_audit_queue_depth", "gauge", "Audit events waiting in memory.", a.queued.load(Relaxed));
-    metric("weir_audit_spooled_events", "gauge", "Audit events waiting in the spool file.", a.spooled.load(Relaxed));
-    metric("weir_audit_events_dropped_total", "counter", "Audit events lost (queue overflow, spool failure, refused by the database).", a.dropped.load(Relaxed));
-    metric("weir_limit_rejections_total", "counter", "Calls refused by a budget or rate limit.", l.refused.load(Relaxed));
-    metric("weir_budget_excess_tokens_total", "counter", "Tokens used beyond their reservation (charged all the same).", l.excess_tokens.load(Relaxed));
-    metric("weir_budget_excess_calls_total", "counter", "Calls that used more tokens than they reserved.", l.excess_calls.load(Relaxed));
-    metric("weir_limits_redis_failures_total", "counter", "Budget and limit operations that could not reach Redis.", l.redis_failures.load(Relaxed));
-    metric("weir_limits_fail_open_total", "counter", "Checks done on local counters because Redis was unreachable (fail_open).", l.fail_open_fallbacks.load(Relaxed));
-    let _ = writeln!(out, "# HELP weir_circuit_state Circuit of each target: 0 closed, 1 open, 2 half-open.\n# TYPE weir_circuit_state gauge");
-    for c in state.circuits.views() {
-        let v = match c.state {
-            crate::llm::route::CircuitState::Closed => 0,
-            crate::llm::route::CircuitState::Open => 1,
-            crate::llm::route::CircuitState::HalfOpen => 2,
-        };
-        let _ = writeln!(out, "weir_circuit_state{{target=\"{}\"}} {v}", c.target.replace('"', ""));
-    }
-    state.audit.metrics().render(&mut out);
-    // What waits for people, and what scanning found.
-    if let Ok(pending) = state.store.list_approvals(Some(ApprovalStatus::Pending), None, 1000).await {
-        let _ = writeln!(out, "# HELP weir_approvals_pending Tool calls held for a person's approval.\n# TYPE weir_approvals_pending gauge\nweir_approvals_pending {}", pending.len());
-    }
-    let (findings, changed) = state.mcp.tools.flag_counts();
-    let _ = writeln!(out, "# HELP weir_mcp_tools_flagged MCP tools whose definitions scanning flagged (findings) or that changed since pinned.\n# TYPE weir_mcp_tools_flagged gauge");
-    let _ = writeln!(out, "weir_mcp_tools_flagged{{reason=\"findings\"}} {findings}\nweir_mcp_tools_flagged{{reason=\"changed\"}} {changed}");
-    // Budget left in each open window, per agent (bounded by the agents with budgets).
-    let _ = writeln!(out, "# HELP weir_budget_remaining What is left of each budget in its open window (tokens, or US dollars).\n# TYPE weir_budget_remaining gauge");
-    if let Ok(agents) = state.store.list_agents().await {
-        for agent in agents {
-            for w in state.limiter.report(&agent.id, &agent.name).await {
-                let _ = writeln!(
-                    out,
-                    "weir_budget_remaining{{weir_agent=\"{}\",period=\"{}\",kind=\"{}\",model=\"{}\"}} {}",
-                    agent.name.replace('"', ""),
-                    w.period,
-                    w.kind,
-                    w.model.as_deref().unwrap_or("").replace('"', ""),
-                    w.remaining
-                );
-            }
-        }
-    }
+    let out = crate::metrics::prometheus::render(&crate::metrics::collect(&state).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

@@ -181,6 +181,9 @@ impl App {
             tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
         }
         tasks.push(spawn_mcp_expiry(state.clone(), stop_tasks.clone()));
+        if let Some(export) = state.telemetry.metrics_export.clone() {
+            tasks.push(crate::metrics::otlp::spawn(state.clone(), export, stop_tasks.clone()).context("starting the OTLP metric export")?);
+        }
         Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
     }
 

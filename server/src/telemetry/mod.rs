@@ -13,6 +13,9 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use crate::config::Env;
 
 /// Names from the OpenTelemetry semantic conventions (v1.41; GenAI and MCP are "development").
@@ -54,12 +57,93 @@ pub mod semconv {
     pub const WEIR_APPROVAL_STATUS: &str = "weir.approval.status";
 }
 
+pub mod queue;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("OTEL_EXPORTER_OTLP_PROTOCOL: `{0}` is not one of grpc, http/protobuf")]
-    Protocol(String),
+    #[error("{0}: `{1}` is not one of grpc, http/protobuf")]
+    Protocol(String, String),
+    #[error("{0}: `{1}` is not one of otlp, none")]
+    Exporter(&'static str, String),
     #[error("cannot build the OTLP exporter: {0}")]
-    Exporter(String),
+    Build(String),
+}
+
+/// What the telemetry pipeline did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct TelemetryStats {
+    pub spans_exported: AtomicU64,
+    /// Spans a request offered when the export queue was full.
+    pub spans_dropped_queue_full: AtomicU64,
+    /// Spans in batches the exporter could not deliver.
+    pub spans_dropped_export_failed: AtomicU64,
+    pub trace_export_failures: AtomicU64,
+    pub metric_export_failures: AtomicU64,
+    pub metric_exports: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+/// Where and how often metrics are pushed over OTLP.
+#[derive(Debug, Clone)]
+pub struct MetricsExport {
+    pub protocol: Protocol,
+    /// The full address: for http/protobuf with the `/v1/metrics` path.
+    pub endpoint: String,
+    pub headers: std::collections::HashMap<String, String>,
+    pub interval: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub service: String,
+}
+
+/// An OTLP signal's settings from the standard variables: the signal's own, else the general
+/// ones. `None` when neither endpoint is set or the signal's exporter is `none`.
+struct Signal<'a> {
+    protocol: Protocol,
+    endpoint: String,
+    headers: std::collections::HashMap<String, String>,
+    timeout: std::time::Duration,
+    env: &'a Env,
+}
+
+fn signal<'a>(env: &'a Env, signal: &str, path: &str, exporter_var: &'static str) -> Result<Option<Signal<'a>>, TelemetryError> {
+    let upper = signal.to_ascii_uppercase();
+    match env.get(exporter_var).map(str::trim) {
+        None | Some("" | "otlp") => {}
+        Some("none") => return Ok(None),
+        Some(other) => return Err(TelemetryError::Exporter(exporter_var, other.to_string())),
+    }
+    let own = env.get(&format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")).filter(|v| !v.is_empty());
+    let base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty());
+    if own.is_none() && base.is_none() {
+        return Ok(None);
+    }
+    let own_protocol = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
+    let protocol_var = if env.get(&own_protocol).is_some() { own_protocol } else { "OTEL_EXPORTER_OTLP_PROTOCOL".to_string() };
+    let protocol = match env.get(&protocol_var).unwrap_or("http/protobuf") {
+        "grpc" => Protocol::Grpc,
+        "http/protobuf" => Protocol::HttpProtobuf,
+        other => return Err(TelemetryError::Protocol(protocol_var, other.to_string())),
+    };
+    // The general endpoint gets the signal's path over HTTP; a signal's own is used as it is.
+    let endpoint = match (protocol, own, base) {
+        (_, Some(e), _) => e.to_string(),
+        (Protocol::Grpc, None, Some(b)) => b.to_string(),
+        (Protocol::HttpProtobuf, None, Some(b)) => format!("{}{path}", b.trim_end_matches('/')),
+        (_, None, None) => unreachable!("checked above"),
+    };
+    let headers = parse_headers(env.get(&format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS")).or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS")));
+    let own_timeout = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
+    let timeout = millis(env, if env.get(&own_timeout).is_some() { &own_timeout } else { "OTEL_EXPORTER_OTLP_TIMEOUT" }, 10_000);
+    Ok(Some(Signal { protocol, endpoint, headers, timeout, env }))
+}
+
+fn millis(env: &Env, name: &str, default: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(env.get(name).and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(default))
 }
 
 /// The tracer provider. Dropping it does not flush; call [`Telemetry::shutdown`].
@@ -68,59 +152,64 @@ pub struct Telemetry {
     provider: SdkTracerProvider,
     pub tracer: SdkTracer,
     pub exporting: bool,
+    pub stats: Arc<TelemetryStats>,
+    pub metrics_export: Option<MetricsExport>,
 }
 
 impl Telemetry {
-    /// Exports over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable)
-    /// is set; the exporter reads the rest of the standard variables itself.
+    /// Exports spans over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific
+    /// variable) is set, and metrics likewise; `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`
+    /// set to `none` turn either off. Spans go through a bounded queue ([`queue::SpanQueue`]).
     pub fn from_env(env: &Env) -> Result<Self, TelemetryError> {
         let service = env.get("OTEL_SERVICE_NAME").unwrap_or("weir").to_string();
-        let resource = Resource::builder().with_service_name(service).build();
-        let traces_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-        let base_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let resource = Resource::builder().with_service_name(service.clone()).build();
+        let stats = Arc::new(TelemetryStats::default());
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
-        let exporting = traces_endpoint.is_some() || base_endpoint.is_some();
-        if exporting {
+        let traces = signal(env, "traces", "/v1/traces", "OTEL_TRACES_EXPORTER")?;
+        let exporting = traces.is_some();
+        if let Some(t) = traces {
             use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-            let protocol = env
-                .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-                .or_else(|| env.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
-                .unwrap_or("http/protobuf");
-            let headers = parse_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS")));
-            let exporter = match protocol {
-                "grpc" => {
-                    let endpoint = traces_endpoint.or(base_endpoint).unwrap_or("http://localhost:4317").to_string();
-                    opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()
+            let exporter = match t.protocol {
+                Protocol::Grpc => {
+                    use opentelemetry_otlp::WithTonicConfig;
+                    let mut metadata = tonic::metadata::MetadataMap::new();
+                    for (k, v) in &t.headers {
+                        if let (Ok(k), Ok(v)) = (k.parse::<tonic::metadata::MetadataKey<tonic::metadata::Ascii>>(), v.parse()) {
+                            metadata.insert(k, v);
+                        }
+                    }
+                    opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(t.endpoint).with_timeout(t.timeout).with_metadata(metadata).build()
                 }
-                "http/protobuf" => {
-                    // The base endpoint gets the signal path; the traces-specific one is used as is.
-                    let endpoint = match (traces_endpoint, base_endpoint) {
-                        (Some(t), _) => t.to_string(),
-                        (None, Some(b)) => format!("{}/v1/traces", b.trim_end_matches('/')),
-                        (None, None) => "http://localhost:4318/v1/traces".to_string(),
-                    };
-                    opentelemetry_otlp::SpanExporter::builder()
-                        .with_http()
-                        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                        .with_endpoint(endpoint)
-                        .with_headers(headers)
-                        .build()
-                }
-                other => return Err(TelemetryError::Protocol(other.to_string())),
+                Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(t.endpoint)
+                    .with_timeout(t.timeout)
+                    .with_headers(t.headers)
+                    .build(),
             }
-            .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-            builder = builder.with_batch_exporter(exporter);
+            .map_err(|e| TelemetryError::Build(e.to_string()))?;
+            let queue = queue::SpanQueue::start(exporter, queue::QueueConfig::from_env(t.env), stats.clone()).map_err(|e| TelemetryError::Build(e.to_string()))?;
+            builder = builder.with_span_processor(queue);
         }
+        let metrics_export = signal(env, "metrics", "/v1/metrics", "OTEL_METRICS_EXPORTER")?.map(|m| MetricsExport {
+            protocol: m.protocol,
+            endpoint: m.endpoint,
+            headers: m.headers,
+            interval: millis(m.env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+            timeout: m.timeout,
+            service: service.clone(),
+        });
         let provider = builder.build();
         let tracer = provider.tracer("weir");
-        Ok(Self { provider, tracer, exporting })
+        Ok(Self { provider, tracer, exporting, stats, metrics_export })
     }
 
     /// A tracer that records ids but exports nothing (tests, CLI commands).
     pub fn disabled() -> Self {
         let provider = SdkTracerProvider::builder().build();
         let tracer = provider.tracer("weir");
-        Self { provider, tracer, exporting: false }
+        Self { provider, tracer, exporting: false, stats: Arc::default(), metrics_export: None }
     }
 
     /// Starts a span under `parent`. When spans are exported it is a real one, built by

@@ -1,0 +1,210 @@
+//! Call metrics in the OpenTelemetry GenAI and MCP semantic conventions, kept from the audit
+//! events as they are recorded and served in Prometheus text at `/metrics`.
+//!
+//! Histograms: `gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+//! `gen_ai.client.operation.time_to_first_chunk` and `mcp.server.operation.duration` (with the
+//! buckets the conventions advise), named as Prometheus names them (dots to underscores, the
+//! unit as a suffix). Labels are bounded: operation, model, provider, agent, token type, MCP
+//! method and server, error type — never a user, session or request id, or a raw path.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::{Kind, Metric, Table, Value};
+use crate::audit::AuditEvent;
+
+const TOKEN_BUCKETS: &[f64] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0, 67108864.0];
+const SECONDS_BUCKETS: &[f64] = &[0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+struct Histogram {
+    /// One count per bucket, the last above the highest bound.
+    counts: Vec<AtomicU64>,
+    /// The sum in millionths of the unit.
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn new(buckets: &'static [f64]) -> Self {
+        Self { counts: (0..=buckets.len()).map(|_| AtomicU64::new(0)).collect(), sum_micros: AtomicU64::new(0), count: AtomicU64::new(0) }
+    }
+
+    fn observe(&self, buckets: &[f64], v: f64) {
+        let i = buckets.iter().position(|b| v <= *b).unwrap_or(buckets.len());
+        self.counts[i].fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add((v.max(0.0) * 1e6) as u64, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+}
+
+/// One histogram: a series per attribute set.
+struct Family {
+    name: &'static str,
+    prometheus: &'static str,
+    unit: &'static str,
+    help: &'static str,
+    buckets: &'static [f64],
+    table: Table<Histogram>,
+}
+
+impl Family {
+    fn new(name: &'static str, prometheus: &'static str, unit: &'static str, help: &'static str, buckets: &'static [f64], keys: &'static [&'static str]) -> Self {
+        Self { name, prometheus, unit, help, buckets, table: Table::new(keys) }
+    }
+
+    fn observe(&self, values: &[&str], v: f64) {
+        self.table.with(values, || Histogram::new(self.buckets), |h| h.observe(self.buckets, v));
+    }
+
+    fn metric(&self) -> Metric {
+        let bounds = self.buckets;
+        let mut m = Metric::new(self.name, self.prometheus, self.unit, Kind::Histogram, self.help);
+        m.points = self.table.points(|h| {
+            let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Relaxed)).collect();
+            // Read apart from the buckets, the count could be behind them; the buckets decide.
+            let count = counts.iter().sum();
+            Value::Buckets { bounds, counts, sum: h.sum_micros.load(Relaxed) as f64 / 1e6, count }
+        });
+        m
+    }
+}
+
+const LLM_KEYS: [&str; 4] = ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent"];
+
+pub struct CallMetrics {
+    token_usage: Family,
+    duration: Family,
+    first_chunk: Family,
+    mcp_duration: Family,
+    failover: Table<AtomicU64>,
+}
+
+impl Default for CallMetrics {
+    fn default() -> Self {
+        const TOKENS: &[&str] = &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent", "gen_ai.token.type"];
+        const DURATION: &[&str] = &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent", "error.type"];
+        const MCP: &[&str] = &["mcp.method.name", "weir.mcp.server", "error.type", "weir.agent"];
+        Self {
+            token_usage: Family::new(
+                "gen_ai.client.token.usage",
+                "gen_ai_client_token_usage",
+                "{token}",
+                "Tokens used per LLM call (gen_ai.client.token.usage).",
+                TOKEN_BUCKETS,
+                TOKENS,
+            ),
+            duration: Family::new(
+                "gen_ai.client.operation.duration",
+                "gen_ai_client_operation_duration_seconds",
+                "s",
+                "LLM call duration (gen_ai.client.operation.duration).",
+                SECONDS_BUCKETS,
+                DURATION,
+            ),
+            first_chunk: Family::new(
+                "gen_ai.client.operation.time_to_first_chunk",
+                "gen_ai_client_operation_time_to_first_chunk_seconds",
+                "s",
+                "Time to the first chunk of a streamed LLM answer (gen_ai.client.operation.time_to_first_chunk).",
+                SECONDS_BUCKETS,
+                &LLM_KEYS,
+            ),
+            mcp_duration: Family::new(
+                "mcp.server.operation.duration",
+                "mcp_server_operation_duration_seconds",
+                "s",
+                "MCP request duration at Weir's endpoint (mcp.server.operation.duration).",
+                SECONDS_BUCKETS,
+                MCP,
+            ),
+            failover: Table::new(&["target", "outcome"]),
+        }
+    }
+}
+
+impl CallMetrics {
+    /// Counts one recorded call.
+    pub fn observe(&self, e: &AuditEvent) {
+        fn text(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("")
+        }
+        let error = text(&e.error_type);
+        match e.kind.as_str() {
+            "llm" => {
+                let base = [e.operation.as_str(), text(&e.provider), text(&e.model_requested), text(&e.agent_name)];
+                let [op, provider, model, agent] = base;
+                for (kind, n) in [("input", e.input_tokens), ("output", e.output_tokens)] {
+                    if let Some(n) = n {
+                        self.token_usage.observe(&[op, provider, model, agent, kind], n as f64);
+                    }
+                }
+                self.duration.observe(&[op, provider, model, agent, error], e.latency_ms / 1000.0);
+                if let Some(t) = e.ttft_ms.filter(|_| e.streamed) {
+                    self.first_chunk.observe(&base, t / 1000.0);
+                }
+                // Only calls that tried more than one target, or one more than once, are read.
+                if let Some(attempts) = e.attempts.as_deref().filter(|a| a.contains("},{")) {
+                    for a in serde_json::from_str::<Vec<serde_json::Value>>(attempts).unwrap_or_default() {
+                        let target = format!("{}/{}", a["provider"].as_str().unwrap_or(""), a["model"].as_str().unwrap_or(""));
+                        let outcome = if a["error"].is_null() { "ok" } else { "error" };
+                        self.failover.with(&[&target, outcome], AtomicU64::default, |c| {
+                            c.fetch_add(1, Relaxed);
+                        });
+                    }
+                }
+            }
+            "mcp" => {
+                self.mcp_duration.observe(&[e.operation.as_str(), text(&e.mcp_server), error, text(&e.agent_name)], e.latency_ms / 1000.0);
+            }
+            _ => {}
+        }
+    }
+
+    /// The call metrics as they stand.
+    pub fn collect(&self, out: &mut Vec<Metric>) {
+        for f in [&self.token_usage, &self.duration, &self.first_chunk, &self.mcp_duration] {
+            out.push(f.metric());
+        }
+        let mut failover = Metric::new(
+            "weir.failover.attempts",
+            "weir_failover_attempts_total",
+            "{attempt}",
+            Kind::Counter,
+            "Tries of each target in calls that needed more than one (retries and failovers), by outcome.",
+        );
+        failover.points = self.failover.points(|c| Value::Int(c.load(Relaxed)));
+        out.push(failover);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_render_cumulative_buckets_with_bounded_labels() {
+        let m = CallMetrics::default();
+        let e = AuditEvent {
+            kind: "llm".into(),
+            operation: "chat".into(),
+            provider: Some("openai".into()),
+            model_requested: Some("gpt-x".into()),
+            agent_name: Some("bot".into()),
+            session_id: Some("s-1".into()),
+            end_user: Some("alice".into()),
+            input_tokens: Some(10),
+            output_tokens: Some(300),
+            latency_ms: 150.0,
+            ..Default::default()
+        };
+        m.observe(&e);
+        m.observe(&e);
+        let mut metrics = Vec::new();
+        m.collect(&mut metrics);
+        let out = super::super::prometheus::render(&metrics);
+        assert!(out.contains(r#"gen_ai_client_token_usage_bucket{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",weir_agent="bot",gen_ai_token_type="input",le="16"} 2"#), "{out}");
+        assert!(out.contains(r#"gen_ai_client_token_usage_bucket{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",weir_agent="bot",gen_ai_token_type="output",le="256"} 0"#));
+        assert!(out.contains(r#"gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",weir_agent="bot",error_type=""} 2"#));
+        assert!(out.contains(r#"gen_ai_client_operation_duration_seconds_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",weir_agent="bot",error_type=""} 0.3"#));
+        assert!(!out.contains("s-1") && !out.contains("alice"), "no session or user label");
+    }
+}
