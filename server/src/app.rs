@@ -156,7 +156,15 @@ impl App {
         let source = config.source.clone();
         let retention_days = config.audit.retention_days;
         let retention_every = Duration::from_secs(config.audit.retention_interval_secs);
-        let mcp = crate::mcp::McpGateway::start(&config.mcp, store.clone()).context("starting the MCP backends")?;
+        // With Redis, MCP sessions are shared by every replica.
+        let shared_sessions = match &config.redis_url {
+            Some(url) => Some(
+                crate::mcp::shared::Shared::new(url, &config.limits.redis_prefix, config.mcp.session_idle, config.mcp.replay_window, config.mcp.replay_max_events)
+                    .context("WEIR_REDIS_URL")?,
+            ),
+            None => None,
+        };
+        let mcp = crate::mcp::McpGateway::start(&config.mcp, store.clone(), shared_sessions).context("starting the MCP backends")?;
         if let Err(e) = mcp.tools.reload().await {
             tracing::warn!(error = %e, "cannot load pinned MCP tool definitions; they load at the next change");
         }
@@ -181,6 +189,9 @@ impl App {
             tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
         }
         tasks.push(spawn_mcp_expiry(state.clone(), stop_tasks.clone()));
+        if let Some(relay) = state.mcp.spawn_relay(stop_tasks.clone()) {
+            tasks.push(relay);
+        }
         if let Some(export) = state.telemetry.metrics_export.clone() {
             tasks.push(crate::metrics::otlp::spawn(state.clone(), export, stop_tasks.clone()).context("starting the OTLP metric export")?);
         }

@@ -117,6 +117,10 @@ pub struct McpSection {
     pub request_timeout_secs: u64,
     /// How long a call held for approval waits for a person's decision before it expires.
     pub approval_timeout_secs: u64,
+    /// With shared sessions (Redis): how long a stream's events can be replayed to a client
+    /// resuming with `Last-Event-ID`, and how many of them at most, per stream.
+    pub replay_window_secs: u64,
+    pub replay_max_events: usize,
     pub servers: Vec<McpServerSection>,
     pub rules: Vec<McpRuleSection>,
 }
@@ -131,6 +135,8 @@ impl Default for McpSection {
             allowed_hosts: vec![],
             request_timeout_secs: 300,
             approval_timeout_secs: 600,
+            replay_window_secs: 300,
+            replay_max_events: 1000,
             servers: vec![],
             rules: vec![],
         }
@@ -252,6 +258,8 @@ pub struct McpConfig {
     pub allowed_hosts: Vec<String>,
     pub request_timeout: Duration,
     pub approval_timeout: Duration,
+    pub replay_window: Duration,
+    pub replay_max_events: usize,
     pub servers: Vec<McpServer>,
     pub rules: Vec<crate::mcp::policy::ToolRule>,
 }
@@ -370,6 +378,12 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
     if m.request_timeout_secs == 0 {
         return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
     }
+    if m.replay_window_secs == 0 {
+        return Err(invalid("mcp.replay_window_secs", "must be at least 1"));
+    }
+    if m.replay_max_events == 0 {
+        return Err(invalid("mcp.replay_max_events", "must be at least 1"));
+    }
     for (i, h) in m.allowed_hosts.iter().enumerate() {
         if h.trim().is_empty() || h.contains("://") || h.contains('/') {
             return Err(invalid(format!("mcp.allowed_hosts[{i}]"), "must be a host name, optionally with :port (no scheme or path)"));
@@ -393,6 +407,8 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         allowed_hosts: m.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         request_timeout: Duration::from_secs(m.request_timeout_secs),
         approval_timeout: Duration::from_secs(m.approval_timeout_secs),
+        replay_window: Duration::from_secs(m.replay_window_secs),
+        replay_max_events: m.replay_max_events,
         servers,
         rules,
     })

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod llm;
 pub mod mcp;
 pub mod metrics;
+pub mod redis_conn;
 mod periodic;
 pub mod store;
 pub mod telemetry;

@@ -1,7 +1,8 @@
 // A small MCP server, written with the official TypeScript SDK, for what the published servers
 // do not let a test observe: whether a cancellation reached the server, what headers it was
 // sent, log messages at every level (filtered by the level the client set), a tool list that
-// changes on request, and tools with path arguments for authorization rules.
+// changes on request, tools with path arguments for authorization rules, numbered messages on
+// a call's stream and on the session's own, and (over HTTP) sessions forgotten on request.
 //
 //   node fixture-server.mjs stdio
 //   node fixture-server.mjs http PORT        (Streamable HTTP on 127.0.0.1:PORT/mcp)
@@ -105,6 +106,38 @@ function build() {
     },
   );
 
+  server.registerTool(
+    "announce",
+    {
+      description: "Answers at once, then sends `count` log messages tagged `tag`, `delay_ms` apart, on the session's own stream.",
+      inputSchema: { count: z.number(), delay_ms: z.number(), tag: z.string() },
+    },
+    async ({ count, delay_ms, tag }) => {
+      (async () => {
+        for (let i = 1; i <= count; i++) {
+          await new Promise((r) => setTimeout(r, delay_ms));
+          await server.server.notification({ method: "notifications/message", params: { level: "info", logger: "announce", data: `${tag} ${i}` } });
+        }
+      })().catch(() => {});
+      return text(`announcing ${count}`);
+    },
+  );
+
+  server.registerTool(
+    "chatty",
+    {
+      description: "Sends `count` log messages tagged `tag`, `delay_ms` apart, on the call's own stream, then answers.",
+      inputSchema: { count: z.number(), delay_ms: z.number(), tag: z.string() },
+    },
+    async ({ count, delay_ms, tag }, extra) => {
+      for (let i = 1; i <= count; i++) {
+        await extra.sendNotification({ method: "notifications/message", params: { level: "info", logger: "chatty", data: `${tag} ${i}` } });
+        await new Promise((r) => setTimeout(r, delay_ms));
+      }
+      return text(`said ${count}`);
+    },
+  );
+
   server.registerTool("served", { description: "The file and deploy calls this server has served." }, async () =>
     text(JSON.stringify(served)),
   );
@@ -167,6 +200,16 @@ if (mode === "stdio") {
     if (req.url === "/sessions") {
       // The live session ids, so that a test can see a session end.
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([...sessions.keys()]));
+      return;
+    }
+    if (req.url === "/expire" && req.method === "POST") {
+      // Forgets every session, as a server whose sessions expired (or that restarted) would.
+      const ended = [...sessions.keys()];
+      for (const [id, t] of [...sessions]) {
+        sessions.delete(id);
+        await t.close().catch(() => {});
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ended));
       return;
     }
     if (!req.url.startsWith("/mcp")) {

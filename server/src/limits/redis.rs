@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
 use futures_util::future::BoxFuture;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::counters::{Charge, CounterError, Counters, Delta, Reserved};
@@ -58,9 +57,7 @@ return 1
 ";
 
 pub struct RedisCounters {
-    client: redis::Client,
-    conn: ArcSwapOption<ConnectionManager>,
-    connecting: tokio::sync::Mutex<()>,
+    conn: crate::redis_conn::LazyConnection,
     prefix: String,
     reserve: Script,
     adjust: Script,
@@ -85,9 +82,8 @@ fn err(e: redis::RedisError) -> CounterError {
 impl RedisCounters {
     pub fn new(url: &str, prefix: &str) -> Result<Self, CounterError> {
         Ok(Self {
-            client: redis::Client::open(url).map_err(err)?,
-            conn: ArcSwapOption::empty(),
-            connecting: tokio::sync::Mutex::new(()),
+            // Timeouts are short: a Redis that stops answering must be noticed within a request.
+            conn: crate::redis_conn::LazyConnection::new(url, Duration::from_millis(500), Duration::from_millis(500)).map_err(err)?,
             prefix: prefix.to_string(),
             reserve: Script::new(RESERVE),
             adjust: Script::new(ADJUST),
@@ -95,23 +91,8 @@ impl RedisCounters {
         })
     }
 
-    /// The connection, made on first use and remade by the manager itself after a failure.
-    /// Timeouts are short: a Redis that stops answering must be noticed within a request.
     async fn conn(&self) -> Result<ConnectionManager, CounterError> {
-        if let Some(c) = self.conn.load_full() {
-            return Ok((*c).clone());
-        }
-        let _guard = self.connecting.lock().await;
-        if let Some(c) = self.conn.load_full() {
-            return Ok((*c).clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_millis(500))
-            .set_response_timeout(Duration::from_millis(500))
-            .set_number_of_retries(1);
-        let c = ConnectionManager::new_with_config(self.client.clone(), config).await.map_err(err)?;
-        self.conn.store(Some(std::sync::Arc::new(c.clone())));
-        Ok(c)
+        self.conn.get().await.map_err(err)
     }
 
     fn epoch_key(&self) -> String {

@@ -16,6 +16,7 @@ mod record;
 pub use record::record_decision;
 pub mod scan;
 pub mod session;
+pub mod shared;
 pub mod tools;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ use jsonrpc::Kind;
 use policy::Decision;
 use record::McpRecord;
 use session::{LocalSessions, Session, SessionMap, SessionPrincipal};
+use shared::{Relayed, Shared};
 use approvals::{Approvals, Held};
 use tools::{ToolGuard, Verdict};
 use crate::config::SuspiciousTools;
@@ -65,11 +67,13 @@ pub struct McpGateway {
     pub tools: ToolGuard,
     /// Calls held for a person's approval on this replica.
     pub approvals: Approvals,
+    /// Sessions shared with the other replicas (Redis), when `WEIR_REDIS_URL` is set.
+    pub shared: Option<Arc<Shared>>,
 }
 
 impl McpGateway {
     /// Builds the backends from config and starts the stdio processes.
-    pub fn start(cfg: &McpConfig, store: Store) -> anyhow::Result<Arc<Self>> {
+    pub fn start(cfg: &McpConfig, store: Store, shared: Option<Arc<Shared>>) -> anyhow::Result<Arc<Self>> {
         let mut http = HashMap::new();
         let mut stdio = HashMap::new();
         for s in &cfg.servers {
@@ -98,7 +102,95 @@ impl McpGateway {
             closing: Default::default(),
             tools: ToolGuard::new(store),
             approvals: Approvals::default(),
+            shared,
         }))
+    }
+
+    /// Passes on the answers other replicas relay for backends only this one reaches.
+    pub fn spawn_relay(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+        let shared = self.shared.clone()?;
+        let (tx, mut rx) = mpsc::channel::<Relayed>(SINK_CAPACITY);
+        let sub = shared.subscribe(tx, stop.clone());
+        let me = self.clone();
+        Some(tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                let Some(session) = me.sessions.get(&r.session) else { continue };
+                match session.link(&r.server).await {
+                    Some(link) => {
+                        if let Err(e) = link.send(r.message).await {
+                            tracing::warn!(server = %r.server, error = %e, "relayed answer could not reach the backend");
+                        }
+                    }
+                    None => tracing::debug!(server = %r.server, "relayed answer for a backend no longer linked"),
+                }
+            }
+            sub.abort();
+        }))
+    }
+
+    /// Whether any replica reaches `server`'s backend sessions (Streamable HTTP: by session id),
+    /// rather than only the one that made them (stdio, legacy SSE).
+    fn adoptable(&self, server: &str) -> bool {
+        self.http.get(server).is_some_and(|h| h.transport != crate::config::UrlTransport::Sse && !h.detected_sse.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// A session another replica began, made ready to serve here: its stream relayed to Redis.
+    fn adopt_session(&self, id: &str, rec: shared::SessionRecord, backends: HashMap<String, shared::BackendRecord>) -> Arc<Session> {
+        let Some(sh) = &self.shared else { unreachable!("adopting needs shared sessions") };
+        let (session, new) = self.sessions.get_or_insert(Session::restore(id, rec, backends, sh.replica.clone()));
+        if new {
+            self.start_pump(&session);
+        }
+        session
+    }
+
+    /// Takes on the backend sessions Redis now records for a session this replica holds.
+    async fn follow(&self, session: &Session, backends: HashMap<String, shared::BackendRecord>) {
+        for (server, rec) in backends {
+            if session.note_backend(&server, rec.clone()) {
+                if let Some(link) = session.link(&server).await {
+                    if let Link::Http(h) = &*link {
+                        h.follow(&rec);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records in Redis the backend session this replica's link uses, when it is new or changed
+    /// (a backend that lost its session got a new one).
+    async fn publish_backend(&self, session: &Session, server: &str, link: &Link) {
+        let (Some(sh), Link::Http(h)) = (&self.shared, link) else { return };
+        if session.backend_record(server).map(|r| r.session) == Some(h.backend_session()) {
+            return;
+        }
+        let rec = h.record();
+        session.note_backend(server, rec.clone());
+        if let Err(e) = sh.set_backend(&session.id, server, &rec).await {
+            tracing::warn!(session = %session.id, server, error = %e, "backend session not recorded in Redis; other replicas will make their own");
+        }
+    }
+
+    /// With shared sessions: messages for the client's session stream go to Redis, from
+    /// whichever replica receives them, for the replica holding the client's GET.
+    fn start_pump(&self, session: &Arc<Session>) {
+        let Some(sh) = self.shared.clone() else { return };
+        let Some(mut rx) = session.take_outbox() else { return };
+        let (weak, ended) = (Arc::downgrade(session), session.ended.clone());
+        let stream = sh.session_stream(&session.id);
+        tokio::spawn(async move {
+            loop {
+                let (server, m) = tokio::select! {
+                    () = ended.cancelled() => return,
+                    m = rx.recv() => match m {
+                        Some(m) => m,
+                        None => return,
+                    },
+                };
+                let Some(session) = weak.upgrade() else { return };
+                append_for_client(&sh, &session, &server, m, &stream, false).await;
+            }
+        });
     }
 
     pub fn knows(&self, server: &str) -> bool {
@@ -113,7 +205,12 @@ impl McpGateway {
     /// Ends every session's backend sessions and stops the stdio processes.
     pub async fn shutdown(&self) {
         for s in self.sessions.take_idle(-1) {
-            s.close().await;
+            // Shared sessions live on at the other replicas.
+            if self.shared.is_some() {
+                s.release().await;
+            } else {
+                s.close().await;
+            }
         }
         for s in self.stdio.values() {
             s.shutdown().await;
@@ -124,6 +221,14 @@ impl McpGateway {
     pub async fn expire_idle(&self, idle: Duration) {
         let expired = self.sessions.take_idle(i64::try_from(idle.as_millis()).unwrap_or(i64::MAX));
         for s in expired {
+            // A shared session idle here may be in use at another replica: only this replica
+            // lets go of it, unless Redis says it expired everywhere.
+            if let Some(sh) = &self.shared {
+                if sh.exists(&s.id).await.unwrap_or(true) {
+                    s.release().await;
+                    continue;
+                }
+            }
             tracing::info!(session = %s.id, agent = %s.principal.agent_name, "MCP session expired");
             s.close().await;
         }
@@ -132,6 +237,12 @@ impl McpGateway {
     async fn connect(&self, server: &str, session: &Session) -> Result<Link, BackendError> {
         if let Some(h) = self.http.get(server) {
             let init = InitParams { protocol_version: session.protocol_version.clone(), params: session.client_params.clone() };
+            // A backend session another replica made is used as it is.
+            if self.adoptable(server) {
+                if let Some(rec) = session.backend_record(server).filter(|r| r.session.is_some()) {
+                    return Ok(Link::Http(Box::new(backend::http::HttpLink::adopt(h.clone(), init, session.unsolicited.clone(), &rec))));
+                }
+            }
             return Link::connect_url(h.clone(), init, session.unsolicited.clone()).await;
         }
         if let Some(s) = self.stdio.get(server) {
@@ -152,6 +263,7 @@ impl McpGateway {
         match self.connect(server, session).await {
             Ok(l) => {
                 let l = Arc::new(l);
+                self.publish_backend(session, server, &l).await;
                 if session.is_listening() {
                     // Not awaited: the client's stream is open already.
                     drop(l.listen());
@@ -296,18 +408,75 @@ async fn caller(state: &AppState, headers: &HeaderMap, cfg: &McpConfig) -> Resul
     }
 }
 
-/// The session a request names, checked against the endpoint and the caller.
-fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal) -> Result<Arc<Session>, Box<Response>> {
+/// The session a request names, checked against the endpoint and the caller. With shared
+/// sessions Redis is asked every time (one round trip, which also keeps the session alive
+/// everywhere): a session begun at another replica is taken on here, one ended elsewhere is
+/// let go.
+async fn find_session(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal) -> Result<Arc<Session>, Box<Response>> {
     let Some(id) = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
         return Err(Box::new(rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "Mcp-Session-Id header is required")));
     };
-    match state.mcp.sessions.get(id) {
+    let local = state.mcp.sessions.get(id);
+    let found = match &state.mcp.shared {
+        None => local,
+        Some(sh) => match sh.load(id).await {
+            Ok(Some((rec, backends))) => Some(match local {
+                Some(s) => {
+                    state.mcp.follow(&s, backends).await;
+                    s
+                }
+                None => state.mcp.adopt_session(id, rec, backends),
+            }),
+            Ok(None) => {
+                // Ended (DELETE) or expired: its backend sessions end with it.
+                if let Some(s) = state.mcp.sessions.remove(id) {
+                    s.close().await;
+                }
+                None
+            }
+            Err(e) => {
+                tracing::warn!(session = id, error = %e, "MCP session store unreachable");
+                match local {
+                    // Served from what this replica holds until Redis is back.
+                    Some(s) => Some(s),
+                    None => {
+                        return Err(Box::new(rpc_error(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            Value::Null,
+                            jsonrpc::INTERNAL_ERROR,
+                            "the MCP session store (Redis) is unreachable; try again",
+                        )))
+                    }
+                }
+            }
+        },
+    };
+    match found {
         // A session is only ever used by the agent that began it, on the endpoint it began on.
         Some(s) if &s.scope == scope && s.principal.agent_id == caller.agent_id => {
             s.touch();
             Ok(s)
         }
         _ => Err(Box::new(rpc_error(StatusCode::NOT_FOUND, Value::Null, jsonrpc::SESSION_NOT_FOUND, "session not found or expired; initialize a new one"))),
+    }
+}
+
+/// A backend's message mapped for the client (a request's new id recorded in Redis, so the
+/// answer may reach any replica) and appended to `stream`; returns it with its event id (none
+/// when Redis could not record it: it is sent all the same, without being resumable).
+async fn append_for_client(sh: &Shared, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(Value, Option<String>)> {
+    let (m, pending) = session.to_client_noting(server, msg)?;
+    if let Some((weir_id, p)) = pending {
+        if let Err(e) = sh.put_request(&session.id, &weir_id, &p).await {
+            tracing::warn!(session = %session.id, error = %e, "backend request not recorded in Redis; only this replica can take its answer");
+        }
+    }
+    match sh.append(stream, &m.to_string(), last).await {
+        Ok(id) => Some((m, Some(id))),
+        Err(e) => {
+            tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded in Redis");
+            Some((m, None))
+        }
     }
 }
 
@@ -371,7 +540,7 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     if let Some(r) = version_refused(&headers) {
         return r;
     }
-    let session = match find_session(&state, &scope, &headers, &caller) {
+    let session = match find_session(&state, &scope, &headers, &caller).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -385,20 +554,59 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
             StatusCode::ACCEPTED.into_response()
         }
         Kind::Response => {
-            match session.from_client_answer(msg) {
-                Some((server, answer)) => match session.link(&server).await {
-                    Some(link) => {
-                        if let Err(e) = link.send(answer).await {
-                            tracing::warn!(server, error = %e, "client's answer could not reach the backend");
-                        }
-                    }
-                    None => tracing::debug!(server, "client answered a backend that is no longer linked"),
-                },
-                None => tracing::debug!(session = %session.id, "client answered a request Weir does not know"),
-            }
+            deliver_answer(&state, &session, msg).await;
             StatusCode::ACCEPTED.into_response()
         }
         Kind::Invalid => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+/// The client's answer to a backend's request, to that backend: from this replica when it
+/// holds the request or reaches the backend session, else through the replica that does.
+async fn deliver_answer(state: &AppState, session: &Arc<Session>, msg: Value) {
+    let (server, answer) = match session.from_client_answer(msg.clone()) {
+        Some(found) => found,
+        None => {
+            let Some(sh) = &state.mcp.shared else {
+                tracing::debug!(session = %session.id, "client answered a request Weir does not know");
+                return;
+            };
+            let weir_id = jsonrpc::id(&msg);
+            let pending = match sh.take_request(&session.id, weir_id.as_str().unwrap_or_default()).await {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    tracing::debug!(session = %session.id, "client answered a request no replica knows");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(session = %session.id, error = %e, "client's answer lost: the MCP session store is unreachable");
+                    return;
+                }
+            };
+            let mut answer = msg;
+            answer["id"] = pending.backend_id;
+            if pending.replica != sh.replica && !state.mcp.adoptable(&pending.server) {
+                let relayed = Relayed { session: session.id.clone(), server: pending.server, message: answer };
+                if let Err(e) = sh.relay(&pending.replica, &relayed).await {
+                    tracing::warn!(session = %session.id, error = %e, "client's answer could not be passed to the replica holding its backend");
+                }
+                return;
+            }
+            (pending.server, answer)
+        }
+    };
+    let link = match state.mcp.shared {
+        // Any replica reaches a Streamable HTTP backend session.
+        Some(_) => state.mcp.link(session, &server).await.ok(),
+        None => session.link(&server).await,
+    };
+    match link {
+        Some(link) => {
+            if let Err(e) = link.send(answer).await {
+                tracing::warn!(server, error = %e, "client's answer could not reach the backend");
+            }
+        }
+        None => tracing::debug!(server, "client answered a backend that is no longer linked"),
     }
 }
 
@@ -408,7 +616,7 @@ fn accepts_sse(headers: &HeaderMap) -> bool {
 
 /// Batches exist only in revision 2025-03-26; later revisions refuse them.
 async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &HeaderMap, caller: &SessionPrincipal, msg: Value, started: Instant) -> Response {
-    let session = match find_session(state, scope, headers, caller) {
+    let session = match find_session(state, scope, headers, caller).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -436,13 +644,7 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
                 session.end_request(&item_id);
             }
             Kind::Notification => client_notification(state, &session, item).await,
-            Kind::Response => {
-                if let Some((server, answer)) = session.from_client_answer(item) {
-                    if let Some(link) = session.link(&server).await {
-                        let _ = link.send(answer).await;
-                    }
-                }
-            }
+            Kind::Response => deliver_answer(state, &session, item).await,
             _ => answers.push(jsonrpc::error(jsonrpc::id(&item), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 request")),
         }
     }
@@ -458,7 +660,8 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
     let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
     let version = if PROTOCOL_VERSIONS.contains(&asked) { asked } else { PROTOCOL_VERSIONS[0] }.to_string();
     let agent_session = headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| s.chars().take(256).collect());
-    let session = Session::new(caller, scope.clone(), version.clone(), params, agent_session);
+    let replica = state.mcp.shared.as_ref().map(|sh| sh.replica.clone());
+    let session = Session::new(caller, scope.clone(), version.clone(), params, agent_session, replica);
     let rec = McpRecord::begin(state, &session, &msg, headers, None);
 
     // Every visible backend is connected now, in parallel; one that is down is left out (its
@@ -497,7 +700,15 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
             "instructions": "Tools, prompts and resources of several MCP servers. Names are prefixed with their server: server__name.",
         }),
     };
+    if let Some(sh) = &state.mcp.shared {
+        let backends: Vec<(String, shared::BackendRecord)> = session.backends.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if let Err(e) = sh.create(&session.id, &session.record(), &backends).await {
+            // The session works at this replica alone until Redis is back.
+            tracing::warn!(session = %session.id, error = %e, "MCP session not recorded in Redis; other replicas cannot serve it");
+        }
+    }
     state.mcp.sessions.insert(session.clone());
+    state.mcp.start_pump(&session);
     let answer = jsonrpc::result(id, result);
     rec.finish_ok(state, &answer, started);
     let mut r = json_response(&answer);
@@ -561,7 +772,11 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
         Ok(Ok(answer)) => gone.answered(json_response(&answer)),
         Ok(Err(_)) => gone.answered(rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error")),
         Err(first_msg) if wants_sse => {
-            let stream = async_stream(session, first_msg, rx, call, cancel, gone);
+            let rec = state.mcp.shared.clone().map(|sh| {
+                let name = format!("{}.{}", sh.replica, session.next_seq());
+                Recorder { stream: sh.request_stream(&session.id, &name), sh, name }
+            });
+            let stream = async_stream(session, first_msg, rx, call, cancel, gone, rec);
             sse_response(stream)
         }
         Err(first_msg) => {
@@ -627,7 +842,29 @@ fn cancelled_response(wants_sse: bool) -> Response {
     }
 }
 
+/// Where a request's answer is recorded with shared sessions, so that a client whose stream is
+/// cut resumes it with `Last-Event-ID` at any replica.
+struct Recorder {
+    sh: Arc<Shared>,
+    stream: String,
+    name: String,
+}
+
+/// A backend's message on a request's stream: mapped for the client, and recorded when the
+/// stream is.
+async fn stream_event(session: &Session, server: &str, m: Value, rec: Option<&Recorder>) -> Option<Bytes> {
+    match rec {
+        None => session.to_client(server, m).map(|m| sse_event(&m)),
+        Some(r) => {
+            let (m, id) = append_for_client(&r.sh, session, server, m, &r.stream, false).await?;
+            Some(sse_event_with_id(&m, id.map(|id| format!("{}/{id}", r.name)).as_deref()))
+        }
+    }
+}
+
 /// The SSE body of a request's answer: related messages as they come, then the response.
+/// Recorded (shared sessions), the stream goes on to its response after the client went away,
+/// so the client can resume it elsewhere.
 fn async_stream(
     session: Arc<Session>,
     first: (Arc<str>, Value),
@@ -635,13 +872,27 @@ fn async_stream(
     call: tokio::task::JoinHandle<Value>,
     cancel: tokio_util::sync::CancellationToken,
     gone: GoneOnDrop,
+    rec: Option<Recorder>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     tokio::spawn(async move {
         let mut call = call;
+        let mut gone = Some(gone);
+        let mut client_here = true;
+        // Sends to the client while it is there; `false` when the stream should end.
+        macro_rules! send {
+            ($bytes:expr) => {{
+                if client_here && out_tx.send($bytes).await.is_err() {
+                    client_here = false;
+                    // The client went away: `gone` fires (held approvals are abandoned).
+                    drop(gone.take());
+                }
+                client_here || rec.is_some()
+            }};
+        }
         let (server, m) = first;
-        if let Some(m) = session.to_client(&server, m) {
-            if out_tx.send(sse_event(&m)).await.is_err() {
+        if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
+            if !send!(ev) {
                 return;
             }
         }
@@ -654,16 +905,16 @@ fn async_stream(
                 biased;
                 // A cancelled request's stream ends without its response.
                 () = cancel.cancelled() => {
-                    gone.answered(());
+                    if let Some(g) = gone.take() { g.answered(()); }
                     return;
                 }
                 // The client went away (`gone` fires as this task ends).
-                () = out_tx.closed() => return,
+                () = out_tx.closed(), if client_here && rec.is_none() => return,
                 m = rx.recv(), if related_open => {
                     match m {
                         Some((server, m)) => {
-                            if let Some(m) = session.to_client(&server, m) {
-                                if out_tx.send(sse_event(&m)).await.is_err() {
+                            if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
+                                if !send!(ev) {
                                     return;
                                 }
                             }
@@ -673,29 +924,47 @@ fn async_stream(
                 }
                 answer = &mut call => {
                     if cancel.is_cancelled() {
-                        gone.answered(());
+                        if let Some(g) = gone.take() { g.answered(()); }
                         return;
                     }
                     // Related messages sent before the response still go first.
                     while let Ok((server, m)) = rx.try_recv() {
-                        if let Some(m) = session.to_client(&server, m) {
-                            let _ = out_tx.send(sse_event(&m)).await;
+                        if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
+                            let _ = send!(ev);
                         }
                     }
                     let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
-                    let _ = out_tx.send(sse_event(&answer)).await;
-                    gone.answered(());
+                    let ev = match &rec {
+                        Some(r) => {
+                            let id = r.sh.append(&r.stream, &answer.to_string(), true).await.ok();
+                            sse_event_with_id(&answer, id.map(|id| format!("{}/{id}", r.name)).as_deref())
+                        }
+                        None => sse_event(&answer),
+                    };
+                    let _ = send!(ev);
+                    if let Some(g) = gone.take() { g.answered(()); }
                     return;
                 }
-                _ = keepalive.tick() => {
+                _ = keepalive.tick(), if client_here => {
                     if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
-                        return;
+                        client_here = false;
+                        drop(gone.take());
+                        if rec.is_none() {
+                            return;
+                        }
                     }
                 }
             }
         }
     });
     tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok)
+}
+
+fn sse_event_with_id(msg: &Value, id: Option<&str>) -> Bytes {
+    match id {
+        Some(id) => Bytes::from(format!("id: {id}\nevent: message\ndata: {msg}\n\n")),
+        None => sse_event(msg),
+    }
 }
 
 fn sse_event(msg: &Value) -> Bytes {
@@ -779,8 +1048,10 @@ async fn forward(state: &AppState, session: &Arc<Session>, server: &str, mut msg
     if tracked_here {
         session.end_request(&id);
     }
-    // The backend session that answered: a new one when the link had to initialise again.
+    // The backend session that answered: a new one when the link had to initialise again
+    // (then recorded for the other replicas).
     rec.set_backend(server, link.backend_session());
+    state.mcp.publish_backend(session, server, &link).await;
     let Some(res) = res else {
         return Err((499, "cancelled", jsonrpc::error(id, jsonrpc::REQUEST_CANCELLED, "cancelled by the client")));
     };
@@ -845,6 +1116,7 @@ async fn set_level(state: &AppState, session: &Arc<Session>, msg: Value, related
             if let Err(e) = link.request(m, related).await {
                 tracing::debug!(server, error = %e, "logging/setLevel not delivered");
             }
+            state.mcp.publish_backend(session, &server, &link).await;
         }
     }
     Ok(jsonrpc::result(id, json!({})))
@@ -951,6 +1223,7 @@ async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, metho
     let link = state.mcp.link(session, server).await.map_err(PageError::Unavailable)?;
     let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
     let ans = link.request(req, &tx).await.map_err(PageError::Unavailable)?;
+    state.mcp.publish_backend(session, server, &link).await;
     if jsonrpc::error_of(&ans).is_some() {
         return Err(PageError::Refused(ans));
     }
@@ -1179,10 +1452,13 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
         Ok(c) => c,
         Err(r) => return r,
     };
-    let session = match find_session(&state, &scope, &headers, &caller) {
+    let session = match find_session(&state, &scope, &headers, &caller).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
+    if let Some(sh) = state.mcp.shared.clone() {
+        return shared_get(&state, session, sh, &headers).await;
+    }
     let Some(mut rx) = session.take_outbox() else {
         return rpc_error(StatusCode::CONFLICT, Value::Null, jsonrpc::INVALID_REQUEST, "this session already has an open stream");
     };
@@ -1218,6 +1494,108 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
     sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
 }
 
+/// How long one read of a Redis stream waits before the stream says it is alive.
+const STREAM_POLL: Duration = Duration::from_secs(5);
+
+/// GET with shared sessions: the session's stream from Redis, from where the client's
+/// `Last-Event-ID` says (or where the last listener stopped); with the id of an event of a
+/// request's answer, the rest of that answer.
+async fn shared_get(state: &AppState, session: Arc<Session>, sh: Arc<Shared>, headers: &HeaderMap) -> Response {
+    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let closing = state.mcp.closing.clone();
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
+    if let Some((name, after)) = last.as_deref().and_then(|l| l.split_once('/')) {
+        let (stream, name, after) = (sh.request_stream(&session.id, name), name.to_string(), after.to_string());
+        tokio::spawn(async move {
+            let Ok(mut conn) = sh.reader().await else { return };
+            let mut pos = after;
+            loop {
+                let read = tokio::select! {
+                    () = closing.cancelled() => return,
+                    () = out_tx.closed() => return,
+                    r = sh.read(&mut conn, &stream, &pos, STREAM_POLL) => r,
+                };
+                let Ok(events) = read else { return };
+                if events.is_empty() {
+                    if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                for ev in events {
+                    pos.clone_from(&ev.id);
+                    if out_tx.send(raw_event(&format!("{name}/{}", ev.id), &ev.data)).await.is_err() {
+                        return;
+                    }
+                    // The answer ends the request's stream.
+                    if ev.last {
+                        return;
+                    }
+                }
+            }
+        });
+        return sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok));
+    }
+    // The session's own stream: the backends' streams are opened from here (a replica already
+    // holding one keeps it, and its messages come through Redis all the same).
+    let servers = state.mcp.servers_of(&session);
+    let _ = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
+    session.listen().await;
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let cursor = match sh.claim_listener(&session.id, &token).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(session = %session.id, error = %e, "MCP session stream unavailable");
+            return rpc_error(StatusCode::SERVICE_UNAVAILABLE, Value::Null, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again");
+        }
+    };
+    let stream = sh.session_stream(&session.id);
+    let ended = session.ended.clone();
+    tokio::spawn(async move {
+        let Ok(mut conn) = sh.reader().await else { return };
+        let mut pos = last.or(cursor).unwrap_or_else(|| "0".to_string());
+        loop {
+            let read = tokio::select! {
+                () = closing.cancelled() => return,
+                () = ended.cancelled() => return,
+                () = out_tx.closed() => return,
+                r = sh.read(&mut conn, &stream, &pos, STREAM_POLL) => r,
+            };
+            let events = match read {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(session = %session.id, error = %e, "MCP session stream read failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if events.is_empty() {
+                session.touch();
+                if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
+                    return;
+                }
+            }
+            for ev in &events {
+                if out_tx.send(raw_event(&ev.id, &ev.data)).await.is_err() {
+                    return;
+                }
+                pos.clone_from(&ev.id);
+            }
+            // A newer GET took the stream (the client reconnected elsewhere): this one ends.
+            let moved = if events.is_empty() { None } else { Some(pos.as_str()) };
+            if matches!(sh.still_listener(&session.id, &token, moved).await, Ok(false)) {
+                return;
+            }
+        }
+    });
+    sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
+}
+
+/// An SSE event whose data is already JSON text.
+fn raw_event(id: &str, data: &str) -> Bytes {
+    Bytes::from(format!("id: {id}\nevent: message\ndata: {data}\n\n"))
+}
+
 /// DELETE: ends the session and its backend sessions.
 async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMap) -> Response {
     let rt = state.runtime.load_full();
@@ -1229,11 +1607,16 @@ async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMa
         Ok(c) => c,
         Err(r) => return r,
     };
-    let session = match find_session(&state, &scope, &headers, &caller) {
+    let session = match find_session(&state, &scope, &headers, &caller).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
     state.mcp.sessions.remove(&session.id);
+    if let Some(sh) = &state.mcp.shared {
+        if let Err(e) = sh.delete(&session.id).await {
+            tracing::warn!(session = %session.id, error = %e, "MCP session not removed from Redis; it expires there");
+        }
+    }
     session.close().await;
     StatusCode::NO_CONTENT.into_response()
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::backend::{Link, Sink, SINK_CAPACITY};
 use super::jsonrpc::{self, Kind};
 use super::names;
+use super::shared::{BackendRecord, PendingRequest, SessionRecord};
 use crate::store::now_ms;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,14 +82,47 @@ pub struct Session {
     /// `false` while the backends' streams are being opened for the client's: requests wait
     /// for them, so that a backend's message sent in answer cannot miss its stream.
     streams_ready: tokio::sync::watch::Sender<bool>,
+    /// With shared sessions: the backend sessions as Redis last said (adopted by links made
+    /// here), and the replica's mark on the ids it gives backends' requests.
+    pub backends: Mutex<HashMap<String, BackendRecord>>,
+    replica: Option<String>,
+    /// Fires when this replica lets go of the session (ended, expired, or idle here).
+    pub ended: CancellationToken,
 }
 
 impl Session {
-    pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>) -> Arc<Self> {
-        let (tx, rx) = mpsc::channel(SINK_CAPACITY);
+    pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let trace_session = agent_session.unwrap_or_else(|| id.clone());
+        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica)
+    }
+
+    /// A session another replica began, as Redis records it.
+    pub fn restore(id: &str, rec: SessionRecord, backends: HashMap<String, BackendRecord>, replica: String) -> Arc<Self> {
+        let principal = SessionPrincipal { agent_id: rec.agent_id, agent_name: rec.agent_name, key_id: rec.key_id, end_user: rec.end_user };
+        let s = Self::build(id.to_string(), principal, rec.scope, rec.protocol_version, rec.client_params, rec.trace_session, Some(replica));
+        *lock(&s.backends) = backends;
+        s
+    }
+
+    /// What Redis keeps of the session.
+    pub fn record(&self) -> SessionRecord {
+        SessionRecord {
+            agent_id: self.principal.agent_id.clone(),
+            agent_name: self.principal.agent_name.clone(),
+            key_id: self.principal.key_id.clone(),
+            end_user: self.principal.end_user.clone(),
+            scope: self.scope.clone(),
+            protocol_version: self.protocol_version.clone(),
+            client_params: self.client_params.clone(),
+            trace_session: self.trace_session.clone(),
+        }
+    }
+
+    fn build(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, trace_session: String, replica: Option<String>) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(SINK_CAPACITY);
         Arc::new(Self {
-            trace_session: agent_session.unwrap_or_else(|| id.clone()),
+            trace_session,
             id,
             principal,
             scope,
@@ -104,7 +138,30 @@ impl Session {
             next_id: AtomicU64::new(1),
             listening: AtomicBool::new(false),
             streams_ready: tokio::sync::watch::Sender::new(true),
+            backends: Mutex::new(HashMap::new()),
+            replica,
+            ended: CancellationToken::new(),
         })
+    }
+
+    /// A number unique within the session (on this replica).
+    pub fn next_seq(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The backend session Redis records for `server`, if any.
+    pub fn backend_record(&self, server: &str) -> Option<BackendRecord> {
+        lock(&self.backends).get(server).cloned()
+    }
+
+    /// Notes what Redis now records for `server`; `true` when it changed.
+    pub fn note_backend(&self, server: &str, rec: BackendRecord) -> bool {
+        let mut b = lock(&self.backends);
+        if b.get(server) == Some(&rec) {
+            return false;
+        }
+        b.insert(server.to_string(), rec);
+        true
     }
 
     pub fn touch(&self) {
@@ -204,13 +261,25 @@ impl Session {
 
     /// A backend's message as the client must see it: its requests get a Weir id (mapped back
     /// when the client answers), and on the aggregate its resource URIs get the server prefix.
-    pub fn to_client(&self, server: &str, mut msg: Value) -> Option<Value> {
+    pub fn to_client(&self, server: &str, msg: Value) -> Option<Value> {
+        self.to_client_noting(server, msg).map(|(m, _)| m)
+    }
+
+    /// As [`Session::to_client`], also returning a backend request's new id and what it maps
+    /// to (for Redis, so that the answer may reach any replica).
+    pub fn to_client_noting(&self, server: &str, mut msg: Value) -> Option<(Value, Option<(String, PendingRequest)>)> {
         match jsonrpc::kind(&msg) {
             Kind::Request => {
-                let weir_id = format!("{server}/{}", self.next_id.fetch_add(1, Ordering::Relaxed));
-                lock(&self.server_requests).insert(jsonrpc::id_key(&json!(weir_id)), (server.to_string(), jsonrpc::id(&msg)));
+                let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let weir_id = match &self.replica {
+                    Some(r) => format!("{server}/{r}.{n}"),
+                    None => format!("{server}/{n}"),
+                };
+                let backend_id = jsonrpc::id(&msg);
+                lock(&self.server_requests).insert(jsonrpc::id_key(&json!(weir_id)), (server.to_string(), backend_id.clone()));
                 msg["id"] = json!(weir_id);
-                Some(msg)
+                let pending = self.replica.clone().map(|replica| (weir_id, PendingRequest { server: server.to_string(), backend_id, replica }));
+                Some((msg, pending))
             }
             Kind::Notification => {
                 if self.scope.is_none() && jsonrpc::method(&msg) == "notifications/resources/updated" {
@@ -218,7 +287,7 @@ impl Session {
                         *uri = names::prefixed_uri(server, uri);
                     }
                 }
-                Some(msg)
+                Some((msg, None))
             }
             Kind::Response | Kind::Invalid => None,
         }
@@ -231,8 +300,21 @@ impl Session {
         Some((server, msg))
     }
 
+    /// Lets go of the session on this replica only: its backend sessions stay for the replicas
+    /// still serving it (links dropped here stop their streams; stdio links leave the process).
+    pub async fn release(&self) {
+        self.ended.cancel();
+        let links: Vec<Arc<Link>> = self.links.write().await.drain().map(|(_, l)| l).collect();
+        for l in links {
+            if let Link::Stdio(s) = &*l {
+                s.close();
+            }
+        }
+    }
+
     /// Ends every backend session.
     pub async fn close(&self) {
+        self.ended.cancel();
         let links: Vec<Arc<Link>> = self.links.write().await.drain().map(|(_, l)| l).collect();
         for l in links {
             l.close().await;
@@ -244,6 +326,9 @@ impl Session {
 pub trait SessionMap: Send + Sync {
     fn get(&self, id: &str) -> Option<Arc<Session>>;
     fn insert(&self, session: Arc<Session>);
+    /// The session under `session.id`, inserting `session` when there is none; `true` when
+    /// it was inserted.
+    fn get_or_insert(&self, session: Arc<Session>) -> (Arc<Session>, bool);
     fn remove(&self, id: &str) -> Option<Arc<Session>>;
     /// Removes and returns the sessions idle for longer than `idle_ms`.
     fn take_idle(&self, idle_ms: i64) -> Vec<Arc<Session>>;
@@ -264,6 +349,14 @@ impl SessionMap for LocalSessions {
     }
     fn insert(&self, session: Arc<Session>) {
         lock(&self.map).insert(session.id.clone(), session);
+    }
+    fn get_or_insert(&self, session: Arc<Session>) -> (Arc<Session>, bool) {
+        let mut map = lock(&self.map);
+        if let Some(s) = map.get(&session.id) {
+            return (s.clone(), false);
+        }
+        map.insert(session.id.clone(), session.clone());
+        (session, true)
     }
     fn remove(&self, id: &str) -> Option<Arc<Session>> {
         lock(&self.map).remove(id)

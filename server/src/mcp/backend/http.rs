@@ -67,19 +67,56 @@ enum Posted {
 }
 
 impl HttpLink {
-    pub async fn connect(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink) -> Result<Self, BackendError> {
-        let link = Self {
+    fn new(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink, state: State) -> Self {
+        Self {
             server,
-            state: std::sync::Mutex::new(State { session: None, version: init.protocol_version.clone(), init_result: Value::Null, generation: 0 }),
+            state: std::sync::Mutex::new(state),
             init,
             reinit: tokio::sync::Mutex::new(()),
             unsolicited,
             get_task: std::sync::Mutex::new(None),
             listening: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
-        };
+        }
+    }
+
+    pub async fn connect(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink) -> Result<Self, BackendError> {
+        let state = State { session: None, version: init.protocol_version.clone(), init_result: Value::Null, generation: 0 };
+        let link = Self::new(server, init, unsolicited, state);
         link.initialize().await?;
         Ok(link)
+    }
+
+    /// A link to a backend session another replica initialised (recorded in Redis): used as
+    /// it is, without a new `initialize`.
+    pub fn adopt(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink, rec: &crate::mcp::shared::BackendRecord) -> Self {
+        let state = State { session: rec.session.clone(), version: rec.version.clone(), init_result: rec.init_result.clone(), generation: 1 };
+        Self::new(server, init, unsolicited, state)
+    }
+
+    /// Takes on the backend session Redis now records (another replica initialised a new one
+    /// after the backend lost the old).
+    pub fn follow(&self, rec: &crate::mcp::shared::BackendRecord) {
+        {
+            let mut st = self.lock();
+            if st.session == rec.session {
+                return;
+            }
+            st.session.clone_from(&rec.session);
+            st.version.clone_from(&rec.version);
+            st.init_result = rec.init_result.clone();
+            st.generation += 1;
+        }
+        if self.listening.load(Ordering::Relaxed) {
+            self.stop_get_stream();
+            self.open_get_stream(rec.session.clone(), rec.version.clone(), None);
+        }
+    }
+
+    /// What Redis keeps of this backend session.
+    pub fn record(&self) -> crate::mcp::shared::BackendRecord {
+        let st = self.lock();
+        crate::mcp::shared::BackendRecord { session: st.session.clone(), version: st.version.clone(), init_result: st.init_result.clone() }
     }
 
     pub fn server(&self) -> &Arc<str> {
@@ -394,6 +431,12 @@ impl HttpLink {
                         if let Some(ms) = retry {
                             backoff = Duration::from_millis(ms.min(30_000));
                         }
+                    }
+                    // Another replica holds the backend's one stream for this session: its messages
+                    // reach the client through it; this one takes over when that one ends.
+                    Ok(r) if r.status() == StatusCode::CONFLICT => {
+                        tracing::debug!(server = %server.name, "backend GET stream held elsewhere; retrying");
+                        backoff = Duration::from_millis(500);
                     }
                     Ok(r) => {
                         tracing::debug!(server = %server.name, status = %r.status(), "backend offers no GET stream");
