@@ -14,8 +14,14 @@ Measured, each repeated --runs times (medians reported):
      /mcp/fix (a Streamable HTTP backend: each Weir session holds a backend session) and on
      /mcp/fixstdio (a stdio backend, shared by every session); the growth per session.
 
+With --replicas it measures shared sessions instead: two Weir replicas on one Redis and one
+Postgres (WEIR_REDIS_URL, default redis://127.0.0.1:6379; WEIR_BENCH_POSTGRES_URL, default
+postgres://postgres@127.0.0.1:5432), a session begun at the first and called at both, beside a
+Weir without Redis and the server directly; what a call at another replica than the session's
+first adds. Results in bench/out/mcp-replicas.md.
+
 Usage:  python3 bench/mcp.py [--runs 5] [--calls 2000] [--sessions 1000] [--skip-build]
-                          [--suspicious-tools flag|hide|block_until_approved]
+                          [--suspicious-tools flag|hide|block_until_approved] [--replicas]
 Needs Linux, Python 3.11 (stdlib only), cargo, Node.js and `npm ci` done in tests/mcp-node.
 Results are printed and written to bench/out/mcp.md.
 """
@@ -85,6 +91,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--suspicious-tools", default="flag", choices=["flag", "hide", "block_until_approved"], help="the `fix` server's action for suspicious tools (what a call pays for tool checks)")
+    ap.add_argument("--replicas", action="store_true", help="measure shared sessions across two replicas instead")
     args = ap.parse_args()
 
     if not (ROOT / "tests" / "mcp-node" / "node_modules").exists():
@@ -134,6 +141,9 @@ command = ["node", "{FIXTURE}", "stdio"]
         procs.append(weir)
         wait_http(f"http://127.0.0.1:{admin}/readyz", "weir")
         base = f"http://127.0.0.1:{gw}"
+        if args.replicas:
+            replicas_bench(args, tmp, procs, config, direct, base, key)
+            return
 
         runs = []
         for i in range(args.runs):
@@ -198,6 +208,79 @@ command = ["node", "{FIXTURE}", "stdio"]
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.Popen[bytes]], config: Path, direct: str, local: str, local_key: str) -> None:
+    """Two replicas sharing sessions through Redis, beside the Weir without Redis at `local`."""
+    pg = os.environ.get("WEIR_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    redis = os.environ.get("WEIR_REDIS_URL", "redis://127.0.0.1:6379")
+    db = f"weir_bench_{os.getpid()}"
+    subprocess.run(["psql", f"{pg}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True, capture_output=True)
+    try:
+        bases = []
+        key = ""
+        for n in range(2):
+            gw, admin = free_port(), free_port()
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("WEIR_")},
+                "WEIR_DATABASE_URL": f"{pg}/{db}",
+                "WEIR_REDIS_URL": redis,
+                "WEIR_LISTEN": f"127.0.0.1:{gw}",
+                "WEIR_ADMIN_LISTEN": f"127.0.0.1:{admin}",
+                "WEIR_ADMIN_TOKEN": "bench-admin-token",
+                "WEIR_LOG": "warn",
+            }
+            replica_config = tmp / f"replica{n}.toml"
+            replica_config.write_text(config.read_text() + f'\n[limits]\nredis_prefix = "weir-bench-{os.getpid()}:"\n')
+            cli = [str(WEIR_BIN), "--config", str(replica_config)]
+            if n == 0:
+                subprocess.run([*cli, "agents", "create", "bench"], env=env, check=True, capture_output=True)
+                key = subprocess.run([*cli, "keys", "create", "bench"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+            log(f"replica {n} on {gw}")
+            procs.append(subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"replica{n}.log", "wb")))
+            wait_http(f"http://127.0.0.1:{admin}/readyz", f"replica {n}")
+            bases.append(f"http://127.0.0.1:{gw}")
+        runs = []
+        for i in range(args.runs):
+            out = subprocess.run(
+                [str(LOADGEN), "replicas", direct, local, local_key, bases[0], bases[1], key, "fix", "echo", str(args.calls)], check=True, capture_output=True, text=True
+            ).stdout
+            r = json.loads(out)
+            runs.append(r)
+            log(
+                f"run {i + 1}: p50 direct {r['direct']['p50']:.3f} ms, no Redis {r['local']['p50']:.3f} ms, "
+                f"first replica {r['first_replica']['p50']:.3f} ms, other replica {r['other_replica']['p50']:.3f} ms"
+            )
+
+        def med(side: str, q: str) -> float:
+            return statistics.median(r[side][q] for r in runs)
+
+        def diff(a: str, b: str, q: str) -> float:
+            return statistics.median(r[a][q] - r[b][q] for r in runs)
+
+        worst = diff("other_replica", "local", "p50")
+        lines = [
+            f"MCP shared sessions, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential tools/call per side (one session begun at the first replica, called at both)",
+            "",
+            "| | direct | Weir without Redis | first replica | other replica |",
+            "|---|---|---|---|---|",
+            f"| p50 (ms) | {med('direct', 'p50'):.3f} | {med('local', 'p50'):.3f} | {med('first_replica', 'p50'):.3f} | {med('other_replica', 'p50'):.3f} |",
+            f"| p99 (ms) | {med('direct', 'p99'):.3f} | {med('local', 'p99'):.3f} | {med('first_replica', 'p99'):.3f} | {med('other_replica', 'p99'):.3f} |",
+            "",
+            f"other replica − Weir without Redis: p50 {worst:+.3f} ms, p99 {diff('other_replica', 'local', 'p99'):+.3f} ms",
+            f"other replica − first replica: p50 {diff('other_replica', 'first_replica', 'p50'):+.3f} ms, p99 {diff('other_replica', 'first_replica', 'p99'):+.3f} ms",
+            f"target: a call at another replica adds ≤ 1 ms p50: {'met' if worst <= 1.0 else 'NOT met'} ({worst:+.3f} ms)",
+        ]
+        text = "\n".join(lines)
+        print("\n" + text)
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "mcp-replicas.md").write_text(text + "\n")
+    finally:
+        for p in procs[2:]:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=15)
+        subprocess.run(["psql", f"{pg}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@
 //!       machine hits every side alike. Prints one JSON line of latency percentiles (ms).
 //!   bench_mcp sessions URL KEY COUNT
 //!       Opens COUNT sessions (initialize + notifications/initialized) and leaves them idle.
+//!   bench_mcp replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS
+//!       Shared sessions: one session on a Weir without Redis (LOCAL), one begun on replica A and
+//!       called in turn at A (its first replica) and at B (another), on WEIR/mcp/SERVER; and the
+//!       server directly. Prints the percentiles of each side as `latency` does.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +28,12 @@ struct Side {
     tool: String,
     session: String,
     samples: Vec<f64>,
+}
+
+impl Side {
+    fn new(name: &'static str, url: String, key: Option<&str>, tool: &str) -> Self {
+        Self { name, url, key: key.map(str::to_string), tool: tool.to_string(), session: String::new(), samples: vec![] }
+    }
 }
 
 async fn post(http: &reqwest::Client, url: &str, key: Option<&str>, session: Option<&str>, body: &Value) -> anyhow::Result<reqwest::Response> {
@@ -61,19 +71,25 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn latency(direct: &str, weir: &str, server: &str, key: &str, tool: &str, calls: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(4).build()?;
     let mut sides = vec![
-        Side { name: "direct", url: direct.to_string(), key: None, tool: tool.to_string(), session: String::new(), samples: vec![] },
-        Side { name: "weir_server", url: format!("{weir}/mcp/{server}"), key: Some(key.to_string()), tool: tool.to_string(), session: String::new(), samples: vec![] },
-        Side { name: "weir_aggregate", url: format!("{weir}/mcp"), key: Some(key.to_string()), tool: format!("{server}__{tool}"), session: String::new(), samples: vec![] },
+        Side::new("direct", direct.to_string(), None, tool),
+        Side::new("weir_server", format!("{weir}/mcp/{server}"), Some(key), tool),
+        Side::new("weir_aggregate", format!("{weir}/mcp"), Some(key), &format!("{server}__{tool}")),
     ];
     for s in &mut sides {
         s.session = open_session(&http, &s.url, s.key.as_deref()).await?;
     }
+    measure(&http, &mut sides, calls).await
+}
+
+/// Calls the tool on every side in turn, `calls` rounds after a tenth as many unrecorded;
+/// prints the percentiles of each side.
+async fn measure(http: &reqwest::Client, sides: &mut [Side], calls: usize) -> anyhow::Result<()> {
     let warmup = calls / 10;
     for round in 0..calls + warmup {
-        for s in &mut sides {
+        for s in sides.iter_mut() {
             let body = json!({"jsonrpc": "2.0", "id": round, "method": "tools/call", "params": {"name": s.tool, "arguments": {"text": "hello"}}});
             let t0 = Instant::now();
-            let resp = post(&http, &s.url, s.key.as_deref(), Some(&s.session), &body).await?;
+            let resp = post(http, &s.url, s.key.as_deref(), Some(&s.session), &body).await?;
             let status = resp.status();
             let bytes = resp.bytes().await?;
             let took = t0.elapsed();
@@ -86,12 +102,29 @@ async fn latency(direct: &str, weir: &str, server: &str, key: &str, tool: &str, 
         }
     }
     let mut out = serde_json::Map::new();
-    for s in &mut sides {
+    for s in sides.iter_mut() {
         s.samples.sort_by(f64::total_cmp);
         out.insert(s.name.to_string(), json!({"p50": percentile(&s.samples, 0.5), "p90": percentile(&s.samples, 0.9), "p99": percentile(&s.samples, 0.99), "n": s.samples.len()}));
     }
     println!("{}", Value::Object(out));
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn replicas(direct: &str, local: &str, local_key: &str, a: &str, b: &str, shared_key: &str, server: &str, tool: &str, calls: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(4).build()?;
+    let mut sides = vec![
+        Side::new("direct", direct.to_string(), None, tool),
+        Side::new("local", format!("{local}/mcp/{server}"), Some(local_key), tool),
+        Side::new("first_replica", format!("{a}/mcp/{server}"), Some(shared_key), tool),
+        Side::new("other_replica", format!("{b}/mcp/{server}"), Some(shared_key), tool),
+    ];
+    for s in &mut sides[..3] {
+        s.session = open_session(&http, &s.url, s.key.as_deref()).await?;
+    }
+    // The session begun at A, used at B.
+    sides[3].session = sides[2].session.clone();
+    measure(&http, &mut sides, calls).await
 }
 
 async fn sessions(url: &str, key: &str, count: usize) -> anyhow::Result<()> {
@@ -108,8 +141,9 @@ async fn sessions(url: &str, key: &str, count: usize) -> anyhow::Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | sessions URL KEY COUNT";
+    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | sessions URL KEY COUNT | replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS";
     match args.first().map(String::as_str) {
+        Some("replicas") if args.len() == 10 => replicas(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], &args[8], args[9].parse().context(usage)?).await,
         Some("latency") if args.len() == 7 => latency(&args[1], &args[2], &args[3], &args[4], &args[5], args[6].parse().context(usage)?).await,
         Some("sessions") if args.len() == 4 => sessions(&args[1], &args[2], args[3].parse().context(usage)?).await,
         _ => bail!("{usage}"),

@@ -13,6 +13,7 @@ mod errors;
 mod failover;
 mod identity;
 mod limits;
+mod mcp_shared;
 mod llm_routes;
 mod outage;
 mod reload;

@@ -157,6 +157,17 @@ impl McpGateway {
         }
     }
 
+    /// Records a session begun here in Redis. When Redis is out of reach the session works at
+    /// this replica alone, and is recorded at its first request once Redis answers again.
+    async fn record_session(&self, session: &Session) {
+        let Some(sh) = &self.shared else { return };
+        let backends: Vec<(String, shared::BackendRecord)> = session.backends.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        match sh.create(&session.id, &session.record(), &backends).await {
+            Ok(()) => session.recorded.store(true, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => tracing::warn!(session = %session.id, error = %e, "MCP session not recorded in Redis; other replicas cannot serve it yet"),
+        }
+    }
+
     /// Records in Redis the backend session this replica's link uses, when it is new or changed
     /// (a backend that lost its session got a new one).
     async fn publish_backend(&self, session: &Session, server: &str, link: &Link) {
@@ -427,6 +438,12 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
                 }
                 None => state.mcp.adopt_session(id, rec, backends),
             }),
+            // Begun here while Redis was out of reach: recorded now.
+            Ok(None) if local.as_ref().is_some_and(|s| !s.recorded.load(std::sync::atomic::Ordering::Relaxed)) => {
+                let s = local.expect("checked");
+                state.mcp.record_session(&s).await;
+                Some(s)
+            }
             Ok(None) => {
                 // Ended (DELETE) or expired: its backend sessions end with it.
                 if let Some(s) = state.mcp.sessions.remove(id) {
@@ -700,13 +717,7 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
             "instructions": "Tools, prompts and resources of several MCP servers. Names are prefixed with their server: server__name.",
         }),
     };
-    if let Some(sh) = &state.mcp.shared {
-        let backends: Vec<(String, shared::BackendRecord)> = session.backends.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        if let Err(e) = sh.create(&session.id, &session.record(), &backends).await {
-            // The session works at this replica alone until Redis is back.
-            tracing::warn!(session = %session.id, error = %e, "MCP session not recorded in Redis; other replicas cannot serve it");
-        }
-    }
+    state.mcp.record_session(&session).await;
     state.mcp.sessions.insert(session.clone());
     state.mcp.start_pump(&session);
     let answer = jsonrpc::result(id, result);

@@ -88,6 +88,9 @@ pub struct Session {
     replica: Option<String>,
     /// Fires when this replica lets go of the session (ended, expired, or idle here).
     pub ended: CancellationToken,
+    /// Whether Redis holds the session's record (not yet, when Redis was out of reach at
+    /// `initialize`).
+    pub recorded: AtomicBool,
 }
 
 impl Session {
@@ -102,6 +105,7 @@ impl Session {
         let principal = SessionPrincipal { agent_id: rec.agent_id, agent_name: rec.agent_name, key_id: rec.key_id, end_user: rec.end_user };
         let s = Self::build(id.to_string(), principal, rec.scope, rec.protocol_version, rec.client_params, rec.trace_session, Some(replica));
         *lock(&s.backends) = backends;
+        s.recorded.store(true, Ordering::Relaxed);
         s
     }
 
@@ -141,6 +145,7 @@ impl Session {
             backends: Mutex::new(HashMap::new()),
             replica,
             ended: CancellationToken::new(),
+            recorded: AtomicBool::new(false),
         })
     }
 

@@ -1,0 +1,78 @@
+//! MCP sessions shared through Redis, when Redis goes away: the sessions a replica holds carry
+//! on, others are refused with 503 (never a wrong 404), a session begun meanwhile works at its
+//! replica and is recorded once Redis answers again.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+async fn mcp_post(gw: &TestGateway, session: Option<&str>, body: Value) -> reqwest::Response {
+    let mut req = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2025-11-25");
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    req.json(&body).send().await.unwrap()
+}
+
+async fn initialize(gw: &TestGateway) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let resp = mcp_post(gw, None, init).await;
+    assert_eq!(resp.status(), 200);
+    resp.headers()["mcp-session-id"].to_str().unwrap().to_string()
+}
+
+async fn echo(gw: &TestGateway, session: &str, text: &str) -> (u16, Value) {
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fix__echo", "arguments": {"text": text}}});
+    let resp = mcp_post(gw, Some(session), call).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_keeps_held_sessions_and_refuses_unknown_ones_with_503() {
+    let proxy = TcpProxy::start("127.0.0.1:6379".parse().unwrap()).await;
+    let prefix = redis_prefix();
+    let gw = TestGateway::start_with(
+        Backend::Sqlite,
+        GatewayOptions {
+            extra_toml: mcp_fixture_toml(""),
+            limits_toml: format!("redis_prefix = \"{prefix}\""),
+            env: vec![("WEIR_REDIS_URL".into(), format!("redis://{}", proxy.addr))],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(gw.state.mcp.shared.is_some(), "Redis makes sessions shared");
+    let held = initialize(&gw).await;
+    assert_eq!(echo(&gw, &held, "before").await.1["result"]["content"][0]["text"], "before");
+
+    proxy.cut().await;
+    // The session this replica holds carries on.
+    let (status, body) = echo(&gw, &held, "during").await;
+    assert_eq!((status, &body["result"]["content"][0]["text"]), (200, &json!("during")), "{body}");
+    // One it does not hold cannot be checked: 503, saying why, not a 404 that would end it.
+    let (status, body) = echo(&gw, "0123456789abcdef0123456789abcdef", "x").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Redis"), "{body}");
+    // A session begun meanwhile works here.
+    let begun = initialize(&gw).await;
+    assert_eq!(echo(&gw, &begun, "new").await.0, 200);
+
+    proxy.restore();
+    let g = &gw;
+    let b = begun.clone();
+    eventually(std::time::Duration::from_secs(10), "Redis to answer again", || {
+        let b = b.clone();
+        async move { echo(g, &b, "after").await.0 == 200 }
+    })
+    .await;
+    // Both sessions are in Redis now; an unknown one is a plain 404 again.
+    let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for s in [&held, &begun] {
+        let exists: bool = redis::cmd("EXISTS").arg(format!("{prefix}mcp:s:{s}")).query_async(&mut redis).await.unwrap();
+        assert!(exists, "session {s} recorded");
+    }
+    assert_eq!(echo(&gw, "0123456789abcdef0123456789abcdef", "x").await.0, 404);
+    assert_eq!(echo(&gw, &held, "still").await.0, 200);
+    gw.stop().await;
+}
