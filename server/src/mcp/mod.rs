@@ -438,19 +438,20 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
                 }
                 None => state.mcp.adopt_session(id, rec, backends),
             }),
-            // Begun here while Redis was out of reach: recorded now.
-            Ok(None) if local.as_ref().is_some_and(|s| !s.recorded.load(std::sync::atomic::Ordering::Relaxed)) => {
-                let s = local.expect("checked");
-                state.mcp.record_session(&s).await;
-                Some(s)
-            }
-            Ok(None) => {
-                // Ended (DELETE) or expired: its backend sessions end with it.
-                if let Some(s) = state.mcp.sessions.remove(id) {
-                    s.close().await;
+            Ok(None) => match local {
+                // Begun here while Redis was out of reach: recorded now.
+                Some(s) if !s.recorded.load(std::sync::atomic::Ordering::Relaxed) => {
+                    state.mcp.record_session(&s).await;
+                    Some(s)
                 }
-                None
-            }
+                // Ended (DELETE) or expired: its backend sessions end with it.
+                _ => {
+                    if let Some(s) = state.mcp.sessions.remove(id) {
+                        s.close().await;
+                    }
+                    None
+                }
+            },
             Err(e) => {
                 tracing::warn!(session = id, error = %e, "MCP session store unreachable");
                 match local {
