@@ -1529,6 +1529,10 @@ async fn shared_get(state: &AppState, session: Arc<Session>, sh: Arc<Shared>, he
                 };
                 let Ok(events) = read else { return };
                 if events.is_empty() {
+                    // Past the replay window: nothing more will come on it.
+                    if matches!(sh.stream_exists(&stream).await, Ok(false)) {
+                        return;
+                    }
                     if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
                         return;
                     }

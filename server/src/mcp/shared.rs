@@ -171,6 +171,12 @@ impl Shared {
         redis::cmd("EXISTS").arg(self.key(id, "")).query_async::<bool>(&mut c).await.map_err(err)
     }
 
+    /// Whether a stream still exists (a request's answer older than the replay window does not).
+    pub async fn stream_exists(&self, stream: &str) -> Result<bool, SharedError> {
+        let mut c = self.conn().await?;
+        redis::cmd("EXISTS").arg(stream).query_async::<bool>(&mut c).await.map_err(err)
+    }
+
     pub async fn set_backend(&self, id: &str, server: &str, rec: &BackendRecord) -> Result<(), SharedError> {
         let mut c = self.conn().await?;
         let b = self.key(id, "b");
