@@ -281,9 +281,15 @@ impl Session {
                     None => format!("{server}/{n}"),
                 };
                 let backend_id = jsonrpc::id(&msg);
-                lock(&self.server_requests).insert(jsonrpc::id_key(&json!(weir_id)), (server.to_string(), backend_id.clone()));
                 msg["id"] = json!(weir_id);
-                let pending = self.replica.clone().map(|replica| (weir_id, PendingRequest { server: server.to_string(), backend_id, replica }));
+                // Shared sessions keep it in Redis alone: the answer may reach any replica.
+                let pending = match &self.replica {
+                    Some(replica) => Some((weir_id, PendingRequest { server: server.to_string(), backend_id, replica: replica.clone() })),
+                    None => {
+                        lock(&self.server_requests).insert(jsonrpc::id_key(&json!(weir_id)), (server.to_string(), backend_id));
+                        None
+                    }
+                };
                 Some((msg, pending))
             }
             Kind::Notification => {
