@@ -76,3 +76,33 @@ async fn a_redis_outage_keeps_held_sessions_and_refuses_unknown_ones_with_503() 
     assert_eq!(echo(&gw, &held, "still").await.0, 200);
     gw.stop().await;
 }
+
+/// A shared session unused for `session_idle_secs` expires in Redis: every replica answers 404
+/// for it then, and the replica that finds it gone ends what it held of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_session_idle_past_its_time_is_gone_everywhere() {
+    let prefix = redis_prefix();
+    let gw = TestGateway::start_with(
+        Backend::Sqlite,
+        GatewayOptions {
+            extra_toml: mcp_fixture_toml("session_idle_secs = 1"),
+            limits_toml: format!("redis_prefix = \"{prefix}\""),
+            env: vec![("WEIR_REDIS_URL".into(), redis_url())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let session = initialize(&gw).await;
+    assert_eq!(echo(&gw, &session, "alive").await.0, 200);
+    let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}mcp:s:{session}");
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut redis).await.unwrap();
+    assert!((0..=1).contains(&ttl), "the record lives for the idle time: {ttl}");
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await.unwrap();
+    assert!(!exists, "expired in Redis");
+    let (status, body) = echo(&gw, &session, "late").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(gw.state.mcp.sessions.get(&session).is_none(), "let go of here too");
+    gw.stop().await;
+}
