@@ -98,10 +98,6 @@ impl Console {
         Some(Operator { csrf: auth::csrf_token(&key, &session) })
     }
 
-    /// For a page: the operator, or a redirect to sign in.
-    fn page_operator(&self, headers: &HeaderMap) -> Result<Operator, Box<Response>> {
-        self.operator(headers).ok_or_else(|| Box::new(Redirect::to("/sign-in").into_response()))
-    }
 
     /// For a form: the operator, when signed in, posting from this origin, with the session's
     /// form token; a refusal otherwise.
@@ -119,6 +115,18 @@ impl Console {
             return Err(Box::new(refusal(StatusCode::FORBIDDEN, "This form's security token is missing or stale. Reload the page and try again.")));
         }
         Ok(op)
+    }
+}
+
+/// A page's operator: a handler taking it runs only for a signed-in operator; anyone else is
+/// sent to sign in.
+struct SignedIn(Operator);
+
+impl axum::extract::FromRequestParts<Console> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, c: &Console) -> Result<Self, Response> {
+        c.operator(&parts.headers).map(SignedIn).ok_or_else(|| Redirect::to("/sign-in").into_response())
     }
 }
 
@@ -241,11 +249,7 @@ async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Fo
 
 // -- overview ---------------------------------------------------------------------------------
 
-async fn overview(State(c): State<Console>, headers: HeaderMap) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn overview(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap) -> Response {
     match c.data.overview().await {
         Ok(o) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Overview", "/", &op.csrf, None, false, pages::overview(&o, &c.data.gateway_url()))))),
         Err(e) => data_error(&e),
@@ -261,11 +265,7 @@ struct TraceQuery {
     follow: Option<String>,
 }
 
-async fn traces(State(c): State<Console>, headers: HeaderMap, Query(q): Query<TraceQuery>) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn traces(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(q): Query<TraceQuery>) -> Response {
     let follow = q.follow.is_some();
     let page = match c.data.events(&q.filter, PAGE_SIZE).await {
         Ok(p) => p,
@@ -276,11 +276,7 @@ async fn traces(State(c): State<Console>, headers: HeaderMap, Query(q): Query<Tr
     html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, pages::traces(&q.filter, &page, follow, &c.data.gateway_url())))))
 }
 
-async fn event(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn event(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let e = match c.data.event(&id).await {
         Ok(Some(e)) => e,
         Ok(None) => return refusal(StatusCode::NOT_FOUND, "There is no such event."),
@@ -323,11 +319,7 @@ struct Done {
     done: Option<String>,
 }
 
-async fn agents(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn agents(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
     match c.data.agents().await {
         Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Agents", "/agents", &op.csrf, flash(d.done.as_deref()), false, pages::agents(&list, &op.csrf, &c.data.gateway_url()))))),
         Err(e) => data_error(&e),
@@ -343,11 +335,8 @@ async fn agent_page(c: &Console, headers: &HeaderMap, op: &Operator, name: &str,
     }
 }
 
-async fn agent(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Query(d): Query<Done>) -> Response {
-    match c.page_operator(&headers) {
-        Ok(op) => agent_page(&c, &headers, &op, &name, flash(d.done.as_deref()), None).await,
-        Err(r) => *r,
-    }
+async fn agent(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Path(name): Path<String>, Query(d): Query<Done>) -> Response {
+    agent_page(&c, &headers, &op, &name, flash(d.done.as_deref()), None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -450,11 +439,7 @@ async fn revoke_key(State(c): State<Console>, headers: HeaderMap, Path(id): Path
 
 // -- approvals and tools ----------------------------------------------------------------------
 
-async fn approvals(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn approvals(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
     let (pending, all) = match (c.data.approvals(Some("pending")).await, c.data.approvals(None).await) {
         (Ok(p), Ok(a)) => (p, a),
         (Err(e), _) | (_, Err(e)) => return data_error(&e),
@@ -489,11 +474,7 @@ async fn deny(State(c): State<Console>, headers: HeaderMap, Path(id): Path<Strin
     decide(c, headers, id, f, false).await
 }
 
-async fn tools(State(c): State<Console>, headers: HeaderMap, Query(d): Query<Done>) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn tools(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
     match c.data.tools().await {
         Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Tools", "/tools", &op.csrf, flash(d.done.as_deref()), false, pages::tools(&list, &op.csrf))))),
         Err(e) => data_error(&e),
@@ -507,11 +488,7 @@ struct ToolApproval {
     hash: String,
 }
 
-async fn models(State(c): State<Console>, headers: HeaderMap) -> Response {
-    let op = match c.page_operator(&headers) {
-        Ok(op) => op,
-        Err(r) => return *r,
-    };
+async fn models(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap) -> Response {
     match c.data.models().await {
         Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", &op.csrf, None, false, pages::models(&list))))),
         Err(e) => data_error(&e),
