@@ -358,13 +358,16 @@ async def test_a_stdio_backend_is_each_replicas_own_process(cluster: Cluster) ->
     assert sum(1 for paths in seen if paths) >= 2, f"the calls were served by more than one replica's process: {seen}"
 
 
-async def test_a_cut_session_stream_resumes_on_another_replica_without_loss_or_repeats(cluster: Cluster) -> None:
+async def cut_session_stream(front: Front, proxy: RoundRobin) -> list[Served]:
+    """Numbered messages on the session's stream, the client's GET cut after three: the SDK
+    reopens it with `Last-Event-ID` and gets every message once, in order. Returns what the
+    proxy served."""
     tag = f"announce-{secrets.token_hex(3)}"
-    mark = cluster.proxy.mark()
-    async with connect(cluster.front) as (s, got):
+    mark = proxy.mark()
+    async with connect(front) as (s, got):
         # The SDK opens its GET stream after initializing; wait for it through the proxy.
         with anyio.fail_after(5):
-            while not any(x.method == "GET" for x in cluster.proxy.since(mark)):
+            while not any(x.method == "GET" for x in proxy.since(mark)):
                 await anyio.sleep(0.05)
         r = await s.call_tool("fixhttp__announce", {"count": 12, "delay_ms": 150, "tag": tag})
         assert text_of(r) == "announcing 12"
@@ -375,20 +378,24 @@ async def test_a_cut_session_stream_resumes_on_another_replica_without_loss_or_r
         with anyio.fail_after(10):
             while len(mine()) < 3:
                 await anyio.sleep(0.05)
-        assert cluster.proxy.cut("GET") >= 1
+        assert proxy.cut("GET") >= 1
         with anyio.fail_after(20):
             while len(mine()) < 12:
                 await anyio.sleep(0.05)
         await anyio.sleep(0.5)
         assert mine() == [f"{tag} {i}" for i in range(1, 13)], mine()
-    gets = [x for x in cluster.proxy.since(mark) if x.method == "GET"]
-    assert any(x.last_event_id for x in gets), "the client resumed with Last-Event-ID"
+    served = proxy.since(mark)
+    assert any(x.method == "GET" and x.last_event_id for x in served), "the client resumed with Last-Event-ID"
+    return served
 
 
-async def test_a_cut_answer_stream_resumes_on_another_replica_without_loss_or_repeats(cluster: Cluster) -> None:
+async def cut_answer_stream(front: Front, proxy: RoundRobin) -> list[Served]:
+    """Numbered messages on a call's answer, its stream cut after three: the SDK resumes it
+    with `Last-Event-ID` and gets every message once, then the result. Returns what the proxy
+    served."""
     tag = f"chatty-{secrets.token_hex(3)}"
-    mark = cluster.proxy.mark()
-    async with connect(cluster.front) as (s, got):
+    mark = proxy.mark()
+    async with connect(front) as (s, got):
 
         def mine() -> list[str]:
             return [str(m.data) for m in got.logs if str(m.data).startswith(tag)]
@@ -403,13 +410,22 @@ async def test_a_cut_answer_stream_resumes_on_another_replica_without_loss_or_re
             with anyio.fail_after(10):
                 while len(mine()) < 3:
                     await anyio.sleep(0.02)
-            assert cluster.proxy.cut("POST") >= 1
+            assert proxy.cut("POST") >= 1
         assert text_of(result[0]) == "said 10"
         assert mine() == [f"{tag} {i}" for i in range(1, 11)], mine()
-    served = cluster.proxy.since(mark)
+    served = proxy.since(mark)
+    assert any(x.method == "GET" and x.last_event_id and "/" in x.last_event_id for x in served), "the answer was resumed with the Last-Event-ID of its stream"
+    return served
+
+
+async def test_a_cut_session_stream_resumes_on_another_replica_without_loss_or_repeats(cluster: Cluster) -> None:
+    await cut_session_stream(cluster.front, cluster.proxy)
+
+
+async def test_a_cut_answer_stream_resumes_on_another_replica_without_loss_or_repeats(cluster: Cluster) -> None:
+    served = await cut_answer_stream(cluster.front, cluster.proxy)
     call_replica = next(x.replica for x in served if x.rpc == "tools/call")
     resumed = [x for x in served if x.method == "GET" and x.last_event_id and "/" in x.last_event_id]
-    assert resumed, "the answer was resumed with the Last-Event-ID of its stream"
     assert any(x.replica != call_replica for x in resumed), "resumed at another replica than the one running the call"
 
 

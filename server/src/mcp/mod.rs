@@ -17,6 +17,7 @@ pub use record::record_decision;
 pub mod scan;
 pub mod session;
 pub mod shared;
+pub mod streams;
 pub mod tools;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use policy::Decision;
 use record::McpRecord;
 use session::{LocalSessions, Session, SessionMap, SessionPrincipal};
 use shared::{Relayed, Shared};
+use streams::StreamStore;
 use approvals::{Approvals, Held};
 use tools::{ToolGuard, Verdict};
 use crate::config::SuspiciousTools;
@@ -69,6 +71,8 @@ pub struct McpGateway {
     pub approvals: Approvals,
     /// Sessions shared with the other replicas (Redis), when `WEIR_REDIS_URL` is set.
     pub shared: Option<Arc<Shared>>,
+    /// Where the SSE streams Weir serves are kept for resumption (Redis, or memory).
+    pub streams: Arc<dyn StreamStore>,
 }
 
 impl McpGateway {
@@ -102,6 +106,10 @@ impl McpGateway {
             closing: Default::default(),
             tools: ToolGuard::new(store),
             approvals: Approvals::default(),
+            streams: match &shared {
+                Some(sh) => Arc::new(streams::RedisStreams(sh.clone())),
+                None => Arc::new(streams::MemoryStreams::new(cfg.replay_window, cfg.replay_max_events)),
+            },
             shared,
         }))
     }
@@ -182,13 +190,13 @@ impl McpGateway {
         }
     }
 
-    /// With shared sessions: messages for the client's session stream go to Redis, from
-    /// whichever replica receives them, for the replica holding the client's GET.
+    /// Messages for the client's session stream go to the session's stream in the store (with
+    /// shared sessions from whichever replica receives them), for whoever holds the client's GET.
     fn start_pump(&self, session: &Arc<Session>) {
-        let Some(sh) = self.shared.clone() else { return };
         let Some(mut rx) = session.take_outbox() else { return };
         let (weak, ended) = (Arc::downgrade(session), session.ended.clone());
-        let stream = sh.session_stream(&session.id);
+        let (sh, store) = (self.shared.clone(), self.streams.clone());
+        let stream = store.session_stream(&session.id);
         tokio::spawn(async move {
             loop {
                 let (server, m) = tokio::select! {
@@ -199,7 +207,7 @@ impl McpGateway {
                     },
                 };
                 let Some(session) = weak.upgrade() else { return };
-                append_for_client(&sh, &session, &server, m, &stream, false).await;
+                append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false).await;
             }
         });
     }
@@ -242,6 +250,7 @@ impl McpGateway {
             }
             tracing::info!(session = %s.id, agent = %s.principal.agent_name, "MCP session expired");
             s.close().await;
+            self.streams.forget(&s.id).await;
         }
     }
 
@@ -479,17 +488,17 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
     }
 }
 
-/// A backend's message mapped for the client (a request's new id recorded in Redis, so the
-/// answer may reach any replica) and appended to `stream`; returns it with its event id (none
-/// when Redis could not record it: it is sent all the same, without being resumable).
-async fn append_for_client(sh: &Shared, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(Value, Option<String>)> {
+/// A backend's message mapped for the client (with shared sessions a request's new id recorded
+/// in Redis, so the answer may reach any replica) and appended to `stream`; returns it with its
+/// event id (none when the store could not keep it: it is sent all the same, not resumable).
+async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(Value, Option<String>)> {
     let (m, pending) = session.to_client_noting(server, msg)?;
-    if let Some((weir_id, p)) = pending {
+    if let (Some(sh), Some((weir_id, p))) = (sh, pending) {
         if let Err(e) = sh.put_request(&session.id, &weir_id, &p).await {
             tracing::warn!(session = %session.id, error = %e, "backend request not recorded in Redis; only this replica can take its answer");
         }
     }
-    match sh.append(stream, &m.to_string(), last).await {
+    match store.append(stream, &m.to_string(), last).await {
         Ok(id) => Some((m, Some(id))),
         Err(e) => {
             tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded in Redis");
@@ -784,10 +793,12 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
         Ok(Ok(answer)) => gone.answered(json_response(&answer)),
         Ok(Err(_)) => gone.answered(rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error")),
         Err(first_msg) if wants_sse => {
-            let rec = state.mcp.shared.clone().map(|sh| {
-                let name = format!("{}.{}", sh.replica, session.next_seq());
-                Recorder { stream: sh.request_stream(&session.id, &name), sh, name }
-            });
+            let name = match &state.mcp.shared {
+                Some(sh) => format!("{}.{}", sh.replica, session.next_seq()),
+                None => session.next_seq().to_string(),
+            };
+            let store = state.mcp.streams.clone();
+            let rec = Some(Recorder { stream: store.request_stream(&session.id, &name), sh: state.mcp.shared.clone(), store, name });
             let stream = async_stream(session, first_msg, rx, call, cancel, gone, rec);
             sse_response(stream)
         }
@@ -854,10 +865,11 @@ fn cancelled_response(wants_sse: bool) -> Response {
     }
 }
 
-/// Where a request's answer is recorded with shared sessions, so that a client whose stream is
-/// cut resumes it with `Last-Event-ID` at any replica.
+/// Where a request's answer is recorded, so that a client whose stream is cut resumes it with
+/// `Last-Event-ID` (at any replica, with shared sessions).
 struct Recorder {
-    sh: Arc<Shared>,
+    sh: Option<Arc<Shared>>,
+    store: Arc<dyn StreamStore>,
     stream: String,
     name: String,
 }
@@ -868,7 +880,7 @@ async fn stream_event(session: &Session, server: &str, m: Value, rec: Option<&Re
     match rec {
         None => session.to_client(server, m).map(|m| sse_event(&m)),
         Some(r) => {
-            let (m, id) = append_for_client(&r.sh, session, server, m, &r.stream, false).await?;
+            let (m, id) = append_for_client(r.sh.as_deref(), &*r.store, session, server, m, &r.stream, false).await?;
             Some(sse_event_with_id(&m, id.map(|id| format!("{}/{id}", r.name)).as_deref()))
         }
     }
@@ -920,8 +932,15 @@ fn async_stream(
                     if let Some(g) = gone.take() { g.answered(()); }
                     return;
                 }
-                // The client went away (`gone` fires as this task ends).
-                () = out_tx.closed(), if client_here && rec.is_none() => return,
+                // The client went away: `gone` fires (held approvals are abandoned); a recorded
+                // answer goes on to its end for a client that resumes it.
+                () = out_tx.closed(), if client_here => {
+                    client_here = false;
+                    drop(gone.take());
+                    if rec.is_none() {
+                        return;
+                    }
+                }
                 m = rx.recv(), if related_open => {
                     match m {
                         Some((server, m)) => {
@@ -948,7 +967,7 @@ fn async_stream(
                     let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
                     let ev = match &rec {
                         Some(r) => {
-                            let id = r.sh.append(&r.stream, &answer.to_string(), true).await.ok();
+                            let id = r.store.append(&r.stream, &answer.to_string(), true).await.ok();
                             sse_event_with_id(&answer, id.map(|id| format!("{}/{id}", r.name)).as_deref())
                         }
                         None => sse_event(&answer),
@@ -1468,69 +1487,34 @@ async fn handle_get(state: AppState, scope: Option<String>, headers: HeaderMap) 
         Ok(s) => s,
         Err(r) => return *r,
     };
-    if let Some(sh) = state.mcp.shared.clone() {
-        return shared_get(&state, session, sh, &headers).await;
-    }
-    let Some(mut rx) = session.take_outbox() else {
-        return rpc_error(StatusCode::CONFLICT, Value::Null, jsonrpc::INVALID_REQUEST, "this session already has an open stream");
-    };
-    session.listen().await;
-    let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
-    let closing = state.mcp.closing.clone();
-    tokio::spawn(async move {
-        let mut keepalive = tokio::time::interval(KEEPALIVE);
-        keepalive.tick().await;
-        loop {
-            tokio::select! {
-                () = closing.cancelled() => break,
-                m = rx.recv() => {
-                    let Some((server, m)) = m else { break };
-                    if let Some(m) = session.to_client(&server, m) {
-                        if out_tx.send(sse_event(&m)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-                _ = keepalive.tick() => {
-                    session.touch();
-                    if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
-                        break;
-                    }
-                }
-                () = out_tx.closed() => break,
-            }
-        }
-        // The stream is free for the client's next GET.
-        session.return_outbox(rx);
-    });
-    sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
+    stream_get(&state, session, &headers).await
 }
 
-/// How long one read of a Redis stream waits before the stream says it is alive.
+/// How long one read of a stream waits before the stream says it is alive.
 const STREAM_POLL: Duration = Duration::from_secs(5);
 
-/// GET with shared sessions: the session's stream from Redis, from where the client's
-/// `Last-Event-ID` says (or where the last listener stopped); with the id of an event of a
-/// request's answer, the rest of that answer.
-async fn shared_get(state: &AppState, session: Arc<Session>, sh: Arc<Shared>, headers: &HeaderMap) -> Response {
+/// GET: the session's own stream, from where the client's `Last-Event-ID` says (or where its
+/// last GET stopped); with the id of an event of a request's answer, the rest of that answer.
+async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap) -> Response {
+    let sh = state.mcp.streams.clone();
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let closing = state.mcp.closing.clone();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     if let Some((name, after)) = last.as_deref().and_then(|l| l.split_once('/')) {
         let (stream, name, after) = (sh.request_stream(&session.id, name), name.to_string(), after.to_string());
         tokio::spawn(async move {
-            let Ok(mut conn) = sh.reader().await else { return };
+            let Ok(mut reader) = sh.reader().await else { return };
             let mut pos = after;
             loop {
                 let read = tokio::select! {
                     () = closing.cancelled() => return,
                     () = out_tx.closed() => return,
-                    r = sh.read(&mut conn, &stream, &pos, STREAM_POLL) => r,
+                    r = reader.read(&stream, &pos, STREAM_POLL) => r,
                 };
                 let Ok(events) = read else { return };
                 if events.is_empty() {
                     // Past the replay window: nothing more will come on it.
-                    if matches!(sh.stream_exists(&stream).await, Ok(false)) {
+                    if matches!(sh.exists(&stream).await, Ok(false)) {
                         return;
                     }
                     if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
@@ -1552,10 +1536,13 @@ async fn shared_get(state: &AppState, session: Arc<Session>, sh: Arc<Shared>, he
         });
         return sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok));
     }
-    // The session's own stream: the backends' streams are opened from here (a replica already
-    // holding one keeps it, and its messages come through Redis all the same).
-    let servers = state.mcp.servers_of(&session);
-    let _ = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
+    // The session's own stream: the backends' streams are opened from here. With shared
+    // sessions this replica links every backend first (one already holding a backend's stream
+    // keeps it, and its messages come through Redis all the same).
+    if state.mcp.shared.is_some() {
+        let servers = state.mcp.servers_of(&session);
+        let _ = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
+    }
     session.listen().await;
     let token = uuid::Uuid::new_v4().simple().to_string();
     let cursor = match sh.claim_listener(&session.id, &token).await {
@@ -1568,14 +1555,14 @@ async fn shared_get(state: &AppState, session: Arc<Session>, sh: Arc<Shared>, he
     let stream = sh.session_stream(&session.id);
     let ended = session.ended.clone();
     tokio::spawn(async move {
-        let Ok(mut conn) = sh.reader().await else { return };
+        let Ok(mut reader) = sh.reader().await else { return };
         let mut pos = last.or(cursor).unwrap_or_else(|| "0".to_string());
         loop {
             let read = tokio::select! {
                 () = closing.cancelled() => return,
                 () = ended.cancelled() => return,
                 () = out_tx.closed() => return,
-                r = sh.read(&mut conn, &stream, &pos, STREAM_POLL) => r,
+                r = reader.read(&stream, &pos, STREAM_POLL) => r,
             };
             let events = match read {
                 Ok(e) => e,
@@ -1628,11 +1615,7 @@ async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMa
         Err(r) => return *r,
     };
     state.mcp.sessions.remove(&session.id);
-    if let Some(sh) = &state.mcp.shared {
-        if let Err(e) = sh.delete(&session.id).await {
-            tracing::warn!(session = %session.id, error = %e, "MCP session not removed from Redis; it expires there");
-        }
-    }
+    state.mcp.streams.forget(&session.id).await;
     session.close().await;
     StatusCode::NO_CONTENT.into_response()
 }

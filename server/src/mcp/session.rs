@@ -209,14 +209,12 @@ impl Session {
         self.listening.load(Ordering::Relaxed)
     }
 
-    /// Takes the session's stream for a GET; `None` while another GET holds it.
+    /// Takes what backends send for the session's own stream (once: the store keeps it from
+    /// then on).
     pub fn take_outbox(&self) -> Option<Outbox> {
         lock(&self.outbox).take()
     }
 
-    pub fn return_outbox(&self, rx: Outbox) {
-        *lock(&self.outbox) = Some(rx);
-    }
 
     /// Tracks a client request from its arrival; the token fires when the client cancels it.
     pub fn begin_request(&self, client_id: &Value) -> (CancellationToken, CancellationToken) {

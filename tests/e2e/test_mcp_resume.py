@@ -1,0 +1,60 @@
+"""One Weir without Redis: the SSE streams it serves carry event ids too, kept in its memory, so
+a client whose stream is cut (here by a proxy in between) resumes it with `Last-Event-ID` and
+loses or repeats nothing — the session's own stream and a call's answer alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from conftest import _stop_weir, base_sections, free_port
+from test_mcp import FIXTURE, HttpBackend, _require_node, start_mcp_weir
+from test_mcp_replicas import Front, RoundRobin, cut_answer_stream, cut_session_stream
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Front, RoundRobin]]:
+    _require_node()
+    d = tmp_path_factory.mktemp("mcp-resume")
+    port = free_port()
+    fixture = HttpBackend("fixhttp", port, ["node", str(FIXTURE), "http", str(port)], dict(os.environ), d / "fixhttp.log")
+    fixture.start()
+    w = None
+    proxy = None
+    try:
+        config = base_sections(d / "audit.spool") + f"""
+[mcp]
+request_timeout_secs = 30
+
+[[mcp.servers]]
+name = "fixhttp"
+url = "{fixture.url}"
+"""
+        w = start_mcp_weir(d, config)
+        proxy = RoundRobin([int(w.base.rsplit(":", 1)[1])])
+        yield Front(f"http://127.0.0.1:{proxy.port}", w.key), proxy
+    finally:
+        if proxy is not None:
+            proxy.close()
+        if w is not None:
+            _stop_weir(w)
+            w.admin_http.close()
+        fixture.stop()
+
+
+async def test_a_cut_session_stream_resumes_from_memory(front: tuple[Front, RoundRobin]) -> None:
+    await cut_session_stream(*front)
+
+
+async def test_a_cut_answer_stream_resumes_from_memory(front: tuple[Front, RoundRobin]) -> None:
+    await cut_answer_stream(*front)
