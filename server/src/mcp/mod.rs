@@ -192,6 +192,7 @@ impl McpGateway {
 
     /// Messages for the client's session stream go to the session's stream in the store (with
     /// shared sessions from whichever replica receives them), for whoever holds the client's GET.
+    /// Once per session (later calls find the messages taken already).
     fn start_pump(&self, session: &Arc<Session>) {
         let Some(mut rx) = session.take_outbox() else { return };
         let (weak, ended) = (Arc::downgrade(session), session.ended.clone());
@@ -207,7 +208,8 @@ impl McpGateway {
                     },
                 };
                 let Some(session) = weak.upgrade() else { return };
-                append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false).await;
+                // Boxed: the task stays small while it waits (an idle session costs little).
+                Box::pin(append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false)).await;
             }
         });
     }
@@ -729,7 +731,12 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
     };
     state.mcp.record_session(&session).await;
     state.mcp.sessions.insert(session.clone());
-    state.mcp.start_pump(&session);
+    // With shared sessions another replica may hold the client's stream: messages go to Redis
+    // from the start. One Weir alone starts relaying them when the client first listens (an
+    // idle session costs no task).
+    if state.mcp.shared.is_some() {
+        state.mcp.start_pump(&session);
+    }
     let answer = jsonrpc::result(id, result);
     rec.finish_ok(state, &answer, started);
     let mut r = json_response(&answer);
@@ -1536,6 +1543,7 @@ async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap
         });
         return sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok));
     }
+    state.mcp.start_pump(&session);
     // The session's own stream: the backends' streams are opened from here. With shared
     // sessions this replica links every backend first (one already holding a backend's stream
     // keeps it, and its messages come through Redis all the same).
