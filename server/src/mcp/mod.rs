@@ -200,7 +200,7 @@ impl McpGateway {
         let stream = store.session_stream(&session.id);
         tokio::spawn(async move {
             loop {
-                let (server, m) = tokio::select! {
+                let (server, m) = *tokio::select! {
                     () = ended.cancelled() => return,
                     m = rx.recv() => match m {
                         Some(m) => m,
@@ -772,7 +772,7 @@ fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
 /// request the client cancels gets no response: its stream ends without one.
 async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, headers: &HeaderMap, started: Instant) -> Response {
     let trace = trace_headers(headers);
-    let (tx, mut rx) = mpsc::channel::<(Arc<str>, Value)>(SINK_CAPACITY);
+    let (tx, mut rx) = mpsc::channel::<backend::Tagged>(SINK_CAPACITY);
     let id = jsonrpc::id(&msg);
     let (cancel, gone) = session.begin_request(&id);
     // Until the answer is out, the client going away (this handler or its stream dropped) is
@@ -816,8 +816,8 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
             let forward = tokio::spawn({
                 let session = session.clone();
                 async move {
-                    while let Some((server, m)) = rx.recv().await {
-                        let _ = session.unsolicited.try_send((server, m));
+                    while let Some(m) = rx.recv().await {
+                        let _ = session.unsolicited.try_send(m);
                     }
                 }
             });
@@ -898,8 +898,8 @@ async fn stream_event(session: &Session, server: &str, m: Value, rec: Option<&Re
 /// so the client can resume it elsewhere.
 fn async_stream(
     session: Arc<Session>,
-    first: (Arc<str>, Value),
-    mut rx: mpsc::Receiver<(Arc<str>, Value)>,
+    first: backend::Tagged,
+    mut rx: mpsc::Receiver<backend::Tagged>,
     call: tokio::task::JoinHandle<Value>,
     cancel: tokio_util::sync::CancellationToken,
     gone: GoneOnDrop,
@@ -921,7 +921,7 @@ fn async_stream(
                 client_here || rec.is_some()
             }};
         }
-        let (server, m) = first;
+        let (server, m) = *first;
         if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
             if !send!(ev) {
                 return;
@@ -950,7 +950,8 @@ fn async_stream(
                 }
                 m = rx.recv(), if related_open => {
                     match m {
-                        Some((server, m)) => {
+                        Some(b) => {
+                            let (server, m) = *b;
                             if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
                                 if !send!(ev) {
                                     return;
@@ -966,7 +967,8 @@ fn async_stream(
                         return;
                     }
                     // Related messages sent before the response still go first.
-                    while let Ok((server, m)) = rx.try_recv() {
+                    while let Ok(b) = rx.try_recv() {
+                        let (server, m) = *b;
                         if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
                             let _ = send!(ev);
                         }
@@ -1384,13 +1386,13 @@ async fn hold_for_approval(
     let id = jsonrpc::id(msg);
     let approval_id = uuid::Uuid::now_v7().to_string();
     // An empty message switches the answer to an event stream without sending anything.
-    let _ = related.try_send((Arc::from(server), Value::Null));
+    let _ = related.try_send(Box::new((Arc::from(server), Value::Null)));
     if let Some(token) = msg.pointer("/params/_meta/progressToken") {
         let note = jsonrpc::notification(
             "notifications/progress",
             json!({"progressToken": token, "progress": 0, "message": format!("waiting for a person to approve this call (approval {approval_id})")}),
         );
-        let _ = related.try_send((Arc::from(server), note));
+        let _ = related.try_send(Box::new((Arc::from(server), note)));
     }
     let (cancel, gone) = session.request_tokens(&id);
     let new = NewApproval {

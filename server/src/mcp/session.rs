@@ -41,7 +41,7 @@ struct Inflight {
 const STREAMS_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The receiving end of a session's own stream.
-pub type Outbox = mpsc::Receiver<(Arc<str>, Value)>;
+pub type Outbox = mpsc::Receiver<super::backend::Tagged>;
 
 /// Who a session acts for.
 #[derive(Debug, Clone)]

@@ -24,8 +24,12 @@ use crate::config::UrlTransport;
 use self::http::{HttpLink, HttpServer};
 use self::sse::SseLink;
 
-/// Messages from a backend for the client, tagged with the backend's name.
-pub type Sink = mpsc::Sender<(Arc<str>, Value)>;
+/// A backend's message for the client, tagged with the backend's name. Boxed: a channel
+/// allocates a block of slots up front, and every session keeps one.
+pub type Tagged = Box<(Arc<str>, Value)>;
+
+/// Messages from a backend for the client.
+pub type Sink = mpsc::Sender<Tagged>;
 
 /// How many messages a stream buffers for a slow client before it drops notifications.
 pub const SINK_CAPACITY: usize = 256;
@@ -47,8 +51,8 @@ pub enum BackendError {
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
 /// (counted in the log), never blocks a backend.
 pub fn deliver(sink: &Sink, server: &Arc<str>, msg: Value) {
-    if let Err(mpsc::error::TrySendError::Full((_, m))) = sink.try_send((server.clone(), msg)) {
-        tracing::warn!(server = %server, method = super::jsonrpc::method(&m), "MCP message dropped: the client is not reading its stream");
+    if let Err(mpsc::error::TrySendError::Full(b)) = sink.try_send(Box::new((server.clone(), msg))) {
+        tracing::warn!(server = %server, method = super::jsonrpc::method(&b.1), "MCP message dropped: the client is not reading its stream");
     }
 }
 

@@ -511,7 +511,7 @@ mod tests {
         }
     }
 
-    fn waiting(s: &Stream, id: u64, original_id: Value, token: Option<Value>) -> (oneshot::Receiver<Value>, mpsc::Receiver<(Arc<str>, Value)>) {
+    fn waiting(s: &Stream, id: u64, original_id: Value, token: Option<Value>) -> (oneshot::Receiver<Value>, mpsc::Receiver<crate::mcp::backend::Tagged>) {
         let (tx, rx) = oneshot::channel();
         let (related, related_rx) = mpsc::channel(8);
         let progress_key = token.map(|t| {
@@ -532,7 +532,7 @@ mod tests {
         let (mut second, mut second_related) = waiting(&s, 2, json!(1), None);
 
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "weir-1", "progress": 1}}));
-        let (_, m) = first_related.try_recv().unwrap();
+        let (_, m) = *first_related.try_recv().unwrap();
         assert_eq!(m["params"]["progressToken"], json!(7), "the client's own token");
         // A backend request or log goes to the newest request still waiting.
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 0, "method": "sampling/createMessage", "params": {}}));
