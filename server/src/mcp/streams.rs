@@ -97,6 +97,8 @@ struct Entry {
 struct MemStream {
     entries: VecDeque<Entry>,
     next: u64,
+    /// Wakes this stream's readers (only them) when an event is appended.
+    appended: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Default)]
@@ -110,14 +112,13 @@ struct MemState {
 /// Streams in this process's memory (one Weir without Redis).
 pub struct MemoryStreams {
     state: Mutex<MemState>,
-    appended: tokio::sync::Notify,
     window: Duration,
     max: usize,
 }
 
 impl MemoryStreams {
     pub fn new(window: Duration, max: usize) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::default(), appended: tokio::sync::Notify::new(), window, max: max.max(1) })
+        Arc::new(Self { state: Mutex::default(), window, max: max.max(1) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemState> {
@@ -143,9 +144,10 @@ impl StreamReader for MemReader {
     async fn read(&mut self, stream: &str, after: &str, block: Duration) -> Result<Vec<Event>, SharedError> {
         let after = after.parse::<u64>().unwrap_or(0);
         let deadline = tokio::time::Instant::now() + block;
+        let notify = self.0.lock().streams.entry(stream.to_string()).or_default().appended.clone();
         loop {
             // Registered before looking, so an append in between is not missed.
-            let appended = self.0.appended.notified();
+            let appended = notify.notified();
             tokio::pin!(appended);
             appended.as_mut().enable();
             let events = self.0.after(stream, after);
@@ -169,13 +171,14 @@ impl StreamStore for Arc<MemoryStreams> {
     }
     async fn append(&self, stream: &str, data: &str, last: bool) -> Result<String, SharedError> {
         let now = Instant::now();
-        let seq = {
+        let (seq, notify) = {
             let mut st = self.lock();
-            // Now and then, streams whose newest event is past the window go.
+            // Now and then, streams whose newest event is past the window go (unless a reader
+            // waits on one).
             if st.swept.is_none_or(|t| now.duration_since(t) > Duration::from_secs(10)) {
                 st.swept = Some(now);
                 let window = self.window;
-                st.streams.retain(|_, s| s.entries.back().is_some_and(|e| now.duration_since(e.at) <= window));
+                st.streams.retain(|_, s| Arc::strong_count(&s.appended) > 1 || s.entries.back().is_some_and(|e| now.duration_since(e.at) <= window));
             }
             let s = st.streams.entry(stream.to_string()).or_default();
             s.next += 1;
@@ -184,16 +187,16 @@ impl StreamStore for Arc<MemoryStreams> {
             while s.entries.len() > self.max || s.entries.front().is_some_and(|e| now.duration_since(e.at) > self.window) {
                 s.entries.pop_front();
             }
-            seq
+            (seq, s.appended.clone())
         };
-        self.appended.notify_waiters();
+        notify.notify_waiters();
         Ok(seq.to_string())
     }
     async fn reader(&self) -> Result<Box<dyn StreamReader>, SharedError> {
         Ok(Box::new(MemReader(self.clone())))
     }
     async fn exists(&self, stream: &str) -> Result<bool, SharedError> {
-        Ok(self.lock().streams.contains_key(stream))
+        Ok(self.lock().streams.get(stream).is_some_and(|s| !s.entries.is_empty()))
     }
     async fn claim_listener(&self, session: &str, token: &str) -> Result<Option<String>, SharedError> {
         let mut st = self.lock();
@@ -216,11 +219,20 @@ impl StreamStore for Arc<MemoryStreams> {
     async fn forget(&self, session: &str) {
         let prefix = format!("{session}:");
         let mut st = self.lock();
-        st.streams.retain(|k, _| !k.starts_with(&prefix));
+        let mut gone = Vec::new();
+        st.streams.retain(|k, s| {
+            let keep = !k.starts_with(&prefix);
+            if !keep {
+                gone.push(s.appended.clone());
+            }
+            keep
+        });
         st.listeners.remove(session);
         drop(st);
         // Readers of its streams look again and find nothing more.
-        self.appended.notify_waiters();
+        for n in gone {
+            n.notify_waiters();
+        }
     }
 }
 
