@@ -106,3 +106,31 @@ async fn a_shared_session_idle_past_its_time_is_gone_everywhere() {
     assert!(gw.state.mcp.sessions.get(&session).is_none(), "let go of here too");
     gw.stop().await;
 }
+
+/// With shared sessions a `Last-Event-ID` that is not one of Redis's entry ids is refused at
+/// once, not read from Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_event_id_weir_never_sent_is_refused() {
+    let prefix = redis_prefix();
+    let gw = TestGateway::start_with(
+        Backend::Sqlite,
+        GatewayOptions { extra_toml: mcp_fixture_toml(""), limits_toml: format!("redis_prefix = \"{prefix}\""), env: vec![("WEIR_REDIS_URL".into(), redis_url())], ..Default::default() },
+    )
+    .await;
+    let session = initialize(&gw).await;
+    for bad in ["12", "x-1", "a.1/zz", "../1-0"] {
+        let r = gw
+            .http
+            .get(gw.url("/mcp"))
+            .bearer_auth(&gw.key)
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-session-id", &session)
+            .header("last-event-id", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    gw.stop().await;
+}

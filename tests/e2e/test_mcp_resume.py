@@ -58,3 +58,18 @@ async def test_a_cut_session_stream_resumes_from_memory(front: tuple[Front, Roun
 
 async def test_a_cut_answer_stream_resumes_from_memory(front: tuple[Front, RoundRobin]) -> None:
     await cut_answer_stream(*front)
+
+
+def test_a_last_event_id_weir_never_sent_is_refused(front: tuple[Front, RoundRobin]) -> None:
+    import httpx
+
+    f, _ = front
+    headers = {"Authorization": f"Bearer {f.key}", "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    r = httpx.post(f"{f.base}/mcp", json=init, headers=headers)
+    session = r.headers["mcp-session-id"]
+    for bad in ["nope", "1-2", "../x/5", "a/b", "9" * 40]:
+        r = httpx.get(f"{f.base}/mcp", headers={**headers, "mcp-session-id": session, "last-event-id": bad, "accept": "text/event-stream"})
+        assert r.status_code == 400, (bad, r.status_code, r.text)
+        assert "Last-Event-ID" in r.json()["error"]["message"]
+    httpx.delete(f"{f.base}/mcp", headers={**headers, "mcp-session-id": session})

@@ -1507,6 +1507,17 @@ const STREAM_POLL: Duration = Duration::from_secs(5);
 async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap) -> Response {
     let sh = state.mcp.streams.clone();
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    // An id Weir never gave (a request's stream is `name/entry`, the session's `entry`).
+    if let Some(l) = &last {
+        let ok = match l.split_once('/') {
+            // `n`, or `replica.n` with shared sessions.
+            Some((name, entry)) => name.len() <= 64 && name.split('.').count() <= 2 && name.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric())) && sh.valid_id(entry),
+            None => sh.valid_id(l),
+        };
+        if !ok {
+            return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, format!("Last-Event-ID `{}` is not an event id this session was sent", l.chars().take(80).collect::<String>()));
+        }
+    }
     let closing = state.mcp.closing.clone();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     if let Some((name, after)) = last.as_deref().and_then(|l| l.split_once('/')) {

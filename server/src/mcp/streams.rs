@@ -33,6 +33,12 @@ pub trait StreamStore: Send + Sync {
     async fn still_listener(&self, session: &str, token: &str, cursor: Option<&str>) -> Result<bool, SharedError>;
     /// Forgets a session's streams (the session ended).
     async fn forget(&self, session: &str);
+    /// Whether `id` has the form of this store's event ids.
+    fn valid_id(&self, id: &str) -> bool;
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[async_trait]
@@ -78,6 +84,9 @@ impl StreamStore for RedisStreams {
     }
     async fn still_listener(&self, session: &str, token: &str, cursor: Option<&str>) -> Result<bool, SharedError> {
         self.0.still_listener(session, token, cursor).await
+    }
+    fn valid_id(&self, id: &str) -> bool {
+        id.split_once('-').is_some_and(|(ms, n)| digits(ms) && digits(n))
     }
     async fn forget(&self, session: &str) {
         if let Err(e) = self.0.delete(session).await {
@@ -215,6 +224,9 @@ impl StreamStore for Arc<MemoryStreams> {
             }
             _ => Ok(false),
         }
+    }
+    fn valid_id(&self, id: &str) -> bool {
+        digits(id)
     }
     async fn forget(&self, session: &str) {
         let prefix = format!("{session}:");
