@@ -14,6 +14,22 @@ async fn mcp_post(gw: &TestGateway, session: Option<&str>, body: Value) -> reqwe
     req.json(&body).send().await.unwrap()
 }
 
+/// A gateway sharing its MCP sessions through the Redis at `redis`, under a prefix of its own.
+async fn shared_gateway(redis: &str, mcp: &str) -> (TestGateway, String) {
+    let prefix = redis_prefix();
+    let gw = TestGateway::start_with(
+        Backend::Sqlite,
+        GatewayOptions {
+            extra_toml: mcp_fixture_toml(mcp),
+            limits_toml: format!("redis_prefix = \"{prefix}\""),
+            env: vec![("WEIR_REDIS_URL".into(), redis.to_string())],
+            ..Default::default()
+        },
+    )
+    .await;
+    (gw, prefix)
+}
+
 async fn initialize(gw: &TestGateway) -> String {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let resp = mcp_post(gw, None, init).await;
@@ -31,17 +47,7 @@ async fn echo(gw: &TestGateway, session: &str, text: &str) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_keeps_held_sessions_and_refuses_unknown_ones_with_503() {
     let proxy = TcpProxy::start("127.0.0.1:6379".parse().unwrap()).await;
-    let prefix = redis_prefix();
-    let gw = TestGateway::start_with(
-        Backend::Sqlite,
-        GatewayOptions {
-            extra_toml: mcp_fixture_toml(""),
-            limits_toml: format!("redis_prefix = \"{prefix}\""),
-            env: vec![("WEIR_REDIS_URL".into(), format!("redis://{}", proxy.addr))],
-            ..Default::default()
-        },
-    )
-    .await;
+    let (gw, prefix) = shared_gateway(&format!("redis://{}", proxy.addr), "").await;
     assert!(gw.state.mcp.shared.is_some(), "Redis makes sessions shared");
     let held = initialize(&gw).await;
     assert_eq!(echo(&gw, &held, "before").await.1["result"]["content"][0]["text"], "before");
@@ -81,17 +87,7 @@ async fn a_redis_outage_keeps_held_sessions_and_refuses_unknown_ones_with_503() 
 /// for it then, and the replica that finds it gone ends what it held of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_session_idle_past_its_time_is_gone_everywhere() {
-    let prefix = redis_prefix();
-    let gw = TestGateway::start_with(
-        Backend::Sqlite,
-        GatewayOptions {
-            extra_toml: mcp_fixture_toml("session_idle_secs = 1"),
-            limits_toml: format!("redis_prefix = \"{prefix}\""),
-            env: vec![("WEIR_REDIS_URL".into(), redis_url())],
-            ..Default::default()
-        },
-    )
-    .await;
+    let (gw, prefix) = shared_gateway(&redis_url(), "session_idle_secs = 1").await;
     let session = initialize(&gw).await;
     assert_eq!(echo(&gw, &session, "alive").await.0, 200);
     let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
@@ -111,12 +107,7 @@ async fn a_shared_session_idle_past_its_time_is_gone_everywhere() {
 /// once, not read from Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_last_event_id_weir_never_sent_is_refused() {
-    let prefix = redis_prefix();
-    let gw = TestGateway::start_with(
-        Backend::Sqlite,
-        GatewayOptions { extra_toml: mcp_fixture_toml(""), limits_toml: format!("redis_prefix = \"{prefix}\""), env: vec![("WEIR_REDIS_URL".into(), redis_url())], ..Default::default() },
-    )
-    .await;
+    let (gw, _) = shared_gateway(&redis_url(), "").await;
     let session = initialize(&gw).await;
     for bad in ["12", "x-1", "a.1/zz", "../1-0"] {
         let r = gw
