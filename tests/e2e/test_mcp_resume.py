@@ -73,3 +73,49 @@ def test_a_last_event_id_weir_never_sent_is_refused(front: tuple[Front, RoundRob
         assert r.status_code == 400, (bad, r.status_code, r.text)
         assert "Last-Event-ID" in r.json()["error"]["message"]
     httpx.delete(f"{f.base}/mcp", headers={**headers, "mcp-session-id": session})
+
+
+def test_a_newer_session_stream_takes_over_from_an_older_one(front: tuple[Front, RoundRobin]) -> None:
+    import json
+    import threading
+
+    import httpx
+
+    f, _ = front
+    headers = {"Authorization": f"Bearer {f.key}", "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    session = httpx.post(f"{f.base}/mcp", json=init, headers=headers).headers["mcp-session-id"]
+    h = {**headers, "mcp-session-id": session}
+    got: dict[str, list[str]] = {"old": [], "new": []}
+    ended = {"old": threading.Event(), "new": threading.Event()}
+    opened = {"old": threading.Event(), "new": threading.Event()}
+
+    def listen(which: str) -> None:
+        with httpx.stream("GET", f"{f.base}/mcp", headers={**h, "accept": "text/event-stream"}, timeout=30) as r:
+            opened[which].set()
+            try:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        got[which].append(json.loads(line[6:]).get("params", {}).get("data", ""))
+            except httpx.HTTPError:
+                pass
+        ended[which].set()
+
+    old = threading.Thread(target=listen, args=("old",), daemon=True)
+    old.start()
+    assert opened["old"].wait(10)
+    new = threading.Thread(target=listen, args=("new",), daemon=True)
+    new.start()
+    assert opened["new"].wait(10)
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fixhttp__announce", "arguments": {"count": 3, "delay_ms": 50, "tag": "takeover"}}}
+    assert httpx.post(f"{f.base}/mcp", json=call, headers=h, timeout=30).status_code == 200
+    assert ended["old"].wait(10), "the older stream ended"
+    deadline = threading.Event()
+    for _ in range(100):
+        if len(got["new"]) >= 3:
+            break
+        deadline.wait(0.05)
+    assert got["new"] == ["takeover 1", "takeover 2", "takeover 3"], got
+    assert got["old"] == [], "the older stream sent nothing the newer one did"
+    httpx.delete(f"{f.base}/mcp", headers=h)
+    assert ended["new"].wait(10)

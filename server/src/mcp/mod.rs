@@ -1593,11 +1593,17 @@ async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap
                     continue;
                 }
             };
+            // A newer GET took the stream (the client reconnected, here or elsewhere): this one
+            // ends, before sending anything the newer one sends too.
+            if matches!(sh.still_listener(&session.id, &token, None).await, Ok(false)) {
+                return;
+            }
             if events.is_empty() {
                 session.touch();
                 if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
                     return;
                 }
+                continue;
             }
             for ev in &events {
                 if out_tx.send(raw_event(&ev.id, &ev.data)).await.is_err() {
@@ -1605,11 +1611,8 @@ async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap
                 }
                 pos.clone_from(&ev.id);
             }
-            // A newer GET took the stream (the client reconnected elsewhere): this one ends.
-            let moved = if events.is_empty() { None } else { Some(pos.as_str()) };
-            if matches!(sh.still_listener(&session.id, &token, moved).await, Ok(false)) {
-                return;
-            }
+            // Where a GET without Last-Event-ID picks up.
+            let _ = sh.still_listener(&session.id, &token, Some(&pos)).await;
         }
     });
     sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
