@@ -84,6 +84,38 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def start_weir(name: str, tmp: Path, config: Path, database: str, extra_env: dict[str, str], key: str | None = None) -> tuple[subprocess.Popen[bytes], str, str]:
+    """`weir serve` on free ports; the agent `bench` and its key are made first unless `key`
+    (one already in `database`) is given. Returns the process, its base URL and the key."""
+    gw, admin = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WEIR_")},
+        "WEIR_DATABASE_URL": database,
+        "WEIR_LISTEN": f"127.0.0.1:{gw}",
+        "WEIR_ADMIN_LISTEN": f"127.0.0.1:{admin}",
+        "WEIR_ADMIN_TOKEN": "bench-admin-token",
+        "WEIR_LOG": "warn",
+        **extra_env,
+    }
+    cli = [str(WEIR_BIN), "--config", str(config)]
+    if key is None:
+        subprocess.run([*cli, "agents", "create", "bench"], env=env, check=True, capture_output=True)
+        key = subprocess.run([*cli, "keys", "create", "bench"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    log(f"{name} on {gw}")
+    proc = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{name}.log", "wb"))
+    wait_http(f"http://127.0.0.1:{admin}/readyz", name)
+    return proc, f"http://127.0.0.1:{gw}", key
+
+
+def med(runs: list[dict], side: str, q: str) -> float:
+    return statistics.median(r[side][q] for r in runs)
+
+
+def diff(runs: list[dict], a: str, b: str, q: str) -> float:
+    """The median over runs of side `a` minus side `b`."""
+    return statistics.median(r[a][q] - r[b][q] for r in runs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
@@ -110,7 +142,6 @@ def main() -> None:
         wait_http(f"http://127.0.0.1:{backend_port}/", "the fixture")
         direct = f"http://127.0.0.1:{backend_port}/mcp"
 
-        gw, admin = free_port(), free_port()
         config = tmp / "weir.toml"
         config.write_text(
             f"""
@@ -125,22 +156,8 @@ name = "fixstdio"
 command = ["node", "{FIXTURE}", "stdio"]
 """
         )
-        wenv = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WEIR_")},
-            "WEIR_DATABASE_URL": f"sqlite://{tmp / 'weir.db'}",
-            "WEIR_LISTEN": f"127.0.0.1:{gw}",
-            "WEIR_ADMIN_LISTEN": f"127.0.0.1:{admin}",
-            "WEIR_ADMIN_TOKEN": "bench-admin-token",
-            "WEIR_LOG": "warn",
-        }
-        cli = [str(WEIR_BIN), "--config", str(config)]
-        subprocess.run([*cli, "agents", "create", "bench"], env=wenv, check=True, capture_output=True)
-        key = subprocess.run([*cli, "keys", "create", "bench"], env=wenv, check=True, capture_output=True, text=True).stdout.strip()
-        log(f"weir on {gw}")
-        weir = subprocess.Popen([*cli, "serve"], env=wenv, stdout=subprocess.DEVNULL, stderr=open(tmp / "weir.log", "wb"))
+        weir, base, key = start_weir("weir", tmp, config, f"sqlite://{tmp / 'weir.db'}", {})
         procs.append(weir)
-        wait_http(f"http://127.0.0.1:{admin}/readyz", "weir")
-        base = f"http://127.0.0.1:{gw}"
         if args.replicas:
             replicas_bench(args, tmp, procs, config, direct, base, key)
             return
@@ -155,11 +172,8 @@ command = ["node", "{FIXTURE}", "stdio"]
                 f"p99 direct {r['direct']['p99']:.3f} ms, /mcp/fix {r['weir_server']['p99']:.3f} ms"
             )
 
-        def med(side: str, q: str) -> float:
-            return statistics.median(r[side][q] for r in runs)
-
         def added(side: str, q: str) -> float:
-            return statistics.median(r[side][q] - r["direct"][q] for r in runs)
+            return diff(runs, side, "direct", q)
 
         memory = {}
         for server in ("fix", "fixstdio"):
@@ -176,8 +190,8 @@ command = ["node", "{FIXTURE}", "stdio"]
             "",
             "| | direct | /mcp/fix | /mcp (aggregate) |",
             "|---|---|---|---|",
-            f"| p50 (ms) | {med('direct', 'p50'):.3f} | {med('weir_server', 'p50'):.3f} | {med('weir_aggregate', 'p50'):.3f} |",
-            f"| p99 (ms) | {med('direct', 'p99'):.3f} | {med('weir_server', 'p99'):.3f} | {med('weir_aggregate', 'p99'):.3f} |",
+            f"| p50 (ms) | {med(runs, 'direct', 'p50'):.3f} | {med(runs, 'weir_server', 'p50'):.3f} | {med(runs, 'weir_aggregate', 'p50'):.3f} |",
+            f"| p99 (ms) | {med(runs, 'direct', 'p99'):.3f} | {med(runs, 'weir_server', 'p99'):.3f} | {med(runs, 'weir_aggregate', 'p99'):.3f} |",
             f"| added p50 (ms) | | {added('weir_server', 'p50'):+.3f} | {added('weir_aggregate', 'p50'):+.3f} |",
             f"| added p99 (ms) | | {added('weir_server', 'p99'):+.3f} | {added('weir_aggregate', 'p99'):+.3f} |",
             "",
@@ -217,29 +231,14 @@ def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.P
     db = f"weir_bench_{os.getpid()}"
     subprocess.run(["psql", f"{pg}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True, capture_output=True)
     try:
+        replica_config = tmp / "replica.toml"
+        replica_config.write_text(config.read_text() + f'\n[limits]\nredis_prefix = "weir-bench-{os.getpid()}:"\n')
         bases = []
-        key = ""
+        key: str | None = None
         for n in range(2):
-            gw, admin = free_port(), free_port()
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("WEIR_")},
-                "WEIR_DATABASE_URL": f"{pg}/{db}",
-                "WEIR_REDIS_URL": redis,
-                "WEIR_LISTEN": f"127.0.0.1:{gw}",
-                "WEIR_ADMIN_LISTEN": f"127.0.0.1:{admin}",
-                "WEIR_ADMIN_TOKEN": "bench-admin-token",
-                "WEIR_LOG": "warn",
-            }
-            replica_config = tmp / f"replica{n}.toml"
-            replica_config.write_text(config.read_text() + f'\n[limits]\nredis_prefix = "weir-bench-{os.getpid()}:"\n')
-            cli = [str(WEIR_BIN), "--config", str(replica_config)]
-            if n == 0:
-                subprocess.run([*cli, "agents", "create", "bench"], env=env, check=True, capture_output=True)
-                key = subprocess.run([*cli, "keys", "create", "bench"], env=env, check=True, capture_output=True, text=True).stdout.strip()
-            log(f"replica {n} on {gw}")
-            procs.append(subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"replica{n}.log", "wb")))
-            wait_http(f"http://127.0.0.1:{admin}/readyz", f"replica {n}")
-            bases.append(f"http://127.0.0.1:{gw}")
+            proc, base, key = start_weir(f"replica{n}", tmp, replica_config, f"{pg}/{db}", {"WEIR_REDIS_URL": redis}, key)
+            procs.append(proc)
+            bases.append(base)
         runs = []
         for i in range(args.runs):
             out = subprocess.run(
@@ -252,23 +251,17 @@ def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.P
                 f"first replica {r['first_replica']['p50']:.3f} ms, other replica {r['other_replica']['p50']:.3f} ms"
             )
 
-        def med(side: str, q: str) -> float:
-            return statistics.median(r[side][q] for r in runs)
-
-        def diff(a: str, b: str, q: str) -> float:
-            return statistics.median(r[a][q] - r[b][q] for r in runs)
-
-        worst = diff("other_replica", "local", "p50")
+        worst = diff(runs, "other_replica", "local", "p50")
         lines = [
             f"MCP shared sessions, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential tools/call per side (one session begun at the first replica, called at both)",
             "",
             "| | direct | Weir without Redis | first replica | other replica |",
             "|---|---|---|---|---|",
-            f"| p50 (ms) | {med('direct', 'p50'):.3f} | {med('local', 'p50'):.3f} | {med('first_replica', 'p50'):.3f} | {med('other_replica', 'p50'):.3f} |",
-            f"| p99 (ms) | {med('direct', 'p99'):.3f} | {med('local', 'p99'):.3f} | {med('first_replica', 'p99'):.3f} | {med('other_replica', 'p99'):.3f} |",
+            f"| p50 (ms) | {med(runs, 'direct', 'p50'):.3f} | {med(runs, 'local', 'p50'):.3f} | {med(runs, 'first_replica', 'p50'):.3f} | {med(runs, 'other_replica', 'p50'):.3f} |",
+            f"| p99 (ms) | {med(runs, 'direct', 'p99'):.3f} | {med(runs, 'local', 'p99'):.3f} | {med(runs, 'first_replica', 'p99'):.3f} | {med(runs, 'other_replica', 'p99'):.3f} |",
             "",
-            f"other replica − Weir without Redis: p50 {worst:+.3f} ms, p99 {diff('other_replica', 'local', 'p99'):+.3f} ms",
-            f"other replica − first replica: p50 {diff('other_replica', 'first_replica', 'p50'):+.3f} ms, p99 {diff('other_replica', 'first_replica', 'p99'):+.3f} ms",
+            f"other replica − Weir without Redis: p50 {worst:+.3f} ms, p99 {diff(runs, 'other_replica', 'local', 'p99'):+.3f} ms",
+            f"other replica − first replica: p50 {diff(runs, 'other_replica', 'first_replica', 'p50'):+.3f} ms, p99 {diff(runs, 'other_replica', 'first_replica', 'p99'):+.3f} ms",
             f"target: a call at another replica adds ≤ 1 ms p50: {'met' if worst <= 1.0 else 'NOT met'} ({worst:+.3f} ms)",
         ]
         text = "\n".join(lines)
