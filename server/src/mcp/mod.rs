@@ -155,7 +155,7 @@ impl McpGateway {
     /// Takes on the backend sessions Redis now records for a session this replica holds.
     async fn follow(&self, session: &Session, backends: HashMap<String, shared::BackendRecord>) {
         for (server, rec) in backends {
-            if session.note_backend(&server, rec.clone()) {
+            if session.note_backend(&server, &rec) {
                 if let Some(link) = session.link(&server).await {
                     if let Link::Http(h) = &*link {
                         h.follow(&rec);
@@ -184,7 +184,7 @@ impl McpGateway {
             return;
         }
         let rec = h.record();
-        session.note_backend(server, rec.clone());
+        session.note_backend(server, &rec);
         if let Err(e) = sh.set_backend(&session.id, server, &rec).await {
             tracing::warn!(session = %session.id, server, error = %e, "backend session not recorded in Redis; other replicas will make their own");
         }
@@ -494,7 +494,7 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
 /// in Redis, so the answer may reach any replica) and appended to `stream`; returns it with its
 /// event id (none when the store could not keep it: it is sent all the same, not resumable).
 async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(Value, Option<String>)> {
-    let (m, pending) = session.to_client_noting(server, msg)?;
+    let (m, pending) = session.to_client(server, msg)?;
     if let (Some(sh), Some((weir_id, p))) = (sh, pending) {
         if let Err(e) = sh.put_request(&session.id, &weir_id, &p).await {
             tracing::warn!(session = %session.id, error = %e, "backend request not recorded in Redis; only this replica can take its answer");
@@ -503,7 +503,7 @@ async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session
     match store.append(stream, &m.to_string(), last).await {
         Ok(id) => Some((m, Some(id))),
         Err(e) => {
-            tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded in Redis");
+            tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded; it cannot be resumed");
             Some((m, None))
         }
     }
@@ -593,13 +593,17 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
 /// The client's answer to a backend's request, to that backend: from this replica when it
 /// holds the request or reaches the backend session, else through the replica that does.
 async fn deliver_answer(state: &AppState, session: &Arc<Session>, msg: Value) {
-    let (server, answer) = match session.from_client_answer(msg.clone()) {
-        Some(found) => found,
-        None => {
-            let Some(sh) = &state.mcp.shared else {
+    let (server, answer) = match &state.mcp.shared {
+        // One Weir keeps what it asked in the session.
+        None => match session.from_client_answer(msg) {
+            Some(found) => found,
+            None => {
                 tracing::debug!(session = %session.id, "client answered a request Weir does not know");
                 return;
-            };
+            }
+        },
+        // Shared sessions keep it in Redis.
+        Some(sh) => {
             let weir_id = jsonrpc::id(&msg);
             let pending = match sh.take_request(&session.id, weir_id.as_str().unwrap_or_default()).await {
                 Ok(Some(p)) => p,
@@ -805,7 +809,7 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
                 None => session.next_seq().to_string(),
             };
             let store = state.mcp.streams.clone();
-            let rec = Some(Recorder { stream: store.request_stream(&session.id, &name), sh: state.mcp.shared.clone(), store, name });
+            let rec = Recorder { stream: store.request_stream(&session.id, &name), sh: state.mcp.shared.clone(), store, name };
             let stream = async_stream(session, first_msg, rx, call, cancel, gone, rec);
             sse_response(stream)
         }
@@ -881,21 +885,32 @@ struct Recorder {
     name: String,
 }
 
-/// A backend's message on a request's stream: mapped for the client, and recorded when the
-/// stream is.
-async fn stream_event(session: &Session, server: &str, m: Value, rec: Option<&Recorder>) -> Option<Bytes> {
-    match rec {
-        None => session.to_client(server, m).map(|m| sse_event(&m)),
-        Some(r) => {
-            let (m, id) = append_for_client(r.sh.as_deref(), &*r.store, session, server, m, &r.stream, false).await?;
-            Some(sse_event_with_id(&m, id.map(|id| format!("{}/{id}", r.name)).as_deref()))
+impl Recorder {
+    /// A backend's message on the request's stream: mapped for the client and recorded.
+    async fn related(&self, session: &Session, server: &str, m: Value) -> Option<Bytes> {
+        let (m, id) = append_for_client(self.sh.as_deref(), &*self.store, session, server, m, &self.stream, false).await?;
+        Some(self.event(&m, id))
+    }
+
+    /// The response, recorded as the stream's last event.
+    async fn answer(&self, answer: &Value) -> Bytes {
+        let id = self.store.append(&self.stream, &answer.to_string(), true).await.ok();
+        self.event(answer, id)
+    }
+
+    /// The SSE event of a recorded message (`name/entry` is its id; none when the store could
+    /// not keep it).
+    fn event(&self, msg: &Value, entry: Option<String>) -> Bytes {
+        match entry {
+            Some(entry) => raw_event(&format!("{}/{entry}", self.name), &msg.to_string()),
+            None => sse_event(msg),
         }
     }
 }
 
-/// The SSE body of a request's answer: related messages as they come, then the response.
-/// Recorded (shared sessions), the stream goes on to its response after the client went away,
-/// so the client can resume it elsewhere.
+/// The SSE body of a request's answer: related messages as they come, then the response. Every
+/// event is recorded, and the stream goes on to its response after the client went away, so
+/// the client can resume it (at any replica, with shared sessions).
 fn async_stream(
     session: Arc<Session>,
     first: backend::Tagged,
@@ -903,14 +918,14 @@ fn async_stream(
     call: tokio::task::JoinHandle<Value>,
     cancel: tokio_util::sync::CancellationToken,
     gone: GoneOnDrop,
-    rec: Option<Recorder>,
+    rec: Recorder,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     tokio::spawn(async move {
         let mut call = call;
         let mut gone = Some(gone);
         let mut client_here = true;
-        // Sends to the client while it is there; `false` when the stream should end.
+        // Sends to the client while it is there.
         macro_rules! send {
             ($bytes:expr) => {{
                 if client_here && out_tx.send($bytes).await.is_err() {
@@ -918,14 +933,11 @@ fn async_stream(
                     // The client went away: `gone` fires (held approvals are abandoned).
                     drop(gone.take());
                 }
-                client_here || rec.is_some()
             }};
         }
         let (server, m) = *first;
-        if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
-            if !send!(ev) {
-                return;
-            }
+        if let Some(ev) = rec.related(&session, &server, m).await {
+            send!(ev);
         }
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
@@ -939,23 +951,18 @@ fn async_stream(
                     if let Some(g) = gone.take() { g.answered(()); }
                     return;
                 }
-                // The client went away: `gone` fires (held approvals are abandoned); a recorded
-                // answer goes on to its end for a client that resumes it.
+                // The client went away: `gone` fires (held approvals are abandoned); the answer
+                // is still recorded to its end, for a client that resumes it.
                 () = out_tx.closed(), if client_here => {
                     client_here = false;
                     drop(gone.take());
-                    if rec.is_none() {
-                        return;
-                    }
                 }
                 m = rx.recv(), if related_open => {
                     match m {
                         Some(b) => {
                             let (server, m) = *b;
-                            if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
-                                if !send!(ev) {
-                                    return;
-                                }
+                            if let Some(ev) = rec.related(&session, &server, m).await {
+                                send!(ev);
                             }
                         }
                         None => related_open = false,
@@ -969,42 +976,26 @@ fn async_stream(
                     // Related messages sent before the response still go first.
                     while let Ok(b) = rx.try_recv() {
                         let (server, m) = *b;
-                        if let Some(ev) = stream_event(&session, &server, m, rec.as_ref()).await {
-                            let _ = send!(ev);
+                        if let Some(ev) = rec.related(&session, &server, m).await {
+                            send!(ev);
                         }
                     }
                     let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
-                    let ev = match &rec {
-                        Some(r) => {
-                            let id = r.store.append(&r.stream, &answer.to_string(), true).await.ok();
-                            sse_event_with_id(&answer, id.map(|id| format!("{}/{id}", r.name)).as_deref())
-                        }
-                        None => sse_event(&answer),
-                    };
-                    let _ = send!(ev);
+                    // Recorded whether or not the client is still there.
+                    let ev = rec.answer(&answer).await;
+                    if client_here {
+                        let _ = out_tx.send(ev).await;
+                    }
                     if let Some(g) = gone.take() { g.answered(()); }
                     return;
                 }
                 _ = keepalive.tick(), if client_here => {
-                    if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
-                        client_here = false;
-                        drop(gone.take());
-                        if rec.is_none() {
-                            return;
-                        }
-                    }
+                    send!(Bytes::from_static(b": keepalive\n\n"));
                 }
             }
         }
     });
     tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok)
-}
-
-fn sse_event_with_id(msg: &Value, id: Option<&str>) -> Bytes {
-    match id {
-        Some(id) => Bytes::from(format!("id: {id}\nevent: message\ndata: {msg}\n\n")),
-        None => sse_event(msg),
-    }
 }
 
 fn sse_event(msg: &Value) -> Bytes {

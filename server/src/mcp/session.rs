@@ -160,12 +160,14 @@ impl Session {
     }
 
     /// Notes what Redis now records for `server`; `true` when it changed.
-    pub fn note_backend(&self, server: &str, rec: BackendRecord) -> bool {
+    /// A backend session is known by its id (a new one comes with a new `initialize`), so
+    /// that is all this compares, on every request of a shared session.
+    pub fn note_backend(&self, server: &str, rec: &BackendRecord) -> bool {
         let mut b = lock(&self.backends);
-        if b.get(server) == Some(&rec) {
+        if b.get(server).is_some_and(|known| known.session == rec.session) {
             return false;
         }
-        b.insert(server.to_string(), rec);
+        b.insert(server.to_string(), rec.clone());
         true
     }
 
@@ -264,13 +266,9 @@ impl Session {
 
     /// A backend's message as the client must see it: its requests get a Weir id (mapped back
     /// when the client answers), and on the aggregate its resource URIs get the server prefix.
-    pub fn to_client(&self, server: &str, msg: Value) -> Option<Value> {
-        self.to_client_noting(server, msg).map(|(m, _)| m)
-    }
-
-    /// As [`Session::to_client`], also returning a backend request's new id and what it maps
-    /// to (for Redis, so that the answer may reach any replica).
-    pub fn to_client_noting(&self, server: &str, mut msg: Value) -> Option<(Value, Option<(String, PendingRequest)>)> {
+    /// With shared sessions a request's new id comes back with what it maps to, for Redis (so
+    /// that the answer may reach any replica); one Weir keeps it in the session.
+    pub fn to_client(&self, server: &str, mut msg: Value) -> Option<(Value, Option<(String, PendingRequest)>)> {
         match jsonrpc::kind(&msg) {
             Kind::Request => {
                 let n = self.next_id.fetch_add(1, Ordering::Relaxed);

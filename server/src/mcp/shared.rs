@@ -107,8 +107,8 @@ impl Shared {
         self.conn.get().await.map_err(err)
     }
 
-    /// A connection of its own, for a blocking read.
-    async fn own_conn(&self) -> Result<MultiplexedConnection, SharedError> {
+    /// A connection of its own, for [`Shared::read`] (a blocking read would hold up others).
+    pub async fn reader(&self) -> Result<MultiplexedConnection, SharedError> {
         let config = redis::AsyncConnectionConfig::new().set_connection_timeout(Duration::from_secs(1)).set_response_timeout(Duration::from_secs(30));
         self.conn.client.get_multiplexed_async_connection_with_config(&config).await.map_err(err)
     }
@@ -167,32 +167,40 @@ impl Shared {
 
     /// Whether the session is still alive anywhere (not reset by this check).
     pub async fn exists(&self, id: &str) -> Result<bool, SharedError> {
-        let mut c = self.conn().await?;
-        redis::cmd("EXISTS").arg(self.key(id, "")).query_async::<bool>(&mut c).await.map_err(err)
+        self.key_exists(&self.key(id, "")).await
     }
 
     /// Whether a stream still exists (a request's answer older than the replay window does not).
     pub async fn stream_exists(&self, stream: &str) -> Result<bool, SharedError> {
-        let mut c = self.conn().await?;
-        redis::cmd("EXISTS").arg(stream).query_async::<bool>(&mut c).await.map_err(err)
+        self.key_exists(stream).await
     }
 
-    pub async fn set_backend(&self, id: &str, server: &str, rec: &BackendRecord) -> Result<(), SharedError> {
+    async fn key_exists(&self, key: &str) -> Result<bool, SharedError> {
         let mut c = self.conn().await?;
-        let b = self.key(id, "b");
+        redis::cmd("EXISTS").arg(key).query_async::<bool>(&mut c).await.map_err(err)
+    }
+
+    /// Sets one field of one of the session's hashes, which lives as long as the session.
+    async fn set_field(&self, id: &str, part: &str, field: &str, value: &impl Serialize) -> Result<(), SharedError> {
+        let mut c = self.conn().await?;
+        let key = self.key(id, part);
         redis::pipe()
             .cmd("HSET")
-            .arg(&b)
-            .arg(server)
-            .arg(serde_json::to_string(rec).unwrap_or_default())
+            .arg(&key)
+            .arg(field)
+            .arg(serde_json::to_string(value).unwrap_or_default())
             .ignore()
             .cmd("EXPIRE")
-            .arg(&b)
+            .arg(&key)
             .arg(self.ttl_secs)
             .ignore()
             .query_async::<()>(&mut c)
             .await
             .map_err(err)
+    }
+
+    pub async fn set_backend(&self, id: &str, server: &str, rec: &BackendRecord) -> Result<(), SharedError> {
+        self.set_field(id, "b", server, rec).await
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), SharedError> {
@@ -202,21 +210,7 @@ impl Shared {
     }
 
     pub async fn put_request(&self, id: &str, weir_id: &str, pending: &PendingRequest) -> Result<(), SharedError> {
-        let mut c = self.conn().await?;
-        let q = self.key(id, "q");
-        redis::pipe()
-            .cmd("HSET")
-            .arg(&q)
-            .arg(weir_id)
-            .arg(serde_json::to_string(pending).unwrap_or_default())
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&q)
-            .arg(self.ttl_secs)
-            .ignore()
-            .query_async::<()>(&mut c)
-            .await
-            .map_err(err)
+        self.set_field(id, "q", weir_id, pending).await
     }
 
     /// The backend request a client's answer is for, taken (an answer is delivered once).
@@ -275,11 +269,6 @@ impl Shared {
             }
         }
         Ok(out)
-    }
-
-    /// A connection for [`Shared::read`].
-    pub async fn reader(&self) -> Result<MultiplexedConnection, SharedError> {
-        self.own_conn().await
     }
 
     /// Takes the session's stream for this listener (the newest GET wins; an older listener

@@ -142,9 +142,7 @@ pub fn spawn(state: AppState, cfg: MetricsExport, stop: CancellationToken) -> an
             // The last push, at shutdown, waits less: a collector that is gone must not hold the exit.
             let limit = if last { cfg.timeout.min(Duration::from_secs(5)) } else { cfg.timeout + Duration::from_secs(1) };
             match tokio::time::timeout(limit, send(&mut client, &cfg, req)).await {
-                Ok(Ok(())) => {
-                    stats.metric_exports.fetch_add(1, Relaxed);
-                }
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     stats.metric_export_failures.fetch_add(1, Relaxed);
                     tracing::warn!(error = %e, endpoint = %cfg.endpoint, "metric export failed");

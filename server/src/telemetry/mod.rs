@@ -79,7 +79,6 @@ pub struct TelemetryStats {
     pub spans_dropped_export_failed: AtomicU64,
     pub trace_export_failures: AtomicU64,
     pub metric_export_failures: AtomicU64,
-    pub metric_exports: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,15 +101,14 @@ pub struct MetricsExport {
 
 /// An OTLP signal's settings from the standard variables: the signal's own, else the general
 /// ones. `None` when neither endpoint is set or the signal's exporter is `none`.
-struct Signal<'a> {
+struct Signal {
     protocol: Protocol,
     endpoint: String,
     headers: std::collections::HashMap<String, String>,
     timeout: std::time::Duration,
-    env: &'a Env,
 }
 
-fn signal<'a>(env: &'a Env, signal: &str, path: &str, exporter_var: &'static str) -> Result<Option<Signal<'a>>, TelemetryError> {
+fn signal(env: &Env, signal: &str, path: &str, exporter_var: &'static str) -> Result<Option<Signal>, TelemetryError> {
     let upper = signal.to_ascii_uppercase();
     match env.get(exporter_var).map(str::trim) {
         None | Some("" | "otlp") => {}
@@ -139,7 +137,7 @@ fn signal<'a>(env: &'a Env, signal: &str, path: &str, exporter_var: &'static str
     let headers = parse_headers(env.get(&format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS")).or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS")));
     let own_timeout = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
     let timeout = millis(env, if env.get(&own_timeout).is_some() { &own_timeout } else { "OTEL_EXPORTER_OTLP_TIMEOUT" }, 10_000);
-    Ok(Some(Signal { protocol, endpoint, headers, timeout, env }))
+    Ok(Some(Signal { protocol, endpoint, headers, timeout }))
 }
 
 fn millis(env: &Env, name: &str, default: u64) -> std::time::Duration {
@@ -189,14 +187,14 @@ impl Telemetry {
                     .build(),
             }
             .map_err(|e| TelemetryError::Build(e.to_string()))?;
-            let queue = queue::SpanQueue::start(exporter, queue::QueueConfig::from_env(t.env), stats.clone()).map_err(|e| TelemetryError::Build(e.to_string()))?;
+            let queue = queue::SpanQueue::start(exporter, queue::QueueConfig::from_env(env), stats.clone()).map_err(|e| TelemetryError::Build(e.to_string()))?;
             builder = builder.with_span_processor(queue);
         }
         let metrics_export = signal(env, "metrics", "/v1/metrics", "OTEL_METRICS_EXPORTER")?.map(|m| MetricsExport {
             protocol: m.protocol,
             endpoint: m.endpoint,
             headers: m.headers,
-            interval: millis(m.env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+            interval: millis(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
             timeout: m.timeout,
             service: service.clone(),
         });
