@@ -16,7 +16,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -78,6 +77,15 @@ pub struct AppState {
     /// newer one.
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     pub mcp: Arc<crate::mcp::McpGateway>,
+    /// Open and refused connections of each port.
+    pub gates: Gates,
+}
+
+/// The connection caps of the two ports.
+#[derive(Clone)]
+pub struct Gates {
+    pub gateway: Arc<crate::serve::ConnGate>,
+    pub admin: Arc<crate::serve::ConnGate>,
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
@@ -179,6 +187,7 @@ impl App {
             circuits: Arc::new(Circuits::default()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             mcp,
+            gates: Gates { gateway: crate::serve::ConnGate::new("gateway"), admin: crate::serve::ConnGate::new("admin") },
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];
@@ -227,14 +236,9 @@ impl App {
             admin_router = admin_router.layer(layer);
             tasks.push(crate::limits::flood::spawn_forget_idle(governor, stop_tasks.clone()));
         }
-        // Responses leave at once: no Nagle delay.
-        let nodelay = |tcp: &mut tokio::net::TcpStream| {
-            let _ = tcp.set_nodelay(true);
-        };
-        let workers = crate::workers::Workers::start(cfg.workers, gateway, gw_router, stop.clone()).context("starting the gateway workers")?;
-        let ad = axum::serve(admin.tap_io(nodelay), admin_router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let mut ad = tokio::spawn(async move { ad.await });
+        let workers = crate::workers::Workers::start(cfg.workers, gateway, gw_router, state.runtime.clone(), state.gates.gateway.clone(), stop.clone())
+            .context("starting the gateway workers")?;
+        let mut ad = tokio::spawn(serve_admin(admin, admin_router, state.runtime.clone(), state.gates.admin.clone(), stop.clone()));
         tokio::select! {
             () = shutdown => tracing::info!("shutting down: refusing new requests, draining in-flight ones"),
             r = &mut ad => { tracing::error!(result = ?r, "admin listener stopped") }
@@ -261,6 +265,27 @@ impl App {
         tracing::info!("weir stopped");
         Ok(())
     }
+}
+
+/// The admin port: each connection served on the shared runtime, under the admin port's caps;
+/// after `stop`, connections finish what is in flight.
+async fn serve_admin(listener: TcpListener, router: Router, runtime: Arc<ArcSwap<Runtime>>, gate: Arc<crate::serve::ConnGate>, stop: CancellationToken) {
+    let connections = tokio_util::task::TaskTracker::new();
+    let current = {
+        let runtime = runtime.clone();
+        move || {
+            let rt = runtime.load();
+            (rt.config.connections.clone(), rt.config.trusted_proxies.clone())
+        }
+    };
+    let dispatch = |tcp: tokio::net::TcpStream, peer: SocketAddr, permit: crate::serve::ConnPermit| {
+        let settings = runtime.load().config.connections.clone();
+        let (router, gate, stop) = (router.clone(), gate.clone(), stop.clone());
+        connections.spawn(async move { crate::serve::serve_connection(tcp, peer, router, &settings, gate, permit, stop).await });
+    };
+    crate::serve::accept_loop(listener, gate.clone(), current, dispatch, stop.clone()).await;
+    connections.close();
+    connections.wait().await;
 }
 
 async fn migrate_with_retry(store: &Store) -> anyhow::Result<()> {

@@ -434,6 +434,17 @@ pub struct ServerSection {
     /// Threads serving the gateway port, each with its own connections to providers;
     /// 0 means one per CPU.
     pub workers: usize,
+    /// Both ports: a request's head must be complete this long after the connection opened
+    /// (or after the request's first byte, on a kept-alive connection).
+    pub header_read_timeout_secs: u64,
+    /// Both ports: a kept-alive connection with no request in flight closes after this long.
+    pub idle_timeout_secs: u64,
+    /// Both ports: a request body that delivers nothing for this long is refused with 408.
+    pub body_read_timeout_secs: u64,
+    /// Both ports, each: open connections at most, all clients together …
+    pub max_connections: usize,
+    /// … and per client address (peers in `trusted_proxies` are exempt).
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ServerSection {
@@ -448,6 +459,11 @@ impl Default for ServerSection {
             ip_requests_per_second: 10_000,
             ip_burst: 20_000,
             workers: 0,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_read_timeout_secs: 30,
+            max_connections: 10_000,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -806,6 +822,8 @@ pub struct Config {
     pub ip_burst: u32,
     /// Gateway worker threads (at least 1).
     pub workers: usize,
+    /// Per-connection timeouts and connection caps, on both ports.
+    pub connections: crate::serve::ConnSettings,
     pub mcp: McpConfig,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
@@ -848,6 +866,28 @@ impl Config {
         if file.server.reload_interval_ms == 0 {
             return Err(invalid("server.reload_interval_ms", "must be greater than 0"));
         }
+        let srv = &file.server;
+        for (key, v) in [
+            ("header_read_timeout_secs", srv.header_read_timeout_secs),
+            ("idle_timeout_secs", srv.idle_timeout_secs),
+            ("body_read_timeout_secs", srv.body_read_timeout_secs),
+            ("max_connections", srv.max_connections as u64),
+            ("max_connections_per_client", srv.max_connections_per_client as u64),
+        ] {
+            if v == 0 {
+                return Err(invalid(format!("server.{key}"), "must be greater than 0"));
+            }
+        }
+        if srv.max_connections_per_client > srv.max_connections {
+            return Err(invalid("server.max_connections_per_client", "must not exceed server.max_connections"));
+        }
+        let connections = crate::serve::ConnSettings {
+            header_read_timeout: Duration::from_secs(srv.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(srv.idle_timeout_secs),
+            body_read_timeout: Duration::from_secs(srv.body_read_timeout_secs),
+            max_connections: srv.max_connections,
+            max_connections_per_client: srv.max_connections_per_client,
+        };
         let mut trusted_proxies = Vec::new();
         for (i, p) in file.server.trusted_proxies.iter().enumerate() {
             trusted_proxies.push(
@@ -1085,6 +1125,7 @@ impl Config {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,
             },
+            connections,
             mcp,
             warnings,
         })

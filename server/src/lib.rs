@@ -17,6 +17,7 @@ pub mod llm;
 pub mod mcp;
 pub mod metrics;
 pub mod redis_conn;
+pub mod serve;
 mod periodic;
 pub mod store;
 pub mod telemetry;

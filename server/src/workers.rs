@@ -13,15 +13,21 @@
 //! budget settlement, say) finish briefly before it ends.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::Runtime;
+use crate::serve::{ConnGate, ConnPermit};
 
 /// A connection accepted, on its way to a worker.
-type Handoff = (std::net::TcpStream, SocketAddr);
+type Handoff = (std::net::TcpStream, SocketAddr, ConnPermit);
 
 /// The worker threads and the accept loop feeding them.
 pub struct Workers {
@@ -33,27 +39,44 @@ pub struct Workers {
 
 impl Workers {
     /// Starts `n` workers serving `router`, and the accept loop on the current runtime.
-    /// `stop` ends accepting and begins each worker's graceful drain.
-    pub fn start(n: usize, listener: TcpListener, router: Router, stop: CancellationToken) -> std::io::Result<Self> {
+    /// `stop` ends accepting and begins each worker's graceful drain. Connections are admitted
+    /// under `gate`'s caps and served with the connection settings of the running config.
+    pub fn start(n: usize, listener: TcpListener, router: Router, runtime: Arc<ArcSwap<Runtime>>, gate: Arc<ConnGate>, stop: CancellationToken) -> std::io::Result<Self> {
         let abort = CancellationToken::new();
         let mut senders = Vec::with_capacity(n);
         let mut done = Vec::with_capacity(n);
         for i in 0..n.max(1) {
             let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
             let (done_tx, done_rx) = oneshot::channel();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let (router, stop, abort) = (router.clone(), stop.clone(), abort.clone());
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (router, stop, abort, runtime, gate) = (router.clone(), stop.clone(), abort.clone(), runtime.clone(), gate.clone());
             std::thread::Builder::new().name(format!("weir-gateway-{i}")).spawn(move || {
-                runtime.block_on(serve_handed(rx, router, stop, abort));
+                rt.block_on(serve_handed(rx, router, runtime, gate, stop, abort));
                 // What requests spawned (settlements, estimates) gets a moment to finish.
-                runtime.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
-                runtime.shutdown_timeout(Duration::from_secs(1));
+                rt.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
+                rt.shutdown_timeout(Duration::from_secs(1));
                 let _ = done_tx.send(());
             })?;
             senders.push(tx);
             done.push(done_rx);
         }
-        let acceptor = tokio::spawn(accept_loop(listener, senders, stop));
+        let current = {
+            let runtime = runtime.clone();
+            move || {
+                let rt = runtime.load();
+                (rt.config.connections.clone(), rt.config.trusted_proxies.clone())
+            }
+        };
+        let mut next = 0usize;
+        // Connections are dealt out in turn.
+        let dispatch = move |tcp: TcpStream, peer: SocketAddr, permit: ConnPermit| {
+            let Ok(std) = tcp.into_std() else { return };
+            if senders[next % senders.len()].send((std, peer, permit)).is_err() {
+                tracing::error!("a gateway worker has stopped; connection dropped");
+            }
+            next = next.wrapping_add(1);
+        };
+        let acceptor = tokio::spawn(crate::serve::accept_loop(listener, gate, current, dispatch, stop));
         Ok(Self { done, acceptor, abort })
     }
 
@@ -75,79 +98,40 @@ impl Workers {
     }
 }
 
-/// Deals accepted connections out to the workers in turn, until `stop`.
-async fn accept_loop(listener: TcpListener, workers: Vec<mpsc::UnboundedSender<Handoff>>, stop: CancellationToken) {
-    let mut next = 0usize;
+/// One worker: serves each connection handed to it until `stop` (then lets the connections
+/// finish what is in flight) or `abort`.
+async fn serve_handed(
+    mut rx: mpsc::UnboundedReceiver<Handoff>,
+    router: Router,
+    runtime: Arc<ArcSwap<Runtime>>,
+    gate: Arc<ConnGate>,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let connections = TaskTracker::new();
     loop {
-        let accepted = tokio::select! {
+        let handed = tokio::select! {
             () = stop.cancelled() => break,
-            a = listener.accept() => a,
+            () = abort.cancelled() => return,
+            h = rx.recv() => h,
         };
-        match accepted {
-            Ok((tcp, peer)) => {
-                // Responses leave at once: no Nagle delay.
-                let _ = tcp.set_nodelay(true);
-                let Ok(std) = tcp.into_std() else { continue };
-                if workers[next % workers.len()].send((std, peer)).is_err() {
-                    tracing::error!("a gateway worker has stopped; connection dropped");
-                }
-                next = next.wrapping_add(1);
-            }
+        // The acceptor is gone: nothing more will come.
+        let Some((std, peer, permit)) = handed else { break };
+        // Registered with this worker's runtime, so that its readiness wakes this thread.
+        let tcp = match TcpStream::from_std(std) {
+            Ok(tcp) => tcp,
             Err(e) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                tracing::error!(error = %e, "accepting a gateway connection failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// One worker: serves each connection handed to it until `stop` (gracefully) or `abort`.
-async fn serve_handed(rx: mpsc::UnboundedReceiver<Handoff>, router: Router, stop: CancellationToken, abort: CancellationToken) {
-    use axum::serve::ListenerExt as _;
-    use std::future::IntoFuture as _;
-    // `tap_io` only so that axum knows the peer address (`ConnectInfo`) of this listener.
-    let listener = Handed { rx, local: SocketAddr::from(([0, 0, 0, 0], 0)) }.tap_io(|_| {});
-    let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .into_future();
-    tokio::select! {
-        r = serve => {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "gateway worker stopped");
-            }
-        }
-        () = abort.cancelled() => {}
-    }
-}
-
-/// The connections handed to one worker, as a listener axum can serve.
-struct Handed {
-    rx: mpsc::UnboundedReceiver<Handoff>,
-    local: SocketAddr,
-}
-
-impl axum::serve::Listener for Handed {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Some((std, peer)) = self.rx.recv().await else {
-                // The acceptor is gone (shutdown): accept nothing more. Graceful shutdown ends
-                // the serve loop before this is polled again.
-                std::future::pending::<()>().await;
+                tracing::warn!(error = %e, "cannot take over a gateway connection");
                 continue;
-            };
-            // Registered with this worker's runtime, so that its readiness wakes this thread.
-            match TcpStream::from_std(std) {
-                Ok(tcp) => return (tcp, peer),
-                Err(e) => tracing::warn!(error = %e, "cannot take over a gateway connection"),
             }
-        }
+        };
+        let settings = runtime.load().config.connections.clone();
+        let (router, gate, stop) = (router.clone(), gate.clone(), stop.clone());
+        connections.spawn(async move { crate::serve::serve_connection(tcp, peer, router, &settings, gate, permit, stop).await });
     }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+    connections.close();
+    tokio::select! {
+        () = connections.wait() => {}
+        () = abort.cancelled() => {}
     }
 }

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// The client stopped sending its request body.
+    RequestTimeout,
     /// A budget or rate limit does not leave room for the call.
     RateLimited,
     /// The provider could not be reached (connect failure, no key configured).
@@ -65,6 +67,7 @@ impl LlmError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unreachable | ErrorKind::BadUpstream => StatusCode::BAD_GATEWAY,
             ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -81,6 +84,7 @@ impl LlmError {
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::RateLimited => "limit_exceeded",
             ErrorKind::Unreachable => "provider_unreachable",
             ErrorKind::Timeout => "timeout",
@@ -103,7 +107,7 @@ impl LlmError {
             }
             Dialect::Anthropic => {
                 let ty = match self.kind {
-                    ErrorKind::BadRequest | ErrorKind::MethodNotAllowed => "invalid_request_error",
+                    ErrorKind::BadRequest | ErrorKind::MethodNotAllowed | ErrorKind::RequestTimeout => "invalid_request_error",
                     ErrorKind::Unauthorized => "authentication_error",
                     ErrorKind::Forbidden => "permission_error",
                     ErrorKind::NotFound => "not_found_error",

@@ -582,8 +582,12 @@ async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, LlmError> {
     let mut buf = bytes::BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(LlmError::new(ErrorKind::BadRequest, "could not read the request body"));
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) if crate::serve::BodyFault::of(&e) == crate::serve::BodyFault::Stalled => {
+                return Err(LlmError::new(ErrorKind::RequestTimeout, "the request body stopped arriving before it was complete"));
+            }
+            Err(_) => return Err(LlmError::new(ErrorKind::BadRequest, "could not read the request body")),
         };
         if let Ok(data) = frame.into_data() {
             seen += data.len();

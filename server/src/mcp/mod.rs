@@ -539,13 +539,13 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     }
     let bytes = match axum::body::to_bytes(body, cfg.max_message_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            return rpc_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Value::Null,
-                jsonrpc::INVALID_REQUEST,
-                format!("message larger than the {}-byte limit", cfg.max_message_bytes),
-            )
+        Err(e) => {
+            let (status, message) = match crate::serve::BodyFault::of(&e) {
+                crate::serve::BodyFault::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, format!("message larger than the {}-byte limit", cfg.max_message_bytes)),
+                crate::serve::BodyFault::Stalled => (StatusCode::REQUEST_TIMEOUT, "the message stopped arriving before it was complete".to_string()),
+                crate::serve::BodyFault::Broken => (StatusCode::BAD_REQUEST, "the message could not be read".to_string()),
+            };
+            return rpc_error(status, Value::Null, jsonrpc::INVALID_REQUEST, message);
         }
     };
     let msg: Value = match serde_json::from_slice(&bytes) {

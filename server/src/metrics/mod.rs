@@ -167,6 +167,30 @@ pub async fn collect(state: &AppState) -> Vec<Metric> {
     failures.point(vec![("signal", "metrics".into())], int(&t.metric_export_failures));
     out.push(failures);
 
+    let mut open = Metric::new("weir.connections.open", "weir_connections_open", "{connection}", Gauge, "Client connections open, by port.");
+    let mut refused = Metric::new(
+        "weir.connections.refused",
+        "weir_connections_refused_total",
+        "{connection}",
+        Counter,
+        "Client connections closed at once because a cap was reached (in total, or for the client's address), by port.",
+    );
+    let mut timed_out = Metric::new(
+        "weir.connections.timed_out",
+        "weir_connections_timed_out_total",
+        "{connection}",
+        Counter,
+        "Client connections closed because the client kept Weir waiting (request head or idle keep-alive), by port.",
+    );
+    for gate in [&state.gates.gateway, &state.gates.admin] {
+        let port = || vec![("port", gate.listener.to_string())];
+        open.point(port(), Value::Int(gate.open()));
+        refused.point(vec![("port", gate.listener.to_string()), ("reason", "total".into())], int(&gate.refused_total));
+        refused.point(vec![("port", gate.listener.to_string()), ("reason", "per_client".into())], int(&gate.refused_per_client));
+        timed_out.point(port(), int(&gate.timed_out));
+    }
+    out.extend([open, refused, timed_out]);
+
     let mut circuits = Metric::new("weir.circuit.state", "weir_circuit_state", "1", Gauge, "Circuit of each target: 0 closed, 1 open, 2 half-open.");
     for c in state.circuits.views() {
         let v = match c.state {

@@ -1,0 +1,179 @@
+//! Slow, idle and greedy clients on both ports: header-read, idle and body-read timeouts, and
+//! the caps on open connections; and that a request waiting for its answer is never cut.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{Backend, GatewayOptions, TestGateway};
+
+/// Short timeouts (1 s head and body, 2 s idle) and small caps, on both ports.
+async fn strict(extra_server: &str) -> TestGateway {
+    let server_toml = format!("header_read_timeout_secs = 1\nidle_timeout_secs = 2\nbody_read_timeout_secs = 1\n{extra_server}");
+    TestGateway::start_with(Backend::Sqlite, GatewayOptions { server_toml, ..Default::default() }).await
+}
+
+fn addr(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+/// Reads until the peer closes (or `limit` passes); returns what was read and whether it closed.
+async fn read_until_closed(tcp: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(end.into(), tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (out, true),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn half_sent_request_heads_are_closed_after_the_head_timeout_on_both_ports() {
+    let gw = strict("").await;
+    for base in [&gw.base, &gw.admin] {
+        let mut slow = Vec::new();
+        for _ in 0..20 {
+            let mut tcp = TcpStream::connect(addr(base)).await.unwrap();
+            tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+            slow.push(tcp);
+        }
+        let started = Instant::now();
+        for tcp in &mut slow {
+            let (_, closed) = read_until_closed(tcp, Duration::from_secs(5)).await;
+            assert!(closed, "{base}: a connection with half a head stayed open");
+        }
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(800) && took < Duration::from_secs(4), "{base}: closed after {took:?}, head timeout is 1 s");
+    }
+    assert!(gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed) >= 20);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_not_the_head_timeout() {
+    let gw = strict("").await;
+    let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Idle past the head timeout (1 s), within the idle one (2 s): the connection still serves.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "a kept-alive connection idle for 1.5 s was cut");
+    // Then idle past the idle timeout: closed.
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(closed, "an idle connection stayed open");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1700) && took < Duration::from_secs(4), "idle connection closed after {took:?}, idle timeout is 2 s");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_request_body_gets_408_in_the_callers_protocol() {
+    let gw = strict("").await;
+    // LLM route: OpenAI error shape.
+    let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"model\":",
+        gw.key
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (out, _) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"type\":\"invalid_request_error\"") && text.contains("stopped arriving"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // MCP route: a JSON-RPC error.
+    let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    let head = format!("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\":", gw.key);
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let (out, _) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"jsonrpc\":\"2.0\"") && text.contains("-32600"), "{text}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_waiting_for_its_answer_is_not_cut_by_the_timeouts() {
+    let gw = strict("").await;
+    // The provider takes 2.6 s: longer than every connection timeout (1 s head and body, 2 s
+    // idle), within its read timeout (3 s).
+    let started = Instant::now();
+    let resp = gw.post_behaving("/v1/chat/completions", "stall_ms=2600", json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    assert!(started.elapsed() >= Duration::from_millis(2600));
+    // A stream whose chunks come slowly (one every 1.2 s) runs to its end.
+    let resp = gw
+        .http
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(&gw.key)
+        .header("x-fake-behavior", "chunk_delay_ms=1200")
+        .json(&json!({"model": "gpt-test", "stream": true, "messages": [{"role": "user", "content": "one two three"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("[DONE]"), "the slow stream was cut: {text}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_caps_are_closed_at_once_and_counted() {
+    let gw = strict("max_connections = 6\nmax_connections_per_client = 3").await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+        // A request each, so the connections are surely being served.
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 512];
+        assert!(tcp.read(&mut buf).await.unwrap() > 0);
+        held.push(tcp);
+    }
+    // A fourth from the same address is closed without an answer.
+    let mut extra = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (out, closed) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
+    assert!(closed && out.is_empty(), "over the per-client cap, a connection was served: {}", String::from_utf8_lossy(&out));
+    // The admin port has caps of its own.
+    assert_eq!(gw.http.get(gw.admin_url("/healthz")).send().await.unwrap().status(), 200);
+    let metrics = gw.http.get(gw.admin_url("/metrics")).bearer_auth(crate::support::ADMIN_TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"weir_connections_refused_total{port="gateway",reason="per_client"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"weir_connections_open{port="gateway"} 3"#), "{metrics}");
+    // One closed: a new one is served again.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resp = reqwest::Client::new().get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_exempt_from_the_per_client_cap_but_not_the_total() {
+    let gw = strict("max_connections = 5\nmax_connections_per_client = 1\ntrusted_proxies = [\"127.0.0.1\"]").await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 512];
+        assert!(tcp.read(&mut buf).await.unwrap() > 0, "a trusted proxy's connection was refused under the total cap");
+        held.push(tcp);
+    }
+    let mut extra = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (out, closed) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
+    assert!(closed && out.is_empty(), "over the total cap, a connection was served");
+    assert_eq!(gw.state.gates.gateway.refused_total.load(std::sync::atomic::Ordering::Relaxed), 1);
+    gw.stop().await;
+}
