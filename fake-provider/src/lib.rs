@@ -6,7 +6,13 @@
 //! `POST /_fake/script` queue, the `x-fake-behavior` request header, or a suffix on the model
 //! name (`gpt-x@status=500`); the syntax is `key=value,flag`, e.g.
 //! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`,
-//! `chunk_delay_ms=20`, `chunks=5`, `usage_in=50,usage_out=50` (fixed token counts).
+//! `chunk_delay_ms=20`, `chunks=5`, `usage_in=50,usage_out=50` (fixed token counts),
+//! `echo_auth` (401 quoting the credential it was sent, as some providers do), `pad=N` (a whole
+//! answer padded to N bytes or more), `endless` (a stream that never ends),
+//! `unterminated` (a stream whose first event never ends).
+//!
+//! Like the real APIs, answers carry headers about the provider account (organisation, its
+//! rate limits).
 //!
 //! `GET /_fake/requests` returns every request received (path, headers, body) and
 //! `GET /_fake/stats` counts requests and calls abandoned by the caller before they completed.
@@ -53,6 +59,14 @@ pub struct Behavior {
     /// Report these token counts instead of counting words.
     pub usage_in: Option<u64>,
     pub usage_out: Option<u64>,
+    /// Answer 401 with an error that quotes the credential received.
+    pub echo_auth: bool,
+    /// Pad a whole answer to at least this many bytes.
+    pub pad: Option<usize>,
+    /// Stream events for ever.
+    pub endless: bool,
+    /// Stream one event that never ends.
+    pub unterminated: bool,
 }
 
 impl Behavior {
@@ -72,6 +86,10 @@ impl Behavior {
                 "no_usage" => b.no_usage = true,
                 "ratelimit" => b.ratelimit = true,
                 "garbage" => b.garbage = true,
+                "echo_auth" => b.echo_auth = true,
+                "pad" => b.pad = num.map(|n| n as usize),
+                "endless" => b.endless = true,
+                "unterminated" => b.unterminated = true,
                 _ => {}
             }
         }
@@ -82,6 +100,8 @@ impl Behavior {
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordedRequest {
     pub path: String,
+    /// The query string, as received.
+    pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Value,
 }
@@ -219,17 +239,17 @@ impl Drop for Completion {
     }
 }
 
-async fn chat(State(s): State<Arc<FakeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    serve(s, Api::Chat, "/v1/chat/completions", headers, body).await
+async fn chat(State(s): State<Arc<FakeState>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    serve(s, Api::Chat, "/v1/chat/completions", uri.query(), headers, body).await
 }
-async fn responses(State(s): State<Arc<FakeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    serve(s, Api::Responses, "/v1/responses", headers, body).await
+async fn responses(State(s): State<Arc<FakeState>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    serve(s, Api::Responses, "/v1/responses", uri.query(), headers, body).await
 }
-async fn embeddings(State(s): State<Arc<FakeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    serve(s, Api::Embeddings, "/v1/embeddings", headers, body).await
+async fn embeddings(State(s): State<Arc<FakeState>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    serve(s, Api::Embeddings, "/v1/embeddings", uri.query(), headers, body).await
 }
-async fn messages(State(s): State<Arc<FakeState>>, headers: HeaderMap, body: Bytes) -> Response {
-    serve(s, Api::Messages, "/v1/messages", headers, body).await
+async fn messages(State(s): State<Arc<FakeState>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    serve(s, Api::Messages, "/v1/messages", uri.query(), headers, body).await
 }
 
 fn error_body(api: Api, status: u16, message: &str) -> Value {
@@ -264,12 +284,13 @@ fn count_words(v: &Value, key: Option<&str>) -> u64 {
     }
 }
 
-async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+async fn serve(s: Arc<FakeState>, api: Api, path: &str, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Response {
     s.received.fetch_add(1, Ordering::SeqCst);
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Ok(mut r) = s.requests.lock() {
         r.push(RecordedRequest {
             path: path.to_string(),
+            query: query.map(str::to_string),
             headers: headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect(),
             body: parsed.clone(),
         });
@@ -294,6 +315,14 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body
     if let Some(ms) = behavior.stall_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+    if behavior.echo_auth {
+        completion.finish();
+        let sent = headers.get("authorization").or_else(|| headers.get("x-api-key")).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let message = format!("Incorrect API key provided: {sent}. You can find your API key at https://example.invalid/keys.");
+        let mut r = (StatusCode::UNAUTHORIZED, Json(error_body(api, 401, &message))).into_response();
+        r.headers_mut().insert("x-echoed-authorization", sent.parse().unwrap_or_else(|_| "x".parse().unwrap_or_else(|_| unreachable!())));
+        return r;
+    }
     if behavior.ratelimit {
         completion.finish();
         let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(error_body(api, 429, "Rate limit reached for requests"))).into_response();
@@ -317,11 +346,30 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body
     let stream = parsed.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let mut resp_headers = HeaderMap::new();
     resp_headers.insert("x-request-id", "req_fake_upstream".parse().unwrap_or_else(|_| unreachable!()));
+    for (k, v) in account_headers(api) {
+        resp_headers.insert(*k, v.parse().unwrap_or_else(|_| unreachable!()));
+    }
 
     if !stream || api == Api::Embeddings {
-        let body = whole_body(api, &model, &parsed, input_tokens, output_tokens, behavior.no_usage);
+        let mut body = whole_body(api, &model, &parsed, input_tokens, output_tokens, behavior.no_usage);
+        if let (Some(n), Some(o)) = (behavior.pad, body.as_object_mut()) {
+            o.insert("padding".into(), json!("x".repeat(n)));
+        }
         completion.finish();
         return (StatusCode::OK, resp_headers, Json(body)).into_response();
+    }
+    resp_headers.insert("content-type", "text/event-stream".parse().unwrap_or_else(|_| unreachable!()));
+    if behavior.endless || behavior.unterminated {
+        // Never finished: the caller decides when it has had enough.
+        let unterminated = behavior.unterminated;
+        let first = if unterminated { Bytes::from_static(b"data: {\"choices\":[{\"delta\":{\"content\":\"") } else { Bytes::new() };
+        let event = if unterminated { Bytes::from(vec![b'x'; 8192]) } else { Bytes::from(format!("data: {}\n\n", json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model, "choices": [{"index": 0, "delta": {"content": "more "}, "finish_reason": null}]}))) };
+        let body = stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(stream::repeat_with(move || Ok::<_, std::io::Error>(event.clone())).then(|c| async move {
+            tokio::task::yield_now().await;
+            c
+        }));
+        drop(completion);
+        return (StatusCode::OK, resp_headers, Body::from_stream(body)).into_response();
     }
 
     let include_usage = parsed.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
@@ -359,9 +407,25 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, headers: HeaderMap, body
             futures_util::future::ready(keep)
         }
     });
-    resp_headers.insert("content-type", "text/event-stream".parse().unwrap_or_else(|_| unreachable!()));
     resp_headers.insert("cache-control", "no-cache".parse().unwrap_or_else(|_| unreachable!()));
     (StatusCode::OK, resp_headers, Body::from_stream(body)).into_response()
+}
+
+/// What the real APIs say about the account a call was made with.
+fn account_headers(api: Api) -> &'static [(&'static str, &'static str)] {
+    match api {
+        Api::Messages => &[
+            ("anthropic-organization-id", "org-fake-anthropic"),
+            ("anthropic-ratelimit-requests-limit", "4000"),
+            ("anthropic-ratelimit-requests-remaining", "3999"),
+        ],
+        _ => &[
+            ("openai-organization", "org-fake-provider-account"),
+            ("openai-processing-ms", "3"),
+            ("x-ratelimit-limit-requests", "10000"),
+            ("x-ratelimit-remaining-requests", "9999"),
+        ],
+    }
 }
 
 fn now() -> u64 {

@@ -27,6 +27,7 @@ async fn measure(name: &str, limiter: &Limiter, n: usize) {
         model: "gpt",
         body: &body,
         requested_max_output: Some(256),
+        choices: 1,
         has_output: true,
         price,
         bytes_per_token: 2.0,

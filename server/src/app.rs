@@ -158,6 +158,7 @@ impl App {
         let admin = TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
 
         let (audit, writer) = spawn_writer(&config.database_url, &config.audit).context("starting the audit writer")?;
+        audit.metrics().set_known(crate::metrics::KnownNames::of(&config));
         let drain_timeout = config.drain_timeout;
         let refresh = config.identity_refresh;
         let reload_every = config.reload_interval;
@@ -404,9 +405,11 @@ fn spawn_config_reload(state: AppState, path: std::path::PathBuf, env: Env, ever
                         tracing::warn!("{w}");
                     }
                     let limits = next.limits.clone();
+                    let known = crate::metrics::KnownNames::of(&next);
                     match Runtime::new(next) {
                         Ok(rt) => {
                             runtime.store(Arc::new(rt));
+                            state.audit.metrics().set_known(known);
                             state.limiter.apply_config(&limits);
                             tracing::info!(path = %path.display(), "config reloaded");
                         }

@@ -696,6 +696,28 @@ pub struct ProviderSection {
     /// Unset: the standard `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` apply.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// The agent's request headers passed on to this provider (case-insensitive names). Unset:
+    /// what the provider's SDKs need (`openai-beta`; `anthropic-version`, `anthropic-beta`).
+    #[serde(default)]
+    pub forward_headers: Option<Vec<String>>,
+    /// The agent's query parameters passed on (by name); none unless listed.
+    #[serde(default)]
+    pub forward_query: Vec<String>,
+    /// The largest answer read from this provider (a whole body, or a whole stream).
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+fn default_max_response_bytes() -> usize {
+    64 * 1024 * 1024
+}
+
+/// The agent headers a provider of `kind` gets unless its `forward_headers` says otherwise.
+pub fn default_forward_headers(kind: ProviderKind) -> &'static [&'static str] {
+    match kind {
+        ProviderKind::Openai => &["openai-beta"],
+        ProviderKind::Anthropic => &["anthropic-version", "anthropic-beta"],
+    }
 }
 
 fn default_connect_timeout() -> u64 {
@@ -778,6 +800,11 @@ pub struct Provider {
     pub token_margin: f64,
     /// The HTTP proxy calls to this provider go through, if any.
     pub proxy: Option<String>,
+    /// Agent request headers passed on (lower-case names).
+    pub forward_headers: Vec<http::HeaderName>,
+    /// Agent query parameters passed on (by name).
+    pub forward_query: Vec<String>,
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -986,6 +1013,27 @@ impl Config {
                     .map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
                 headers.push((n, v));
             }
+            let forward_headers = match &p.forward_headers {
+                Some(names) => names.clone(),
+                None => default_forward_headers(p.kind).iter().map(|n| n.to_string()).collect(),
+            }
+            .iter()
+            .map(|n| {
+                http::HeaderName::from_bytes(n.trim().to_ascii_lowercase().as_bytes())
+                    .map_err(|_| invalid(format!("{key}.forward_headers"), format!("`{n}` is not a valid header name")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+            for n in &forward_headers {
+                if matches!(n.as_str(), "authorization" | "x-api-key" | "host" | "cookie" | "content-length" | "transfer-encoding") {
+                    return Err(invalid(format!("{key}.forward_headers"), format!("`{n}` is Weir's to set, never the agent's")));
+                }
+            }
+            if p.forward_query.iter().any(|q| q.trim().is_empty()) {
+                return Err(invalid(format!("{key}.forward_query"), "names must not be empty"));
+            }
+            if p.max_response_bytes < 1024 {
+                return Err(invalid(format!("{key}.max_response_bytes"), "must be at least 1024"));
+            }
             let env_proxy = proxy_from_env(env, &base_url);
             providers.insert(
                 p.name.clone(),
@@ -1013,6 +1061,9 @@ impl Config {
                         }
                         None => env_proxy,
                     },
+                    forward_headers,
+                    forward_query: p.forward_query.clone(),
+                    max_response_bytes: p.max_response_bytes,
                 },
             );
         }

@@ -14,6 +14,7 @@ pub mod console;
 pub mod identity;
 pub mod limits;
 pub mod llm;
+pub mod log;
 pub mod mcp;
 pub mod metrics;
 pub mod redis_conn;

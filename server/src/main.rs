@@ -16,10 +16,11 @@ fn main() -> ExitCode {
     let env = Env::from_process();
     let filter = EnvFilter::try_new(env.get("WEIR_LOG").or(env.get("RUST_LOG")).unwrap_or("info"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    // Logs go to stderr: stdout carries command output (a new key, alone on its line).
+    // Logs go to stderr (stdout carries command output: a new key, alone on its line), without
+    // any secret of the config.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(weir_server::log::SecretFreeStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if env.get("WEIR_LOG_FORMAT") == Some("json") {
         builder.json().init();

@@ -15,6 +15,7 @@ mod failover;
 mod identity;
 mod limits;
 mod mcp_shared;
+mod llm_edges;
 mod llm_routes;
 mod outage;
 mod reload;

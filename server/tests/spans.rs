@@ -298,7 +298,8 @@ async fn an_agent_sessions_llm_and_mcp_calls_form_one_trace() {
     let telemetry = Telemetry::from_env(&env).expect("telemetry");
     let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: mcp_fixture_toml(""), ..Default::default() }).await;
     let session = "trip-planner-7f3a";
-    let want = hex(&weir_server::telemetry::session_context(session).trace_id().to_bytes());
+    let agent_id = gw.store.agent_by_name("bot").await.unwrap().unwrap().id;
+    let want = hex(&weir_server::telemetry::session_context(&agent_id, session).trace_id().to_bytes());
     let chat = |traceparent: Option<&'static str>| {
         let mut req = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-weir-session", session);
         if let Some(tp) = traceparent {

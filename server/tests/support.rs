@@ -140,12 +140,15 @@ kind = "openai"
 base_url = "{openai}"
 api_key_env = "FAKE_PROVIDER_KEY"
 read_timeout_ms = 3000
+# The fake takes its orders from a header: passed on like the SDKs' own.
+forward_headers = ["openai-beta", "x-fake-behavior"]
 
 [[providers]]
 name = "fake-anthropic"
 kind = "anthropic"
 base_url = "{anthropic}"
 api_key_env = "FAKE_PROVIDER_KEY"
+forward_headers = ["anthropic-version", "anthropic-beta", "x-fake-behavior"]
 
 [[providers]]
 name = "nowhere"

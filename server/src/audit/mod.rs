@@ -7,7 +7,9 @@
 mod redact;
 mod writer;
 
-pub use redact::{capture_body, redact_secrets, set_known_secrets};
+pub use redact::{capture_body, holds_known_secret, redact_known_bytes, redact_known_text, redact_secrets, set_known_secrets};
+#[cfg(test)]
+pub(crate) use redact::KNOWN_SET;
 pub use writer::{spawn_writer, AuditSink, AuditStats, AuditWriter, Captured};
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +74,30 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// Removes every secret of Weir's config from the event's text (bodies are captured
+    /// redacted already): a provider or backend may echo a credential into an error message.
+    pub fn scrub_known_secrets(&mut self) {
+        for field in [
+            &mut self.error_message,
+            &mut self.error_type,
+            &mut self.attempts,
+            &mut self.end_user,
+            &mut self.session_id,
+            &mut self.model_requested,
+            &mut self.model_served,
+            &mut self.tool_name,
+            &mut self.decided_by,
+            &mut self.backend_session_id,
+            &mut self.client_ip,
+        ] {
+            if let Some(text) = field.as_mut() {
+                if let std::borrow::Cow::Owned(clean) = redact::redact_known_text(text) {
+                    *text = clean;
+                }
+            }
+        }
+    }
+
     /// Whether this call's usage counts against budgets (a call the limiter refused does not).
     pub fn counts_as_usage(&self) -> bool {
         self.kind == "llm" && self.error_type.as_deref() != Some("limit_exceeded")

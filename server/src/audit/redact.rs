@@ -51,12 +51,49 @@ static MARKERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 static KNOWN: LazyLock<arc_swap::ArcSwapOption<aho_corasick::AhoCorasick>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
 
 /// Replaces the set of known secrets (values shorter than 8 characters are left out: too
-/// likely to be ordinary text).
+/// likely to be ordinary text). Each is also looked for as it appears inside a JSON string.
 pub fn set_known_secrets(secrets: impl IntoIterator<Item = String>) {
-    let values: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 8).collect();
-    let automaton = (!values.is_empty()).then(|| aho_corasick::AhoCorasick::new(&values).ok()).flatten();
+    let mut values: Vec<String> = Vec::new();
+    for s in secrets.into_iter().filter(|s| s.len() >= 8) {
+        let escaped = serde_json::to_string(&s).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        if escaped != s && !values.iter().any(|v| v == escaped) {
+            values.push(escaped.to_string());
+        }
+        if !values.contains(&s) {
+            values.push(s);
+        }
+    }
+    let automaton = (!values.is_empty())
+        .then(|| aho_corasick::AhoCorasick::builder().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&values).ok())
+        .flatten();
     KNOWN.store(automaton.map(std::sync::Arc::new));
 }
+
+/// Whether `bytes` hold a secret of this gateway's config.
+pub fn holds_known_secret(bytes: &[u8]) -> bool {
+    KNOWN.load().as_deref().is_some_and(|ac| ac.is_match(bytes))
+}
+
+/// `bytes` with every secret of this gateway's config replaced, or `None` when they hold none
+/// (the common case costs one scan and no copy).
+pub fn redact_known_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
+    let known = KNOWN.load();
+    let ac = known.as_deref()?;
+    if !ac.is_match(bytes) {
+        return None;
+    }
+    Some(ac.replace_all_bytes(bytes, &vec![REDACTED.as_bytes(); ac.patterns_len()]))
+}
+
+/// `text` with every secret of this gateway's config replaced.
+pub fn redact_known_text(text: &str) -> Cow<'_, str> {
+    redact_known(Cow::Borrowed(text))
+}
+
+/// The known secrets are one set for the process: unit tests that change it take turns.
+#[cfg(test)]
+pub(crate) static KNOWN_SET: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn redact_known(text: Cow<'_, str>) -> Cow<'_, str> {
     let known = KNOWN.load();
@@ -128,13 +165,31 @@ mod tests {
         }
     }
 
+    use super::KNOWN_SET;
+
     #[test]
     fn known_secrets_are_removed_whatever_their_shape() {
+        let _turn = KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         set_known_secrets(["plain-credential-42".to_string(), "short".to_string()]);
         let out = capture_body(br#"{"echo": "auth was plain-credential-42", "n": "short"}"#, 1000);
         assert_eq!(out, r#"{"echo": "auth was [REDACTED]", "n": "short"}"#);
         set_known_secrets(Vec::new());
         assert!(capture_body(b"plain-credential-42", 100).contains("plain-credential-42"));
+    }
+
+    #[test]
+    fn known_secrets_are_found_in_bytes_and_in_json_strings() {
+        let _turn = KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        set_known_secrets(["tok/with\"quote-9".to_string(), "abcdefgh12345".to_string()]);
+        assert!(holds_known_secret(b"x abcdefgh12345 y"));
+        assert_eq!(redact_known_bytes(b"x abcdefgh12345 y").unwrap(), b"x [REDACTED] y");
+        assert_eq!(redact_known_bytes(b"nothing here"), None);
+        // As a JSON string carries it: the quote escaped.
+        let json = serde_json::json!({"echo": "tok/with\"quote-9"}).to_string();
+        assert_eq!(String::from_utf8(redact_known_bytes(json.as_bytes()).unwrap()).unwrap(), r#"{"echo":"[REDACTED]"}"#);
+        assert_eq!(redact_known_text("a abcdefgh12345"), "a [REDACTED]");
+        set_known_secrets(Vec::new());
+        assert!(!holds_known_secret(b"abcdefgh12345"));
     }
 
     #[test]

@@ -240,6 +240,7 @@ impl Writer {
     }
 
     fn accept(&mut self, mut ev: AuditEvent, captured: Option<Captured>) {
+        ev.scrub_known_secrets();
         if let Some(c) = captured {
             ev.request_body = c.request.map(|b| super::capture_body(&b, c.max_bytes));
             ev.response_body = c.response.map(|b| super::capture_body(&b, c.max_bytes));

@@ -36,8 +36,10 @@ pub struct CallShape<'a> {
     pub agent_name: &'a str,
     pub model: &'a str,
     pub body: &'a Bytes,
-    /// The output maximum the client asked for, if any.
+    /// The output maximum the client asked for, if any (per answer).
     pub requested_max_output: Option<u64>,
+    /// Answers asked for (OpenAI's `n`), each up to the output maximum.
+    pub choices: u64,
     /// Whether the API has an output at all (embeddings do not).
     pub has_output: bool,
     pub price: Option<Price>,
@@ -313,7 +315,7 @@ impl Limiter {
         let counts_tokens = !budgets.is_empty() || rates.iter().any(|r| r.tpm.is_some());
         let inject_max_output = (call.has_output && counts_tokens && call.requested_max_output.is_none())
             .then(|| self.config.load().default_max_output_tokens);
-        let max_output = if call.has_output { call.requested_max_output.or(inject_max_output).unwrap_or(0) } else { 0 };
+        let max_output = if call.has_output { call.requested_max_output.or(inject_max_output).unwrap_or(0).saturating_mul(call.choices.max(1)) } else { 0 };
         let cheap_input = (call.body.len() as f64 / call.bytes_per_token).ceil() as i64;
 
         let now = self.now_ms();

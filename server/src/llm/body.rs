@@ -4,8 +4,9 @@
 //! at most three; everything else must reach the provider untouched. So the body is validated
 //! and split into members whose values stay slices of the original bytes: a prompt of many
 //! kilobytes is scanned once and copied once (when the body is rewritten), never turned into a
-//! tree of values. Member order is kept; a key given twice keeps its first place and its last
-//! value, as JSON parsers commonly do.
+//! tree of values. Member order is kept. A top-level key given twice is refused: parsers
+//! disagree on which value wins, so Weir's reading (the model it checks and prices) and the
+//! provider's could differ. Nesting is limited as it is for every JSON Weir reads.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -21,22 +22,46 @@ pub struct RequestBody<'a> {
     changed: bool,
 }
 
+/// How deep arrays and objects may nest: serde_json's own limit for what it parses into values,
+/// and so the one MCP messages have.
+pub const MAX_DEPTH: usize = 127;
+/// Top-level members at most (no provider API has more than a few dozen).
+pub const MAX_MEMBERS: usize = 256;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
     #[error("request body is not valid JSON: {0} (line {1}, column {2})")]
     Json(String, usize, usize),
     #[error("request body must be a JSON object")]
     NotAnObject,
+    #[error("request body has the member `{0}` twice")]
+    DuplicateKey(String),
+    #[error("request body nests arrays and objects deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("request body has more than {MAX_MEMBERS} top-level members")]
+    TooManyMembers,
 }
 
 impl<'a> RequestBody<'a> {
     pub fn parse(raw: &'a [u8]) -> Result<Self, BodyError> {
-        match serde_json::from_slice::<Members<'a>>(raw) {
-            Ok(Members(Some(members))) => Ok(Self { members, changed: false }),
-            Ok(Members(None)) => Err(BodyError::NotAnObject),
-            Err(e) if e.is_data() => Err(BodyError::NotAnObject),
-            Err(e) => Err(BodyError::Json(e.to_string(), e.line(), e.column())),
+        let members = match serde_json::from_slice::<Members<'a>>(raw) {
+            Ok(Members(Some(members))) => members,
+            Ok(Members(None)) => return Err(BodyError::NotAnObject),
+            Err(e) if e.is_data() => {
+                let text = e.to_string();
+                return Err(match text.strip_prefix(DUPLICATE) {
+                    Some(rest) => BodyError::DuplicateKey(rest.split('`').next().unwrap_or_default().to_string()),
+                    None if text.starts_with(TOO_MANY) => BodyError::TooManyMembers,
+                    None => BodyError::NotAnObject,
+                });
+            }
+            Err(e) => return Err(BodyError::Json(e.to_string(), e.line(), e.column())),
+        };
+        // Raw members are skipped over without serde_json's depth limit: checked here.
+        if nests_deeper_than(raw, MAX_DEPTH) {
+            return Err(BodyError::TooDeep);
         }
+        Ok(Self { members, changed: false })
     }
 
     fn raw(&self, key: &str) -> Option<&RawValue> {
@@ -86,6 +111,49 @@ impl<'a> RequestBody<'a> {
     }
 }
 
+/// How the visitor says why it refused an object (serde errors carry text only).
+const DUPLICATE: &str = "weir: duplicate member `";
+const TOO_MANY: &str = "weir: too many members";
+
+/// Whether `json` (valid JSON) nests arrays and objects deeper than `max`. Strings are skipped
+/// with a vectorised search, so the cost is in the structure, not the prompt text.
+fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    // Too short to nest that deep: each level takes two bytes at least.
+    if json.len() <= max * 2 {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                // To the closing quote: past each escape, and its escaped byte.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
+                        Some(off) if json[i + off] == b'\\' => i += off + 2,
+                        Some(off) => {
+                            i += off;
+                            break;
+                        }
+                        None => return false,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// The members of a JSON object, or `None` for any other JSON value.
 struct Members<'a>(Option<Vec<(Cow<'a, str>, Cow<'a, RawValue>)>>);
 
@@ -101,10 +169,13 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 let mut members: Vec<(Cow<'de, str>, Cow<'de, RawValue>)> = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     let v: &'de RawValue = map.next_value()?;
-                    match members.iter_mut().find(|(existing, _)| *existing == k) {
-                        Some((_, old)) => *old = Cow::Borrowed(v),
-                        None => members.push((k, Cow::Borrowed(v))),
+                    if members.iter().any(|(existing, _)| *existing == k) {
+                        return Err(serde::de::Error::custom(format_args!("{DUPLICATE}{k}`")));
                     }
+                    if members.len() == MAX_MEMBERS {
+                        return Err(serde::de::Error::custom(TOO_MANY));
+                    }
+                    members.push((k, Cow::Borrowed(v)));
                 }
                 Ok(Members(Some(members)))
             }
@@ -192,10 +263,44 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_key_keeps_its_first_place_and_last_value() {
-        let b = RequestBody::parse(br#"{"model":"a","x":1,"model":"b"}"#).unwrap();
-        assert_eq!(b.get::<String>("model").as_deref(), Some("b"));
-        assert_eq!(b.to_bytes(), br#"{"model":"b","x":1}"#.to_vec());
+    fn a_repeated_top_level_key_is_refused() {
+        match RequestBody::parse(br#"{"model":"a","x":1,"model":"b"}"#) {
+            Err(BodyError::DuplicateKey(k)) => assert_eq!(k, "model"),
+            other => panic!("a duplicate key was accepted: {:?}", other.map(|b| b.to_bytes())),
+        }
+        // Escapes do not hide a repeat.
+        assert!(matches!(RequestBody::parse(br#"{"model":"a","mo\u0064el":"b"}"#), Err(BodyError::DuplicateKey(_))));
+        // Repeats below the top level are the provider's business.
+        assert!(RequestBody::parse(br#"{"model":"a","x":{"k":1,"k":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_limited_whatever_the_strings_hold() {
+        let deep = |n: usize| format!(r#"{{"model":"m","x":{}1{}}}"#, "[".repeat(n), "]".repeat(n));
+        // The body itself is one level.
+        assert!(RequestBody::parse(deep(MAX_DEPTH - 1).as_bytes()).is_ok());
+        assert!(matches!(RequestBody::parse(deep(MAX_DEPTH).as_bytes()), Err(BodyError::TooDeep)));
+        assert!(matches!(RequestBody::parse(deep(100_000).as_bytes()), Err(BodyError::TooDeep)));
+        // Brackets inside strings, escaped quotes included, are text.
+        let text = format!(r#"{{"model":"m","content":"{}\"{}","pad":"{}"}}"#, "[".repeat(500), "{".repeat(500), "x".repeat(300));
+        assert!(RequestBody::parse(text.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn the_limit_is_the_one_mcp_messages_have() {
+        // MCP messages are parsed into values by serde_json: the same depth passes both.
+        for n in 100..140 {
+            let text = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+            let as_value = serde_json::from_str::<Value>(&text).is_ok();
+            assert_eq!(!nests_deeper_than(text.as_bytes(), MAX_DEPTH), as_value, "depth {n}");
+        }
+    }
+
+    #[test]
+    fn top_level_members_are_bounded() {
+        let body = |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":1")).collect::<Vec<_>>().join(","));
+        assert!(RequestBody::parse(body(MAX_MEMBERS).as_bytes()).is_ok());
+        assert!(matches!(RequestBody::parse(body(MAX_MEMBERS + 1).as_bytes()), Err(BodyError::TooManyMembers)));
     }
 
     #[test]

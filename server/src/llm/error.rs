@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Timeout,
     /// The provider answered with something that is not a usable response.
     BadUpstream,
+    /// The provider's answer was larger than its `max_response_bytes`.
+    UpstreamTooLarge,
     Unavailable,
 }
 
@@ -69,7 +71,7 @@ impl LlmError {
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Unreachable | ErrorKind::BadUpstream => StatusCode::BAD_GATEWAY,
+            ErrorKind::Unreachable | ErrorKind::BadUpstream | ErrorKind::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
             ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -89,6 +91,7 @@ impl LlmError {
             ErrorKind::Unreachable => "provider_unreachable",
             ErrorKind::Timeout => "timeout",
             ErrorKind::BadUpstream => "bad_upstream_response",
+            ErrorKind::UpstreamTooLarge => "upstream_too_large",
             ErrorKind::Unavailable => "unavailable",
         }
     }
@@ -100,7 +103,7 @@ impl LlmError {
                     ErrorKind::Unauthorized => "authentication_error",
                     ErrorKind::Forbidden => "permission_error",
                     ErrorKind::RateLimited => "rate_limit_error",
-                    ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::BadUpstream | ErrorKind::Unavailable => "api_error",
+                    ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::BadUpstream | ErrorKind::UpstreamTooLarge | ErrorKind::Unavailable => "api_error",
                     _ => "invalid_request_error",
                 };
                 json!({"error": {"message": self.message, "type": ty, "param": self.param, "code": self.code}})
@@ -115,7 +118,7 @@ impl LlmError {
                     ErrorKind::RateLimited => "rate_limit_error",
                     ErrorKind::Timeout => "timeout_error",
                     ErrorKind::Unavailable => "overloaded_error",
-                    ErrorKind::Unreachable | ErrorKind::BadUpstream => "api_error",
+                    ErrorKind::Unreachable | ErrorKind::BadUpstream | ErrorKind::UpstreamTooLarge => "api_error",
                 };
                 json!({"type": "error", "error": {"type": ty, "message": self.message}})
             }

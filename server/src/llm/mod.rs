@@ -199,10 +199,15 @@ async fn proxy(state: AppState, api: Api, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let dialect = api.dialect();
     let parent = telemetry::extract_parent(&parts.headers);
-    let session = parts.headers.get("x-weir-session").and_then(|v| v.to_str().ok());
+    let principal = state.keys.authenticate(&parts.headers);
+    // An agent's session is a trace of its own: the agent is part of its identity.
+    let session = match &principal {
+        Ok(p) => parts.headers.get("x-weir-session").and_then(|v| v.to_str().ok()).map(|s| (&*p.agent_id, s)),
+        Err(_) => None,
+    };
     let server_cx = record::start_server_span(&state.telemetry, &parent, session, "POST", api.route(), &request_id);
 
-    let principal = match state.keys.authenticate(&parts.headers) {
+    let principal = match principal {
         Ok(p) => p,
         Err(e) => {
             record::end_server_span(&server_cx, 401, Some("unauthorized"));
@@ -277,12 +282,13 @@ async fn forward(
 
     let mut json = match body::RequestBody::parse(&raw) {
         Ok(b) => b,
-        Err(e @ body::BodyError::NotAnObject) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string())),
-        Err(e) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("invalid_json")),
+        Err(e @ body::BodyError::Json(..)) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("invalid_json")),
+        Err(e @ body::BodyError::DuplicateKey(_)) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("duplicate_member")),
+        Err(e) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string())),
     };
     let facts = upstream::request_facts(api, &json);
     rec.update_event(|ev| {
-        ev.model_requested = (!facts.model.is_empty()).then(|| facts.model.clone());
+        ev.model_requested = (!facts.model.is_empty()).then(|| facts.model.chars().take(256).collect());
         if ev.end_user.is_none() {
             ev.end_user = facts.end_user.clone();
         }
@@ -300,7 +306,7 @@ async fn forward(
             ErrorKind::NotFound,
             format!(
                 "model `{}` does not exist; available models: {}",
-                facts.model,
+                facts.model.chars().take(256).collect::<String>(),
                 if available.is_empty() { "none".to_string() } else { available.join(", ") }
             ),
         )
@@ -329,6 +335,7 @@ async fn forward(
         model: &model.name,
         body: &raw,
         requested_max_output: facts.max_tokens.and_then(|m| u64::try_from(m).ok()),
+        choices: facts.choices,
         has_output: api != Api::Embeddings,
         price: model.price,
         bytes_per_token: first.map_or(2.0, |p| p.bytes_per_token),
@@ -403,7 +410,8 @@ async fn forward(
         // Connecting and the wait for the head have their own limits (in the transport); this
         // one keeps the attempt within the call's deadline.
         let head_timeout = (provider.connect_timeout + provider.read_timeout).min(deadline.saturating_duration_since(Instant::now()));
-        let send = transport.post(upstream::endpoint_path(provider, api), query, up_headers, upstream_body);
+        let query = upstream::upstream_query(query, provider);
+        let send = transport.post(upstream::endpoint_path(provider, api), query.as_deref(), up_headers, upstream_body);
         let resp = match tokio::time::timeout(head_timeout, send).await {
             Err(_) => Err(timeout_error(provider)),
             Ok(Err(e)) => Err(transport_error(provider, &e)),
@@ -427,10 +435,11 @@ async fn forward(
             return relay_success(api, provider, resp, rec, rid, weir_asked_usage, &limit_headers).await;
         }
 
-        // An error answer: read it, then retry or pass it through.
+        // An error answer: read it (what a provider echoes of its credentials removed), then
+        // retry or pass it through.
         let resp_headers = upstream::downstream_headers(&resp.headers, rid);
-        let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect()).await {
-            Ok(Ok(b)) => b,
+        let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect(provider.max_response_bytes)).await {
+            Ok(Ok(b)) => without_secrets(b),
             Ok(Err(_)) | Err(_) => bytes::Bytes::new(),
         };
         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
@@ -496,10 +505,8 @@ impl ProviderFailure {
         };
         let mut out = LlmError::new(kind, format!("provider `{}` answered HTTP {}: {message}", self.provider, self.status.as_u16())).to_response(api.dialect());
         *out.status_mut() = self.status;
-        for (k, v) in self.headers.iter() {
-            if k == "retry-after" || k.as_str().starts_with("x-ratelimit") {
-                out.headers_mut().insert(k.clone(), v.clone());
-            }
+        if let Some(v) = self.headers.get(header::RETRY_AFTER) {
+            out.headers_mut().insert(header::RETRY_AFTER, v.clone());
         }
         out.headers_mut().insert("x-request-id", rid.clone());
         out.headers_mut().insert("request-id", rid.clone());
@@ -529,8 +536,9 @@ async fn relay_success(
     }
     if is_sse {
         let upstream_stream = resp.body.with_chunk_timeout(provider.read_timeout);
+        let max_bytes = provider.max_response_bytes;
         return Ok(Forwarded::Stream(Box::new(move |rec: CallRecorder| {
-            let relay = relay::Relay::new(api, status.as_u16(), upstream_stream, weir_asked_usage, rec);
+            let relay = relay::Relay::new(api, status.as_u16(), upstream_stream, weir_asked_usage, max_bytes, rec);
             let mut out = Response::new(Body::from_stream(relay));
             *out.status_mut() = status;
             *out.headers_mut() = resp_headers;
@@ -538,10 +546,10 @@ async fn relay_success(
             out
         })));
     }
-    let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect()).await {
+    let bytes = match tokio::time::timeout(provider.request_timeout, resp.body.collect(provider.max_response_bytes)).await {
         Err(_) => return Err(timeout_error(provider)),
         Ok(Err(e)) => return Err(transport_error(provider, &e)),
-        Ok(Ok(b)) => b,
+        Ok(Ok(b)) => without_secrets(b),
     };
     rec.mark_first_chunk();
     rec.capture_response(&bytes);
@@ -604,6 +612,15 @@ async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, LlmError> {
     Ok(buf.freeze())
 }
 
+/// A provider's answer without any secret of Weir's config in it (a provider may echo the key
+/// it was sent); as it was, without a copy, when it holds none.
+fn without_secrets(body: bytes::Bytes) -> bytes::Bytes {
+    match crate::audit::redact_known_bytes(&body) {
+        Some(clean) => bytes::Bytes::from(clean),
+        None => body,
+    }
+}
+
 fn provider_error_message(body: &[u8]) -> String {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let msg = v
@@ -624,7 +641,9 @@ fn timeout_error(provider: &crate::config::Provider) -> LlmError {
 
 fn transport_error(provider: &crate::config::Provider, e: &TransportError) -> LlmError {
     tracing::warn!(provider = %provider.name, error = %e, "provider request failed");
-    if e.is_timeout() {
+    if let TransportError::TooLarge(max) = e {
+        LlmError::new(ErrorKind::UpstreamTooLarge, format!("provider `{}` answered with more than the {max}-byte limit", provider.name)).code("upstream_too_large")
+    } else if e.is_timeout() {
         timeout_error(provider)
     } else {
         LlmError::new(ErrorKind::Unreachable, format!("provider `{}` is unreachable", provider.name))

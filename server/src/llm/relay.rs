@@ -1,10 +1,13 @@
-//! Relaying a provider's SSE stream to the client, chunk by chunk as it arrives.
+//! Relaying a provider's SSE stream to the client, event by event as it arrives.
 //!
-//! Bytes are forwarded as soon as they come, except in one case: when Weir itself asked an
-//! OpenAI provider for the usage chunk (`stream_options.include_usage`) the client did not ask
-//! for, events are forwarded whole so that the usage-only chunk can be left out. Every event is
-//! also read for usage, the served model and finish reasons. When the stream ends — finished,
-//! broken, or dropped because the client left — the call is recorded once.
+//! Events are forwarded whole, as soon as each is complete (a partial event is of no use to an
+//! SSE client), so each can be checked before it leaves: a secret of Weir's config is replaced
+//! (a provider echoing its key), and when Weir itself asked an OpenAI provider for the usage
+//! chunk (`stream_options.include_usage`) the client did not ask for, that chunk is left out.
+//! Every event is also read for usage, the served model and finish reasons. The stream is
+//! bounded: past the provider's `max_response_bytes` in all, or a single event past the
+//! splitter's cap, it ends with the protocol's own error event. When the stream ends — finished,
+//! broken, cut, or dropped because the client left — the call is recorded once.
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -18,6 +21,7 @@ use super::usage::StreamObserver;
 use super::{Api, UpstreamBody};
 
 pub struct Relay {
+    api: Api,
     upstream: UpstreamBody,
     splitter: SseSplitter,
     observer: StreamObserver,
@@ -25,39 +29,53 @@ pub struct Relay {
     events: Vec<SseEvent>,
     recorder: Option<CallRecorder>,
     status: u16,
+    /// Bytes the provider may still send.
+    budget: usize,
+    max_bytes: usize,
 }
 
 impl Relay {
-    pub fn new(api: Api, status: u16, upstream: UpstreamBody, strip_usage_chunk: bool, mut recorder: CallRecorder) -> Self {
+    pub fn new(api: Api, status: u16, upstream: UpstreamBody, strip_usage_chunk: bool, max_bytes: usize, mut recorder: CallRecorder) -> Self {
         recorder.set_streamed();
         Self {
+            api,
             upstream,
-            splitter: SseSplitter::default(),
+            splitter: SseSplitter::with_max_event(max_bytes.min(super::sse::DEFAULT_MAX_EVENT_BYTES)),
             observer: StreamObserver::new(api),
             strip_usage_chunk,
             events: Vec::new(),
             recorder: Some(recorder),
             status,
+            budget: max_bytes,
+            max_bytes,
         }
     }
 
-    /// Reads the events in `chunk`; returns what the client gets.
-    fn pass(&mut self, chunk: Bytes) -> Bytes {
+    /// Reads the events `chunk` completes; returns what the client gets (nothing, until an
+    /// event is complete), or `None` when the stream is past its bounds.
+    fn pass(&mut self, chunk: &[u8]) -> Option<Bytes> {
         self.events.clear();
-        self.splitter.push(&chunk, &mut self.events);
-        if !self.strip_usage_chunk {
-            for ev in &self.events {
-                self.observer.observe(ev);
-            }
-            return chunk;
-        }
+        self.budget = self.budget.checked_sub(chunk.len())?;
+        self.splitter.push(chunk, &mut self.events).ok()?;
+        let mut single: Option<Bytes> = None;
         let mut out = BytesMut::new();
         for ev in &self.events {
-            if !self.observer.observe(ev) {
-                out.extend_from_slice(&ev.raw);
+            let hidden = self.observer.observe(ev) && self.strip_usage_chunk;
+            if hidden {
+                continue;
+            }
+            let raw = clean(&ev.raw);
+            // One event (the common case) leaves as it is, without a copy.
+            match single.take() {
+                None if out.is_empty() => single = Some(raw),
+                None => out.extend_from_slice(&raw),
+                Some(first) => {
+                    out.extend_from_slice(&first);
+                    out.extend_from_slice(&raw);
+                }
             }
         }
-        out.freeze()
+        Some(single.unwrap_or_else(|| out.freeze()))
     }
 
     fn end(&mut self, ending: impl FnOnce(&mut StreamObserver, u16) -> Ending) {
@@ -66,6 +84,34 @@ impl Relay {
             rec.finish(e);
         }
     }
+}
+
+/// An event's bytes without a secret of Weir's config.
+fn clean(raw: &Bytes) -> Bytes {
+    match crate::audit::redact_known_bytes(raw) {
+        Some(c) => Bytes::from(c),
+        None => raw.clone(),
+    }
+}
+
+/// The event a stream of `api` ends with when Weir cuts it: what the provider itself sends
+/// when a stream fails part-way.
+pub fn error_event(api: Api, message: &str) -> Bytes {
+    let text = match api {
+        Api::Messages => {
+            let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": message}});
+            format!("event: error\ndata: {body}\n\n")
+        }
+        Api::Responses => {
+            let body = serde_json::json!({"type": "error", "code": "upstream_too_large", "message": message, "param": null});
+            format!("event: error\ndata: {body}\n\n")
+        }
+        Api::Chat | Api::Embeddings => {
+            let body = serde_json::json!({"error": {"message": message, "type": "api_error", "param": null, "code": "upstream_too_large"}});
+            format!("data: {body}\n\n")
+        }
+    };
+    Bytes::from(text)
 }
 
 fn with_text(mut e: Ending, observer: &mut StreamObserver) -> Ending {
@@ -88,7 +134,18 @@ impl Stream for Relay {
                     if let Some(rec) = this.recorder.as_mut() {
                         rec.mark_first_chunk();
                     }
-                    let out = this.pass(chunk);
+                    let Some(out) = this.pass(&chunk) else {
+                        // Past its bounds: the stream ends here, saying why in the protocol's
+                        // own error event (the upstream connection is dropped with it).
+                        let message = format!("the provider's answer is larger than the {}-byte limit", this.max_bytes);
+                        tracing::warn!(limit = this.max_bytes, "provider stream cut: too large");
+                        let event = error_event(this.api, &message);
+                        if let Some(rec) = this.recorder.as_mut() {
+                            rec.capture_response(&event);
+                        }
+                        this.end(|o, status| with_text(Ending::failed(status, "upstream_too_large", message), o));
+                        return Poll::Ready(Some(Ok(event)));
+                    };
                     if out.is_empty() {
                         continue;
                     }
@@ -112,7 +169,9 @@ impl Stream for Relay {
                     return Poll::Ready(Some(Err(std::io::Error::other("provider stream interrupted"))));
                 }
                 Poll::Ready(None) => {
-                    let tail = this.splitter.take_pending();
+                    // What the provider sent after its last complete event (a final event
+                    // without its blank line) still goes out.
+                    let tail = clean(&this.splitter.take_pending());
                     this.end(|o, status| {
                         if let Some(err) = o.error.take() {
                             with_text(Ending::failed(status, "provider_error", err), o)
@@ -126,7 +185,7 @@ impl Stream for Relay {
                             e
                         }
                     });
-                    if this.strip_usage_chunk && !tail.is_empty() {
+                    if !tail.is_empty() {
                         return Poll::Ready(Some(Ok(tail)));
                     }
                     return Poll::Ready(None);

@@ -1,7 +1,10 @@
 //! Splitting a Server-Sent Events byte stream into events, as chunks arrive.
 //!
-//! Only complete events are returned; a partial event waits for its next bytes. The raw bytes
-//! of each event are kept so that a relay can forward exactly what the provider sent.
+//! Only complete events are returned; a partial event waits for its next bytes, up to a cap
+//! (a stream that never ends an event must not grow Weir's memory without bound). Each byte is
+//! scanned for the end of an event once: a partial event is not scanned again from its start
+//! when more of it arrives. The raw bytes of each event are kept so that a relay can forward
+//! exactly what the provider sent.
 
 use bytes::{Bytes, BytesMut};
 
@@ -19,20 +22,68 @@ pub struct SseEvent {
     pub raw: Bytes,
 }
 
-#[derive(Debug, Default)]
+/// The largest event a splitter holds by default, before it is complete.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// An event grew past the splitter's cap before it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an event of the stream is larger than {0} bytes")]
+pub struct EventTooLarge(pub usize);
+
+#[derive(Debug)]
 pub struct SseSplitter {
     buf: BytesMut,
+    /// Where the scan for the end of the pending event resumes (bytes before it hold none).
+    scan_from: usize,
+    max_event: usize,
+    /// Bytes looked at so far, for tests of the scan's cost.
+    scanned: u64,
+}
+
+impl Default for SseSplitter {
+    fn default() -> Self {
+        Self::with_max_event(DEFAULT_MAX_EVENT_BYTES)
+    }
 }
 
 impl SseSplitter {
-    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) {
+    /// A splitter that refuses an event larger than `max_event` bytes.
+    pub fn with_max_event(max_event: usize) -> Self {
+        Self { buf: BytesMut::new(), scan_from: 0, max_event, scanned: 0 }
+    }
+
+    /// Adds `chunk`; the events it completes go to `out`. Fails once a pending event is past
+    /// the cap (what was complete before it is in `out`).
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), EventTooLarge> {
         self.buf.extend_from_slice(chunk);
-        while let Some(end) = event_end(&self.buf) {
-            let raw = self.buf.split_to(end).freeze();
-            if let Some(ev) = parse_event(raw) {
-                out.push(ev);
+        loop {
+            let (end, looked) = event_end(&self.buf, self.scan_from);
+            self.scanned += looked as u64;
+            match end {
+                Some(end) => {
+                    let raw = self.buf.split_to(end).freeze();
+                    self.scan_from = 0;
+                    if let Some(ev) = parse_event(raw) {
+                        out.push(ev);
+                    }
+                }
+                None => {
+                    // A terminator may straddle chunks: up to three bytes of one are looked at
+                    // again with the next chunk.
+                    self.scan_from = self.buf.len().saturating_sub(3);
+                    if self.buf.len() > self.max_event {
+                        return Err(EventTooLarge(self.max_event));
+                    }
+                    return Ok(());
+                }
             }
         }
+    }
+
+    /// Bytes scanned for event ends since this splitter was made.
+    #[cfg(test)]
+    pub fn scanned(&self) -> u64 {
+        self.scanned
     }
 
     /// Bytes received that do not yet form a complete event.
@@ -42,26 +93,33 @@ impl SseSplitter {
     }
 
     pub fn take_pending(&mut self) -> Bytes {
+        self.scan_from = 0;
         self.buf.split().freeze()
     }
 }
 
-/// Index just past the blank line ending the first event (`\n\n`, `\r\n\r\n` or `\r\r`).
-fn event_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
+/// Index just past the blank line ending the first event (`\n\n`, `\r\n\r\n` or `\r\r`),
+/// looking from `from`; and how many bytes were looked at.
+fn event_end(buf: &[u8], from: usize) -> (Option<usize>, usize) {
+    let mut i = from;
     while i < buf.len() {
+        // Only line breaks can end an event: jump from one to the next.
+        match memchr::memchr2(b'\n', b'\r', &buf[i..]) {
+            Some(off) => i += off,
+            None => return (None, buf.len() - from),
+        }
         match buf[i] {
             b'\n' => match buf.get(i + 1) {
-                Some(b'\n') => return Some(i + 2),
-                Some(b'\r') if buf.get(i + 2) == Some(&b'\n') => return Some(i + 3),
+                Some(b'\n') => return (Some(i + 2), i + 2 - from),
+                Some(b'\r') if buf.get(i + 2) == Some(&b'\n') => return (Some(i + 3), i + 3 - from),
                 _ => {}
             },
-            b'\r' if buf.get(i + 1) == Some(&b'\r') => return Some(i + 2),
+            _ if buf.get(i + 1) == Some(&b'\r') => return (Some(i + 2), i + 2 - from),
             _ => {}
         }
         i += 1;
     }
-    None
+    (None, buf.len().saturating_sub(from))
 }
 
 fn parse_event(raw: Bytes) -> Option<SseEvent> {
@@ -103,7 +161,7 @@ mod tests {
         let mut s = SseSplitter::default();
         let mut out = Vec::new();
         for c in chunks {
-            s.push(c.as_bytes(), &mut out);
+            s.push(c.as_bytes(), &mut out).unwrap();
         }
         out
     }
@@ -138,11 +196,51 @@ mod tests {
     fn partial_event_waits() {
         let mut s = SseSplitter::default();
         let mut out = Vec::new();
-        s.push(b"data: x\n", &mut out);
+        s.push(b"data: x\n", &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.pending(), b"data: x\n");
-        s.push(b"\n", &mut out);
+        s.push(b"\n", &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert!(s.pending().is_empty());
+    }
+
+    #[test]
+    fn a_long_event_arriving_in_pieces_is_scanned_once() {
+        // 24 MB without a blank line, in 16 KB chunks: each byte is looked at once (plus up to
+        // three again per chunk, for a terminator straddling two chunks), not once per chunk.
+        let mut s = SseSplitter::with_max_event(32 * 1024 * 1024);
+        let mut out = Vec::new();
+        let chunk = vec![b'x'; 16 * 1024];
+        let chunks = 24 * 64;
+        for _ in 0..chunks {
+            s.push(&chunk, &mut out).unwrap();
+        }
+        s.push(b"\n\n", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        let total = (chunks * chunk.len() + 2) as u64;
+        assert!(s.scanned() <= total + 3 * chunks as u64 + 8, "scanned {} bytes for {total}", s.scanned());
+        assert!(s.pending().is_empty());
+    }
+
+    #[test]
+    fn terminators_straddling_chunks_are_found() {
+        for split in ["data: a\r", "data: a\r\n\r", "data: a\n"] {
+            let rest = &"data: a\r\n\r\ndata: b\n\n"[split.len()..];
+            let evs = split_all(&[split, rest]);
+            assert_eq!(evs.len(), 2, "{split:?}");
+            assert_eq!(evs[0].data, "a");
+        }
+        let evs = split_all(&["data: a\r", "\r", "data: b\r\r"]);
+        assert_eq!(evs.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_pending_event_past_the_cap_is_refused() {
+        let mut s = SseSplitter::with_max_event(1024);
+        let mut out = Vec::new();
+        s.push(b"data: ok\n\n", &mut out).unwrap();
+        assert_eq!(s.push(&[b'x'; 1000], &mut out), Ok(()));
+        assert_eq!(s.push(&[b'x'; 100], &mut out), Err(EventTooLarge(1024)));
+        assert_eq!(out.len(), 1, "the complete event before it still came out");
     }
 }

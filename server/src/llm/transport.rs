@@ -53,6 +53,8 @@ pub enum TransportError {
     ReadTimeout,
     #[error("invalid request: {0}")]
     Request(String),
+    #[error("the answer is larger than the {0}-byte limit")]
+    TooLarge(usize),
 }
 
 impl TransportError {
@@ -302,13 +304,18 @@ impl UpstreamBody {
         self
     }
 
-    /// The whole body.
-    pub async fn collect(mut self) -> Result<Bytes, TransportError> {
+    /// The whole body, up to `max` bytes (past it, reading stops and the body is refused).
+    pub async fn collect(mut self, max: usize) -> Result<Bytes, TransportError> {
         use futures_util::StreamExt;
         let mut first: Option<Bytes> = None;
         let mut rest: Option<bytes::BytesMut> = None;
+        let mut seen = 0usize;
         while let Some(chunk) = self.next().await {
             let chunk = chunk?;
+            seen += chunk.len();
+            if seen > max {
+                return Err(TransportError::TooLarge(max));
+            }
             match (&mut first, &mut rest) {
                 (None, _) => first = Some(chunk),
                 (Some(f), None) => {

@@ -26,23 +26,13 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// Headers Weir sets itself (or must not pass) on the way up.
-const NOT_FORWARDED_UP: &[&str] = &[
-    "host",
-    "content-length",
-    "authorization",
-    "x-api-key",
-    "accept-encoding",
-    "cookie",
-    "traceparent",
-    "tracestate",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "expect",
-];
+/// Response headers that describe the provider account Weir calls with (its organisation, its
+/// own rate limits), which are Weir's business, not the agent's.
+fn describes_provider_account(name: &str) -> bool {
+    matches!(name, "openai-organization" | "openai-project" | "anthropic-organization-id")
+        || name.starts_with("x-ratelimit-")
+        || name.starts_with("anthropic-ratelimit-")
+}
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -58,31 +48,18 @@ pub fn endpoint_path(provider: &Provider, api: Api) -> &'static str {
     }
 }
 
-/// Headers for the upstream request, from the client's.
+/// Headers for the upstream request: the provider's key and version, and of the agent's
+/// headers only those the provider's `forward_headers` lists — never one carrying the agent's
+/// Weir key, whatever its name.
 pub fn upstream_headers(client: &HeaderMap, provider: &Provider, weir_key: Option<&str>) -> HeaderMap {
-    let connection_listed: Vec<String> = client
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
-    let mut out = HeaderMap::with_capacity(client.len() + 4);
-    for (name, value) in client {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n)
-            || NOT_FORWARDED_UP.contains(&n)
-            || n.starts_with("x-weir-")
-            || connection_listed.iter().any(|c| c == n)
-        {
-            continue;
-        }
-        // Whatever header it travels in, the agent's Weir key stays here.
-        if let Some(key) = weir_key {
-            if memchr::memmem::find(value.as_bytes(), key.as_bytes()).is_some() {
+    let mut out = HeaderMap::with_capacity(provider.forward_headers.len() + provider.headers.len() + 3);
+    for name in &provider.forward_headers {
+        for value in client.get_all(name) {
+            if weir_key.is_some_and(|key| memchr::memmem::find(value.as_bytes(), key.as_bytes()).is_some()) {
                 continue;
             }
+            out.append(name.clone(), value.clone());
         }
-        out.append(name.clone(), value.clone());
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     match provider.kind {
@@ -113,12 +90,38 @@ pub fn upstream_headers(client: &HeaderMap, provider: &Provider, weir_key: Optio
     out
 }
 
-/// Response headers passed back to the client: everything but hop-by-hop and framing.
+/// The agent's query string as it goes upstream: only the parameters the provider's
+/// `forward_query` names (none by default).
+pub fn upstream_query<'q>(query: Option<&'q str>, provider: &Provider) -> Option<std::borrow::Cow<'q, str>> {
+    let query = query.filter(|q| !q.is_empty())?;
+    if provider.forward_query.is_empty() {
+        return None;
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(n, _)| n);
+            provider.forward_query.iter().any(|allowed| allowed == name)
+        })
+        .collect();
+    match kept.len() {
+        0 => None,
+        n if n == query.split('&').count() => Some(std::borrow::Cow::Borrowed(query)),
+        _ => Some(std::borrow::Cow::Owned(kept.join("&"))),
+    }
+}
+
+/// Response headers passed back to the client: everything but hop-by-hop and framing, and
+/// what describes the provider account.
 pub fn downstream_headers(upstream: &HeaderMap, request_id: &HeaderValue) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(upstream.len() + 1);
     for (name, value) in upstream {
         let n = name.as_str();
-        if HOP_BY_HOP.contains(&n) || n == "content-length" || n == "content-encoding" || n == "set-cookie" {
+        if HOP_BY_HOP.contains(&n) || n == "content-length" || n == "content-encoding" || n == "set-cookie" || describes_provider_account(n) {
+            continue;
+        }
+        // A provider echoing a credential in a header does not pass it on.
+        if crate::audit::holds_known_secret(value.as_bytes()) {
             continue;
         }
         if n == "x-request-id" || n == "request-id" {
@@ -141,7 +144,10 @@ pub fn downstream_headers(upstream: &HeaderMap, request_id: &HeaderValue) -> Hea
 pub struct RequestFacts {
     pub model: String,
     pub end_user: Option<String>,
+    /// The largest output cap the body gives.
     pub max_tokens: Option<i64>,
+    /// Answers asked for (`n`), each up to `max_tokens`.
+    pub choices: u64,
 }
 
 /// Applies the rewrites Weir must make before forwarding: the model name, when the target's
@@ -175,8 +181,14 @@ pub fn request_facts(api: Api, body: &RequestBody<'_>) -> RequestFacts {
         _ => body.get::<String>("user").or_else(|| body.get::<String>("safety_identifier")),
     }
     .map(|s| s.chars().take(256).collect());
-    let max_tokens = ["max_tokens", "max_completion_tokens", "max_output_tokens"].iter().find_map(|k| body.get::<i64>(k));
-    RequestFacts { model: body.get::<String>("model").unwrap_or_default(), end_user, max_tokens }
+    // Whichever output cap the provider honours, the largest bounds the call.
+    let max_tokens = ["max_tokens", "max_completion_tokens", "max_output_tokens"].iter().filter_map(|k| body.get::<i64>(k)).max();
+    // OpenAI's `n` asks for several answers, each up to the cap (providers allow up to 128).
+    let choices = match api {
+        Api::Chat => body.get::<i64>("n").map_or(1, |n| n.clamp(1, 128) as u64),
+        _ => 1,
+    };
+    RequestFacts { model: body.get::<String>("model").unwrap_or_default(), end_user, max_tokens, choices }
 }
 
 #[cfg(test)]
@@ -200,11 +212,14 @@ mod tests {
             bytes_per_token: 2.0,
             token_margin: 1.05,
             proxy: None,
+            forward_headers: crate::config::default_forward_headers(kind).iter().map(|n| HeaderName::from_static(n)).collect(),
+            forward_query: vec![],
+            max_response_bytes: 1 << 20,
         }
     }
 
     #[test]
-    fn weir_key_and_hop_by_hop_never_go_upstream() {
+    fn only_listed_headers_go_upstream_and_never_the_weir_key() {
         let mut h = HeaderMap::new();
         h.insert("authorization", "Bearer wk_agentkey123".parse().unwrap());
         h.insert("x-api-key", "wk_agentkey123".parse().unwrap());
@@ -213,17 +228,47 @@ mod tests {
         h.insert("x-secret-hop", "1".parse().unwrap());
         h.insert("transfer-encoding", "chunked".parse().unwrap());
         h.insert("x-weir-session", "s1".parse().unwrap());
-        h.insert("openai-organization", "org-1".parse().unwrap());
+        h.insert("openai-organization", "org-agent-picked".parse().unwrap());
+        h.insert("openai-project", "proj-agent-picked".parse().unwrap());
+        h.insert("openai-beta", "assistants=v2".parse().unwrap());
+        h.insert("x-stainless-lang", "python".parse().unwrap());
         h.insert("traceparent", "00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01".parse().unwrap());
-        let out = upstream_headers(&h, &provider(ProviderKind::Openai, "http://x/v1"), Some("wk_agentkey123"));
+        let mut p = provider(ProviderKind::Openai, "http://x/v1");
+        let out = upstream_headers(&h, &p, Some("wk_agentkey123"));
         assert_eq!(out.get("authorization").unwrap(), "Bearer sk-provider-secret");
-        assert!(out.get("x-api-key").is_none());
+        assert_eq!(out.get("openai-beta").unwrap(), "assistants=v2", "what the SDKs need passes");
+        let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["openai-beta", "content-type", "authorization"], "nothing else passes by default");
+        // Listed, an agent's header passes, unless it carries the Weir key.
+        p.forward_headers = vec![HeaderName::from_static("openai-organization"), HeaderName::from_static("api-key")];
+        let out = upstream_headers(&h, &p, Some("wk_agentkey123"));
+        assert_eq!(out.get("openai-organization").unwrap(), "org-agent-picked");
         assert!(out.get("api-key").is_none());
-        assert!(out.get("connection").is_none() && out.get("x-secret-hop").is_none() && out.get("transfer-encoding").is_none());
-        assert!(out.get("x-weir-session").is_none());
-        assert!(out.get("traceparent").is_none(), "Weir injects its own span's context");
-        assert_eq!(out.get("openai-organization").unwrap(), "org-1");
         assert!(out.values().all(|v| !v.to_str().unwrap_or("").contains("wk_agentkey123")));
+    }
+
+    #[test]
+    fn only_listed_query_parameters_go_upstream() {
+        let mut p = provider(ProviderKind::Openai, "http://x/v1");
+        assert_eq!(upstream_query(Some("api-version=2024-01-01&x=1"), &p), None);
+        p.forward_query = vec!["api-version".into()];
+        assert_eq!(upstream_query(Some("api-version=2024-01-01&x=1").as_deref(), &p).as_deref(), Some("api-version=2024-01-01"));
+        assert_eq!(upstream_query(Some("api-version=1"), &p).as_deref(), Some("api-version=1"));
+        assert_eq!(upstream_query(Some("x=1"), &p), None);
+        assert_eq!(upstream_query(None, &p), None);
+    }
+
+    #[test]
+    fn response_headers_about_the_provider_account_stay_with_weir() {
+        let mut h = HeaderMap::new();
+        h.insert("openai-organization", "org-weir".parse().unwrap());
+        h.insert("openai-project", "proj-weir".parse().unwrap());
+        h.insert("x-ratelimit-remaining-tokens", "99".parse().unwrap());
+        h.insert("anthropic-ratelimit-requests-remaining", "5".parse().unwrap());
+        h.insert("openai-processing-ms", "7".parse().unwrap());
+        let out = downstream_headers(&h, &HeaderValue::from_static("weir-1"));
+        let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["openai-processing-ms", "x-request-id", "request-id"]);
     }
 
     #[test]
@@ -262,6 +307,18 @@ mod tests {
         let mut body = RequestBody::parse(br#"{"model":"m","stream":true}"#).unwrap();
         assert!(!rewrite_body(Api::Messages, &mut body, "m"));
         assert!(!body.changed());
+    }
+
+    #[test]
+    fn facts_take_the_largest_output_cap_and_the_number_of_answers() {
+        let b = RequestBody::parse(br#"{"model":"m","max_tokens":10,"max_completion_tokens":500,"n":3}"#).unwrap();
+        let f = request_facts(Api::Chat, &b);
+        assert_eq!((f.max_tokens, f.choices), (Some(500), 3));
+        let b = RequestBody::parse(br#"{"model":"m","max_output_tokens":70,"max_tokens":7}"#).unwrap();
+        assert_eq!(request_facts(Api::Responses, &b).max_tokens, Some(70));
+        assert_eq!(request_facts(Api::Chat, &RequestBody::parse(br#"{"model":"m","n":0}"#).unwrap()).choices, 1);
+        assert_eq!(request_facts(Api::Chat, &RequestBody::parse(br#"{"model":"m","n":100000}"#).unwrap()).choices, 128);
+        assert_eq!(request_facts(Api::Messages, &RequestBody::parse(br#"{"model":"m","n":4}"#).unwrap()).choices, 1);
     }
 
     #[test]

@@ -369,7 +369,7 @@ mod tests {
     fn observe_all(api: Api, stream: &str) -> (StreamObserver, Vec<bool>) {
         let mut s = SseSplitter::default();
         let mut evs = Vec::new();
-        s.push(stream.as_bytes(), &mut evs);
+        s.push(stream.as_bytes(), &mut evs).unwrap();
         let mut o = StreamObserver::new(api);
         let flags = evs.iter().map(|e| o.observe(e)).collect();
         (o, flags)

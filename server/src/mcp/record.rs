@@ -26,12 +26,14 @@ pub struct McpRecord {
 
 impl McpRecord {
     pub fn begin(state: &AppState, session: &Session, msg: &Value, headers: &HeaderMap, _unused: Option<()>) -> Self {
-        let method = jsonrpc::method(msg).to_string();
+        // What the client named is kept, within bounds (span names, audit rows).
+        let method: String = jsonrpc::method(msg).chars().take(128).collect();
         let target = match method.as_str() {
             "tools/call" | "prompts/get" => msg.pointer("/params/name").and_then(Value::as_str),
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => msg.pointer("/params/uri").and_then(Value::as_str),
             _ => None,
-        };
+        }
+        .map(|t| t.chars().take(512).collect::<String>());
         let rt = state.runtime.load();
         let capture = rt.config.audit.capture_bodies.then_some(rt.config.audit.body_max_bytes);
 
@@ -57,15 +59,15 @@ impl McpRecord {
         }
         if method == "tools/call" {
             attrs.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, "execute_tool"));
-            if let Some(t) = target {
-                attrs.push(KeyValue::new(semconv::GEN_AI_TOOL_NAME, t.to_string()));
+            if let Some(t) = &target {
+                attrs.push(KeyValue::new(semconv::GEN_AI_TOOL_NAME, t.clone()));
             }
         }
         let name = match target {
             Some(t) => format!("{method} {t}"),
             None => method.clone(),
         };
-        let cx = state.telemetry.start_session_span(&parent, Some(&session.trace_session), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
+        let cx = state.telemetry.start_session_span(&parent, Some((&session.principal.agent_id, &session.trace_session)), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
         let event = AuditEvent {
             operation: method,
             agent_id: Some(session.principal.agent_id.clone()),

@@ -70,7 +70,46 @@ impl Family {
 
 const LLM_KEYS: [&str; 4] = ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent"];
 
+/// The names a label may take, from configuration: anything else a client sends is `unknown`
+/// (a model) or `other` (an MCP method or server).
+#[derive(Debug, Default)]
+pub struct KnownNames {
+    pub models: std::collections::HashSet<String>,
+    pub mcp_servers: std::collections::HashSet<String>,
+}
+
+impl KnownNames {
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self {
+            models: config.models.iter().map(|m| m.name.clone()).collect(),
+            mcp_servers: config.mcp.servers.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+}
+
+/// MCP methods as labels: the protocol's own (any other a client sends is `other`).
+const MCP_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "completion/complete",
+    "logging/setLevel",
+    "tasks/get",
+    "tasks/list",
+    "tasks/result",
+    "tasks/cancel",
+];
+
 pub struct CallMetrics {
+    known: arc_swap::ArcSwap<KnownNames>,
     token_usage: Family,
     duration: Family,
     first_chunk: Family,
@@ -84,6 +123,7 @@ impl Default for CallMetrics {
         const DURATION: &[&str] = &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent", "error.type"];
         const MCP: &[&str] = &["mcp.method.name", "weir.mcp.server", "error.type", "weir.agent"];
         Self {
+            known: arc_swap::ArcSwap::from_pointee(KnownNames::default()),
             token_usage: Family::new(
                 "gen_ai.client.token.usage",
                 "gen_ai_client_token_usage",
@@ -122,15 +162,25 @@ impl Default for CallMetrics {
 }
 
 impl CallMetrics {
+    /// The configured names labels may take (at start and on each config reload).
+    pub fn set_known(&self, known: KnownNames) {
+        self.known.store(std::sync::Arc::new(known));
+    }
+
     /// Counts one recorded call.
     pub fn observe(&self, e: &AuditEvent) {
         fn text(v: &Option<String>) -> &str {
             v.as_deref().unwrap_or("")
         }
+        let known = self.known.load();
         let error = text(&e.error_type);
         match e.kind.as_str() {
             "llm" => {
-                let base = [e.operation.as_str(), text(&e.provider), text(&e.model_requested), text(&e.agent_name)];
+                let model = match e.model_requested.as_deref() {
+                    Some(m) if known.models.contains(m) => m,
+                    _ => "unknown",
+                };
+                let base = [e.operation.as_str(), text(&e.provider), model, text(&e.agent_name)];
                 let [op, provider, model, agent] = base;
                 for (kind, n) in [("input", e.input_tokens), ("output", e.output_tokens)] {
                     if let Some(n) = n {
@@ -153,7 +203,13 @@ impl CallMetrics {
                 }
             }
             "mcp" => {
-                self.mcp_duration.observe(&[e.operation.as_str(), text(&e.mcp_server), error, text(&e.agent_name)], e.latency_ms / 1000.0);
+                let method = MCP_METHODS.iter().find(|m| **m == e.operation).copied().unwrap_or("other");
+                let server = match e.mcp_server.as_deref() {
+                    None => "",
+                    Some(s) if known.mcp_servers.contains(s) => s,
+                    Some(_) => "other",
+                };
+                self.mcp_duration.observe(&[method, server, error, text(&e.agent_name)], e.latency_ms / 1000.0);
             }
             _ => {}
         }
@@ -181,8 +237,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_come_from_configuration_never_from_what_a_client_sent() {
+        let m = CallMetrics::default();
+        m.set_known(KnownNames { models: ["gpt-x".to_string()].into(), mcp_servers: ["files".to_string()].into() });
+        for i in 0..300 {
+            m.observe(&AuditEvent { kind: "llm".into(), operation: "chat".into(), model_requested: Some(format!("made-up-{i}")), latency_ms: 1.0, ..Default::default() });
+            m.observe(&AuditEvent { kind: "mcp".into(), operation: format!("x/{i}"), mcp_server: Some(format!("srv{i}")), latency_ms: 1.0, ..Default::default() });
+        }
+        m.observe(&AuditEvent { kind: "llm".into(), operation: "chat".into(), model_requested: Some("gpt-x".into()), latency_ms: 1.0, ..Default::default() });
+        m.observe(&AuditEvent { kind: "mcp".into(), operation: "tools/call".into(), mcp_server: Some("files".into()), latency_ms: 1.0, ..Default::default() });
+        let mut metrics = Vec::new();
+        m.collect(&mut metrics);
+        let out = super::super::prometheus::render(&metrics);
+        assert!(!out.contains("made-up") && !out.contains("x/1") && !out.contains("srv1"), "a client's names became labels");
+        assert!(out.contains(r#"gen_ai_request_model="unknown""#) && out.contains(r#"gen_ai_request_model="gpt-x""#));
+        assert!(out.contains(r#"mcp_method_name="other",weir_mcp_server="other""#) && out.contains(r#"mcp_method_name="tools/call",weir_mcp_server="files""#));
+        // 300 made-up names later, one series each for the unknowns.
+        assert_eq!(out.matches("gen_ai_client_operation_duration_seconds_count{").count(), 2, "{out}");
+    }
+
+    #[test]
     fn histograms_render_cumulative_buckets_with_bounded_labels() {
         let m = CallMetrics::default();
+        m.set_known(KnownNames { models: ["gpt-x".to_string()].into(), ..Default::default() });
         let e = AuditEvent {
             kind: "llm".into(),
             operation: "chat".into(),

@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::RwLock;
 
-pub use calls::CallMetrics;
+pub use calls::{CallMetrics, KnownNames};
 
 use crate::app::AppState;
 use crate::store::ApprovalStatus;

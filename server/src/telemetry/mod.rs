@@ -234,9 +234,11 @@ impl Telemetry {
     /// the MCP session): without a caller's trace, the session's calls share one trace, whose id
     /// is derived from the session; with one, the span follows the caller and links the
     /// session's trace.
-    pub fn start_session_span(&self, parent: &Context, session: Option<&str>, builder: impl FnOnce() -> SpanBuilder) -> Context {
-        let Some(session) = session.filter(|s| !s.is_empty()) else { return self.start_span(parent, builder) };
-        let anchor = session_context(session);
+    /// A span in the trace of an agent's session (`(agent id, session name)`), unless the caller
+    /// sent a trace of its own (then followed, with a link to the session's trace).
+    pub fn start_session_span(&self, parent: &Context, session: Option<(&str, &str)>, builder: impl FnOnce() -> SpanBuilder) -> Context {
+        let Some((agent, session)) = session.filter(|(_, s)| !s.is_empty()) else { return self.start_span(parent, builder) };
+        let anchor = session_context(agent, session);
         if parent.span().span_context().is_valid() {
             return self.start_span(parent, || builder().with_links(vec![opentelemetry::trace::Link::with_context(anchor)]));
         }
@@ -258,11 +260,12 @@ impl Telemetry {
     }
 }
 
-/// The trace of an agent session: its id derived from the session's name, so every replica
-/// puts the session's calls in the same trace; the span id names the session in links.
-pub fn session_context(session: &str) -> SpanContext {
+/// The trace of an agent session: its id derived from the agent and the session's name, so
+/// every replica puts the session's calls in the same trace, and two agents that happen to use
+/// the same name never share one; the span id names the session in links.
+pub fn session_context(agent: &str, session: &str) -> SpanContext {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("weir-session\u{0}{session}").as_bytes());
+    let digest = sha2::Sha256::digest(format!("weir-session\u{0}{agent}\u{0}{session}").as_bytes());
     let mut trace = [0u8; 16];
     trace.copy_from_slice(&digest[..16]);
     let mut span = [0u8; 8];
@@ -362,13 +365,15 @@ mod tests {
     fn a_sessions_calls_share_a_trace_even_when_spans_are_not_exported() {
         let t = Telemetry::disabled();
         let builder = || opentelemetry::trace::SpanBuilder::from_name("x");
-        let a = ids(&t.start_session_span(&Context::new(), Some("s-1"), builder)).unwrap();
-        let b = ids(&t.start_session_span(&Context::new(), Some("s-1"), builder)).unwrap();
-        let other = ids(&t.start_session_span(&Context::new(), Some("s-2"), builder)).unwrap();
+        let a = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-1")), builder)).unwrap();
+        let b = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-1")), builder)).unwrap();
+        let other = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-2")), builder)).unwrap();
+        let other_agent = ids(&t.start_session_span(&Context::new(), Some(("agent-b", "s-1")), builder)).unwrap();
         assert_eq!(a.0, b.0, "one trace");
         assert_ne!(a.1, b.1, "two spans");
         assert_ne!(a.0, other.0);
-        assert_eq!(a.0, hex::encode(session_context("s-1").trace_id().to_bytes()));
+        assert_ne!(a.0, other_agent.0, "another agent's session of the same name is another trace");
+        assert_eq!(a.0, hex::encode(session_context("agent-a", "s-1").trace_id().to_bytes()));
         let none = ids(&t.start_session_span(&Context::new(), None, builder)).unwrap();
         assert_ne!(none.0, a.0);
     }

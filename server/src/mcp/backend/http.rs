@@ -252,10 +252,10 @@ impl HttpLink {
         let mut resumes_without_progress = 0;
         loop {
             let ended = match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    splitter.push(&chunk, &mut events);
-                    None
-                }
+                Ok(Some(chunk)) => match splitter.push(&chunk, &mut events) {
+                    Ok(()) => None,
+                    Err(e) => return Err(BackendError::Protocol(self.server.name.clone(), e.to_string())),
+                },
                 Ok(None) => Some("the response stream ended before the response".to_string()),
                 Err(e) => Some(transport_reason(&e)),
             };
@@ -467,7 +467,10 @@ async fn relay_stream(mut resp: reqwest::Response, server: &Arc<str>, sink: &Sin
     let mut events = Vec::new();
     let (mut last_id, mut retry) = (None, None);
     while let Ok(Some(chunk)) = resp.chunk().await {
-        splitter.push(&chunk, &mut events);
+        if let Err(e) = splitter.push(&chunk, &mut events) {
+            tracing::warn!(server = %server, error = %e, "backend stream dropped");
+            break;
+        }
         for ev in events.drain(..) {
             if ev.id.is_some() {
                 last_id = ev.id;

@@ -328,7 +328,7 @@ impl Inner {
         let mut events = Vec::new();
         let endpoint = loop {
             match resp.chunk().await {
-                Ok(Some(chunk)) => splitter.push(&chunk, &mut events),
+                Ok(Some(chunk)) => splitter.push(&chunk, &mut events).map_err(|e| BackendError::Protocol(server.name.clone(), e.to_string()))?,
                 Ok(None) => return Err(self.unavailable("the event stream ended before naming its endpoint")),
                 Err(e) => return Err(self.unavailable(transport_reason(&e))),
             }
@@ -455,7 +455,12 @@ async fn read(link: Weak<Inner>, stream: Arc<Stream>, mut resp: reqwest::Respons
         tokio::select! {
             () = stream.ended.cancelled() => return,
             chunk = resp.chunk() => match chunk {
-                Ok(Some(chunk)) => splitter.push(&chunk, &mut events),
+                Ok(Some(chunk)) => {
+                    if let Err(e) = splitter.push(&chunk, &mut events) {
+                        tracing::warn!(server = %name, error = %e, "backend event stream dropped");
+                        break;
+                    }
+                }
                 Ok(None) | Err(_) => break,
             },
         }
