@@ -101,6 +101,8 @@ pub struct App {
     gateway: TcpListener,
     admin: TcpListener,
     state: AppState,
+    /// Whether the admin token was generated for this run (no `WEIR_ADMIN_TOKEN`).
+    generated_admin_token: bool,
     writer: AuditWriter,
     stop_tasks: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -133,16 +135,14 @@ impl App {
         // open, so a restart changes no budget. With Redis they are the fallback (fail_open).
         limiter.seed_local().await.context("rebuilding budget usage from the audit store")?;
 
+        // A generated token is never logged (logs travel on, to files and collectors): the
+        // caller shows it once, outside the log (see `App::generated_admin_token`).
+        let generated_admin_token = config.admin_token.is_none();
         let admin_token = match &config.admin_token {
             Some(t) => t.clone(),
             None => {
-                let t = format!("wat_{}", &crate::identity::generate_key_secret()[3..]);
-                tracing::warn!(
-                    admin_token = %t,
-                    console = %format!("http://{}/", config.admin_listen),
-                    "WEIR_ADMIN_TOKEN is not set; generated an admin token for this run (shown once)"
-                );
-                SecretString::from(t)
+                tracing::warn!("WEIR_ADMIN_TOKEN is not set; generated an admin token for this run, shown once on standard error");
+                SecretString::from(format!("wat_{}", &crate::identity::generate_key_secret()[3..]))
             }
         };
 
@@ -195,7 +195,24 @@ impl App {
         if let Some(export) = state.telemetry.metrics_export.clone() {
             tasks.push(crate::metrics::otlp::spawn(state.clone(), export, stop_tasks.clone()).context("starting the OTLP metric export")?);
         }
-        Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
+        Ok(Self { gateway, admin, state, generated_admin_token, writer, stop_tasks, tasks, drain_timeout })
+    }
+
+    /// The admin token when it was generated for this run, for the caller to show once; `None`
+    /// when `WEIR_ADMIN_TOKEN` set it.
+    pub fn generated_admin_token(&self) -> Option<&SecretString> {
+        self.generated_admin_token.then_some(&*self.state.admin_token)
+    }
+
+    /// The console's address for a person: the admin listener, with a wildcard address shown
+    /// as `localhost`.
+    pub fn console_url(&self) -> String {
+        let admin = self.admin_addr();
+        if admin.ip().is_unspecified() {
+            format!("http://localhost:{}/", admin.port())
+        } else {
+            format!("http://{admin}/")
+        }
     }
 
     pub fn gateway_addr(&self) -> SocketAddr {
@@ -214,7 +231,7 @@ impl App {
     /// connections are refused), in-flight calls and streams get up to the drain timeout, and
     /// the audit queue is written (or spooled).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout } = self;
+        let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout, .. } = self;
         tracing::info!(gateway = %gateway.local_addr()?, admin = %admin.local_addr()?, "weir is serving");
         let stop = CancellationToken::new();
         let (mut gw_router, mut admin_router) = (gateway_router(state.clone()), crate::admin::router(state.clone()));
