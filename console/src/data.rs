@@ -79,6 +79,13 @@ pub trait ConsoleData: Send + Sync + 'static {
     /// The address agents reach the gateway at, for empty states.
     fn gateway_url(&self) -> String;
 
+    /// Whether a sign-in was ended by signing out, here or at another replica. It runs on every
+    /// console request, so it answers from memory and never waits on the database.
+    fn is_signed_out(&self, session: &str) -> bool;
+    /// Ends a sign-in at every replica: each refuses its cookie within 2 seconds. `expires` (unix
+    /// seconds) is when the cookie would stop working anyway; the record may go after it.
+    async fn sign_out(&self, session: &str, expires: i64) -> DataResult<()>;
+
     /// The last 24 hours from the rollups (`GET /api/v1/overview`).
     async fn overview(&self) -> DataResult<Value>;
 

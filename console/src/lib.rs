@@ -3,7 +3,8 @@
 //!
 //! Every page and form needs a signed-in operator (see [`auth`]): pages redirect a visitor who
 //! is not to the sign-in page, forms refuse them, and every form carries the session's token
-//! against cross-site request forgery (forms posted from another origin are refused too).
+//! against cross-site request forgery (forms posted from another origin are refused too). A
+//! signed-out session counts as not signed in, at every replica, whoever holds its cookie.
 
 pub mod auth;
 pub mod data;
@@ -85,19 +86,21 @@ async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], STYLESHEET).into_response()
 }
 
-/// The signed-in operator's session id and form token.
+/// The signed-in operator's session and form token.
 struct Operator {
+    session: auth::Session,
     csrf: String,
 }
 
 impl Console {
+    /// The operator of a valid cookie whose session was not signed out (checked in memory).
     fn operator(&self, headers: &HeaderMap) -> Option<Operator> {
         let key = self.data.signing_key();
         let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value)?;
-        let session = auth::verify(&key, cookie, now())?;
-        Some(Operator { csrf: auth::csrf_token(&key, &session) })
+        let session = auth::verify(&key, cookie, now()).filter(|s| !self.data.is_signed_out(&s.id))?;
+        let csrf = auth::csrf_token(&key, &session.id);
+        Some(Operator { session, csrf })
     }
-
 
     /// For a form: the operator, when signed in, posting from this origin, with the session's
     /// form token; a refusal otherwise.
@@ -108,10 +111,7 @@ impl Console {
         let Some(op) = self.operator(headers) else {
             return Err(Box::new(refusal(StatusCode::FORBIDDEN, "You are not signed in (or your sign-in expired). Sign in and try again.")));
         };
-        let key = self.data.signing_key();
-        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value).unwrap_or_default();
-        let session = auth::verify(&key, cookie, now()).unwrap_or_default();
-        if !auth::csrf_ok(&key, &session, csrf) {
+        if !auth::csrf_ok(&self.data.signing_key(), &op.session.id, csrf) {
             return Err(Box::new(refusal(StatusCode::FORBIDDEN, "This form's security token is missing or stale. Reload the page and try again.")));
         }
         Ok(op)
@@ -209,9 +209,15 @@ struct CsrfOnly {
     csrf: String,
 }
 
+/// Ends the sign-in everywhere, not only in this browser: a copy of the cookie stops working
+/// too. When that cannot be recorded the operator is told and stays signed in, to try again.
 async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
-    if let Err(r) = c.form_operator(&headers, &f.csrf) {
-        return *r;
+    let op = match c.form_operator(&headers, &f.csrf) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    if let Err(e) = c.data.sign_out(&op.session.id, op.session.expires).await {
+        return data_error(&e);
     }
     let mut r = Redirect::to("/sign-in").into_response();
     r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));

@@ -78,6 +78,8 @@ pub struct AppState {
     /// newer one.
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     pub mcp: Arc<crate::mcp::McpGateway>,
+    /// Console sign-ins ended by signing out, at any replica (reloaded with the keys).
+    pub console_signouts: Arc<crate::console::SignedOutSessions>,
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
@@ -135,6 +137,9 @@ impl App {
         // open, so a restart changes no budget. With Redis they are the fallback (fail_open).
         limiter.seed_local().await.context("rebuilding budget usage from the audit store")?;
 
+        let console_signouts = Arc::new(crate::console::SignedOutSessions::default());
+        console_signouts.reload(&store).await.context("loading console sign-outs")?;
+
         // A generated token is never logged (logs travel on, to files and collectors): the
         // caller shows it once, outside the log (see `App::generated_admin_token`).
         let generated_admin_token = config.admin_token.is_none();
@@ -179,6 +184,7 @@ impl App {
             circuits: Arc::new(Circuits::default()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             mcp,
+            console_signouts,
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];
@@ -334,8 +340,9 @@ async fn gateway_fallback(req: Request) -> Response {
         .into_response()
 }
 
-/// Reloads what the database says about agents, keys, budgets and limits — everything the
-/// CLI, the admin API or another replica may change — whenever the change counter moves. A
+/// Reloads what the database says about agents, keys, budgets, limits and console sign-outs —
+/// everything the CLI, the admin API or another replica may change — whenever the change
+/// counter moves. A
 /// database that is away leaves what was loaded in force.
 fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -360,10 +367,12 @@ fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken)
     })
 }
 
-/// Reloads keys and limits from the database (this replica applies its own changes at once).
+/// Reloads keys, limits and console sign-outs from the database (this replica applies its own
+/// changes at once).
 pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
     let _one_at_a_time = state.reload_lock.lock().await;
     state.keys.reload(&state.store).await?;
+    state.console_signouts.reload(&state.store).await?;
     state.mcp.tools.reload().await?;
     state.limiter.reload(&state.store).await
 }

@@ -8,6 +8,7 @@ mod support;
 mod admin_api;
 mod approvals;
 mod cli;
+mod console;
 mod drain;
 mod errors;
 mod failover;
