@@ -60,6 +60,13 @@ pub fn csrf_ok(key: &[u8], session: &str, presented: &str) -> bool {
     equal(&csrf_token(key, session), presented)
 }
 
+/// A `Set-Cookie` value for one of the console's cookies. `Secure` when the browser reached the
+/// console over HTTPS: the browser then never sends the cookie over plain HTTP.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+}
+
 /// The console cookie's value in a `Cookie` header.
 pub fn cookie_value(header: &str) -> Option<&str> {
     header.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
@@ -90,6 +97,12 @@ mod tests {
         assert!(csrf_ok(key, "s1", &t));
         assert!(!csrf_ok(key, "s2", &t));
         assert!(!csrf_ok(key, "s1", ""));
+    }
+
+    #[test]
+    fn cookies_are_secure_only_when_asked() {
+        assert_eq!(set_cookie(COOKIE, "v", 60, false), "weir_console=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
+        assert_eq!(set_cookie(COOKIE, "", 0, true), "weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure");
     }
 
     #[test]

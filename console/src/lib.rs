@@ -5,15 +5,17 @@
 //! is not to the sign-in page, forms refuse them, and every form carries the session's token
 //! against cross-site request forgery (forms posted from another origin are refused too). A
 //! signed-out session counts as not signed in, at every replica, whoever holds its cookie.
+//! Cookies carry `Secure` when the gateway says the browser came over HTTPS.
 
 pub mod auth;
 pub mod data;
 pub mod fmt;
 mod pages;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -118,6 +120,28 @@ impl Console {
     }
 }
 
+/// Whether the cookies this answer sets carry `Secure`: the gateway decides from the TCP peer
+/// and the headers (it alone knows which proxies to believe).
+struct SecureCookies(bool);
+
+impl axum::extract::FromRequestParts<Console> for SecureCookies {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, c: &Console) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self(c.data.reached_over_https(peer, &parts.headers)))
+    }
+}
+
+/// `to` with `cookie` set on the way.
+fn redirect_setting(to: &str, cookie: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
 /// A page's operator: a handler taking it runs only for a signed-in operator; anyone else is
 /// sent to sign in.
 struct SignedIn(Operator);
@@ -187,7 +211,7 @@ struct SignIn {
     token: String,
 }
 
-async fn sign_in(State(c): State<Console>, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
+async fn sign_in(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
     if !same_origin(&headers) {
         return refusal(StatusCode::FORBIDDEN, "This form was posted from another site and was refused.");
     }
@@ -195,12 +219,8 @@ async fn sign_in(State(c): State<Console>, headers: HeaderMap, Form(f): Form<Sig
         tracing::warn!("console sign-in with a wrong token");
         return html(StatusCode::UNAUTHORIZED, pages::render(pages::sign_in(Some("That is not the admin token."))));
     }
-    let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", auth::COOKIE, auth::new_session(&c.data.signing_key(), now()), auth::SESSION_SECS);
-    let mut r = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
+    let session = auth::new_session(&c.data.signing_key(), now());
+    redirect_setting("/", &auth::set_cookie(auth::COOKIE, &session, auth::SESSION_SECS, secure))
 }
 
 #[derive(Deserialize, Default)]
@@ -211,7 +231,7 @@ struct CsrfOnly {
 
 /// Ends the sign-in everywhere, not only in this browser: a copy of the cookie stops working
 /// too. When that cannot be recorded the operator is told and stays signed in, to try again.
-async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+async fn sign_out(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
     let op = match c.form_operator(&headers, &f.csrf) {
         Ok(op) => op,
         Err(r) => return *r,
@@ -219,9 +239,7 @@ async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<Cs
     if let Err(e) = c.data.sign_out(&op.session.id, op.session.expires).await {
         return data_error(&e);
     }
-    let mut r = Redirect::to("/sign-in").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
-    r
+    redirect_setting("/sign-in", &auth::set_cookie(auth::COOKIE, "", 0, secure))
 }
 
 #[derive(Deserialize, Default)]
@@ -233,7 +251,7 @@ struct TimeZone {
 }
 
 /// The operator's time zone (an offset from UTC), kept in a cookie of this browser.
-async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Form<TimeZone>) -> Response {
+async fn set_time_zone(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<TimeZone>) -> Response {
     if let Err(r) = c.form_operator(&headers, &f.csrf) {
         return *r;
     }
@@ -246,11 +264,7 @@ async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Fo
         .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())))
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
-    let mut r = Redirect::to(&back).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("weir_tz={minutes}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000")) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
+    redirect_setting(&back, &auth::set_cookie("weir_tz", &minutes.to_string(), 31_536_000, secure))
 }
 
 // -- overview ---------------------------------------------------------------------------------

@@ -99,6 +99,28 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> I
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer_ip)
 }
 
+/// Whether the client reached the proxy in front of Weir over HTTPS (Weir itself serves plain
+/// HTTP). Only a trusted proxy is believed: its `X-Forwarded-Proto`, or else the `proto` of
+/// `Forwarded`. Of several values the last counts, the one the nearest proxy — the peer — added:
+/// earlier ones may come from the client.
+pub fn forwarded_https(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> bool {
+    if !trusted.contains(&peer) {
+        return false;
+    }
+    let proto = match last_header_value(headers, "x-forwarded-proto") {
+        Some(p) => Some(p),
+        None => last_header_value(headers, "forwarded").and_then(|element| {
+            element.split(';').find_map(|pair| pair.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("proto")).map(|(_, v)| v.trim().trim_matches('"')))
+        }),
+    };
+    proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// The last comma-separated value of a header that may repeat.
+fn last_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).next_back()
+}
+
 pub struct App {
     gateway: TcpListener,
     admin: TcpListener,
@@ -451,5 +473,30 @@ mod tests {
         // Only proxies in the header: the peer.
         h.insert("x-forwarded-for", "10.0.0.9".parse().unwrap());
         assert_eq!(client_ip(peer, &h, &proxies), peer.ip());
+    }
+
+    #[test]
+    fn https_is_believed_only_from_trusted_proxies_and_from_the_nearest_one() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = [proxy];
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let https = with(&[("x-forwarded-proto", "https")]);
+        assert!(forwarded_https(proxy, &https, &trusted));
+        assert!(!forwarded_https("10.0.0.3".parse().unwrap(), &https, &trusted), "an untrusted peer's word is not taken");
+        assert!(!forwarded_https(proxy, &HeaderMap::new(), &trusted), "no header: plain HTTP");
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "http")]), &trusted));
+        // The client wrote the first value, the proxy appended the last.
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "https, http")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "https"), ("x-forwarded-proto", "http")]), &trusted));
+        assert!(forwarded_https(proxy, &with(&[("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")]), &trusted));
+        assert!(forwarded_https(proxy, &with(&[("forwarded", "for=198.51.100.17, for=192.0.2.60; Proto=\"HTTPS\"")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("forwarded", "proto=https, for=192.0.2.60;proto=http")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("forwarded", "for=192.0.2.60")]), &trusted));
     }
 }

@@ -7,11 +7,12 @@
 //! ([`SignedOutSessions`]), so checking a cookie never touches the database.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use weir_console::{ConsoleData, DataError, DataResult, Page, TraceFilter};
 
-use crate::app::AppState;
+use crate::app::{AppState, Runtime};
 use crate::store::{now_ms, Store, StoreError};
 
 /// Console sessions ended by signing out, by id, with when each cookie expires (unix ms).
@@ -59,6 +60,8 @@ pub struct GatewayConsole {
     gateway_url: String,
     store: Store,
     signed_out: Arc<SignedOutSessions>,
+    /// For `server.trusted_proxies`, read at each request so a config reload applies.
+    runtime: Arc<ArcSwap<Runtime>>,
 }
 
 impl GatewayConsole {
@@ -74,6 +77,7 @@ impl GatewayConsole {
             gateway_url: format!("http://{host}"),
             store: state.store.clone(),
             signed_out: state.console_signouts.clone(),
+            runtime: state.runtime.clone(),
         }
     }
 
@@ -139,6 +143,10 @@ impl ConsoleData for GatewayConsole {
         // This replica refuses the cookie at once; the others within their next reload.
         self.signed_out.merge(&[(session.to_string(), expires_at)], now);
         Ok(())
+    }
+
+    fn reached_over_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+        peer.is_some_and(|peer| crate::app::forwarded_https(peer, headers, &self.runtime.load().config.trusted_proxies))
     }
 
     async fn overview(&self) -> DataResult<Value> {

@@ -1,5 +1,6 @@
 //! Console sign-in through real HTTP: signing out ends a sign-in at every replica, whoever holds
-//! a copy of its cookie.
+//! a copy of its cookie; cookies carry `Secure` only when a trusted proxy says the browser came
+//! over HTTPS.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -87,6 +88,33 @@ both!(signing_out_ends_the_sign_in_at_every_replica_within_two_seconds, |backend
     b.stop_keep_db().await;
     a.stop().await;
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_only_when_a_trusted_proxy_says_https() {
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { server_toml: r#"trusted_proxies = ["127.0.0.1"]"#.into(), ..Default::default() }).await;
+    // Loopback is 127.0.0.0/8: a client bound to 127.0.0.2 is a peer that is not the proxy.
+    let proxy = client_from(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let stranger = client_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)));
+    let https = [("x-forwarded-proto", "https")];
+    let forwarded = [("forwarded", "for=198.51.100.7;proto=https")];
+    let secure = |c: &str| c.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure"));
+
+    let c = sign_in(&proxy, &gw.admin, &https).await;
+    assert!(secure(&c), "a trusted proxy's X-Forwarded-Proto: {c}");
+    assert!(secure(&sign_in(&proxy, &gw.admin, &forwarded).await), "a trusted proxy's Forwarded");
+    assert!(!secure(&sign_in(&proxy, &gw.admin, &[]).await), "no word of HTTPS");
+    assert!(!secure(&sign_in(&proxy, &gw.admin, &[("x-forwarded-proto", "http")]).await));
+    let plain = sign_in(&stranger, &gw.admin, &https).await;
+    assert!(!secure(&plain), "an untrusted peer's header is not believed: {plain}");
+    assert!(!secure(&sign_in(&stranger, &gw.admin, &forwarded).await));
+
+    // Sign-out's clearing cookie follows the same rule.
+    let cleared = set_cookie(&sign_out(&proxy, &gw.admin, &cookie_pair(&c), &https).await);
+    assert!(cleared.contains("Max-Age=0") && secure(&cleared), "{cleared}");
+    let cleared = set_cookie(&sign_out(&stranger, &gw.admin, &cookie_pair(&plain), &https).await);
+    assert!(cleared.contains("Max-Age=0") && !secure(&cleared), "{cleared}");
+    gw.stop().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_the_database_cannot_record_is_refused_and_the_sign_in_stays() {
