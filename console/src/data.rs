@@ -4,6 +4,9 @@
 //! the server answers them with the very operations behind its admin API: the console is a
 //! second face of that API, never a second implementation of it.
 
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
 use serde_json::Value;
 
 /// A failure the console shows to the operator (the message is safe to show).
@@ -78,6 +81,16 @@ pub trait ConsoleData: Send + Sync + 'static {
     fn signing_key(&self) -> Vec<u8>;
     /// The address agents reach the gateway at, for empty states.
     fn gateway_url(&self) -> String;
+
+    /// Whether a sign-in was ended by signing out, here or at another replica. It runs on every
+    /// console request, so it answers from memory and never waits on the database.
+    fn is_signed_out(&self, session: &str) -> bool;
+    /// Ends a sign-in at every replica: each refuses its cookie within 2 seconds. `expires` (unix
+    /// seconds) is when the cookie would stop working anyway; the record may go after it.
+    async fn sign_out(&self, session: &str, expires: i64) -> DataResult<()>;
+    /// Whether the browser reached the console over HTTPS, given the TCP peer (when known) and
+    /// the request's headers; the console's cookies then carry `Secure`.
+    fn reached_over_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool;
 
     /// The last 24 hours from the rollups (`GET /api/v1/overview`).
     async fn overview(&self) -> DataResult<Value>;

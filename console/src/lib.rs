@@ -3,16 +3,19 @@
 //!
 //! Every page and form needs a signed-in operator (see [`auth`]): pages redirect a visitor who
 //! is not to the sign-in page, forms refuse them, and every form carries the session's token
-//! against cross-site request forgery (forms posted from another origin are refused too).
+//! against cross-site request forgery (forms posted from another origin are refused too). A
+//! signed-out session counts as not signed in, at every replica, whoever holds its cookie.
+//! Cookies carry `Secure` when the gateway says the browser came over HTTPS.
 
 pub mod auth;
 pub mod data;
 pub mod fmt;
 mod pages;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -85,19 +88,21 @@ async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], STYLESHEET).into_response()
 }
 
-/// The signed-in operator's session id and form token.
+/// The signed-in operator's session and form token.
 struct Operator {
+    session: auth::Session,
     csrf: String,
 }
 
 impl Console {
+    /// The operator of a valid cookie whose session was not signed out (checked in memory).
     fn operator(&self, headers: &HeaderMap) -> Option<Operator> {
         let key = self.data.signing_key();
         let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value)?;
-        let session = auth::verify(&key, cookie, now())?;
-        Some(Operator { csrf: auth::csrf_token(&key, &session) })
+        let session = auth::verify(&key, cookie, now()).filter(|s| !self.data.is_signed_out(&s.id))?;
+        let csrf = auth::csrf_token(&key, &session.id);
+        Some(Operator { session, csrf })
     }
-
 
     /// For a form: the operator, when signed in, posting from this origin, with the session's
     /// form token; a refusal otherwise.
@@ -108,14 +113,33 @@ impl Console {
         let Some(op) = self.operator(headers) else {
             return Err(Box::new(refusal(StatusCode::FORBIDDEN, "You are not signed in (or your sign-in expired). Sign in and try again.")));
         };
-        let key = self.data.signing_key();
-        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(auth::cookie_value).unwrap_or_default();
-        let session = auth::verify(&key, cookie, now()).unwrap_or_default();
-        if !auth::csrf_ok(&key, &session, csrf) {
+        if !auth::csrf_ok(&self.data.signing_key(), &op.session.id, csrf) {
             return Err(Box::new(refusal(StatusCode::FORBIDDEN, "This form's security token is missing or stale. Reload the page and try again.")));
         }
         Ok(op)
     }
+}
+
+/// Whether the cookies this answer sets carry `Secure`: the gateway decides from the TCP peer
+/// and the headers (it alone knows which proxies to believe).
+struct SecureCookies(bool);
+
+impl axum::extract::FromRequestParts<Console> for SecureCookies {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, c: &Console) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self(c.data.reached_over_https(peer, &parts.headers)))
+    }
+}
+
+/// `to` with `cookie` set on the way.
+fn redirect_setting(to: &str, cookie: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 /// A page's operator: a handler taking it runs only for a signed-in operator; anyone else is
@@ -187,7 +211,7 @@ struct SignIn {
     token: String,
 }
 
-async fn sign_in(State(c): State<Console>, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
+async fn sign_in(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
     if !same_origin(&headers) {
         return refusal(StatusCode::FORBIDDEN, "This form was posted from another site and was refused.");
     }
@@ -195,12 +219,8 @@ async fn sign_in(State(c): State<Console>, headers: HeaderMap, Form(f): Form<Sig
         tracing::warn!("console sign-in with a wrong token");
         return html(StatusCode::UNAUTHORIZED, pages::render(pages::sign_in(Some("That is not the admin token."))));
     }
-    let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", auth::COOKIE, auth::new_session(&c.data.signing_key(), now()), auth::SESSION_SECS);
-    let mut r = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
+    let session = auth::new_session(&c.data.signing_key(), now());
+    redirect_setting("/", &auth::set_cookie(auth::COOKIE, &session, auth::SESSION_SECS, secure))
 }
 
 #[derive(Deserialize, Default)]
@@ -209,13 +229,17 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn sign_out(State(c): State<Console>, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
-    if let Err(r) = c.form_operator(&headers, &f.csrf) {
-        return *r;
+/// Ends the sign-in everywhere, not only in this browser: a copy of the cookie stops working
+/// too. When that cannot be recorded the operator is told and stays signed in, to try again.
+async fn sign_out(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Response {
+    let op = match c.form_operator(&headers, &f.csrf) {
+        Ok(op) => op,
+        Err(r) => return *r,
+    };
+    if let Err(e) = c.data.sign_out(&op.session.id, op.session.expires).await {
+        return data_error(&e);
     }
-    let mut r = Redirect::to("/sign-in").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("weir_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
-    r
+    redirect_setting("/sign-in", &auth::set_cookie(auth::COOKIE, "", 0, secure))
 }
 
 #[derive(Deserialize, Default)]
@@ -227,7 +251,7 @@ struct TimeZone {
 }
 
 /// The operator's time zone (an offset from UTC), kept in a cookie of this browser.
-async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Form<TimeZone>) -> Response {
+async fn set_time_zone(State(c): State<Console>, SecureCookies(secure): SecureCookies, headers: HeaderMap, Form(f): Form<TimeZone>) -> Response {
     if let Err(r) = c.form_operator(&headers, &f.csrf) {
         return *r;
     }
@@ -240,11 +264,7 @@ async fn set_time_zone(State(c): State<Console>, headers: HeaderMap, Form(f): Fo
         .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())))
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
-    let mut r = Redirect::to(&back).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("weir_tz={minutes}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000")) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
+    redirect_setting(&back, &auth::set_cookie("weir_tz", &minutes.to_string(), 31_536_000, secure))
 }
 
 // -- overview ---------------------------------------------------------------------------------

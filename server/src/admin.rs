@@ -25,7 +25,7 @@ use crate::store::{ApprovalStatus, AuditFilter, StoreError};
 /// The admin port: the API, the health routes, and the console.
 pub fn router(state: AppState) -> Router {
     let api = api_router(state.clone()).with_state(state.clone());
-    let console = crate::console::GatewayConsole::new(api.clone(), state.admin_token.expose_secret(), state.runtime.load().config.listen);
+    let console = crate::console::GatewayConsole::new(api.clone(), &state);
     let open = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics)).with_state(state);
     Router::new()
         .merge(api)

@@ -77,6 +77,8 @@ pub struct AppState {
     /// newer one.
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     pub mcp: Arc<crate::mcp::McpGateway>,
+    /// Console sign-ins ended by signing out, at any replica (reloaded with the keys).
+    pub console_signouts: Arc<crate::console::SignedOutSessions>,
     /// Open and refused connections of each port.
     pub gates: Gates,
 }
@@ -105,10 +107,34 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> I
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer_ip)
 }
 
+/// Whether the client reached the proxy in front of Weir over HTTPS (Weir itself serves plain
+/// HTTP). Only a trusted proxy is believed: its `X-Forwarded-Proto`, or else the `proto` of
+/// `Forwarded`. Of several values the last counts, the one the nearest proxy — the peer — added:
+/// earlier ones may come from the client.
+pub fn forwarded_https(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> bool {
+    if !trusted.contains(&peer) {
+        return false;
+    }
+    let proto = match last_header_value(headers, "x-forwarded-proto") {
+        Some(p) => Some(p),
+        None => last_header_value(headers, "forwarded").and_then(|element| {
+            element.split(';').find_map(|pair| pair.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("proto")).map(|(_, v)| v.trim().trim_matches('"')))
+        }),
+    };
+    proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// The last comma-separated value of a header that may repeat.
+fn last_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).next_back()
+}
+
 pub struct App {
     gateway: TcpListener,
     admin: TcpListener,
     state: AppState,
+    /// Whether the admin token was generated for this run (no `WEIR_ADMIN_TOKEN`).
+    generated_admin_token: bool,
     writer: AuditWriter,
     stop_tasks: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -141,16 +167,17 @@ impl App {
         // open, so a restart changes no budget. With Redis they are the fallback (fail_open).
         limiter.seed_local().await.context("rebuilding budget usage from the audit store")?;
 
+        let console_signouts = Arc::new(crate::console::SignedOutSessions::default());
+        console_signouts.reload(&store).await.context("loading console sign-outs")?;
+
+        // A generated token is never logged (logs travel on, to files and collectors): the
+        // caller shows it once, outside the log (see `App::generated_admin_token`).
+        let generated_admin_token = config.admin_token.is_none();
         let admin_token = match &config.admin_token {
             Some(t) => t.clone(),
             None => {
-                let t = format!("wat_{}", &crate::identity::generate_key_secret()[3..]);
-                tracing::warn!(
-                    admin_token = %t,
-                    console = %format!("http://{}/", config.admin_listen),
-                    "WEIR_ADMIN_TOKEN is not set; generated an admin token for this run (shown once)"
-                );
-                SecretString::from(t)
+                tracing::warn!("WEIR_ADMIN_TOKEN is not set; generated an admin token for this run, shown once on standard error");
+                SecretString::from(format!("wat_{}", &crate::identity::generate_key_secret()[3..]))
             }
         };
 
@@ -188,6 +215,7 @@ impl App {
             circuits: Arc::new(Circuits::default()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             mcp,
+            console_signouts,
             gates: Gates { gateway: crate::serve::ConnGate::new("gateway"), admin: crate::serve::ConnGate::new("admin") },
         };
         let stop_tasks = CancellationToken::new();
@@ -205,7 +233,24 @@ impl App {
         if let Some(export) = state.telemetry.metrics_export.clone() {
             tasks.push(crate::metrics::otlp::spawn(state.clone(), export, stop_tasks.clone()).context("starting the OTLP metric export")?);
         }
-        Ok(Self { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout })
+        Ok(Self { gateway, admin, state, generated_admin_token, writer, stop_tasks, tasks, drain_timeout })
+    }
+
+    /// The admin token when it was generated for this run, for the caller to show once; `None`
+    /// when `WEIR_ADMIN_TOKEN` set it.
+    pub fn generated_admin_token(&self) -> Option<&SecretString> {
+        self.generated_admin_token.then_some(&*self.state.admin_token)
+    }
+
+    /// The console's address for a person: the admin listener, with a wildcard address shown
+    /// as `localhost`.
+    pub fn console_url(&self) -> String {
+        let admin = self.admin_addr();
+        if admin.ip().is_unspecified() {
+            format!("http://localhost:{}/", admin.port())
+        } else {
+            format!("http://{admin}/")
+        }
     }
 
     pub fn gateway_addr(&self) -> SocketAddr {
@@ -224,7 +269,7 @@ impl App {
     /// connections are refused), in-flight calls and streams get up to the drain timeout, and
     /// the audit queue is written (or spooled).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout } = self;
+        let App { gateway, admin, state, writer, stop_tasks, tasks, drain_timeout, .. } = self;
         tracing::info!(gateway = %gateway.local_addr()?, admin = %admin.local_addr()?, "weir is serving");
         let stop = CancellationToken::new();
         let (mut gw_router, mut admin_router) = (gateway_router(state.clone()), crate::admin::router(state.clone()));
@@ -343,8 +388,9 @@ async fn gateway_fallback(req: Request) -> Response {
         .into_response()
 }
 
-/// Reloads what the database says about agents, keys, budgets and limits — everything the
-/// CLI, the admin API or another replica may change — whenever the change counter moves. A
+/// Reloads what the database says about agents, keys, budgets, limits and console sign-outs —
+/// everything the CLI, the admin API or another replica may change — whenever the change
+/// counter moves. A
 /// database that is away leaves what was loaded in force.
 fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -369,10 +415,12 @@ fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken)
     })
 }
 
-/// Reloads keys and limits from the database (this replica applies its own changes at once).
+/// Reloads keys, limits and console sign-outs from the database (this replica applies its own
+/// changes at once).
 pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
     let _one_at_a_time = state.reload_lock.lock().await;
     state.keys.reload(&state.store).await?;
+    state.console_signouts.reload(&state.store).await?;
     state.mcp.tools.reload().await?;
     state.limiter.reload(&state.store).await
 }
@@ -453,5 +501,30 @@ mod tests {
         // Only proxies in the header: the peer.
         h.insert("x-forwarded-for", "10.0.0.9".parse().unwrap());
         assert_eq!(client_ip(peer, &h, &proxies), peer.ip());
+    }
+
+    #[test]
+    fn https_is_believed_only_from_trusted_proxies_and_from_the_nearest_one() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = [proxy];
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let https = with(&[("x-forwarded-proto", "https")]);
+        assert!(forwarded_https(proxy, &https, &trusted));
+        assert!(!forwarded_https("10.0.0.3".parse().unwrap(), &https, &trusted), "an untrusted peer's word is not taken");
+        assert!(!forwarded_https(proxy, &HeaderMap::new(), &trusted), "no header: plain HTTP");
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "http")]), &trusted));
+        // The client wrote the first value, the proxy appended the last.
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "https, http")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("x-forwarded-proto", "https"), ("x-forwarded-proto", "http")]), &trusted));
+        assert!(forwarded_https(proxy, &with(&[("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")]), &trusted));
+        assert!(forwarded_https(proxy, &with(&[("forwarded", "for=198.51.100.17, for=192.0.2.60; Proto=\"HTTPS\"")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("forwarded", "proto=https, for=192.0.2.60;proto=http")]), &trusted));
+        assert!(!forwarded_https(proxy, &with(&[("forwarded", "for=192.0.2.60")]), &trusted));
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
@@ -182,6 +183,11 @@ pub async fn run(cli: Cli, env: Env) -> ExitCode {
 async fn serve(config: Config, env: &Env) -> anyhow::Result<()> {
     let telemetry = Telemetry::from_env(env)?;
     let app = App::build(config, env, telemetry).await?;
+    if let Some(token) = app.generated_admin_token() {
+        // Straight to standard error, not through the log: a log line travels on (JSON logs,
+        // collectors) and the token must not.
+        eprintln!("weir: WEIR_ADMIN_TOKEN is not set; this run's admin token (shown once): {} — sign in to the console at {}", token.expose_secret(), app.console_url());
+    }
     app.run(shutdown_signal()).await
 }
 

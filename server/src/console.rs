@@ -1,27 +1,84 @@
 //! The console's data, answered by the admin API itself: each operation is an in-process
 //! request to the admin API's router, with the admin token, so the console and the API can never
 //! disagree about what an operation does.
+//!
+//! Console sign-ins are the one thing here that is not an admin API resource: signing out is
+//! recorded in the store directly, and every replica keeps the signed-out sessions in memory
+//! ([`SignedOutSessions`]), so checking a cookie never touches the database.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use weir_console::{ConsoleData, DataError, DataResult, Page, TraceFilter};
+
+use crate::app::{AppState, Runtime};
+use crate::store::{now_ms, Store, StoreError};
+
+/// Console sessions ended by signing out, by id, with when each cookie expires (unix ms).
+///
+/// A sign-out is never undone, so a reload adds what the database holds to what this replica
+/// already knows (a reload that read the database just before this replica's own sign-out
+/// cannot lose it); entries leave only once their cookies have expired, which bounds the set by
+/// the sign-outs of one session lifetime.
+#[derive(Default)]
+pub struct SignedOutSessions(ArcSwap<HashMap<String, i64>>);
+
+impl SignedOutSessions {
+    pub fn contains(&self, session: &str) -> bool {
+        self.0.load().contains_key(session)
+    }
+
+    fn merge(&self, signed_out: &[(String, i64)], now: i64) {
+        self.0.rcu(|known| {
+            let known = known.iter().map(|(id, exp)| (id.clone(), *exp));
+            known.chain(signed_out.iter().cloned()).filter(|(_, exp)| *exp > now).collect::<HashMap<_, _>>()
+        });
+    }
+
+    /// Loads the sign-outs recorded by every replica (and drops the expired ones).
+    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let now = now_ms();
+        let rows = store.console_signouts(now).await?;
+        self.merge(&rows, now);
+        Ok(())
+    }
+}
 
 pub struct GatewayConsole {
     api: Router,
     token: String,
     key: Vec<u8>,
     gateway_url: String,
+    store: Store,
+    signed_out: Arc<SignedOutSessions>,
+    /// For `server.trusted_proxies`, read at each request so a config reload applies.
+    runtime: Arc<ArcSwap<Runtime>>,
 }
 
 impl GatewayConsole {
-    pub fn new(api: Router, token: &str, gateway: std::net::SocketAddr) -> Self {
+    pub fn new(api: Router, state: &AppState) -> Self {
+        let token = state.admin_token.expose_secret();
         let key = Sha256::digest(format!("weir-console\u{0}{token}").as_bytes()).to_vec();
+        let gateway = state.runtime.load().config.listen;
         let host = if gateway.ip().is_unspecified() { format!("localhost:{}", gateway.port()) } else { gateway.to_string() };
-        Self { api, token: token.to_string(), key, gateway_url: format!("http://{host}") }
+        Self {
+            api,
+            token: token.to_string(),
+            key,
+            gateway_url: format!("http://{host}"),
+            store: state.store.clone(),
+            signed_out: state.console_signouts.clone(),
+            runtime: state.runtime.clone(),
+        }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<(StatusCode, Value)> {
@@ -70,6 +127,26 @@ impl ConsoleData for GatewayConsole {
 
     fn gateway_url(&self) -> String {
         self.gateway_url.clone()
+    }
+
+    fn is_signed_out(&self, session: &str) -> bool {
+        self.signed_out.contains(session)
+    }
+
+    async fn sign_out(&self, session: &str, expires: i64) -> DataResult<()> {
+        let expires_at = expires.saturating_mul(1000);
+        let now = now_ms();
+        if let Err(e) = self.store.record_console_signout(session, expires_at, now).await {
+            tracing::error!(error = %e, "console sign-out not recorded");
+            return Err(DataError::Unavailable("Signing out could not be recorded (the database is unavailable), so you are still signed in. Try again.".into()));
+        }
+        // This replica refuses the cookie at once; the others within their next reload.
+        self.signed_out.merge(&[(session.to_string(), expires_at)], now);
+        Ok(())
+    }
+
+    fn reached_over_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+        peer.is_some_and(|peer| crate::app::forwarded_https(peer, headers, &self.runtime.load().config.trusted_proxies))
     }
 
     async fn overview(&self) -> DataResult<Value> {
@@ -197,5 +274,23 @@ impl ConsoleData for GatewayConsole {
 
     async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()> {
         self.ok(Method::POST, &format!("/api/v1/tools/{}/{}/approve", enc(server), enc(tool)), Some(json!({"hash": hash, "by": by}))).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SignedOutSessions;
+
+    #[test]
+    fn sign_outs_are_never_forgotten_before_they_expire() {
+        let set = SignedOutSessions::default();
+        set.merge(&[("a".into(), 1_000), ("b".into(), 3_000)], 500);
+        // A reload that read the database before "a" was recorded keeps it.
+        set.merge(&[("b".into(), 3_000)], 600);
+        assert!(set.contains("a") && set.contains("b"));
+        assert!(!set.contains("c"));
+        // Expired entries leave at the next merge.
+        set.merge(&[], 1_000);
+        assert!(!set.contains("a") && set.contains("b"));
     }
 }

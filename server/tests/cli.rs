@@ -143,20 +143,15 @@ async fn agents_and_keys_postgres() {
     agents_and_keys_on(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn embedded_defaults_start_with_nothing_configured() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let admin_port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let admin = format!("127.0.0.1:{admin_port}");
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = weir_command(&[("WEIR_LISTEN", &listen), ("WEIR_ADMIN_LISTEN", &admin)])
-        .arg("serve")
-        .current_dir(dir.path())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+/// `weir serve` with nothing set but its addresses (and `extra`), in `dir`, its standard error
+/// in `dir/log`; returns once it is ready, with its gateway and admin addresses.
+async fn serve_unconfigured(dir: &std::path::Path, extra: &[(&str, &str)]) -> (tokio::process::Child, String, String) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let admin = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.join("log")).unwrap();
+    let mut env = vec![("WEIR_LISTEN", listen.as_str()), ("WEIR_ADMIN_LISTEN", admin.as_str())];
+    env.extend_from_slice(extra);
+    let child = weir_command(&env).arg("serve").current_dir(dir).stderr(log).spawn().unwrap();
     let http = reqwest::Client::new();
     let url = format!("http://{admin}/readyz");
     eventually(Duration::from_secs(20), "readyz", || {
@@ -164,17 +159,60 @@ async fn embedded_defaults_start_with_nothing_configured() {
         async move { http.get(&url).send().await.is_ok_and(|r| r.status() == 200) }
     })
     .await;
-    assert!(dir.path().join("weir.db").exists(), "SQLite by default, in the working directory");
-    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
-    assert!(log.contains("admin_token=wat_"), "a generated admin token is printed once: {log}");
-    let token = log.split("admin_token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-    let r = http.get(format!("http://{admin}/api/v1/agents")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(r.status(), 200, "the printed token works");
-    let r = http.get(format!("http://{listen}/v1/models")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
+    (child, listen, admin)
+}
+
+async fn stop(mut child: tokio::process::Child) {
     if let Some(pid) = child.id() {
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     }
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
     assert!(status.success());
+}
+
+/// The admin token `weir serve` generated: on one plain line of standard error, with the
+/// console's address, and nowhere else there.
+fn shown_admin_token(stderr: &str, admin: &str) -> String {
+    let shown: Vec<&str> = stderr.lines().filter(|l| l.starts_with("weir: ") && l.contains("admin token")).collect();
+    assert_eq!(shown.len(), 1, "one plain line shows the token: {stderr}");
+    assert!(shown[0].contains(&format!("http://{admin}/")), "with the console's URL: {}", shown[0]);
+    let token = shown[0].split_whitespace().find(|w| w.starts_with("wat_")).expect("the token on its line").to_string();
+    assert_eq!(stderr.matches(&token).count(), 1, "the token is shown once and never logged: {stderr}");
+    token
+}
+
+#[tokio::test]
+async fn embedded_defaults_start_with_nothing_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, listen, admin) = serve_unconfigured(dir.path(), &[]).await;
+    assert!(dir.path().join("weir.db").exists(), "SQLite by default, in the working directory");
+    let token = shown_admin_token(&std::fs::read_to_string(dir.path().join("log")).unwrap(), &admin);
+    let http = reqwest::Client::new();
+    let r = http.get(format!("http://{admin}/api/v1/agents")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the printed token works");
+    let r = http.get(format!("http://{listen}/v1/models")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    stop(child).await;
+}
+
+#[tokio::test]
+async fn a_generated_admin_token_is_shown_outside_the_json_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _, admin) = serve_unconfigured(dir.path(), &[("WEIR_LOG_FORMAT", "json")]).await;
+    let token = shown_admin_token(&std::fs::read_to_string(dir.path().join("log")).unwrap(), &admin);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.get(format!("http://{admin}/api/v1/agents")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the shown token works for the admin API");
+    let r = http.post(format!("http://{admin}/sign-in")).form(&[("token", token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303, "and signs in to the console");
+    stop(child).await;
+
+    let stderr = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    shown_admin_token(&stderr, &admin);
+    let records: Vec<serde_json::Value> =
+        stderr.lines().filter(|l| !l.starts_with("weir: ")).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log record ({e}): {l}"))).collect();
+    assert!(records.len() > 1, "{stderr}");
+    assert!(records.iter().all(|r| !r.to_string().contains(&token)), "no log record holds the token");
+    let said = records.iter().any(|r| r["fields"]["message"].as_str().is_some_and(|m| m.contains("generated an admin token")));
+    assert!(said, "the log says a token was generated: {stderr}");
 }

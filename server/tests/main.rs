@@ -9,6 +9,7 @@ mod admin_api;
 mod approvals;
 mod cli;
 mod connections;
+mod console;
 mod drain;
 mod errors;
 mod failover;

@@ -194,6 +194,29 @@ impl Store {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
+    // -- console sign-outs ---------------------------------------------------------------------
+
+    /// Records that a console session was signed out (its cookie expiring at `expires_at`, unix
+    /// ms) and bumps the change counter so every replica loads it. Rows of sessions expired by
+    /// `now` go in the same transaction: the table holds only sign-ins that could still be used.
+    pub async fn record_console_signout(&self, session_id: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO console_signouts (session_id, expires_at) VALUES ($1, $2) ON CONFLICT (session_id) DO NOTHING")
+            .bind(session_id)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM console_signouts WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        commit_change(tx).await
+    }
+
+    /// Signed-out console sessions whose cookies have not expired by `now`: `(session id,
+    /// expires_at)`.
+    pub async fn console_signouts(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT session_id, expires_at FROM console_signouts WHERE expires_at > $1").bind(now).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     // -- agents --------------------------------------------------------------------------------
 
     pub async fn create_agent(&self, id: &str, name: &str, capture_bodies: Option<bool>) -> Result<AgentRow, StoreError> {
@@ -769,8 +792,8 @@ async fn bump_generation(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()
     Ok(())
 }
 
-/// Commits a change to agents, keys, budgets or limits, bumping the change counter in the same
-/// transaction so that every replica reloads.
+/// Commits a change to agents, keys, budgets, limits or console sign-outs, bumping the change
+/// counter in the same transaction so that every replica reloads.
 async fn commit_change(mut tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
     bump_generation(&mut tx).await?;
     tx.commit().await?;
