@@ -121,6 +121,18 @@ pub struct McpSection {
     /// resuming with `Last-Event-ID`, and how many of them at most, per stream.
     pub replay_window_secs: u64,
     pub replay_max_events: usize,
+    /// The largest message (a JSON answer, or one event of a stream) read from a backend.
+    pub max_backend_message_bytes: usize,
+    /// Open MCP sessions per agent; past it, the agent's longest-idle session is ended.
+    pub max_sessions_per_agent: usize,
+    /// The largest `initialize` params a client may send (kept for the session's life).
+    pub max_initialize_params_bytes: usize,
+    /// Items in a JSON-RPC batch, where revision 2025-03-26 (the last with batches) was agreed.
+    pub max_batch_items: usize,
+    /// How long a tool or prompt name no backend lists is remembered as unknown (so that calls
+    /// to it do not relist every backend each time), and how many such names at most.
+    pub unknown_name_memory_secs: u64,
+    pub unknown_name_memory_max: usize,
     pub servers: Vec<McpServerSection>,
     pub rules: Vec<McpRuleSection>,
 }
@@ -137,6 +149,12 @@ impl Default for McpSection {
             approval_timeout_secs: 600,
             replay_window_secs: 300,
             replay_max_events: 1000,
+            max_backend_message_bytes: 16 * 1024 * 1024,
+            max_sessions_per_agent: 128,
+            max_initialize_params_bytes: 64 * 1024,
+            max_batch_items: 16,
+            unknown_name_memory_secs: 30,
+            unknown_name_memory_max: 1024,
             servers: vec![],
             rules: vec![],
         }
@@ -260,6 +278,12 @@ pub struct McpConfig {
     pub approval_timeout: Duration,
     pub replay_window: Duration,
     pub replay_max_events: usize,
+    pub max_backend_message_bytes: usize,
+    pub max_sessions_per_agent: usize,
+    pub max_initialize_params_bytes: usize,
+    pub max_batch_items: usize,
+    pub unknown_name_memory: Duration,
+    pub unknown_name_memory_max: usize,
     pub servers: Vec<McpServer>,
     pub rules: Vec<crate::mcp::policy::ToolRule>,
 }
@@ -384,6 +408,17 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
     if m.replay_max_events == 0 {
         return Err(invalid("mcp.replay_max_events", "must be at least 1"));
     }
+    for (key, v, least) in [
+        ("max_backend_message_bytes", m.max_backend_message_bytes, 1024),
+        ("max_sessions_per_agent", m.max_sessions_per_agent, 1),
+        ("max_initialize_params_bytes", m.max_initialize_params_bytes, 1024),
+        ("max_batch_items", m.max_batch_items, 1),
+        ("unknown_name_memory_max", m.unknown_name_memory_max, 1),
+    ] {
+        if v < least {
+            return Err(invalid(format!("mcp.{key}"), format!("must be at least {least}")));
+        }
+    }
     for (i, h) in m.allowed_hosts.iter().enumerate() {
         if h.trim().is_empty() || h.contains("://") || h.contains('/') {
             return Err(invalid(format!("mcp.allowed_hosts[{i}]"), "must be a host name, optionally with :port (no scheme or path)"));
@@ -409,6 +444,12 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         approval_timeout: Duration::from_secs(m.approval_timeout_secs),
         replay_window: Duration::from_secs(m.replay_window_secs),
         replay_max_events: m.replay_max_events,
+        max_backend_message_bytes: m.max_backend_message_bytes,
+        max_sessions_per_agent: m.max_sessions_per_agent,
+        max_initialize_params_bytes: m.max_initialize_params_bytes,
+        max_batch_items: m.max_batch_items,
+        unknown_name_memory: Duration::from_secs(m.unknown_name_memory_secs),
+        unknown_name_memory_max: m.unknown_name_memory_max,
         servers,
         rules,
     })

@@ -335,13 +335,28 @@ async fn delete_server(State(state): State<AppState>, Path(server): Path<String>
     handle_delete(state, Some(server), headers).await
 }
 
+/// A message as the client receives it: its JSON text, without any secret of Weir's config (a
+/// backend may echo the credential Weir sent it). Every message to a client is written by this.
+fn wire_text(msg: &Value) -> String {
+    let text = msg.to_string();
+    match crate::audit::redact_known_text(&text) {
+        std::borrow::Cow::Owned(clean) => clean,
+        std::borrow::Cow::Borrowed(_) => text,
+    }
+}
+
 /// A JSON-RPC error as an HTTP response.
 fn rpc_error(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> Response {
-    (status, axum::Json(jsonrpc::error(id, code, message))).into_response()
+    json_status(status, &jsonrpc::error(id, code, message))
 }
 
 fn json_response(msg: &Value) -> Response {
-    let mut r = axum::Json(msg).into_response();
+    json_status(StatusCode::OK, msg)
+}
+
+fn json_status(status: StatusCode, msg: &Value) -> Response {
+    let mut r = (status, wire_text(msg)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -500,7 +515,7 @@ async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session
             tracing::warn!(session = %session.id, error = %e, "backend request not recorded in Redis; only this replica can take its answer");
         }
     }
-    match store.append(stream, &m.to_string(), last).await {
+    match store.append(stream, &wire_text(&m), last).await {
         Ok(id) => Some((m, Some(id))),
         Err(e) => {
             tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded; it cannot be resumed");
@@ -724,7 +739,7 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
         (Some(server), None) => {
             let e = jsonrpc::error(id.clone(), jsonrpc::BACKEND_UNAVAILABLE, format!("MCP server `{server}` is unavailable"));
             rec.finish_error(state, 502, "backend_unavailable", &e, started);
-            return (StatusCode::BAD_GATEWAY, axum::Json(e)).into_response();
+            return json_status(StatusCode::BAD_GATEWAY, &e);
         }
         (None, _) => json!({
             "protocolVersion": version,
@@ -894,7 +909,7 @@ impl Recorder {
 
     /// The response, recorded as the stream's last event.
     async fn answer(&self, answer: &Value) -> Bytes {
-        let id = self.store.append(&self.stream, &answer.to_string(), true).await.ok();
+        let id = self.store.append(&self.stream, &wire_text(answer), true).await.ok();
         self.event(answer, id)
     }
 
@@ -902,7 +917,7 @@ impl Recorder {
     /// not keep it).
     fn event(&self, msg: &Value, entry: Option<String>) -> Bytes {
         match entry {
-            Some(entry) => raw_event(&format!("{}/{entry}", self.name), &msg.to_string()),
+            Some(entry) => raw_event(&format!("{}/{entry}", self.name), &wire_text(msg)),
             None => sse_event(msg),
         }
     }
@@ -999,7 +1014,7 @@ fn async_stream(
 }
 
 fn sse_event(msg: &Value) -> Bytes {
-    Bytes::from(format!("event: message\ndata: {msg}\n\n"))
+    Bytes::from(format!("event: message\ndata: {}\n\n", wire_text(msg)))
 }
 
 fn sse_response<S>(stream: S) -> Response
