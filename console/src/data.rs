@@ -109,7 +109,9 @@ pub trait ConsoleData: Send + Sync + 'static {
     async fn revoke_key(&self, id: &str) -> DataResult<()>;
     /// Sets an agent's rate limits for all models (`model` `None`) or one; an empty value
     /// removes that limit.
-    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str) -> DataResult<()>;
+    /// Sets the limits of one scope (an empty value removes that limit); `mcp_rpm` applies to
+    /// the agent as a whole and is left alone when a model is given.
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()>;
     /// Sets one budget: `kind` is `tokens` or `cost_usd`.
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()>;
 

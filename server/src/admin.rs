@@ -325,7 +325,7 @@ async fn get_limits(State(state): State<AppState>, Path(name): Path<String>) -> 
     let rates: Vec<serde_json::Value> = policy
         .rates
         .iter()
-        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "source": r.source}))
+        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "mcp_rpm": r.mcp_rpm, "source": r.source}))
         .collect();
     Ok(Json(json!({"agent": agent.name, "limits": rates})))
 }
@@ -340,6 +340,8 @@ struct LimitsBody {
     rpm: Option<Option<u64>>,
     #[serde(default, deserialize_with = "present")]
     tpm: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    mcp_rpm: Option<Option<u64>>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
@@ -348,15 +350,14 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
 
 async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<serde_json::Value>, ApiError> {
     agent_or_404(&state, &name).await?;
-    if body.rpm.is_none() && body.tpm.is_none() {
-        return Err(ApiError::bad_request("give rpm, tpm or both"));
-    }
+    let change = crate::limits::RateChange { rpm: body.rpm, tpm: body.tpm, mcp_rpm: body.mcp_rpm };
+    change.check(body.model.as_deref()).map_err(ApiError::bad_request)?;
     if let Some(m) = &body.model {
         if state.runtime.load().config.model(m).is_none() {
             return Err(ApiError::bad_request(format!("unknown model `{m}`")));
         }
     }
-    crate::limits::set_rate_limits(&state.store, &name, body.model.as_deref(), body.rpm, body.tpm).await?;
+    crate::limits::set_rate_limits(&state.store, &name, body.model.as_deref(), change).await?;
     refresh_keys(&state).await;
     get_limits(State(state), Path(name)).await
 }

@@ -89,6 +89,9 @@ pub enum LimitsCommand {
         rpm: Option<LimitValue>,
         #[arg(long, value_parser = parse_limit)]
         tpm: Option<LimitValue>,
+        /// MCP requests per minute (for the agent as a whole: not with --model).
+        #[arg(long, value_parser = parse_limit)]
+        mcp_rpm: Option<LimitValue>,
         #[arg(long)]
         model: Option<String>,
     },
@@ -318,16 +321,17 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Limits(LimitsCommand::Set { agent, rpm, tpm, model }) => {
-            if rpm.is_none() && tpm.is_none() {
-                anyhow::bail!("give --rpm, --tpm or both");
+        Command::Limits(LimitsCommand::Set { agent, rpm, tpm, mcp_rpm, model }) => {
+            let change = crate::limits::RateChange { rpm: rpm.map(|v| v.0), tpm: tpm.map(|v| v.0), mcp_rpm: mcp_rpm.map(|v| v.0) };
+            if let Err(why) = change.check(model.as_deref()) {
+                anyhow::bail!("{}", why.replace("rpm, tpm, mcp_rpm", "--rpm, --tpm, --mcp-rpm").replace("mcp_rpm is", "--mcp-rpm is").replace("without a model", "without --model"));
             }
             if let Some(m) = &model {
                 if config.model(m).is_none() {
                     anyhow::bail!("unknown model `{m}`");
                 }
             }
-            crate::limits::set_rate_limits(&store, &agent, model.as_deref(), rpm.map(|v| v.0), tpm.map(|v| v.0)).await?;
+            crate::limits::set_rate_limits(&store, &agent, model.as_deref(), change).await?;
             eprintln!("rate limits set for agent {agent}; every running replica applies them within 2 seconds");
         }
         Command::Limits(LimitsCommand::Show { agent }) => {
@@ -335,10 +339,10 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
             let limiter = crate::limits::Limiter::new(store.clone(), &config.limits, None, std::sync::Arc::new(crate::limits::SystemClock));
             limiter.reload(&store).await?;
             let policy = limiter.policy_for(&agent);
-            println!("{:<16} {:>10} {:>12}  SOURCE", "MODEL", "RPM", "TPM");
+            println!("{:<16} {:>10} {:>12} {:>10}  SOURCE", "MODEL", "RPM", "TPM", "MCP RPM");
             for r in &policy.rates {
                 let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
-                println!("{:<16} {:>10} {:>12}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), r.source);
+                println!("{:<16} {:>10} {:>12} {:>10}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), show(r.mcp_rpm), r.source);
             }
         }
         Command::Serve | Command::Config(_) => unreachable!("handled in run"),

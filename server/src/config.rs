@@ -190,12 +190,23 @@ pub struct McpServerSection {
     pub suspicious_tools: Option<String>,
 }
 
-/// `[[mcp.rules]]`: who may call which tools.
+/// `[[mcp.rules]]`: who may use which tools, resources, prompts and other methods (at least
+/// one of the four lists).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpRuleSection {
     /// `server__tool` names or globs.
+    #[serde(default)]
     pub tools: Vec<String>,
+    /// `server+uri` URIs or globs (resources, and the templates that stand for them).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// `server__prompt` names or globs.
+    #[serde(default)]
+    pub prompts: Vec<String>,
+    /// `server__method` names or globs: methods Weir does not know, on `/mcp/{server}`.
+    #[serde(default)]
+    pub methods: Vec<String>,
     pub agents: Vec<String>,
     #[serde(default)]
     pub users: Option<Vec<String>>,
@@ -285,11 +296,11 @@ pub struct McpConfig {
     pub unknown_name_memory: Duration,
     pub unknown_name_memory_max: usize,
     pub servers: Vec<McpServer>,
-    pub rules: Vec<crate::mcp::policy::ToolRule>,
+    pub rules: Vec<crate::mcp::policy::Rule>,
 }
 
 fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
-    use crate::mcp::policy::{ArgConstraint, Glob, ToolRule};
+    use crate::mcp::policy::{ArgConstraint, Glob, Rule};
     let mut servers: Vec<McpServer> = Vec::new();
     for (i, s) in m.servers.iter().enumerate() {
         let key = format!("mcp.servers[{i}]");
@@ -352,13 +363,21 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
     let mut rules = Vec::new();
     for (i, r) in m.rules.iter().enumerate() {
         let key = format!("mcp.rules[{i}]");
-        if r.tools.is_empty() || r.tools.iter().any(String::is_empty) {
-            return Err(invalid(format!("{key}.tools"), "must list at least one tool name or glob"));
+        if r.tools.is_empty() && r.resources.is_empty() && r.prompts.is_empty() && r.methods.is_empty() {
+            return Err(invalid(key, "must list tools, resources, prompts or methods"));
         }
-        for t in &r.tools {
-            if !t.contains("__") && t != "*" {
-                return Err(invalid(format!("{key}.tools"), format!("`{t}` must name tools as server__tool")));
+        for (field, names, form, sep) in [("tools", &r.tools, "server__tool", "__"), ("prompts", &r.prompts, "server__prompt", "__"), ("methods", &r.methods, "server__method", "__"), ("resources", &r.resources, "server+uri", "+")] {
+            for t in names {
+                if t.is_empty() || (!t.contains(sep) && t != "*") {
+                    return Err(invalid(format!("{key}.{field}"), format!("`{t}` must name {field} as {form}")));
+                }
             }
+        }
+        if r.require_approval && (!r.resources.is_empty() || !r.prompts.is_empty() || !r.methods.is_empty()) {
+            return Err(invalid(format!("{key}.require_approval"), "applies to tool calls only: put resources, prompts and methods in a rule of their own"));
+        }
+        if !r.arguments.is_empty() && r.tools.is_empty() && r.prompts.is_empty() {
+            return Err(invalid(format!("{key}.arguments"), "constrains tool calls and prompts: the rule names neither"));
         }
         if r.agents.is_empty() {
             return Err(invalid(format!("{key}.agents"), "must list at least one agent (or \"*\")"));
@@ -381,9 +400,15 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
             };
             arguments.push((arg.clone(), constraint));
         }
-        rules.push(ToolRule {
+        // A resource pattern names URIs as rules see them: normalised (a literal pattern must
+        // be written as the normalised URI it allows).
+        let globs = |names: &[String]| names.iter().map(|t| Glob::new(t)).collect::<Vec<_>>();
+        rules.push(Rule {
             number: i + 1,
-            tools: r.tools.iter().map(|t| Glob::new(t)).collect(),
+            tools: globs(&r.tools),
+            resources: globs(&r.resources),
+            prompts: globs(&r.prompts),
+            methods: globs(&r.methods),
             agents: r.agents.iter().map(|a| Glob::new(a)).collect(),
             users: r.users.as_ref().map(|u| u.iter().map(|x| Glob::new(x)).collect()),
             arguments,
@@ -631,6 +656,9 @@ pub struct RateSection {
     pub rpm: Option<u64>,
     #[serde(default)]
     pub tpm: Option<u64>,
+    /// MCP requests per minute (not per model).
+    #[serde(default)]
+    pub mcp_rpm: Option<u64>,
 }
 
 /// A budget window, calendar-aligned in UTC.
@@ -1258,8 +1286,11 @@ fn validate_limits(limits: &LimitsSection, models: &[Model]) -> Result<(), Confi
     for (i, r) in limits.rates.iter().enumerate() {
         let key = format!("limits.rates[{i}]");
         check_scope(&key, &r.agent, &r.model)?;
-        if r.rpm.is_none() && r.tpm.is_none() {
-            return Err(invalid(key, "set rpm, tpm or both"));
+        if r.rpm.is_none() && r.tpm.is_none() && r.mcp_rpm.is_none() {
+            return Err(invalid(key, "set rpm, tpm, mcp_rpm or several"));
+        }
+        if r.mcp_rpm.is_some() && r.model.is_some() {
+            return Err(invalid(format!("{key}.mcp_rpm"), "is per agent: give it in an entry without `model`"));
         }
     }
     Ok(())

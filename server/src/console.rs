@@ -221,7 +221,7 @@ impl ConsoleData for GatewayConsole {
         self.ok(Method::POST, &format!("/api/v1/keys/{}/revoke", enc(id)), None).await.map(drop)
     }
 
-    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str) -> DataResult<()> {
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()> {
         let number = |what: &str, v: &str| -> DataResult<Value> {
             let v = v.replace([',', '_', ' '], "");
             if v.is_empty() {
@@ -230,8 +230,9 @@ impl ConsoleData for GatewayConsole {
             v.parse::<u64>().map(|n| json!(n)).map_err(|_| DataError::Refused(format!("{what}: `{v}` is not a whole number")))
         };
         let mut body = json!({"rpm": number("requests per minute", rpm)?, "tpm": number("tokens per minute", tpm)?});
-        if let Some(m) = model {
-            body["model"] = json!(m);
+        match model {
+            Some(m) => body["model"] = json!(m),
+            None => body["mcp_rpm"] = number("MCP requests per minute", mcp_rpm)?,
         }
         self.ok(Method::PUT, &format!("/api/v1/agents/{}/limits", enc(agent)), Some(body)).await.map(drop)
     }

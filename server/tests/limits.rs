@@ -337,7 +337,7 @@ both!(headers_default_max_output_and_excess, |backend| async move {
 async fn requests_and_tokens_per_minute() {
     let clock = std::sync::Arc::new(ManualClock::new(1_767_261_600_000));
     let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { clock: Some(clock.clone()), ..Default::default() }).await;
-    weir_server::limits::set_rate_limits(&gw.store, "bot", None, Some(Some(3)), None).await.unwrap();
+    weir_server::limits::set_rate_limits(&gw.store, "bot", None, weir_server::limits::RateChange { rpm: Some(Some(3)), ..Default::default() }).await.unwrap();
     weir_server::app::reload_from_store(&gw.state).await.unwrap();
     for _ in 0..3 {
         let (status, _, headers) = call(&gw.http, &gw.base, &gw.key).await;
@@ -352,7 +352,7 @@ async fn requests_and_tokens_per_minute() {
     clock.advance(60_000);
     assert_eq!(call(&gw.http, &gw.base, &gw.key).await.0, 200);
     // Tokens per minute for one model only.
-    weir_server::limits::set_rate_limits(&gw.store, "bot", Some("gpt-test"), None, Some(Some(150))).await.unwrap();
+    weir_server::limits::set_rate_limits(&gw.store, "bot", Some("gpt-test"), weir_server::limits::RateChange { tpm: Some(Some(150)), ..Default::default() }).await.unwrap();
     weir_server::app::reload_from_store(&gw.state).await.unwrap();
     clock.advance(60_000);
     let (status, body, _) = call(&gw.http, &gw.base, &gw.key).await;

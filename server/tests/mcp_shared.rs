@@ -125,3 +125,35 @@ async fn a_last_event_id_weir_never_sent_is_refused() {
     }
     gw.stop().await;
 }
+
+/// An agent's sessions are counted at every replica: past `mcp.max_sessions_per_agent`, its
+/// longest-unused session ends everywhere, whichever replica began it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_sessions_are_capped_across_replicas_longest_unused_first() {
+    let prefix = redis_prefix();
+    let options = |db_url: Option<String>| GatewayOptions {
+        extra_toml: mcp_fixture_toml("max_sessions_per_agent = 3"),
+        limits_toml: format!("redis_prefix = \"{prefix}\""),
+        env: vec![("WEIR_REDIS_URL".into(), "redis://127.0.0.1:6379".into())],
+        db_url,
+        ..Default::default()
+    };
+    let a = TestGateway::start_with(Backend::Sqlite, options(None)).await;
+    // The same database, so the same agent.
+    let b = TestGateway::start_with(Backend::Sqlite, options(Some(a.db.url.clone()))).await;
+    let s1 = initialize(&a).await;
+    let s2 = initialize(&b).await;
+    let s3 = initialize(&a).await;
+    // s1 is used again (at the other replica): s2 is now the longest unused.
+    assert_eq!(echo(&b, &s1, "again").await.0, 200);
+    let s4 = initialize(&b).await;
+    for gw in [&a, &b] {
+        let (status, body) = echo(gw, &s2, "gone").await;
+        assert_eq!(status, 404, "{body}");
+        for s in [&s1, &s3, &s4] {
+            assert_eq!(echo(gw, s, "kept").await.0, 200);
+        }
+    }
+    b.stop().await;
+    a.stop().await;
+}

@@ -119,6 +119,10 @@ class FakeProvider:
     def anthropic_base(self) -> str:
         return f"http://{self.addr}"
 
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request the fake has received (path, query, headers, body), oldest first."""
+        return httpx.get(f"http://{self.addr}/_fake/requests", timeout=10).json()
+
 
 @pytest.fixture(scope="session")
 def fake_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeProvider]:
@@ -247,6 +251,15 @@ price = {{ input_per_mtok = 3.0, output_per_mtok = 15.0 }}
 name = "embed-test"
 targets = [{{ provider = "fake-openai", model = "text-embedding-x" }}]
 price = {{ input_per_mtok = 0.02, output_per_mtok = 0.0 }}
+
+# Providers that answer 401 quoting the credential they were sent, as some real ones do.
+[[models]]
+name = "gpt-echo"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini@echo_auth" }}]
+
+[[models]]
+name = "claude-echo"
+targets = [{{ provider = "fake-anthropic", model = "claude-x@echo_auth" }}]
 """
 
 

@@ -9,6 +9,7 @@ names it `sessionId`), and it answers a POST to the stream's URL with 405.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from typing import Any
@@ -33,7 +34,13 @@ async def echo(message: str) -> str:
 @server.tool()
 async def headers(ctx: Context) -> str:
     """The headers of this call's POST, and of every event stream's GET so far."""
-    return json.dumps({"post": dict(ctx.headers or {}), "streams": stream_headers})
+    return json.dumps({"post": with_digests(dict(ctx.headers or {})), "streams": [with_digests(h) for h in stream_headers]})
+
+
+def with_digests(headers: dict[str, str]) -> dict[str, Any]:
+    """The headers, and each value's SHA-256: a gateway that keeps secrets from its clients shows
+    an echoed credential as redacted, and the digest still tells what arrived."""
+    return {**headers, "sha256": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in headers.items()}}
 
 
 @server.tool()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import anthropic
 import pytest
 
-from conftest import REPLY, REPLY_TOKENS, Weir
+from conftest import REPLY, REPLY_TOKENS, FakeProvider, Weir
 
 MESSAGES = [{"role": "user", "content": "Say hello to the tests"}]
 MAX_TOKENS = 64
@@ -82,3 +85,20 @@ def test_unknown_model_is_not_found(weir: Weir, anthropic_client: anthropic.Anth
     assert "no-such-model" in message
     for name in ("gpt-test", "claude-test", "embed-test"):
         assert name in message, message
+
+
+def test_the_sdks_version_and_beta_headers_reach_the_provider(weir: Weir, fake_provider: FakeProvider) -> None:
+    """`anthropic-version` and `anthropic-beta` pass as the SDK sends them; the provider's
+    account headers (organisation, its rate limits) do not come back."""
+    marker = f"beta-{time.time_ns()}"
+    client = anthropic.Anthropic(base_url=weir.base, api_key=weir.key, max_retries=0)
+    raw = client.beta.messages.with_raw_response.create(
+        model="claude-test", max_tokens=MAX_TOKENS, messages=[{"role": "user", "content": marker}], betas=["prompt-caching-2024-07-31"]
+    )
+    assert raw.parse().content[0].text == REPLY
+    assert "anthropic-organization-id" not in raw.headers and "anthropic-ratelimit-requests-limit" not in raw.headers
+    sent = next(r for r in reversed(fake_provider.requests()) if marker in json.dumps(r["body"]))
+    headers = {k.lower(): v for k, v in sent["headers"]}
+    assert headers.get("anthropic-beta") == "prompt-caching-2024-07-31"
+    assert headers.get("anthropic-version") == raw.http_request.headers["anthropic-version"], "the SDK's own version, not Weir's default"
+    assert not any(k.startswith("x-stainless") for k in headers), headers

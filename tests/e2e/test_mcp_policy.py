@@ -1,9 +1,11 @@
-"""Tool-level access control through the MCP gateway: `[[mcp.rules]]` decide which agent (and
-end user) may call which tool with which arguments, `tools/list` shows each agent only what it
-may call, and none of the ways around a rule works — letter case, prefix tricks, the one-server
-endpoint, unknown servers, hidden tools, paths that only leave their prefix once normalised,
-duplicate JSON keys, batches. Every denied call is checked at the backend too: the fixture
-server reports the calls it served, and a denied one must not be among them.
+"""Access control through the MCP gateway: `[[mcp.rules]]` decide which agent (and end user)
+may call which tool with which arguments, read which resources, get which prompts and use which
+other methods; lists show each agent only what it may use, and none of the ways around a rule
+works — letter case, prefix tricks, the one-server endpoint, unknown servers, hidden tools,
+paths and URIs that only leave their prefix once normalised, duplicate JSON keys, batches,
+reading through `resources/read` what a tool's argument rule keeps out, made-up methods. Every
+denied request is checked at the backend too: the fixture server reports what it served, and a
+denied one must not be among them.
 
 Backends: `tests/mcp-node/fixture-server.mjs` (official TypeScript SDK) over stdio, twice, as
 `files` and `fix`. Runs on SQLite and on Postgres (audit rows and the anonymous agent live in
@@ -46,6 +48,19 @@ arguments = { env = { one_of = ["staging", "dev"] } }
 [[mcp.rules]]
 tools = ["*__served"]
 agents = ["*"]
+
+[[mcp.rules]]
+resources = ["files+file:///srv/data/*", "files+fixture://item/1*"]
+agents = ["e2e", "intern"]
+
+[[mcp.rules]]
+prompts = ["files__summarize"]
+agents = ["e2e"]
+arguments = { path = { path_prefix = "/srv/data" } }
+
+[[mcp.rules]]
+methods = ["fix__fixture/custom"]
+agents = ["e2e"]
 """
 
 # What rule 1..4 allow, as `tools/list` must show it.
@@ -356,6 +371,135 @@ def test_batched_calls_are_authorised_one_by_one(weir: Weir, intern_key: str) ->
     assert_denied(answers[2], None)
     assert_denied(answers[3], 1)
     assert all(call["args"].get("path") != marker for call in served(weir, "files"))
+
+
+# -------------------------------------------------------------------------------------------
+# Resources, prompts and other methods
+# -------------------------------------------------------------------------------------------
+
+
+def reads(weir: Weir, server: str) -> list[str]:
+    return [c["args"]["uri"] for c in served(weir, server) if c["tool"] == "resources/read"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "file:///etc/passwd",
+        "file:///srv/data/../../etc/passwd",
+        "file:///srv/data/%2e%2e/%2e%2e/etc/passwd",
+        "file:///srv/data/%252e%252e/%252e%252e/etc/passwd",
+        "file:///srv/data/sub/%2E%2E/%2E%2E/%2E%2E/etc/shadow",
+        "file:///srv/database/x",
+        "FILE:///etc/passwd",
+        "fixture://item/2",
+    ],
+)
+def test_reading_a_resource_no_rule_allows_is_denied_on_both_endpoints(weir: Weir, intern_key: str, uri: str) -> None:
+    # The intern's read_file rule keeps it inside /srv/data; resources/read is no way around it.
+    msg = Client(weir, intern_key).open().request("resources/read", {"uri": f"files+{uri}"})
+    assert "reading `files+" in assert_denied(msg, None)
+    assert_denied(Client(weir, intern_key, path="/mcp/files").open().request("resources/read", {"uri": uri}), None)
+    assert_denied(Client(weir, weir.key).open().request("resources/subscribe", {"uri": f"files+{uri}"}), None)
+    assert uri not in reads(weir, "files")
+
+
+def test_reading_an_allowed_resource_reaches_the_backend_as_written(weir: Weir, intern_key: str) -> None:
+    uri = f"file:///srv/data/./{secrets.token_hex(4)}.txt"
+    msg = Client(weir, intern_key).open().request("resources/read", {"uri": f"files+{uri}"})
+    assert msg["result"]["contents"][0]["text"] == f"contents of {uri}", msg
+    assert msg["result"]["contents"][0]["uri"] == f"files+{uri}", "the aggregate's own form"
+    one = Client(weir, intern_key, path="/mcp/files").open().request("resources/read", {"uri": "fixture://item/12"})
+    assert one["result"]["contents"][0]["text"] == "contents of fixture://item/12"
+    assert uri in reads(weir, "files")
+    # The same URI on a server the rule does not name.
+    assert_denied(Client(weir, intern_key).open().request("resources/read", {"uri": f"fix+{uri}"}), None)
+
+
+def test_an_agent_no_rule_names_reads_nothing(weir: Weir) -> None:
+    weir.cli("agents", "create", "stranger")
+    key = weir.create_key("stranger")
+    eventually(lambda: Client(weir, key).status_of_initialize() == 200, 5, "the stranger's key to be loaded")
+    c = Client(weir, key).open()
+    assert_denied(c.request("resources/read", {"uri": "files+file:///srv/data/report.txt"}), None)
+    assert c.request("resources/list", {})["result"]["resources"] == []
+    assert c.request("resources/templates/list", {})["result"]["resourceTemplates"] == []
+    assert c.request("prompts/list", {})["result"]["prompts"] == []
+    assert c.tools() == {"files__served", "fix__served"}
+
+
+def test_lists_show_only_the_resources_templates_and_prompts_an_agent_may_use(weir: Weir, intern_key: str) -> None:
+    c = Client(weir, weir.key).open()
+    uris, cursor = [], None
+    while True:
+        page = c.request("resources/list", {"cursor": cursor} if cursor else {})["result"]
+        uris += [r["uri"] for r in page["resources"]]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    assert sorted(uris) == sorted(["files+fixture://item/1"] + [f"files+fixture://item/{i}" for i in range(10, 20)])
+    templates = [t["uriTemplate"] for t in c.request("resources/templates/list", {})["result"]["resourceTemplates"]]
+    assert templates == ["files+file:///srv/data/{name}"]
+    assert [p["name"] for p in c.request("prompts/list", {})["result"]["prompts"]] == ["files__summarize"]
+    assert Client(weir, intern_key).open().request("prompts/list", {})["result"]["prompts"] == []
+    # One server's endpoint: the same rules, the backend's own names.
+    files = Client(weir, weir.key, path="/mcp/files").open()
+    assert [p["name"] for p in files.request("prompts/list", {})["result"]["prompts"]] == ["summarize"]
+    assert [t["uriTemplate"] for t in files.request("resources/templates/list", {})["result"]["resourceTemplates"]] == ["file:///srv/data/{name}"]
+
+
+def test_prompts_are_got_only_as_a_rule_allows(weir: Weir, intern_key: str) -> None:
+    c = Client(weir, weir.key).open()
+    ok = c.request("prompts/get", {"name": "files__summarize", "arguments": {"path": "/srv/data/q3.txt"}})
+    assert "/srv/data/q3.txt" in ok["result"]["messages"][0]["content"]["text"]
+    assert "argument `path` must be a path under /srv/data" in assert_denied(c.request("prompts/get", {"name": "files__summarize", "arguments": {"path": "/srv/data/../../etc"}}), 6)
+    assert_denied(c.request("prompts/get", {"name": "files__exfiltrate", "arguments": {}}), None)
+    assert_denied(Client(weir, intern_key).open().request("prompts/get", {"name": "files__summarize", "arguments": {"path": "/srv/data/x"}}), None)
+    assert_denied(Client(weir, weir.key, path="/mcp/fix").open().request("prompts/get", {"name": "summarize", "arguments": {"path": "/srv/data/x"}}), None)
+    got = [c["args"] for c in served(weir, "files") if c["tool"] == "prompts/get"]
+    assert {"name": "summarize", "path": "/srv/data/q3.txt"} in got
+    assert all(g.get("path") != "/srv/data/../../etc" and g["name"] != "exfiltrate" for g in got)
+
+
+def test_completions_follow_the_rule_of_their_prompt_or_template(weir: Weir, intern_key: str) -> None:
+    def complete(client: Client, ref: dict[str, str]) -> dict[str, Any]:
+        return client.request("completion/complete", {"ref": ref, "argument": {"name": "path", "value": "/srv"}})
+
+    e2e, intern = Client(weir, weir.key).open(), Client(weir, intern_key).open()
+    assert complete(e2e, {"type": "ref/prompt", "name": "files__summarize"})["result"]["completion"]["values"]
+    assert_denied(complete(intern, {"type": "ref/prompt", "name": "files__summarize"}), None)
+    assert_denied(complete(e2e, {"type": "ref/prompt", "name": "files__exfiltrate"}), None)
+    assert complete(intern, {"type": "ref/resource", "uri": "files+file:///srv/data/{name}"})["result"]["completion"]["values"]
+    assert_denied(complete(intern, {"type": "ref/resource", "uri": "files+file:///etc/{name}"}), None)
+    refs = [c["args"]["ref"] for c in served(weir, "files") if c["tool"] == "completion/complete"]
+    assert {"type": "ref/resource", "uri": "file:///etc/{name}"} not in refs
+    assert {"type": "ref/prompt", "name": "exfiltrate"} not in refs
+
+
+def test_a_method_weir_does_not_know_needs_a_rule(weir: Weir, intern_key: str) -> None:
+    marker = secrets.token_hex(4)
+    ok = Client(weir, weir.key, path="/mcp/fix").open().request("fixture/custom", {"marker": marker})
+    assert ok["result"] == {"custom": True}, ok
+    denied_marker = secrets.token_hex(4)
+    assert "the method `fix__fixture/custom`" in assert_denied(Client(weir, intern_key, path="/mcp/fix").open().request("fixture/custom", {"marker": denied_marker}), None)
+    assert_denied(Client(weir, weir.key, path="/mcp/files").open().request("fixture/custom", {"marker": denied_marker}), None)
+    assert_denied(Client(weir, weir.key, path="/mcp/fix").open().request("made/up", {}), None)
+    # The aggregate has no server to pass it to.
+    assert Client(weir, weir.key).open().request("fixture/custom", {})["error"]["code"] == -32601
+    markers = [c["args"].get("marker") for srv in ("fix", "files") for c in served(weir, srv) if c["tool"] == "fixture/custom"]
+    assert marker in markers and denied_marker not in markers
+
+
+def test_the_protocols_plumbing_needs_no_rule(weir: Weir) -> None:
+    weir.cli("agents", "create", "plumber")
+    key = weir.create_key("plumber")
+    eventually(lambda: Client(weir, key).status_of_initialize() == 200, 5, "the plumber's key to be loaded")
+    for path in ("/mcp", "/mcp/files"):
+        c = Client(weir, key, path=path).open()
+        assert c.request("ping", {})["result"] == {}
+        assert c.request("logging/setLevel", {"level": "warning"})["result"] == {}
+        r = httpx.post(c.url, json={"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}, headers=c.headers)
+        assert r.status_code == 202
 
 
 # -------------------------------------------------------------------------------------------

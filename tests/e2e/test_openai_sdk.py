@@ -3,12 +3,13 @@ the errors the SDK maps to its exception classes."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import openai
 import pytest
 
-from conftest import GPT_TEST_PRICE, REPLY, REPLY_TOKENS, Weir, eventually
+from conftest import GPT_TEST_PRICE, REPLY, REPLY_TOKENS, FakeProvider, Weir, eventually
 
 MESSAGES = [{"role": "user", "content": "Say hello to the tests"}]
 # The fake provider counts one token per word of the request's strings, plus one.
@@ -195,3 +196,28 @@ def test_unknown_model_names_the_available_ones(weir: Weir, openai_client: opena
     assert "no-such-model" in err.message
     for name in ("gpt-test", "claude-test", "embed-test"):
         assert name in err.message, err.message
+
+
+def test_only_the_headers_a_provider_needs_reach_it(weir: Weir, fake_provider: FakeProvider) -> None:
+    """What the SDK needs passes (`OpenAI-Beta`); what would let an agent choose the account
+    that pays (`OpenAI-Organization`, `OpenAI-Project`, Azure's `api-key` and `api-version`)
+    does not, and the provider's account headers do not come back."""
+    marker = f"allowlist-{time.time_ns()}"
+    client = openai.OpenAI(
+        base_url=f"{weir.base}/v1",
+        api_key=weir.key,
+        organization="org-the-agent-picked",
+        project="proj-the-agent-picked",
+        default_headers={"OpenAI-Beta": "assistants=v2", "api-key": "azure-key-from-agent"},
+        default_query={"api-version": "2024-10-21"},
+        max_retries=0,
+    )
+    raw = client.chat.completions.with_raw_response.create(model="gpt-test", messages=[{"role": "user", "content": marker}])
+    assert raw.parse().choices[0].message.content == REPLY
+    assert "openai-organization" not in raw.headers and raw.headers.get("x-ratelimit-limit-requests") != "10000"
+    sent = next(r for r in reversed(fake_provider.requests()) if marker in json.dumps(r["body"]))
+    headers = {k.lower(): v for k, v in sent["headers"]}
+    assert headers.get("openai-beta") == "assistants=v2"
+    for name in ("openai-organization", "openai-project", "api-key"):
+        assert name not in headers, f"{name} reached the provider"
+    assert sent["query"] is None, sent["query"]

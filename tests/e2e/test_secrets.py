@@ -10,6 +10,7 @@ received bytes finds any string attribute.)
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ import openai
 import pytest
 
 from conftest import ADMIN_TOKEN, PROVIDER_KEY, FakeProvider, Weir, _stop_weir, config_toml, eventually
-from test_mcp import BACKEND_AUTH, HttpBackend, backends, connect, text_of  # noqa: F401 - `backends` is a fixture
+from test_mcp import BACKEND_AUTH, HttpBackend, backends, connect, sent_backend_auth, text_of  # noqa: F401 - `backends` is a fixture
 from test_mcp_policy import start, stop
 
 
@@ -78,11 +79,18 @@ def test_no_secret_appears_in_spans_logs_metrics_or_audit_rows(weir: Weir) -> No
     ant.messages.create(model="claude-test", max_tokens=16, messages=[{"role": "user", "content": marker}])
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{weir.base}/v1", api_key=weir.key[:-4] + "xxxx", max_retries=0).models.list()
+    # A provider that echoes the key it was sent: the agent never sees it.
+    with pytest.raises(openai.AuthenticationError) as refused:
+        openai.OpenAI(base_url=f"{weir.base}/v1", api_key=weir.key, max_retries=0).chat.completions.create(model="gpt-echo", messages=[{"role": "user", "content": "hi"}])
+    assert "Incorrect API key provided" in str(refused.value) and PROVIDER_KEY not in str(refused.value.body), refused.value.body
+    with pytest.raises(anthropic.AuthenticationError) as refused_a:
+        anthropic.Anthropic(base_url=weir.base, api_key=weir.key, max_retries=0).messages.create(model="claude-echo", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    assert PROVIDER_KEY not in str(refused_a.value.body) and "[REDACTED]" in str(refused_a.value.body), refused_a.value.body
 
     async def mcp() -> None:
         async with connect(weir) as (s, _):
             headers = await s.call_tool("fixhttp__headers", {})
-            assert BACKEND_AUTH in text_of(headers), "the backend got its credential"
+            assert sent_backend_auth(json.loads(text_of(headers))), "the backend got its credential, and its echo was redacted"
             await s.call_tool("fixhttp__echo", {"text": marker})
 
     anyio.run(mcp)

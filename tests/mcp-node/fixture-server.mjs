@@ -8,15 +8,33 @@
 //   node fixture-server.mjs http PORT        (Streamable HTTP on 127.0.0.1:PORT/mcp)
 
 import http from "node:http";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
-import { ListResourcesRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CompleteRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ReadResourceRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
-const counters = { started: 0, cancelled: 0 };
+// Calls started and cancelled, and how often this process was asked for its tools.
+const counters = { started: 0, cancelled: 0, tools_lists: 0 };
+
+/// Connects a server to a transport, counting the `tools/list` requests that come through it.
+async function serve(transport) {
+  await build().connect(transport);
+  const deliver = transport.onmessage;
+  transport.onmessage = (msg, extra) => {
+    if (msg?.method === "tools/list") counters.tools_lists += 1;
+    deliver?.(msg, extra);
+  };
+}
 // The calls of the file and deploy tools this process served, for authorization tests.
 const served = [];
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -28,7 +46,7 @@ function text(t) {
 function build() {
   const server = new McpServer(
     { name: "weir-fixture", version: "1.0.0" },
-    { capabilities: { logging: {}, tools: { listChanged: true }, resources: {} } },
+    { capabilities: { logging: {}, tools: { listChanged: true }, resources: {}, prompts: {}, completions: {} } },
   );
 
   // 23 resources, 5 to a page, so that paging through the aggregate can be checked.
@@ -37,6 +55,37 @@ function build() {
     const start = Number(req.params?.cursor ?? 0);
     const next = start + 5;
     return { resources: items.slice(start, next), ...(next < items.length ? { nextCursor: String(next) } : {}) };
+  });
+
+  // Reading any URI, getting a prompt, completing and a method of its own are served (and
+  // recorded in `served`), so that a test can tell what reached the server.
+  server.server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    served.push({ tool: "resources/read", args: { uri: req.params.uri } });
+    return { contents: [{ uri: req.params.uri, mimeType: "text/plain", text: `contents of ${req.params.uri}` }] };
+  });
+  server.server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [
+      { uriTemplate: "file:///srv/data/{name}", name: "data file" },
+      { uriTemplate: "file:///etc/{name}", name: "system file" },
+    ],
+  }));
+  server.server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: [
+      { name: "summarize", description: "Summarizes a file.", arguments: [{ name: "path", required: true }] },
+      { name: "exfiltrate", description: "A prompt no agent should get.", arguments: [] },
+    ],
+  }));
+  server.server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+    served.push({ tool: "prompts/get", args: { name: req.params.name, ...(req.params.arguments ?? {}) } });
+    return { messages: [{ role: "user", content: { type: "text", text: `prompt ${req.params.name} ${JSON.stringify(req.params.arguments ?? {})}` } }] };
+  });
+  server.server.setRequestHandler(CompleteRequestSchema, async (req) => {
+    served.push({ tool: "completion/complete", args: { ref: req.params.ref, argument: req.params.argument.name } });
+    return { completion: { values: ["/srv/data/a.txt", "/srv/data/b.txt"], total: 2, hasMore: false } };
+  });
+  server.server.setRequestHandler(z.object({ method: z.literal("fixture/custom"), params: z.optional(z.object({}).passthrough()) }), async (req) => {
+    served.push({ tool: "fixture/custom", args: req.params ?? {} });
+    return { custom: true };
   });
 
   server.registerTool(
@@ -157,8 +206,10 @@ function build() {
     text(JSON.stringify(extra._meta ?? {})),
   );
 
+  // Each value comes with its SHA-256 too: a gateway that keeps secrets from its clients shows
+  // an echoed credential as redacted, and the digest still tells what arrived.
   server.registerTool("headers", { description: "The HTTP headers this server received with the call." }, async (extra) =>
-    text(JSON.stringify(extra.requestInfo?.headers ?? {})),
+    text(JSON.stringify(withDigests(extra.requestInfo?.headers ?? {}))),
   );
 
   server.registerTool(
@@ -193,7 +244,7 @@ function build() {
 
 const [mode, port] = process.argv.slice(2);
 if (mode === "stdio") {
-  await build().connect(new StdioServerTransport());
+  await serve(new StdioServerTransport());
 } else if (mode === "http") {
   const sessions = new Map();
   const httpServer = http.createServer(async (req, res) => {
@@ -240,7 +291,7 @@ if (mode === "stdio") {
         onsessioninitialized: (id) => sessions.set(id, transport),
       });
       transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
-      await build().connect(transport);
+      await serve(transport);
     }
     await transport.handleRequest(req, res, body);
   });
@@ -248,4 +299,10 @@ if (mode === "stdio") {
 } else {
   process.stderr.write("usage: fixture-server.mjs stdio | http PORT\n");
   process.exit(2);
+}
+
+function withDigests(headers) {
+  const sha256 = {};
+  for (const [k, v] of Object.entries(headers)) sha256[k] = createHash("sha256").update(String(v)).digest("hex");
+  return { ...headers, sha256 };
 }

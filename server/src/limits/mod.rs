@@ -67,6 +67,7 @@ enum Label {
     Budget { kind: BudgetKind, period: Period, model: Option<String> },
     RequestsPerMinute { model: Option<String> },
     TokensPerMinute { model: Option<String> },
+    McpRequestsPerMinute,
 }
 
 impl Label {
@@ -77,6 +78,7 @@ impl Label {
             Self::Budget { kind: BudgetKind::CostUsd, period, model } => (format!("cost budget per {}", period.as_str()), model),
             Self::RequestsPerMinute { model } => ("requests per minute".to_string(), model),
             Self::TokensPerMinute { model } => ("tokens per minute".to_string(), model),
+            Self::McpRequestsPerMinute => return "MCP requests per minute".to_string(),
         };
         match model {
             Some(m) => format!("{what} for model {m}"),
@@ -192,10 +194,28 @@ pub enum Refusal {
         remaining: String,
         reset_at_ms: i64,
         retry_after_secs: u64,
+        /// `retry-after` (when the window resets) and `x-ratelimit-*`.
         headers: Vec<(String, String)>,
     },
     /// Redis is unreachable and `fail_closed` is set.
     Unavailable,
+}
+
+impl Refusal {
+    /// The refusal in words, for the caller.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Exceeded { what, limit, remaining, reset_at_ms, .. } => {
+                let reset = if *reset_at_ms >= i64::MAX / 2 {
+                    "it does not reset".to_string()
+                } else {
+                    format!("it resets at {}", crate::store::format_ms(*reset_at_ms))
+                };
+                format!("{what} exceeded: {remaining} of {limit} remaining for this agent; {reset}")
+            }
+            Self::Unavailable => "budgets and rate limits cannot be checked right now (their store is unreachable); try again shortly".into(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -308,7 +328,11 @@ impl Limiter {
     pub async fn admit(&self, call: &CallShape<'_>) -> Result<Option<Admission>, Refusal> {
         let policy = self.policy_for(call.agent_name);
         let budgets: Vec<&Budget> = policy.budgets.iter().filter(|b| b.model.as_deref().is_none_or(|m| m == call.model)).collect();
-        let rates: Vec<&Rate> = policy.rates.iter().filter(|r| r.model.as_deref().is_none_or(|m| m == call.model)).collect();
+        let rates: Vec<&Rate> = policy
+            .rates
+            .iter()
+            .filter(|r| (r.rpm.is_some() || r.tpm.is_some()) && r.model.as_deref().is_none_or(|m| m == call.model))
+            .collect();
         if budgets.is_empty() && rates.is_empty() {
             return Ok(None);
         }
@@ -370,17 +394,15 @@ impl Limiter {
             _ => v.to_string(),
         };
         let reset = h.charge.expires_at_ms;
-        Refusal::Exceeded {
-            what: h.label.text(),
-            limit: fmt(h.charge.limit),
-            remaining: fmt(remaining),
-            reset_at_ms: reset,
-            retry_after_secs: secs_until(reset, now).unwrap_or(0),
-            headers: rate_headers(h, current, reset, now)
-                .into_iter()
-                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
-                .collect(),
+        let retry_after_secs = secs_until(reset, now).unwrap_or(0);
+        let mut headers: Vec<(String, String)> = rate_headers(h, current, reset, now)
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        if retry_after_secs > 0 {
+            headers.insert(0, ("retry-after".into(), retry_after_secs.to_string()));
         }
+        Refusal::Exceeded { what: h.label.text(), limit: fmt(h.charge.limit), remaining: fmt(remaining), reset_at_ms: reset, retry_after_secs, headers }
     }
 
     /// Runs a reservation on the shared counters, or locally when there are none or (with
@@ -446,6 +468,32 @@ impl Limiter {
             }
         }
         held
+    }
+
+    /// Counts `requests` MCP requests (a batch counts each item) against the agent's `mcp_rpm`;
+    /// refused, and not counted, when they do not fit. Returns the `x-ratelimit-*` headers to
+    /// send (none when no limit applies).
+    pub async fn admit_mcp(&self, agent_id: &str, agent_name: &str, requests: u64) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
+        let policy = self.policy_for(agent_name);
+        let Some(limit) = policy.rates.iter().find(|r| r.model.is_none()).and_then(|r| r.mcp_rpm) else { return Ok(Vec::new()) };
+        let now = self.now_ms();
+        let (start, end) = window::window(Period::Minute, now);
+        let amount = i64::try_from(requests).unwrap_or(i64::MAX);
+        let held = Held {
+            charge: Charge { key: rate_key('m', agent_id, "*", start), amount, limit: i64::try_from(limit).unwrap_or(i64::MAX), expires_at_ms: end },
+            unit: Unit::Requests,
+            label: Label::McpRequestsPerMinute,
+        };
+        match self.reserve(std::slice::from_ref(&held.charge), now).await?.0 {
+            Reserved::Admitted { values, .. } => Ok(rate_headers(&held, values.first().copied().unwrap_or(amount), end, now).to_vec()),
+            // Shared counters that were lost count from nothing: requests are not rebuilt from
+            // the audit trail (they are not usage), and a minute's window is soon over.
+            Reserved::NeedsSeed => Ok(Vec::new()),
+            Reserved::Refused { current, .. } => {
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                Err(self.refusal(&held, current, now))
+            }
+        }
     }
 
     /// Settles at once when the reservation lives in this process (no task, no wake-up);
@@ -613,15 +661,36 @@ impl BudgetChange {
     }
 }
 
-/// Sets an agent's RPM and/or TPM for one scope, keeping the one not given.
-pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, rpm: Option<Option<u64>>, tpm: Option<Option<u64>>) -> Result<(), crate::store::StoreError> {
+/// A change to an agent's rate limits, checked the same way for the CLI, the admin API and the
+/// console: for each limit, `None` keeps it, `Some(None)` removes it, `Some(Some(n))` sets it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateChange {
+    pub rpm: Option<Option<u64>>,
+    pub tpm: Option<Option<u64>>,
+    pub mcp_rpm: Option<Option<u64>>,
+}
+
+impl RateChange {
+    /// Why the change cannot apply to `model`'s scope, if it cannot.
+    pub fn check(&self, model: Option<&str>) -> Result<(), String> {
+        if self.rpm.is_none() && self.tpm.is_none() && self.mcp_rpm.is_none() {
+            return Err("give rpm, tpm, mcp_rpm or several".into());
+        }
+        if model.is_some() && self.mcp_rpm.is_some() {
+            return Err("mcp_rpm is per agent: give it without a model".into());
+        }
+        Ok(())
+    }
+}
+
+/// Sets an agent's limits for one scope, keeping those the change does not name.
+pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, change: RateChange) -> Result<(), crate::store::StoreError> {
     let model = model.unwrap_or_default();
-    let current = store.list_rates(Some(agent)).await?.into_iter().find(|r| r.model == model);
+    let current = store.list_rates(Some(agent)).await?.into_iter().find(|r| r.model == model).map(|r| r.rates).unwrap_or_default();
     let keep = |new: Option<Option<u64>>, old: Option<i64>| match new {
-        Some(v) => v.map(|n| n as i64),
+        Some(v) => v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         None => old,
     };
-    let rpm = keep(rpm, current.as_ref().and_then(|r| r.rpm));
-    let tpm = keep(tpm, current.as_ref().and_then(|r| r.tpm));
-    store.set_rate(agent, model, rpm, tpm).await
+    let rates = crate::store::RateValues { rpm: keep(change.rpm, current.rpm), tpm: keep(change.tpm, current.tpm), mcp_rpm: keep(change.mcp_rpm, current.mcp_rpm) };
+    store.set_rate(agent, model, rates).await
 }

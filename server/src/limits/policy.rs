@@ -47,6 +47,8 @@ pub struct Rate {
     pub model: Option<String>,
     pub rpm: Option<u64>,
     pub tpm: Option<u64>,
+    /// MCP requests per minute (agent-wide scope only).
+    pub mcp_rpm: Option<u64>,
     pub source: &'static str,
 }
 
@@ -93,7 +95,7 @@ impl PolicyIndex {
             }
         }
         for r in &config.rates {
-            let rate = Rate { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, source: "config" };
+            let rate = Rate { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, mcp_rpm: r.mcp_rpm, source: "config" };
             if r.agent == "*" {
                 default.put_rate(rate);
             } else {
@@ -127,13 +129,14 @@ impl PolicyIndex {
         for row in rates {
             merged.entry(row.agent.clone()).or_insert_with(|| default.clone()).put_rate(Rate {
                 model: (!row.model.is_empty()).then(|| row.model.clone()),
-                rpm: row.rpm.map(|v| v.max(0) as u64),
-                tpm: row.tpm.map(|v| v.max(0) as u64),
+                rpm: row.rates.rpm.map(|v| v.max(0) as u64),
+                tpm: row.rates.tpm.map(|v| v.max(0) as u64),
+                mcp_rpm: row.rates.mcp_rpm.map(|v| v.max(0) as u64),
                 source: "set",
             });
         }
         for p in merged.values_mut() {
-            p.rates.retain(|r| r.rpm.is_some() || r.tpm.is_some());
+            p.rates.retain(|r| r.rpm.is_some() || r.tpm.is_some() || r.mcp_rpm.is_some());
         }
         Self { default: Arc::new(default), by_agent: merged.into_iter().map(|(k, v)| (k, Arc::new(v))).collect() }
     }
@@ -156,7 +159,7 @@ mod tests {
                 BudgetSection { agent: "*".into(), model: None, tokens: None, cost_usd: Some(5.0), period: Period::Month },
                 BudgetSection { agent: "big".into(), model: None, tokens: Some(9000), cost_usd: None, period: Period::Hour },
             ],
-            rates: vec![RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None }],
+            rates: vec![RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None, mcp_rpm: None }],
             ..Default::default()
         };
         let rows = vec![BudgetRow {
@@ -167,7 +170,7 @@ mod tests {
             amount: 50.0,
             updated_at: 0,
         }];
-        let rates = vec![RateRow { agent: "small".into(), model: String::new(), rpm: Some(5), tpm: Some(100), updated_at: 0 }];
+        let rates = vec![RateRow { agent: "small".into(), model: String::new(), rates: crate::store::RateValues { rpm: Some(5), tpm: Some(100), mcp_rpm: None }, updated_at: 0 }];
         let idx = PolicyIndex::build(&config, &rows, &rates);
         let other = idx.for_agent("other");
         assert_eq!(other.budgets.len(), 2);

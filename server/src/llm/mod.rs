@@ -561,22 +561,14 @@ async fn relay_success(
 }
 
 fn limit_error(r: Refusal) -> LlmError {
+    let message = r.message();
     match r {
-        Refusal::Exceeded { what, limit, remaining, reset_at_ms, retry_after_secs, headers } => {
-            let reset = if reset_at_ms >= i64::MAX / 2 {
-                "it does not reset".to_string()
-            } else {
-                format!("it resets at {}", crate::store::format_ms(reset_at_ms))
-            };
-            let mut e = LlmError::new(ErrorKind::RateLimited, format!("{what} exceeded: {remaining} of {limit} remaining for this agent; {reset}"))
-                .code("rate_limit_exceeded");
-            if retry_after_secs > 0 {
-                e.headers.push(("retry-after".into(), retry_after_secs.to_string()));
-            }
-            e.headers.extend(headers);
+        Refusal::Exceeded { headers, .. } => {
+            let mut e = LlmError::new(ErrorKind::RateLimited, message).code("rate_limit_exceeded");
+            e.headers = headers;
             e
         }
-        Refusal::Unavailable => LlmError::new(ErrorKind::Unavailable, "budgets and rate limits cannot be checked right now (their store is unreachable); try again shortly"),
+        Refusal::Unavailable => LlmError::new(ErrorKind::Unavailable, message),
     }
 }
 

@@ -16,6 +16,8 @@ pub const BACKEND_UNAVAILABLE: i64 = -32000;
 pub const SESSION_NOT_FOUND: i64 = -32001;
 pub const DENIED_BY_POLICY: i64 = -32003;
 pub const UNAUTHORIZED: i64 = -32004;
+/// The agent's MCP requests per minute are used up (with HTTP 429 and `retry-after`).
+pub const RATE_LIMITED: i64 = -32005;
 /// A request the client cancelled (recorded in the audit trail; never sent to the client).
 pub const REQUEST_CANCELLED: i64 = -32800;
 

@@ -67,6 +67,8 @@ pub struct McpGateway {
     pub closing: tokio_util::sync::CancellationToken,
     /// What Weir knows of each backend tool's definition (findings, pins).
     pub tools: ToolGuard,
+    /// Tool names a backend did not list when asked, remembered for a while.
+    pub unknown_tools: tools::UnknownTools,
     /// Calls held for a person's approval on this replica.
     pub approvals: Approvals,
     /// Sessions shared with the other replicas (Redis), when `WEIR_REDIS_URL` is set.
@@ -105,6 +107,7 @@ impl McpGateway {
             order: cfg.servers.iter().map(|s| s.name.clone()).collect(),
             closing: Default::default(),
             tools: ToolGuard::new(store),
+            unknown_tools: Default::default(),
             approvals: Approvals::default(),
             streams: match &shared {
                 Some(sh) => Arc::new(streams::RedisStreams(sh.clone())),
@@ -212,6 +215,27 @@ impl McpGateway {
                 Box::pin(append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false)).await;
             }
         });
+    }
+
+    /// Keeps an agent within its number of sessions: past it, its longest-unused sessions end
+    /// (counted at every replica when sessions are shared).
+    async fn cap_agent_sessions(&self, new: &Session, max: usize) {
+        let agent = &new.principal.agent_id;
+        let evicted: Vec<Arc<Session>> = match &self.shared {
+            Some(sh) => match sh.admit_agent_session(agent, &new.id, max).await {
+                Ok(ids) => ids.iter().filter_map(|id| self.sessions.remove(id)).collect(),
+                Err(e) => {
+                    tracing::warn!(agent = %new.principal.agent_name, error = %e, "MCP session not counted among its agent's (Redis unreachable); counted here alone");
+                    self.sessions.evict_oldest(agent, max, &new.id)
+                }
+            },
+            None => self.sessions.evict_oldest(agent, max, &new.id),
+        };
+        for s in evicted {
+            tracing::info!(session = %s.id, agent = %s.principal.agent_name, max, "MCP session ended: its agent opened more than mcp.max_sessions_per_agent");
+            s.close().await;
+            self.streams.forget(&s.id).await;
+        }
     }
 
     pub fn knows(&self, server: &str) -> bool {
@@ -456,7 +480,7 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
     let local = state.mcp.sessions.get(id);
     let found = match &state.mcp.shared {
         None => local,
-        Some(sh) => match sh.load(id).await {
+        Some(sh) => match sh.load(id, &caller.agent_id).await {
             Ok(Some((rec, backends))) => Some(match local {
                 Some(s) => {
                     state.mcp.follow(&s, backends).await;
@@ -575,23 +599,74 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     if kind == Kind::Invalid {
         return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 message");
     }
-    if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
+    // Every request counts against the agent's MCP requests per minute.
+    let limit_headers = if kind == Kind::Request {
+        match admit_requests(&state, &caller, 1, &msg).await {
+            Ok(h) => h,
+            Err(r) => return r,
+        }
+    } else {
+        Vec::new()
+    };
+    let mut resp = if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
         if headers.contains_key("mcp-session-id") {
             return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "initialize must not carry an Mcp-Session-Id");
         }
-        return initialize(&state, scope, caller, msg, &headers, started).await;
+        // The params live as long as the session: bounded (the message alone is 4 MB by default).
+        let params = msg.get("params").map_or(0, |p| if bytes.len() <= cfg.max_initialize_params_bytes { 0 } else { p.to_string().len() });
+        if params > cfg.max_initialize_params_bytes {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                jsonrpc::id(&msg),
+                jsonrpc::INVALID_PARAMS,
+                format!("initialize params of {params} bytes; at most {} are kept for a session", cfg.max_initialize_params_bytes),
+            );
+        }
+        initialize(&state, scope, caller, msg, &headers, started).await
+    } else {
+        answer_message(state, scope, caller, kind, msg, &headers, started).await
+    };
+    resp.headers_mut().extend(limit_headers);
+    resp
+}
+
+/// Counts `n` requests against the caller's MCP requests per minute: the `x-ratelimit-*`
+/// headers to send, or the refusal (429 with `retry-after`) to answer with.
+async fn admit_requests(state: &AppState, caller: &SessionPrincipal, n: usize, msg: &Value) -> Result<Vec<(axum::http::HeaderName, HeaderValue)>, Response> {
+    match state.limiter.admit_mcp(&caller.agent_id, &caller.agent_name, n as u64).await {
+        Ok(h) => Ok(h),
+        Err(refusal) => {
+            let id = if msg.is_array() { Value::Null } else { jsonrpc::id(msg) };
+            let (status, code) = match refusal {
+                crate::limits::Refusal::Exceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, jsonrpc::RATE_LIMITED),
+                crate::limits::Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, jsonrpc::INTERNAL_ERROR),
+            };
+            let mut r = rpc_error(status, id, code, refusal.message());
+            if let crate::limits::Refusal::Exceeded { headers, .. } = refusal {
+                for (k, v) in headers {
+                    if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                        r.headers_mut().insert(k, v);
+                    }
+                }
+            }
+            Err(r)
+        }
     }
-    if let Some(r) = version_refused(&headers) {
+}
+
+/// A message other than `initialize`, in its session.
+async fn answer_message(state: AppState, scope: Option<String>, caller: SessionPrincipal, kind: Kind, msg: Value, headers: &HeaderMap, started: Instant) -> Response {
+    if let Some(r) = version_refused(headers) {
         return r;
     }
-    let session = match find_session(&state, &scope, &headers, &caller).await {
+    let session = match find_session(&state, &scope, headers, &caller).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
     match kind {
         Kind::Request => {
-            let wants_sse = accepts_sse(&headers);
-            answer_request(state, session, msg, wants_sse, &headers, started).await
+            let wants_sse = accepts_sse(headers);
+            answer_request(state, session, msg, wants_sse, headers, started).await
         }
         Kind::Notification => {
             client_notification(&state, &session, msg).await;
@@ -668,7 +743,6 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let items = msg.as_array().cloned().unwrap_or_default();
     if session.protocol_version != "2025-03-26" {
         return rpc_error(
             StatusCode::BAD_REQUEST,
@@ -677,9 +751,21 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
             format!("JSON-RPC batches are not part of protocol revision {}", session.protocol_version),
         );
     }
-    if items.is_empty() {
-        return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "empty batch");
-    }
+    let max = state.runtime.load().config.mcp.max_batch_items;
+    let items = match msg.as_array() {
+        Some(items) if items.is_empty() => return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "empty batch"),
+        Some(items) if items.len() > max => {
+            return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, format!("a batch of {} messages; at most {max} are taken (mcp.max_batch_items)", items.len()));
+        }
+        Some(items) => items.clone(),
+        None => Vec::new(),
+    };
+    // Each request of the batch counts against the agent's MCP requests per minute.
+    let requests = items.iter().filter(|i| jsonrpc::kind(i) == Kind::Request).count();
+    let limit_headers = match admit_requests(state, caller, requests, &msg).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
     let mut answers = Vec::new();
     for item in items {
         match jsonrpc::kind(&item) {
@@ -696,10 +782,9 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
             _ => answers.push(jsonrpc::error(jsonrpc::id(&item), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 request")),
         }
     }
-    if answers.is_empty() {
-        return StatusCode::ACCEPTED.into_response();
-    }
-    json_response(&Value::Array(answers))
+    let mut r = if answers.is_empty() { StatusCode::ACCEPTED.into_response() } else { json_response(&Value::Array(answers)) };
+    r.headers_mut().extend(limit_headers);
+    r
 }
 
 async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrincipal, msg: Value, headers: &HeaderMap, started: Instant) -> Response {
@@ -750,6 +835,7 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
     };
     state.mcp.record_session(&session).await;
     state.mcp.sessions.insert(session.clone());
+    state.mcp.cap_agent_sessions(&session, state.runtime.load().config.mcp.max_sessions_per_agent).await;
     // With shared sessions another replica may hold the client's stream: messages go to Redis
     // from the start. One Weir alone starts relaying them when the client first listens (an
     // idle session costs no task).
@@ -1037,21 +1123,29 @@ async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, relat
         "ping" => Ok(jsonrpc::result(id.clone(), json!({}))),
         "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => list(state, session, &msg, &rt.config.mcp, &mut rec).await,
         "tools/call" => call_tool(state, session, msg, related, &rt.config.mcp, &mut rec).await,
-        "prompts/get" => forward_named(state, session, msg, related, "/params/name", &mut rec).await,
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", &mut rec).await,
+        "prompts/get" => forward_named(state, session, msg, related, "/params/name", Check::Use, &mut rec).await,
+        "resources/read" | "resources/subscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::Use, &mut rec).await,
+        // Ending a subscription needs no rule: it only stops what was allowed when it began.
+        "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::None, &mut rec).await,
+        // A completion follows the rule of the prompt or template it completes an argument of.
         "completion/complete" => {
             if msg.pointer("/params/ref/type").and_then(Value::as_str) == Some("ref/resource") {
-                forward_uri(state, session, msg, related, "/params/ref/uri", &mut rec).await
+                forward_uri(state, session, msg, related, "/params/ref/uri", Check::Complete, &mut rec).await
             } else {
-                forward_named(state, session, msg, related, "/params/ref/name", &mut rec).await
+                forward_named(state, session, msg, related, "/params/ref/name", Check::Complete, &mut rec).await
             }
         }
         "logging/setLevel" => set_level(state, session, msg, related).await,
         _ => match &session.scope {
-            // On one server's endpoint anything else is that server's business.
+            // On one server's endpoint any other method is that server's business, once a rule
+            // allows it (by its `server__method` name).
             Some(server) => {
                 let server = server.clone();
-                forward(state, session, &server, msg, related, &mut rec).await
+                let full = names::prefixed(&server, &method);
+                match authorize(&rt.config.mcp, session, policy::Target::Method(&full), &Value::Null, Check::Use, &id, &mut rec) {
+                    Ok(()) => forward(state, session, &server, msg, related, &mut rec).await,
+                    Err(e) => Err(e),
+                }
             }
             None => Err((200, "method_not_found", jsonrpc::error(id.clone(), jsonrpc::METHOD_NOT_FOUND, format!("method `{method}` is not supported on the aggregate endpoint")))),
         },
@@ -1120,26 +1214,76 @@ fn resolve<'a>(session: &Session, value: &'a str, uri: bool) -> Option<(String, 
     }
 }
 
-async fn forward_named(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, rec: &mut McpRecord) -> Outcome {
+/// How a request that names a prompt or resource is checked against the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Getting a prompt, reading or subscribing to a resource: decided by the rules (argument
+    /// constraints included).
+    Use,
+    /// Completing an argument: allowed when a rule could allow the prompt or template.
+    Complete,
+    /// Needs no rule.
+    None,
+}
+
+/// Decides a request by the rules; the refusal, when it is one, says why.
+fn authorize(cfg: &McpConfig, session: &Session, target: policy::Target<'_>, args: &Value, check: Check, id: &Value, rec: &mut McpRecord) -> Result<(), (u16, &'static str, Value)> {
+    let (agent, user) = (&session.principal.agent_name, session.principal.end_user.as_deref());
+    let decision = match check {
+        Check::None => return Ok(()),
+        Check::Use => policy::decide(&cfg.rules, target, agent, user, args),
+        Check::Complete if policy::may_see(&cfg.rules, target, agent, user) => policy::Decision::Allow { rule: None },
+        Check::Complete => policy::decide(&cfg.rules, target, agent, user, args),
+    };
+    rec.set_decision(&decision);
+    match decision {
+        Decision::Deny { rule, reason } => Err(denied_by_policy(id.clone(), rule, reason)),
+        Decision::Allow { .. } | Decision::NeedsApproval { .. } => Ok(()),
+    }
+}
+
+/// A resource URI as rules name it: `server+uri`, the URI normalised (`None`: it cannot be).
+fn rule_uri(server: &str, uri: &str) -> Option<String> {
+    policy::normalize_uri(uri).map(|u| names::prefixed_uri(server, &u))
+}
+
+async fn forward_named(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, check: Check, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let name = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
     let Some((server, inner)) = resolve(session, &name, false).filter(|(s, _)| state.mcp.knows(s)) else {
-        return Err((200, "unknown_name", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown name `{name}`"))));
+        return Err((200, "unknown_name", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown name `{}`", clip(&name)))));
     };
     let inner = inner.to_string();
+    let full = names::prefixed(&server, &inner);
+    let args = msg.pointer("/params/arguments").cloned().unwrap_or_else(|| json!({}));
+    authorize(&state.runtime.load().config.mcp, session, policy::Target::Prompt(&full), &args, check, &id, rec)?;
     if let Some(v) = msg.pointer_mut(pointer) {
         *v = json!(inner);
     }
     forward(state, session, &server, msg, related, rec).await
 }
 
-async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, rec: &mut McpRecord) -> Outcome {
+async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, check: Check, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let uri = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
     let Some((server, inner)) = resolve(session, &uri, true).filter(|(s, _)| state.mcp.knows(s)) else {
-        return Err((200, "unknown_resource", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown resource `{uri}`"))));
+        return Err((200, "unknown_resource", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown resource `{}`", clip(&uri)))));
     };
     let inner = inner.to_string();
+    let cfg = &state.runtime.load().config.mcp;
+    if check != Check::None && !cfg.rules.is_empty() {
+        // Decided on what the URI means once escapes and dot segments are resolved; the
+        // backend gets it as the client wrote it.
+        let template = check == Check::Complete;
+        let named = if template { Some(names::prefixed_uri(&server, &inner)) } else { rule_uri(&server, &inner) };
+        let Some(named) = named else {
+            let reason = format!("denied by policy: the URI `{}` cannot be read as a path (an escape or `..` that leaves its root)", clip(&uri));
+            rec.set_decision(&Decision::Deny { rule: None, reason: reason.clone() });
+            return Err(denied_by_policy(id, None, reason));
+        };
+        let target = if template { policy::Target::Template(&named) } else { policy::Target::Resource(&named) };
+        authorize(cfg, session, target, &Value::Null, check, &id, rec)?;
+    }
     if let Some(v) = msg.pointer_mut(pointer) {
         *v = json!(inner);
     }
@@ -1150,6 +1294,11 @@ async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, r
         }
     }
     Ok(answer)
+}
+
+/// A name or URI a client sent, cut to a length fit for a message.
+fn clip(text: &str) -> String {
+    text.chars().take(256).collect()
 }
 
 /// `logging/setLevel` goes to every backend of the session.
@@ -1223,9 +1372,18 @@ async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, cfg: &McpCo
             let listed = state.mcp.tools.learn(server, cfg.suspicious_tools(server), &page_items).await;
             let mut listed = listed.into_iter();
             page_items.retain(|_| listed.next().unwrap_or(false));
-            page_items.retain(|t| {
-                let name = t.get("name").and_then(Value::as_str).unwrap_or("");
-                policy::may_see(&cfg.rules, &names::prefixed(server, name), &session.principal.agent_name, session.principal.end_user.as_deref())
+        }
+        if !cfg.rules.is_empty() {
+            // Only what the agent may use is listed.
+            let (agent, user) = (&session.principal.agent_name, session.principal.end_user.as_deref());
+            page_items.retain(|item| {
+                let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("");
+                match field {
+                    "tools" => policy::may_see(&cfg.rules, policy::Target::Tool(&names::prefixed(server, text("name"))), agent, user),
+                    "prompts" => policy::may_see(&cfg.rules, policy::Target::Prompt(&names::prefixed(server, text("name"))), agent, user),
+                    "resources" => rule_uri(server, text("uri")).is_some_and(|u| policy::may_see(&cfg.rules, policy::Target::Resource(&u), agent, user)),
+                    _ => policy::may_see(&cfg.rules, policy::Target::Template(&names::prefixed_uri(server, text("uriTemplate"))), agent, user),
+                }
             });
         }
         if session.scope.is_none() {
@@ -1299,7 +1457,7 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     let full = names::prefixed(&server, &tool);
     rec.set_tool(&server, &full);
     let args = msg.pointer("/params/arguments").cloned().unwrap_or_else(|| json!({}));
-    let decision = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args);
+    let decision = policy::decide(&cfg.rules, policy::Target::Tool(&full), &session.principal.agent_name, session.principal.end_user.as_deref(), &args);
     rec.set_decision(&decision);
     let action = cfg.suspicious_tools(&server);
     match &decision {
@@ -1309,8 +1467,16 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     // A tool whose definition is withheld is refused before anyone is asked to approve it.
     let mut verdict = state.mcp.tools.verdict(&server, &tool, action);
     if verdict == Verdict::Unknown {
-        learn_tools(state, session, &server, action).await;
+        // Not seen listed yet: the server's tools are listed again, unless it was asked for
+        // this name a moment ago and did not list it.
+        if state.mcp.unknown_tools.remembered(&server, &tool, cfg.unknown_name_memory) {
+            return Err(unknown(id));
+        }
+        let listed = learn_tools(state, session, &server, action).await;
         verdict = state.mcp.tools.verdict(&server, &tool, action);
+        if verdict == Verdict::Unknown && listed {
+            state.mcp.unknown_tools.remember(&server, &tool, cfg.unknown_name_memory, cfg.unknown_name_memory_max);
+        }
     }
     match verdict {
         Verdict::Allowed => {}
@@ -1324,7 +1490,7 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
         // agent's key are what they are now, not what they were.
         let rt = state.runtime.load_full();
         let cfg = &rt.config.mcp;
-        if let Decision::Deny { rule, reason } = policy::decide(&cfg.rules, &full, &session.principal.agent_name, session.principal.end_user.as_deref(), &args) {
+        if let Decision::Deny { rule, reason } = policy::decide(&cfg.rules, policy::Target::Tool(&full), &session.principal.agent_name, session.principal.end_user.as_deref(), &args) {
             return Err(denied_by_policy(id, rule, reason));
         }
         if let Verdict::Withheld(why) = state.mcp.tools.verdict(&server, &tool, cfg.suspicious_tools(&server)) {
@@ -1352,8 +1518,8 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
 }
 
 /// Learns every tool `server` lists (all pages), through this session's link: for a call to a
-/// tool Weir has not seen listed yet, on a server whose action can withhold tools.
-async fn learn_tools(state: &AppState, session: &Arc<Session>, server: &str, action: SuspiciousTools) {
+/// tool Weir has not seen listed yet. True when the whole list was read.
+async fn learn_tools(state: &AppState, session: &Arc<Session>, server: &str, action: SuspiciousTools) -> bool {
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
         match list_page(state, session, server, "tools/list", cursor.as_deref()).await {
@@ -1362,15 +1528,16 @@ async fn learn_tools(state: &AppState, session: &Arc<Session>, server: &str, act
                 state.mcp.tools.learn(server, action, &tools).await;
                 match result.get("nextCursor").and_then(Value::as_str) {
                     Some(next) => cursor = Some(next.to_string()),
-                    None => return,
+                    None => return true,
                 }
             }
             Err(_) => {
                 tracing::warn!(server, "cannot list the backend's tools to check the one called");
-                return;
+                return false;
             }
         }
     }
+    false
 }
 
 /// Holds a call for a person's approval: recorded as pending, the client's answer turned into

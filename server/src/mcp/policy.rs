@@ -1,11 +1,18 @@
-//! Tool-level access control: which agent (and end user) may call which tool, with which
-//! arguments.
+//! Access control over MCP: which agent (and end user) may use which tool, resource, prompt or
+//! other method, with which arguments.
 //!
-//! Rules name tools in their prefixed form (`server__tool`) whichever endpoint a call came
-//! through. With no rule at all, every call is allowed (a gateway that only records); once any
-//! rule exists, what no rule allows is denied. A rule allows a call when its tool pattern, agent
-//! and user match and every argument constraint holds on the *normalised* argument value, so a
-//! `../` cannot walk out of an allowed path prefix. This module decides; it never calls anything.
+//! Rules name what they allow in the aggregate endpoint's form whichever endpoint a request
+//! came through: tools and prompts as `server__name`, resources as `server+uri` (URI globs),
+//! other methods as `server__method`. With no rule at all, everything is allowed (a gateway that
+//! only records); once any rule exists, what no rule allows is denied — reading a resource,
+//! getting a prompt, completing an argument of either, calling a method Weir does not know —
+//! and lists show only what the agent may use. The protocol's plumbing (`initialize`, `ping`,
+//! notifications, `logging/setLevel`, answers to a backend's requests) needs no rule.
+//!
+//! A rule allows a request when its target, agent and user match and every argument constraint
+//! holds on the *normalised* argument value, so a `../` cannot walk out of an allowed path
+//! prefix; a resource URI is matched only once its percent-escapes and `.`/`..` segments are
+//! resolved, for the same reason. This module decides; it never calls anything.
 
 use serde_json::Value;
 
@@ -67,15 +74,48 @@ pub enum ArgConstraint {
 }
 
 #[derive(Debug, Clone)]
-pub struct ToolRule {
+pub struct Rule {
     /// 1-based position in the config, as errors name it.
     pub number: usize,
+    /// `server__tool` globs.
     pub tools: Vec<Glob>,
+    /// `server+uri` globs (resource URIs and resource templates).
+    pub resources: Vec<Glob>,
+    /// `server__prompt` globs.
+    pub prompts: Vec<Glob>,
+    /// `server__method` globs, for methods Weir does not know (passed to one server's endpoint).
+    pub methods: Vec<Glob>,
     pub agents: Vec<Glob>,
     /// `None`: any user, or none.
     pub users: Option<Vec<Glob>>,
+    /// Constraints on a tool call's or a prompt's arguments.
     pub arguments: Vec<(String, ArgConstraint)>,
     pub require_approval: bool,
+}
+
+/// What a request uses, in the aggregate endpoint's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Tool(&'a str),
+    /// A resource's URI, normalised (see [`normalize_uri`]) and prefixed with its server.
+    Resource(&'a str),
+    /// A resource template (`server+uri-template`): allowed when some URI it stands for could be.
+    Template(&'a str),
+    Prompt(&'a str),
+    Method(&'a str),
+}
+
+impl Target<'_> {
+    /// How a refusal names what was asked for.
+    fn describe(&self) -> String {
+        match self {
+            Self::Tool(n) => format!("calling `{n}`"),
+            Self::Resource(u) => format!("reading `{u}`"),
+            Self::Template(u) => format!("the resource template `{u}`"),
+            Self::Prompt(n) => format!("the prompt `{n}`"),
+            Self::Method(m) => format!("the method `{m}`"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,9 +143,19 @@ impl Decision {
     }
 }
 
-impl ToolRule {
-    fn applies(&self, tool: &str, agent: &str, user: Option<&str>) -> bool {
-        self.tools.iter().any(|g| g.matches(tool))
+impl Rule {
+    fn names(&self, target: &Target<'_>) -> bool {
+        match target {
+            Target::Tool(n) => self.tools.iter().any(|g| g.matches(n)),
+            Target::Resource(u) => self.resources.iter().any(|g| g.matches(u)),
+            Target::Template(t) => self.resources.iter().any(|g| globs_intersect(g.as_str(), &template_glob(t))),
+            Target::Prompt(n) => self.prompts.iter().any(|g| g.matches(n)),
+            Target::Method(m) => self.methods.iter().any(|g| g.matches(m)),
+        }
+    }
+
+    fn applies(&self, target: &Target<'_>, agent: &str, user: Option<&str>) -> bool {
+        self.names(target)
             && self.agents.iter().any(|g| g.matches(agent))
             && match (&self.users, user) {
                 (None, _) => true,
@@ -140,14 +190,19 @@ impl ToolRule {
     }
 }
 
-/// Whether `tool` (prefixed) may be called by `agent` for `user` with `args`.
-pub fn decide(rules: &[ToolRule], tool: &str, agent: &str, user: Option<&str>, args: &Value) -> Decision {
+/// Whether `target` may be used by `agent` for `user`, with `args` (a tool call's or a prompt's
+/// arguments; constraints apply to those).
+pub fn decide(rules: &[Rule], target: Target<'_>, agent: &str, user: Option<&str>, args: &Value) -> Decision {
     if rules.is_empty() {
         return Decision::Allow { rule: None };
     }
     let mut refusal: Option<(usize, String)> = None;
-    for r in rules.iter().filter(|r| r.applies(tool, agent, user)) {
-        match r.broken_constraint(args) {
+    for r in rules.iter().filter(|r| r.applies(&target, agent, user)) {
+        let broken = match target {
+            Target::Tool(_) | Target::Prompt(_) => r.broken_constraint(args),
+            _ => None,
+        };
+        match broken {
             None if r.require_approval => return Decision::NeedsApproval { rule: r.number },
             None => return Decision::Allow { rule: Some(r.number) },
             Some(why) => {
@@ -157,14 +212,127 @@ pub fn decide(rules: &[ToolRule], tool: &str, agent: &str, user: Option<&str>, a
     }
     match refusal {
         Some((rule, why)) => Decision::Deny { rule: Some(rule), reason: format!("denied by policy: rule {rule}: {why}") },
-        None => Decision::Deny { rule: None, reason: format!("denied by policy: no rule allows `{tool}` for this agent") },
+        None => Decision::Deny { rule: None, reason: format!("denied by policy: no rule allows {} for this agent", target.describe()) },
     }
 }
 
-/// Whether `tools/list` shows `tool` to this agent: some rule could allow it (argument
-/// constraints are checked per call).
-pub fn may_see(rules: &[ToolRule], tool: &str, agent: &str, user: Option<&str>) -> bool {
-    rules.is_empty() || rules.iter().any(|r| r.applies(tool, agent, user))
+/// Whether a list shows `target` to this agent: some rule could allow it (argument
+/// constraints are checked per request).
+pub fn may_see(rules: &[Rule], target: Target<'_>, agent: &str, user: Option<&str>) -> bool {
+    rules.is_empty() || rules.iter().any(|r| r.applies(&target, agent, user))
+}
+
+/// A URI template as a glob: each `{expression}` stands for any text.
+fn template_glob(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut depth = 0usize;
+    for c in template.chars() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push('*');
+                }
+                depth += 1;
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether some text matches both globs (`*` any run, `?` one character): a search over pairs
+/// of positions, so linear in the product of their lengths.
+fn globs_intersect(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut seen = vec![false; (a.len() + 1) * (b.len() + 1)];
+    let mut todo = vec![(0usize, 0usize)];
+    while let Some((i, j)) = todo.pop() {
+        let k = i * (b.len() + 1) + j;
+        if std::mem::replace(&mut seen[k], true) {
+            continue;
+        }
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        // A star may match nothing.
+        if a.get(i) == Some(&'*') {
+            todo.push((i + 1, j));
+        }
+        if b.get(j) == Some(&'*') {
+            todo.push((i, j + 1));
+        }
+        // Both take one more character, if any can be both.
+        if let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+            let one = x == '*' || x == '?' || y == '*' || y == '?' || x == y;
+            if one {
+                todo.push((if x == '*' { i } else { i + 1 }, if y == '*' { j } else { j + 1 }));
+            }
+        }
+    }
+    false
+}
+
+/// A resource URI as rules see it: percent-escapes decoded (repeatedly, as a lenient server
+/// might), `.` and `..` path segments resolved and `//` collapsed, the scheme lower-cased.
+/// `None` when it cannot be read as text, holds a NUL, or climbs above its root.
+pub fn normalize_uri(uri: &str) -> Option<String> {
+    let mut text = uri.to_string();
+    for _ in 0..4 {
+        let decoded = percent_decode(&text)?;
+        if decoded == text {
+            break;
+        }
+        text = decoded;
+    }
+    if text.contains('\0') {
+        return None;
+    }
+    let (scheme, rest) = match text.split_once(':') {
+        Some((s, r)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) => (s.to_ascii_lowercase(), r),
+        _ => return Some(text),
+    };
+    // The path, with its query and fragment set aside.
+    let (hier, tail) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (authority, path) = match hier.strip_prefix("//") {
+        Some(after) => match after.find('/') {
+            Some(i) => (format!("//{}", &after[..i]), &after[i..]),
+            None => (format!("//{after}"), ""),
+        },
+        None => (String::new(), hier),
+    };
+    let path = if path.starts_with('/') {
+        normalize_path(path)?
+    } else if path.is_empty() {
+        String::new()
+    } else {
+        // A relative path (`urn:`-like): its segments resolved, never above its start.
+        normalize_path(&format!("/{path}"))?[1..].to_string()
+    };
+    Some(format!("{scheme}:{authority}{path}{tail}"))
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Lexical normalisation of an absolute path: `.` dropped, `..` resolved, `//` collapsed.
@@ -196,15 +364,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rule(number: usize, tools: &[&str], agents: &[&str]) -> ToolRule {
-        ToolRule {
+    fn rule(number: usize, tools: &[&str], agents: &[&str]) -> Rule {
+        Rule {
             number,
             tools: tools.iter().map(|t| Glob::new(t)).collect(),
+            resources: vec![],
+            prompts: vec![],
+            methods: vec![],
             agents: agents.iter().map(|a| Glob::new(a)).collect(),
             users: None,
             arguments: vec![],
             require_approval: false,
         }
+    }
+
+    fn resources(number: usize, uris: &[&str], agents: &[&str]) -> Rule {
+        Rule { resources: uris.iter().map(|u| Glob::new(u)).collect(), tools: vec![], ..rule(number, &[], agents) }
+    }
+
+    fn tool<'a>(n: &'a str) -> Target<'a> {
+        Target::Tool(n)
     }
 
     #[test]
@@ -221,13 +400,13 @@ mod tests {
 
     #[test]
     fn no_rules_allow_everything_and_any_rule_denies_the_rest() {
-        assert_eq!(decide(&[], "a__b", "x", None, &json!({})), Decision::Allow { rule: None });
+        assert_eq!(decide(&[], tool("a__b"), "x", None, &json!({})), Decision::Allow { rule: None });
         let rules = vec![rule(1, &["files__read_*"], &["researcher"])];
-        assert_eq!(decide(&rules, "files__read_file", "researcher", None, &json!({})), Decision::Allow { rule: Some(1) });
-        assert!(matches!(decide(&rules, "files__write_file", "researcher", None, &json!({})), Decision::Deny { rule: None, .. }));
-        assert!(matches!(decide(&rules, "files__read_file", "other", None, &json!({})), Decision::Deny { .. }));
-        assert!(may_see(&rules, "files__read_file", "researcher", None));
-        assert!(!may_see(&rules, "files__write_file", "researcher", None));
+        assert_eq!(decide(&rules, tool("files__read_file"), "researcher", None, &json!({})), Decision::Allow { rule: Some(1) });
+        assert!(matches!(decide(&rules, tool("files__write_file"), "researcher", None, &json!({})), Decision::Deny { rule: None, .. }));
+        assert!(matches!(decide(&rules, tool("files__read_file"), "other", None, &json!({})), Decision::Deny { .. }));
+        assert!(may_see(&rules, tool("files__read_file"), "researcher", None));
+        assert!(!may_see(&rules, tool("files__write_file"), "researcher", None));
     }
 
     #[test]
@@ -236,9 +415,9 @@ mod tests {
         r.users = Some(vec![Glob::new("alice")]);
         r.require_approval = true;
         let rules = vec![r];
-        assert_eq!(decide(&rules, "a__b", "x", Some("alice"), &json!({})), Decision::NeedsApproval { rule: 1 });
-        assert!(matches!(decide(&rules, "a__b", "x", Some("bob"), &json!({})), Decision::Deny { .. }));
-        assert!(matches!(decide(&rules, "a__b", "x", None, &json!({})), Decision::Deny { .. }));
+        assert_eq!(decide(&rules, tool("a__b"), "x", Some("alice"), &json!({})), Decision::NeedsApproval { rule: 1 });
+        assert!(matches!(decide(&rules, tool("a__b"), "x", Some("bob"), &json!({})), Decision::Deny { .. }));
+        assert!(matches!(decide(&rules, tool("a__b"), "x", None, &json!({})), Decision::Deny { .. }));
     }
 
     #[test]
@@ -246,7 +425,7 @@ mod tests {
         let mut r = rule(2, &["files__*"], &["*"]);
         r.arguments = vec![("path".into(), ArgConstraint::PathPrefix("/data/".into()))];
         let rules = vec![r];
-        let call = |p: Value| decide(&rules, "files__read", "a", None, &json!({"path": p}));
+        let call = |p: Value| decide(&rules, tool("files__read"), "a", None, &json!({"path": p}));
         assert_eq!(call(json!("/data/x.txt")), Decision::Allow { rule: Some(2) });
         assert_eq!(call(json!("/data//sub/./x")), Decision::Allow { rule: Some(2) });
         for bad in [json!("/data/../etc/passwd"), json!("/etc/passwd"), json!("/database"), json!("data/x"), json!("/data/\0x"), json!(5), json!("/../data/x/../../etc")] {
@@ -259,7 +438,7 @@ mod tests {
             }
         }
         // A missing argument breaks the constraint too.
-        assert!(matches!(decide(&rules, "files__read", "a", None, &json!({})), Decision::Deny { .. }));
+        assert!(matches!(decide(&rules, tool("files__read"), "a", None, &json!({})), Decision::Deny { .. }));
     }
 
     #[test]
@@ -270,9 +449,9 @@ mod tests {
             ("name".into(), ArgConstraint::Pattern(regex::Regex::new("^(?:[a-z]+)$").unwrap())),
         ];
         let rules = vec![r];
-        assert!(matches!(decide(&rules, "a__b", "x", None, &json!({"mode": "r", "name": "abc"})), Decision::Allow { .. }));
-        assert!(matches!(decide(&rules, "a__b", "x", None, &json!({"mode": "rw", "name": "abc"})), Decision::Deny { .. }));
-        assert!(matches!(decide(&rules, "a__b", "x", None, &json!({"mode": "r", "name": "abc1"})), Decision::Deny { .. }));
+        assert!(matches!(decide(&rules, tool("a__b"), "x", None, &json!({"mode": "r", "name": "abc"})), Decision::Allow { .. }));
+        assert!(matches!(decide(&rules, tool("a__b"), "x", None, &json!({"mode": "rw", "name": "abc"})), Decision::Deny { .. }));
+        assert!(matches!(decide(&rules, tool("a__b"), "x", None, &json!({"mode": "r", "name": "abc1"})), Decision::Deny { .. }));
     }
 
     #[test]
@@ -281,7 +460,86 @@ mod tests {
         narrow.arguments = vec![("path".into(), ArgConstraint::PathPrefix("/data".into()))];
         let wide = rule(2, &["files__*"], &["admin"]);
         let rules = vec![narrow, wide];
-        assert_eq!(decide(&rules, "files__read", "admin", None, &json!({"path": "/etc"})), Decision::Allow { rule: Some(2) });
-        assert!(matches!(decide(&rules, "files__read", "user", None, &json!({"path": "/etc"})), Decision::Deny { rule: Some(1), .. }));
+        assert_eq!(decide(&rules, tool("files__read"), "admin", None, &json!({"path": "/etc"})), Decision::Allow { rule: Some(2) });
+        assert!(matches!(decide(&rules, tool("files__read"), "user", None, &json!({"path": "/etc"})), Decision::Deny { rule: Some(1), .. }));
+    }
+
+    fn uri(u: &str) -> String {
+        normalize_uri(u).unwrap_or_else(|| panic!("{u} did not normalise"))
+    }
+
+    #[test]
+    fn uris_are_normalised_before_they_are_matched() {
+        assert_eq!(uri("file:///data/./a//b/../c.txt"), "file:///data/a/c.txt");
+        assert_eq!(uri("file:///data/%2e%2e/etc/passwd"), "file:///etc/passwd");
+        assert_eq!(uri("file:///data/%252e%252e/etc/passwd"), "file:///etc/passwd", "decoded as often as a lenient server would");
+        assert_eq!(uri("FILE:///data/x%2Fy"), "file:///data/x/y");
+        assert_eq!(uri("demo://resource/static/../dynamic/1?x=../y"), "demo://resource/dynamic/1?x=../y", "only the path is resolved");
+        assert_eq!(uri("test://static-text"), "test://static-text");
+        assert_eq!(normalize_uri("file:///../etc/passwd"), None, "above the root");
+        assert_eq!(normalize_uri("file:///data/%00x"), None);
+        assert_eq!(normalize_uri("file:///data/%ff"), None, "not text");
+    }
+
+    #[test]
+    fn resources_prompts_and_methods_are_denied_unless_a_rule_allows_them() {
+        let mut prompts = rule(2, &[], &["writer"]);
+        prompts.prompts = vec![Glob::new("files__summarize*")];
+        let mut methods = rule(3, &[], &["*"]);
+        methods.methods = vec![Glob::new("files__tasks/*")];
+        let rules = vec![rule(1, &["files__read_file"], &["reader"]), prompts, methods, resources(4, &["files+file:///data/*"], &["reader"])];
+        let read = |u: &str, agent: &str| decide(&rules, Target::Resource(&format!("files+{}", uri(u))), agent, None, &json!({}));
+        assert_eq!(read("file:///data/report.txt", "reader"), Decision::Allow { rule: Some(4) });
+        // The same file through a `..` or an escaped one: it is outside.
+        for sneaky in ["file:///data/../etc/passwd", "file:///data/%2e%2e/etc/passwd", "file:///etc/passwd"] {
+            match read(sneaky, "reader") {
+                Decision::Deny { rule: None, reason } => assert!(reason.contains("no rule allows reading `files+file:///etc/passwd`"), "{reason}"),
+                d => panic!("{sneaky}: {d:?}"),
+            }
+        }
+        assert!(matches!(read("file:///data/report.txt", "writer"), Decision::Deny { .. }), "another agent");
+        assert_eq!(decide(&rules, Target::Prompt("files__summarize_doc"), "writer", None, &json!({})), Decision::Allow { rule: Some(2) });
+        assert!(matches!(decide(&rules, Target::Prompt("files__summarize_doc"), "reader", None, &json!({})), Decision::Deny { .. }));
+        assert_eq!(decide(&rules, Target::Method("files__tasks/get"), "anyone", None, &json!({})), Decision::Allow { rule: Some(3) });
+        match decide(&rules, Target::Method("files__made/up"), "anyone", None, &json!({})) {
+            Decision::Deny { reason, .. } => assert!(reason.contains("the method `files__made/up`"), "{reason}"),
+            d => panic!("{d:?}"),
+        }
+        // A tool rule says nothing of resources, and a resource rule nothing of tools.
+        assert!(matches!(decide(&rules, tool("files__read_file"), "reader", None, &json!({})), Decision::Allow { .. }));
+        assert!(matches!(read("file:///data/x", "nobody"), Decision::Deny { .. }));
+        // No rules at all: everything, as before.
+        assert_eq!(decide(&[], Target::Resource("files+file:///etc/passwd"), "a", None, &json!({})), Decision::Allow { rule: None });
+    }
+
+    #[test]
+    fn prompt_arguments_are_constrained_like_tool_arguments() {
+        let mut r = rule(1, &[], &["*"]);
+        r.prompts = vec![Glob::new("files__*")];
+        r.arguments = vec![("path".into(), ArgConstraint::PathPrefix("/data".into()))];
+        let rules = vec![r];
+        assert!(matches!(decide(&rules, Target::Prompt("files__explain"), "a", None, &json!({"path": "/data/x"})), Decision::Allow { .. }));
+        assert!(matches!(decide(&rules, Target::Prompt("files__explain"), "a", None, &json!({"path": "/data/../etc"})), Decision::Deny { rule: Some(1), .. }));
+    }
+
+    #[test]
+    fn a_template_is_visible_when_some_uri_it_stands_for_could_be_read() {
+        let rules = vec![resources(1, &["files+file:///data/*"], &["*"])];
+        let template = |t: &str| may_see(&rules, Target::Template(t), "a", None);
+        assert!(template("files+file:///data/{path}"));
+        assert!(template("files+file:///{path}"), "it stands for files under /data too");
+        assert!(!template("files+file:///etc/{name}"));
+        assert!(!template("other+file:///data/{path}"));
+        assert!(template("files+file:///data/{dir}/{name}.txt"));
+    }
+
+    #[test]
+    fn glob_intersection() {
+        assert!(globs_intersect("a*", "*b"));
+        assert!(globs_intersect("a?c", "*"));
+        assert!(!globs_intersect("abc", "abd"));
+        assert!(!globs_intersect("a*x", "b*"));
+        assert!(globs_intersect("x*y*z", "x*z"));
+        assert!(!globs_intersect("a?", "a"));
     }
 }

@@ -339,6 +339,9 @@ pub trait SessionMap: Send + Sync {
     fn remove(&self, id: &str) -> Option<Arc<Session>>;
     /// Removes and returns the sessions idle for longer than `idle_ms`.
     fn take_idle(&self, idle_ms: i64) -> Vec<Arc<Session>>;
+    /// Removes and returns `agent_id`'s longest-unused sessions beyond the `keep` most recent
+    /// (never `newest`, the one just begun).
+    fn evict_oldest(&self, agent_id: &str, keep: usize, newest: &str) -> Vec<Arc<Session>>;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -373,6 +376,19 @@ impl SessionMap for LocalSessions {
         let mut map = lock(&self.map);
         let idle: Vec<String> = map.iter().filter(|(_, s)| s.idle_ms(now) > idle_ms).map(|(k, _)| k.clone()).collect();
         idle.iter().filter_map(|k| map.remove(k)).collect()
+    }
+    fn evict_oldest(&self, agent_id: &str, keep: usize, newest: &str) -> Vec<Arc<Session>> {
+        let mut map = lock(&self.map);
+        let mut mine: Vec<(i64, String)> =
+            map.values().filter(|s| s.principal.agent_id == agent_id && s.id != newest).map(|s| (s.last_seen_ms.load(Ordering::Relaxed), s.id.clone())).collect();
+        // Room for the newest one.
+        let keep = keep.saturating_sub(1);
+        if mine.len() <= keep {
+            return Vec::new();
+        }
+        mine.sort_unstable();
+        let over = mine.len() - keep;
+        mine.into_iter().take(over).filter_map(|(_, id)| map.remove(&id)).collect()
     }
     fn len(&self) -> usize {
         lock(&self.map).len()

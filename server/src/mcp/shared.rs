@@ -149,9 +149,10 @@ impl Shared {
         p.query_async::<()>(&mut c).await.map_err(err)
     }
 
-    /// The session and its backend sessions, keeping them alive for another idle period; `None`
-    /// when the session ended or expired. One round trip.
-    pub async fn load(&self, id: &str) -> Result<Option<(SessionRecord, HashMap<String, BackendRecord>)>, SharedError> {
+    /// The session and its backend sessions, keeping them alive for another idle period (and
+    /// noting the use among its agent's sessions); `None` when the session ended or expired.
+    /// One round trip.
+    pub async fn load(&self, id: &str, agent_id: &str) -> Result<Option<(SessionRecord, HashMap<String, BackendRecord>)>, SharedError> {
         let mut c = self.conn().await?;
         let mut p = redis::pipe();
         p.cmd("GETEX").arg(self.key(id, "")).arg("EX").arg(self.ttl_secs);
@@ -159,10 +160,49 @@ impl Shared {
         for part in ["b", "q", "o"] {
             p.cmd("EXPIRE").arg(self.key(id, part)).arg(self.ttl_secs).ignore();
         }
+        p.cmd("ZADD").arg(self.agent_key(agent_id)).arg("XX").arg(crate::store::now_ms()).arg(id).ignore();
         let (rec, backends): (Option<String>, HashMap<String, String>) = p.query_async(&mut c).await.map_err(err)?;
         let Some(rec) = rec.and_then(|r| serde_json::from_str::<SessionRecord>(&r).ok()) else { return Ok(None) };
         let backends = backends.into_iter().filter_map(|(k, v)| Some((k, serde_json::from_str(&v).ok()?))).collect();
         Ok(Some((rec, backends)))
+    }
+
+    /// The sorted set of an agent's sessions, by last use.
+    fn agent_key(&self, agent_id: &str) -> String {
+        format!("{}agent:{agent_id}:sessions", self.prefix)
+    }
+
+    /// Counts a new session among its agent's, at every replica; past `max`, the agent's
+    /// longest-unused sessions are ended (their records deleted) and returned. One script, so
+    /// two replicas starting sessions at once never both keep theirs past the cap.
+    pub async fn admit_agent_session(&self, agent_id: &str, id: &str, max: usize) -> Result<Vec<String>, SharedError> {
+        const ADMIT: &str = r"
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+            redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+            if over <= 0 then return {} end
+            local evicted = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+            redis.call('ZREM', KEYS[1], unpack(evicted))
+            return evicted";
+        let mut c = self.conn().await?;
+        let now = crate::store::now_ms();
+        let ttl_ms = i64::try_from(self.ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let evicted: Vec<String> = redis::Script::new(ADMIT)
+            .key(self.agent_key(agent_id))
+            .arg(now)
+            .arg(id)
+            .arg(max)
+            // Sessions unused for a whole idle period expired by themselves.
+            .arg(now - ttl_ms)
+            .arg(ttl_ms)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        for old in &evicted {
+            self.delete(old).await?;
+        }
+        Ok(evicted)
     }
 
     /// Whether the session is still alive anywhere (not reset by this check).

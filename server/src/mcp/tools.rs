@@ -13,7 +13,8 @@
 //! | `block_until_approved` | hidden until approved | hidden until approved |
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -204,5 +205,67 @@ mod tests {
             assert_eq!(k.withheld(Hide).is_none(), hide, "hide {findings} {changed} {approved}");
             assert_eq!(k.withheld(BlockUntilApproved).is_none(), block, "block {findings} {changed} {approved}");
         }
+    }
+}
+
+/// Tool names a server was asked for and did not list, remembered for a short while: a call to
+/// one is refused at once, without listing the server's tools again each time (a client
+/// guessing names would otherwise have Weir relist a backend per guess). Bounded: past `max`
+/// names the longest-remembered go first.
+#[derive(Default)]
+pub struct UnknownTools {
+    names: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl UnknownTools {
+    /// Whether `tool` of `server` was found unknown less than `ttl` ago.
+    pub fn remembered(&self, server: &str, tool: &str, ttl: Duration) -> bool {
+        let names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Looked up without building an owned key for the common case of an empty memory.
+        !names.is_empty() && names.get(&(server.to_string(), tool.to_string())).is_some_and(|at| at.elapsed() < ttl)
+    }
+
+    pub fn remember(&self, server: &str, tool: &str, ttl: Duration, max: usize) {
+        let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if names.len() >= max {
+            names.retain(|_, at| at.elapsed() < ttl);
+        }
+        while names.len() >= max {
+            let Some(oldest) = names.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone()) else { break };
+            names.remove(&oldest);
+        }
+        names.insert((server.to_string(), tool.to_string()), Instant::now());
+    }
+
+    /// Names remembered now (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod unknown_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_remembered_for_a_while_and_bounded_in_number() {
+        let u = UnknownTools::default();
+        let ttl = Duration::from_millis(200);
+        assert!(!u.remembered("s", "a", ttl));
+        u.remember("s", "a", ttl, 3);
+        assert!(u.remembered("s", "a", ttl));
+        assert!(!u.remembered("t", "a", ttl), "per server");
+        for n in ["b", "c", "d", "e"] {
+            u.remember("s", n, ttl, 3);
+        }
+        assert_eq!(u.len(), 3, "never more than the bound");
+        assert!(!u.remembered("s", "a", ttl), "the longest-remembered went first");
+        assert!(u.remembered("s", "e", ttl));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!u.remembered("s", "e", ttl), "forgotten after its time");
     }
 }

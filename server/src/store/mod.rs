@@ -642,17 +642,18 @@ impl Store {
     }
 
     /// Sets an agent's rate limits for one scope; `None` removes that limit.
-    pub async fn set_rate(&self, agent: &str, model: &str, rpm: Option<i64>, tpm: Option<i64>) -> Result<(), StoreError> {
+    pub async fn set_rate(&self, agent: &str, model: &str, rates: RateValues) -> Result<(), StoreError> {
         let agent_id = self.agent_id(agent).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO rate_limits (agent_id, model, rpm, tpm, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, updated_at = excluded.updated_at",
+            "INSERT INTO rate_limits (agent_id, model, rpm, tpm, mcp_rpm, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, mcp_rpm = excluded.mcp_rpm, updated_at = excluded.updated_at",
         )
         .bind(&agent_id)
         .bind(model)
-        .bind(rpm)
-        .bind(tpm)
+        .bind(rates.rpm)
+        .bind(rates.tpm)
+        .bind(rates.mcp_rpm)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -661,13 +662,20 @@ impl Store {
     }
 
     pub async fn list_rates(&self, agent: Option<&str>) -> Result<Vec<RateRow>, StoreError> {
-        let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
+        let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.mcp_rpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
         let rows = match agent {
             Some(name) => sqlx::query(&format!("{base} WHERE a.name = $1 ORDER BY r.model")).bind(name).fetch_all(&self.pool).await?,
             None => sqlx::query(&format!("{base} ORDER BY a.name, r.model")).fetch_all(&self.pool).await?,
         };
         rows.iter()
-            .map(|r| Ok(RateRow { agent: r.try_get(0)?, model: r.try_get(1)?, rpm: r.try_get(2)?, tpm: r.try_get(3)?, updated_at: r.try_get(4)? }))
+            .map(|r| {
+                Ok(RateRow {
+                    agent: r.try_get(0)?,
+                    model: r.try_get(1)?,
+                    rates: RateValues { rpm: r.try_get(2)?, tpm: r.try_get(3)?, mcp_rpm: r.try_get(4)? },
+                    updated_at: r.try_get(5)?,
+                })
+            })
             .collect()
     }
 
@@ -887,9 +895,20 @@ pub struct BudgetRow {
 pub struct RateRow {
     pub agent: String,
     pub model: String,
-    pub rpm: Option<i64>,
-    pub tpm: Option<i64>,
+    #[serde(flatten)]
+    pub rates: RateValues,
     pub updated_at: i64,
+}
+
+/// An agent's rate limits for one scope; `None`: no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RateValues {
+    /// LLM requests per minute.
+    pub rpm: Option<i64>,
+    /// LLM tokens per minute.
+    pub tpm: Option<i64>,
+    /// MCP requests per minute (agent-wide scope only).
+    pub mcp_rpm: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
