@@ -232,11 +232,12 @@ if (mode === "stdio") {
       }
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        // Resumable streams, so that a tool can end its response stream early (SSE polling);
-        // or, with FIXTURE_JSON_RESPONSE=1 (benchmarks), every answer as a plain JSON body.
+        // Resumable streams, so that a tool can end its response stream early (SSE polling),
+        // clients asked to come back after FIXTURE_RETRY_MS (default 100 ms); or, with
+        // FIXTURE_JSON_RESPONSE=1 (benchmarks), every answer as a plain JSON body.
         ...(process.env.FIXTURE_JSON_RESPONSE === "1"
           ? { enableJsonResponse: true }
-          : { eventStore: new InMemoryEventStore(), retryInterval: 100 }),
+          : { eventStore: new InMemoryEventStore(), retryInterval: Number(process.env.FIXTURE_RETRY_MS ?? 100) }),
         onsessioninitialized: (id) => sessions.set(id, transport),
       });
       transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);

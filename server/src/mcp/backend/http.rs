@@ -13,15 +13,20 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{deliver, BackendError, InitParams, Sink};
+use super::{deliver, signal, BackendError, InitParams, Related, Sink};
 use crate::config::UrlTransport;
 use crate::llm::sse::SseSplitter;
 use crate::mcp::jsonrpc::{self, Kind};
 
 /// How many times in a row a response stream is resumed without an event arriving in between.
 const MAX_RESUMES: u32 = 5;
+/// How long a stream that ended early waits to be resumed when its server asked for no delay.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The longest `retry` Weir follows: a server asking more is resumed after this.
+const MAX_RETRY_MS: u64 = 30_000;
 
 /// A backend reached by URL, over Streamable HTTP or the legacy SSE transport (`sse.rs`).
 pub struct HttpServer {
@@ -161,7 +166,7 @@ impl HttpLink {
             return Err(BackendError::InitializeRefused(self.server.name.clone(), why));
         }
         let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let answer = self.read_response(resp, &id, &self.unsolicited).await?;
+        let answer = self.read_response(resp, &id, &self.unsolicited, None).await?;
         if let Some((code, message)) = jsonrpc::error_of(&answer) {
             return Err(self.unavailable(format!("initialize failed ({code}): {message}")));
         }
@@ -229,8 +234,8 @@ impl HttpLink {
     }
 
     /// Reads the answer to the request with id `want`: a JSON body, or an SSE stream whose other
-    /// messages go to `related`.
-    async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink) -> Result<Value, BackendError> {
+    /// messages go to `related`, with word of the stream's priming and early end.
+    async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let status = resp.status();
         let is_sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
         if !is_sse {
@@ -242,13 +247,15 @@ impl HttpLink {
             };
         }
         // A server may end the stream before the response (SSE polling); it is resumed with a
-        // GET carrying the last event id, after the delay the server asked for.
+        // GET carrying the last event id, after the delay the server asked for, or as soon as
+        // the client resumes its own stream of the request (it was given the same delay).
         let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut resp = resp;
         let mut splitter = SseSplitter::default();
         let mut events = Vec::new();
         let mut last_id: Option<String> = None;
-        let mut retry = Duration::from_secs(1);
+        let mut retry = DEFAULT_RETRY;
+        let mut asked_retry = None;
         let mut resumes_without_progress = 0;
         loop {
             let ended = match resp.chunk().await {
@@ -260,12 +267,21 @@ impl HttpLink {
                 Err(e) => Some(transport_reason(&e)),
             };
             for ev in events.drain(..) {
+                let has_id = ev.id.is_some();
                 if let Some(id) = ev.id {
                     last_id = Some(id);
                     resumes_without_progress = 0;
                 }
                 if let Some(ms) = ev.retry {
-                    retry = Duration::from_millis(ms.min(30_000));
+                    retry = Duration::from_millis(ms.min(MAX_RETRY_MS));
+                    asked_retry = Some(retry);
+                }
+                if ev.data.trim().is_empty() {
+                    // No message: an event with an id primes the stream for resumption.
+                    if has_id {
+                        signal(related, &self.server.name, Related::Primed { retry: asked_retry });
+                    }
+                    continue;
                 }
                 let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
                 if jsonrpc::kind(&msg) == Kind::Response && &jsonrpc::id(&msg) == want {
@@ -279,7 +295,14 @@ impl HttpLink {
             };
             resumes_without_progress += 1;
             splitter = SseSplitter::default();
-            tokio::time::sleep(retry).await;
+            signal(related, &self.server.name, Related::Paused { retry });
+            match client_back {
+                Some(back) => tokio::select! {
+                    () = tokio::time::sleep(retry) => {}
+                    () = back.notified() => {}
+                },
+                None => tokio::time::sleep(retry).await,
+            }
             let (current, version) = {
                 let st = self.lock();
                 (st.session.clone().or_else(|| session.clone()), st.version.clone())
@@ -308,7 +331,9 @@ impl HttpLink {
         Ok(resp)
     }
 
-    pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
+    /// Sends a request and reads its answer; `client_back` is notified when the client resumes
+    /// its stream of the request (see [`Related::Paused`]).
+    pub async fn request(&self, msg: Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let want = jsonrpc::id(&msg);
         let fut = async {
             for attempt in 0..2 {
@@ -319,7 +344,7 @@ impl HttpLink {
                 match self.post(&msg, session.as_deref(), Some(&version)).await? {
                     Posted::SessionLost if attempt == 0 => self.reinitialize(generation).await?,
                     Posted::SessionLost => break,
-                    Posted::Response(resp) => return self.read_response(resp, &want, related).await,
+                    Posted::Response(resp) => return self.read_response(resp, &want, related, client_back).await,
                 }
             }
             Err(self.unavailable("the backend keeps losing its session"))
@@ -429,7 +454,7 @@ impl HttpLink {
                             last_id = id;
                         }
                         if let Some(ms) = retry {
-                            backoff = Duration::from_millis(ms.min(30_000));
+                            backoff = Duration::from_millis(ms.min(MAX_RETRY_MS));
                         }
                     }
                     // Another replica holds the backend's one stream for this session: its messages

@@ -8,7 +8,10 @@
 //!
 //! Messages a backend sends that are not the awaited response (its requests to the client,
 //! progress, logging, list changes) go to a [`Sink`] tagged with the server's name: the stream
-//! of the client request that caused them, or the session's own stream.
+//! of the client request that caused them, or the session's own stream. What a link learns of
+//! a backend's answer stream that is not a message (it primed the stream for resumption, or
+//! ended it before the response) goes the same way, as a [`Related`] of its own kind, so that
+//! the client's answer can follow it.
 
 pub mod http;
 pub mod sse;
@@ -16,17 +19,37 @@ pub mod stdio;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::config::UrlTransport;
 use self::http::{HttpLink, HttpServer};
 use self::sse::SseLink;
 
-/// A backend's message for the client, tagged with the backend's name. Boxed: a channel
-/// allocates a block of slots up front, and every session keeps one.
-pub type Tagged = Box<(Arc<str>, Value)>;
+/// What a link passes on besides the awaited response: a backend's message for the client, or
+/// word of the backend's answer stream (never a message; the client's answer follows it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Related {
+    /// A backend's message for the client.
+    Message(Value),
+    /// Answer the client with an event stream now, with nothing to send yet (a call held for a
+    /// person's approval).
+    OpenStream,
+    /// The backend primed its answer stream (an event with an id and no data): it may end the
+    /// stream before the response and expect its client to resume it, `retry` (as it asked)
+    /// later.
+    Primed { retry: Option<Duration> },
+    /// The backend ended its answer stream before the response (SSE polling). The link resumes
+    /// it when the client resumes its own stream of the request, or after `retry`, whichever
+    /// comes first.
+    Paused { retry: Duration },
+}
+
+/// A [`Related`] tagged with the backend's name. Boxed: a channel allocates a block of slots up
+/// front, and every session keeps one.
+pub type Tagged = Box<(Arc<str>, Related)>;
 
 /// Messages from a backend for the client.
 pub type Sink = mpsc::Sender<Tagged>;
@@ -51,8 +74,17 @@ pub enum BackendError {
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
 /// (counted in the log), never blocks a backend.
 pub fn deliver(sink: &Sink, server: &Arc<str>, msg: Value) {
-    if let Err(mpsc::error::TrySendError::Full(b)) = sink.try_send(Box::new((server.clone(), msg))) {
-        tracing::warn!(server = %server, method = super::jsonrpc::method(&b.1), "MCP message dropped: the client is not reading its stream");
+    if let Err(mpsc::error::TrySendError::Full(b)) = sink.try_send(Box::new((server.clone(), Related::Message(msg)))) {
+        if let Related::Message(m) = &b.1 {
+            tracing::warn!(server = %server, method = super::jsonrpc::method(m), "MCP message dropped: the client is not reading its stream");
+        }
+    }
+}
+
+/// Says something of the backend's answer stream to a sink, without waiting (as [`deliver`]).
+pub fn signal(sink: &Sink, server: &Arc<str>, what: Related) {
+    if let Err(mpsc::error::TrySendError::Full(b)) = sink.try_send(Box::new((server.clone(), what))) {
+        tracing::warn!(server = %server, signal = ?b.1, "MCP stream signal dropped: the client is not reading its stream");
     }
 }
 
@@ -135,8 +167,16 @@ impl Link {
     /// Sends a request; returns the response message (its id as the client sent it). Related
     /// messages go to `related` meanwhile.
     pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
+        self.request_resumable(msg, related, None).await
+    }
+
+    /// As [`Link::request`], for a client request whose answer stream the client may resume:
+    /// `client_back` is notified when it does, and a backend answer stream that ended early is
+    /// resumed then rather than after the backend's `retry` (Streamable HTTP; the other
+    /// transports have no such streams).
+    pub async fn request_resumable(&self, msg: Value, related: &Sink, client_back: Option<Arc<Notify>>) -> Result<Value, BackendError> {
         match self {
-            Self::Http(l) => l.request(msg, related).await,
+            Self::Http(l) => l.request(msg, related, client_back.as_deref()).await,
             Self::Sse(l) => l.request(msg, related).await,
             Self::Stdio(l) => l.request(msg, related).await,
         }
