@@ -618,3 +618,48 @@ pub fn mcp_fixture_toml(more: &str) -> String {
     assert!(sdk.exists(), "{} is missing: run `npm ci` in tests/mcp-node (scripts/test does)", sdk.display());
     format!("[mcp]\nrequest_timeout_secs = 20\n{more}\n\n[[mcp.servers]]\nname = \"fix\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n", fixture.display())
 }
+
+/// The end-to-end tests' fixture MCP server (official TypeScript SDK) over Streamable HTTP, on
+/// a port of its own, with `env` added to its environment. Stopped when dropped.
+pub struct HttpFixture {
+    child: tokio::process::Child,
+    pub port: u16,
+}
+
+impl HttpFixture {
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf();
+        let port = free_port();
+        let mut child = tokio::process::Command::new("node")
+            .arg(root.join("tests/mcp-node/fixture-server.mjs"))
+            .args(["http", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the fixture (node)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("the fixture to listen in time");
+        assert!(first.expect("read").is_some_and(|l| l.starts_with("listening")), "the fixture did not start");
+        Self { child, port }
+    }
+
+    /// Its MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// One of its plain HTTP endpoints (`/endless`, `/sessions`), as JSON.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("http://127.0.0.1:{}{path}", self.port)).await.expect("fixture").json().await.expect("JSON")
+    }
+}
+
+impl Drop for HttpFixture {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

@@ -89,10 +89,22 @@ impl McpGateway {
                     for (k, v) in headers {
                         hm.insert(k.clone(), v.clone());
                     }
-                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout, transport: *kind, detected_sse: Default::default() }));
+                    http.insert(
+                        s.name.clone(),
+                        Arc::new(HttpServer {
+                            name,
+                            url: url.clone(),
+                            headers: hm,
+                            client,
+                            timeout: cfg.request_timeout,
+                            transport: *kind,
+                            detected_sse: Default::default(),
+                            max_message: cfg.max_backend_message_bytes,
+                        }),
+                    );
                 }
                 McpTransport::Stdio { command, env } => {
-                    let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout);
+                    let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout, cfg.max_backend_message_bytes);
                     server.supervise();
                     stdio.insert(s.name.clone(), server);
                 }
@@ -1194,6 +1206,7 @@ type Outcome = Result<Value, (u16, &'static str, Value)>;
 fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
     let ty = match e {
         BackendError::Timeout(_) => "backend_timeout",
+        BackendError::TooLarge(..) => "backend_message_too_large",
         _ => "backend_unavailable",
     };
     (502, ty, jsonrpc::error(id, jsonrpc::BACKEND_UNAVAILABLE, e.to_string()))

@@ -69,6 +69,35 @@ pub enum BackendError {
     /// server of the legacy SSE transport does, so the spec has clients try that one next.
     #[error("MCP server `{0}` is unavailable: {1}")]
     InitializeRefused(Arc<str>, String),
+    /// The server sent a message (a JSON answer, an event, a line) past
+    /// `mcp.max_backend_message_bytes`: it was not read to its end.
+    #[error("MCP server `{0}` sent a message larger than the {1}-byte limit")]
+    TooLarge(Arc<str>, usize),
+}
+
+/// Why a backend's body was not read whole.
+#[derive(Debug)]
+pub enum BodyFault {
+    /// Longer than the limit: read no further (the connection goes with the response).
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a backend's whole answer body, as it arrives, up to `max` bytes: a body past that is
+/// refused as soon as it is known to be (by its `Content-Length`, or once `max` bytes came),
+/// never buffered whole.
+pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<bytes::Bytes, BodyFault> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyFault::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyFault::Transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyFault::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
@@ -218,5 +247,36 @@ impl Link {
             Self::Sse(l) => l.close(),
             Self::Stdio(l) => l.close(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn response<S>(chunks: S) -> reqwest::Response
+    where
+        S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
+    {
+        reqwest::Response::from(axum::http::Response::new(reqwest::Body::wrap_stream(chunks)))
+    }
+
+    fn chunks(parts: &[&'static [u8]]) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
+        futures_util::stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p))).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_within_the_limit_and_refused_past_it() {
+        let body = read_capped(response(chunks(&[b"abc", b"def"])), 6).await.unwrap();
+        assert_eq!(&body[..], b"abcdef");
+        assert!(matches!(read_capped(response(chunks(&[b"abc", b"defg"])), 6).await, Err(BodyFault::TooLarge)));
+        // A body without end is refused once past the limit, not read on.
+        let endless = futures_util::stream::repeat_with(|| Ok(Bytes::from_static(&[b'x'; 1024])));
+        assert!(matches!(read_capped(response(endless), 64 * 1024).await, Err(BodyFault::TooLarge)));
+        // A length said up front is refused before any of the body is read.
+        let said = reqwest::Response::from(axum::http::Response::new(reqwest::Body::from(vec![b'x'; 100])));
+        assert_eq!(said.content_length(), Some(100));
+        assert!(matches!(read_capped(said, 99).await, Err(BodyFault::TooLarge)));
     }
 }
