@@ -27,35 +27,11 @@ async fn gateway() -> (TestGateway, HttpFixture, HttpFixture) {
     (gw, sse, plain)
 }
 
-async fn open_session(gw: &TestGateway) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let resp = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.headers()["mcp-session-id"].to_str().unwrap().to_string()
-}
-
 /// Calls `tool` and returns the JSON-RPC answer (sent as JSON, or as an SSE stream's last event).
 async fn call(gw: &TestGateway, session: &str, tool: &str, arguments: Value) -> Value {
     let msg = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
-    let resp = gw
-        .http
-        .post(gw.url("/mcp"))
-        .bearer_auth(&gw.key)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&msg)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .unwrap();
-    let body = resp.text().await.unwrap();
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .chain(std::iter::once(body.as_str()))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|m| m["id"] == json!(2))
-        .unwrap_or_else(|| panic!("no answer in {body}"))
+    let resp = mcp_request(gw, session, &msg).timeout(Duration::from_secs(30)).send().await.unwrap();
+    mcp_answer(&resp.text().await.unwrap(), 2)
 }
 
 fn assert_too_large(answer: &Value, tool: &str) {
@@ -86,7 +62,7 @@ async fn too_large_events(gw: &TestGateway, tool: &str) -> Vec<weir_server::audi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_past_the_limit_is_a_backend_error_and_the_next_call_is_served() {
     let (gw, _sse, _plain) = gateway().await;
-    let session = open_session(&gw).await;
+    let session = open_mcp_session(&gw).await;
     let pid = gw.state.mcp.stdio_pid("fix").await.expect("the stdio process runs");
     for server in ["fix", "fixhttp", "fixjson"] {
         let tool = format!("{server}__big");
@@ -108,7 +84,7 @@ async fn an_answer_past_the_limit_is_a_backend_error_and_the_next_call_is_served
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_never_ends_is_cut_off_at_the_limit() {
     let (gw, sse, _plain) = gateway().await;
-    let session = open_session(&gw).await;
+    let session = open_mcp_session(&gw).await;
     let peak_before = peak_rss_bytes();
 
     // An SSE event without end: the call fails at once (not at the request timeout), and Weir

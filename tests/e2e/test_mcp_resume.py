@@ -13,6 +13,8 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,34 +31,40 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Front, RoundRobin]]:
-    _require_node()
-    d = tmp_path_factory.mktemp("mcp-resume")
+@contextmanager
+def weir_with_fixture(d: Path, name: str, env: dict[str, str]) -> Iterator[Weir]:
+    """The fixture over HTTP as `name`, the one backend of a Weir of its own."""
     port = free_port()
-    fixture = HttpBackend("fixhttp", port, ["node", str(FIXTURE), "http", str(port)], dict(os.environ), d / "fixhttp.log")
+    fixture = HttpBackend(name, port, ["node", str(FIXTURE), "http", str(port)], env, d / f"{name}.log")
     fixture.start()
     w = None
-    proxy = None
     try:
         config = base_sections(d / "audit.spool") + f"""
 [mcp]
 request_timeout_secs = 30
 
 [[mcp.servers]]
-name = "fixhttp"
+name = "{name}"
 url = "{fixture.url}"
 """
         w = start_mcp_weir(d, config)
-        proxy = RoundRobin([int(w.base.rsplit(":", 1)[1])])
-        yield Front(f"http://127.0.0.1:{proxy.port}", w.key), proxy
+        yield w
     finally:
-        if proxy is not None:
-            proxy.close()
         if w is not None:
             _stop_weir(w)
             w.admin_http.close()
         fixture.stop()
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Front, RoundRobin]]:
+    _require_node()
+    with weir_with_fixture(tmp_path_factory.mktemp("mcp-resume"), "fixhttp", dict(os.environ)) as w:
+        proxy = RoundRobin([int(w.base.rsplit(":", 1)[1])])
+        try:
+            yield Front(f"http://127.0.0.1:{proxy.port}", w.key), proxy
+        finally:
+            proxy.close()
 
 
 async def test_a_cut_session_stream_resumes_from_memory(front: tuple[Front, RoundRobin]) -> None:
@@ -131,28 +139,9 @@ POLL_RETRY_MS = 6000
 @pytest.fixture(scope="module")
 def polling_weir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
     _require_node()
-    d = tmp_path_factory.mktemp("mcp-polling")
-    port = free_port()
     env = {**os.environ, "FIXTURE_RETRY_MS": str(POLL_RETRY_MS)}
-    fixture = HttpBackend("fixpoll", port, ["node", str(FIXTURE), "http", str(port)], env, d / "fixpoll.log")
-    fixture.start()
-    w = None
-    try:
-        config = base_sections(d / "audit.spool") + f"""
-[mcp]
-request_timeout_secs = 30
-
-[[mcp.servers]]
-name = "fixpoll"
-url = "{fixture.url}"
-"""
-        w = start_mcp_weir(d, config)
+    with weir_with_fixture(tmp_path_factory.mktemp("mcp-polling"), "fixpoll", env) as w:
         yield w
-    finally:
-        if w is not None:
-            _stop_weir(w)
-            w.admin_http.close()
-        fixture.stop()
 
 
 def sse_events(lines: Iterable[str]) -> list[dict[str, str]]:

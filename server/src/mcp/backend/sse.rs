@@ -547,8 +547,8 @@ mod tests {
         (rx, related_rx)
     }
 
-    fn message(item: crate::mcp::backend::Tagged) -> Value {
-        match item.1 {
+    fn message(item: crate::mcp::backend::Related) -> Value {
+        match item {
             crate::mcp::backend::Related::Message(m) => m,
             other => panic!("not a message: {other:?}"),
         }
@@ -563,13 +563,13 @@ mod tests {
         let (mut second, mut second_related) = waiting(&s, 2, json!(1), None);
 
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "weir-1", "progress": 1}}));
-        let m = message(first_related.try_recv().unwrap());
+        let m = message(first_related.try_recv().unwrap().1);
         assert_eq!(m["params"]["progressToken"], json!(7), "the client's own token");
         // A backend request or log goes to the newest request still waiting.
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 0, "method": "sampling/createMessage", "params": {}}));
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "x"}}));
-        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap())), "sampling/createMessage");
-        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap())), "notifications/message");
+        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap().1)), "sampling/createMessage");
+        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap().1)), "notifications/message");
 
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 1, "result": {"content": []}}));
         assert_eq!(first.try_recv().unwrap()["id"], json!("client-a"), "the client's id restored");
@@ -578,7 +578,7 @@ mod tests {
         // An answer to no waiting request, and list changes, go nowhere near the requests.
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 99, "result": {}}));
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
-        assert_eq!(jsonrpc::method(&message(unsolicited_rx.try_recv().unwrap())), "notifications/tools/list_changed");
+        assert_eq!(jsonrpc::method(&message(unsolicited_rx.try_recv().unwrap().1)), "notifications/tools/list_changed");
         assert!(unsolicited_rx.try_recv().is_err() && second_related.try_recv().is_err());
 
         // When the stream ends, what still waits on it learns so.
