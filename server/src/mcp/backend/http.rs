@@ -256,7 +256,9 @@ impl HttpLink {
     }
 
     /// Reads the answer to the request with id `want`: a JSON body, or an SSE stream whose other
-    /// messages go to `related`, with word of the stream's priming and early end.
+    /// messages go to `related`. `client_back` is there when a client's request is answered:
+    /// word of the stream's priming and early end goes to `related` too, and it fires when the
+    /// client resumes its own stream.
     async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let status = resp.status();
         let is_sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
@@ -297,7 +299,7 @@ impl HttpLink {
                 }
                 if ev.data.trim().is_empty() {
                     // No message: an event with an id primes the stream for resumption.
-                    if has_id {
+                    if has_id && client_back.is_some() {
                         signal(related, &self.server.name, Related::Primed { retry: asked_retry });
                     }
                     continue;
@@ -318,12 +320,14 @@ impl HttpLink {
             };
             resumes_without_progress += 1;
             splitter = self.server.splitter();
-            signal(related, &self.server.name, Related::Paused { retry });
             match client_back {
-                Some(back) => tokio::select! {
-                    () = tokio::time::sleep(retry) => {}
-                    () = back.notified() => {}
-                },
+                Some(back) => {
+                    signal(related, &self.server.name, Related::Paused { retry });
+                    tokio::select! {
+                        () = tokio::time::sleep(retry) => {}
+                        () = back.notified() => {}
+                    }
+                }
                 None => tokio::time::sleep(retry).await,
             }
             let (current, version) = {
@@ -354,8 +358,8 @@ impl HttpLink {
         Ok(resp)
     }
 
-    /// Sends a request and reads its answer; `client_back` is notified when the client resumes
-    /// its stream of the request (see [`Related::Paused`]).
+    /// Sends a request and reads its answer; `client_back`, for a client's request, is notified
+    /// when the client resumes its stream of the request (see [`Related::Paused`]).
     pub async fn request(&self, msg: Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let want = jsonrpc::id(&msg);
         let fut = async {

@@ -199,10 +199,11 @@ impl Link {
         self.request_resumable(msg, related, None).await
     }
 
-    /// As [`Link::request`], for a client request whose answer stream the client may resume:
-    /// `client_back` is notified when it does, and a backend answer stream that ended early is
-    /// resumed then rather than after the backend's `retry` (Streamable HTTP; the other
-    /// transports have no such streams).
+    /// As [`Link::request`], for a client's request (`client_back`, its own): `related` is told
+    /// of the backend's answer stream too ([`Related::Primed`], [`Related::Paused`]), and one
+    /// that ended early is resumed when `client_back` is notified (the client resumed its own
+    /// stream) rather than after the backend's `retry`. Streamable HTTP only; the other
+    /// transports have no such streams.
     pub async fn request_resumable(&self, msg: Value, related: &Sink, client_back: Option<Arc<Notify>>) -> Result<Value, BackendError> {
         match self {
             Self::Http(l) => l.request(msg, related, client_back.as_deref()).await,
