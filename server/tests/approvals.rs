@@ -4,39 +4,16 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use weir_server::store::ApprovalStatus;
 
 use crate::support::*;
 
 const RULES: &str = "approval_timeout_secs = 60\n\n[[mcp.rules]]\ntools = [\"fix__deploy\"]\nagents = [\"bot\"]\nrequire_approval = true\n";
 
-async fn open_session(gw: &TestGateway) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let resp = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.headers()["mcp-session-id"].to_str().unwrap().to_string()
-}
-
 fn deploy(gw: &TestGateway, session: &str, id: i64, env: &str) -> reqwest::RequestBuilder {
     let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "fix__deploy", "arguments": {"env": env}}});
-    gw.http
-        .post(gw.url("/mcp"))
-        .bearer_auth(&gw.key)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&call)
-}
-
-/// The JSON-RPC message in an SSE (or JSON) answer whose id is `id`.
-fn answer(body: &str, id: i64) -> Value {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .chain(std::iter::once(body))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|m| m["id"] == json!(id))
-        .unwrap_or_else(|| panic!("no answer {id} in {body}"))
+    mcp_request(gw, session, &call)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +21,7 @@ async fn a_held_call_survives_a_database_outage_and_one_asked_during_it_is_refus
     let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let gw = TestGateway::start_with(Backend::Postgres, GatewayOptions { db_via: Some(proxy.addr), extra_toml: mcp_fixture_toml(RULES), ..Default::default() }).await;
     let direct = gw.db.store().await;
-    let session = open_session(&gw).await;
+    let session = open_mcp_session(&gw).await;
 
     // The whole answer: the event stream opens at once and ends with the response.
     let request = deploy(&gw, &session, 7, "held-through-outage");
@@ -62,7 +39,7 @@ async fn a_held_call_survives_a_database_outage_and_one_asked_during_it_is_refus
     assert!(direct.settle_approval(&pending.id, ApprovalStatus::Approved, Some("ops"), None).await.unwrap());
     // Meanwhile a new call that needs approval cannot be recorded: refused, and said so.
     let refused = deploy(&gw, &session, 8, "during-outage").send().await.unwrap();
-    let refused = answer(&refused.text().await.unwrap(), 8);
+    let refused = mcp_answer(&refused.text().await.unwrap(), 8);
     assert_eq!(refused["error"]["code"], json!(-32603), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("approvals cannot be recorded"), "{refused}");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -70,7 +47,7 @@ async fn a_held_call_survives_a_database_outage_and_one_asked_during_it_is_refus
 
     proxy.restore();
     let body = tokio::time::timeout(Duration::from_secs(20), held).await.expect("the held call ends once the database is back").unwrap().unwrap();
-    let done = answer(&body, 7);
+    let done = mcp_answer(&body, 7);
     assert_eq!(done["result"]["content"][0]["text"], json!("deployed to held-through-outage"), "{done}");
     gw.stop().await;
 }

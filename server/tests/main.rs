@@ -15,6 +15,7 @@ mod errors;
 mod failover;
 mod identity;
 mod limits;
+mod mcp_limits;
 mod mcp_shared;
 mod llm_edges;
 mod llm_routes;

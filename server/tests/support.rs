@@ -618,3 +618,77 @@ pub fn mcp_fixture_toml(more: &str) -> String {
     assert!(sdk.exists(), "{} is missing: run `npm ci` in tests/mcp-node (scripts/test does)", sdk.display());
     format!("[mcp]\nrequest_timeout_secs = 20\n{more}\n\n[[mcp.servers]]\nname = \"fix\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n", fixture.display())
 }
+
+/// Initialises an MCP session at `/mcp` (revision 2025-11-25) with the gateway's key; its id.
+pub async fn open_mcp_session(gw: &TestGateway) -> String {
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let resp = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").json(&init).send().await.expect("initialize");
+    assert_eq!(resp.status(), 200);
+    resp.headers()["mcp-session-id"].to_str().expect("ascii").to_string()
+}
+
+/// A POST of `msg` to `/mcp` in `session` (revision 2025-11-25), taking JSON or SSE.
+pub fn mcp_request(gw: &TestGateway, session: &str, msg: &serde_json::Value) -> reqwest::RequestBuilder {
+    gw.http
+        .post(gw.url("/mcp"))
+        .bearer_auth(&gw.key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(msg)
+}
+
+/// The JSON-RPC message whose id is `id` in an MCP answer's body, SSE or JSON.
+pub fn mcp_answer(body: &str, id: i64) -> serde_json::Value {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .chain(std::iter::once(body))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+        .find(|m| m["id"] == serde_json::json!(id))
+        .unwrap_or_else(|| panic!("no answer {id} in {body}"))
+}
+
+/// The end-to-end tests' fixture MCP server (official TypeScript SDK) over Streamable HTTP, on
+/// a port of its own, with `env` added to its environment. Stopped when dropped.
+pub struct HttpFixture {
+    child: tokio::process::Child,
+    pub port: u16,
+}
+
+impl HttpFixture {
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf();
+        let port = free_port();
+        let mut child = tokio::process::Command::new("node")
+            .arg(root.join("tests/mcp-node/fixture-server.mjs"))
+            .args(["http", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the fixture (node)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("the fixture to listen in time");
+        assert!(first.expect("read").is_some_and(|l| l.starts_with("listening")), "the fixture did not start");
+        Self { child, port }
+    }
+
+    /// Its MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// One of its plain HTTP endpoints (`/endless`, `/sessions`), as JSON.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("http://127.0.0.1:{}{path}", self.port)).await.expect("fixture").json().await.expect("JSON")
+    }
+}
+
+impl Drop for HttpFixture {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

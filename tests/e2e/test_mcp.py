@@ -811,3 +811,35 @@ async def test_idle_sessions_expire(backends: dict[str, HttpBackend], tmp_path_f
     finally:
         _stop_weir(w)
         w.admin_http.close()
+
+
+async def test_a_legacy_sse_event_past_the_backend_message_limit_fails_the_call_and_the_stream_is_opened_again(
+    backends: dict[str, HttpBackend], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`mcp.max_backend_message_bytes` bounds each event of a legacy SSE backend's stream: the
+    call whose answer is too large gets the backend error, the stream that carried it is dropped,
+    and a new one serves the next call."""
+    directory = tmp_path_factory.mktemp("weir-mcp-sse-limit")
+    config = base_sections(directory / "audit.spool") + f"""
+[mcp]
+request_timeout_secs = 30
+max_backend_message_bytes = 4096
+
+[[mcp.servers]]
+name = "fixsse"
+url = "{backends['fixsse'].url}"
+headers = {{ "x-backend-auth" = "{BACKEND_AUTH}" }}
+"""
+    w = start_mcp_weir(directory, config)
+    try:
+        async with connect(w) as (s, _):
+            with pytest.raises(MCPError) as refused:
+                await s.call_tool("fixsse__echo", {"message": "x" * 8000})
+            assert refused.value.error.code == -32000
+            assert "larger than the 4096-byte limit" in refused.value.error.message
+            assert text_of(await s.call_tool("fixsse__echo", {"message": "small"})) == "Echo: small"
+        event = audit_event_of(w, "fixsse__echo", "x" * 100)
+        assert (event["status_code"], event["error_type"]) == (502, "backend_message_too_large"), event
+    finally:
+        _stop_weir(w)
+        w.admin_http.close()

@@ -377,7 +377,9 @@ async function callTool(server, name, args, extra) {
       };
     }
     case 'test_reconnection':
-      // The client only learns the result by resuming the stream with Last-Event-ID.
+      // The client only learns the result by resuming the stream with Last-Event-ID before
+      // it is ready: 100 ms after the stream closes, it goes to the resumed stream or is lost
+      // (see createEventStore).
       extra.closeSSEStream?.();
       await sleep(100);
       return { content: [text('Reconnection test completed: the result was delivered after the client resumed.')] };
@@ -503,11 +505,23 @@ function createServer(subscriptions) {
 
 // In-memory event log so a stream closed mid-call (test_reconnection) can be resumed
 // with Last-Event-ID; event ids are `<streamId>/<seq>`.
-function createEventStore() {
+//
+// It keeps what the reference everything-server's SDK (1.29) keeps, not what this fixture's
+// SDK would: there a message for a request's stream while no connection is open on it (the
+// stream was closed for polling and the client has not reconnected yet) is dropped, not
+// stored for replay, so a client that resumes late never gets it. `isConnected(streamId)`
+// says whether a connection is open on a stream now.
+function createEventStore(isConnected) {
   const events = [];
   let seq = 0;
+  let dropped = 0;
   return {
     async storeEvent(streamId, message) {
+      const priming = Object.keys(message).length === 0;
+      if (!priming && streamId !== STANDALONE_STREAM_ID && !isConnected(streamId)) {
+        // An id no replay ever names: the message is lost.
+        return `${streamId}/lost-${++dropped}`;
+      }
       const eventId = `${streamId}/${++seq}`;
       events.push({ eventId, streamId, seq, message });
       return eventId;
@@ -527,6 +541,15 @@ function createEventStore() {
       return last.streamId;
     },
   };
+}
+
+// The SDK's name for the session's own (GET) stream, whose messages it always stores.
+const STANDALONE_STREAM_ID = '_GET_stream';
+
+// Whether `transport` has a connection open on `streamId`: read from the SDK transport's
+// private stream map, as nothing public says it.
+function streamConnected(transport, streamId) {
+  return transport._webStandardTransport?._streamMapping?.has(streamId) ?? false;
 }
 
 const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -608,8 +631,10 @@ async function handle(req, res) {
     const subscriptions = new Set();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: createEventStore(),
-      retryInterval: 500,
+      eventStore: createEventStore((streamId) => streamConnected(transport, streamId)),
+      // As the reference everything-server: clients are asked to wait 5 s before they
+      // reconnect to a stream the server closed.
+      retryInterval: 5000,
       onsessioninitialized: (id) => sessions.set(id, transport),
       onsessionclosed: (id) => sessions.delete(id),
     });

@@ -4,8 +4,9 @@
 // and prints every failing check of the Weir run with what the suite saw.
 //
 // Usage: node report.mjs <direct-results> <weir-results> <expected-scenarios.txt>
-// Exit status: 1 when a scenario passing directly does not pass through Weir, or when an
-// expected scenario does not pass directly; 0 otherwise.
+// Exit status: 1 when a scenario passing directly does not pass through Weir, when a check
+// succeeding directly does not succeed through Weir (unless ALLOWED_LOSSES says why not), or
+// when an expected scenario does not pass directly; 0 otherwise.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,21 @@ if (!directDir || !weirDir || !expectedFile) {
 }
 
 const DETAIL_LIMIT = 2500;
+
+// Checks that may succeed directly and not through Weir, by scenario, with why that is not a
+// gateway showing. Keep it short: every entry is a place where Weir is visible to a client.
+const ALLOWED_LOSSES = {
+  'server-sse-multiple-streams': {
+    // The suite's tools/list answers: Weir composes a list itself (filtered by policy, and on
+    // the aggregate prefixed and merged across backends) and answers it as JSON, which the
+    // spec allows; the check is only INFO for a JSON answer.
+    'server-sse-streams-functional': 'Weir answers tools/list itself, as JSON',
+  },
+};
+
+function allowedLoss(scenario, id) {
+  return ALLOWED_LOSSES[scenario]?.[id];
+}
 
 function readExpected(file) {
   return fs
@@ -78,13 +94,16 @@ const scenarios = [...new Set([...expected, ...direct.keys(), ...weir.keys()])];
 const rows = scenarios.map((name) => {
   const d = verdict(direct.get(name));
   const w = verdict(weir.get(name));
-  const lost = lostChecks(direct.get(name), weir.get(name));
+  const lostAll = lostChecks(direct.get(name), weir.get(name));
+  const lost = lostAll.filter((id) => !allowedLoss(name, id));
+  const allowed = lostAll.filter((id) => allowedLoss(name, id));
   const notes = [];
   if (!expected.includes(name)) notes.push('not in expected-scenarios.txt');
   if (expected.includes(name) && !d.pass) notes.push('fixture regression');
   if (d.pass && !w.pass) notes.push('WEIR REGRESSION');
-  if (w.pass && lost.length > 0) notes.push(`succeeded only directly: ${lost.join(', ')}`);
-  return { name, d, w, notes };
+  if (w.pass && lost.length > 0) notes.push(`WEIR LOST CHECKS: ${lost.join(', ')}`);
+  for (const id of allowed) notes.push(`${id} only directly (allowed: ${allowedLoss(name, id)})`);
+  return { name, d, w, lost, notes };
 });
 
 const width = Math.max(...rows.map((r) => r.name.length), 'scenario'.length);
@@ -109,9 +128,9 @@ for (const r of weirFailures) {
   }
 }
 
-for (const r of rows.filter((r) => r.w.pass)) {
-  const lost = lostChecks(direct.get(r.name), weir.get(r.name));
-  if (lost.length === 0) continue;
+const lossFailures = rows.filter((r) => r.w.pass && r.lost.length > 0);
+for (const r of lossFailures) {
+  const lost = r.lost;
   console.log(`\n--- ${r.name}: passes through Weir, but these checks succeeded only directly`);
   for (const id of lost) {
     const seen = weir.get(r.name).filter((c) => c.id === id);
@@ -130,12 +149,21 @@ for (const r of fixtureMisses) {
   }
 }
 
+// An allowed loss that no longer happens is worth knowing: its entry can go.
+for (const [scenario, ids] of Object.entries(ALLOWED_LOSSES)) {
+  const ok = new Set((weir.get(scenario) ?? []).filter((c) => c.status === 'SUCCESS').map((c) => c.id));
+  for (const id of Object.keys(ids).filter((id) => ok.has(id))) {
+    console.log(`\nnote: ${scenario}: ${id} now succeeds through Weir; remove it from ALLOWED_LOSSES in report.mjs`);
+  }
+}
+
 const directPasses = rows.filter((r) => r.d.pass);
-const weirPasses = directPasses.filter((r) => r.w.pass);
+const weirPasses = directPasses.filter((r) => r.w.pass && r.lost.length === 0);
 console.log(
   `\ndirect: ${directPasses.length}/${rows.length} scenarios pass (${expected.length} expected);` +
     ` through Weir: ${weirPasses.length}/${directPasses.length} of those`,
 );
 // A fixture miss counts as failed too, so this line never reads clean on a failing run.
-console.log(`conformance: ${weirPasses.length} passed, ${weirFailures.length + fixtureMisses.length} failed`);
-process.exit(weirFailures.length > 0 || fixtureMisses.length > 0 ? 1 : 0);
+const failed = weirFailures.length + lossFailures.length + fixtureMisses.length;
+console.log(`conformance: ${weirPasses.length} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -2,7 +2,9 @@
 // do not let a test observe: whether a cancellation reached the server, what headers it was
 // sent, log messages at every level (filtered by the level the client set), a tool list that
 // changes on request, tools with path arguments for authorization rules, numbered messages on
-// a call's stream and on the session's own, and (over HTTP) sessions forgotten on request.
+// a call's stream and on the session's own, (over HTTP) sessions forgotten on request, and
+// messages too large for a gateway: a result of any size, and a message that never ends (an
+// SSE event over HTTP, a line over stdio), written until the gateway hangs up.
 //
 //   node fixture-server.mjs stdio
 //   node fixture-server.mjs http PORT        (Streamable HTTP on 127.0.0.1:PORT/mcp)
@@ -197,6 +199,27 @@ function build() {
   });
 
   server.registerTool(
+    "big",
+    { description: "Returns a text of `bytes` bytes.", inputSchema: { bytes: z.number() } },
+    async ({ bytes }) => text("x".repeat(bytes)),
+  );
+
+  server.registerTool(
+    "endless",
+    {
+      description:
+        "Starts a message that never ends and writes it until the reader hangs up: over stdio a line on standard output, " +
+        "over HTTP an SSE event (written by the HTTP layer, which GET /endless reports on).",
+    },
+    async () => {
+      if (mode === "stdio") {
+        await writeUntilClosed(process.stdout, "");
+      }
+      return text("ended");
+    },
+  );
+
+  server.registerTool(
     "echo",
     { description: "Returns its text.", inputSchema: { text: z.string() } },
     async ({ text: t }) => text(t),
@@ -242,6 +265,41 @@ function build() {
   return server;
 }
 
+// Writes `head`, then "x" without end, to `out` until it closes; resolves with the bytes written.
+function writeUntilClosed(out, head) {
+  const chunk = "x".repeat(64 * 1024);
+  return new Promise((resolve) => {
+    let written = 0;
+    let closed = false;
+    const done = () => {
+      if (!closed) {
+        closed = true;
+        resolve(written);
+      }
+    };
+    out.on("close", done);
+    out.on("error", done);
+    const pump = () => {
+      let more = true;
+      if (written === 0) more = out.write(head);
+      while (!closed && more) {
+        written += chunk.length;
+        more = out.write(chunk);
+      }
+      if (!closed) out.once("drain", pump);
+    };
+    pump();
+  });
+}
+
+// The endless SSE events the HTTP layer wrote: how many are still being written, and the bytes
+// of each that ended (its reader hung up).
+const endless = { open: 0, ended: [] };
+
+function callsTool(body, name) {
+  return body?.method === "tools/call" && body.params?.name === name;
+}
+
 const [mode, port] = process.argv.slice(2);
 if (mode === "stdio") {
   await serve(new StdioServerTransport());
@@ -261,6 +319,10 @@ if (mode === "stdio") {
         await t.close().catch(() => {});
       }
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ended));
+      return;
+    }
+    if (req.url === "/endless") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(endless));
       return;
     }
     if (!req.url.startsWith("/mcp")) {
@@ -283,15 +345,25 @@ if (mode === "stdio") {
       }
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        // Resumable streams, so that a tool can end its response stream early (SSE polling);
-        // or, with FIXTURE_JSON_RESPONSE=1 (benchmarks), every answer as a plain JSON body.
+        // Resumable streams, so that a tool can end its response stream early (SSE polling),
+        // clients asked to come back after FIXTURE_RETRY_MS (default 100 ms); or, with
+        // FIXTURE_JSON_RESPONSE=1 (benchmarks), every answer as a plain JSON body.
         ...(process.env.FIXTURE_JSON_RESPONSE === "1"
           ? { enableJsonResponse: true }
-          : { eventStore: new InMemoryEventStore(), retryInterval: 100 }),
+          : { eventStore: new InMemoryEventStore(), retryInterval: Number(process.env.FIXTURE_RETRY_MS ?? 100) }),
         onsessioninitialized: (id) => sessions.set(id, transport),
       });
       transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
       await serve(transport);
+    }
+    if (callsTool(body, "endless")) {
+      // An answer stream whose one event never ends: below the SDK, which writes whole events.
+      res.writeHead(200, { "content-type": "text/event-stream", "mcp-session-id": sid });
+      endless.open += 1;
+      const written = await writeUntilClosed(res, "event: message\ndata: ");
+      endless.open -= 1;
+      endless.ended.push(written);
+      return;
     }
     await transport.handleRequest(req, res, body);
   });

@@ -39,7 +39,7 @@ use crate::app::AppState;
 use crate::config::{McpConfig, McpTransport};
 use backend::http::HttpServer;
 use backend::stdio::{StdioLink, StdioServer};
-use backend::{BackendError, InitParams, Link, Sink, SINK_CAPACITY};
+use backend::{BackendError, InitParams, Link, Related, Sink, SINK_CAPACITY};
 use jsonrpc::Kind;
 use policy::Decision;
 use record::McpRecord;
@@ -91,10 +91,22 @@ impl McpGateway {
                     for (k, v) in headers {
                         hm.insert(k.clone(), v.clone());
                     }
-                    http.insert(s.name.clone(), Arc::new(HttpServer { name, url: url.clone(), headers: hm, client, timeout: cfg.request_timeout, transport: *kind, detected_sse: Default::default() }));
+                    http.insert(
+                        s.name.clone(),
+                        Arc::new(HttpServer {
+                            name,
+                            url: url.clone(),
+                            headers: hm,
+                            client,
+                            timeout: cfg.request_timeout,
+                            transport: *kind,
+                            detected_sse: Default::default(),
+                            max_message: cfg.max_backend_message_bytes,
+                        }),
+                    );
                 }
                 McpTransport::Stdio { command, env } => {
-                    let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout);
+                    let server = StdioServer::new(name, command.clone(), env.clone(), cfg.request_timeout, cfg.max_backend_message_bytes);
                     server.supervise();
                     stdio.insert(s.name.clone(), server);
                 }
@@ -203,13 +215,15 @@ impl McpGateway {
         let stream = store.session_stream(&session.id);
         tokio::spawn(async move {
             loop {
-                let (server, m) = *tokio::select! {
+                let (server, related) = *tokio::select! {
                     () = ended.cancelled() => return,
                     m = rx.recv() => match m {
                         Some(m) => m,
                         None => return,
                     },
                 };
+                // Word of a backend's answer stream concerns a request's own stream, not this one.
+                let Related::Message(m) = related else { continue };
                 let Some(session) = weak.upgrade() else { return };
                 // Boxed: the task stays small while it waits (an idle session costs little).
                 Box::pin(append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false)).await;
@@ -872,9 +886,14 @@ fn merge_capabilities(into: &mut Value, caps: Option<&Value>) {
     }
 }
 
+/// The first revision whose clients take a priming event (an id and no data) and poll: resume,
+/// with `Last-Event-ID`, an answer stream the server ended before the response.
+const POLLING_SINCE: &str = "2025-11-25";
+
 /// Answers one client request: JSON when the backend's response came alone, SSE when the
-/// backend sent related messages (its requests to the client, progress, logging) first. A
-/// request the client cancels gets no response: its stream ends without one.
+/// backend sent related messages (its requests to the client, progress, logging) first, or
+/// primed its answer stream for a client that polls. A request the client cancels gets no
+/// response: its stream ends without one.
 async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, wants_sse: bool, headers: &HeaderMap, started: Instant) -> Response {
     let trace = trace_headers(headers);
     let (tx, mut rx) = mpsc::channel::<backend::Tagged>(SINK_CAPACITY);
@@ -883,46 +902,59 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
     // Until the answer is out, the client going away (this handler or its stream dropped) is
     // said on `gone`.
     let gone = GoneOnDrop(Some(gone));
-    let (st, sess) = (state.clone(), session.clone());
+    // Revisions are dates: they compare as text.
+    let polls = wants_sse && session.protocol_version.as_str() >= POLLING_SINCE;
+    let (st, sess, call_id) = (state.clone(), session.clone(), id.clone());
     let mut call = tokio::spawn(async move {
         let answer = run_request(&st, &sess, msg, &tx, started, &trace).await;
-        sess.end_request(&id);
+        sess.end_request(&call_id);
         answer
     });
-    // Wait for the response or the first related message, whichever comes first.
-    let first = tokio::select! {
-        biased;
-        r = &mut call => Ok(r),
-        () = cancel.cancelled() => return cancelled_response(wants_sse),
-        m = rx.recv() => match m {
-            Some(m) => Err(m),
-            // The call dropped its sender: it has finished, or is about to.
-            None => Ok((&mut call).await),
-        },
+    // Wait for the response or the first related item that turns the answer into a stream,
+    // whichever comes first; word of the backend's stream that does not is let go.
+    let first = loop {
+        let got = tokio::select! {
+            biased;
+            r = &mut call => Ok(r),
+            () = cancel.cancelled() => return cancelled_response(wants_sse),
+            m = rx.recv() => match m {
+                Some(m) => Err(m),
+                // The call dropped its sender: it has finished, or is about to.
+                None => Ok((&mut call).await),
+            },
+        };
+        match got {
+            Err(m) if !opens_stream(&m.1, wants_sse, polls) => {}
+            got => break got,
+        }
     };
     match first {
         Ok(_) if cancel.is_cancelled() => gone.answered(cancelled_response(wants_sse)),
         Ok(Ok(answer)) => gone.answered(json_response(&answer)),
         Ok(Err(_)) => gone.answered(rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error")),
-        Err(first_msg) if wants_sse => {
+        Err(first) if wants_sse => {
             let name = match &state.mcp.shared {
                 Some(sh) => format!("{}.{}", sh.replica, session.next_seq()),
                 None => session.next_seq().to_string(),
             };
+            // A client resuming this stream here brings a backend stream that ended early back.
+            session.name_request_stream(&id, &name);
             let store = state.mcp.streams.clone();
             let rec = Recorder { stream: store.request_stream(&session.id, &name), sh: state.mcp.shared.clone(), store, name };
-            let stream = async_stream(session, first_msg, rx, call, cancel, gone, rec);
+            let stream = async_stream(session, first, rx, call, cancel, gone, rec, polls);
             sse_response(stream)
         }
-        Err(first_msg) => {
+        Err(first) => {
             // The client cannot take a stream: related messages go to its session stream (which
             // maps them for the client itself).
-            let _ = session.unsolicited.try_send(first_msg);
+            let _ = session.unsolicited.try_send(first);
             let forward = tokio::spawn({
                 let session = session.clone();
                 async move {
                     while let Some(m) = rx.recv().await {
-                        let _ = session.unsolicited.try_send(m);
+                        if matches!(m.1, Related::Message(_)) {
+                            let _ = session.unsolicited.try_send(m);
+                        }
                     }
                 }
             });
@@ -934,6 +966,20 @@ async fn answer_request(state: AppState, session: Arc<Session>, msg: Value, want
                 Err(_) => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
             })
         }
+    }
+}
+
+/// Whether a request's related item, the first to come, turns its answer into an event stream:
+/// a message does (one the client cannot take on a stream goes to its session's stream); a call
+/// held for approval does for a client that takes streams; a backend's priming does for a
+/// client that polls (it is primed in turn). A backend's stream that ends early before any of
+/// these does not: the client holds a plain answer, and the link resumes the backend on its own.
+fn opens_stream(item: &Related, wants_sse: bool, polls: bool) -> bool {
+    match item {
+        Related::Message(_) => true,
+        Related::OpenStream => wants_sse,
+        Related::Primed { .. } => polls,
+        Related::Paused { .. } => false,
     }
 }
 
@@ -993,6 +1039,19 @@ impl Recorder {
         Some(self.event(&m, id))
     }
 
+    /// Weir's priming event: an empty entry recorded (no message; a place in the stream that a
+    /// `Last-Event-ID` names), sent with the `retry` the backend asked of its client. `None`
+    /// when the store could not record it (nothing to resume from).
+    async fn prime(&self, retry: Option<Duration>) -> Option<Bytes> {
+        match self.store.append(&self.stream, "", false).await {
+            Ok(entry) => Some(priming_event(&format!("{}/{entry}", self.name), retry)),
+            Err(e) => {
+                tracing::warn!(stream = %self.name, error = %e, "MCP stream not primed: the store could not record it");
+                None
+            }
+        }
+    }
+
     /// The response, recorded as the stream's last event.
     async fn answer(&self, answer: &Value) -> Bytes {
         let id = self.store.append(&self.stream, &wire_text(answer), true).await.ok();
@@ -1009,9 +1068,109 @@ impl Recorder {
     }
 }
 
+/// A priming event: an id to resume from, no message, and the reconnection delay if one is
+/// known.
+fn priming_event(id: &str, retry: Option<Duration>) -> Bytes {
+    match retry {
+        Some(r) => Bytes::from(format!("id: {id}\nretry: {}\ndata: \n\n", r.as_millis())),
+        None => Bytes::from(format!("id: {id}\ndata: \n\n")),
+    }
+}
+
+/// The client's end of a request's answer stream, while it is open.
+struct ClientStream {
+    out: Option<mpsc::Sender<Bytes>>,
+    /// Fires if the client goes away before the answer; let go of once the answer is out, or
+    /// Weir ended the stream for the client to resume.
+    gone: Option<GoneOnDrop>,
+    /// Whether the client was sent Weir's priming event.
+    primed: bool,
+}
+
+impl ClientStream {
+    fn here(&self) -> bool {
+        self.out.is_some()
+    }
+
+    async fn send(&mut self, bytes: Bytes) {
+        if let Some(out) = &self.out {
+            if out.send(bytes).await.is_err() {
+                self.left();
+            }
+        }
+    }
+
+    /// Resolves when the client goes away (never once its stream is ended).
+    async fn closed(&self) {
+        match &self.out {
+            Some(out) => out.closed().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The client went away: `gone` fires (held approvals are abandoned).
+    fn left(&mut self) {
+        self.out = None;
+        drop(self.gone.take());
+    }
+
+    /// Weir ends the stream, the client to resume it: not the client going away.
+    fn end_for_resume(&mut self) {
+        self.out = None;
+        self.answered();
+    }
+
+    /// The answer is out, or will never be (cancelled): nobody went away.
+    fn answered(&mut self) {
+        if let Some(g) = self.gone.take() {
+            g.answered(());
+        }
+    }
+
+    /// Passes one related item on: a message recorded and sent; a backend's priming answered
+    /// with Weir's own (once); a backend's stream ended early ends the client's, primed first
+    /// so that it can resume it, while the message's recording goes on.
+    async fn pass_on(&mut self, rec: &Recorder, session: &Session, item: backend::Tagged, polls: bool) {
+        let (server, item) = *item;
+        match item {
+            Related::Message(m) => {
+                if let Some(ev) = rec.related(session, &server, m).await {
+                    self.send(ev).await;
+                }
+            }
+            Related::OpenStream => {}
+            Related::Primed { retry } => {
+                if polls && !self.primed {
+                    self.prime(rec, retry).await;
+                }
+            }
+            Related::Paused { retry } => {
+                if polls && self.here() {
+                    if !self.primed {
+                        self.prime(rec, Some(retry)).await;
+                    }
+                    if self.primed {
+                        self.end_for_resume();
+                    }
+                }
+            }
+        }
+    }
+
+    async fn prime(&mut self, rec: &Recorder, retry: Option<Duration>) {
+        if let Some(ev) = rec.prime(retry).await {
+            self.primed = true;
+            self.send(ev).await;
+        }
+    }
+}
+
 /// The SSE body of a request's answer: related messages as they come, then the response. Every
-/// event is recorded, and the stream goes on to its response after the client went away, so
-/// the client can resume it (at any replica, with shared sessions).
+/// event is recorded, and the stream goes on to its response after the client went away, or
+/// after Weir ended the client's stream because the backend ended its own early (the client
+/// resumes it, and the backend's with it), so the client can resume it (at any replica, with
+/// shared sessions).
+#[expect(clippy::too_many_arguments, reason = "the parts of one answer, each moved into its task")]
 fn async_stream(
     session: Arc<Session>,
     first: backend::Tagged,
@@ -1020,26 +1179,13 @@ fn async_stream(
     cancel: tokio_util::sync::CancellationToken,
     gone: GoneOnDrop,
     rec: Recorder,
+    polls: bool,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     tokio::spawn(async move {
         let mut call = call;
-        let mut gone = Some(gone);
-        let mut client_here = true;
-        // Sends to the client while it is there.
-        macro_rules! send {
-            ($bytes:expr) => {{
-                if client_here && out_tx.send($bytes).await.is_err() {
-                    client_here = false;
-                    // The client went away: `gone` fires (held approvals are abandoned).
-                    drop(gone.take());
-                }
-            }};
-        }
-        let (server, m) = *first;
-        if let Some(ev) = rec.related(&session, &server, m).await {
-            send!(ev);
-        }
+        let mut client = ClientStream { out: Some(out_tx), gone: Some(gone), primed: false };
+        client.pass_on(&rec, &session, first, polls).await;
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
         // Once every sender of related messages is gone, only the answer is left to wait for.
@@ -1049,49 +1195,36 @@ fn async_stream(
                 biased;
                 // A cancelled request's stream ends without its response.
                 () = cancel.cancelled() => {
-                    if let Some(g) = gone.take() { g.answered(()); }
+                    client.answered();
                     return;
                 }
                 // The client went away: `gone` fires (held approvals are abandoned); the answer
                 // is still recorded to its end, for a client that resumes it.
-                () = out_tx.closed(), if client_here => {
-                    client_here = false;
-                    drop(gone.take());
-                }
+                () = client.closed(), if client.here() => client.left(),
                 m = rx.recv(), if related_open => {
                     match m {
-                        Some(b) => {
-                            let (server, m) = *b;
-                            if let Some(ev) = rec.related(&session, &server, m).await {
-                                send!(ev);
-                            }
-                        }
+                        Some(item) => client.pass_on(&rec, &session, item, polls).await,
                         None => related_open = false,
                     }
                 }
                 answer = &mut call => {
                     if cancel.is_cancelled() {
-                        if let Some(g) = gone.take() { g.answered(()); }
+                        client.answered();
                         return;
                     }
                     // Related messages sent before the response still go first.
-                    while let Ok(b) = rx.try_recv() {
-                        let (server, m) = *b;
-                        if let Some(ev) = rec.related(&session, &server, m).await {
-                            send!(ev);
-                        }
+                    while let Ok(item) = rx.try_recv() {
+                        client.pass_on(&rec, &session, item, polls).await;
                     }
                     let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
                     // Recorded whether or not the client is still there.
                     let ev = rec.answer(&answer).await;
-                    if client_here {
-                        let _ = out_tx.send(ev).await;
-                    }
-                    if let Some(g) = gone.take() { g.answered(()); }
+                    client.answered();
+                    client.send(ev).await;
                     return;
                 }
-                _ = keepalive.tick(), if client_here => {
-                    send!(Bytes::from_static(b": keepalive\n\n"));
+                _ = keepalive.tick(), if client.here() => {
+                    client.send(Bytes::from_static(b": keepalive\n\n")).await;
                 }
             }
         }
@@ -1167,6 +1300,7 @@ type Outcome = Result<Value, (u16, &'static str, Value)>;
 fn backend_failure(id: Value, e: &BackendError) -> (u16, &'static str, Value) {
     let ty = match e {
         BackendError::Timeout(_) => "backend_timeout",
+        BackendError::TooLarge(..) => "backend_message_too_large",
         _ => "backend_unavailable",
     };
     (502, ty, jsonrpc::error(id, jsonrpc::BACKEND_UNAVAILABLE, e.to_string()))
@@ -1182,7 +1316,7 @@ async fn forward(state: &AppState, session: &Arc<Session>, server: &str, mut msg
     rec.set_backend(server, link.backend_session());
     let (cancel, tracked_here) = session.route_request(&id, server);
     let res = tokio::select! {
-        r = link.request(msg, related) => Some(r),
+        r = link.request_resumable(msg, related, session.client_back(&id)) => Some(r),
         () = cancel.cancelled() => None,
     };
     if tracked_here {
@@ -1558,14 +1692,14 @@ async fn hold_for_approval(
 ) -> Result<(), (u16, &'static str, Value)> {
     let id = jsonrpc::id(msg);
     let approval_id = uuid::Uuid::now_v7().to_string();
-    // An empty message switches the answer to an event stream without sending anything.
-    let _ = related.try_send(Box::new((Arc::from(server), Value::Null)));
+    // The answer becomes an event stream without sending anything.
+    let _ = related.try_send(Box::new((Arc::from(server), Related::OpenStream)));
     if let Some(token) = msg.pointer("/params/_meta/progressToken") {
         let note = jsonrpc::notification(
             "notifications/progress",
             json!({"progressToken": token, "progress": 0, "message": format!("waiting for a person to approve this call (approval {approval_id})")}),
         );
-        let _ = related.try_send(Box::new((Arc::from(server), note)));
+        let _ = related.try_send(Box::new((Arc::from(server), Related::Message(note))));
     }
     let (cancel, gone) = session.request_tokens(&id);
     let new = NewApproval {
@@ -1694,6 +1828,9 @@ async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap
     let closing = state.mcp.closing.clone();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
     if let Some((name, after)) = last.as_deref().and_then(|l| l.split_once('/')) {
+        // The client is back for its answer: a backend stream that ended early for it to come
+        // back is resumed now, not after the backend's `retry`.
+        session.client_resumed(name);
         let (stream, name, after) = (sh.request_stream(&session.id, name), name.to_string(), after.to_string());
         tokio::spawn(async move {
             let Ok(mut reader) = sh.reader().await else { return };
@@ -1717,6 +1854,10 @@ async fn stream_get(state: &AppState, session: Arc<Session>, headers: &HeaderMap
                 }
                 for ev in events {
                     pos.clone_from(&ev.id);
+                    // An empty entry is a place in the stream (Weir's priming), not a message.
+                    if ev.data.is_empty() {
+                        continue;
+                    }
                     if out_tx.send(raw_event(&format!("{name}/{}", ev.id), &ev.data)).await.is_err() {
                         return;
                     }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::backend::{Link, Sink, SINK_CAPACITY};
@@ -35,6 +35,17 @@ struct Inflight {
     /// call held for approval acts on it (it is abandoned); other calls carry on, as the spec
     /// says a disconnection is not a cancellation.
     gone: CancellationToken,
+    /// Notified when the client resumes the request's answer stream (`Last-Event-ID`): a
+    /// backend stream that ended early is resumed then (see `Related::Paused`).
+    client_back: Arc<Notify>,
+    /// The name of the request's answer stream, once it has one.
+    stream: Option<String>,
+}
+
+impl Inflight {
+    fn new(server: Option<String>, cancel: CancellationToken, gone: CancellationToken) -> Self {
+        Self { server, cancel, gone, client_back: Arc::new(Notify::new()), stream: None }
+    }
 }
 
 /// The longest the client's stream, and requests meanwhile, wait for the backends' streams.
@@ -75,6 +86,9 @@ pub struct Session {
     server_requests: Mutex<HashMap<String, (String, Value)>>,
     /// The client's requests in flight (for cancellation).
     inflight: Mutex<HashMap<String, Inflight>>,
+    /// The answer streams of requests in flight, by name → the request's id key: how a
+    /// client's `Last-Event-ID` finds its request.
+    request_streams: Mutex<HashMap<String, String>>,
     last_seen_ms: AtomicI64,
     next_id: AtomicU64,
     /// Set once the client opens its session stream (GET).
@@ -138,6 +152,7 @@ impl Session {
             outbox: Mutex::new(Some(rx)),
             server_requests: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
+            request_streams: Mutex::new(HashMap::new()),
             last_seen_ms: AtomicI64::new(now_ms()),
             next_id: AtomicU64::new(1),
             listening: AtomicBool::new(false),
@@ -221,7 +236,7 @@ impl Session {
     /// Tracks a client request from its arrival; the token fires when the client cancels it.
     pub fn begin_request(&self, client_id: &Value) -> (CancellationToken, CancellationToken) {
         let (cancel, gone) = (CancellationToken::new(), CancellationToken::new());
-        lock(&self.inflight).insert(jsonrpc::id_key(client_id), Inflight { server: None, cancel: cancel.clone(), gone: gone.clone() });
+        lock(&self.inflight).insert(jsonrpc::id_key(client_id), Inflight::new(None, cancel.clone(), gone.clone()));
         (cancel, gone)
     }
 
@@ -242,14 +257,44 @@ impl Session {
             }
             None => {
                 let cancel = CancellationToken::new();
-                map.insert(jsonrpc::id_key(client_id), Inflight { server: Some(server.to_string()), cancel: cancel.clone(), gone: CancellationToken::new() });
+                map.insert(jsonrpc::id_key(client_id), Inflight::new(Some(server.to_string()), cancel.clone(), CancellationToken::new()));
                 (cancel, true)
             }
         }
     }
 
     pub fn end_request(&self, client_id: &Value) {
-        lock(&self.inflight).remove(&jsonrpc::id_key(client_id));
+        let ended = lock(&self.inflight).remove(&jsonrpc::id_key(client_id));
+        if let Some(name) = ended.and_then(|r| r.stream) {
+            lock(&self.request_streams).remove(&name);
+        }
+    }
+
+    /// Notes that a request in flight answers on the stream `name`, so that a client resuming
+    /// that stream reaches it.
+    pub fn name_request_stream(&self, client_id: &Value, name: &str) {
+        let key = jsonrpc::id_key(client_id);
+        let mut inflight = lock(&self.inflight);
+        let Some(r) = inflight.get_mut(&key) else { return };
+        r.stream = Some(name.to_string());
+        lock(&self.request_streams).insert(name.to_string(), key);
+    }
+
+    /// What is notified when the client resumes a request's answer stream (`None` for a request
+    /// not in flight).
+    pub fn client_back(&self, client_id: &Value) -> Option<Arc<Notify>> {
+        lock(&self.inflight).get(&jsonrpc::id_key(client_id)).map(|r| r.client_back.clone())
+    }
+
+    /// The client resumed the answer stream `name`: the request it answers, if still in flight
+    /// here, is told (its backend stream, if it ended early, is resumed now). With shared
+    /// sessions a stream resumed at another replica tells nobody; the backend's `retry` applies.
+    pub fn client_resumed(&self, name: &str) {
+        let Some(key) = lock(&self.request_streams).get(name).cloned() else { return };
+        if let Some(r) = lock(&self.inflight).get(&key) {
+            // A permit is kept if the link is not waiting yet, so the resumption is not missed.
+            r.client_back.notify_one();
+        }
     }
 
     /// The backend a request in flight went to, if it has been routed.

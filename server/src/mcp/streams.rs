@@ -4,7 +4,8 @@
 //! (`mcp.replay_window_secs`), at most `mcp.replay_max_events` of them.
 //!
 //! Each session has its own stream (what the client's GET carries) and one per SSE answer to a
-//! request. Whoever holds the client's GET is its one listener: a newer GET takes over, and the
+//! request. An entry with empty data is no message: it marks a place in a request's stream
+//! that a client was given as an event id (Weir's priming event), and replays skip it. Whoever holds the client's GET is its one listener: a newer GET takes over, and the
 //! older one ends when it sees that.
 
 use std::collections::{HashMap, VecDeque};

@@ -13,15 +13,20 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{deliver, BackendError, InitParams, Sink};
+use super::{deliver, read_capped, signal, BackendError, BodyFault, InitParams, Related, Sink};
 use crate::config::UrlTransport;
 use crate::llm::sse::SseSplitter;
 use crate::mcp::jsonrpc::{self, Kind};
 
 /// How many times in a row a response stream is resumed without an event arriving in between.
 const MAX_RESUMES: u32 = 5;
+/// How long a stream that ended early waits to be resumed when its server asked for no delay.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The longest `retry` Weir follows: a server asking more is resumed after this.
+const MAX_RETRY_MS: u64 = 30_000;
 
 /// A backend reached by URL, over Streamable HTTP or the legacy SSE transport (`sse.rs`).
 pub struct HttpServer {
@@ -36,6 +41,28 @@ pub struct HttpServer {
     /// SSE transport, so later sessions go straight to it. Cleared when SSE fails there (the
     /// server may have been replaced by a Streamable HTTP one).
     pub detected_sse: std::sync::atomic::AtomicBool,
+    /// The largest message read from it (a JSON answer, one event of a stream):
+    /// `mcp.max_backend_message_bytes`.
+    pub max_message: usize,
+}
+
+impl HttpServer {
+    /// Reads a whole answer body within `max_message`.
+    pub(super) async fn body(&self, resp: reqwest::Response) -> Result<bytes::Bytes, BackendError> {
+        read_capped(resp, self.max_message).await.map_err(|e| match e {
+            BodyFault::TooLarge => self.too_large(),
+            BodyFault::Transport(e) => BackendError::Unavailable(self.name.clone(), transport_reason(&e)),
+        })
+    }
+
+    /// A splitter for its event streams, refusing an event past `max_message`.
+    pub(super) fn splitter(&self) -> SseSplitter {
+        SseSplitter::with_max_event(self.max_message)
+    }
+
+    pub(super) fn too_large(&self) -> BackendError {
+        BackendError::TooLarge(self.name.clone(), self.max_message)
+    }
 }
 
 struct State {
@@ -153,7 +180,7 @@ impl HttpLink {
         let status = resp.status();
         if matches!(status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
             // What a server of the legacy SSE transport answers: the caller may try that next.
-            let body = resp.bytes().await.unwrap_or_default();
+            let body = self.server.body(resp).await.unwrap_or_default();
             let why = match serde_json::from_slice::<Value>(&body).ok().as_ref().and_then(jsonrpc::error_of) {
                 Some((code, message)) => format!("initialize failed ({code}): {message}"),
                 None => format!("initialize refused: HTTP {}", status.as_u16()),
@@ -161,7 +188,7 @@ impl HttpLink {
             return Err(BackendError::InitializeRefused(self.server.name.clone(), why));
         }
         let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let answer = self.read_response(resp, &id, &self.unsolicited).await?;
+        let answer = self.read_response(resp, &id, &self.unsolicited, None).await?;
         if let Some((code, message)) = jsonrpc::error_of(&answer) {
             return Err(self.unavailable(format!("initialize failed ({code}): {message}")));
         }
@@ -219,7 +246,7 @@ impl HttpLink {
         }
         if session.is_some() && status == StatusCode::BAD_REQUEST {
             // Some servers answer an unknown session with 400 and say so in the body.
-            let body = resp.text().await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&self.server.body(resp).await?).into_owned();
             if body.to_ascii_lowercase().contains("session") {
                 return Ok(Posted::SessionLost);
             }
@@ -229,12 +256,14 @@ impl HttpLink {
     }
 
     /// Reads the answer to the request with id `want`: a JSON body, or an SSE stream whose other
-    /// messages go to `related`.
-    async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink) -> Result<Value, BackendError> {
+    /// messages go to `related`. `client_back` is there when a client's request is answered:
+    /// word of the stream's priming and early end goes to `related` too, and it fires when the
+    /// client resumes its own stream.
+    async fn read_response(&self, resp: reqwest::Response, want: &Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let status = resp.status();
         let is_sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
         if !is_sse {
-            let body = resp.bytes().await.map_err(|e| self.unavailable(transport_reason(&e)))?;
+            let body = self.server.body(resp).await?;
             return match serde_json::from_slice::<Value>(&body) {
                 Ok(v) if jsonrpc::kind(&v) == Kind::Response => Ok(v),
                 _ if !status.is_success() => Err(self.unavailable(format!("HTTP {}", status.as_u16()))),
@@ -242,30 +271,38 @@ impl HttpLink {
             };
         }
         // A server may end the stream before the response (SSE polling); it is resumed with a
-        // GET carrying the last event id, after the delay the server asked for.
+        // GET carrying the last event id, after the delay the server asked for, or as soon as
+        // the client resumes its own stream of the request (it was given the same delay).
         let session = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut resp = resp;
-        let mut splitter = SseSplitter::default();
+        let mut splitter = self.server.splitter();
         let mut events = Vec::new();
         let mut last_id: Option<String> = None;
-        let mut retry = Duration::from_secs(1);
+        let mut retry = DEFAULT_RETRY;
+        let mut asked_retry = None;
         let mut resumes_without_progress = 0;
         loop {
-            let ended = match resp.chunk().await {
-                Ok(Some(chunk)) => match splitter.push(&chunk, &mut events) {
-                    Ok(()) => None,
-                    Err(e) => return Err(BackendError::Protocol(self.server.name.clone(), e.to_string())),
-                },
-                Ok(None) => Some("the response stream ended before the response".to_string()),
-                Err(e) => Some(transport_reason(&e)),
+            let (ended, oversized) = match resp.chunk().await {
+                Ok(Some(chunk)) => (None, splitter.push(&chunk, &mut events).is_err()),
+                Ok(None) => (Some("the response stream ended before the response".to_string()), false),
+                Err(e) => (Some(transport_reason(&e)), false),
             };
             for ev in events.drain(..) {
+                let has_id = ev.id.is_some();
                 if let Some(id) = ev.id {
                     last_id = Some(id);
                     resumes_without_progress = 0;
                 }
                 if let Some(ms) = ev.retry {
-                    retry = Duration::from_millis(ms.min(30_000));
+                    retry = Duration::from_millis(ms.min(MAX_RETRY_MS));
+                    asked_retry = Some(retry);
+                }
+                if ev.data.trim().is_empty() {
+                    // No message: an event with an id primes the stream for resumption.
+                    if has_id && client_back.is_some() {
+                        signal(related, &self.server.name, Related::Primed { retry: asked_retry });
+                    }
+                    continue;
                 }
                 let Ok(msg) = serde_json::from_str::<Value>(&ev.data) else { continue };
                 if jsonrpc::kind(&msg) == Kind::Response && &jsonrpc::id(&msg) == want {
@@ -273,13 +310,26 @@ impl HttpLink {
                 }
                 deliver(related, &self.server.name, msg);
             }
+            if oversized {
+                // The stream goes (dropped with `resp`) rather than be read on without bound.
+                return Err(self.server.too_large());
+            }
             let Some(why) = ended else { continue };
             let Some(id) = last_id.clone().filter(|_| resumes_without_progress < MAX_RESUMES) else {
                 return Err(self.unavailable(why));
             };
             resumes_without_progress += 1;
-            splitter = SseSplitter::default();
-            tokio::time::sleep(retry).await;
+            splitter = self.server.splitter();
+            match client_back {
+                Some(back) => {
+                    signal(related, &self.server.name, Related::Paused { retry });
+                    tokio::select! {
+                        () = tokio::time::sleep(retry) => {}
+                        () = back.notified() => {}
+                    }
+                }
+                None => tokio::time::sleep(retry).await,
+            }
             let (current, version) = {
                 let st = self.lock();
                 (st.session.clone().or_else(|| session.clone()), st.version.clone())
@@ -308,7 +358,9 @@ impl HttpLink {
         Ok(resp)
     }
 
-    pub async fn request(&self, msg: Value, related: &Sink) -> Result<Value, BackendError> {
+    /// Sends a request and reads its answer; `client_back`, for a client's request, is notified
+    /// when the client resumes its stream of the request (see [`Related::Paused`]).
+    pub async fn request(&self, msg: Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
         let want = jsonrpc::id(&msg);
         let fut = async {
             for attempt in 0..2 {
@@ -319,7 +371,7 @@ impl HttpLink {
                 match self.post(&msg, session.as_deref(), Some(&version)).await? {
                     Posted::SessionLost if attempt == 0 => self.reinitialize(generation).await?,
                     Posted::SessionLost => break,
-                    Posted::Response(resp) => return self.read_response(resp, &want, related).await,
+                    Posted::Response(resp) => return self.read_response(resp, &want, related, client_back).await,
                 }
             }
             Err(self.unavailable("the backend keeps losing its session"))
@@ -423,13 +475,14 @@ impl HttpLink {
                 }
                 match answered {
                     Ok(r) if r.status().is_success() => {
-                        backoff = Duration::from_millis(250);
-                        let (id, retry) = relay_stream(r, &server.name, &sink).await;
-                        if id.is_some() {
-                            last_id = id;
+                        let end = relay_stream(r, &server, &sink).await;
+                        if end.last_id.is_some() {
+                            last_id = end.last_id;
                         }
-                        if let Some(ms) = retry {
-                            backoff = Duration::from_millis(ms.min(30_000));
+                        // A stream dropped for an oversized event is opened again ever more
+                        // slowly: the backend may well send that event again.
+                        if !end.oversized {
+                            backoff = end.retry.map_or(Duration::from_millis(250), |ms| Duration::from_millis(ms.min(MAX_RETRY_MS)));
                         }
                     }
                     // Another replica holds the backend's one stream for this session: its messages
@@ -461,29 +514,41 @@ impl Drop for HttpLink {
     }
 }
 
-/// Relays a GET stream until it ends; returns the last event id and retry delay it gave.
-async fn relay_stream(mut resp: reqwest::Response, server: &Arc<str>, sink: &Sink) -> (Option<String>, Option<u64>) {
-    let mut splitter = SseSplitter::default();
+/// How a backend's GET stream ended.
+struct StreamEnd {
+    /// The last event id it gave, to resume from.
+    last_id: Option<String>,
+    /// The reconnection delay it asked for, in milliseconds.
+    retry: Option<u64>,
+    /// Dropped by Weir: an event grew past `mcp.max_backend_message_bytes`.
+    oversized: bool,
+}
+
+/// Relays a GET stream until it ends, or until an event grows past the server's limit.
+async fn relay_stream(mut resp: reqwest::Response, server: &HttpServer, sink: &Sink) -> StreamEnd {
+    let mut splitter = server.splitter();
     let mut events = Vec::new();
-    let (mut last_id, mut retry) = (None, None);
+    let mut end = StreamEnd { last_id: None, retry: None, oversized: false };
     while let Ok(Some(chunk)) = resp.chunk().await {
-        if let Err(e) = splitter.push(&chunk, &mut events) {
-            tracing::warn!(server = %server, error = %e, "backend stream dropped");
-            break;
-        }
+        let pushed = splitter.push(&chunk, &mut events);
         for ev in events.drain(..) {
             if ev.id.is_some() {
-                last_id = ev.id;
+                end.last_id = ev.id;
             }
             if ev.retry.is_some() {
-                retry = ev.retry;
+                end.retry = ev.retry;
             }
             if let Ok(msg) = serde_json::from_str::<Value>(&ev.data) {
-                deliver(sink, server, msg);
+                deliver(sink, &server.name, msg);
             }
         }
+        if let Err(e) = pushed {
+            tracing::warn!(server = %server.name, error = %e, "backend stream dropped");
+            end.oversized = true;
+            break;
+        }
     }
-    (last_id, retry)
+    end
 }
 
 /// A response whose body was already read, rebuilt so that it can be read again.

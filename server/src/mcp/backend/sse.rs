@@ -16,7 +16,7 @@
 //! (its credentials) go to that origin only.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -59,6 +59,9 @@ struct Stream {
     progress: Mutex<HashMap<String, (Value, Sink)>>,
     /// Fired when the stream ends or is given up; its reader stops then.
     ended: CancellationToken,
+    /// Set when the reader dropped the stream for an event past `mcp.max_backend_message_bytes`
+    /// (what waited on it is told so).
+    oversized: AtomicBool,
 }
 
 impl Stream {
@@ -324,11 +327,11 @@ impl Inner {
         if !is_sse {
             return Err(BackendError::Protocol(server.name.clone(), "the URL did not answer with an event stream".into()));
         }
-        let mut splitter = SseSplitter::default();
+        let mut splitter = server.splitter();
         let mut events = Vec::new();
         let endpoint = loop {
             match resp.chunk().await {
-                Ok(Some(chunk)) => splitter.push(&chunk, &mut events).map_err(|e| BackendError::Protocol(server.name.clone(), e.to_string()))?,
+                Ok(Some(chunk)) => splitter.push(&chunk, &mut events).map_err(|_| server.too_large())?,
                 Ok(None) => return Err(self.unavailable("the event stream ended before naming its endpoint")),
                 Err(e) => return Err(self.unavailable(transport_reason(&e))),
             }
@@ -347,6 +350,7 @@ impl Inner {
             pending: Mutex::new(HashMap::new()),
             progress: Mutex::new(HashMap::new()),
             ended: CancellationToken::new(),
+            oversized: AtomicBool::new(false),
         });
         let mut opening = Opening(Some(stream.clone()));
         tokio::spawn(read(Arc::downgrade(self), stream.clone(), resp, splitter, events));
@@ -393,8 +397,17 @@ impl Inner {
         }
         tokio::select! {
             biased;
-            answer = rx => answer.map(Some).map_err(|_| self.unavailable("the event stream ended before the answer")),
-            () = stream.ended.cancelled() => Err(self.unavailable("the event stream ended before the answer")),
+            answer = rx => answer.map(Some).map_err(|_| self.stream_lost(stream)),
+            () = stream.ended.cancelled() => Err(self.stream_lost(stream)),
+        }
+    }
+
+    /// Why a request waiting on `stream` got no answer: it ended.
+    fn stream_lost(&self, stream: &Stream) -> BackendError {
+        if stream.oversized.load(Ordering::Relaxed) {
+            self.server.too_large()
+        } else {
+            self.unavailable("the event stream ended before the answer")
         }
     }
 
@@ -411,8 +424,9 @@ impl Inner {
             .await
             .map_err(|e| self.unavailable(transport_reason(&e)))?;
         let status = resp.status();
-        // Read to the end, so that the connection is kept for the next message.
-        let _ = resp.bytes().await;
+        // Read to the end, so that the connection is kept for the next message (one past the
+        // limit is dropped instead).
+        let _ = self.server.body(resp).await;
         match status {
             s if s.is_success() => Ok(Posted::Accepted),
             StatusCode::NOT_FOUND => Ok(Posted::SessionLost),
@@ -452,13 +466,17 @@ async fn read(link: Weak<Inner>, stream: Arc<Stream>, mut resp: reqwest::Respons
                 Err(_) => tracing::debug!(server = %name, "ignoring an event that is not JSON"),
             }
         }
+        if stream.oversized.load(Ordering::Relaxed) {
+            break;
+        }
         tokio::select! {
             () = stream.ended.cancelled() => return,
             chunk = resp.chunk() => match chunk {
                 Ok(Some(chunk)) => {
                     if let Err(e) = splitter.push(&chunk, &mut events) {
+                        // What came whole before it is still routed; the stream is not read on.
                         tracing::warn!(server = %name, error = %e, "backend event stream dropped");
-                        break;
+                        stream.oversized.store(true, Ordering::Relaxed);
                     }
                 }
                 Ok(None) | Err(_) => break,
@@ -513,6 +531,7 @@ mod tests {
             pending: Mutex::new(HashMap::new()),
             progress: Mutex::new(HashMap::new()),
             ended: CancellationToken::new(),
+            oversized: AtomicBool::new(false),
         }
     }
 
@@ -528,6 +547,13 @@ mod tests {
         (rx, related_rx)
     }
 
+    fn message(item: crate::mcp::backend::Related) -> Value {
+        match item {
+            crate::mcp::backend::Related::Message(m) => m,
+            other => panic!("not a message: {other:?}"),
+        }
+    }
+
     #[test]
     fn answers_progress_and_backend_requests_find_the_request_they_belong_to() {
         let name: Arc<str> = Arc::from("legacy");
@@ -537,13 +563,13 @@ mod tests {
         let (mut second, mut second_related) = waiting(&s, 2, json!(1), None);
 
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "weir-1", "progress": 1}}));
-        let (_, m) = *first_related.try_recv().unwrap();
+        let m = message(first_related.try_recv().unwrap().1);
         assert_eq!(m["params"]["progressToken"], json!(7), "the client's own token");
         // A backend request or log goes to the newest request still waiting.
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 0, "method": "sampling/createMessage", "params": {}}));
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "x"}}));
-        assert_eq!(jsonrpc::method(&second_related.try_recv().unwrap().1), "sampling/createMessage");
-        assert_eq!(jsonrpc::method(&second_related.try_recv().unwrap().1), "notifications/message");
+        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap().1)), "sampling/createMessage");
+        assert_eq!(jsonrpc::method(&message(second_related.try_recv().unwrap().1)), "notifications/message");
 
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 1, "result": {"content": []}}));
         assert_eq!(first.try_recv().unwrap()["id"], json!("client-a"), "the client's id restored");
@@ -552,7 +578,7 @@ mod tests {
         // An answer to no waiting request, and list changes, go nowhere near the requests.
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "id": 99, "result": {}}));
         s.route(&name, &unsolicited, json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
-        assert_eq!(jsonrpc::method(&unsolicited_rx.try_recv().unwrap().1), "notifications/tools/list_changed");
+        assert_eq!(jsonrpc::method(&message(unsolicited_rx.try_recv().unwrap().1)), "notifications/tools/list_changed");
         assert!(unsolicited_rx.try_recv().is_err() && second_related.try_recv().is_err());
 
         // When the stream ends, what still waits on it learns so.

@@ -11,12 +11,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -26,8 +26,8 @@ use crate::mcp::jsonrpc::{self, Kind};
 /// The protocol revision Weir asks a stdio server for.
 const STDIO_PROTOCOL_VERSION: &str = "2025-11-25";
 const INIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest a single line from the process may be.
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// The longest line of the process's standard error logged; the rest of a longer one is skipped.
+const MAX_STDERR_LINE_BYTES: usize = 8 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -38,6 +38,8 @@ pub struct StdioServer {
     command: Vec<String>,
     env: Vec<(String, String)>,
     timeout: Duration,
+    /// The longest line (one message) read from the process: `mcp.max_backend_message_bytes`.
+    max_message: usize,
     current: tokio::sync::Mutex<Option<Arc<Proc>>>,
     /// Each session's stream for this server's unsolicited messages; survives restarts.
     sessions: Mutex<HashMap<String, Sink>>,
@@ -80,17 +82,21 @@ struct Proc {
     init_result: Value,
     next_id: AtomicU64,
     exited: CancellationToken,
+    /// Set when Weir stopped the process for a line past the limit (what waited on it is told
+    /// so).
+    oversized: AtomicBool,
     child: Mutex<Option<tokio::process::Child>>,
     pid: Option<u32>,
 }
 
 impl StdioServer {
-    pub fn new(name: Arc<str>, command: Vec<String>, env: Vec<(String, String)>, timeout: Duration) -> Arc<Self> {
+    pub fn new(name: Arc<str>, command: Vec<String>, env: Vec<(String, String)>, timeout: Duration, max_message: usize) -> Arc<Self> {
         Arc::new(Self {
             name,
             command,
             env,
             timeout,
+            max_message,
             current: tokio::sync::Mutex::new(None),
             sessions: Mutex::new(HashMap::new()),
             subscriptions: Mutex::new(HashMap::new()),
@@ -184,12 +190,23 @@ impl StdioServer {
                 }
             }
         });
-        // Its stderr goes to Weir's log.
+        // Its stderr goes to Weir's log, a line at most MAX_STDERR_LINE_BYTES of it.
         let name = self.name.clone();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
-                tracing::debug!(server = %name, "{l}");
+            let mut err = BufReader::new(stderr);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match read_line_within(&mut err, &mut line, MAX_STDERR_LINE_BYTES).await {
+                    Ok(Line::Whole) => tracing::debug!(server = %name, "{}", String::from_utf8_lossy(&line)),
+                    Ok(Line::TooLong) => {
+                        tracing::debug!(server = %name, "{} (line cut)", String::from_utf8_lossy(&line));
+                        if !matches!(skip_line(&mut err).await, Ok(true)) {
+                            return;
+                        }
+                    }
+                    Ok(Line::End) | Err(_) => return,
+                }
             }
         });
 
@@ -206,14 +223,16 @@ impl StdioServer {
         );
         tx.send(init.to_string()).await.map_err(|_| self.unavailable("the process closed its input"))?;
         let init_result = tokio::time::timeout(INIT_TIMEOUT, async {
-            let mut line = String::new();
+            let mut line = Vec::new();
             loop {
                 line.clear();
-                match reader.read_line(&mut line).await {
-                    Ok(0) | Err(_) => return Err(self.unavailable("the process exited during initialization")),
-                    Ok(_) => {}
+                match read_line_within(&mut reader, &mut line, self.max_message).await {
+                    Ok(Line::End) | Err(_) => return Err(self.unavailable("the process exited during initialization")),
+                    // The process goes with `child` (killed on drop).
+                    Ok(Line::TooLong) => return Err(BackendError::TooLarge(self.name.clone(), self.max_message)),
+                    Ok(Line::Whole) => {}
                 }
-                let Ok(msg) = serde_json::from_str::<Value>(line.trim()) else { continue };
+                let Ok(msg) = serde_json::from_slice::<Value>(&line) else { continue };
                 if jsonrpc::kind(&msg) == Kind::Response && msg.get("id") == Some(&json!(0)) {
                     if let Some((code, m)) = jsonrpc::error_of(&msg) {
                         return Err(self.unavailable(format!("initialize failed ({code}): {m}")));
@@ -234,24 +253,28 @@ impl StdioServer {
             init_result,
             next_id: AtomicU64::new(1),
             exited: exited.clone(),
+            oversized: AtomicBool::new(false),
             child: Mutex::new(Some(child)),
             pid,
         });
         // Reader: routes everything the process says until it exits.
         let (me, p) = (self.clone(), proc.clone());
         tokio::spawn(async move {
-            let mut line = String::new();
+            let mut line = Vec::new();
             loop {
                 line.clear();
-                match reader.read_line(&mut line).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) if n > MAX_LINE_BYTES => {
-                        tracing::warn!(server = %me.name, bytes = n, "ignoring an over-long message");
-                        continue;
+                match read_line_within(&mut reader, &mut line, me.max_message).await {
+                    Ok(Line::End) | Err(_) => break,
+                    Ok(Line::TooLong) => {
+                        // Not read on without bound: the process is stopped (and restarted by
+                        // its supervisor); a message cannot be skipped without reading it.
+                        tracing::warn!(server = %me.name, limit = me.max_message, "MCP server process sent a message past mcp.max_backend_message_bytes; restarting it");
+                        p.oversized.store(true, Ordering::Relaxed);
+                        break;
                     }
-                    Ok(_) => {}
+                    Ok(Line::Whole) => {}
                 }
-                match serde_json::from_str::<Value>(line.trim()) {
+                match serde_json::from_slice::<Value>(&line) {
                     Ok(msg) => me.route(&p, msg).await,
                     Err(_) => tracing::debug!(server = %me.name, "ignoring a line that is not JSON"),
                 }
@@ -346,6 +369,66 @@ impl Proc {
     }
 }
 
+/// How a bounded read of one line ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line, without its end (`\n`, or the end of the stream after a last unended line).
+    Whole,
+    /// Longer than the limit: what was read of it is in the buffer, the rest is not read.
+    TooLong,
+    /// The stream ended.
+    End,
+}
+
+/// Reads one line into `buf` (empty on entry), at most `max` bytes of it: unlike
+/// `read_line`, a line that never ends cannot grow the buffer without bound.
+async fn read_line_within<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    loop {
+        let available = r.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if buf.is_empty() { Line::End } else { Line::Whole });
+        }
+        let (take, ended) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i, true),
+            None => (available.len(), false),
+        };
+        if buf.len() + take > max {
+            let room = max - buf.len();
+            buf.extend_from_slice(&available[..room]);
+            r.consume(room);
+            return Ok(Line::TooLong);
+        }
+        buf.extend_from_slice(&available[..take]);
+        r.consume(if ended { take + 1 } else { take });
+        if ended {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Line::Whole);
+        }
+    }
+}
+
+/// Reads past the rest of a line without keeping it; `false` when the stream ended first.
+async fn skip_line<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<bool> {
+    loop {
+        let available = r.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(false);
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok(true);
+            }
+            None => {
+                let n = available.len();
+                r.consume(n);
+            }
+        }
+    }
+}
+
 /// One Weir session's use of a shared stdio server.
 pub struct StdioLink {
     server: Arc<StdioServer>,
@@ -399,6 +482,7 @@ impl StdioLink {
         let _forget = Forget { proc: &p, id };
         let answer = match tokio::time::timeout(self.server.timeout, rx).await {
             Ok(Ok(a)) => a,
+            Ok(Err(_)) if p.oversized.load(Ordering::Relaxed) => return Err(BackendError::TooLarge(self.server.name.clone(), self.server.max_message)),
             Ok(Err(_)) => return Err(self.server.unavailable("the process exited before answering")),
             Err(_) => return Err(BackendError::Timeout(self.server.name.clone())),
         };
@@ -443,5 +527,43 @@ impl StdioLink {
         for s in lock(&self.server.subscriptions).values_mut() {
             s.remove(&self.session);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads every line of `input` (through a buffer of `buffer` bytes) within `max`.
+    async fn lines(input: &[u8], buffer: usize, max: usize) -> Vec<(Line, String)> {
+        let mut r = BufReader::with_capacity(buffer, input);
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let got = read_line_within(&mut r, &mut line, max).await.unwrap();
+            if got == Line::End {
+                return out;
+            }
+            let too_long = got == Line::TooLong;
+            out.push((got, String::from_utf8(line).unwrap()));
+            if too_long && !skip_line(&mut r).await.unwrap() {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_are_read_whole_within_the_limit_across_reads() {
+        // The second line is exactly the limit long.
+        let got = lines(b"{\"a\":1}\r\nabcdefgh\n\nlast", 3, 8).await;
+        let want = [(Line::Whole, "{\"a\":1}"), (Line::Whole, "abcdefgh"), (Line::Whole, ""), (Line::Whole, "last")];
+        assert_eq!(got, want.map(|(l, s)| (l, s.to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_line_past_the_limit_is_cut_there_and_the_rest_is_not_kept() {
+        let got = lines(b"0123456789\nok\n0123456789", 4, 6).await;
+        let want = [(Line::TooLong, "012345"), (Line::Whole, "ok"), (Line::TooLong, "012345")];
+        assert_eq!(got, want.map(|(l, s)| (l, s.to_string())));
     }
 }
