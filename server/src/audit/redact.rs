@@ -46,9 +46,46 @@ static MARKERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 });
 
 /// The secrets this gateway holds (provider keys, credentials configured for MCP backends, the
-/// admin token): wherever one appears in a captured body — a backend that echoes what it was
-/// sent, say — it is removed, whatever its shape.
-static KNOWN: LazyLock<arc_swap::ArcSwapOption<aho_corasick::AhoCorasick>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
+/// admin token): wherever one appears — a provider or backend that echoes what it was sent, in
+/// what an agent receives, a captured body, an audit field or a log line — it is removed,
+/// whatever its shape. Each is searched for with its own vectorised substring finder: a
+/// handful of exact strings, looked for in every answer Weir relays, where a general automaton
+/// would spend far more per byte.
+struct KnownSecrets {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl KnownSecrets {
+    /// The leftmost match at or after `from`, the longest there: (start, end).
+    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
+        let rest = hay.get(from..)?;
+        self.finders.iter().filter_map(|f| f.find(rest).map(|i| (from + i, from + i + f.needle().len()))).min_by_key(|&(start, end)| (start, usize::MAX - end))
+    }
+
+    fn holds(&self, hay: &[u8]) -> bool {
+        self.finders.iter().any(|f| f.find(hay).is_some())
+    }
+
+    /// `hay` with every match replaced, or `None` when it holds none.
+    fn replace(&self, hay: &[u8]) -> Option<Vec<u8>> {
+        let (mut start, mut end) = self.find(hay, 0)?;
+        let mut out = Vec::with_capacity(hay.len());
+        let mut at = 0;
+        loop {
+            out.extend_from_slice(&hay[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+            match self.find(hay, at) {
+                Some(m) => (start, end) = m,
+                None => break,
+            }
+        }
+        out.extend_from_slice(&hay[at..]);
+        Some(out)
+    }
+}
+
+static KNOWN: LazyLock<arc_swap::ArcSwapOption<KnownSecrets>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
 
 /// Replaces the set of known secrets (values shorter than 8 characters are left out: too
 /// likely to be ordinary text). Each is also looked for as it appears inside a JSON string.
@@ -64,26 +101,19 @@ pub fn set_known_secrets(secrets: impl IntoIterator<Item = String>) {
             values.push(s);
         }
     }
-    let automaton = (!values.is_empty())
-        .then(|| aho_corasick::AhoCorasick::builder().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&values).ok())
-        .flatten();
-    KNOWN.store(automaton.map(std::sync::Arc::new));
+    let known = (!values.is_empty()).then(|| KnownSecrets { finders: values.iter().map(|v| memchr::memmem::Finder::new(v.as_bytes()).into_owned()).collect() });
+    KNOWN.store(known.map(std::sync::Arc::new));
 }
 
 /// Whether `bytes` hold a secret of this gateway's config.
 pub fn holds_known_secret(bytes: &[u8]) -> bool {
-    KNOWN.load().as_deref().is_some_and(|ac| ac.is_match(bytes))
+    KNOWN.load().as_deref().is_some_and(|k| k.holds(bytes))
 }
 
 /// `bytes` with every secret of this gateway's config replaced, or `None` when they hold none
 /// (the common case costs one scan and no copy).
 pub fn redact_known_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
-    let known = KNOWN.load();
-    let ac = known.as_deref()?;
-    if !ac.is_match(bytes) {
-        return None;
-    }
-    Some(ac.replace_all_bytes(bytes, &vec![REDACTED.as_bytes(); ac.patterns_len()]))
+    KNOWN.load().as_deref()?.replace(bytes)
 }
 
 /// `text` with every secret of this gateway's config replaced.
@@ -96,13 +126,10 @@ pub fn redact_known_text(text: &str) -> Cow<'_, str> {
 pub(crate) static KNOWN_SET: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn redact_known(text: Cow<'_, str>) -> Cow<'_, str> {
-    let known = KNOWN.load();
-    match known.as_deref() {
-        Some(ac) if ac.is_match(text.as_ref()) => {
-            let replaced = ac.replace_all(text.as_ref(), &vec![REDACTED; ac.patterns_len()]);
-            Cow::Owned(replaced)
-        }
-        _ => text,
+    match redact_known_bytes(text.as_bytes()) {
+        // Whole secrets (text) replaced by text: still UTF-8.
+        Some(clean) => Cow::Owned(String::from_utf8(clean).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+        None => text,
     }
 }
 
@@ -175,6 +202,14 @@ mod tests {
         assert_eq!(out, r#"{"echo": "auth was [REDACTED]", "n": "short"}"#);
         set_known_secrets(Vec::new());
         assert!(capture_body(b"plain-credential-42", 100).contains("plain-credential-42"));
+    }
+
+    #[test]
+    fn overlapping_and_repeated_secrets_are_all_replaced() {
+        let _turn = KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        set_known_secrets(["abcdefgh".to_string(), "abcdefgh-longer".to_string()]);
+        assert_eq!(redact_known_text("x abcdefgh-longer y abcdefgh z abcdefghabcdefgh"), "x [REDACTED] y [REDACTED] z [REDACTED][REDACTED]");
+        set_known_secrets(Vec::new());
     }
 
     #[test]

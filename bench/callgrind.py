@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""CPU per call, counted in instructions: two Weir builds side by side under
+`valgrind --tool=callgrind`, on the LLM path and on an MCP `tools/call`.
+
+Wall time on this 2-core machine moves with whatever else runs; instruction counts do not. For
+each build and each path, Weir runs twice under callgrind with the same config and the same
+warm-up, once with N1 measured calls and once with N2; instructions per call are
+(I(N2) − I(N1)) / (N2 − N1), so start-up, warm-up and shutdown cancel out. Everything Weir's
+process does counts (gateway threads, the audit writer, background tasks), user space only.
+
+- LLM path: `POST /v1/chat/completions` (non-streamed, ~0.5 KB body) with the agent's key, two
+  budgets and an RPM limit applying, audit with body capture on SQLite; the upstream is the
+  fake provider (release build, outside valgrind).
+- MCP path: `tools/call echo` on `/mcp/fix`, the fixture server (official TypeScript SDK) over
+  Streamable HTTP with JSON answers, audit with bodies on.
+
+The calls are sequential on one kept-alive connection from this script (outside valgrind).
+
+Usage:
+    python3 bench/callgrind.py --base-rev REV            # builds REV into target/callgrind-base
+    python3 bench/callgrind.py --base-bin PATH/TO/weir   # or compare with a binary at hand
+    options: --n1 200 --n2 1200 --repeat 1 --skip-build
+
+Needs valgrind, node (tests/mcp-node installed) and cargo. Prints a table and writes
+bench/out/callgrind.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+FIXTURE = ROOT / "tests" / "mcp-node" / "fixture-server.mjs"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+FAKE_KEY = "sk-callgrind-fake-key-0123456789"
+PROMPT = "Summarise the quarterly report in three short bullet points for the leadership team. " * 5
+CHAT_BODY = json.dumps({"model": "gpt-bench", "max_tokens": 64, "messages": [{"role": "user", "content": PROMPT}]})
+WARMUP = 50
+
+
+def log(msg: str) -> None:
+    print(f"[callgrind] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, what: str, timeout: float = 120.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not come up within {timeout:.0f} s")
+
+
+def build(base_rev: str | None, skip: bool) -> Path | None:
+    if skip:
+        return None
+    log("building this tree's release binaries")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "weir-server", "-p", "weir-fake-provider"], cwd=ROOT, check=True)
+    if base_rev is None:
+        return None
+    base_dir = TARGET / "callgrind-base"
+    tree = Path(tempfile.mkdtemp(prefix="weir-base-src-"))
+    log(f"building {base_rev} into {base_dir}")
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), base_rev], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "weir-server"], cwd=tree, check=True, env={**os.environ, "CARGO_TARGET_DIR": str(base_dir)})
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    return base_dir / "release" / "weir"
+
+
+def config_text(upstream: int, mcp_url: str, tmp: Path) -> str:
+    # Only keys both builds know: the comparison runs the same config on each.
+    return f"""
+[server]
+reload_interval_ms = 3600000
+# One gateway thread: every call takes the same path through one event loop.
+workers = 1
+
+[identity]
+refresh_interval_ms = 3600000
+
+[audit]
+spool_path = "{tmp / 'weir-audit.spool'}"
+# Rows go in full batches of 100 (none written by the clock), so each call's share of an
+# insert is the same in every run.
+batch_size = 100
+flush_interval_ms = 3600000
+
+[[limits.budgets]]
+agent = "*"
+tokens = 1000000000000
+period = "day"
+
+[[limits.budgets]]
+agent = "*"
+cost_usd = 1000000.0
+period = "month"
+
+[[limits.rates]]
+agent = "*"
+rpm = 1000000000
+
+[[providers]]
+name = "fake"
+kind = "openai"
+base_url = "http://127.0.0.1:{upstream}/v1"
+api_key_env = "FAKE_PROVIDER_KEY"
+
+[[models]]
+name = "gpt-bench"
+targets = [{{ provider = "fake", model = "gpt-4o-mini" }}]
+price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
+
+[mcp]
+[[mcp.servers]]
+name = "fix"
+url = "{mcp_url}"
+"""
+
+
+class Run:
+    """One Weir under callgrind: started, called, stopped; its instruction total."""
+
+    def __init__(self, weir: Path, config: Path, tmp: Path, label: str) -> None:
+        self.tmp = tmp / label
+        self.tmp.mkdir()
+        self.port, self.admin = free_port(), free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("WEIR_", "OTEL_", "RUST_LOG"))}
+        self.env.update(
+            WEIR_DATABASE_URL=f"sqlite://{self.tmp / 'weir.db'}",
+            WEIR_LISTEN=f"127.0.0.1:{self.port}",
+            WEIR_ADMIN_LISTEN=f"127.0.0.1:{self.admin}",
+            WEIR_ADMIN_TOKEN="callgrind-admin-token-0123456789",
+            WEIR_LOG="warn",
+            FAKE_PROVIDER_KEY=FAKE_KEY,
+        )
+        base = [str(weir), "--config", str(config)]
+        subprocess.run([*base, "agents", "create", "bench"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.key = subprocess.run([*base, "keys", "create", "bench"], env=self.env, check=True, capture_output=True, text=True).stdout.strip()
+        self.out = self.tmp / "callgrind.out"
+        self.proc = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={self.out}", *base, "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "valgrind.log", "wb"),
+        )
+
+        def ready() -> bool:
+            c = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=5)
+            c.request("GET", "/readyz")
+            return c.getresponse().status == 200
+
+        wait_until(ready, "weir under valgrind")
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def post(self, path: str, body: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        self.conn.request("POST", path, body=body.encode(), headers={"content-type": "application/json", **headers})
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, data, {k.lower(): v for k, v in r.getheaders()}
+
+    def stop(self) -> dict[str, int]:
+        """Instructions by kind of thread: `gateway` (the threads serving the gateway port),
+        `audit` (the audit writer's thread), `other` (the main runtime: accept loop, admin
+        port, background tasks), and `all`."""
+        self.conn.close()
+        # Let the audit writer finish what the calls queued (its flush interval is 200 ms).
+        time.sleep(1.0)
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=300)
+        kinds = {"gateway": 0, "audit": 0, "other": 0}
+        files = sorted(self.out.parent.glob(self.out.name + "-*"))
+        if not files:
+            raise SystemExit(f"no callgrind output next to {self.out}")
+        for f in files:
+            text = f.read_text(errors="replace")
+            total = re.search(r"^(?:totals|summary): (\d+)", text, re.M)
+            if not total:
+                continue
+            if "weir_server::workers::serve_handed" in text:
+                kind = "gateway"
+            elif "weir_server::audit::writer::spawn_writer" in text:
+                kind = "audit"
+            else:
+                kind = "other"
+            kinds[kind] += int(total.group(1))
+        kinds["all"] = sum(kinds.values())
+        return kinds
+
+
+def llm_calls(run: Run, n: int) -> None:
+    for _ in range(n):
+        status, body, _ = run.post("/v1/chat/completions", CHAT_BODY, {"authorization": f"Bearer {run.key}"})
+        if status != 200:
+            raise SystemExit(f"LLM call answered {status}: {body[:300]!r}")
+
+
+def mcp_calls(run: Run, n: int) -> None:
+    headers = {"authorization": f"Bearer {run.key}", "accept": "application/json, text/event-stream"}
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "callgrind", "version": "1"}}}
+    status, body, h = run.post("/mcp/fix", json.dumps(init), headers)
+    if status != 200:
+        raise SystemExit(f"initialize answered {status}: {body[:300]!r}")
+    headers = {**headers, "mcp-session-id": h["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+    run.post("/mcp/fix", json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), headers)
+    for i in range(1, n + 1):
+        call = {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": f"call {i}"}}}
+        status, body, _ = run.post("/mcp/fix", json.dumps(call), headers)
+        if status != 200 or b'"result"' not in body:
+            raise SystemExit(f"tools/call answered {status}: {body[:300]!r}")
+
+
+def per_call(weir: Path, config: Path, tmp: Path, label: str, calls, n1: int, n2: int) -> dict[str, float]:
+    totals = {}
+    for n in (n1, n2):
+        run = Run(weir, config, tmp, f"{label}-{n}")
+        calls(run, WARMUP + n)
+        totals[n] = run.stop()
+        log(f"{label}: {WARMUP}+{n} calls: " + ", ".join(f"{k} {v:,}" for k, v in totals[n].items()))
+    return {k: (totals[n2][k] - totals[n1][k]) / (n2 - n1) for k in totals[n1]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base-rev", help="a git revision to build and compare with")
+    ap.add_argument("--base-bin", type=Path, help="a weir binary to compare with (instead of --base-rev)")
+    ap.add_argument("--n1", type=int, default=200)
+    ap.add_argument("--n2", type=int, default=1200)
+    ap.add_argument("--repeat", type=int, default=1, help="measure each side this many times (the counts should agree)")
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the callgrind outputs (for callgrind_annotate)")
+    args = ap.parse_args()
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind is needed (apt-get install valgrind)")
+    built = build(args.base_rev, args.skip_build)
+    base_bin = args.base_bin or built or (TARGET / "callgrind-base" / "release" / "weir")
+    new_bin = TARGET / "release" / "weir"
+    fake_bin = TARGET / "release" / "weir-fake-provider"
+    for b in (base_bin, new_bin, fake_bin):
+        if not b.exists():
+            sys.exit(f"missing {b} (build it, or give --base-rev / --base-bin)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="weir-callgrind-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        upstream = free_port()
+        procs.append(subprocess.Popen([str(fake_bin), "--listen", f"127.0.0.1:{upstream}", "--api-key", FAKE_KEY], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        mcp_port = free_port()
+        procs.append(
+            subprocess.Popen(["node", str(FIXTURE), "http", str(mcp_port)], cwd=FIXTURE.parent, env={**os.environ, "FIXTURE_JSON_RESPONSE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+
+        def up(port: int) -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+
+        wait_until(lambda: up(upstream), "the fake provider")
+        wait_until(lambda: up(mcp_port), "the fixture MCP server")
+        config = tmp / "weir.toml"
+        config.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp))
+
+        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for rep in range(args.repeat):
+            for side, binary in (("base", base_bin), ("this tree", new_bin)):
+                for path, calls in (("LLM", llm_calls), ("MCP", mcp_calls)):
+                    label = f"{side.replace(' ', '-')}-{path}-{rep}"
+                    results.setdefault((side, path), []).append(per_call(binary, config, tmp, label, calls, args.n1, args.n2))
+
+        lines = [
+            f"Instructions per call (valgrind --tool=callgrind, user space), {dt.date.today().isoformat()}: "
+            f"(I({args.n2}) − I({args.n1})) / {args.n2 - args.n1} after {WARMUP} warm-up calls; base {base_bin}. "
+            "`gateway`: the threads serving the gateway port; `audit`: the audit writer's thread; `all`: the whole process "
+            "(with background tasks, which run by the clock and add noise).",
+            "",
+            "| path | threads | base | this tree | change |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        for path in ("LLM", "MCP"):
+            for kind in ("gateway", "audit", "all"):
+                bs = [r[kind] for r in results[("base", path)]]
+                ns = [r[kind] for r in results[("this tree", path)]]
+                b, n = sorted(bs)[len(bs) // 2], sorted(ns)[len(ns) // 2]
+                spread = lambda xs: "" if len(xs) < 2 else f" ({', '.join(f'{x:,.0f}' for x in xs)})"
+                lines.append(f"| {path} | {kind} | {b:,.0f}{spread(bs)} | {n:,.0f}{spread(ns)} | {100 * (n - b) / b:+.2f} % |")
+        text = "\n".join(lines)
+        print(text)
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "callgrind.md").write_text(text + "\n")
+        return 0
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if args.keep:
+            log(f"callgrind outputs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
