@@ -3,10 +3,12 @@
 `valgrind --tool=callgrind`, on the LLM path and on an MCP `tools/call`.
 
 Wall time on this 2-core machine moves with whatever else runs; instruction counts do not. For
-each build and each path, Weir runs twice under callgrind with the same config and the same
-warm-up, once with N1 measured calls and once with N2; instructions per call are
-(I(N2) − I(N1)) / (N2 − N1), so start-up, warm-up and shutdown cancel out. Everything Weir's
-process does counts (gateway threads, the audit writer, background tasks), user space only.
+each build and each path, Weir runs under callgrind with the same config and the same warm-up,
+once with N1 measured calls and once with N2; instructions per call are
+(I(N2) − I(N1)) / (N2 − N1), so start-up, warm-up and shutdown cancel out. Counts are kept per
+kind of thread: the gateway threads (the request path), the audit writer, the rest. Work that
+runs by the clock (the audit writer's 10 ms drain, 1 s background ticks) is measured in a third
+run that idles after N1 calls, and taken out in proportion to the time the extra calls took.
 
 - LLM path: `POST /v1/chat/completions` (non-streamed, ~0.5 KB body) with the agent's key, two
   budgets and an RPM limit applying, audit with body capture on SQLite; the upstream is the
@@ -234,14 +236,27 @@ def mcp_calls(run: Run, n: int) -> None:
             raise SystemExit(f"tools/call answered {status}: {body[:300]!r}")
 
 
-def per_call(weir: Path, config: Path, tmp: Path, label: str, calls, n1: int, n2: int) -> dict[str, float]:
-    totals = {}
-    for n in (n1, n2):
-        run = Run(weir, config, tmp, f"{label}-{n}")
-        calls(run, WARMUP + n)
-        totals[n] = run.stop()
-        log(f"{label}: {WARMUP}+{n} calls: " + ", ".join(f"{k} {v:,}" for k, v in totals[n].items()))
-    return {k: (totals[n2][k] - totals[n1][k]) / (n2 - n1) for k in totals[n1]}
+def per_call(weir: Path, config: Path, tmp: Path, label: str, calls, n1: int, n2: int, idle: float) -> dict[str, float]:
+    """Instructions per call by kind of thread. Background work runs by the clock (the audit
+    writer wakes every 10 ms, tasks tick every second), and a run under valgrind lasts longer
+    the more calls it makes: that work is measured in a third run that, after N1 calls, waits
+    `idle` seconds, and taken out of the difference for the time the extra calls took."""
+    totals, took = {}, {}
+    for n, wait in ((n1, 0.0), (n2, 0.0), (n1, idle)):
+        run = Run(weir, config, tmp, f"{label}-{n}-{int(wait)}")
+        calls(run, WARMUP)
+        started = time.monotonic()
+        calls(run, n)
+        time.sleep(wait)
+        took[(n, wait)] = time.monotonic() - started
+        totals[(n, wait)] = run.stop()
+        log(f"{label}: {WARMUP}+{n} calls, then {wait:.0f} s idle, in {took[(n, wait)]:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in totals[(n, wait)].items()))
+    out = {}
+    for k in totals[(n1, 0.0)]:
+        per_second = (totals[(n1, idle)][k] - totals[(n1, 0.0)][k]) / (took[(n1, idle)] - took[(n1, 0.0)])
+        extra = totals[(n2, 0.0)][k] - totals[(n1, 0.0)][k] - per_second * (took[(n2, 0.0)] - took[(n1, 0.0)])
+        out[k] = extra / (n2 - n1)
+    return out
 
 
 def main() -> int:
@@ -251,8 +266,10 @@ def main() -> int:
     ap.add_argument("--n1", type=int, default=200)
     ap.add_argument("--n2", type=int, default=1200)
     ap.add_argument("--repeat", type=int, default=1, help="measure each side this many times (the counts should agree)")
+    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle run that measures clock-driven background work")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the callgrind outputs (for callgrind_annotate)")
+    ap.add_argument("--only", choices=["base", "this"], help="measure one build alone (while tuning)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
@@ -286,23 +303,25 @@ def main() -> int:
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for rep in range(args.repeat):
             for side, binary in (("base", base_bin), ("this tree", new_bin)):
+                if args.only and not side.startswith(args.only):
+                    continue
                 for path, calls in (("LLM", llm_calls), ("MCP", mcp_calls)):
                     label = f"{side.replace(' ', '-')}-{path}-{rep}"
-                    results.setdefault((side, path), []).append(per_call(binary, config, tmp, label, calls, args.n1, args.n2))
+                    results.setdefault((side, path), []).append(per_call(binary, config, tmp, label, calls, args.n1, args.n2, args.idle))
 
         lines = [
             f"Instructions per call (valgrind --tool=callgrind, user space), {dt.date.today().isoformat()}: "
             f"(I({args.n2}) − I({args.n1})) / {args.n2 - args.n1} after {WARMUP} warm-up calls; base {base_bin}. "
-            "`gateway`: the threads serving the gateway port; `audit`: the audit writer's thread; `all`: the whole process "
-            "(with background tasks, which run by the clock and add noise).",
+            "`gateway`: the threads serving the gateway port; `audit`: the audit writer's thread; `all`: the whole process. "
+            "Clock-driven background work (measured in an idle run) is taken out of `audit` and `all`.",
             "",
             "| path | threads | base | this tree | change |",
             "| --- | --- | ---: | ---: | ---: |",
         ]
         for path in ("LLM", "MCP"):
             for kind in ("gateway", "audit", "all"):
-                bs = [r[kind] for r in results[("base", path)]]
-                ns = [r[kind] for r in results[("this tree", path)]]
+                bs = [r[kind] for r in results.get(("base", path), [])] or [float("nan")]
+                ns = [r[kind] for r in results.get(("this tree", path), [])] or [float("nan")]
                 b, n = sorted(bs)[len(bs) // 2], sorted(ns)[len(ns) // 2]
                 spread = lambda xs: "" if len(xs) < 2 else f" ({', '.join(f'{x:,.0f}' for x in xs)})"
                 lines.append(f"| {path} | {kind} | {b:,.0f}{spread(bs)} | {n:,.0f}{spread(ns)} | {100 * (n - b) / b:+.2f} % |")

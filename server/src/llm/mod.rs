@@ -106,17 +106,19 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/models", get(list_models).fallback(method_not_allowed))
 }
 
+// Each call's state machine (several KB: the provider call, the recorder) is made in a box of
+// its own at its first poll, so that what the router boxes and moves per request stays small.
 async fn chat_completions(State(state): State<AppState>, req: Request) -> Response {
-    proxy(state, Api::Chat, req).await
+    Box::pin(proxy(state, Api::Chat, req)).await
 }
 async fn responses(State(state): State<AppState>, req: Request) -> Response {
-    proxy(state, Api::Responses, req).await
+    Box::pin(proxy(state, Api::Responses, req)).await
 }
 async fn embeddings(State(state): State<AppState>, req: Request) -> Response {
-    proxy(state, Api::Embeddings, req).await
+    Box::pin(proxy(state, Api::Embeddings, req)).await
 }
 async fn messages(State(state): State<AppState>, req: Request) -> Response {
-    proxy(state, Api::Messages, req).await
+    Box::pin(proxy(state, Api::Messages, req)).await
 }
 
 /// The error shape a request that matched no LLM route expects.
@@ -202,10 +204,10 @@ async fn proxy(state: AppState, api: Api, req: Request) -> Response {
     let principal = state.keys.authenticate(&parts.headers);
     // An agent's session is a trace of its own: the agent is part of its identity.
     let session = match &principal {
-        Ok(p) => parts.headers.get("x-weir-session").and_then(|v| v.to_str().ok()).map(|s| (&*p.agent_id, s)),
+        Ok(p) => parts.headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| telemetry::session_context(&p.agent_id, s)),
         Err(_) => None,
     };
-    let server_cx = record::start_server_span(&state.telemetry, &parent, session, "POST", api.route(), &request_id);
+    let server_cx = record::start_server_span(&state.telemetry, &parent, session.as_ref(), "POST", api.route(), &request_id);
 
     let principal = match principal {
         Ok(p) => p,

@@ -362,7 +362,7 @@ pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
 }
 
 /// The SERVER span every gateway request gets, continuing the caller's trace.
-pub fn start_server_span(telemetry: &Telemetry, parent: &Context, session: Option<(&str, &str)>, method: &'static str, route: &'static str, request_id: &str) -> Context {
+pub fn start_server_span(telemetry: &Telemetry, parent: &Context, session: Option<&opentelemetry::trace::SpanContext>, method: &'static str, route: &'static str, request_id: &str) -> Context {
     telemetry.start_session_span(parent, session, || {
         SpanBuilder::from_name(format!("{method} {route}")).with_kind(SpanKind::Server).with_attributes([
             KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),

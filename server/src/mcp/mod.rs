@@ -856,6 +856,14 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
     if state.mcp.shared.is_some() {
         state.mcp.start_pump(&session);
     }
+    // A client that can answer a backend's requests (sampling, elicitation, roots) will listen
+    // for them: the backends' own streams are opened now, before the client's first call, so
+    // that a request a backend sends on its stream meanwhile waits for the client's stream
+    // instead of being sent to no one. (A client that answers nothing costs no backend stream
+    // until it listens.)
+    if answers_backend_requests(&session.client_params) {
+        session.listen().await;
+    }
     let answer = jsonrpc::result(id, result);
     rec.finish_ok(state, &answer, started);
     let mut r = json_response(&answer);
@@ -863,6 +871,11 @@ async fn initialize(state: &AppState, scope: Option<String>, caller: SessionPrin
         r.headers_mut().insert("mcp-session-id", v);
     }
     r
+}
+
+/// Whether a client's `initialize` params declare that it answers requests from servers.
+fn answers_backend_requests(params: &Value) -> bool {
+    params.get("capabilities").and_then(Value::as_object).is_some_and(|c| ["sampling", "elicitation", "roots"].iter().any(|k| c.contains_key(*k)))
 }
 
 /// The aggregate's capabilities: what any backend offers, with list changes announced (Weir

@@ -27,13 +27,13 @@ pub struct McpRecord {
 impl McpRecord {
     pub fn begin(state: &AppState, session: &Session, msg: &Value, headers: &HeaderMap, _unused: Option<()>) -> Self {
         // What the client named is kept, within bounds (span names, audit rows).
-        let method: String = jsonrpc::method(msg).chars().take(128).collect();
+        let method = clip(jsonrpc::method(msg), 128).to_string();
         let target = match method.as_str() {
             "tools/call" | "prompts/get" => msg.pointer("/params/name").and_then(Value::as_str),
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => msg.pointer("/params/uri").and_then(Value::as_str),
             _ => None,
         }
-        .map(|t| t.chars().take(512).collect::<String>());
+        .map(|t| clip(t, 512).to_string());
         let rt = state.runtime.load();
         let capture = rt.config.audit.capture_bodies.then_some(rt.config.audit.body_max_bytes);
 
@@ -67,7 +67,7 @@ impl McpRecord {
             Some(t) => format!("{method} {t}"),
             None => method.clone(),
         };
-        let cx = state.telemetry.start_session_span(&parent, Some((&session.principal.agent_id, &session.trace_session)), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
+        let cx = state.telemetry.start_session_span(&parent, Some(&session.trace_anchor), || tracer.span_builder(name).with_kind(SpanKind::Server).with_attributes(attrs));
         let event = AuditEvent {
             operation: method,
             agent_id: Some(session.principal.agent_id.clone()),
@@ -224,4 +224,16 @@ fn new_event(cx: &Context, kind: &str) -> AuditEvent {
         kind: kind.into(),
         ..Default::default()
     }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }

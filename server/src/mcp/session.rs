@@ -75,6 +75,8 @@ pub struct Session {
     /// client sent one at `initialize` (so its LLM and MCP calls share one trace), else the MCP
     /// session's own id.
     pub trace_session: String,
+    /// The trace of that agent session (derived once: every request's span joins it).
+    pub trace_anchor: opentelemetry::trace::SpanContext,
     /// Connected backends, by server name.
     pub links: tokio::sync::RwLock<HashMap<String, Arc<Link>>>,
     /// Backends that could not be reached at the last attempt, with why.
@@ -140,6 +142,7 @@ impl Session {
     fn build(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, trace_session: String, replica: Option<String>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(SINK_CAPACITY);
         Arc::new(Self {
+            trace_anchor: crate::telemetry::session_context(&principal.agent_id, &trace_session),
             trace_session,
             id,
             principal,

@@ -234,11 +234,11 @@ impl Telemetry {
     /// the MCP session): without a caller's trace, the session's calls share one trace, whose id
     /// is derived from the session; with one, the span follows the caller and links the
     /// session's trace.
-    /// A span in the trace of an agent's session (`(agent id, session name)`), unless the caller
+    /// A span in the trace of an agent's session (its [`session_context`]), unless the caller
     /// sent a trace of its own (then followed, with a link to the session's trace).
-    pub fn start_session_span(&self, parent: &Context, session: Option<(&str, &str)>, builder: impl FnOnce() -> SpanBuilder) -> Context {
-        let Some((agent, session)) = session.filter(|(_, s)| !s.is_empty()) else { return self.start_span(parent, builder) };
-        let anchor = session_context(agent, session);
+    pub fn start_session_span(&self, parent: &Context, session: Option<&SpanContext>, builder: impl FnOnce() -> SpanBuilder) -> Context {
+        let Some(anchor) = session else { return self.start_span(parent, builder) };
+        let anchor = anchor.clone();
         if parent.span().span_context().is_valid() {
             return self.start_span(parent, || builder().with_links(vec![opentelemetry::trace::Link::with_context(anchor)]));
         }
@@ -365,10 +365,11 @@ mod tests {
     fn a_sessions_calls_share_a_trace_even_when_spans_are_not_exported() {
         let t = Telemetry::disabled();
         let builder = || opentelemetry::trace::SpanBuilder::from_name("x");
-        let a = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-1")), builder)).unwrap();
-        let b = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-1")), builder)).unwrap();
-        let other = ids(&t.start_session_span(&Context::new(), Some(("agent-a", "s-2")), builder)).unwrap();
-        let other_agent = ids(&t.start_session_span(&Context::new(), Some(("agent-b", "s-1")), builder)).unwrap();
+        let span = |agent: &str, session: &str| ids(&t.start_session_span(&Context::new(), Some(&session_context(agent, session)), builder)).unwrap();
+        let a = span("agent-a", "s-1");
+        let b = span("agent-a", "s-1");
+        let other = span("agent-a", "s-2");
+        let other_agent = span("agent-b", "s-1");
         assert_eq!(a.0, b.0, "one trace");
         assert_ne!(a.1, b.1, "two spans");
         assert_ne!(a.0, other.0);

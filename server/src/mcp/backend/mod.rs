@@ -90,14 +90,25 @@ pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<byte
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(BodyFault::TooLarge);
     }
-    let mut body = bytes::BytesMut::new();
+    // A body that comes in one chunk (the common case) is kept as it is, without a copy.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut rest = bytes::BytesMut::new();
+    let mut seen = 0usize;
     while let Some(chunk) = resp.chunk().await.map_err(BodyFault::Transport)? {
-        if body.len() + chunk.len() > max {
+        seen += chunk.len();
+        if seen > max {
             return Err(BodyFault::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if rest.is_empty() => first = Some(chunk),
+            None => rest.extend_from_slice(&chunk),
+            Some(f) => {
+                rest.extend_from_slice(&f);
+                rest.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(body.freeze())
+    Ok(first.unwrap_or_else(|| rest.freeze()))
 }
 
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
