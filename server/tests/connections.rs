@@ -177,3 +177,51 @@ async fn a_trusted_proxy_is_exempt_from_the_per_client_cap_but_not_the_total() {
     assert_eq!(gw.state.gates.gateway.refused_total.load(std::sync::atomic::Ordering::Relaxed), 1);
     gw.stop().await;
 }
+
+/// The MCP session stream (GET) waits for the server as long as it must: quiet for longer than
+/// the idle and head timeouts, it is still open and delivers what comes next.
+#[tokio::test]
+async fn an_mcp_session_stream_quiet_past_the_timeouts_is_not_cut() {
+    use futures_util::StreamExt as _;
+    let server_toml = "header_read_timeout_secs = 1\nidle_timeout_secs = 1\nbody_read_timeout_secs = 1".to_string();
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { server_toml, extra_toml: crate::support::mcp_fixture_toml(""), ..Default::default() }).await;
+    let post = |session: Option<String>, body: serde_json::Value| {
+        let mut req = gw.http.post(gw.url("/mcp")).bearer_auth(&gw.key).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2025-11-25");
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.json(&body).send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let session = post(None, init).await.unwrap().headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let get = gw
+        .http
+        .get(gw.url("/mcp"))
+        .bearer_auth(&gw.key)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    let mut stream = get.bytes_stream();
+    // Quiet for longer than every connection timeout (Weir's keep-alive comments come every
+    // 5 s, so nothing crosses before the announcement below).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fix__announce", "arguments": {"count": 1, "delay_ms": 10, "tag": "late"}}});
+    assert_eq!(post(Some(session), call).await.unwrap().status(), 200);
+    let mut seen = String::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.expect("the session stream was cut")));
+            if seen.contains("late 1") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(got.ok(), Some(true), "the quiet session stream did not deliver: {seen}");
+    gw.stop().await;
+}
