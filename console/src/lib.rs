@@ -302,9 +302,11 @@ async fn event(State(c): State<Console>, SignedIn(op): SignedIn, headers: Header
         Ok(None) => return refusal(StatusCode::NOT_FOUND, "There is no such event."),
         Err(e) => return data_error(&e),
     };
+    // A session is an agent's: another agent using the same name is another timeline.
     let session = match e.get("session_id").and_then(Value::as_str) {
         Some(s) if !s.is_empty() => {
-            let filter = TraceFilter { session: Some(s.to_string()), ..Default::default() };
+            let agent = e.get("agent_name").and_then(Value::as_str).map(str::to_string);
+            let filter = TraceFilter { session: Some(s.to_string()), agent, ..Default::default() };
             c.data.events(&filter, 200).await.map(|p| p.items).unwrap_or_default()
         }
         _ => Vec::new(),

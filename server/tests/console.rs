@@ -157,3 +157,34 @@ both!(stored_sign_outs_are_kept_only_until_their_cookies_expire, |backend| async
     store.close().await;
     db.drop_db().await;
 });
+
+/// Two agents that happen to name their sessions alike have a timeline each (and a trace each).
+#[tokio::test]
+async fn two_agents_sharing_a_session_name_never_share_a_timeline() {
+    let gw = TestGateway::start(Backend::Sqlite).await;
+    let (other_key, _) = gw.new_key("other-agent", None, None).await;
+    let mut ids = Vec::new();
+    for key in [&gw.key, &other_key] {
+        let resp = gw
+            .http
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(key)
+            .header("x-weir-session", "ticket-1000")
+            .json(&serde_json::json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        ids.push(request_id(&resp));
+    }
+    let mine = wait_for_event(&gw.store, &ids[0], Duration::from_secs(5)).await;
+    let theirs = wait_for_event(&gw.store, &ids[1], Duration::from_secs(5)).await;
+    assert_ne!(mine.trace_id, theirs.trace_id, "one trace per agent session");
+    let http = client_from(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let cookie = cookie_pair(&sign_in(&http, &gw.admin, &[]).await);
+    let page = http.get(format!("{}/events/{}", gw.admin, mine.id)).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
+    let timeline = page.split("Session timeline").nth(1).expect("a timeline");
+    assert!(timeline.contains(&mine.id), "its own call is on it");
+    assert!(!timeline.contains(&theirs.id) && !timeline.contains("other-agent"), "another agent's call is not");
+    gw.stop().await;
+}
