@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod identity;
+pub mod joined;
 pub mod limits;
 pub mod llm;
 pub mod log;

@@ -33,6 +33,18 @@ async fn read_until_closed(tcp: &mut TcpStream, limit: Duration) -> (Vec<u8>, bo
     }
 }
 
+/// A connection that got an answer to one request and is kept open; `None` when it was closed
+/// without one.
+async fn served_connection(base: &str) -> Option<TcpStream> {
+    let mut tcp = TcpStream::connect(addr(base)).await.unwrap();
+    let _ = tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(tcp),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn half_sent_request_heads_are_closed_after_the_head_timeout_on_both_ports() {
     let gw = strict("").await;
@@ -134,18 +146,10 @@ async fn connections_over_the_caps_are_closed_at_once_and_counted() {
     let gw = strict("max_connections = 6\nmax_connections_per_client = 3").await;
     let mut held = Vec::new();
     for _ in 0..3 {
-        let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
-        // A request each, so the connections are surely being served.
-        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-        let mut buf = [0u8; 512];
-        assert!(tcp.read(&mut buf).await.unwrap() > 0);
-        held.push(tcp);
+        held.push(served_connection(&gw.base).await.expect("under the caps, a connection is served"));
     }
     // A fourth from the same address is closed without an answer.
-    let mut extra = TcpStream::connect(addr(&gw.base)).await.unwrap();
-    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    let (out, closed) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
-    assert!(closed && out.is_empty(), "over the per-client cap, a connection was served: {}", String::from_utf8_lossy(&out));
+    assert!(served_connection(&gw.base).await.is_none(), "over the per-client cap, a connection was served");
     // The admin port has caps of its own.
     assert_eq!(gw.http.get(gw.admin_url("/healthz")).send().await.unwrap().status(), 200);
     let metrics = gw.http.get(gw.admin_url("/metrics")).bearer_auth(crate::support::ADMIN_TOKEN).send().await.unwrap().text().await.unwrap();
@@ -164,16 +168,9 @@ async fn a_trusted_proxy_is_exempt_from_the_per_client_cap_but_not_the_total() {
     let gw = strict("max_connections = 5\nmax_connections_per_client = 1\ntrusted_proxies = [\"127.0.0.1\"]").await;
     let mut held = Vec::new();
     for _ in 0..5 {
-        let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
-        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-        let mut buf = [0u8; 512];
-        assert!(tcp.read(&mut buf).await.unwrap() > 0, "a trusted proxy's connection was refused under the total cap");
-        held.push(tcp);
+        held.push(served_connection(&gw.base).await.expect("a trusted proxy's connection was refused under the total cap"));
     }
-    let mut extra = TcpStream::connect(addr(&gw.base)).await.unwrap();
-    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    let (out, closed) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
-    assert!(closed && out.is_empty(), "over the total cap, a connection was served");
+    assert!(served_connection(&gw.base).await.is_none(), "over the total cap, a connection was served");
     assert_eq!(gw.state.gates.gateway.refused_total.load(std::sync::atomic::Ordering::Relaxed), 1);
     gw.stop().await;
 }

@@ -12,7 +12,7 @@
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
@@ -57,25 +57,14 @@ impl Relay {
         self.events.clear();
         self.budget = self.budget.checked_sub(chunk.len())?;
         self.splitter.push(chunk, &mut self.events).ok()?;
-        let mut single: Option<Bytes> = None;
-        let mut out = BytesMut::new();
+        let mut out = crate::joined::Joined::default();
         for ev in &self.events {
             let hidden = self.observer.observe(ev) && self.strip_usage_chunk;
-            if hidden {
-                continue;
-            }
-            let raw = clean(&ev.raw);
-            // One event (the common case) leaves as it is, without a copy.
-            match single.take() {
-                None if out.is_empty() => single = Some(raw),
-                None => out.extend_from_slice(&raw),
-                Some(first) => {
-                    out.extend_from_slice(&first);
-                    out.extend_from_slice(&raw);
-                }
+            if !hidden {
+                out.push(clean(&ev.raw));
             }
         }
-        Some(single.unwrap_or_else(|| out.freeze()))
+        Some(out.finish())
     }
 
     fn end(&mut self, ending: impl FnOnce(&mut StreamObserver, u16) -> Ending) {

@@ -307,31 +307,15 @@ impl UpstreamBody {
     /// The whole body, up to `max` bytes (past it, reading stops and the body is refused).
     pub async fn collect(mut self, max: usize) -> Result<Bytes, TransportError> {
         use futures_util::StreamExt;
-        let mut first: Option<Bytes> = None;
-        let mut rest: Option<bytes::BytesMut> = None;
-        let mut seen = 0usize;
+        let mut body = crate::joined::Joined::default();
         while let Some(chunk) = self.next().await {
             let chunk = chunk?;
-            seen += chunk.len();
-            if seen > max {
+            if body.len() + chunk.len() > max {
                 return Err(TransportError::TooLarge(max));
             }
-            match (&mut first, &mut rest) {
-                (None, _) => first = Some(chunk),
-                (Some(f), None) => {
-                    let mut buf = bytes::BytesMut::with_capacity(f.len() + chunk.len());
-                    buf.extend_from_slice(f);
-                    buf.extend_from_slice(&chunk);
-                    rest = Some(buf);
-                }
-                (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
-            }
+            body.push(chunk);
         }
-        Ok(match (first, rest) {
-            (_, Some(buf)) => buf.freeze(),
-            (Some(f), None) => f,
-            (None, None) => Bytes::new(),
-        })
+        Ok(body.finish())
     }
 }
 

@@ -252,7 +252,7 @@ mod tests {
         let mut p = provider(ProviderKind::Openai, "http://x/v1");
         assert_eq!(upstream_query(Some("api-version=2024-01-01&x=1"), &p), None);
         p.forward_query = vec!["api-version".into()];
-        assert_eq!(upstream_query(Some("api-version=2024-01-01&x=1").as_deref(), &p).as_deref(), Some("api-version=2024-01-01"));
+        assert_eq!(upstream_query(Some("api-version=2024-01-01&x=1"), &p).as_deref(), Some("api-version=2024-01-01"));
         assert_eq!(upstream_query(Some("api-version=1"), &p).as_deref(), Some("api-version=1"));
         assert_eq!(upstream_query(Some("x=1"), &p), None);
         assert_eq!(upstream_query(None, &p), None);

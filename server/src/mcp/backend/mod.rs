@@ -90,25 +90,14 @@ pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<byte
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(BodyFault::TooLarge);
     }
-    // A body that comes in one chunk (the common case) is kept as it is, without a copy.
-    let mut first: Option<bytes::Bytes> = None;
-    let mut rest = bytes::BytesMut::new();
-    let mut seen = 0usize;
+    let mut body = crate::joined::Joined::default();
     while let Some(chunk) = resp.chunk().await.map_err(BodyFault::Transport)? {
-        seen += chunk.len();
-        if seen > max {
+        if body.len() + chunk.len() > max {
             return Err(BodyFault::TooLarge);
         }
-        match first.take() {
-            None if rest.is_empty() => first = Some(chunk),
-            None => rest.extend_from_slice(&chunk),
-            Some(f) => {
-                rest.extend_from_slice(&f);
-                rest.extend_from_slice(&chunk);
-            }
-        }
+        body.push(chunk);
     }
-    Ok(first.unwrap_or_else(|| rest.freeze()))
+    Ok(body.finish())
 }
 
 /// Sends to a sink without waiting: a client that does not read its stream loses notifications
