@@ -459,7 +459,7 @@ pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -
         .map(|l| {
             let model = s(l, "model");
             let per = |k: &str| l.get(k).and_then(Value::as_i64).map_or_else(|| "—".to_string(), fmt::int);
-            view! { <tr><td>{if model.is_empty() { "all models".to_string() } else { model }}</td><td class="num">{per("rpm")}</td><td class="num">{per("tpm")}</td><td class="num">{per("mcp_rpm")}</td><td>{s(l, "source")}</td></tr> }
+            view! { <tr><td>{if model.is_empty() { "all models".to_string() } else { model }}</td><td class="num">{per("rpm")}</td><td class="num">{per("tpm")}</td><td>{s(l, "source")}</td></tr> }
         })
         .collect_view();
     let limits_action = format!("/agents/{}/limits", q(&name));
@@ -499,10 +499,11 @@ pub fn agent(a: &Value, recent: &[Value], csrf: &str, new_key: Option<String>) -
             {limits.is_empty().then(|| view! { <p class="empty">"No rate limits."</p> })}
             {(!limits.is_empty()).then(|| view! {
                 <table>
-                    <thead><tr><th>"model"</th><th>"requests / min"</th><th>"tokens / min"</th><th>"MCP requests / min"</th><th>"from"</th></tr></thead>
+                    <thead><tr><th>"model"</th><th>"requests / min"</th><th>"tokens / min"</th><th>"from"</th></tr></thead>
                     <tbody>{limit_rows}</tbody>
                 </table>
             })}
+            <p>"MCP requests / min: " {a.get("mcp_rpm").and_then(Value::as_i64).map_or_else(|| "no limit".to_string(), fmt::int)}</p>
             <form method="post" action=limits_action class="inline">
                 <input type="hidden" name="csrf" value=c3/>
                 <label>"Model (optional) " <input type="text" name="model"/></label>

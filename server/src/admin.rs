@@ -325,9 +325,9 @@ async fn get_limits(State(state): State<AppState>, Path(name): Path<String>) -> 
     let rates: Vec<serde_json::Value> = policy
         .rates
         .iter()
-        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "mcp_rpm": r.mcp_rpm, "source": r.source}))
+        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "source": r.source}))
         .collect();
-    Ok(Json(json!({"agent": agent.name, "limits": rates})))
+    Ok(Json(json!({"agent": agent.name, "limits": rates, "mcp_rpm": policy.mcp_rpm})))
 }
 
 #[derive(Deserialize)]
@@ -351,7 +351,12 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
 async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<serde_json::Value>, ApiError> {
     agent_or_404(&state, &name).await?;
     let change = crate::limits::RateChange { rpm: body.rpm, tpm: body.tpm, mcp_rpm: body.mcp_rpm };
-    change.check(body.model.as_deref()).map_err(ApiError::bad_request)?;
+    change.check(body.model.as_deref()).map_err(|e| {
+        ApiError::bad_request(match e {
+            crate::limits::RateChangeError::Nothing => "give rpm, tpm, mcp_rpm or several",
+            crate::limits::RateChangeError::McpRpmWithModel => "mcp_rpm is per agent: give it without a model",
+        })
+    })?;
     if let Some(m) = &body.model {
         if state.runtime.load().config.model(m).is_none() {
             return Err(ApiError::bad_request(format!("unknown model `{m}`")));

@@ -317,19 +317,11 @@ impl App {
 /// after `stop`, connections finish what is in flight.
 async fn serve_admin(listener: TcpListener, router: Router, runtime: Arc<ArcSwap<Runtime>>, gate: Arc<crate::serve::ConnGate>, stop: CancellationToken) {
     let connections = tokio_util::task::TaskTracker::new();
-    let current = {
-        let runtime = runtime.clone();
-        move || {
-            let rt = runtime.load();
-            (rt.config.connections.clone(), rt.config.trusted_proxies.clone())
-        }
-    };
-    let dispatch = |tcp: tokio::net::TcpStream, peer: SocketAddr, permit: crate::serve::ConnPermit| {
-        let settings = runtime.load().config.connections.clone();
+    let dispatch = |tcp: tokio::net::TcpStream, peer: SocketAddr, permit: crate::serve::ConnPermit, settings: crate::serve::ConnSettings| {
         let (router, gate, stop) = (router.clone(), gate.clone(), stop.clone());
         connections.spawn(async move { crate::serve::serve_connection(tcp, peer, router, &settings, gate, permit, stop).await });
     };
-    crate::serve::accept_loop(listener, gate.clone(), current, dispatch, stop.clone()).await;
+    crate::serve::accept_loop(listener, gate.clone(), runtime, dispatch, stop.clone()).await;
     connections.close();
     connections.wait().await;
 }

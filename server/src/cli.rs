@@ -323,8 +323,10 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
         }
         Command::Limits(LimitsCommand::Set { agent, rpm, tpm, mcp_rpm, model }) => {
             let change = crate::limits::RateChange { rpm: rpm.map(|v| v.0), tpm: tpm.map(|v| v.0), mcp_rpm: mcp_rpm.map(|v| v.0) };
-            if let Err(why) = change.check(model.as_deref()) {
-                anyhow::bail!("{}", why.replace("rpm, tpm, mcp_rpm", "--rpm, --tpm, --mcp-rpm").replace("mcp_rpm is", "--mcp-rpm is").replace("without a model", "without --model"));
+            match change.check(model.as_deref()) {
+                Ok(()) => {}
+                Err(crate::limits::RateChangeError::Nothing) => anyhow::bail!("give --rpm, --tpm, --mcp-rpm or several"),
+                Err(crate::limits::RateChangeError::McpRpmWithModel) => anyhow::bail!("--mcp-rpm is per agent: give it without --model"),
             }
             if let Some(m) = &model {
                 if config.model(m).is_none() {
@@ -339,11 +341,12 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
             let limiter = crate::limits::Limiter::new(store.clone(), &config.limits, None, std::sync::Arc::new(crate::limits::SystemClock));
             limiter.reload(&store).await?;
             let policy = limiter.policy_for(&agent);
-            println!("{:<16} {:>10} {:>12} {:>10}  SOURCE", "MODEL", "RPM", "TPM", "MCP RPM");
+            println!("{:<16} {:>10} {:>12}  SOURCE", "MODEL", "RPM", "TPM");
+            let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
             for r in &policy.rates {
-                let show = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
-                println!("{:<16} {:>10} {:>12} {:>10}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), show(r.mcp_rpm), r.source);
+                println!("{:<16} {:>10} {:>12}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), r.source);
             }
+            println!("MCP requests per minute: {}", show(policy.mcp_rpm));
         }
         Command::Serve | Command::Config(_) => unreachable!("handled in run"),
     }

@@ -201,6 +201,7 @@ impl ConsoleData for GatewayConsole {
         a["budgets"] = b.get("budgets").cloned().unwrap_or_else(|| json!([]));
         let l = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
         a["limits"] = l.get("limits").cloned().unwrap_or_else(|| json!([]));
+        a["mcp_rpm"] = l.get("mcp_rpm").cloned().unwrap_or(Value::Null);
         Ok(Some(a))
     }
 

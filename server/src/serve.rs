@@ -116,8 +116,9 @@ impl ConnGate {
             return Err(Refused::Total);
         }
         let counted = !trusted.contains(&peer);
+        let client = client_of(peer);
         if counted {
-            let n = by_client.entry(peer).or_insert(0);
+            let n = by_client.entry(client).or_insert(0);
             if *n as usize >= settings.max_connections_per_client {
                 self.refused_per_client.fetch_add(1, Ordering::Relaxed);
                 return Err(Refused::PerClient);
@@ -125,7 +126,19 @@ impl ConnGate {
             *n += 1;
         }
         self.open.fetch_add(1, Ordering::Relaxed);
-        Ok(ConnPermit { gate: self.clone(), client: counted.then_some(peer) })
+        Ok(ConnPermit { gate: self.clone(), client: counted.then_some(client) })
+    }
+}
+
+/// The client a peer address stands for: an IPv4 address, or an IPv6 address's /64 (one host
+/// commonly holds a whole /64, so each of its addresses is not another client).
+fn client_of(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+        v4 => v4,
     }
 }
 
@@ -185,15 +198,27 @@ enum Wait {
     Client { since: u64, head: bool },
 }
 
-/// The connection's socket, failing a read when the client keeps Weir waiting past a deadline.
+/// The connection's socket, failing a read when the client keeps Weir waiting past a deadline,
+/// and a write when the client reads nothing for the idle timeout.
 struct TimedIo {
     inner: TcpStream,
     activity: Arc<Activity>,
     settings: (Duration, Duration),
     wait: Wait,
     deadline: Pin<Box<Sleep>>,
+    /// Set while a write could not go out whole: the answer is still on its way to the client
+    /// (a body hyper handed over is not yet sent), so the connection is not idle.
+    writing: bool,
+    /// Armed while the client reads nothing of what Weir sends.
+    write_deadline: Option<Pin<Box<Sleep>>>,
+    /// HTTP/2, known from the connection's first bytes: its frames flow between requests, so
+    /// it has no request heads to wait for, only idleness.
+    h2: Option<bool>,
     gate: Arc<ConnGate>,
 }
+
+/// What an HTTP/2 connection starts with.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 impl TimedIo {
     fn new(inner: TcpStream, activity: Arc<Activity>, settings: &ConnSettings, gate: Arc<ConnGate>) -> Self {
@@ -205,8 +230,37 @@ impl TimedIo {
             settings: (head, settings.idle_timeout),
             wait: Wait::Client { since: 0, head: true },
             deadline: Box::pin(tokio::time::sleep(head)),
+            writing: false,
+            write_deadline: None,
+            h2: None,
             gate,
         }
+    }
+
+    fn timed_out(&self) -> std::io::Error {
+        self.gate.timed_out.fetch_add(1, Ordering::Relaxed);
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "the client kept the connection waiting")
+    }
+
+    /// Notes how a write went: whether the answer is still on its way, and whether the client
+    /// has stopped reading it for too long.
+    fn wrote(&mut self, cx: &mut Context<'_>, result: Poll<std::io::Result<usize>>, wanted: usize) -> Poll<std::io::Result<usize>> {
+        match &result {
+            Poll::Pending => {
+                self.writing = true;
+                let limit = self.settings.1;
+                let deadline = self.write_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(self.timed_out()));
+                }
+            }
+            Poll::Ready(Ok(n)) => {
+                self.writing = *n < wanted;
+                self.write_deadline = None;
+            }
+            Poll::Ready(Err(_)) => self.write_deadline = None,
+        }
+        result
     }
 }
 
@@ -215,7 +269,12 @@ impl AsyncRead for TimedIo {
         let this = &mut *self;
         let before = buf.filled().len();
         let read = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if this.activity.in_flight.load(Ordering::Relaxed) > 0 {
+        if this.h2.is_none() && buf.filled().len() > before {
+            let first = &buf.filled()[before..];
+            let n = first.len().min(H2_PREFACE.len());
+            this.h2 = Some(first[..n] == H2_PREFACE[..n]);
+        }
+        if this.activity.in_flight.load(Ordering::Relaxed) > 0 || this.writing {
             this.wait = Wait::Busy;
             return read;
         }
@@ -232,7 +291,7 @@ impl AsyncRead for TimedIo {
         }
         match read {
             Poll::Ready(Ok(())) if buf.filled().len() > before => {
-                if let Wait::Client { since, head: false } = this.wait {
+                if let (Wait::Client { since, head: false }, Some(false)) = (this.wait, this.h2) {
                     // A request began: its head is due within the head timeout.
                     this.wait = Wait::Client { since, head: true };
                     let due = (now + head_timeout).min(this.deadline.deadline());
@@ -240,10 +299,7 @@ impl AsyncRead for TimedIo {
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
-                this.gate.timed_out.fetch_add(1, Ordering::Relaxed);
-                Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client kept the connection waiting")))
-            }
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => Poll::Ready(Err(this.timed_out())),
             other => other,
         }
     }
@@ -251,15 +307,18 @@ impl AsyncRead for TimedIo {
 
 impl AsyncWrite for TimedIo {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.wrote(cx, written, buf.len())
     }
     fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(cx, written, bufs.iter().map(|b| b.len()).sum())
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        // A TCP stream's flush is immediate: what matters is the writes above.
         Pin::new(&mut self.inner).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -363,6 +422,9 @@ impl HttpBody for Tracked {
     }
 }
 
+/// Requests in flight at once on one HTTP/2 connection.
+const H2_MAX_STREAMS: u32 = 64;
+
 /// Serves one connection with `router` until it ends, or until `graceful` asks it to finish
 /// what is in flight and close. Holds `permit` (its place under the caps) until then.
 pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, settings: &ConnSettings, gate: Arc<ConnGate>, permit: ConnPermit, graceful: CancellationToken) {
@@ -380,8 +442,10 @@ pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, 
             Ok::<_, Infallible>(resp.map(|inner| Tracked { inner, _in_flight: in_flight }))
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Over HTTP/2 one connection carries many requests: the caps on connections bound them too.
+    builder.http2().max_concurrent_streams(H2_MAX_STREAMS);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,
@@ -397,12 +461,13 @@ pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, 
 }
 
 /// Accepts connections on `listener` until `stop`, each checked against `gate`'s caps (as the
-/// current settings say) and handed to `dispatch` with its permit.
+/// running config says) and handed to `dispatch` with its permit and the settings it is served
+/// with.
 pub async fn accept_loop(
     listener: tokio::net::TcpListener,
     gate: Arc<ConnGate>,
-    current: impl Fn() -> (ConnSettings, Vec<IpAddr>),
-    mut dispatch: impl FnMut(TcpStream, SocketAddr, ConnPermit),
+    runtime: Arc<arc_swap::ArcSwap<crate::app::Runtime>>,
+    mut dispatch: impl FnMut(TcpStream, SocketAddr, ConnPermit, ConnSettings),
     stop: CancellationToken,
 ) {
     loop {
@@ -412,12 +477,12 @@ pub async fn accept_loop(
         };
         match accepted {
             Ok((tcp, peer)) => {
-                let (settings, trusted) = current();
-                match gate.admit(peer.ip(), &settings, &trusted) {
+                let rt = runtime.load();
+                match gate.admit(peer.ip(), &rt.config.connections, &rt.config.trusted_proxies) {
                     Ok(permit) => {
                         // Responses leave at once: no Nagle delay.
                         let _ = tcp.set_nodelay(true);
-                        dispatch(tcp, peer, permit);
+                        dispatch(tcp, peer, permit, rt.config.connections.clone());
                     }
                     Err(why) => {
                         tracing::debug!(listener = gate.listener, peer = %peer, refused = ?why, "connection refused: over the connection cap");
@@ -462,6 +527,20 @@ mod tests {
         let _a3 = gate.admit(a, &s, &[proxy]).unwrap();
         assert_eq!(gate.refused_per_client.load(Ordering::Relaxed), 1);
         assert_eq!(gate.refused_total.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let gate = ConnGate::new("gateway");
+        let s = settings(10, 2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _a = gate.admit(a, &s, &[]).unwrap();
+        let _b = gate.admit(b, &s, &[]).unwrap();
+        assert_eq!(gate.admit("2001:db8:1:2::77".parse().unwrap(), &s, &[]).err(), Some(Refused::PerClient), "the same /64");
+        assert!(gate.admit(other, &s, &[]).is_ok(), "another /64");
+        assert_eq!(client_of("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 
     #[test]

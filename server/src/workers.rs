@@ -24,10 +24,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::Runtime;
-use crate::serve::{ConnGate, ConnPermit};
+use crate::serve::{ConnGate, ConnPermit, ConnSettings};
 
 /// A connection accepted, on its way to a worker.
-type Handoff = (std::net::TcpStream, SocketAddr, ConnPermit);
+type Handoff = (std::net::TcpStream, SocketAddr, ConnPermit, ConnSettings);
 
 /// The worker threads and the accept loop feeding them.
 pub struct Workers {
@@ -49,9 +49,9 @@ impl Workers {
             let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
             let (done_tx, done_rx) = oneshot::channel();
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let (router, stop, abort, runtime, gate) = (router.clone(), stop.clone(), abort.clone(), runtime.clone(), gate.clone());
+            let (router, stop, abort, gate) = (router.clone(), stop.clone(), abort.clone(), gate.clone());
             std::thread::Builder::new().name(format!("weir-gateway-{i}")).spawn(move || {
-                rt.block_on(serve_handed(rx, router, runtime, gate, stop, abort));
+                rt.block_on(serve_handed(rx, router, gate, stop, abort));
                 // What requests spawned (settlements, estimates) gets a moment to finish.
                 rt.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
                 rt.shutdown_timeout(Duration::from_secs(1));
@@ -60,23 +60,16 @@ impl Workers {
             senders.push(tx);
             done.push(done_rx);
         }
-        let current = {
-            let runtime = runtime.clone();
-            move || {
-                let rt = runtime.load();
-                (rt.config.connections.clone(), rt.config.trusted_proxies.clone())
-            }
-        };
         let mut next = 0usize;
         // Connections are dealt out in turn.
-        let dispatch = move |tcp: TcpStream, peer: SocketAddr, permit: ConnPermit| {
+        let dispatch = move |tcp: TcpStream, peer: SocketAddr, permit: ConnPermit, settings: ConnSettings| {
             let Ok(std) = tcp.into_std() else { return };
-            if senders[next % senders.len()].send((std, peer, permit)).is_err() {
+            if senders[next % senders.len()].send((std, peer, permit, settings)).is_err() {
                 tracing::error!("a gateway worker has stopped; connection dropped");
             }
             next = next.wrapping_add(1);
         };
-        let acceptor = tokio::spawn(crate::serve::accept_loop(listener, gate, current, dispatch, stop));
+        let acceptor = tokio::spawn(crate::serve::accept_loop(listener, gate, runtime, dispatch, stop));
         Ok(Self { done, acceptor, abort })
     }
 
@@ -103,7 +96,6 @@ impl Workers {
 async fn serve_handed(
     mut rx: mpsc::UnboundedReceiver<Handoff>,
     router: Router,
-    runtime: Arc<ArcSwap<Runtime>>,
     gate: Arc<ConnGate>,
     stop: CancellationToken,
     abort: CancellationToken,
@@ -116,7 +108,7 @@ async fn serve_handed(
             h = rx.recv() => h,
         };
         // The acceptor is gone: nothing more will come.
-        let Some((std, peer, permit)) = handed else { break };
+        let Some((std, peer, permit, settings)) = handed else { break };
         // Registered with this worker's runtime, so that its readiness wakes this thread.
         let tcp = match TcpStream::from_std(std) {
             Ok(tcp) => tcp,
@@ -125,7 +117,6 @@ async fn serve_handed(
                 continue;
             }
         };
-        let settings = runtime.load().config.connections.clone();
         let (router, gate, stop) = (router.clone(), gate.clone(), stop.clone());
         connections.spawn(async move { crate::serve::serve_connection(tcp, peer, router, &settings, gate, permit, stop).await });
     }

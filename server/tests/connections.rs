@@ -222,3 +222,35 @@ async fn an_mcp_session_stream_quiet_past_the_timeouts_is_not_cut() {
     assert_eq!(got.ok(), Some(true), "the quiet session stream did not deliver: {seen}");
     gw.stop().await;
 }
+
+/// A large answer read slowly is sent to its end (the connection is busy while it goes out),
+/// and a client that reads nothing of it for the idle timeout is let go.
+#[tokio::test]
+async fn a_large_answer_goes_out_to_a_slow_reader_and_a_client_that_reads_nothing_is_let_go() {
+    let gw = strict("").await;
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nx-fake-behavior: pad=20000000\r\nContent-Length: {{len}}\r\n\r\n{{body}}",
+        gw.key
+    );
+    let body = r#"{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}"#;
+    let request = request.replace("{len}", &body.len().to_string()).replace("{body}", body);
+    // Slow: a little, then a pause past the head and body timeouts (1 s) but within the idle
+    // timeout (2 s), which bounds how long a client may read nothing of an answer; then the rest.
+    let mut slow = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = slow.read(&mut buf).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (rest, _) = read_until_closed(&mut slow, Duration::from_secs(30)).await;
+    got += rest.len();
+    assert!(got > 20_000_000, "a slowly read answer was cut after {got} bytes");
+    // Silent: it never reads; the answer cannot go out, and the connection is closed.
+    let before = gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed);
+    let mut silent = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    silent.write_all(request.as_bytes()).await.unwrap();
+    crate::support::eventually(Duration::from_secs(15), "the silent client to be let go", || async {
+        gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed) > before
+    })
+    .await;
+    gw.stop().await;
+}

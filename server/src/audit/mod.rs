@@ -14,6 +14,21 @@ pub use writer::{spawn_writer, AuditSink, AuditStats, AuditWriter, Captured};
 
 use serde::{Deserialize, Serialize};
 
+/// Text a client sent (a model, tool or resource name, a method), cut on a character boundary
+/// to a length fit for a message, an audit field or a span: a client's name is its own, but its
+/// size is not.
+pub fn clip(text: &str) -> &str {
+    const MAX: usize = 256;
+    if text.len() <= MAX {
+        return text;
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// One call through Weir, as stored in `audit_events`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct AuditEvent {

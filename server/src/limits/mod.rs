@@ -331,7 +331,7 @@ impl Limiter {
         let rates: Vec<&Rate> = policy
             .rates
             .iter()
-            .filter(|r| (r.rpm.is_some() || r.tpm.is_some()) && r.model.as_deref().is_none_or(|m| m == call.model))
+            .filter(|r| r.model.as_deref().is_none_or(|m| m == call.model))
             .collect();
         if budgets.is_empty() && rates.is_empty() {
             return Ok(None);
@@ -356,15 +356,7 @@ impl Limiter {
                     let reset_at_ms = held.iter().map(|h| h.charge.expires_at_ms).collect();
                     return Ok(Some(Admission { held, values_after: values, epoch, local, reserved_tokens, inject_max_output, reset_at_ms }));
                 }
-                Reserved::NeedsSeed if !seeded => {
-                    seeded = true;
-                    if let Some(shared) = &self.shared {
-                        if let Err(e) = self.seed_shared(shared).await {
-                            tracing::warn!(error = %e, "rebuilding shared counters failed");
-                        }
-                    }
-                }
-                Reserved::NeedsSeed => return Err(Refusal::Unavailable),
+                Reserved::NeedsSeed => self.reseed_once(&mut seeded).await?,
                 Reserved::Refused { index, current } => {
                     let h = &held[index];
                     // The cheap bound overshoots; near the limit, count exactly before refusing.
@@ -474,8 +466,10 @@ impl Limiter {
     /// refused, and not counted, when they do not fit. Returns the `x-ratelimit-*` headers to
     /// send (none when no limit applies).
     pub async fn admit_mcp(&self, agent_id: &str, agent_name: &str, requests: u64) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
-        let policy = self.policy_for(agent_name);
-        let Some(limit) = policy.rates.iter().find(|r| r.model.is_none()).and_then(|r| r.mcp_rpm) else { return Ok(Vec::new()) };
+        let Some(limit) = self.policy_for(agent_name).mcp_rpm else { return Ok(Vec::new()) };
+        if requests == 0 {
+            return Ok(Vec::new());
+        }
         let now = self.now_ms();
         let (start, end) = window::window(Period::Minute, now);
         let amount = i64::try_from(requests).unwrap_or(i64::MAX);
@@ -484,16 +478,32 @@ impl Limiter {
             unit: Unit::Requests,
             label: Label::McpRequestsPerMinute,
         };
-        match self.reserve(std::slice::from_ref(&held.charge), now).await?.0 {
-            Reserved::Admitted { values, .. } => Ok(rate_headers(&held, values.first().copied().unwrap_or(amount), end, now).to_vec()),
-            // Shared counters that were lost count from nothing: requests are not rebuilt from
-            // the audit trail (they are not usage), and a minute's window is soon over.
-            Reserved::NeedsSeed => Ok(Vec::new()),
-            Reserved::Refused { current, .. } => {
-                self.stats.refused.fetch_add(1, Ordering::Relaxed);
-                Err(self.refusal(&held, current, now))
+        let mut seeded = false;
+        loop {
+            match self.reserve(std::slice::from_ref(&held.charge), now).await?.0 {
+                Reserved::Admitted { values, .. } => return Ok(rate_headers(&held, values.first().copied().unwrap_or(amount), end, now).to_vec()),
+                // Shared counters that were lost are rebuilt first, as for LLM calls.
+                Reserved::NeedsSeed => self.reseed_once(&mut seeded).await?,
+                Reserved::Refused { current, .. } => {
+                    self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(self.refusal(&held, current, now));
+                }
             }
         }
+    }
+
+    /// Rebuilds lost shared counters the first time a reservation finds them missing; a second
+    /// miss means the shared store cannot hold them, and the call is refused as unavailable.
+    async fn reseed_once(&self, seeded: &mut bool) -> Result<(), Refusal> {
+        if std::mem::replace(seeded, true) {
+            return Err(Refusal::Unavailable);
+        }
+        if let Some(shared) = &self.shared {
+            if let Err(e) = self.seed_shared(shared).await {
+                tracing::warn!(error = %e, "rebuilding shared counters failed");
+            }
+        }
+        Ok(())
     }
 
     /// Settles at once when the reservation lives in this process (no task, no wake-up);
@@ -670,14 +680,23 @@ pub struct RateChange {
     pub mcp_rpm: Option<Option<u64>>,
 }
 
+/// Why a rate change cannot apply (each caller says it in its own terms: fields or flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateChangeError {
+    /// No limit named.
+    Nothing,
+    /// `mcp_rpm` given with a model: it is a limit of the agent as a whole.
+    McpRpmWithModel,
+}
+
 impl RateChange {
     /// Why the change cannot apply to `model`'s scope, if it cannot.
-    pub fn check(&self, model: Option<&str>) -> Result<(), String> {
+    pub fn check(&self, model: Option<&str>) -> Result<(), RateChangeError> {
         if self.rpm.is_none() && self.tpm.is_none() && self.mcp_rpm.is_none() {
-            return Err("give rpm, tpm, mcp_rpm or several".into());
+            return Err(RateChangeError::Nothing);
         }
         if model.is_some() && self.mcp_rpm.is_some() {
-            return Err("mcp_rpm is per agent: give it without a model".into());
+            return Err(RateChangeError::McpRpmWithModel);
         }
         Ok(())
     }

@@ -47,8 +47,6 @@ pub struct Rate {
     pub model: Option<String>,
     pub rpm: Option<u64>,
     pub tpm: Option<u64>,
-    /// MCP requests per minute (agent-wide scope only).
-    pub mcp_rpm: Option<u64>,
     pub source: &'static str,
 }
 
@@ -56,6 +54,9 @@ pub struct Rate {
 pub struct AgentPolicy {
     pub budgets: Vec<Budget>,
     pub rates: Vec<Rate>,
+    /// MCP requests per minute: a limit of the agent as a whole, kept apart from the LLM rate
+    /// limits (setting one never clears the other).
+    pub mcp_rpm: Option<u64>,
 }
 
 impl AgentPolicy {
@@ -95,11 +96,12 @@ impl PolicyIndex {
             }
         }
         for r in &config.rates {
-            let rate = Rate { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, mcp_rpm: r.mcp_rpm, source: "config" };
-            if r.agent == "*" {
-                default.put_rate(rate);
-            } else {
-                specific.entry(r.agent.clone()).or_default().put_rate(rate);
+            let target = if r.agent == "*" { &mut default } else { specific.entry(r.agent.clone()).or_default() };
+            if r.rpm.is_some() || r.tpm.is_some() {
+                target.put_rate(Rate { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, source: "config" });
+            }
+            if r.mcp_rpm.is_some() {
+                target.mcp_rpm = r.mcp_rpm;
             }
         }
         // Agent-specific entries sit on top of the defaults.
@@ -113,6 +115,7 @@ impl PolicyIndex {
                 for r in own.rates {
                     p.put_rate(r);
                 }
+                p.mcp_rpm = own.mcp_rpm.or(p.mcp_rpm);
                 (agent, p)
             })
             .collect();
@@ -127,16 +130,22 @@ impl PolicyIndex {
             });
         }
         for row in rates {
-            merged.entry(row.agent.clone()).or_insert_with(|| default.clone()).put_rate(Rate {
-                model: (!row.model.is_empty()).then(|| row.model.clone()),
-                rpm: row.rates.rpm.map(|v| v.max(0) as u64),
-                tpm: row.rates.tpm.map(|v| v.max(0) as u64),
-                mcp_rpm: row.rates.mcp_rpm.map(|v| v.max(0) as u64),
-                source: "set",
-            });
+            let p = merged.entry(row.agent.clone()).or_insert_with(|| default.clone());
+            // A row set only for MCP leaves the LLM limits of its scope as they were.
+            if row.rates.rpm.is_some() || row.rates.tpm.is_some() || row.rates.mcp_rpm.is_none() {
+                p.put_rate(Rate {
+                    model: (!row.model.is_empty()).then(|| row.model.clone()),
+                    rpm: row.rates.rpm.map(|v| v.max(0) as u64),
+                    tpm: row.rates.tpm.map(|v| v.max(0) as u64),
+                    source: "set",
+                });
+            }
+            if let Some(m) = row.rates.mcp_rpm {
+                p.mcp_rpm = Some(m.max(0) as u64);
+            }
         }
         for p in merged.values_mut() {
-            p.rates.retain(|r| r.rpm.is_some() || r.tpm.is_some() || r.mcp_rpm.is_some());
+            p.rates.retain(|r| r.rpm.is_some() || r.tpm.is_some());
         }
         Self { default: Arc::new(default), by_agent: merged.into_iter().map(|(k, v)| (k, Arc::new(v))).collect() }
     }
@@ -159,7 +168,10 @@ mod tests {
                 BudgetSection { agent: "*".into(), model: None, tokens: None, cost_usd: Some(5.0), period: Period::Month },
                 BudgetSection { agent: "big".into(), model: None, tokens: Some(9000), cost_usd: None, period: Period::Hour },
             ],
-            rates: vec![RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None, mcp_rpm: None }],
+            rates: vec![
+                RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None, mcp_rpm: None },
+                RateSection { agent: "*".into(), model: None, rpm: None, tpm: None, mcp_rpm: Some(30) },
+            ],
             ..Default::default()
         };
         let rows = vec![BudgetRow {
@@ -170,7 +182,10 @@ mod tests {
             amount: 50.0,
             updated_at: 0,
         }];
-        let rates = vec![RateRow { agent: "small".into(), model: String::new(), rates: crate::store::RateValues { rpm: Some(5), tpm: Some(100), mcp_rpm: None }, updated_at: 0 }];
+        let rates = vec![
+            RateRow { agent: "small".into(), model: String::new(), rates: crate::store::RateValues { rpm: Some(5), tpm: Some(100), mcp_rpm: None }, updated_at: 0 },
+            RateRow { agent: "mcp-only".into(), model: String::new(), rates: crate::store::RateValues { rpm: None, tpm: None, mcp_rpm: Some(7) }, updated_at: 0 },
+        ];
         let idx = PolicyIndex::build(&config, &rows, &rates);
         let other = idx.for_agent("other");
         assert_eq!(other.budgets.len(), 2);
@@ -184,5 +199,10 @@ mod tests {
         assert_eq!(small.rates.len(), 1);
         assert_eq!(small.rates[0].rpm, Some(5));
         assert_eq!(small.rates[0].tpm, Some(100));
+        assert_eq!(small.mcp_rpm, Some(30), "the default MCP limit still applies");
+        // An MCP limit set alone keeps the LLM defaults, and an LLM entry the MCP default.
+        let mcp_only = idx.for_agent("mcp-only");
+        assert_eq!((mcp_only.rates[0].rpm, mcp_only.mcp_rpm), (Some(60), Some(7)));
+        assert_eq!((other.rates.len(), other.mcp_rpm), (1, Some(30)), "two default entries do not overwrite each other");
     }
 }

@@ -290,7 +290,7 @@ async fn forward(
     };
     let facts = upstream::request_facts(api, &json);
     rec.update_event(|ev| {
-        ev.model_requested = (!facts.model.is_empty()).then(|| facts.model.chars().take(256).collect());
+        ev.model_requested = (!facts.model.is_empty()).then(|| crate::audit::clip(&facts.model).to_string());
         if ev.end_user.is_none() {
             ev.end_user = facts.end_user.clone();
         }
@@ -308,7 +308,7 @@ async fn forward(
             ErrorKind::NotFound,
             format!(
                 "model `{}` does not exist; available models: {}",
-                facts.model.chars().take(256).collect::<String>(),
+                crate::audit::clip(&facts.model),
                 if available.is_empty() { "none".to_string() } else { available.join(", ") }
             ),
         )

@@ -613,8 +613,9 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     if kind == Kind::Invalid {
         return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 message");
     }
-    // Every request counts against the agent's MCP requests per minute.
-    let limit_headers = if kind == Kind::Request {
+    // Every request and notification counts against the agent's MCP requests per minute (a
+    // client's answers to backends' requests do not: they were asked for).
+    let limit_headers = if matches!(kind, Kind::Request | Kind::Notification) {
         match admit_requests(&state, &caller, 1, &msg).await {
             Ok(h) => h,
             Err(r) => return r,
@@ -774,8 +775,8 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
         Some(items) => items.clone(),
         None => Vec::new(),
     };
-    // Each request of the batch counts against the agent's MCP requests per minute.
-    let requests = items.iter().filter(|i| jsonrpc::kind(i) == Kind::Request).count();
+    // Each request and notification of the batch counts against the agent's MCP requests per minute.
+    let requests = items.iter().filter(|i| matches!(jsonrpc::kind(i), Kind::Request | Kind::Notification)).count();
     let limit_headers = match admit_requests(state, caller, requests, &msg).await {
         Ok(h) => h,
         Err(r) => return r,
@@ -1274,13 +1275,11 @@ async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, relat
         // Ending a subscription needs no rule: it only stops what was allowed when it began.
         "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::None, &mut rec).await,
         // A completion follows the rule of the prompt or template it completes an argument of.
-        "completion/complete" => {
-            if msg.pointer("/params/ref/type").and_then(Value::as_str) == Some("ref/resource") {
-                forward_uri(state, session, msg, related, "/params/ref/uri", Check::Complete, &mut rec).await
-            } else {
-                forward_named(state, session, msg, related, "/params/ref/name", Check::Complete, &mut rec).await
-            }
-        }
+        "completion/complete" => match msg.pointer("/params/ref/type").and_then(Value::as_str) {
+            Some("ref/resource") => forward_uri(state, session, msg, related, "/params/ref/uri", Check::Complete, &mut rec).await,
+            Some("ref/prompt") => forward_named(state, session, msg, related, "/params/ref/name", Check::Complete, &mut rec).await,
+            _ => Err((200, "invalid_params", jsonrpc::error(id.clone(), jsonrpc::INVALID_PARAMS, "completion/complete needs a ref of type ref/prompt or ref/resource"))),
+        },
         "logging/setLevel" => set_level(state, session, msg, related).await,
         _ => match &session.scope {
             // On one server's endpoint any other method is that server's business, once a rule
@@ -1379,8 +1378,11 @@ fn authorize(cfg: &McpConfig, session: &Session, target: policy::Target<'_>, arg
     let decision = match check {
         Check::None => return Ok(()),
         Check::Use => policy::decide(&cfg.rules, target, agent, user, args),
-        Check::Complete if policy::may_see(&cfg.rules, target, agent, user) => policy::Decision::Allow { rule: None },
-        Check::Complete => policy::decide(&cfg.rules, target, agent, user, args),
+        Check::Complete if cfg.rules.is_empty() => policy::Decision::Allow { rule: None },
+        Check::Complete => match policy::applying_rule(&cfg.rules, target, agent, user) {
+            Some(rule) => policy::Decision::Allow { rule: Some(rule) },
+            None => policy::decide(&cfg.rules, target, agent, user, args),
+        },
     };
     rec.set_decision(&decision);
     match decision {
@@ -1397,8 +1399,8 @@ fn rule_uri(server: &str, uri: &str) -> Option<String> {
 async fn forward_named(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, check: Check, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let name = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
-    let Some((server, inner)) = resolve(session, &name, false).filter(|(s, _)| state.mcp.knows(s)) else {
-        return Err((200, "unknown_name", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown name `{}`", clip(&name)))));
+    let Some((server, inner)) = resolve(session, &name, false).filter(|(s, inner)| state.mcp.knows(s) && !inner.is_empty()) else {
+        return Err((200, "unknown_name", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown name `{}`", crate::audit::clip(&name)))));
     };
     let inner = inner.to_string();
     let full = names::prefixed(&server, &inner);
@@ -1413,8 +1415,8 @@ async fn forward_named(state: &AppState, session: &Arc<Session>, mut msg: Value,
 async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, pointer: &str, check: Check, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let uri = msg.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
-    let Some((server, inner)) = resolve(session, &uri, true).filter(|(s, _)| state.mcp.knows(s)) else {
-        return Err((200, "unknown_resource", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown resource `{}`", clip(&uri)))));
+    let Some((server, inner)) = resolve(session, &uri, true).filter(|(s, inner)| state.mcp.knows(s) && !inner.is_empty()) else {
+        return Err((200, "unknown_resource", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown resource `{}`", crate::audit::clip(&uri)))));
     };
     let inner = inner.to_string();
     let cfg = &state.runtime.load().config.mcp;
@@ -1424,7 +1426,7 @@ async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, r
         let template = check == Check::Complete;
         let named = if template { Some(names::prefixed_uri(&server, &inner)) } else { rule_uri(&server, &inner) };
         let Some(named) = named else {
-            let reason = format!("denied by policy: the URI `{}` cannot be read as a path (an escape or `..` that leaves its root)", clip(&uri));
+            let reason = format!("denied by policy: the URI `{}` cannot be read as a path (an escape or `..` that leaves its root)", crate::audit::clip(&uri));
             rec.set_decision(&Decision::Deny { rule: None, reason: reason.clone() });
             return Err(denied_by_policy(id, None, reason));
         };
@@ -1441,11 +1443,6 @@ async fn forward_uri(state: &AppState, session: &Arc<Session>, mut msg: Value, r
         }
     }
     Ok(answer)
-}
-
-/// A name or URI a client sent, cut to a length fit for a message.
-fn clip(text: &str) -> String {
-    text.chars().take(256).collect()
 }
 
 /// `logging/setLevel` goes to every backend of the session.
@@ -1596,8 +1593,8 @@ fn tool_withheld(id: Value, name: &str, why: &str) -> (u16, &'static str, Value)
 async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, cfg: &McpConfig, rec: &mut McpRecord) -> Outcome {
     let id = jsonrpc::id(&msg);
     let name = msg.pointer("/params/name").and_then(Value::as_str).unwrap_or("").to_string();
-    let unknown = |id: Value| (200, "unknown_tool", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown tool `{name}`")));
-    let Some((server, tool)) = resolve(session, &name, false).filter(|(s, _)| state.mcp.knows(s)) else {
+    let unknown = |id: Value| (200, "unknown_tool", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("unknown tool `{}`", crate::audit::clip(&name))));
+    let Some((server, tool)) = resolve(session, &name, false).filter(|(s, tool)| state.mcp.knows(s) && !tool.is_empty()) else {
         return Err(unknown(id));
     };
     let tool = tool.to_string();

@@ -106,14 +106,14 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
-    /// How a refusal names what was asked for.
+    /// How a refusal names what was asked for (a client's name, cut to a sane length).
     fn describe(&self) -> String {
         match self {
-            Self::Tool(n) => format!("calling `{n}`"),
-            Self::Resource(u) => format!("reading `{u}`"),
-            Self::Template(u) => format!("the resource template `{u}`"),
-            Self::Prompt(n) => format!("the prompt `{n}`"),
-            Self::Method(m) => format!("the method `{m}`"),
+            Self::Tool(n) => format!("calling `{}`", crate::audit::clip(n)),
+            Self::Resource(u) => format!("reading `{}`", crate::audit::clip(u)),
+            Self::Template(u) => format!("the resource template `{}`", crate::audit::clip(u)),
+            Self::Prompt(n) => format!("the prompt `{}`", crate::audit::clip(n)),
+            Self::Method(m) => format!("the method `{}`", crate::audit::clip(m)),
         }
     }
 }
@@ -148,7 +148,7 @@ impl Rule {
         match target {
             Target::Tool(n) => self.tools.iter().any(|g| g.matches(n)),
             Target::Resource(u) => self.resources.iter().any(|g| g.matches(u)),
-            Target::Template(t) => self.resources.iter().any(|g| globs_intersect(g.as_str(), &template_glob(t))),
+            Target::Template(t) => t.len() <= MAX_URI_BYTES && self.resources.iter().any(|g| globs_intersect(g.as_str(), &template_glob(t))),
             Target::Prompt(n) => self.prompts.iter().any(|g| g.matches(n)),
             Target::Method(m) => self.methods.iter().any(|g| g.matches(m)),
         }
@@ -219,7 +219,12 @@ pub fn decide(rules: &[Rule], target: Target<'_>, agent: &str, user: Option<&str
 /// Whether a list shows `target` to this agent: some rule could allow it (argument
 /// constraints are checked per request).
 pub fn may_see(rules: &[Rule], target: Target<'_>, agent: &str, user: Option<&str>) -> bool {
-    rules.is_empty() || rules.iter().any(|r| r.applies(&target, agent, user))
+    rules.is_empty() || applying_rule(rules, target, agent, user).is_some()
+}
+
+/// The first rule that names `target` for this agent and user, whatever its constraints.
+pub fn applying_rule(rules: &[Rule], target: Target<'_>, agent: &str, user: Option<&str>) -> Option<usize> {
+    rules.iter().find(|r| r.applies(&target, agent, user)).map(|r| r.number)
 }
 
 /// A URI template as a glob: each `{expression}` stands for any text.
@@ -274,46 +279,70 @@ fn globs_intersect(a: &str, b: &str) -> bool {
     false
 }
 
-/// A resource URI as rules see it: percent-escapes decoded (repeatedly, as a lenient server
-/// might), `.` and `..` path segments resolved and `//` collapsed, the scheme lower-cased.
-/// `None` when it cannot be read as text, holds a NUL, or climbs above its root.
+/// The longest resource URI (or template) rules are matched against; a longer one is refused
+/// when rules exist.
+pub const MAX_URI_BYTES: usize = 2048;
+
+/// A resource URI as rules see it, read as leniently as any server might read it, so that no
+/// reading escapes a rule: tab and line breaks dropped (URL parsers drop them), the scheme
+/// lower-cased, the query and fragment split off where the URI itself has `?` or `#` (an
+/// escaped one is part of the path), the path's percent-escapes decoded (repeatedly, as a
+/// lenient server might), `\` taken as a separator (as URL parsers do for `file:`), and `.`
+/// and `..` segments resolved with `//` collapsed. `None` when it is too long, cannot be read
+/// as text, holds a control character once decoded, is still changing after four decodings,
+/// or climbs above its root.
 pub fn normalize_uri(uri: &str) -> Option<String> {
-    let mut text = uri.to_string();
-    for _ in 0..4 {
-        let decoded = percent_decode(&text)?;
-        if decoded == text {
-            break;
-        }
-        text = decoded;
-    }
-    if text.contains('\0') {
+    if uri.len() > MAX_URI_BYTES {
         return None;
     }
-    let (scheme, rest) = match text.split_once(':') {
-        Some((s, r)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) => (s.to_ascii_lowercase(), r),
-        _ => return Some(text),
+    let raw: String = uri.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let (scheme, rest) = match raw.split_once(':') {
+        Some((s, r)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) => (Some(s.to_ascii_lowercase()), r),
+        _ => (None, raw.as_str()),
     };
-    // The path, with its query and fragment set aside.
     let (hier, tail) = match rest.find(['?', '#']) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
     let (authority, path) = match hier.strip_prefix("//") {
-        Some(after) => match after.find('/') {
-            Some(i) => (format!("//{}", &after[..i]), &after[i..]),
-            None => (format!("//{after}"), ""),
+        Some(after) => match after.find(['/', '\\']) {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
         },
-        None => (String::new(), hier),
+        None => ("", hier),
     };
+    let path = decode_fully(path)?.replace('\\', "/");
     let path = if path.starts_with('/') {
-        normalize_path(path)?
+        normalize_path(&path)?
     } else if path.is_empty() {
         String::new()
     } else {
         // A relative path (`urn:`-like): its segments resolved, never above its start.
         normalize_path(&format!("/{path}"))?[1..].to_string()
     };
-    Some(format!("{scheme}:{authority}{path}{tail}"))
+    let (authority, tail) = (decode_fully(authority)?, decode_fully(tail)?);
+    Some(match scheme {
+        Some(scheme) if hier.starts_with("//") => format!("{scheme}://{authority}{path}{tail}"),
+        Some(scheme) => format!("{scheme}:{path}{tail}"),
+        None => format!("{path}{tail}"),
+    })
+}
+
+/// Percent-escapes decoded until nothing changes (at most four rounds); `None` when the text
+/// is not UTF-8 then, holds a control character, or would change again.
+fn decode_fully(text: &str) -> Option<String> {
+    let mut text = text.to_string();
+    for round in 0..=4 {
+        let decoded = percent_decode(&text)?;
+        if decoded == text {
+            return (!text.chars().any(char::is_control)).then_some(text);
+        }
+        if round == 4 {
+            return None;
+        }
+        text = decoded;
+    }
+    None
 }
 
 fn percent_decode(text: &str) -> Option<String> {
@@ -479,6 +508,18 @@ mod tests {
         assert_eq!(normalize_uri("file:///../etc/passwd"), None, "above the root");
         assert_eq!(normalize_uri("file:///data/%00x"), None);
         assert_eq!(normalize_uri("file:///data/%ff"), None, "not text");
+        // An escaped `?` or `#` is part of the path: what follows it is resolved as segments.
+        assert_eq!(uri("file:///srv/data/x%3F/../../../etc/passwd"), "file:///etc/passwd");
+        assert_eq!(uri("file:///srv/data/x%23/../../../etc/passwd"), "file:///etc/passwd");
+        // Tab and line breaks are dropped, as URL parsers drop them; decoded ones are refused.
+        assert_eq!(uri("file:///srv/data/.\t./.\t./etc/passwd"), "file:///etc/passwd");
+        assert_eq!(normalize_uri("file:///srv/data/%09x"), None);
+        // A backslash separates segments.
+        assert_eq!(uri("file:///srv/data/..\\..\\etc\\passwd"), "file:///etc/passwd");
+        assert_eq!(uri("file:///srv/data/%5c..%5c..%5cetc"), "file:///etc");
+        // Still changing after four decodings: refused, not half read.
+        assert_eq!(normalize_uri("file:///a/%25252525252e"), None);
+        assert_eq!(normalize_uri(&format!("file:///{}", "a".repeat(MAX_URI_BYTES))), None, "too long");
     }
 
     #[test]

@@ -27,13 +27,13 @@ pub struct McpRecord {
 impl McpRecord {
     pub fn begin(state: &AppState, session: &Session, msg: &Value, headers: &HeaderMap, _unused: Option<()>) -> Self {
         // What the client named is kept, within bounds (span names, audit rows).
-        let method = clip(jsonrpc::method(msg), 128).to_string();
+        let method = crate::audit::clip(jsonrpc::method(msg)).to_string();
         let target = match method.as_str() {
             "tools/call" | "prompts/get" => msg.pointer("/params/name").and_then(Value::as_str),
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => msg.pointer("/params/uri").and_then(Value::as_str),
             _ => None,
         }
-        .map(|t| clip(t, 512).to_string());
+        .map(|t| crate::audit::clip(t).to_string());
         let rt = state.runtime.load();
         let capture = rt.config.audit.capture_bodies.then_some(rt.config.audit.body_max_bytes);
 
@@ -121,7 +121,7 @@ impl McpRecord {
 
     pub fn set_tool(&mut self, server: &str, prefixed: &str) {
         self.event.mcp_server = Some(server.to_string());
-        self.event.tool_name = Some(prefixed.to_string());
+        self.event.tool_name = Some(crate::audit::clip(prefixed).to_string());
     }
 
     pub fn set_decision(&mut self, d: &Decision) {
@@ -224,16 +224,4 @@ fn new_event(cx: &Context, kind: &str) -> AuditEvent {
         kind: kind.into(),
         ..Default::default()
     }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
