@@ -131,8 +131,7 @@ pub struct McpSection {
     pub max_batch_items: usize,
     /// How long a tool or prompt name no backend lists is remembered as unknown (so that calls
     /// to it do not relist every backend each time), and how many such names at most.
-    pub unknown_name_memory_secs: u64,
-    pub unknown_name_memory_max: usize,
+    pub unknown_tool_relist_secs: u64,
     pub servers: Vec<McpServerSection>,
     pub rules: Vec<McpRuleSection>,
 }
@@ -153,8 +152,7 @@ impl Default for McpSection {
             max_sessions_per_agent: 128,
             max_initialize_params_bytes: 64 * 1024,
             max_batch_items: 16,
-            unknown_name_memory_secs: 30,
-            unknown_name_memory_max: 1024,
+            unknown_tool_relist_secs: 30,
             servers: vec![],
             rules: vec![],
         }
@@ -293,8 +291,7 @@ pub struct McpConfig {
     pub max_sessions_per_agent: usize,
     pub max_initialize_params_bytes: usize,
     pub max_batch_items: usize,
-    pub unknown_name_memory: Duration,
-    pub unknown_name_memory_max: usize,
+    pub unknown_tool_relist: Duration,
     pub servers: Vec<McpServer>,
     pub rules: Vec<crate::mcp::policy::Rule>,
 }
@@ -438,7 +435,6 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         ("max_sessions_per_agent", m.max_sessions_per_agent, 1),
         ("max_initialize_params_bytes", m.max_initialize_params_bytes, 1024),
         ("max_batch_items", m.max_batch_items, 1),
-        ("unknown_name_memory_max", m.unknown_name_memory_max, 1),
     ] {
         if v < least {
             return Err(invalid(format!("mcp.{key}"), format!("must be at least {least}")));
@@ -473,8 +469,7 @@ fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
         max_sessions_per_agent: m.max_sessions_per_agent,
         max_initialize_params_bytes: m.max_initialize_params_bytes,
         max_batch_items: m.max_batch_items,
-        unknown_name_memory: Duration::from_secs(m.unknown_name_memory_secs),
-        unknown_name_memory_max: m.unknown_name_memory_max,
+        unknown_tool_relist: Duration::from_secs(m.unknown_tool_relist_secs),
         servers,
         rules,
     })

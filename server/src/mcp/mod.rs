@@ -68,7 +68,7 @@ pub struct McpGateway {
     /// What Weir knows of each backend tool's definition (findings, pins).
     pub tools: ToolGuard,
     /// Tool names a backend did not list when asked, remembered for a while.
-    pub unknown_tools: tools::UnknownTools,
+    pub relists: tools::Relists,
     /// Calls held for a person's approval on this replica.
     pub approvals: Approvals,
     /// Sessions shared with the other replicas (Redis), when `WEIR_REDIS_URL` is set.
@@ -119,7 +119,7 @@ impl McpGateway {
             order: cfg.servers.iter().map(|s| s.name.clone()).collect(),
             closing: Default::default(),
             tools: ToolGuard::new(store),
-            unknown_tools: Default::default(),
+            relists: Default::default(),
             approvals: Approvals::default(),
             streams: match &shared {
                 Some(sh) => Arc::new(streams::RedisStreams(sh.clone())),
@@ -1611,15 +1611,15 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
     // A tool whose definition is withheld is refused before anyone is asked to approve it.
     let mut verdict = state.mcp.tools.verdict(&server, &tool, action);
     if verdict == Verdict::Unknown {
-        // Not seen listed yet: the server's tools are listed again, unless it was asked for
-        // this name a moment ago and did not list it.
-        if state.mcp.unknown_tools.remembered(&server, &tool, cfg.unknown_name_memory) {
-            return Err(unknown(id));
-        }
-        let listed = learn_tools(state, session, &server, action).await;
+        // Not seen listed yet: the server's tools are listed again (once, however many calls
+        // ask at the same time), unless they were listed for an unknown name a moment ago.
+        let mut last = state.mcp.relists.turn(&server).await;
         verdict = state.mcp.tools.verdict(&server, &tool, action);
-        if verdict == Verdict::Unknown && listed {
-            state.mcp.unknown_tools.remember(&server, &tool, cfg.unknown_name_memory, cfg.unknown_name_memory_max);
+        if verdict == Verdict::Unknown && !tools::listed_within(*last, cfg.unknown_tool_relist) {
+            if learn_tools(state, session, &server, action).await {
+                *last = Some(std::time::Instant::now());
+            }
+            verdict = state.mcp.tools.verdict(&server, &tool, action);
         }
     }
     match verdict {

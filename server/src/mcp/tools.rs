@@ -13,7 +13,7 @@
 //! | `block_until_approved` | hidden until approved | hidden until approved |
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -208,64 +208,54 @@ mod tests {
     }
 }
 
-/// Tool names a server was asked for and did not list, remembered for a short while: a call to
-/// one is refused at once, without listing the server's tools again each time (a client
-/// guessing names would otherwise have Weir relist a backend per guess). Bounded: past `max`
-/// names the longest-remembered go first.
+/// When each server's tools were last listed because a client called a name Weir had not seen
+/// listed: a server is listed again for that at most once per interval, and a call to an
+/// unknown name in between is refused at once (a client guessing names would otherwise have
+/// Weir relist a backend per guess). Calls that find a listing under way wait for it instead of
+/// starting another. Keyed by configured server only: nothing a client names is kept.
 #[derive(Default)]
-pub struct UnknownTools {
-    names: Mutex<HashMap<(String, String), Instant>>,
+pub struct Relists {
+    servers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
 }
 
-impl UnknownTools {
-    /// Whether `tool` of `server` was found unknown less than `ttl` ago.
-    pub fn remembered(&self, server: &str, tool: &str, ttl: Duration) -> bool {
-        let names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Looked up without building an owned key for the common case of an empty memory.
-        !names.is_empty() && names.get(&(server.to_string(), tool.to_string())).is_some_and(|at| at.elapsed() < ttl)
+impl Relists {
+    /// The server's turn to be listed: held while listing; holds when it was last listed.
+    pub async fn turn(&self, server: &str) -> tokio::sync::OwnedMutexGuard<Option<Instant>> {
+        let gate = {
+            let mut servers = self.servers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            servers.entry(server.to_string()).or_default().clone()
+        };
+        gate.lock_owned().await
     }
+}
 
-    pub fn remember(&self, server: &str, tool: &str, ttl: Duration, max: usize) {
-        let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if names.len() >= max {
-            names.retain(|_, at| at.elapsed() < ttl);
-        }
-        while names.len() >= max {
-            let Some(oldest) = names.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone()) else { break };
-            names.remove(&oldest);
-        }
-        names.insert((server.to_string(), tool.to_string()), Instant::now());
-    }
-
-    /// Names remembered now (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// Whether a listing at `last` is recent enough that another is not due yet.
+pub fn listed_within(last: Option<Instant>, interval: Duration) -> bool {
+    last.is_some_and(|at| at.elapsed() < interval)
 }
 
 #[cfg(test)]
-mod unknown_tests {
+mod relist_tests {
     use super::*;
 
-    #[test]
-    fn unknown_names_are_remembered_for_a_while_and_bounded_in_number() {
-        let u = UnknownTools::default();
-        let ttl = Duration::from_millis(200);
-        assert!(!u.remembered("s", "a", ttl));
-        u.remember("s", "a", ttl, 3);
-        assert!(u.remembered("s", "a", ttl));
-        assert!(!u.remembered("t", "a", ttl), "per server");
-        for n in ["b", "c", "d", "e"] {
-            u.remember("s", n, ttl, 3);
-        }
-        assert_eq!(u.len(), 3, "never more than the bound");
-        assert!(!u.remembered("s", "a", ttl), "the longest-remembered went first");
-        assert!(u.remembered("s", "e", ttl));
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(!u.remembered("s", "e", ttl), "forgotten after its time");
+    #[tokio::test]
+    async fn a_server_is_relisted_at_most_once_per_interval_and_callers_wait_for_a_listing_under_way() {
+        let r = Arc::new(Relists::default());
+        let every = Duration::from_millis(200);
+        let mut s = r.turn("s").await;
+        assert!(!listed_within(*s, every));
+        // Another caller for the same server waits; one for another server does not.
+        let waiting = tokio::spawn({
+            let r = r.clone();
+            async move { *r.turn("s").await }
+        });
+        assert!(!listed_within(*r.turn("t").await, every), "per server");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "a listing under way is waited for");
+        *s = Some(Instant::now());
+        drop(s);
+        assert!(listed_within(waiting.await.unwrap(), every), "the waiter sees the listing just made");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(!listed_within(*r.turn("s").await, every), "due again after the interval");
     }
 }
