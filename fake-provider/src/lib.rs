@@ -9,7 +9,8 @@
 //! `chunk_delay_ms=20`, `chunks=5`, `usage_in=50,usage_out=50` (fixed token counts),
 //! `echo_auth` (401 quoting the credential it was sent, as some providers do), `pad=N` (a whole
 //! answer padded to N bytes or more), `endless` (a stream that never ends),
-//! `unterminated` (a stream whose first event never ends).
+//! `unterminated` (a stream whose first event never ends), `error_event` (a stream broken off by
+//! an error event that quotes the credential received).
 //!
 //! Like the real APIs, answers carry headers about the provider account (organisation, its
 //! rate limits).
@@ -67,6 +68,9 @@ pub struct Behavior {
     pub endless: bool,
     /// Stream one event that never ends.
     pub unterminated: bool,
+    /// A stream that breaks off after its first event with an error event in the API's shape,
+    /// quoting the credential received (as providers that echo it do).
+    pub error_event: bool,
 }
 
 impl Behavior {
@@ -90,6 +94,7 @@ impl Behavior {
                 "pad" => b.pad = num.map(|n| n as usize),
                 "endless" => b.endless = true,
                 "unterminated" => b.unterminated = true,
+                "error_event" => b.error_event = true,
                 _ => {}
             }
         }
@@ -373,7 +378,17 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, query: Option<&str>, hea
     }
 
     let include_usage = parsed.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
-    let events = stream_events(api, &model, &reply_words, behavior.chunks, input_tokens, output_tokens, include_usage && !behavior.no_usage, behavior.no_usage);
+    let mut events = stream_events(api, &model, &reply_words, behavior.chunks, input_tokens, output_tokens, include_usage && !behavior.no_usage, behavior.no_usage);
+    if behavior.error_event {
+        let sent = headers.get("authorization").or_else(|| headers.get("x-api-key")).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let body = error_body(api, 500, &format!("The server had an error processing the request made with {sent}"));
+        events.truncate(1);
+        events.push(match api {
+            Api::Messages => format!("event: error\ndata: {body}\n\n"),
+            Api::Responses => format!("event: error\ndata: {}\n\n", json!({"type": "error", "code": "server_error", "message": body["error"]["message"], "param": null, "sequence_number": 1})),
+            _ => format!("data: {body}\n\n"),
+        });
+    }
     // A cut needs the events before it on the wire first: without a pause, the connection could
     // be torn down before they are flushed.
     let delay = behavior.chunk_delay_ms.or(behavior.cut_after.map(|_| 20)).map(Duration::from_millis);

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -42,23 +42,15 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: Config) -> anyhow::Result<Self> {
-        // Captured bodies lose every secret this config holds.
-        let mut secrets: Vec<String> = config.providers.values().filter_map(|p| p.api_key.as_ref().map(|k| k.expose_secret().to_string())).collect();
-        for s in &config.mcp.servers {
-            if let crate::config::McpTransport::Http { headers, .. } = &s.transport {
-                secrets.extend(headers.iter().filter_map(|(_, v)| v.to_str().ok()).map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_string()));
-            }
-        }
-        if let Some(t) = &config.admin_token {
-            secrets.push(t.expose_secret().to_string());
-        }
-        crate::audit::set_known_secrets(secrets);
         let mut transports = HashMap::new();
         for p in config.providers.values() {
             let t = Transport::new(&p.base_url, p.connect_timeout, p.read_timeout, p.proxy.as_deref())
                 .map_err(|e| anyhow::anyhow!("provider `{}`: {e}", p.name))?;
             transports.insert(p.name.clone(), t);
         }
+        // What Weir relays, captures and logs loses every secret this config holds: set once
+        // the config is sure to be used (a config refused here leaves the last one's set).
+        crate::audit::set_known_secrets(config.secrets());
         Ok(Self { config, transports })
     }
 }
@@ -177,7 +169,9 @@ impl App {
             Some(t) => t.clone(),
             None => {
                 tracing::warn!("WEIR_ADMIN_TOKEN is not set; generated an admin token for this run, shown once on standard error");
-                SecretString::from(format!("wat_{}", &crate::identity::generate_key_secret()[3..]))
+                let token = format!("wat_{}", &crate::identity::generate_key_secret()[3..]);
+                crate::audit::keep_process_secret(token.clone());
+                SecretString::from(token)
             }
         };
 

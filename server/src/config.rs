@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The configuration used when neither `--config` nor `WEIR_CONFIG` names a file.
@@ -923,6 +923,39 @@ pub struct Config {
 pub use axum::http;
 
 impl Config {
+    /// Every secret this config holds, to be removed wherever it shows up (see
+    /// `audit::set_known_secrets`): provider keys, passwords in URLs, the admin token, and the
+    /// values of providers' and MCP backends' headers and of backends' environment variables
+    /// whose names say they hold a credential (a version or a log level is left alone: removing
+    /// it from every answer would corrupt them). A value given as `Bearer …` counts without
+    /// the scheme, and a URL's password also as it is unescaped.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let header_value = |(name, v): &(http::HeaderName, http::HeaderValue)| {
+            let v = v.to_str().ok().filter(|_| names_a_credential(name.as_str()))?;
+            Some(v.strip_prefix("Bearer ").unwrap_or(v).to_string())
+        };
+        for p in self.providers.values() {
+            out.extend(p.api_key.as_ref().map(|k| k.expose_secret().to_string()));
+            out.extend(p.headers.iter().filter_map(header_value));
+            out.extend(url_password(&p.base_url));
+            out.extend(p.proxy.as_deref().into_iter().flat_map(url_password));
+        }
+        for s in &self.mcp.servers {
+            match &s.transport {
+                McpTransport::Http { url, headers, .. } => {
+                    out.extend(headers.iter().filter_map(header_value));
+                    out.extend(url_password(url));
+                }
+                McpTransport::Stdio { env, .. } => out.extend(env.iter().filter(|(k, _)| names_a_credential(k)).map(|(_, v)| v.clone())),
+            }
+        }
+        out.extend(url_password(&self.database_url));
+        out.extend(self.redis_url.as_deref().into_iter().flat_map(url_password));
+        out.extend(self.admin_token.as_ref().map(|t| t.expose_secret().to_string()));
+        out
+    }
+
     /// Load from `path` (or `WEIR_CONFIG`, or the embedded defaults), then apply `WEIR_*`.
     pub fn load(path: Option<&Path>, env: &Env) -> Result<Self, ConfigError> {
         let path: Option<PathBuf> =
@@ -1369,6 +1402,53 @@ base_url = "https://api.openai.com/v1"
     }
 
     #[test]
+    fn every_secret_the_config_holds_is_known_to_redaction() {
+        let toml = r#"
+[database]
+url = "postgres://weir:db%2Dpass%21word@db:5432/weir"
+
+[[providers]]
+name = "a"
+kind = "openai"
+base_url = "https://user:url-pass-1234@llm.example/v1"
+api_key_env = "TEST_PROVIDER_KEY"
+proxy = "http://proxy-user:proxy-pass-5678@proxy:3128"
+headers = { "x-org-token" = "Bearer org-token-90ab", "x-team" = "research-agents" }
+
+[[mcp.servers]]
+name = "remote"
+url = "https://mcp:mcp-url-pass-77@mcp.example/mcp"
+headers = { Authorization = "Bearer mcp-bearer-token-1" }
+
+[[mcp.servers]]
+name = "local"
+command = ["node", "server.js"]
+env = { GITHUB_TOKEN = "stdio-env-secret-42", LOG_LEVEL = "verbose-logging" }
+"#;
+        let env: Env = [("TEST_PROVIDER_KEY", "sk-provider-key-abcdef"), ("WEIR_ADMIN_TOKEN", "admin-token-from-env"), ("WEIR_REDIS_URL", "redis://:redis-pass-99@cache:6379")].into_iter().collect();
+        let c = Config::from_toml(toml, &env).unwrap();
+        let secrets = c.secrets();
+        for expected in [
+            "db%2Dpass%21word",
+            "db-pass!word",
+            "url-pass-1234",
+            "sk-provider-key-abcdef",
+            "proxy-pass-5678",
+            "org-token-90ab",
+            "mcp-url-pass-77",
+            "mcp-bearer-token-1",
+            "stdio-env-secret-42",
+            "admin-token-from-env",
+            "redis-pass-99",
+        ] {
+            assert!(secrets.iter().any(|s| s == expected), "{expected} missing from {secrets:?}");
+        }
+        for plain in ["user", "llm.example", "research-agents", "verbose-logging"] {
+            assert!(!secrets.iter().any(|s| s.contains(plain)), "{plain} is not a secret: {secrets:?}");
+        }
+    }
+
+    #[test]
     fn embedded_default_is_valid_and_names_no_secret() {
         let cfg = Config::from_toml(EMBEDDED_DEFAULT, &env()).unwrap();
         assert!(cfg.providers.contains_key("openai"));
@@ -1498,4 +1578,24 @@ targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
         let p = Price { input_per_mtok: 1.0, output_per_mtok: 1.0, cached_input_per_mtok: None };
         assert!((p.cost(10, 5, 0) - 10.0 / 1e6).abs() < 1e-15);
     }
+}
+
+/// Whether a header or variable name says its value is a credential.
+fn names_a_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["auth", "key", "token", "secret", "passw", "credential", "cookie", "signature", "session"].iter().any(|w| name.contains(w))
+}
+
+/// The password in a URL's user information (`scheme://user:password@host`), as written and
+/// unescaped; nothing when it has none.
+fn url_password(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else { return Vec::new() };
+    let Some((_, password)) = userinfo.split_once(':') else { return Vec::new() };
+    let mut out = vec![password.to_string()];
+    if let Some(plain) = crate::mcp::policy::percent_decode(password).filter(|p| p != password) {
+        out.push(plain);
+    }
+    out
 }

@@ -260,6 +260,15 @@ targets = [{{ provider = "fake-openai", model = "gpt-4o-mini@echo_auth" }}]
 [[models]]
 name = "claude-echo"
 targets = [{{ provider = "fake-anthropic", model = "claude-x@echo_auth" }}]
+
+# Streams broken off by an error event that quotes the credential sent.
+[[models]]
+name = "gpt-echo-stream"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini@error_event" }}]
+
+[[models]]
+name = "claude-echo-stream"
+targets = [{{ provider = "fake-anthropic", model = "claude-x@error_event" }}]
 """
 
 

@@ -86,6 +86,16 @@ def test_no_secret_appears_in_spans_logs_metrics_or_audit_rows(weir: Weir) -> No
     with pytest.raises(anthropic.AuthenticationError) as refused_a:
         anthropic.Anthropic(base_url=weir.base, api_key=weir.key, max_retries=0).messages.create(model="claude-echo", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
     assert PROVIDER_KEY not in str(refused_a.value.body) and "[REDACTED]" in str(refused_a.value.body), refused_a.value.body
+    # The same in a stream's error event: the agent, the span's status and the audit row get
+    # the words without the key.
+    with pytest.raises(openai.APIError) as broken:
+        for _ in oai.chat.completions.create(model="gpt-echo-stream", messages=[{"role": "user", "content": "hi"}], stream=True):
+            pass
+    assert "error processing the request" in str(broken.value) and PROVIDER_KEY not in str(broken.value), broken.value
+    with pytest.raises(anthropic.APIStatusError) as broken_a:
+        for _ in ant.messages.create(model="claude-echo-stream", max_tokens=5, messages=[{"role": "user", "content": "hi"}], stream=True):
+            pass
+    assert "[REDACTED]" in str(broken_a.value.body) and PROVIDER_KEY not in str(broken_a.value.body), broken_a.value.body
 
     async def mcp() -> None:
         async with connect(weir) as (s, _):
@@ -100,7 +110,7 @@ def test_no_secret_appears_in_spans_logs_metrics_or_audit_rows(weir: Weir) -> No
 
     def audited() -> list[dict[str, Any]] | None:
         events = weir.admin_get("/api/v1/audit/events", limit=1000).json()["events"]
-        return events if len([e for e in events if e["kind"] == "mcp"]) >= 3 and len([e for e in events if e["kind"] == "llm"]) >= 3 else None
+        return events if len([e for e in events if e["kind"] == "mcp"]) >= 3 and len([e for e in events if e["kind"] == "llm"]) >= 7 else None
 
     rows = eventually(audited, 10, "the calls' audit rows")
     # Stopping flushes every span still queued, and ends the log.
@@ -108,6 +118,7 @@ def test_no_secret_appears_in_spans_logs_metrics_or_audit_rows(weir: Weir) -> No
     stop_log = weir.log_text()
     spans = b"".join(Receiver.bodies)
     assert b"chat gpt-test" in spans and b"tools/call fixhttp__echo" in spans, "the receiver got the spans"
+    assert b"error processing the request made with [REDACTED]" in spans, "a stream's error is a span's status, without the key"
     audit_text = str(rows)
     secrets = {"agent key": weir.key, "provider key": PROVIDER_KEY, "admin token": ADMIN_TOKEN, "backend credential": BACKEND_AUTH}
     for what, secret in secrets.items():

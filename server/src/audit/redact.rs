@@ -87,18 +87,35 @@ impl KnownSecrets {
 
 static KNOWN: LazyLock<arc_swap::ArcSwapOption<KnownSecrets>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
 
-/// Replaces the set of known secrets (values shorter than 8 characters are left out: too
+/// The known secrets' two sources: the config in force (replaced at each reload) and the
+/// process (a generated admin token, kept for the process's life).
+static SOURCES: std::sync::Mutex<(Vec<String>, Vec<String>)> = std::sync::Mutex::new((Vec::new(), Vec::new()));
+
+/// Replaces the config's known secrets (values shorter than 8 characters are left out: too
 /// likely to be ordinary text). Each is also looked for as it appears inside a JSON string.
 pub fn set_known_secrets(secrets: impl IntoIterator<Item = String>) {
+    let mut sources = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    sources.0 = secrets.into_iter().collect();
+    install(&sources);
+}
+
+/// Adds a secret of the process itself (kept through reloads).
+pub fn keep_process_secret(secret: String) {
+    let mut sources = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    sources.1.push(secret);
+    install(&sources);
+}
+
+fn install((config, process): &(Vec<String>, Vec<String>)) {
     let mut values: Vec<String> = Vec::new();
-    for s in secrets.into_iter().filter(|s| s.len() >= 8) {
-        let escaped = serde_json::to_string(&s).unwrap_or_default();
+    for s in config.iter().chain(process).filter(|s| s.len() >= 8) {
+        let escaped = serde_json::to_string(s).unwrap_or_default();
         let escaped = escaped.trim_matches('"');
         if escaped != s && !values.iter().any(|v| v == escaped) {
             values.push(escaped.to_string());
         }
-        if !values.contains(&s) {
-            values.push(s);
+        if !values.contains(s) {
+            values.push(s.clone());
         }
     }
     let known = (!values.is_empty()).then(|| KnownSecrets { finders: values.iter().map(|v| memchr::memmem::Finder::new(v.as_bytes()).into_owned()).collect() });
@@ -135,6 +152,12 @@ fn redact_known(text: Cow<'_, str>) -> Cow<'_, str> {
 
 pub fn redact_secrets(text: &str) -> String {
     redact(text).into_owned()
+}
+
+/// `text` without credential-shaped tokens and without the config's secrets: for a message
+/// that goes where no secret may (a span's status, say).
+pub fn scrub_text(text: &str) -> String {
+    redact_known(redact(text)).into_owned()
 }
 
 fn redact(text: &str) -> Cow<'_, str> {
@@ -210,6 +233,16 @@ mod tests {
         set_known_secrets(["abcdefgh".to_string(), "abcdefgh-longer".to_string()]);
         assert_eq!(redact_known_text("x abcdefgh-longer y abcdefgh z abcdefghabcdefgh"), "x [REDACTED] y [REDACTED] z [REDACTED][REDACTED]");
         set_known_secrets(Vec::new());
+    }
+
+    #[test]
+    fn a_process_secret_outlives_a_change_of_config() {
+        let _turn = KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        keep_process_secret("wat_generated-for-this-run-7".to_string());
+        set_known_secrets(["config-secret-1234".to_string()]);
+        assert_eq!(redact_known_text("wat_generated-for-this-run-7 config-secret-1234"), "[REDACTED] [REDACTED]");
+        set_known_secrets(Vec::new());
+        assert_eq!(redact_known_text("wat_generated-for-this-run-7 config-secret-1234"), "[REDACTED] config-secret-1234");
     }
 
     #[test]

@@ -119,7 +119,8 @@ impl CallRecorder {
         if let Some(cx) = self.0.as_mut().and_then(|c| c.client_cx.take()).filter(|cx| cx.span().is_recording()) {
             let span = cx.span();
             span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.to_string()));
-            span.set_status(Status::error(message.to_string()));
+            // The provider's words: they may echo what it was sent.
+            span.set_status(Status::error(crate::audit::scrub_text(message)));
             span.end();
         }
     }
@@ -336,7 +337,7 @@ impl Call {
             }
             if let Some((ty, msg)) = &ending.error {
                 span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, ty.clone()));
-                span.set_status(Status::error(msg.clone()));
+                span.set_status(Status::error(crate::audit::scrub_text(msg)));
             }
             span.end();
         }

@@ -164,6 +164,8 @@ struct ChatChunk {
     #[serde(default)]
     choices: Vec<ChunkChoice>,
     usage: Option<OpenAiUsage>,
+    /// Set in the error a provider sends in place of a chunk when a stream fails midway.
+    error: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -253,11 +255,18 @@ impl StreamObserver {
                     self.completed = true;
                     return false;
                 }
-                let Ok(c) = serde_json::from_str::<ChatChunk>(&ev.data) else {
-                    if ev.data.contains("\"error\"") {
+                let c = match serde_json::from_str::<ChatChunk>(&ev.data) {
+                    Ok(c) if c.error.is_none() => c,
+                    Ok(_) => {
                         self.error = Some(ev.data.chars().take(500).collect());
+                        return false;
                     }
-                    return false;
+                    Err(_) => {
+                        if ev.data.contains("\"error\"") {
+                            self.error = Some(ev.data.chars().take(500).collect());
+                        }
+                        return false;
+                    }
                 };
                 if self.facts.id.is_none() {
                     self.facts.id = c.id;
@@ -403,6 +412,18 @@ mod tests {
         assert_eq!(f.usage, Usage { input: Some(35), output: Some(9), cached_input: Some(20), reasoning: None });
         assert_eq!(f.finish_reasons, vec!["end_turn"]);
         assert!(from_body(Api::Messages, b"not json").is_none());
+    }
+
+    #[test]
+    fn an_error_in_place_of_a_chunk_fails_the_stream() {
+        let stream = concat!(
+            "data: {\"id\":\"c1\",\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n",
+        );
+        let (o, _) = observe_all(Api::Chat, stream);
+        assert!(o.error.as_deref().is_some_and(|e| e.contains("The server had an error")), "{:?}", o.error);
+        let (o, _) = observe_all(Api::Chat, "data: {\"id\":\"c1\",\"choices\":[],\"usage\":null}\n\n");
+        assert!(o.error.is_none());
     }
 
     #[test]

@@ -345,7 +345,8 @@ fn decode_fully(text: &str) -> Option<String> {
     None
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// `%XX` escapes decoded (once); `None` when the result is not UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
