@@ -1348,6 +1348,26 @@ fn describe_toml_error(e: &toml::de::Error) -> String {
     }
 }
 
+/// Whether a header or variable name says its value is a credential.
+fn names_a_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["auth", "key", "token", "secret", "passw", "credential", "cookie", "signature", "session"].iter().any(|w| name.contains(w))
+}
+
+/// The password in a URL's user information (`scheme://user:password@host`), as written and
+/// unescaped; nothing when it has none.
+fn url_password(url: &str) -> Vec<String> {
+    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else { return Vec::new() };
+    let Some((_, password)) = userinfo.split_once(':') else { return Vec::new() };
+    let mut out = vec![password.to_string()];
+    if let Some(plain) = crate::mcp::policy::percent_decode(password).filter(|p| p != password) {
+        out.push(plain);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1578,24 +1598,4 @@ targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
         let p = Price { input_per_mtok: 1.0, output_per_mtok: 1.0, cached_input_per_mtok: None };
         assert!((p.cost(10, 5, 0) - 10.0 / 1e6).abs() < 1e-15);
     }
-}
-
-/// Whether a header or variable name says its value is a credential.
-fn names_a_credential(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["auth", "key", "token", "secret", "passw", "credential", "cookie", "signature", "session"].iter().any(|w| name.contains(w))
-}
-
-/// The password in a URL's user information (`scheme://user:password@host`), as written and
-/// unescaped; nothing when it has none.
-fn url_password(url: &str) -> Vec<String> {
-    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let Some((userinfo, _)) = authority.rsplit_once('@') else { return Vec::new() };
-    let Some((_, password)) = userinfo.split_once(':') else { return Vec::new() };
-    let mut out = vec![password.to_string()];
-    if let Some(plain) = crate::mcp::policy::percent_decode(password).filter(|p| p != password) {
-        out.push(plain);
-    }
-    out
 }
