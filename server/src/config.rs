@@ -1121,11 +1121,12 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
             for n in &forward_headers {
-                if matches!(n.as_str(), "authorization" | "x-api-key" | "host" | "cookie" | "content-length" | "transfer-encoding") {
+                if weirs_own_header(n.as_str()) {
                     return Err(invalid(format!("{key}.forward_headers"), format!("`{n}` is Weir's to set, never the agent's")));
                 }
             }
-            if p.forward_query.iter().any(|q| q.trim().is_empty()) {
+            let forward_query: Vec<String> = p.forward_query.iter().map(|q| q.trim().to_string()).collect();
+            if forward_query.iter().any(String::is_empty) {
                 return Err(invalid(format!("{key}.forward_query"), "names must not be empty"));
             }
             if p.max_response_bytes < 1024 {
@@ -1159,7 +1160,7 @@ impl Config {
                         None => env_proxy,
                     },
                     forward_headers,
-                    forward_query: p.forward_query.clone(),
+                    forward_query,
                     max_response_bytes: p.max_response_bytes,
                 },
             );
@@ -1348,6 +1349,31 @@ fn describe_toml_error(e: &toml::de::Error) -> String {
     }
 }
 
+/// Headers only Weir sets on a call to a provider: credentials, the connection's own (hop by
+/// hop), framing, trace context, and Weir's own `x-weir-*`.
+fn weirs_own_header(name: &str) -> bool {
+    matches!(
+        name,
+        "authorization"
+            | "proxy-authorization"
+            | "x-api-key"
+            | "host"
+            | "cookie"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "expect"
+            | "traceparent"
+            | "tracestate"
+            | "baggage"
+    ) || name.starts_with("x-weir-")
+}
+
 /// Whether a header or variable name says its value is a credential.
 fn names_a_credential(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -1419,6 +1445,20 @@ base_url = "https://api.openai.com/v1"
         let bad = toml.replace("http://explicit:8080", "not a url");
         let e = Config::from_toml(&bad, &env).unwrap_err().to_string();
         assert!(e.contains("providers[0].proxy"), "{e}");
+    }
+
+    #[test]
+    fn forward_headers_cannot_name_what_weir_sets_and_query_names_are_trimmed() {
+        let toml = |forward: &str| {
+            format!("[[providers]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\nforward_headers = [{forward}]\nforward_query = [\" api-version \"]\n")
+        };
+        for refused in ["Authorization", "proxy-authorization", "Connection", "te", "expect", "traceparent", "x-weir-session", "X-Weir-User", "host", "upgrade"] {
+            let e = Config::from_toml(&toml(&format!("\"{refused}\"")), &env()).unwrap_err().to_string();
+            assert!(e.contains("is Weir's to set"), "{refused}: {e}");
+        }
+        let c = Config::from_toml(&toml("\"openai-beta\", \"x-team\""), &env()).unwrap();
+        assert_eq!(c.providers["a"].forward_headers, vec![http::HeaderName::from_static("openai-beta"), http::HeaderName::from_static("x-team")]);
+        assert_eq!(c.providers["a"].forward_query, vec!["api-version".to_string()]);
     }
 
     #[test]
