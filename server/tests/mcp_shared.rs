@@ -154,6 +154,32 @@ async fn an_agents_sessions_are_capped_across_replicas_longest_unused_first() {
             assert_eq!(echo(gw, s, "kept").await.0, 200);
         }
     }
+    // A session its client ended no longer counts: one more fits without ending another.
+    let r = a.http.delete(a.url("/mcp")).bearer_auth(&a.key).header("mcp-protocol-version", "2025-11-25").header("mcp-session-id", &s3).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let s5 = initialize(&b).await;
+    for s in [&s1, &s4, &s5] {
+        assert_eq!(echo(&a, s, "still kept").await.0, 200, "{s} was ended though only three sessions were open");
+    }
     b.stop().await;
     a.stop().await;
+}
+
+/// A replica whose clock runs ahead records its sessions as used "later": a session admitted at
+/// a replica behind it is still the newest, and never the one ended to make room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_session_is_never_the_one_ended_whatever_the_other_replicas_clocks_say() {
+    let prefix = redis_prefix();
+    let sh = weir_server::mcp::shared::Shared::new(&redis_url(), &prefix, std::time::Duration::from_secs(600), std::time::Duration::from_secs(60), 100).unwrap();
+    let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}mcp:agent:ag-1:sessions");
+    let ahead = weir_server::store::now_ms() + 3_600_000;
+    let _: () = redis::cmd("ZADD").arg(&key).arg(ahead).arg("from-a-fast-clock").query_async(&mut redis).await.unwrap();
+    let evicted = sh.admit_agent_session("ag-1", "new", 1).await.unwrap();
+    assert_eq!(evicted, vec!["from-a-fast-clock".to_string()]);
+    let members: Vec<String> = redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query_async(&mut redis).await.unwrap();
+    assert_eq!(members, vec!["new".to_string()]);
+    // Admitting one already counted (recorded first) neither ends it nor counts it twice.
+    assert!(sh.admit_agent_session("ag-1", "new", 1).await.unwrap().is_empty());
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
 }

@@ -1964,6 +1964,11 @@ async fn handle_delete(state: AppState, scope: Option<String>, headers: HeaderMa
     };
     state.mcp.sessions.remove(&session.id);
     state.mcp.streams.forget(&session.id).await;
+    if let Some(sh) = &state.mcp.shared {
+        if let Err(e) = sh.leave_agent(&session.principal.agent_id, &session.id).await {
+            tracing::warn!(session = %session.id, error = %e, "ended MCP session still counted among its agent's until it is the oldest");
+        }
+    }
     session.close().await;
     StatusCode::NO_CONTENT.into_response()
 }

@@ -146,6 +146,11 @@ impl Shared {
             p.cmd("HSET").arg(&b).arg(server).arg(serde_json::to_string(r).unwrap_or_default()).ignore();
         }
         p.cmd("EXPIRE").arg(&b).arg(self.ttl_secs).ignore();
+        // Counted among its agent's sessions (already, when it was admitted; a session
+        // recorded late, once Redis answered again, counts from now on).
+        let agent = self.agent_key(&rec.agent_id);
+        p.cmd("ZADD").arg(&agent).arg("NX").arg(crate::store::now_ms()).arg(id).ignore();
+        p.cmd("EXPIRE").arg(&agent).arg(self.ttl_secs).ignore();
         p.query_async::<()>(&mut c).await.map_err(err)
     }
 
@@ -176,14 +181,19 @@ impl Shared {
     /// longest-unused sessions are ended (their records deleted) and returned. One script, so
     /// two replicas starting sessions at once never both keep theirs past the cap.
     pub async fn admit_agent_session(&self, agent_id: &str, id: &str, max: usize) -> Result<Vec<String>, SharedError> {
+        // The new session is set aside while the oldest are chosen: a replica whose clock runs
+        // ahead cannot make it look older than the others.
         const ADMIT: &str = r"
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+            redis.call('ZREM', KEYS[1], ARGV[2])
+            local over = redis.call('ZCARD', KEYS[1]) - (tonumber(ARGV[3]) - 1)
+            local evicted = {}
+            if over > 0 then
+                evicted = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+                redis.call('ZREM', KEYS[1], unpack(evicted))
+            end
             redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
-            local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
-            if over <= 0 then return {} end
-            local evicted = redis.call('ZRANGE', KEYS[1], 0, over - 1)
-            redis.call('ZREM', KEYS[1], unpack(evicted))
             return evicted";
         let mut c = self.conn().await?;
         let now = crate::store::now_ms();
@@ -241,6 +251,12 @@ impl Shared {
 
     pub async fn set_backend(&self, id: &str, server: &str, rec: &BackendRecord) -> Result<(), SharedError> {
         self.set_field(id, "b", server, rec).await
+    }
+
+    /// Takes an ended session out of its agent's count.
+    pub async fn leave_agent(&self, agent_id: &str, id: &str) -> Result<(), SharedError> {
+        let mut c = self.conn().await?;
+        redis::cmd("ZREM").arg(self.agent_key(agent_id)).arg(id).query_async::<()>(&mut c).await.map_err(err)
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), SharedError> {
