@@ -529,6 +529,18 @@ impl Default for ServerSection {
     }
 }
 
+impl From<&ServerSection> for crate::serve::ConnSettings {
+    fn from(srv: &ServerSection) -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(srv.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(srv.idle_timeout_secs),
+            body_read_timeout: Duration::from_secs(srv.body_read_timeout_secs),
+            max_connections: srv.max_connections,
+            max_connections_per_client: srv.max_connections_per_client,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
@@ -1005,13 +1017,7 @@ impl Config {
         if srv.max_connections_per_client > srv.max_connections {
             return Err(invalid("server.max_connections_per_client", "must not exceed server.max_connections"));
         }
-        let connections = crate::serve::ConnSettings {
-            header_read_timeout: Duration::from_secs(srv.header_read_timeout_secs),
-            idle_timeout: Duration::from_secs(srv.idle_timeout_secs),
-            body_read_timeout: Duration::from_secs(srv.body_read_timeout_secs),
-            max_connections: srv.max_connections,
-            max_connections_per_client: srv.max_connections_per_client,
-        };
+        let connections = crate::serve::ConnSettings::from(srv);
         let mut trusted_proxies = Vec::new();
         for (i, p) in file.server.trusted_proxies.iter().enumerate() {
             trusted_proxies.push(

@@ -60,15 +60,10 @@ pub struct ConnSettings {
     pub max_connections_per_client: usize,
 }
 
+/// The config's defaults (`[server]`).
 impl Default for ConnSettings {
     fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_read_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
-            max_connections_per_client: 256,
-        }
+        Self::from(&crate::config::ServerSection::default())
     }
 }
 

@@ -546,18 +546,20 @@ async fn find_session(state: &AppState, scope: &Option<String>, headers: &Header
 /// A backend's message mapped for the client (with shared sessions a request's new id recorded
 /// in Redis, so the answer may reach any replica) and appended to `stream`; returns it with its
 /// event id (none when the store could not keep it: it is sent all the same, not resumable).
-async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(Value, Option<String>)> {
+async fn append_for_client(sh: Option<&Shared>, store: &dyn StreamStore, session: &Session, server: &str, msg: Value, stream: &str, last: bool) -> Option<(String, Option<String>)> {
     let (m, pending) = session.to_client(server, msg)?;
     if let (Some(sh), Some((weir_id, p))) = (sh, pending) {
         if let Err(e) = sh.put_request(&session.id, &weir_id, &p).await {
             tracing::warn!(session = %session.id, error = %e, "backend request not recorded in Redis; only this replica can take its answer");
         }
     }
-    match store.append(stream, &wire_text(&m), last).await {
-        Ok(id) => Some((m, Some(id))),
+    // Written out (and cleaned of secrets) once: the same text is recorded and sent.
+    let text = wire_text(&m);
+    match store.append(stream, &text, last).await {
+        Ok(id) => Some((text, Some(id))),
         Err(e) => {
             tracing::warn!(session = %session.id, error = %e, "MCP stream event not recorded; it cannot be resumed");
-            Some((m, None))
+            Some((text, None))
         }
     }
 }
@@ -616,7 +618,7 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     // Every request and notification counts against the agent's MCP requests per minute (a
     // client's answers to backends' requests do not: they were asked for).
     let limit_headers = if matches!(kind, Kind::Request | Kind::Notification) {
-        match admit_requests(&state, &caller, 1, &msg).await {
+        match admit_requests(&state, &caller, 1, jsonrpc::id(&msg)).await {
             Ok(h) => h,
             Err(r) => return r,
         }
@@ -647,11 +649,11 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
 
 /// Counts `n` requests against the caller's MCP requests per minute: the `x-ratelimit-*`
 /// headers to send, or the refusal (429 with `retry-after`) to answer with.
-async fn admit_requests(state: &AppState, caller: &SessionPrincipal, n: usize, msg: &Value) -> Result<Vec<(axum::http::HeaderName, HeaderValue)>, Response> {
+/// `id` is the refused request's (null for a batch or a notification).
+async fn admit_requests(state: &AppState, caller: &SessionPrincipal, n: usize, id: Value) -> Result<Vec<(axum::http::HeaderName, HeaderValue)>, Response> {
     match state.limiter.admit_mcp(&caller.agent_id, &caller.agent_name, n as u64).await {
         Ok(h) => Ok(h),
         Err(refusal) => {
-            let id = if msg.is_array() { Value::Null } else { jsonrpc::id(msg) };
             let (status, code) = match refusal {
                 crate::limits::Refusal::Exceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, jsonrpc::RATE_LIMITED),
                 crate::limits::Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, jsonrpc::INTERNAL_ERROR),
@@ -767,17 +769,17 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
         );
     }
     let max = state.runtime.load().config.mcp.max_batch_items;
-    let items = match msg.as_array() {
-        Some(items) if items.is_empty() => return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "empty batch"),
-        Some(items) if items.len() > max => {
+    let items = match msg {
+        Value::Array(items) if items.is_empty() => return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, "empty batch"),
+        Value::Array(items) if items.len() > max => {
             return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, format!("a batch of {} messages; at most {max} are taken (mcp.max_batch_items)", items.len()));
         }
-        Some(items) => items.clone(),
-        None => Vec::new(),
+        Value::Array(items) => items,
+        _ => Vec::new(),
     };
     // Each request and notification of the batch counts against the agent's MCP requests per minute.
     let requests = items.iter().filter(|i| matches!(jsonrpc::kind(i), Kind::Request | Kind::Notification)).count();
-    let limit_headers = match admit_requests(state, caller, requests, &msg).await {
+    let limit_headers = match admit_requests(state, caller, requests, Value::Null).await {
         Ok(h) => h,
         Err(r) => return r,
     };
@@ -1049,8 +1051,8 @@ struct Recorder {
 impl Recorder {
     /// A backend's message on the request's stream: mapped for the client and recorded.
     async fn related(&self, session: &Session, server: &str, m: Value) -> Option<Bytes> {
-        let (m, id) = append_for_client(self.sh.as_deref(), &*self.store, session, server, m, &self.stream, false).await?;
-        Some(self.event(&m, id))
+        let (text, id) = append_for_client(self.sh.as_deref(), &*self.store, session, server, m, &self.stream, false).await?;
+        Some(self.event(&text, id))
     }
 
     /// Weir's priming event: an empty entry recorded (no message; a place in the stream that a
@@ -1068,16 +1070,17 @@ impl Recorder {
 
     /// The response, recorded as the stream's last event.
     async fn answer(&self, answer: &Value) -> Bytes {
-        let id = self.store.append(&self.stream, &wire_text(answer), true).await.ok();
-        self.event(answer, id)
+        let text = wire_text(answer);
+        let id = self.store.append(&self.stream, &text, true).await.ok();
+        self.event(&text, id)
     }
 
     /// The SSE event of a recorded message (`name/entry` is its id; none when the store could
     /// not keep it).
-    fn event(&self, msg: &Value, entry: Option<String>) -> Bytes {
+    fn event(&self, text: &str, entry: Option<String>) -> Bytes {
         match entry {
-            Some(entry) => raw_event(&format!("{}/{entry}", self.name), &wire_text(msg)),
-            None => sse_event(msg),
+            Some(entry) => raw_event(&format!("{}/{entry}", self.name), text),
+            None => message_event(text),
         }
     }
 }
@@ -1246,8 +1249,9 @@ fn async_stream(
     tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok)
 }
 
-fn sse_event(msg: &Value) -> Bytes {
-    Bytes::from(format!("event: message\ndata: {}\n\n", wire_text(msg)))
+/// An SSE event of a message already written out.
+fn message_event(text: &str) -> Bytes {
+    Bytes::from(format!("event: message\ndata: {text}\n\n"))
 }
 
 fn sse_response<S>(stream: S) -> Response
