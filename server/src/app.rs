@@ -48,9 +48,9 @@ impl Runtime {
                 .map_err(|e| anyhow::anyhow!("provider `{}`: {e}", p.name))?;
             transports.insert(p.name.clone(), t);
         }
-        // What Weir relays, captures and logs loses every secret this config holds: set once
-        // the config is sure to be used (a config refused here leaves the last one's set).
-        crate::audit::set_known_secrets(config.secrets());
+        // What Weir relays, captures and logs loses every secret this config holds: learnt
+        // once the config is sure to be used (a config refused here adds nothing).
+        crate::audit::learn_secrets(config.secrets());
         Ok(Self { config, transports })
     }
 }
@@ -170,7 +170,7 @@ impl App {
             None => {
                 tracing::warn!("WEIR_ADMIN_TOKEN is not set; generated an admin token for this run, shown once on standard error");
                 let token = format!("wat_{}", &crate::identity::generate_key_secret()[3..]);
-                crate::audit::keep_process_secret(token.clone());
+                crate::audit::learn_secrets([token.clone()]);
                 SecretString::from(token)
             }
         };

@@ -159,11 +159,30 @@ impl Drop for ConnPermit {
 }
 
 /// What the service tells the connection's reader: requests in flight, and responses finished
-/// (a new count starts a new wait for the client).
-#[derive(Default)]
+/// (a new count starts a new wait for the client); and whether answers are moving.
 struct Activity {
     in_flight: AtomicU32,
     finished: AtomicU64,
+    /// Responses whose last frame hyper took and has not come back for more: their answer waits
+    /// on the client (over HTTP/2, on its flow-control window).
+    handed: AtomicU32,
+    /// When a response last handed hyper a frame, in ms since `epoch`.
+    moved_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { in_flight: AtomicU32::new(0), finished: AtomicU64::new(0), handed: AtomicU32::new(0), moved_ms: AtomicU64::new(0), epoch: Instant::now() }
+    }
+
+    fn moved(&self) {
+        self.moved_ms.store(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn moved_at(&self) -> Instant {
+        self.epoch + Duration::from_millis(self.moved_ms.load(Ordering::Relaxed))
+    }
 }
 
 /// Held from a request's head until its response has been sent (or dropped).
@@ -209,6 +228,8 @@ struct TimedIo {
     /// HTTP/2, known from the connection's first bytes: its frames flow between requests, so
     /// it has no request heads to wait for, only idleness.
     h2: Option<bool>,
+    /// How many bytes of the HTTP/2 preface have arrived so far, while undecided.
+    preface_seen: usize,
     gate: Arc<ConnGate>,
 }
 
@@ -228,6 +249,7 @@ impl TimedIo {
             writing: false,
             write_deadline: None,
             h2: None,
+            preface_seen: 0,
             gate,
         }
     }
@@ -265,15 +287,36 @@ impl AsyncRead for TimedIo {
         let before = buf.filled().len();
         let read = Pin::new(&mut this.inner).poll_read(cx, buf);
         if this.h2.is_none() && buf.filled().len() > before {
-            let first = &buf.filled()[before..];
-            let n = first.len().min(H2_PREFACE.len());
-            this.h2 = Some(first[..n] == H2_PREFACE[..n]);
-        }
-        if this.activity.in_flight.load(Ordering::Relaxed) > 0 || this.writing {
-            this.wait = Wait::Busy;
-            return read;
+            // Decided once the whole preface came, or a byte left it (it may come a byte at a time).
+            for &b in &buf.filled()[before..] {
+                if b != H2_PREFACE[this.preface_seen] {
+                    this.h2 = Some(false);
+                    break;
+                }
+                this.preface_seen += 1;
+                if this.preface_seen == H2_PREFACE.len() {
+                    this.h2 = Some(true);
+                    break;
+                }
+            }
         }
         let (head_timeout, idle_timeout) = this.settings;
+        if this.activity.in_flight.load(Ordering::Relaxed) > 0 || this.writing {
+            this.wait = Wait::Busy;
+            // Over HTTP/2 a client stalls an answer with its flow-control window, not by leaving
+            // the socket full: an answer waiting on the client for the idle timeout ends the
+            // connection, as a full socket does over HTTP/1.
+            if this.h2 == Some(true) && this.activity.handed.load(Ordering::Relaxed) > 0 {
+                let due = this.activity.moved_at() + idle_timeout;
+                if this.deadline.deadline() != due {
+                    this.deadline.as_mut().reset(due);
+                }
+                if read.is_pending() && this.deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(this.timed_out()));
+                }
+            }
+            return read;
+        }
         let finished = this.activity.finished.load(Ordering::Relaxed);
         let now = Instant::now();
         match this.wait {
@@ -394,10 +437,27 @@ impl HttpBody for StallLimited {
     }
 }
 
-/// A response body that holds its request's place in flight until it has been sent.
+/// A response body that holds its request's place in flight until it has been sent, and says
+/// when its last frame is still waiting to go out.
 pub struct Tracked {
     inner: Body,
-    _in_flight: InFlight,
+    in_flight: InFlight,
+    /// Its last frame was taken and hyper has not come back for the next.
+    handed: bool,
+}
+
+impl Tracked {
+    fn settle(&mut self) {
+        if std::mem::take(&mut self.handed) {
+            self.in_flight.0.handed.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.settle();
+    }
 }
 
 impl HttpBody for Tracked {
@@ -405,7 +465,18 @@ impl HttpBody for Tracked {
     type Error = axum::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let this = &mut *self;
+        // Asked for more: the last frame went out.
+        this.settle();
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(f))) = &frame {
+            if f.is_data() {
+                this.handed = true;
+                this.in_flight.0.handed.fetch_add(1, Ordering::Relaxed);
+                this.in_flight.0.moved();
+            }
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
@@ -423,7 +494,7 @@ const H2_MAX_STREAMS: u32 = 64;
 /// Serves one connection with `router` until it ends, or until `graceful` asks it to finish
 /// what is in flight and close. Holds `permit` (its place under the caps) until then.
 pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, settings: &ConnSettings, gate: Arc<ConnGate>, permit: ConnPermit, graceful: CancellationToken) {
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new());
     let io = TimedIo::new(tcp, activity.clone(), settings, gate);
     let body_limit = settings.body_read_timeout;
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -434,7 +505,7 @@ pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, 
         let answered = router.clone().oneshot(req);
         async move {
             let resp = answered.await?;
-            Ok::<_, Infallible>(resp.map(|inner| Tracked { inner, _in_flight: in_flight }))
+            Ok::<_, Infallible>(resp.map(|inner| Tracked { inner, in_flight, handed: false }))
         }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -67,6 +67,27 @@ async fn half_sent_request_heads_are_closed_after_the_head_timeout_on_both_ports
     gw.stop().await;
 }
 
+/// A client whose first byte arrives alone (`P`, as HTTP/2's preface also starts) is still an
+/// HTTP/1 client: its later request heads keep their deadline.
+#[tokio::test]
+async fn a_first_byte_alone_does_not_make_a_connection_http2() {
+    let gw = strict("").await;
+    let mut tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    tcp.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tcp.write_all(b"OST /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 "), "{}", String::from_utf8_lossy(&buf[..n]));
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(closed);
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1700), "half a head was cut after {took:?}: the idle timeout (2 s), not the head timeout (1 s)");
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_not_the_head_timeout() {
     let gw = strict("").await;
@@ -252,5 +273,34 @@ async fn a_large_answer_goes_out_to_a_slow_reader_and_a_client_that_reads_nothin
         gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed) > before
     })
     .await;
+    gw.stop().await;
+}
+
+/// Over HTTP/2 a client stalls an answer with flow control rather than by leaving the socket
+/// full: a client that never reads the answer it asked for is let go all the same.
+#[tokio::test]
+async fn an_http2_client_that_reads_nothing_is_let_go() {
+    let gw = strict("").await;
+    let tcp = TcpStream::connect(addr(&gw.base)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new()).handshake(hyper_util::rt::TokioIo::new(tcp)).await.unwrap();
+    let conn = tokio::spawn(conn);
+    // An endless stream: the answer is never done, so only the client's reading could end it.
+    let body = r#"{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let req = axum::http::Request::post(format!("{}/v1/chat/completions", gw.base))
+        .header("authorization", format!("Bearer {}", gw.key))
+        .header("content-type", "application/json")
+        .header("x-fake-behavior", "endless")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let before = gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed);
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // The body is never read: the window closes after the first 64 KiB.
+    let started = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(10), conn).await;
+    assert!(ended.is_ok(), "the connection of a client that reads nothing stayed open");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "cut after {:?}: before the idle timeout (2 s)", started.elapsed());
+    assert!(gw.state.gates.gateway.timed_out.load(std::sync::atomic::Ordering::Relaxed) > before);
+    drop(resp);
     gw.stop().await;
 }

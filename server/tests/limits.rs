@@ -365,6 +365,24 @@ async fn requests_and_tokens_per_minute() {
     gw.stop().await;
 }
 
+/// Setting and then clearing an agent's MCP limit leaves its LLM limits as the config says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_the_mcp_limit_keeps_the_default_llm_rate() {
+    let clock = std::sync::Arc::new(ManualClock::new(1_767_261_600_000));
+    let limits_toml = "[[limits.rates]]\nagent = \"*\"\nrpm = 2".to_string();
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { clock: Some(clock.clone()), limits_toml, ..Default::default() }).await;
+    for mcp_rpm in [Some(5), None] {
+        weir_server::limits::set_rate_limits(&gw.store, "bot", None, weir_server::limits::RateChange { mcp_rpm: Some(mcp_rpm), ..Default::default() }).await.unwrap();
+    }
+    weir_server::app::reload_from_store(&gw.state).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(call(&gw.http, &gw.base, &gw.key).await.0, 200);
+    }
+    let (status, body, _) = call(&gw.http, &gw.base, &gw.key).await;
+    assert_eq!(status, 429, "the default rpm of 2 still applies: {body}");
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn floods_from_one_address_are_refused_before_key_lookup() {
     let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { server_toml: "ip_requests_per_second = 2\nip_burst = 3".into(), ..Default::default() }).await;

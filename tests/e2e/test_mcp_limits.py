@@ -117,9 +117,12 @@ def test_the_admin_api_sets_mcp_rpm_and_a_batch_counts_each_item(weir: Weir) -> 
     r = c.raw(json.dumps(batch[:1]).encode())
     assert r.status_code == 429, r.text
     assert r.json()["error"]["code"] == -32005
-    # Notifications count too: a client cannot flood a backend with them.
+    # Notifications count too: a client cannot flood a backend with them. A cancellation
+    # still goes through: it stops work.
     r = c.raw(json.dumps({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}}).encode())
     assert r.status_code == 429, r.text
+    r = c.raw(json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}).encode())
+    assert r.status_code == 202, r.text
 
 
 @pytest.mark.anyio

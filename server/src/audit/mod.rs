@@ -7,7 +7,7 @@
 mod redact;
 mod writer;
 
-pub use redact::{capture_body, holds_known_secret, redact_known_bytes, redact_known_text, redact_secrets, keep_process_secret, scrub_text, set_known_secrets};
+pub use redact::{capture_body, holds_known_secret, redact_known_bytes, redact_known_text, redact_secrets, learn_secrets, scrub_text, set_known_secrets};
 #[cfg(test)]
 pub(crate) use redact::KNOWN_SET;
 pub use writer::{spawn_writer, AuditSink, AuditStats, AuditWriter, Captured};

@@ -87,28 +87,34 @@ impl KnownSecrets {
 
 static KNOWN: LazyLock<arc_swap::ArcSwapOption<KnownSecrets>> = LazyLock::new(arc_swap::ArcSwapOption::empty);
 
-/// The known secrets' two sources: the config in force (replaced at each reload) and the
-/// process (a generated admin token, kept for the process's life).
-static SOURCES: std::sync::Mutex<(Vec<String>, Vec<String>)> = std::sync::Mutex::new((Vec::new(), Vec::new()));
+/// Every secret known so far. Secrets are learnt and, in a running gateway, never forgotten: a
+/// config reload adds the new config's, and the old ones stay known (a replaced key may still
+/// be in use by a call in flight, and MCP backends keep the credentials they started with).
+/// It grows only with edits of the config file.
+static SOURCES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
-/// Replaces the config's known secrets (values shorter than 8 characters are left out: too
-/// likely to be ordinary text). Each is also looked for as it appears inside a JSON string.
+/// Replaces every known secret (values shorter than 8 characters are left out: too likely to
+/// be ordinary text). Each is also looked for as it appears inside a JSON string.
 pub fn set_known_secrets(secrets: impl IntoIterator<Item = String>) {
-    let mut sources = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    sources.0 = secrets.into_iter().collect();
-    install(&sources);
+    let mut known = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    *known = secrets.into_iter().collect();
+    install(&known);
 }
 
-/// Adds a secret of the process itself (kept through reloads).
-pub fn keep_process_secret(secret: String) {
-    let mut sources = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    sources.1.push(secret);
-    install(&sources);
+/// Adds secrets to the known ones (a config coming into force, a generated admin token).
+pub fn learn_secrets(secrets: impl IntoIterator<Item = String>) {
+    let mut known = SOURCES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for s in secrets {
+        if !known.contains(&s) {
+            known.push(s);
+        }
+    }
+    install(&known);
 }
 
-fn install((config, process): &(Vec<String>, Vec<String>)) {
+fn install(known: &[String]) {
     let mut values: Vec<String> = Vec::new();
-    for s in config.iter().chain(process).filter(|s| s.len() >= 8) {
+    for s in known.iter().filter(|s| s.len() >= 8) {
         let escaped = serde_json::to_string(s).unwrap_or_default();
         let escaped = escaped.trim_matches('"');
         if escaped != s && !values.iter().any(|v| v == escaped) {
@@ -236,13 +242,14 @@ mod tests {
     }
 
     #[test]
-    fn a_process_secret_outlives_a_change_of_config() {
+    fn secrets_learnt_stay_known_when_more_are_learnt() {
         let _turn = KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        keep_process_secret("wat_generated-for-this-run-7".to_string());
-        set_known_secrets(["config-secret-1234".to_string()]);
-        assert_eq!(redact_known_text("wat_generated-for-this-run-7 config-secret-1234"), "[REDACTED] [REDACTED]");
         set_known_secrets(Vec::new());
-        assert_eq!(redact_known_text("wat_generated-for-this-run-7 config-secret-1234"), "[REDACTED] config-secret-1234");
+        learn_secrets(["first-config-key-1234".to_string()]);
+        learn_secrets(["second-config-key-5678".to_string(), "first-config-key-1234".to_string()]);
+        assert_eq!(redact_known_text("first-config-key-1234 second-config-key-5678"), "[REDACTED] [REDACTED]");
+        set_known_secrets(Vec::new());
+        assert_eq!(redact_known_text("first-config-key-1234"), "first-config-key-1234");
     }
 
     #[test]

@@ -711,5 +711,10 @@ pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, ch
         None => old,
     };
     let rates = crate::store::RateValues { rpm: keep(change.rpm, current.rpm), tpm: keep(change.tpm, current.tpm), mcp_rpm: keep(change.mcp_rpm, current.mcp_rpm) };
+    // Nothing of the agent's own left in this scope: the row goes, and the config's defaults
+    // apply (an empty row would read as "no limit").
+    if rates.rpm.is_none() && rates.tpm.is_none() && rates.mcp_rpm.is_none() {
+        return store.delete_rate(agent, model).await;
+    }
     store.set_rate(agent, model, rates).await
 }

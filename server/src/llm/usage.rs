@@ -258,12 +258,12 @@ impl StreamObserver {
                 let c = match serde_json::from_str::<ChatChunk>(&ev.data) {
                     Ok(c) if c.error.is_none() => c,
                     Ok(_) => {
-                        self.error = Some(ev.data.chars().take(500).collect());
+                        self.error = Some(error_text(&ev.data));
                         return false;
                     }
                     Err(_) => {
                         if ev.data.contains("\"error\"") {
-                            self.error = Some(ev.data.chars().take(500).collect());
+                            self.error = Some(error_text(&ev.data));
                         }
                         return false;
                     }
@@ -327,7 +327,7 @@ impl StreamObserver {
                             self.error = Some("response.failed".into());
                         }
                     }
-                    "error" => self.error = Some(ev.data.chars().take(500).collect()),
+                    "error" => self.error = Some(error_text(&ev.data)),
                     _ => {}
                 }
                 false
@@ -360,7 +360,7 @@ impl StreamObserver {
                         }
                     }
                     "message_stop" => self.completed = true,
-                    "error" => self.error = Some(ev.data.chars().take(500).collect()),
+                    "error" => self.error = Some(error_text(&ev.data)),
                     _ => {}
                 }
                 false
@@ -368,6 +368,12 @@ impl StreamObserver {
             Api::Embeddings => false,
         }
     }
+}
+
+/// A stream's error event as kept for the record: its secrets removed before it is cut (a
+/// secret cut in two would no longer be recognised).
+fn error_text(data: &str) -> String {
+    crate::audit::scrub_text(data).chars().take(500).collect()
 }
 
 #[cfg(test)]
@@ -424,6 +430,19 @@ mod tests {
         assert!(o.error.as_deref().is_some_and(|e| e.contains("The server had an error")), "{:?}", o.error);
         let (o, _) = observe_all(Api::Chat, "data: {\"id\":\"c1\",\"choices\":[],\"usage\":null}\n\n");
         assert!(o.error.is_none());
+    }
+
+    #[test]
+    fn a_secret_in_a_stream_error_is_removed_before_the_error_is_cut() {
+        let _turn = crate::audit::KNOWN_SET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        crate::audit::set_known_secrets(["provider-key-straddling-0123".to_string()]);
+        let message = format!("{}provider-key-straddling-0123 more", "x".repeat(470));
+        let stream = format!("event: error\ndata: {}\n\n", serde_json::json!({"type": "error", "error": {"type": "api_error", "message": message}}));
+        let (o, _) = observe_all(Api::Messages, &stream);
+        crate::audit::set_known_secrets(Vec::new());
+        let kept = o.error.unwrap();
+        assert!(!kept.contains("provider-key-strad"), "{kept}");
+        assert!(kept.len() <= 500);
     }
 
     #[test]

@@ -615,9 +615,7 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
     if kind == Kind::Invalid {
         return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 message");
     }
-    // Every request and notification counts against the agent's MCP requests per minute (a
-    // client's answers to backends' requests do not: they were asked for).
-    let limit_headers = if matches!(kind, Kind::Request | Kind::Notification) {
+    let limit_headers = if counts_against_rate(&msg) {
         match admit_requests(&state, &caller, 1, jsonrpc::id(&msg)).await {
             Ok(h) => h,
             Err(r) => return r,
@@ -649,6 +647,17 @@ async fn handle_post(state: AppState, scope: Option<String>, headers: HeaderMap,
 
 /// Counts `n` requests against the caller's MCP requests per minute: the `x-ratelimit-*`
 /// headers to send, or the refusal (429 with `retry-after`) to answer with.
+/// Whether a client's message counts against the agent's MCP requests per minute: every
+/// request and notification does, except a cancellation (refusing it would keep the work it
+/// cancels going) and a client's answers to backends' requests (they were asked for).
+fn counts_against_rate(msg: &Value) -> bool {
+    match jsonrpc::kind(msg) {
+        Kind::Request => true,
+        Kind::Notification => jsonrpc::method(msg) != "notifications/cancelled",
+        Kind::Response | Kind::Invalid => false,
+    }
+}
+
 /// `id` is the refused request's (null for a batch or a notification).
 async fn admit_requests(state: &AppState, caller: &SessionPrincipal, n: usize, id: Value) -> Result<Vec<(axum::http::HeaderName, HeaderValue)>, Response> {
     match state.limiter.admit_mcp(&caller.agent_id, &caller.agent_name, n as u64).await {
@@ -778,7 +787,7 @@ async fn handle_batch(state: &AppState, scope: &Option<String>, headers: &Header
         _ => Vec::new(),
     };
     // Each request and notification of the batch counts against the agent's MCP requests per minute.
-    let requests = items.iter().filter(|i| matches!(jsonrpc::kind(i), Kind::Request | Kind::Notification)).count();
+    let requests = items.iter().filter(|i| counts_against_rate(i)).count();
     let limit_headers = match admit_requests(state, caller, requests, Value::Null).await {
         Ok(h) => h,
         Err(r) => return r,
@@ -1619,10 +1628,9 @@ async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg: Value, rel
         // ask at the same time), unless they were listed for an unknown name a moment ago.
         let mut last = state.mcp.relists.turn(&server).await;
         verdict = state.mcp.tools.verdict(&server, &tool, action);
-        if verdict == Verdict::Unknown && !tools::listed_within(*last, cfg.unknown_tool_relist) {
-            if learn_tools(state, session, &server, action).await {
-                *last = Some(std::time::Instant::now());
-            }
+        if verdict == Verdict::Unknown && !last.recent(cfg.unknown_tool_relist) {
+            let listed = learn_tools(state, session, &server, action).await;
+            last.note(listed);
             verdict = state.mcp.tools.verdict(&server, &tool, action);
         }
     }

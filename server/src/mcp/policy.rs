@@ -321,6 +321,11 @@ pub fn normalize_uri(uri: &str) -> Option<String> {
         normalize_path(&format!("/{path}"))?[1..].to_string()
     };
     let (authority, tail) = (decode_fully(authority)?, decode_fully(tail)?);
+    // An authority that decodes to a separator would move the path's start for a server that
+    // decodes the whole URI (`file://%2Fsrv%2F..%2Fetc`): refused.
+    if authority.contains(['/', '\\', '?', '#']) {
+        return None;
+    }
     Some(match scheme {
         Some(scheme) if hier.starts_with("//") => format!("{scheme}://{authority}{path}{tail}"),
         Some(scheme) => format!("{scheme}:{path}{tail}"),
@@ -507,6 +512,10 @@ mod tests {
         assert_eq!(uri("demo://resource/static/../dynamic/1?x=../y"), "demo://resource/dynamic/1?x=../y", "only the path is resolved");
         assert_eq!(uri("test://static-text"), "test://static-text");
         assert_eq!(normalize_uri("file:///../etc/passwd"), None, "above the root");
+        assert_eq!(normalize_uri("file://%2Fsrv%2Fdata%2F..%2F..%2Fetc%2Fpasswd"), None, "a separator escaped into the authority");
+        assert_eq!(normalize_uri("file://host%5C..%5Cetc/passwd"), None);
+        assert_eq!(normalize_uri("file://host%3F/x"), None);
+        assert_eq!(normalize_uri("https://user@Host:8080/a/./b").as_deref(), Some("https://user@Host:8080/a/b"));
         assert_eq!(normalize_uri("file:///data/%00x"), None);
         assert_eq!(normalize_uri("file:///data/%ff"), None, "not text");
         // An escaped `?` or `#` is part of the path: what follows it is resolved as segments.

@@ -215,23 +215,40 @@ mod tests {
 /// starting another. Keyed by configured server only: nothing a client names is kept.
 #[derive(Default)]
 pub struct Relists {
-    servers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+    servers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LastListing>>>>,
+}
+
+/// When a server was last listed for an unknown name, and whether that worked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LastListing {
+    at: Option<(Instant, bool)>,
+}
+
+/// How long a failed listing holds the next back: short, as the backend may be back soon, but
+/// long enough that callers waiting on a failing backend do not list it one after another.
+const FAILED_LISTING_BACKOFF: Duration = Duration::from_secs(2);
+
+impl LastListing {
+    /// Whether another listing is not due yet: a successful one is good for `interval`, a
+    /// failed one holds the next back for a moment.
+    pub fn recent(&self, interval: Duration) -> bool {
+        self.at.is_some_and(|(at, ok)| at.elapsed() < if ok { interval } else { FAILED_LISTING_BACKOFF.min(interval) })
+    }
+
+    pub fn note(&mut self, ok: bool) {
+        self.at = Some((Instant::now(), ok));
+    }
 }
 
 impl Relists {
     /// The server's turn to be listed: held while listing; holds when it was last listed.
-    pub async fn turn(&self, server: &str) -> tokio::sync::OwnedMutexGuard<Option<Instant>> {
+    pub async fn turn(&self, server: &str) -> tokio::sync::OwnedMutexGuard<LastListing> {
         let gate = {
             let mut servers = self.servers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             servers.entry(server.to_string()).or_default().clone()
         };
         gate.lock_owned().await
     }
-}
-
-/// Whether a listing at `last` is recent enough that another is not due yet.
-pub fn listed_within(last: Option<Instant>, interval: Duration) -> bool {
-    last.is_some_and(|at| at.elapsed() < interval)
 }
 
 #[cfg(test)]
@@ -243,19 +260,22 @@ mod relist_tests {
         let r = Arc::new(Relists::default());
         let every = Duration::from_millis(200);
         let mut s = r.turn("s").await;
-        assert!(!listed_within(*s, every));
+        assert!(!s.recent(every));
         // Another caller for the same server waits; one for another server does not.
         let waiting = tokio::spawn({
             let r = r.clone();
             async move { *r.turn("s").await }
         });
-        assert!(!listed_within(*r.turn("t").await, every), "per server");
+        assert!(!r.turn("t").await.recent(every), "per server");
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished(), "a listing under way is waited for");
-        *s = Some(Instant::now());
+        s.note(true);
         drop(s);
-        assert!(listed_within(waiting.await.unwrap(), every), "the waiter sees the listing just made");
+        assert!(waiting.await.unwrap().recent(every), "the waiter sees the listing just made");
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert!(!listed_within(*r.turn("s").await, every), "due again after the interval");
+        assert!(!r.turn("s").await.recent(every), "due again after the interval");
+        // A failed listing holds the next back too, for a shorter while.
+        r.turn("t").await.note(false);
+        assert!(r.turn("t").await.recent(Duration::from_secs(30)));
     }
 }

@@ -661,6 +661,15 @@ impl Store {
         Ok(())
     }
 
+    /// Removes an agent's own rate limits of one scope.
+    pub async fn delete_rate(&self, agent: &str, model: &str) -> Result<(), StoreError> {
+        let agent_id = self.agent_id(agent).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM rate_limits WHERE agent_id = $1 AND model = $2").bind(&agent_id).bind(model).execute(&mut *tx).await?;
+        commit_change(tx).await?;
+        Ok(())
+    }
+
     pub async fn list_rates(&self, agent: Option<&str>) -> Result<Vec<RateRow>, StoreError> {
         let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.mcp_rpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
         let rows = match agent {
