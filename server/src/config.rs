@@ -829,29 +829,7 @@ pub struct TargetSection {
 }
 
 /// USD per million tokens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    pub input_per_mtok: f64,
-    pub output_per_mtok: f64,
-    /// Price of cached input tokens; the input price when absent.
-    #[serde(default)]
-    pub cached_input_per_mtok: Option<f64>,
-}
-
-impl Price {
-    /// Cost of a call. `input_tokens` includes the cached ones, as every provider's usage does
-    /// once normalised (see `llm::usage`).
-    pub fn cost(&self, input_tokens: u64, cached_input_tokens: u64, output_tokens: u64) -> f64 {
-        let cached = cached_input_tokens.min(input_tokens);
-        let fresh = input_tokens - cached;
-        let cached_price = self.cached_input_per_mtok.unwrap_or(self.input_per_mtok);
-        (fresh as f64 * self.input_per_mtok
-            + cached as f64 * cached_price
-            + output_tokens as f64 * self.output_per_mtok)
-            / 1_000_000.0
-    }
-}
+pub use weir_api::Price;
 
 // ---------------------------------------------------------------------------------------------
 // Validated, runtime shape.

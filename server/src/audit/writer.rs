@@ -240,7 +240,7 @@ impl Writer {
     }
 
     fn accept(&mut self, mut ev: AuditEvent, captured: Option<Captured>) {
-        ev.scrub_known_secrets();
+        super::scrub_known_secrets(&mut ev);
         if let Some(c) = captured {
             ev.request_body = c.request.map(|b| super::capture_body(&b, c.max_bytes));
             ev.response_body = c.response.map(|b| super::capture_body(&b, c.max_bytes));

@@ -577,6 +577,8 @@ impl Limiter {
                 window_start_ms: start,
                 resets_at_ms: (end < i64::MAX / 2).then_some(end),
                 source: b.source.into(),
+                refused_calls: None,
+                usage: None,
             });
         }
         let values = match &self.shared {
@@ -598,19 +600,7 @@ impl Limiter {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct WindowReport {
-    pub model: Option<String>,
-    pub kind: String,
-    pub period: String,
-    pub limit: f64,
-    pub used: f64,
-    pub remaining: f64,
-    pub window_start_ms: i64,
-    pub resets_at_ms: Option<i64>,
-    /// `config` (a default) or `set` (CLI, admin API, console).
-    pub source: String,
-}
+pub use weir_api::BudgetWindow as WindowReport;
 
 fn budget_key(agent_id: &str, model: &str, kind: BudgetKind, period: Period, window_start: i64) -> String {
     let k = match kind {

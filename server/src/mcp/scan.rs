@@ -11,16 +11,9 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Finding {
-    pub rule: String,
-    /// Where: `description`, `inputSchema.properties.path.description`, …
-    pub location: String,
-    pub excerpt: String,
-}
+pub use weir_api::Finding;
 
 struct Rule {
     id: &'static str,

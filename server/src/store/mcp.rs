@@ -10,81 +10,28 @@ use sqlx::Row;
 
 use super::{bump_generation, now_ms, Arg, Store, StoreError, Where};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalStatus {
-    Pending,
-    Approved,
-    Denied,
-    Expired,
-    Abandoned,
-}
+pub use weir_api::{Approval as ApprovalRow, ApprovalStatus};
 
-impl ApprovalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Denied => "denied",
-            Self::Expired => "expired",
-            Self::Abandoned => "abandoned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "approved" => Self::Approved,
-            "denied" => Self::Denied,
-            "expired" => Self::Expired,
-            "abandoned" => Self::Abandoned,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ApprovalRow {
-    pub id: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub status: ApprovalStatus,
-    pub agent_id: Option<String>,
-    pub agent_name: Option<String>,
-    pub end_user: Option<String>,
-    pub session_id: Option<String>,
-    pub server: String,
-    pub tool: String,
-    /// The call's arguments (JSON).
-    pub arguments: serde_json::Value,
-    pub rule: Option<i64>,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<i64>,
-    pub reason: Option<String>,
-}
-
-impl ApprovalRow {
-    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
-        let status: String = r.try_get("status")?;
-        let arguments: String = r.try_get("arguments")?;
-        Ok(Self {
-            id: r.try_get("id")?,
-            created_at: r.try_get("created_at")?,
-            expires_at: r.try_get("expires_at")?,
-            status: ApprovalStatus::parse(&status).ok_or_else(|| StoreError::Conflict(format!("unknown approval status `{status}`")))?,
-            agent_id: r.try_get("agent_id")?,
-            agent_name: r.try_get("agent_name")?,
-            end_user: r.try_get("end_user")?,
-            session_id: r.try_get("session_id")?,
-            server: r.try_get("server")?,
-            tool: r.try_get("tool")?,
-            arguments: serde_json::from_str(&arguments).unwrap_or(serde_json::Value::Null),
-            rule: r.try_get("rule")?,
-            decided_by: r.try_get("decided_by")?,
-            decided_at: r.try_get("decided_at")?,
-            reason: r.try_get("reason")?,
-        })
-    }
+fn approval_from_row(r: &AnyRow) -> Result<ApprovalRow, StoreError> {
+    let status: String = r.try_get("status")?;
+    let arguments: String = r.try_get("arguments")?;
+    Ok(ApprovalRow {
+        id: r.try_get("id")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        status: ApprovalStatus::parse(&status).ok_or_else(|| StoreError::Conflict(format!("unknown approval status `{status}`")))?,
+        agent_id: r.try_get("agent_id")?,
+        agent_name: r.try_get("agent_name")?,
+        end_user: r.try_get("end_user")?,
+        session_id: r.try_get("session_id")?,
+        server: r.try_get("server")?,
+        tool: r.try_get("tool")?,
+        arguments: serde_json::from_str(&arguments).unwrap_or(serde_json::Value::Null),
+        rule: r.try_get("rule")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        reason: r.try_get("reason")?,
+    })
 }
 
 /// A tool as Weir last saw it, with its pin.
@@ -169,7 +116,7 @@ impl Store {
 
     pub async fn approval(&self, id: &str) -> Result<Option<ApprovalRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM mcp_approvals WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(ApprovalRow::from_row).transpose()
+        row.as_ref().map(approval_from_row).transpose()
     }
 
     /// Newest first; `before` is the keyset cursor `(created_at, id)`.
@@ -182,7 +129,7 @@ impl Store {
             w.and2("(created_at < $1? OR (created_at = $1? AND id < $2?))", Arg::Int(ts), Arg::Text(id));
         }
         let rows = w.fetch(&self.pool, &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit.clamp(1, 1000))).await?;
-        rows.iter().map(ApprovalRow::from_row).collect()
+        rows.iter().map(approval_from_row).collect()
     }
 
     /// Moves a pending approval to `to`; `false` when it was no longer pending (someone or

@@ -243,7 +243,7 @@ impl Store {
         let rows = sqlx::query("SELECT id, name, capture_bodies, created_at FROM agents ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(AgentRow::from_row).collect()
+        rows.iter().map(agent_from_row).collect()
     }
 
     pub async fn agent_by_name(&self, name: &str) -> Result<Option<AgentRow>, StoreError> {
@@ -251,7 +251,7 @@ impl Store {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(AgentRow::from_row).transpose()
+        row.as_ref().map(agent_from_row).transpose()
     }
 
     pub async fn set_agent_capture_bodies(&self, name: &str, capture: Option<bool>) -> Result<AgentRow, StoreError> {
@@ -303,7 +303,7 @@ impl Store {
             }
             None => sqlx::query(&format!("{base} ORDER BY a.name, k.created_at, k.id")).fetch_all(&self.pool).await?,
         };
-        rows.iter().map(KeyRow::from_row).collect()
+        rows.iter().map(key_from_row).collect()
     }
 
     /// Marks a key revoked. Revoking an already revoked key is not an error (and keeps the first
@@ -328,7 +328,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         match row {
-            Some(r) => KeyRow::from_row(&r),
+            Some(r) => key_from_row(&r),
             None => Err(StoreError::NotFound(format!("no key with id `{key_id}`"))),
         }
     }
@@ -830,51 +830,28 @@ fn parse_models(text: Option<String>) -> Option<Vec<String>> {
     text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AgentRow {
-    pub id: String,
-    pub name: String,
-    /// `None`: follows `audit.capture_bodies`.
-    pub capture_bodies: Option<bool>,
-    pub created_at: i64,
+pub use weir_api::{Agent as AgentRow, Key as KeyRow};
+
+fn agent_from_row(r: &AnyRow) -> Result<AgentRow, StoreError> {
+    Ok(AgentRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        capture_bodies: r.try_get::<Option<i64>, _>(2)?.map(|v| v != 0),
+        created_at: r.try_get(3)?,
+    })
 }
 
-impl AgentRow {
-    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            capture_bodies: r.try_get::<Option<i64>, _>(2)?.map(|v| v != 0),
-            created_at: r.try_get(3)?,
-        })
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct KeyRow {
-    pub id: String,
-    pub agent_id: String,
-    pub agent: String,
-    pub prefix: String,
-    pub models: Option<Vec<String>>,
-    pub expires_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub created_at: i64,
-}
-
-impl KeyRow {
-    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            agent_id: r.try_get(1)?,
-            agent: r.try_get(2)?,
-            prefix: r.try_get(3)?,
-            models: parse_models(r.try_get::<Option<String>, _>(4)?),
-            expires_at: r.try_get(5)?,
-            revoked_at: r.try_get(6)?,
-            created_at: r.try_get(7)?,
-        })
-    }
+fn key_from_row(r: &AnyRow) -> Result<KeyRow, StoreError> {
+    Ok(KeyRow {
+        id: r.try_get(0)?,
+        agent_id: r.try_get(1)?,
+        agent: r.try_get(2)?,
+        prefix: r.try_get(3)?,
+        models: parse_models(r.try_get::<Option<String>, _>(4)?),
+        expires_at: r.try_get(5)?,
+        revoked_at: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -1000,5 +977,8 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         policy_rule: r.try_get("policy_rule")?,
         approval_id: r.try_get("approval_id")?,
         decided_by: r.try_get("decided_by")?,
+        // Columns of migration 0009 (written by the audit writers from then on).
+        mcp_session_id: None,
+        approval_wait_ms: None,
     })
 }
