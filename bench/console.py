@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The console's page times on a large audit trail: seeds a Postgres database with 1,000,000
 audit events (320,000 of them in the last 24 hours, the rest over the 29 days before) from
-1,000 agents, 300 of them with budgets, with the hourly rollups the audit writer keeps; starts
+1,000 agents, 300 of them with budgets, with the rollups the audit writer keeps (hourly,
+minutely for the last two hours, one row per agent session, refused calls); starts
 `weir serve` (release) on it; signs in; and times each console page, sequentially, on a kept
 connection. Reports p50 and p95 per page (server time plus a loopback round trip).
 
-Usage:  python3 bench/console.py [--requests 40] [--skip-build] [--keep-db]
+Usage:  python3 bench/console.py [--requests 40] [--skip-build] [--keep-db] [--events 1000000]
 Needs Linux, Python 3.11 (stdlib only), cargo, and PostgreSQL at WEIR_TEST_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432) with psql on PATH. Not part of the test suite.
 Results are printed and written to bench/out/console.md.
@@ -55,41 +56,73 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-SEED = f"""
+def seed_sql(events: int, recent: int) -> str:
+    """The seeding statements: agents, events, and every rollup the audit writer keeps, as it
+    would have kept them (hourly with refused calls, minutely for the last two hours, sessions;
+    latency histograms without time spent waiting for approval)."""
+    return f"""
 BEGIN;
 INSERT INTO agents (id, name, capture_bodies, created_at)
   SELECT 'ag-' || g, 'agent-' || lpad(g::text, 4, '0'), NULL, 0 FROM generate_series(1, {AGENTS}) g;
 INSERT INTO audit_events (id, ts, request_id, trace_id, span_id, kind, operation, agent_id, agent_name, end_user, session_id,
     model_requested, model_served, provider, status_code, outcome, error_type, latency_ms, ttft_ms, streamed,
-    input_tokens, output_tokens, usage_estimated, cost_usd, request_body, response_body, mcp_server, tool_name, policy_decision)
+    input_tokens, output_tokens, usage_estimated, cost_usd, request_body, response_body, mcp_server, tool_name, policy_decision,
+    mcp_session_id, approval_wait_ms)
 SELECT lpad(to_hex(ts), 12, '0') || '-' || md5(g::text), ts, md5('r' || g), md5('t' || g), left(md5('s' || g), 16),
     CASE WHEN g % 4 = 0 THEN 'mcp' ELSE 'llm' END,
     CASE WHEN g % 4 = 0 THEN 'tools/call' ELSE 'chat' END,
-    'ag-' || a, 'agent-' || lpad(a::text, 4, '0'), CASE WHEN g % 3 = 0 THEN 'user-' || (g % 50) END, 'sess-' || (g / 25),
+    'ag-' || a, 'agent-' || lpad(a::text, 4, '0'), CASE WHEN g % 3 = 0 THEN 'user-' || (g % 50) END,
+    -- An agent's session: 25 of its calls, LLM and MCP alike.
+    'sess-' || a || '-' || (g / ({AGENTS} * 25)),
     CASE WHEN g % 4 <> 0 THEN (ARRAY['gpt-4o-mini', 'gpt-4o', 'claude-sonnet'])[1 + g % 3] END,
     CASE WHEN g % 4 <> 0 THEN (ARRAY['gpt-4o-mini', 'gpt-4o', 'claude-sonnet'])[1 + g % 3] END,
     CASE WHEN g % 4 <> 0 THEN 'openai' END,
-    CASE WHEN g % 50 = 0 THEN 502 ELSE 200 END, CASE WHEN g % 50 = 0 THEN 'error' ELSE 'ok' END,
-    CASE WHEN g % 50 = 0 THEN 'provider_unreachable' END,
+    CASE WHEN g % 50 = 0 THEN 502 WHEN g % 97 = 0 THEN 429 ELSE 200 END,
+    CASE WHEN g % 50 = 0 OR g % 97 = 0 THEN 'error' ELSE 'ok' END,
+    CASE WHEN g % 50 = 0 THEN 'provider_unreachable' WHEN g % 97 = 0 THEN 'limit_exceeded' END,
     5 + (g % 997) * 1.7, CASE WHEN g % 4 <> 0 THEN 3 + (g % 300) END, g % 2,
     CASE WHEN g % 4 <> 0 THEN 50 + g % 2000 END, CASE WHEN g % 4 <> 0 THEN 20 + g % 800 END, 0,
     CASE WHEN g % 4 <> 0 THEN (50 + g % 2000) * 0.00000015 + (20 + g % 800) * 0.0000006 END,
     '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"question number ' || g || ' about the quarterly report"}}]}}',
     '{{"id":"chatcmpl-' || g || '","choices":[{{"message":{{"role":"assistant","content":"an answer of moderate length for request ' || g || '"}}}}]}}',
-    CASE WHEN g % 4 = 0 THEN 'files' END, CASE WHEN g % 4 = 0 THEN 'files__read_file' END, CASE WHEN g % 4 = 0 THEN 'allow' END
+    CASE WHEN g % 4 = 0 THEN 'files' END, CASE WHEN g % 4 = 0 THEN 'files__read_file' END,
+    CASE WHEN g % 40 = 0 THEN 'approval' WHEN g % 4 = 0 THEN 'allow' END,
+    CASE WHEN g % 4 = 0 THEN md5('m' || a || '-' || (g / ({AGENTS} * 25))) END,
+    -- Every tenth tool call was held: half its latency spent waiting for a person.
+    CASE WHEN g % 40 = 0 THEN (5 + (g % 997) * 1.7) / 2 END
 FROM (
   SELECT g, 1 + (g::bigint * 7919) % {AGENTS} AS a,
-    CASE WHEN g <= {RECENT} THEN now_ms - (g::bigint * 86400000 / {RECENT})
-         ELSE now_ms - 86400000 - ((g - {RECENT})::bigint * 29 * 86400000 / ({EVENTS} - {RECENT})) END AS ts
-  FROM generate_series(1, {EVENTS}) g, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) n
+    CASE WHEN g <= {recent} THEN now_ms - (g::bigint * 86400000 / {recent})
+         ELSE now_ms - 86400000 - ((g - {recent})::bigint * 29 * 86400000 / ({events} - {recent})) END AS ts
+  FROM generate_series(1, {events}) g, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) n
 ) s;
-INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, input_tokens, output_tokens, cost_usd)
-  SELECT (ts / 3600000) * 3600000, kind, COALESCE(agent_name, ''), count(*), sum(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END),
+CREATE TEMP VIEW seeded AS
+  SELECT ts, kind, COALESCE(agent_name, '') AS agent_name, session_id, outcome, error_type, latency_ms, input_tokens, output_tokens, cost_usd,
+         CASE WHEN work < 0.05 THEN 0 ELSE floor(ln(work / 0.05) / ln(1.2))::bigint + 1 END AS bucket
+  FROM (SELECT *, GREATEST(latency_ms - COALESCE(approval_wait_ms, 0), 0) AS work FROM audit_events) e;
+INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd)
+  SELECT (ts / 3600000) * 3600000, kind, agent_name, count(*), sum(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END),
+         sum(CASE WHEN error_type = 'limit_exceeded' THEN 1 ELSE 0 END),
          sum(COALESCE(input_tokens, 0)), sum(COALESCE(output_tokens, 0)), sum(COALESCE(cost_usd, 0))
-  FROM audit_events GROUP BY 1, 2, 3;
+  FROM seeded GROUP BY 1, 2, 3;
 INSERT INTO audit_latency_hourly (hour, kind, bucket, count)
-  SELECT (ts / 3600000) * 3600000, kind, CASE WHEN latency_ms < 0.05 THEN 0 ELSE floor(ln(latency_ms / 0.05) / ln(1.2))::bigint + 1 END, count(*)
-  FROM audit_events GROUP BY 1, 2, 3;
+  SELECT (ts / 3600000) * 3600000, kind, bucket, count(*) FROM seeded GROUP BY 1, 2, 3;
+-- Minutes are kept two hours.
+INSERT INTO audit_minutely (minute, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd)
+  SELECT (ts / 60000) * 60000, kind, agent_name, count(*), sum(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END),
+         sum(CASE WHEN error_type = 'limit_exceeded' THEN 1 ELSE 0 END),
+         sum(COALESCE(input_tokens, 0)), sum(COALESCE(output_tokens, 0)), sum(COALESCE(cost_usd, 0))
+  FROM seeded WHERE ts >= (extract(epoch FROM now()) * 1000)::bigint / 60000 * 60000 - 7200000 GROUP BY 1, 2, 3;
+INSERT INTO audit_latency_minutely (minute, kind, bucket, count)
+  SELECT (ts / 60000) * 60000, kind, bucket, count(*)
+  FROM seeded WHERE ts >= (extract(epoch FROM now()) * 1000)::bigint / 60000 * 60000 - 7200000 GROUP BY 1, 2, 3;
+INSERT INTO audit_sessions (agent_name, session_id, first_ts, last_ts, end_ts, llm_calls, mcp_calls, approvals, errors,
+    input_tokens, output_tokens, cost_usd)
+  SELECT agent_name, session_id, min(ts), max(ts), max(ts + trunc(latency_ms))::bigint,
+         sum(CASE WHEN kind = 'llm' THEN 1 ELSE 0 END), sum(CASE WHEN kind = 'mcp' THEN 1 ELSE 0 END),
+         sum(CASE WHEN kind = 'approval' THEN 1 ELSE 0 END), sum(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END),
+         sum(COALESCE(input_tokens, 0)), sum(COALESCE(output_tokens, 0)), sum(COALESCE(cost_usd, 0))
+  FROM seeded WHERE session_id IS NOT NULL GROUP BY 1, 2;
 INSERT INTO budgets (id, agent_id, model, kind, period, amount, updated_at)
   SELECT 'b-' || g, 'ag-' || g, '', 'tokens', 'day', 500000 + g * 1000, 0 FROM generate_series(1, 300) g;
 UPDATE change_counter SET generation = generation + 1 WHERE id = 1;
@@ -103,6 +136,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--keep-db", action="store_true", help="keep (and reuse) the seeded database")
+    ap.add_argument("--events", type=int, default=EVENTS, help="audit events to seed (32%% of them in the last 24 h)")
     args = ap.parse_args()
     if not args.skip_build:
         log("building weir (release)")
@@ -118,9 +152,9 @@ def main() -> None:
     if not exists:
         psql("postgres", f"CREATE DATABASE {DB}")
         subprocess.run([str(WEIR_BIN), "migrate"], env=env, check=True, capture_output=True)
-        log(f"seeding {EVENTS:,} events from {AGENTS:,} agents")
+        log(f"seeding {args.events:,} events from {AGENTS:,} agents")
         started = time.monotonic()
-        psql(DB, SEED)
+        psql(DB, seed_sql(args.events, args.events * RECENT // EVENTS))
         log(f"seeded in {time.monotonic() - started:.0f} s")
     counts = psql(DB, f"SELECT count(*), count(*) FILTER (WHERE ts >= (extract(epoch FROM now()) * 1000)::bigint - 86400000), (SELECT count(*) FROM agents) FROM audit_events")
     log(f"events, events in the last 24 h, agents: {counts.strip()}")
@@ -148,15 +182,21 @@ def main() -> None:
         cookie = resp.getheader("set-cookie", "").split(";")[0]
         assert cookie.startswith("weir_console="), resp.getheaders()
         event_id = psql(DB, "SELECT id FROM audit_events ORDER BY ts DESC LIMIT 1 OFFSET 1000").strip()
+        session_agent, session_id = psql(DB, "SELECT agent_name, session_id FROM audit_sessions ORDER BY last_ts DESC LIMIT 1 OFFSET 10").strip().split("|")
+        budgeted = psql(DB, "SELECT a.name FROM budgets b JOIN agents a ON a.id = b.agent_id ORDER BY a.name LIMIT 1").strip() or "agent-0042"
         pages = [
             ("overview", "/"),
             ("traces", "/traces"),
             ("traces, one agent", "/traces?agent=agent-0042"),
             ("traces, one tool", "/traces?tool=files__read_file"),
             ("traces, errors a week ago", f"/traces?outcome=error&until={int(time.time() * 1000) - 7 * 86400000}"),
-            ("event and its session", f"/events/{event_id}"),
+            ("traces, a bad time", "/traces?since=last+tuesday"),
+            ("event, as a conversation", f"/events/{event_id}"),
+            ("sessions", "/sessions"),
+            ("sessions, one agent", f"/sessions?agent={session_agent}"),
+            ("session, waterfall and timeline", f"/sessions/{urllib.parse.quote(session_id)}?agent={session_agent}"),
             ("agents", "/agents"),
-            ("agent", "/agents/agent-0042"),
+            ("agent, budget charts", f"/agents/{budgeted}"),
             ("approvals", "/approvals"),
             ("tools", "/tools"),
             ("models", "/models"),
@@ -170,7 +210,7 @@ def main() -> None:
                 r = conn.getresponse()
                 body = r.read()
                 took = (time.perf_counter() - t0) * 1000
-                assert r.status == 200, (path, r.status, body[:300])
+                assert r.status == (400 if "bad time" in name else 200), (path, r.status, body[:300])
                 if i >= 3:
                     times.append(took)
             times.sort()
@@ -188,7 +228,7 @@ def main() -> None:
             psql("postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
     lines = [
-        f"Console benchmark, {dt.date.today().isoformat()}: {EVENTS:,} events ({RECENT:,} in the last 24 h), {AGENTS:,} agents, Postgres; {args.requests} requests per page",
+        f"Console benchmark, {dt.date.today().isoformat()}: {args.events:,} events ({args.events * RECENT // EVENTS:,} in the last 24 h), {AGENTS:,} agents, Postgres; {args.requests} requests per page",
         "",
         "| page | p50 (ms) | p95 (ms) | size |",
         "|---|---:|---:|---:|",

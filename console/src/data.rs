@@ -1,13 +1,13 @@
 //! What the console needs from the gateway, as a trait the server implements.
 //!
-//! Records come as JSON objects in the admin API's shapes (documented in the README), because
-//! the server answers them with the very operations behind its admin API: the console is a
-//! second face of that API, never a second implementation of it.
+//! Records come in the admin API's own types (crate `weir-api`), because the server answers them
+//! with the very operations behind its admin API: the console is a second face of that API,
+//! never a second implementation of it, and the two cannot disagree on a field.
 
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
-use serde_json::Value;
+use weir_api::{Agent, AgentLimits, Approval, AuditEvent, BudgetWindow, EventsPage, Facets, Key, ModelsList, Overview, SessionsPage, ToolView};
 
 /// A failure the console shows to the operator (the message is safe to show).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct TraceFilter {
     pub kind: Option<String>,
     pub model: Option<String>,
     pub tool: Option<String>,
+    /// An MCP server.
+    pub server: Option<String>,
     pub outcome: Option<String>,
     /// An HTTP status code.
     pub status: Option<String>,
@@ -49,13 +51,14 @@ pub struct TraceFilter {
 impl TraceFilter {
     /// The non-empty filters as query pairs (the cursor left out).
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let fields: [(&'static str, &Option<String>); 10] = [
+        let fields: [(&'static str, &Option<String>); 11] = [
             ("agent", &self.agent),
             ("user", &self.user),
             ("session", &self.session),
             ("kind", &self.kind),
             ("model", &self.model),
             ("tool", &self.tool),
+            ("server", &self.server),
             ("outcome", &self.outcome),
             ("status", &self.status),
             ("since", &self.since),
@@ -65,11 +68,15 @@ impl TraceFilter {
     }
 }
 
-/// One page of records and the cursor of the next.
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub items: Vec<Value>,
-    pub next_cursor: Option<String>,
+/// An agent as its page shows it: the record, its keys, its budgets (each window with its use,
+/// and on the agent's own page how many calls it refused and its use over the window), and on
+/// its own page its rate limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentView {
+    pub agent: Agent,
+    pub keys: Vec<Key>,
+    pub budgets: Vec<BudgetWindow>,
+    pub limits: Option<AgentLimits>,
 }
 
 #[async_trait::async_trait]
@@ -93,22 +100,29 @@ pub trait ConsoleData: Send + Sync + 'static {
     fn reached_over_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool;
 
     /// The last 24 hours from the rollups (`GET /api/v1/overview`).
-    async fn overview(&self) -> DataResult<Value>;
+    async fn overview(&self) -> DataResult<Overview>;
+    /// How many tool calls wait for a person now (every page's navigation shows it).
+    async fn pending_approvals(&self) -> DataResult<i64>;
 
     /// Audit events, newest first (`GET /api/v1/audit/events`).
-    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page>;
-    async fn event(&self, id: &str) -> DataResult<Option<Value>>;
+    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<EventsPage>;
+    async fn event(&self, id: &str) -> DataResult<Option<AuditEvent>>;
+    /// The names the traces' filters can take (`GET /api/v1/audit/facets`).
+    async fn facets(&self) -> DataResult<Facets>;
 
-    /// Agents with their keys and budgets (each budget window with its usage); one agent also
-    /// with its rate limits (`limits`).
-    async fn agents(&self) -> DataResult<Vec<Value>>;
-    async fn agent(&self, name: &str) -> DataResult<Option<Value>>;
+    /// Sessions, most recently active first (`GET /api/v1/sessions`).
+    async fn sessions(&self, agent: Option<&str>, cursor: Option<&str>, limit: u32) -> DataResult<SessionsPage>;
+
+    /// Agents with their keys and budgets.
+    async fn agents(&self) -> DataResult<Vec<AgentView>>;
+    /// One agent with its keys, budgets (with refused calls and use over the window) and limits.
+    async fn agent(&self, name: &str) -> DataResult<Option<AgentView>>;
     async fn create_agent(&self, name: &str) -> DataResult<()>;
     /// Creates a key and returns its secret (shown once).
-    async fn create_key(&self, agent: &str, expires_in: Option<&str>) -> DataResult<String>;
+    async fn create_key(&self, agent: &str, expires_in: Option<&str>, models: Option<Vec<String>>) -> DataResult<String>;
     async fn revoke_key(&self, id: &str) -> DataResult<()>;
-    /// Sets an agent's rate limits for all models (`model` `None`) or one; an empty value
-    /// removes that limit.
+    /// Sets the models a key may call (`None`: every model).
+    async fn set_key_models(&self, id: &str, models: Option<Vec<String>>) -> DataResult<()>;
     /// Sets the limits of one scope (an empty value removes that limit); `mcp_rpm` applies to
     /// the agent as a whole and is left alone when a model is given.
     async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()>;
@@ -116,13 +130,14 @@ pub trait ConsoleData: Send + Sync + 'static {
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()>;
 
     /// Held tool calls (`status` as the approvals API takes it).
-    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Value>>;
+    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Approval>>;
     async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()>;
 
-    /// Models with their targets' circuit states and their last hour (`GET /api/v1/models`).
-    async fn models(&self) -> DataResult<Vec<Value>>;
+    /// Models with their targets' circuit states and their last hour, and the providers
+    /// (`GET /api/v1/models`).
+    async fn models(&self) -> DataResult<ModelsList>;
 
     /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
-    async fn tools(&self) -> DataResult<Vec<Value>>;
+    async fn tools(&self) -> DataResult<Vec<ToolView>>;
     async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()>;
 }

@@ -18,7 +18,8 @@ pub fn int(n: i64) -> String {
 
 /// Dollars, with cents for amounts of a dollar or more and four decimals below.
 pub fn cost(usd: Option<f64>) -> String {
-    match usd {
+    // `+ 0.0` turns a -0.0 (an empty sum) into 0.
+    match usd.map(|v| v + 0.0) {
         None => String::new(),
         Some(v) if v.abs() >= 1.0 => {
             let cents = (v * 100.0).round() as i64;
@@ -77,6 +78,19 @@ pub fn time(ms: i64) -> String {
     t.format(&f).unwrap_or_else(|_| ms.to_string())
 }
 
+/// The time of day as `14:00`, in the page's time zone; with the date (`2026-12-01 00:00`) when
+/// it is not within the next or last 20 hours.
+pub fn clock(ms: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos((i128::from(ms) + i128::from(offset()) * 60_000) * 1_000_000) else { return ms.to_string() };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let out = if (ms - now).abs() < 20 * 3_600_000 {
+        t.format(time::macros::format_description!("[hour]:[minute]"))
+    } else {
+        t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+    };
+    out.unwrap_or_else(|_| ms.to_string())
+}
+
 /// Percent-encodes a query value.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -103,6 +117,7 @@ mod tests {
         assert_eq!(cost(Some(0.042)), "$0.0420");
         assert_eq!(cost(Some(0.000012)), "$0.000012");
         assert_eq!(cost(None), "");
+        assert_eq!(cost(Some(std::iter::empty::<f64>().sum())), "$0.000000", "an empty sum is no cost, not a negative one");
         assert_eq!(ms(Some(0.25)), "0.2 ms");
         assert_eq!(ms(Some(1530.0)), "1.53 s");
         assert_eq!(time(0), "1970-01-01 00:00:00");

@@ -8,6 +8,8 @@
 //! Cookies carry `Secure` when the gateway says the browser came over HTTPS.
 
 pub mod auth;
+pub mod charts;
+pub mod conversation;
 pub mod data;
 pub mod fmt;
 mod pages;
@@ -21,11 +23,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::Value;
+use weir_api::AuditEvent;
 
-pub use data::{ConsoleData, DataError, DataResult, Page, TraceFilter};
+use pages::{FieldError, Frame};
 
-const STYLESHEET: &str = include_str!("../assets/console.css");
+pub use data::{AgentView, ConsoleData, DataError, DataResult, TraceFilter};
+
+const STYLESHEET: &str = concat!(include_str!("../assets/console.css"), include_str!("../assets/charts.css"), include_str!("../assets/conversation.css"));
 const PAGE_SIZE: u32 = 50;
 
 #[derive(Clone)]
@@ -43,12 +47,15 @@ pub fn router(data: Arc<dyn ConsoleData>) -> Router {
         .route("/settings/time-zone", post(set_time_zone))
         .route("/traces", get(traces))
         .route("/events/{id}", get(event))
+        .route("/sessions", get(sessions))
+        .route("/sessions/{id}", get(session))
         .route("/agents", get(agents).post(create_agent))
         .route("/agents/{name}", get(agent))
         .route("/agents/{name}/keys", post(create_key))
         .route("/agents/{name}/budgets", post(set_budget))
         .route("/agents/{name}/limits", post(set_limits))
         .route("/keys/{id}/revoke", post(revoke_key))
+        .route("/keys/{id}/models", post(set_key_models))
         .route("/approvals", get(approvals))
         .route("/approvals/{id}/approve", post(approve))
         .route("/approvals/{id}/deny", post(deny))
@@ -76,11 +83,15 @@ fn zoned(headers: &HeaderMap, render: impl FnOnce() -> String) -> String {
     fmt::with_offset(minutes, render)
 }
 
+/// Scripts from nowhere, styles from the stylesheet only (no inline `style`), images from here or
+/// inline (a conversation's pictures), forms to here, no framing.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'";
+
 fn html(status: StatusCode, body: String) -> Response {
     let mut r = (status, Html(body)).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r.headers_mut().insert("x-frame-options", HeaderValue::from_static("DENY"));
-    r.headers_mut().insert("content-security-policy", HeaderValue::from_static("default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"));
+    r.headers_mut().insert("content-security-policy", HeaderValue::from_static(CSP));
     r
 }
 
@@ -95,6 +106,12 @@ struct Operator {
 }
 
 impl Console {
+    /// A page's frame: the form token, the waiting approvals for the navigation (left out when
+    /// the database cannot say), a flash message.
+    async fn frame(&self, op: &Operator, flash: Option<String>) -> Frame {
+        Frame { csrf: op.csrf.clone(), pending: self.data.pending_approvals().await.ok(), flash, refresh: false }
+    }
+
     /// The operator of a valid cookie whose session was not signed out (checked in memory).
     fn operator(&self, headers: &HeaderMap) -> Option<Operator> {
         let key = self.data.signing_key();
@@ -190,6 +207,7 @@ fn flash(code: Option<&str>) -> Option<String> {
             "budget" => "Budget set. Every replica applies it within 2 seconds.",
             "limits" => "Rate limits set. Every replica applies them within 2 seconds.",
             "revoked" => "Key revoked. It stops working within 2 seconds.",
+            "key-models" => "The key's models are set. Every replica applies them within 2 seconds.",
             _ => return None,
         }
         .to_string(),
@@ -271,7 +289,10 @@ async fn set_time_zone(State(c): State<Console>, SecureCookies(secure): SecureCo
 
 async fn overview(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap) -> Response {
     match c.data.overview().await {
-        Ok(o) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Overview", "/", &op.csrf, None, false, pages::overview(&o, &c.data.gateway_url()))))),
+        Ok(o) => {
+            let frame = Frame { csrf: op.csrf.clone(), pending: Some(o.pending_approvals), flash: None, refresh: false };
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Overview", "/", frame, pages::overview(&o, &c.data.gateway_url())))))
+        }
         Err(e) => data_error(&e),
     }
 }
@@ -285,15 +306,110 @@ struct TraceQuery {
     follow: Option<String>,
 }
 
+/// A time as the events API takes it: RFC 3339 or unix milliseconds as typed, or a while ago
+/// (`15m`, `2h`, `7d`) from `now` (unix ms).
+fn parse_when(v: &str, now_ms: i64) -> Result<String, String> {
+    let v = v.trim();
+    if v.parse::<i64>().is_ok() || time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).is_ok() {
+        return Ok(v.to_string());
+    }
+    let unit = v.chars().last().unwrap_or(' ');
+    let per = match unit {
+        's' => 1_000,
+        'm' => 60_000,
+        'h' => 3_600_000,
+        'd' => 86_400_000,
+        'w' => 7 * 86_400_000,
+        _ => 0,
+    };
+    match v[..v.len() - unit.len_utf8().min(v.len())].trim().parse::<i64>() {
+        Ok(n) if per > 0 && (0..=3650 * 86_400_000 / per).contains(&n) => Ok((now_ms - n * per).to_string()),
+        _ => Err("Not a time: use 2026-11-25T12:00:00Z, unix milliseconds, or a while ago such as 15m, 2h, 7d.".into()),
+    }
+}
+
+/// The filters as the events API takes them, or the fields that cannot be.
+fn checked_filter(f: &TraceFilter, now_ms: i64) -> (TraceFilter, Vec<FieldError>) {
+    let mut out = f.clone();
+    let mut errors = Vec::new();
+    for (field, value, slot) in [("since", f.since.as_deref(), &mut out.since), ("until", f.until.as_deref(), &mut out.until)] {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+            match parse_when(v, now_ms) {
+                Ok(t) => *slot = Some(t),
+                Err(message) => errors.push(FieldError { field, message }),
+            }
+        }
+    }
+    if let Some(s) = f.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if !s.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n)) {
+            errors.push(FieldError { field: "status", message: "An HTTP status is a number from 100 to 599.".into() });
+        }
+    }
+    (out, errors)
+}
+
+/// Whether a held call passes the traces' filters (names whatever their case).
+fn held_matches(a: &weir_api::Approval, f: &TraceFilter) -> bool {
+    let same = |want: &Option<String>, have: Option<&str>| want.as_deref().map(str::trim).filter(|w| !w.is_empty()).is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)));
+    let kind_ok = f.kind.as_deref().map(str::trim).is_none_or(|k| k.is_empty() || k.eq_ignore_ascii_case("mcp"));
+    let unset = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    kind_ok
+        && unset(&f.model)
+        && unset(&f.outcome)
+        && unset(&f.status)
+        && unset(&f.until)
+        && same(&f.agent, a.agent_name.as_deref())
+        && same(&f.user, a.end_user.as_deref())
+        && same(&f.session, a.session_id.as_deref())
+        && same(&f.server, Some(&a.server))
+        && same(&f.tool, Some(&a.tool))
+}
+
 async fn traces(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(q): Query<TraceQuery>) -> Response {
     let follow = q.follow.is_some();
-    let page = match c.data.events(&q.filter, PAGE_SIZE).await {
-        Ok(p) => p,
-        // The refusal's words would echo the link's: say it in the console's own.
-        Err(DataError::Refused(_)) => return refusal(StatusCode::BAD_REQUEST, "A filter is not valid: times are RFC 3339 (2026-11-25T12:00:00Z) or unix milliseconds, status is a number, and the cursor must come from the Older link."),
-        Err(e) => return data_error(&e),
+    let (filter, mut errors) = checked_filter(&q.filter, now() * 1000);
+    let page = if errors.is_empty() {
+        match c.data.events(&filter, PAGE_SIZE).await {
+            Ok(p) => p,
+            Err(DataError::Refused(m)) => {
+                // The cursor is the one field a person does not type.
+                let field = if m.contains("cursor") { "cursor" } else { "since" };
+                errors.push(FieldError { field, message: if field == "cursor" { "That page link is stale: start again from the first page.".into() } else { "A filter is not valid.".into() } });
+                Default::default()
+            }
+            Err(e) => return data_error(&e),
+        }
+    } else {
+        Default::default()
     };
-    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Traces", "/traces", &op.csrf, None, follow, pages::traces(&q.filter, &page, follow, &c.data.gateway_url())))))
+    let first_page = q.filter.cursor.as_deref().is_none_or(str::is_empty);
+    let held: Vec<weir_api::Approval> = if first_page && errors.is_empty() {
+        c.data.approvals(Some("pending")).await.unwrap_or_default().into_iter().filter(|a| held_matches(a, &q.filter)).collect()
+    } else {
+        Vec::new()
+    };
+    let facets = c.data.facets().await.unwrap_or_default();
+    let mut frame = c.frame(&op, None).await;
+    frame.refresh = follow;
+    let gateway = c.data.gateway_url();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let view = pages::TracesView { filter: &q.filter, page: &page, held: &held, facets: &facets, errors: &errors, follow, gateway_url: &gateway };
+    html(status, zoned(&headers, || pages::render(pages::shell("Traces", "/traces", frame, pages::traces(view)))))
+}
+
+/// Poisoning findings and pin changes of the tools these calls used, by prefixed name.
+async fn tool_findings(c: &Console, events: &[AuditEvent]) -> pages::ToolFindings {
+    let mut findings = pages::ToolFindings::new();
+    if events.iter().any(|x| x.tool_name.is_some()) {
+        for t in c.data.tools().await.unwrap_or_default() {
+            let mut items: Vec<String> = t.findings.iter().map(|f| format!("{} in {}: {}", f.rule, f.location, f.excerpt)).collect();
+            if t.changed {
+                items.push("its definition changed since it was pinned".into());
+            }
+            findings.insert(t.name, items);
+        }
+    }
+    findings
 }
 
 async fn event(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -302,36 +418,61 @@ async fn event(State(c): State<Console>, SignedIn(op): SignedIn, headers: Header
         Ok(None) => return refusal(StatusCode::NOT_FOUND, "There is no such event."),
         Err(e) => return data_error(&e),
     };
-    // A session is an agent's: another agent using the same name is another timeline.
-    let session = match e.get("session_id").and_then(Value::as_str) {
-        Some(s) if !s.is_empty() => {
-            let agent = e.get("agent_name").and_then(Value::as_str).map(str::to_string);
-            let filter = TraceFilter { session: Some(s.to_string()), agent, ..Default::default() };
-            c.data.events(&filter, 200).await.map(|p| p.items).unwrap_or_default()
-        }
-        _ => Vec::new(),
+    let findings = tool_findings(&c, std::slice::from_ref(&e)).await;
+    let title = format!("{} {}", e.kind, e.operation);
+    let frame = c.frame(&op, None).await;
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/traces", frame, pages::event(&e, &findings)))))
+}
+
+// -- sessions ---------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SessionsQuery {
+    agent: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn sessions(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(q): Query<SessionsQuery>) -> Response {
+    let agent = q.agent.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let page = match c.data.sessions(agent, q.cursor.as_deref(), PAGE_SIZE).await {
+        Ok(p) => p,
+        Err(e) => return data_error(&e),
     };
-    // Poisoning findings and pin changes of the tools this session used.
-    let mut findings = pages::ToolFindings::new();
-    if session.iter().chain(std::iter::once(&e)).any(|x| x.get("tool_name").and_then(Value::as_str).is_some()) {
-        for t in c.data.tools().await.unwrap_or_default() {
-            let mut items: Vec<String> = t
-                .get("findings")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|f| format!("{} in {}: {}", f["rule"].as_str().unwrap_or(""), f["location"].as_str().unwrap_or(""), f["excerpt"].as_str().unwrap_or("")))
-                .collect();
-            if t.get("changed").and_then(Value::as_bool) == Some(true) {
-                items.push("its definition changed since it was pinned".into());
-            }
-            if let Some(name) = t.get("name").and_then(Value::as_str) {
-                findings.insert(name.to_string(), items);
-            }
-        }
+    let agents = c.data.facets().await.map(|f| f.agents).unwrap_or_default();
+    let frame = c.frame(&op, None).await;
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Sessions", "/sessions", frame, pages::sessions(&page, agent, &agents)))))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SessionQuery {
+    agent: String,
+}
+
+/// The calls a session page shows at most (the latest).
+const SESSION_CALLS: u32 = 500;
+
+/// One session: its calls, LLM and MCP together, as a waterfall and a timeline. A session is an
+/// agent's: another agent using the same name is another session.
+async fn session(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<SessionQuery>) -> Response {
+    let filter = TraceFilter { session: Some(id.clone()), agent: Some(q.agent.clone()).filter(|a| !a.is_empty()), ..Default::default() };
+    let mut page = match c.data.events(&filter, SESSION_CALLS).await {
+        Ok(p) => p,
+        Err(e) => return data_error(&e),
+    };
+    if page.events.is_empty() {
+        return refusal(StatusCode::NOT_FOUND, "There is no such session (or its calls have left the audit trail).");
     }
-    let title = format!("{} {}", e.get("kind").and_then(Value::as_str).unwrap_or(""), e.get("operation").and_then(Value::as_str).unwrap_or(""));
-    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/traces", &op.csrf, None, false, pages::event(&e, &session, &findings)))))
+    // Without an agent in the link, the session is the agent's of its latest call.
+    let agent = if q.agent.is_empty() { page.events[0].agent_name.clone().unwrap_or_default() } else { q.agent.clone() };
+    page.events.retain(|e| e.agent_name.as_deref().unwrap_or("") == agent);
+    page.events.reverse();
+    let findings = tool_findings(&c, &page.events).await;
+    let frame = c.frame(&op, None).await;
+    let title = format!("Session {id}");
+    let view = pages::SessionView { agent: &agent, id: &id, events: &page.events, truncated: page.next_cursor.is_some(), findings: &findings };
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/sessions", frame, pages::session(view)))))
 }
 
 // -- agents -----------------------------------------------------------------------------------
@@ -343,15 +484,22 @@ struct Done {
 
 async fn agents(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
     match c.data.agents().await {
-        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Agents", "/agents", &op.csrf, flash(d.done.as_deref()), false, pages::agents(&list, &op.csrf, &c.data.gateway_url()))))),
+        Ok(list) => {
+            let frame = c.frame(&op, flash(d.done.as_deref())).await;
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Agents", "/agents", frame, pages::agents(&list, &op.csrf, &c.data.gateway_url())))))
+        }
         Err(e) => data_error(&e),
     }
 }
 
 async fn agent_page(c: &Console, headers: &HeaderMap, op: &Operator, name: &str, flash_text: Option<String>, new_key: Option<String>) -> Response {
-    let recent = c.data.events(&TraceFilter { agent: Some(name.to_string()), ..Default::default() }, 20).await.map(|p| p.items).unwrap_or_default();
+    let recent = c.data.events(&TraceFilter { agent: Some(name.to_string()), ..Default::default() }, 20).await.map(|p| p.events).unwrap_or_default();
+    let models = c.data.facets().await.map(|f| f.models).unwrap_or_default();
     match c.data.agent(name).await {
-        Ok(Some(a)) => html(StatusCode::OK, zoned(headers, || pages::render(pages::shell(name, "/agents", &op.csrf, flash_text, false, pages::agent(&a, &recent, &op.csrf, new_key))))),
+        Ok(Some(a)) => {
+            let frame = c.frame(op, flash_text).await;
+            html(StatusCode::OK, zoned(headers, || pages::render(pages::shell(name, "/agents", frame, pages::agent(&a, &recent, &models, &op.csrf, new_key)))))
+        }
         Ok(None) => refusal(StatusCode::NOT_FOUND, "There is no such agent."),
         Err(e) => data_error(&e),
     }
@@ -379,22 +527,59 @@ async fn create_agent(State(c): State<Console>, headers: HeaderMap, Form(f): For
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct NewKey {
-    csrf: String,
-    expires_in: String,
+/// A form whose fields may repeat (checkboxes): each field's values in order.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Forms are small; a larger body is refused before it is parsed.
+    const MAX_BYTES: usize = 64 * 1024;
+
+    fn parse(body: &[u8]) -> Option<Self> {
+        (body.len() <= Self::MAX_BYTES).then(|| Self(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
+    }
+
+    fn one(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The ticked models; none ticked means every model.
+    fn models(&self) -> Option<Vec<String>> {
+        let models: Vec<String> = self.0.iter().filter(|(k, v)| k == "models" && !v.trim().is_empty()).map(|(_, v)| v.trim().to_string()).collect();
+        (!models.is_empty()).then_some(models)
+    }
+}
+
+fn form_fields(body: &[u8]) -> Result<Fields, Box<Response>> {
+    Fields::parse(body).ok_or_else(|| Box::new(refusal(StatusCode::PAYLOAD_TOO_LARGE, "This form is too large.")))
 }
 
 /// The new key is shown in this answer (not through a redirect: it must not reach a URL).
-async fn create_key(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Form(f): Form<NewKey>) -> Response {
-    let op = match c.form_operator(&headers, &f.csrf) {
+async fn create_key(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    let f = match form_fields(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let op = match c.form_operator(&headers, f.one("csrf")) {
         Ok(op) => op,
         Err(r) => return *r,
     };
-    let expires = Some(f.expires_in.trim()).filter(|s| !s.is_empty());
-    match c.data.create_key(&name, expires).await {
+    let expires = Some(f.one("expires_in").trim()).filter(|s| !s.is_empty());
+    match c.data.create_key(&name, expires, f.models()).await {
         Ok(secret) => agent_page(&c, &headers, &op, &name, Some("Key created.".into()), Some(secret)).await,
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn set_key_models(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let f = match form_fields(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if let Err(r) = c.form_operator(&headers, f.one("csrf")) {
+        return *r;
+    }
+    match c.data.set_key_models(&id, f.models()).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(f.one("agent"))), "key-models"),
         Err(e) => data_error(&e),
     }
 }
@@ -467,8 +652,9 @@ async fn approvals(State(c): State<Console>, SignedIn(op): SignedIn, headers: He
         (Ok(p), Ok(a)) => (p, a),
         (Err(e), _) | (_, Err(e)) => return data_error(&e),
     };
-    let history: Vec<Value> = all.into_iter().filter(|a| a.get("status").and_then(Value::as_str) != Some("pending")).collect();
-    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Approvals", "/approvals", &op.csrf, flash(d.done.as_deref()), false, pages::approvals(&pending, &history, &op.csrf)))))
+    let history: Vec<weir_api::Approval> = all.into_iter().filter(|a| a.status != weir_api::ApprovalStatus::Pending).collect();
+    let frame = Frame { csrf: op.csrf.clone(), pending: Some(pending.len() as i64), flash: flash(d.done.as_deref()), refresh: false };
+    html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Approvals", "/approvals", frame, pages::approvals(&pending, &history, &op.csrf)))))
 }
 
 #[derive(Deserialize, Default)]
@@ -499,7 +685,10 @@ async fn deny(State(c): State<Console>, headers: HeaderMap, Path(id): Path<Strin
 
 async fn tools(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
     match c.data.tools().await {
-        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Tools", "/tools", &op.csrf, flash(d.done.as_deref()), false, pages::tools(&list, &op.csrf))))),
+        Ok(list) => {
+            let frame = c.frame(&op, flash(d.done.as_deref())).await;
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Tools", "/tools", frame, pages::tools(&list, &op.csrf)))))
+        }
         Err(e) => data_error(&e),
     }
 }
@@ -513,7 +702,10 @@ struct ToolApproval {
 
 async fn models(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap) -> Response {
     match c.data.models().await {
-        Ok(list) => html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", &op.csrf, None, false, pages::models(&list))))),
+        Ok(list) => {
+            let frame = c.frame(&op, None).await;
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", frame, pages::models(&list)))))
+        }
         Err(e) => data_error(&e),
     }
 }
@@ -530,16 +722,128 @@ async fn approve_tool(State(c): State<Console>, headers: HeaderMap, Path((server
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use super::*;
 
     #[test]
     fn names_from_backends_and_agents_cannot_bend_form_addresses() {
-        let tool = json!({"name": "srv__../../agents/prod/limits?", "server": "srv", "tool": "../../agents/prod/limits?", "flagged": true, "current_hash": "h"});
-        let html = crate::pages::render(crate::pages::tools(&[tool], "token"));
+        let tool = weir_api::ToolView {
+            server: "srv".into(),
+            tool: "../../agents/prod/limits?".into(),
+            name: "srv__../../agents/prod/limits?".into(),
+            rules: vec![],
+            callable_by: String::new(),
+            action: "warn".into(),
+            flagged: true,
+            withheld: false,
+            withheld_because: None,
+            findings: vec![],
+            changed: false,
+            diff: serde_json::Value::Null,
+            pinned_hash: "h".into(),
+            current_hash: "h".into(),
+            approved_hash: None,
+            approved_by: None,
+            approved_at: None,
+            first_seen_at: 0,
+            changed_at: None,
+            seen_at: 0,
+            definition: serde_json::Value::Null,
+        };
+        let html = pages::render(pages::tools(&[tool], "token"));
         assert!(html.contains(r#"action="/tools/srv/..%2F..%2Fagents%2Fprod%2Flimits%3F/approve""#), "{html}");
-        let event = json!({"id": "e1", "session_id": "s&agent=other", "kind": "llm", "ts": 0});
-        let page = crate::Page { items: vec![event], next_cursor: None };
-        let html = crate::pages::render(crate::pages::traces(&Default::default(), &page, false, "http://gw"));
-        assert!(html.contains("/traces?session=s%26agent%3Dother"), "{html}");
+        let event = AuditEvent { id: "e1".into(), session_id: Some("s&agent=other".into()), agent_name: Some("a".into()), kind: "llm".into(), ..Default::default() };
+        let page = weir_api::EventsPage { events: vec![event], next_cursor: None };
+        let facets = weir_api::Facets::default();
+        let view = pages::TracesView { filter: &TraceFilter::default(), page: &page, held: &[], facets: &facets, errors: &[], follow: false, gateway_url: "http://gw" };
+        let html = pages::render(pages::traces(view));
+        assert!(html.contains("/sessions/s%26agent%3Dother?agent=a"), "{html}");
+    }
+
+    #[test]
+    fn session_names_are_whole_and_a_filter_that_finds_nothing_is_not_a_first_run() {
+        let events: Vec<AuditEvent> = ["ticket-1000", "ticket-1001"]
+            .iter()
+            .map(|s| AuditEvent { id: format!("e-{s}"), session_id: Some(s.to_string()), agent_name: Some("a".into()), kind: "llm".into(), outcome: "ok".into(), ..Default::default() })
+            .collect();
+        let page = weir_api::EventsPage { events, next_cursor: None };
+        let facets = weir_api::Facets::default();
+        let view = pages::TracesView { filter: &TraceFilter::default(), page: &page, held: &[], facets: &facets, errors: &[], follow: false, gateway_url: "http://gw" };
+        let html = pages::render(pages::traces(view));
+        assert!(html.contains(">ticket-1000</a>") && html.contains(">ticket-1001</a>"), "{html}");
+        let empty = weir_api::EventsPage::default();
+        let filter = TraceFilter { agent: Some("nobody".into()), ..Default::default() };
+        let view = pages::TracesView { filter: &filter, page: &empty, held: &[], facets: &facets, errors: &[], follow: false, gateway_url: "http://gw" };
+        let html = pages::render(pages::traces(view));
+        assert!(html.contains("No calls match these filters.") && !html.contains("No traces yet"), "{html}");
+        let view = pages::TracesView { filter: &TraceFilter::default(), page: &empty, held: &[], facets: &facets, errors: &[], follow: false, gateway_url: "http://gw" };
+        assert!(pages::render(pages::traces(view)).contains("No traces yet"));
+    }
+
+    #[test]
+    fn an_approvers_reason_is_a_reason_and_a_failure_says_why() {
+        let decision = AuditEvent { kind: "approval".into(), operation: "denied".into(), outcome: "ok".into(), status_code: 200, error_message: Some("not on a Friday".into()), ..Default::default() };
+        let html = pages::render(pages::event(&decision, &Default::default()));
+        assert!(html.contains("<th>reason</th><td>not on a Friday</td>") && !html.contains("<th>error</th>"), "{html}");
+        let limited = AuditEvent { kind: "llm".into(), outcome: "error".into(), status_code: 429, error_type: Some("limit_exceeded".into()), error_message: Some("token budget per day exceeded: …".into()), ..Default::default() };
+        assert_eq!(pages::reason(&limited), "budget spent");
+        let rated = AuditEvent { error_message: Some("requests per minute exceeded: …".into()), ..limited.clone() };
+        assert_eq!(pages::reason(&rated), "rate limited");
+        let upstream = AuditEvent { kind: "llm".into(), outcome: "error".into(), status_code: 502, error_type: Some("provider_503".into()), ..Default::default() };
+        assert_eq!(pages::reason(&upstream), "upstream 503");
+        let rescued = AuditEvent { outcome: "ok".into(), attempts: Some(r#"[{"provider":"a","model":"m","status":503,"error":"provider_503","latency_ms":1.0},{"provider":"b","model":"m","status":200,"error":null,"latency_ms":2.0}]"#.into()), ..Default::default() };
+        assert!(pages::rescued_by_failover(&rescued));
+        assert!(!pages::rescued_by_failover(&AuditEvent { outcome: "ok".into(), ..Default::default() }));
+    }
+
+    #[test]
+    fn held_calls_pass_the_filters_they_match_whatever_the_case() {
+        let held = weir_api::Approval {
+            id: "ap".into(),
+            created_at: 0,
+            expires_at: 1,
+            status: weir_api::ApprovalStatus::Pending,
+            agent_id: None,
+            agent_name: Some("Support-Bot".into()),
+            end_user: None,
+            session_id: Some("s1".into()),
+            server: "fix".into(),
+            tool: "fix__deploy".into(),
+            arguments: serde_json::json!({}),
+            rule: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        };
+        let f = |agent: &str, kind: &str, tool: &str| TraceFilter { agent: Some(agent.into()), kind: Some(kind.into()), tool: Some(tool.into()), ..Default::default() };
+        assert!(held_matches(&held, &f("support-bot", "", "FIX__DEPLOY")));
+        assert!(held_matches(&held, &f("", "mcp", "")));
+        assert!(!held_matches(&held, &f("", "llm", "")), "held calls are tool calls");
+        assert!(!held_matches(&held, &f("other", "", "")));
+        assert!(!held_matches(&held, &TraceFilter { outcome: Some("error".into()), ..Default::default() }), "a held call has no outcome yet");
+    }
+
+    #[test]
+    fn times_are_absolute_or_a_while_ago_and_anything_else_is_marked() {
+        let now = 10 * 86_400_000;
+        assert_eq!(parse_when("1700000000000", now).unwrap(), "1700000000000");
+        assert_eq!(parse_when("2026-11-25T12:00:00Z", now).unwrap(), "2026-11-25T12:00:00Z");
+        assert_eq!(parse_when("15m", now).unwrap(), (now - 15 * 60_000).to_string());
+        assert_eq!(parse_when("2d", now).unwrap(), (now - 2 * 86_400_000).to_string());
+        for bad in ["yesterday", "5x", "m", "", "é", "-3h", "99999999999d"] {
+            assert!(parse_when(bad, now).is_err(), "{bad}");
+        }
+        let (_, errors) = checked_filter(&TraceFilter { since: Some("last tuesday".into()), status: Some("abc".into()), ..Default::default() }, now);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["since", "status"]);
+    }
+
+    #[test]
+    fn repeated_form_fields_are_all_kept() {
+        let f = Fields::parse(b"csrf=t&models=gpt-x&models=claude-y&models=&agent=a%26b").unwrap();
+        assert_eq!(f.one("csrf"), "t");
+        assert_eq!(f.one("agent"), "a&b");
+        assert_eq!(f.models(), Some(vec!["gpt-x".to_string(), "claude-y".to_string()]));
+        assert_eq!(Fields::parse(b"csrf=t").unwrap().models(), None, "none ticked: every model");
+        assert!(Fields::parse(&vec![b'a'; Fields::MAX_BYTES + 1]).is_none());
     }
 }

@@ -18,6 +18,12 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use weir_api::{
+    AgentBudgets, AgentDetail, AgentLimits, AgentOne, AgentSummary, AgentsList, ApprovalOne, ApprovalsPage, BudgetOfAgent, BudgetsList, CreatedKey, EventOne, EventsPage, Facets,
+    KeyOne, KeysList, KindSummary, ModelHour, ModelView, ModelsList, Overview, ProviderView, RateLimit, SeriesPoint, Session, SessionsPage, TargetView, TimeSeries, ToolRule,
+    ToolView, ToolsList,
+};
+
 use crate::app::{healthz, AppState};
 use crate::identity::{self, IdentityError, KeyRequest};
 use crate::store::{ApprovalStatus, AuditFilter, StoreError};
@@ -40,7 +46,7 @@ fn api_router(state: AppState) -> Router<AppState> {
         .route("/api/v1/agents", get(list_agents).post(create_agent))
         .route("/api/v1/agents/{name}", get(get_agent).patch(update_agent))
         .route("/api/v1/keys", get(list_keys).post(create_key))
-        .route("/api/v1/keys/{id}", axum::routing::delete(revoke_key))
+        .route("/api/v1/keys/{id}", axum::routing::delete(revoke_key).patch(update_key))
         .route("/api/v1/keys/{id}/revoke", post(revoke_key))
         .route("/api/v1/agents/{name}/budgets", get(get_budgets).put(put_budget).delete(delete_budget))
         .route("/api/v1/agents/{name}/limits", get(get_limits).put(put_limits))
@@ -49,6 +55,8 @@ fn api_router(state: AppState) -> Router<AppState> {
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/audit/events", get(list_events))
         .route("/api/v1/audit/events/{id}", get(get_event))
+        .route("/api/v1/audit/facets", get(facets))
+        .route("/api/v1/sessions", get(list_sessions))
         .route("/api/v1/approvals", get(list_approvals))
         .route("/api/v1/approvals/{id}", get(get_approval))
         .route("/api/v1/approvals/{id}/approve", post(approve_call))
@@ -166,8 +174,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 // -- agents -----------------------------------------------------------------------------------
 
-async fn list_agents(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(json!({"agents": state.store.list_agents().await?})))
+async fn list_agents(State(state): State<AppState>) -> Result<Json<AgentsList>, ApiError> {
+    Ok(Json(AgentsList { agents: state.store.list_agents().await? }))
 }
 
 #[derive(Deserialize)]
@@ -184,14 +192,14 @@ async fn create_agent(State(state): State<AppState>, AdminJson(body): AdminJson<
     Ok((StatusCode::CREATED, Json(agent)).into_response())
 }
 
-async fn get_agent(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_agent(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<AgentDetail>, ApiError> {
     let agent = state
         .store
         .agent_by_name(&name)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no agent named `{name}`")))?;
     let keys = state.store.list_keys(Some(&name)).await?;
-    Ok(Json(json!({"agent": agent, "keys": keys})))
+    Ok(Json(AgentDetail { agent, keys }))
 }
 
 #[derive(Deserialize)]
@@ -201,10 +209,10 @@ struct AgentPatch {
     capture_bodies: Option<bool>,
 }
 
-async fn update_agent(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<AgentPatch>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn update_agent(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<AgentPatch>) -> Result<Json<AgentOne>, ApiError> {
     let agent = state.store.set_agent_capture_bodies(&name, body.capture_bodies).await?;
     refresh_keys(&state).await;
-    Ok(Json(json!({"agent": agent})))
+    Ok(Json(AgentOne { agent }))
 }
 
 // -- keys -------------------------------------------------------------------------------------
@@ -214,8 +222,8 @@ struct KeyListQuery {
     agent: Option<String>,
 }
 
-async fn list_keys(State(state): State<AppState>, Query(q): Query<KeyListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(json!({"keys": state.store.list_keys(q.agent.as_deref()).await?})))
+async fn list_keys(State(state): State<AppState>, Query(q): Query<KeyListQuery>) -> Result<Json<KeysList>, ApiError> {
+    Ok(Json(KeysList { keys: state.store.list_keys(q.agent.as_deref()).await? }))
 }
 
 #[derive(Deserialize)]
@@ -236,15 +244,37 @@ async fn create_key(State(state): State<AppState>, AdminJson(body): AdminJson<Ne
     };
     let new = identity::create_key(&state.store, KeyRequest { agent: body.agent, expires_in, models: body.models }).await?;
     refresh_keys(&state).await;
-    let mut v = serde_json::to_value(&new.row).unwrap_or_default();
-    v["key"] = json!(new.secret);
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok((StatusCode::CREATED, Json(CreatedKey { row: new.row, key: new.secret })).into_response())
 }
 
-async fn revoke_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let row = state.store.revoke_key(&id).await?;
+async fn revoke_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<KeyOne>, ApiError> {
+    let key = state.store.revoke_key(&id).await?;
     refresh_keys(&state).await;
-    Ok(Json(json!({"key": row})))
+    Ok(Json(KeyOne { key }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyPatch {
+    /// The models the key may call; `null`: every model.
+    models: Option<Vec<String>>,
+}
+
+/// Sets a key's model allowlist; every replica applies it within 2 seconds.
+async fn update_key(State(state): State<AppState>, Path(id): Path<String>, AdminJson(body): AdminJson<KeyPatch>) -> Result<Json<KeyOne>, ApiError> {
+    if let Some(models) = &body.models {
+        if models.is_empty() {
+            return Err(ApiError::bad_request("models must name at least one model (null allows every model)"));
+        }
+        let rt = state.runtime.load();
+        if let Some(unknown) = models.iter().find(|m| rt.config.model(m).is_none()) {
+            let known: Vec<&str> = rt.config.models.iter().map(|m| m.name.as_str()).collect();
+            return Err(ApiError::bad_request(format!("unknown model `{unknown}` (configured: {})", known.join(", "))));
+        }
+    }
+    let key = state.store.set_key_models(&id, body.models.as_deref()).await?;
+    refresh_keys(&state).await;
+    Ok(Json(KeyOne { key }))
 }
 
 /// This replica applies its own change at once; others follow the change counter.
@@ -260,22 +290,71 @@ async fn agent_or_404(state: &AppState, name: &str) -> Result<crate::store::Agen
     state.store.agent_by_name(name).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no agent named `{name}`")))
 }
 
-/// Each budget that applies to the agent, with its usage and what remains in the open window.
-async fn get_budgets(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let agent = agent_or_404(&state, &name).await?;
-    let windows = state.limiter.report(&agent.id, &agent.name).await;
-    Ok(Json(json!({"agent": agent.name, "budgets": windows})))
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetsQuery {
+    /// With each window's refused calls and use over time.
+    #[serde(default)]
+    detail: bool,
 }
 
-async fn all_budgets(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut out = Vec::new();
-    for agent in state.store.list_agents().await? {
-        let windows = state.limiter.report(&agent.id, &agent.name).await;
-        if !windows.is_empty() {
-            out.push(json!({"agent": agent.name, "budgets": windows}));
+/// Each budget that applies to the agent, with its usage and what remains in the open window;
+/// with `detail=true` also the calls refused in the window and the use across it.
+async fn get_budgets(State(state): State<AppState>, Path(name): Path<String>, query: Result<Query<BudgetsQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<AgentBudgets>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let agent = agent_or_404(&state, &name).await?;
+    let mut budgets = state.limiter.report(&agent.id, &agent.name).await;
+    if q.detail {
+        for w in &mut budgets {
+            budget_detail(&state, &agent.name, w).await?;
         }
     }
-    Ok(Json(json!({"agents": out})))
+    Ok(Json(AgentBudgets { agent: agent.name, budgets }))
+}
+
+/// The longest a budget's use is drawn back over (a lifetime budget's window never opens).
+const BUDGET_HISTORY_MS: i64 = 90 * 24 * 3_600_000;
+
+/// A window's refused calls (every limit's, for the agent) and its use step by step, cumulative,
+/// from the rollups: by the minute for windows of an hour or less, else by the hour. A budget
+/// of one model gets no usage line (the rollups are per agent, not per model).
+async fn budget_detail(state: &AppState, agent: &str, w: &mut weir_api::BudgetWindow) -> Result<(), StoreError> {
+    let now = crate::store::now_ms();
+    let short = matches!(w.period.as_str(), "minute" | "hour");
+    let step = if short { crate::store::Step::Minute } else { crate::store::Step::Hour };
+    let since = w.window_start_ms.max(now - BUDGET_HISTORY_MS);
+    let rows = state.store.series_since(since, step, Some(agent)).await?;
+    w.refused_calls = Some(rows.iter().map(|r| r.refused).sum());
+    if w.model.is_none() {
+        let mut total = 0.0;
+        let mut usage: Vec<(i64, f64)> = Vec::new();
+        for r in rows.iter().filter(|r| r.kind == "llm") {
+            total += if w.kind == "cost_usd" { r.cost_usd } else { (r.input_tokens + r.output_tokens) as f64 };
+            match usage.last_mut() {
+                Some(last) if last.0 == r.start_ms => last.1 = total,
+                _ => usage.push((r.start_ms, total)),
+            }
+        }
+        // The counter may have started after calls earlier in the window (a budget set today
+        // counts from when it was set): the line ends at the counter's own value.
+        let before_counting = (total - w.used).max(0.0);
+        for point in &mut usage {
+            point.1 = (point.1 - before_counting).max(0.0);
+        }
+        w.usage = Some(usage);
+    }
+    Ok(())
+}
+
+async fn all_budgets(State(state): State<AppState>) -> Result<Json<BudgetsList>, ApiError> {
+    let mut agents = Vec::new();
+    for agent in state.store.list_agents().await? {
+        let budgets = state.limiter.report(&agent.id, &agent.name).await;
+        if !budgets.is_empty() {
+            agents.push(AgentBudgets { agent: agent.name, budgets });
+        }
+    }
+    Ok(Json(BudgetsList { agents }))
 }
 
 #[derive(Deserialize)]
@@ -290,14 +369,14 @@ struct BudgetBody {
     model: Option<String>,
 }
 
-async fn put_budget(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<BudgetBody>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn put_budget(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<BudgetBody>) -> Result<Json<AgentBudgets>, ApiError> {
     agent_or_404(&state, &name).await?;
     let rt = state.runtime.load();
     let models: Vec<&str> = rt.config.models.iter().map(|m| m.name.as_str()).collect();
     let change = crate::limits::BudgetChange::parse(body.tokens, body.cost_usd, &body.period, body.model.as_deref(), &models).map_err(ApiError::bad_request)?;
     change.apply(&state.store, &name).await?;
     refresh_keys(&state).await;
-    get_budgets(State(state), Path(name)).await
+    get_budgets(State(state), Path(name), Ok(Query(BudgetsQuery::default()))).await
 }
 
 #[derive(Deserialize)]
@@ -309,25 +388,21 @@ struct BudgetSelector {
     model: Option<String>,
 }
 
-async fn delete_budget(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<BudgetSelector>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn delete_budget(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<BudgetSelector>) -> Result<Json<AgentBudgets>, ApiError> {
     agent_or_404(&state, &name).await?;
     let removed = state.store.delete_budget(&name, q.model.as_deref().unwrap_or_default(), &q.kind, &q.period).await?;
     if !removed {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such budget is set for this agent"));
     }
     refresh_keys(&state).await;
-    get_budgets(State(state), Path(name)).await
+    get_budgets(State(state), Path(name), Ok(Query(BudgetsQuery::default()))).await
 }
 
-async fn get_limits(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_limits(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<AgentLimits>, ApiError> {
     let agent = agent_or_404(&state, &name).await?;
     let policy = state.limiter.policy_for(&agent.name);
-    let rates: Vec<serde_json::Value> = policy
-        .rates
-        .iter()
-        .map(|r| json!({"model": r.model, "rpm": r.rpm, "tpm": r.tpm, "source": r.source}))
-        .collect();
-    Ok(Json(json!({"agent": agent.name, "limits": rates, "mcp_rpm": policy.mcp_rpm})))
+    let limits = policy.rates.iter().map(|r| RateLimit { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, source: r.source.into() }).collect();
+    Ok(Json(AgentLimits { agent: agent.name, limits, mcp_rpm: policy.mcp_rpm }))
 }
 
 #[derive(Deserialize)]
@@ -348,7 +423,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
     Option::<u64>::deserialize(d).map(Some)
 }
 
-async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<AgentLimits>, ApiError> {
     agent_or_404(&state, &name).await?;
     let change = crate::limits::RateChange { rpm: body.rpm, tpm: body.tpm, mcp_rpm: body.mcp_rpm };
     change.check(body.model.as_deref()).map_err(|e| {
@@ -367,10 +442,9 @@ async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, Adm
     get_limits(State(state), Path(name)).await
 }
 
-/// Models with their targets and each target's circuit state.
 /// Models with their targets' circuits, and each model's last hour of calls (requests, errors,
-/// mean latency) when the database can say.
-async fn list_models(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// mean latency) when the database can say; and the providers, with whether each has its key.
+async fn list_models(State(state): State<AppState>) -> Json<ModelsList> {
     let recent = match state.store.model_stats_since(crate::store::now_ms() - 3_600_000).await {
         Ok(rows) => rows.into_iter().map(|(m, n, e, l)| (m, (n, e, l))).collect::<std::collections::HashMap<_, _>>(),
         Err(e) => {
@@ -379,33 +453,43 @@ async fn list_models(State(state): State<AppState>) -> Json<serde_json::Value> {
         }
     };
     let rt = state.runtime.load();
-    let models: Vec<serde_json::Value> = rt
+    let as_text = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+    let models = rt
         .config
         .models
         .iter()
         .map(|m| {
-            let targets: Vec<serde_json::Value> = m
+            let targets = m
                 .targets
                 .iter()
                 .map(|t| {
-                    let key = crate::llm::route::target_key(t);
-                    let circuit = state.circuits.view(&key);
-                    json!({
-                        "provider": t.provider, "model": t.model, "priority": t.priority, "weight": t.weight,
-                        "circuit": circuit.as_ref().map_or(json!("closed"), |c| json!(c.state)),
-                        "consecutive_failures": circuit.as_ref().map_or(0, |c| c.consecutive_failures),
-                        "reopens_in_ms": circuit.as_ref().and_then(|c| c.reopens_in_ms),
-                        "failures": circuit.as_ref().map_or(0, |c| c.failures),
-                        "successes": circuit.as_ref().map_or(0, |c| c.successes),
-                    })
+                    let circuit = state.circuits.view(&crate::llm::route::target_key(t));
+                    TargetView {
+                        provider: t.provider.clone(),
+                        model: t.model.clone(),
+                        priority: t.priority,
+                        weight: t.weight,
+                        circuit: circuit.as_ref().map_or_else(|| "closed".to_string(), |c| as_text(json!(c.state))),
+                        consecutive_failures: circuit.as_ref().map_or(0, |c| c.consecutive_failures),
+                        reopens_in_ms: circuit.as_ref().and_then(|c| c.reopens_in_ms),
+                        failures: circuit.as_ref().map_or(0, |c| c.failures),
+                        successes: circuit.as_ref().map_or(0, |c| c.successes),
+                    }
                 })
                 .collect();
             let (requests, errors, latency) = recent.get(&m.name).copied().unwrap_or((0, 0, 0.0));
-            json!({"name": m.name, "kind": m.kind, "price": m.price, "targets": targets,
-                   "last_hour": {"requests": requests, "errors": errors, "error_rate": if requests > 0 { errors as f64 / requests as f64 } else { 0.0 }, "mean_latency_ms": (requests > 0).then_some(latency)}})
+            let error_rate = if requests > 0 { errors as f64 / requests as f64 } else { 0.0 };
+            let last_hour = ModelHour { requests, errors, error_rate, mean_latency_ms: (requests > 0).then_some(latency) };
+            ModelView { name: m.name.clone(), kind: m.kind.as_str().into(), price: m.price, targets, last_hour }
         })
         .collect();
-    Json(json!({"models": models}))
+    let providers = rt
+        .config
+        .providers
+        .values()
+        .map(|p| ProviderView { name: p.name.clone(), kind: p.kind.as_str().into(), base_url: p.base_url.clone(), api_key_env: p.api_key_env.clone(), key_set: p.api_key.is_some() })
+        .collect();
+    Json(ModelsList { models, providers })
 }
 
 // -- audit ------------------------------------------------------------------------------------
@@ -469,9 +553,49 @@ fn decode_cursor(c: &str) -> Option<(i64, String)> {
     Some((ts.parse().ok()?, id.to_string()))
 }
 
-async fn list_events(State(state): State<AppState>, query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+/// The names the events' filters can take: agents (from the store), models and MCP servers
+/// (from the configuration), and the tools Weir has listed (as agents call them).
+async fn known_names(state: &AppState) -> Result<Facets, StoreError> {
+    let mut agents: Vec<String> = state.store.list_agents().await?.into_iter().map(|a| a.name).collect();
+    let rt = state.runtime.load();
+    let mut models: Vec<String> = rt.config.models.iter().map(|m| m.name.clone()).collect();
+    let mut servers: Vec<String> = rt.config.mcp.servers.iter().map(|s| s.name.clone()).collect();
+    let mut tools: Vec<String> = state.store.list_tools().await?.iter().map(|t| crate::mcp::names::prefixed(&t.server, &t.tool)).collect();
+    for list in [&mut agents, &mut models, &mut servers, &mut tools] {
+        list.sort();
+        list.dedup();
+    }
+    Ok(Facets { agents, models, servers, tools })
+}
+
+async fn facets(State(state): State<AppState>) -> Result<Json<Facets>, ApiError> {
+    Ok(Json(known_names(&state).await?))
+}
+
+/// A filter value as the name it stands for: names match whatever their case (`Support-Bot`
+/// finds `support-bot`); a value no known name matches is kept as typed (it matches nothing,
+/// or what was recorded under a name since removed).
+fn canonical(value: Option<String>, known: &[String]) -> Option<String> {
+    let v = value?;
+    if known.contains(&v) {
+        return Some(v);
+    }
+    Some(known.iter().find(|k| k.eq_ignore_ascii_case(&v)).cloned().unwrap_or(v))
+}
+
+async fn list_events(State(state): State<AppState>, query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<EventsPage>, ApiError> {
+    let Query(mut q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (limit, before) = page(q.limit, q.cursor.as_deref())?;
+    if q.agent.is_some() || q.model.is_some() || q.tool.is_some() || q.server.is_some() {
+        let known = known_names(&state).await?;
+        q.agent = canonical(q.agent, &known.agents);
+        q.model = canonical(q.model, &known.models);
+        q.tool = canonical(q.tool, &known.tools);
+        q.server = canonical(q.server, &known.servers);
+    }
+    let lower = |v: Option<String>| v.map(|v| v.to_ascii_lowercase());
+    q.kind = lower(q.kind);
+    q.outcome = lower(q.outcome);
     let filter = AuditFilter {
         agent: q.agent,
         user: q.user,
@@ -491,14 +615,41 @@ async fn list_events(State(state): State<AppState>, query: Result<Query<EventQue
     };
     let events = state.store.query_audit_events(&filter).await?;
     let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| encode_cursor(e.ts, &e.id))).flatten();
-    Ok(Json(json!({"events": events, "next_cursor": next_cursor})))
+    Ok(Json(EventsPage { events, next_cursor }))
 }
 
-async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<EventOne>, ApiError> {
     match state.store.audit_event(&id).await? {
-        Some(e) => Ok(Json(json!({"event": e}))),
+        Some(event) => Ok(Json(EventOne { event })),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no audit event `{id}`"))),
     }
+}
+
+// -- sessions ---------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SessionQuery {
+    agent: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Sessions (an agent's calls sharing `x-weir-session`, or an MCP session), most recently active
+/// first, from the rollup the audit writer keeps.
+async fn list_sessions(State(state): State<AppState>, query: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<SessionsPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (limit, before) = page(q.limit, q.cursor.as_deref())?;
+    let before = before
+        .map(|(ts, key)| key.split_once('\n').map(|(agent, session)| (ts, agent.to_string(), session.to_string())).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned")))
+        .transpose()?;
+    let agent = match q.agent.filter(|a| !a.is_empty()) {
+        Some(a) => canonical(Some(a), &known_names(&state).await?.agents),
+        None => None,
+    };
+    let sessions: Vec<Session> = state.store.list_sessions(&crate::store::SessionFilter { agent, before, limit }).await?;
+    let next_cursor = (sessions.len() as i64 == limit).then(|| sessions.last().map(|s| encode_cursor(s.last_ts, &format!("{}\n{}", s.agent, s.session_id)))).flatten();
+    Ok(Json(SessionsPage { sessions, next_cursor }))
 }
 
 // -- overview ---------------------------------------------------------------------------------
@@ -509,16 +660,62 @@ struct OverviewQuery {
     hours: Option<i64>,
 }
 
+/// The latency at percentile `p` (0–1) of a histogram of `(bucket, count)` in bucket order.
+fn percentile(buckets: &[(i64, i64)], p: f64) -> Option<f64> {
+    let total: i64 = buckets.iter().map(|(_, n)| n).sum();
+    let want = ((total as f64) * p).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    buckets
+        .iter()
+        .find(|(_, n)| {
+            seen += n;
+            seen >= want
+        })
+        .map(|(b, _)| crate::store::bucket_latency_ms(*b))
+}
+
+/// A period from the rollups, step by step, a point per step and kind that had traffic.
+async fn series(state: &AppState, since: i64, step: crate::store::Step, step_ms: i64) -> Result<TimeSeries, StoreError> {
+    let from = since.div_euclid(step_ms) * step_ms;
+    let rows = state.store.series_since(from, step, None).await?;
+    let mut latency: std::collections::HashMap<(i64, String), Vec<(i64, i64)>> = Default::default();
+    for (start, kind, bucket, count) in state.store.latency_series_since(from, step).await? {
+        latency.entry((start, kind)).or_default().push((bucket, count));
+    }
+    for buckets in latency.values_mut() {
+        buckets.sort_unstable();
+    }
+    let points = rows
+        .into_iter()
+        .map(|r| {
+            let buckets = latency.get(&(r.start_ms, r.kind.clone())).map(Vec::as_slice).unwrap_or_default();
+            SeriesPoint {
+                start_ms: r.start_ms,
+                tokens: r.input_tokens + r.output_tokens,
+                p50_ms: percentile(buckets, 0.5),
+                p95_ms: percentile(buckets, 0.95),
+                kind: r.kind,
+                requests: r.requests,
+                errors: r.errors,
+                cost_usd: r.cost_usd,
+            }
+        })
+        .collect();
+    Ok(TimeSeries { from_ms: from, to_ms: crate::store::now_ms(), step_ms, points })
+}
+
 /// The last `hours` (default 24, by the hour) from the rollups the audit writer keeps: per kind
-/// requests, errors, tokens, cost and p50/p95 latency; the agents that used most tokens; the
-/// budgets closest to running out.
-async fn overview(State(state): State<AppState>, query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+/// requests, errors, tokens, cost and p50/p95 latency (a person's approval time left out); the
+/// agents that used most tokens and most cost; the budgets closest to running out; the period
+/// by the hour and the last hour by the minute; and the calls waiting for a person.
+async fn overview(State(state): State<AppState>, query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Overview>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let hours = q.hours.unwrap_or(24);
     if !(1..=24 * 90).contains(&hours) {
         return Err(ApiError::bad_request("hours must be between 1 and 2160"));
     }
-    let since = crate::store::now_ms() - hours * 3_600_000;
+    let now = crate::store::now_ms();
+    let since = now - hours * 3_600_000;
     let (sums, latency) = state.store.hourly_since(since).await?;
     let mut kinds: std::collections::BTreeMap<String, crate::store::HourSums> = Default::default();
     let mut agents: std::collections::HashMap<String, crate::store::HourSums> = Default::default();
@@ -533,44 +730,50 @@ async fn overview(State(state): State<AppState>, query: Result<Query<OverviewQue
             t.cost_usd += s.cost_usd;
         }
     }
-    let percentile = |kind: &str, p: f64| -> Option<f64> {
-        let buckets: Vec<(i64, i64)> = latency.iter().filter(|(k, _, _)| k == kind).map(|(_, b, n)| (*b, *n)).collect();
-        let total: i64 = buckets.iter().map(|(_, n)| n).sum();
-        let want = ((total as f64) * p).ceil().max(1.0) as i64;
-        let mut seen = 0;
-        buckets.iter().find(|(_, n)| {
-            seen += n;
-            seen >= want
-        }).map(|(b, _)| crate::store::bucket_latency_ms(*b))
-    };
-    let by_kind: Vec<serde_json::Value> = kinds
+    let kinds = kinds
         .iter()
         .map(|(kind, s)| {
-            json!({"kind": kind, "requests": s.requests, "errors": s.errors, "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
-                   "tokens": s.input_tokens + s.output_tokens, "cost_usd": s.cost_usd, "p50_ms": percentile(kind, 0.5), "p95_ms": percentile(kind, 0.95)})
+            let buckets: Vec<(i64, i64)> = latency.iter().filter(|(k, _, _)| k == kind).map(|(_, b, n)| (*b, *n)).collect();
+            KindSummary {
+                kind: kind.clone(),
+                requests: s.requests,
+                errors: s.errors,
+                input_tokens: s.input_tokens,
+                output_tokens: s.output_tokens,
+                tokens: s.input_tokens + s.output_tokens,
+                cost_usd: s.cost_usd,
+                p50_ms: percentile(&buckets, 0.5),
+                p95_ms: percentile(&buckets, 0.95),
+            }
         })
         .collect();
-    let mut top: Vec<(&String, &crate::store::HourSums)> = agents.iter().filter(|(name, _)| !name.is_empty()).collect();
-    top.sort_by(|a, b| (b.1.input_tokens + b.1.output_tokens).cmp(&(a.1.input_tokens + a.1.output_tokens)).then(a.0.cmp(b.0)));
-    let top_agents: Vec<serde_json::Value> = top
+    let summaries: Vec<AgentSummary> = agents
         .iter()
-        .take(10)
-        .map(|(name, s)| json!({"agent": name, "requests": s.requests, "tokens": s.input_tokens + s.output_tokens, "cost_usd": s.cost_usd, "errors": s.errors}))
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, s)| AgentSummary { agent: name.clone(), requests: s.requests, tokens: s.input_tokens + s.output_tokens, cost_usd: s.cost_usd, errors: s.errors })
         .collect();
-    let mut closest = Vec::new();
+    let top = |by: fn(&AgentSummary, &AgentSummary) -> std::cmp::Ordering| {
+        let mut v = summaries.clone();
+        v.sort_by(|a, b| by(a, b).then_with(|| a.agent.cmp(&b.agent)));
+        v.truncate(10);
+        v
+    };
+    let top_agents = top(|a, b| b.tokens.cmp(&a.tokens));
+    let top_agents_by_cost = top(|a, b| b.cost_usd.total_cmp(&a.cost_usd));
+    let mut budgets_closest = Vec::new();
     for agent in state.store.list_agents().await? {
-        for w in state.limiter.report(&agent.id, &agent.name).await {
-            if w.limit > 0.0 {
-                let mut v = serde_json::to_value(&w).unwrap_or_default();
-                v["agent"] = json!(agent.name);
-                v["fraction_used"] = json!(w.used / w.limit);
-                closest.push(v);
+        for window in state.limiter.report(&agent.id, &agent.name).await {
+            if window.limit > 0.0 {
+                budgets_closest.push(BudgetOfAgent { agent: agent.name.clone(), fraction_used: window.used / window.limit, window });
             }
         }
     }
-    closest.sort_by(|a, b| b["fraction_used"].as_f64().unwrap_or(0.0).total_cmp(&a["fraction_used"].as_f64().unwrap_or(0.0)));
-    closest.truncate(10);
-    Ok(Json(json!({"hours": hours, "since_ms": since.div_euclid(3_600_000) * 3_600_000, "kinds": by_kind, "top_agents": top_agents, "budgets_closest": closest})))
+    budgets_closest.sort_by(|a, b| b.fraction_used.total_cmp(&a.fraction_used));
+    budgets_closest.truncate(10);
+    let hourly = series(&state, since, crate::store::Step::Hour, 3_600_000).await?;
+    let last_hour = series(&state, now - 3_600_000, crate::store::Step::Minute, 60_000).await?;
+    let pending_approvals = state.store.count_pending_approvals(now).await?;
+    Ok(Json(Overview { hours, since_ms: since.div_euclid(3_600_000) * 3_600_000, kinds, top_agents, top_agents_by_cost, budgets_closest, hourly, last_hour, pending_approvals }))
 }
 
 // -- approvals and tools ---------------------------------------------------------------------
@@ -583,21 +786,22 @@ struct ApprovalQuery {
     cursor: Option<String>,
 }
 
-async fn list_approvals(State(state): State<AppState>, query: Result<Query<ApprovalQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list_approvals(State(state): State<AppState>, query: Result<Query<ApprovalQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<ApprovalsPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = match q.status.as_deref() {
         None | Some("") | Some("all") => None,
         Some(s) => Some(ApprovalStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("status: `{s}` is not one of pending, approved, denied, expired, abandoned")))?),
     };
     let (limit, before) = page(q.limit, q.cursor.as_deref())?;
-    let rows = state.store.list_approvals(status, before, limit).await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| encode_cursor(r.created_at, &r.id))).flatten();
-    Ok(Json(json!({"approvals": rows, "next_cursor": next_cursor})))
+    let approvals = state.store.list_approvals(status, before, limit).await?;
+    let next_cursor = (approvals.len() as i64 == limit).then(|| approvals.last().map(|r| encode_cursor(r.created_at, &r.id))).flatten();
+    let pending = state.store.count_pending_approvals(crate::store::now_ms()).await?;
+    Ok(Json(ApprovalsPage { approvals, next_cursor, pending }))
 }
 
-async fn get_approval(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_approval(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ApprovalOne>, ApiError> {
     match state.store.approval(&id).await? {
-        Some(a) => Ok(Json(json!({"approval": a}))),
+        Some(approval) => Ok(Json(ApprovalOne { approval })),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`"))),
     }
 }
@@ -610,17 +814,17 @@ struct DecisionBody {
     reason: Option<String>,
 }
 
-async fn approve_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn approve_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<ApprovalOne>, ApiError> {
     decide(state, id, ApprovalStatus::Approved, body).await
 }
 
-async fn deny_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn deny_call(State(state): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<ApprovalOne>, ApiError> {
     decide(state, id, ApprovalStatus::Denied, body).await
 }
 
 /// Settles a pending approval; 409 when it is no longer pending (decided, expired, or
 /// abandoned by its client: approving it then calls nothing).
-async fn decide(state: AppState, id: String, to: ApprovalStatus, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn decide(state: AppState, id: String, to: ApprovalStatus, body: axum::body::Bytes) -> Result<Json<ApprovalOne>, ApiError> {
     let d: DecisionBody = optional_body(&body)?;
     let by = d.by.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "admin".to_string());
     let reason = d.reason.filter(|s| !s.trim().is_empty());
@@ -634,7 +838,7 @@ async fn decide(state: AppState, id: String, to: ApprovalStatus, body: axum::bod
     state.mcp.approvals.wake(&id);
     let row = state.store.approval(&id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no approval `{id}`")))?;
     crate::mcp::record_decision(&state, &row, None);
-    Ok(Json(json!({"approval": row})))
+    Ok(Json(ApprovalOne { approval: row }))
 }
 
 #[derive(Deserialize, Default)]
@@ -646,71 +850,69 @@ struct ToolQuery {
 
 /// Every tool Weir has seen, with its pin, findings, change (a diff from the pin) and whether
 /// its server's action withholds it now.
-async fn list_tools(State(state): State<AppState>, query: Result<Query<ToolQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list_tools(State(state): State<AppState>, query: Result<Query<ToolQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<ToolsList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let rt = state.runtime.load_full();
     let rows = state.store.list_tools().await?;
-    let tools: Vec<serde_json::Value> = rows
-        .iter()
+    let tools = rows
+        .into_iter()
         .filter(|r| q.server.as_deref().is_none_or(|s| s == r.server))
         .filter_map(|r| {
-            let has_findings = r.findings.as_array().is_some_and(|f| !f.is_empty());
+            let findings: Vec<weir_api::Finding> = serde_json::from_value(r.findings.clone()).unwrap_or_default();
             let changed = r.current_hash != r.pinned_hash;
-            let flagged = has_findings || changed;
+            let flagged = !findings.is_empty() || changed;
             if q.flagged.is_some_and(|want| want != flagged) {
                 return None;
             }
             let action = rt.config.mcp.suspicious_tools(&r.server);
-            let withheld = crate::mcp::tools::ToolGuard::row_withheld(r, action);
+            let withheld = crate::mcp::tools::ToolGuard::row_withheld(&r, action);
             let name = crate::mcp::names::prefixed(&r.server, &r.tool);
             // The rules that name this tool: who may call it, and how.
-            let rules: Vec<serde_json::Value> = rt
+            let rules: Vec<ToolRule> = rt
                 .config
                 .mcp
                 .rules
                 .iter()
                 .filter(|rule| rule.tools.iter().any(|g| g.matches(&name)))
-                .map(|rule| {
-                    json!({
-                        "rule": rule.number,
-                        "agents": rule.agents.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                        "users": rule.users.as_ref().map(|u| u.iter().map(|g| g.as_str()).collect::<Vec<_>>()),
-                        "arguments": rule.arguments.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
-                        "require_approval": rule.require_approval,
-                    })
+                .map(|rule| ToolRule {
+                    rule: rule.number,
+                    agents: rule.agents.iter().map(|g| g.as_str().to_string()).collect(),
+                    users: rule.users.as_ref().map(|u| u.iter().map(|g| g.as_str().to_string()).collect()),
+                    arguments: rule.arguments.iter().map(|(a, _)| a.as_str().to_string()).collect(),
+                    require_approval: rule.require_approval,
                 })
                 .collect();
-            let any_rules = !rt.config.mcp.rules.is_empty();
-            Some(json!({
-                "server": r.server,
-                "tool": r.tool,
-                "name": name,
-                "rules": rules,
-                "callable_by": match (any_rules, rules.is_empty()) {
-                    (false, _) => "every agent (there are no rules)",
-                    (true, true) => "no agent: no rule names it",
-                    (true, false) => "the agents its rules name",
-                },
-                "action": action.as_str(),
-                "flagged": flagged,
-                "withheld": withheld.is_some(),
-                "withheld_because": withheld,
-                "findings": r.findings,
-                "changed": changed,
-                "diff": if changed { serde_json::Value::Array(crate::mcp::scan::diff(&r.pinned_definition, &r.current_definition)) } else { serde_json::Value::Null },
-                "pinned_hash": r.pinned_hash,
-                "current_hash": r.current_hash,
-                "approved_hash": r.approved_hash,
-                "approved_by": r.approved_by,
-                "approved_at": r.approved_at,
-                "first_seen_at": r.first_seen_at,
-                "changed_at": r.changed_at,
-                "seen_at": r.seen_at,
-                "definition": r.current_definition,
-            }))
+            let callable_by = match (rt.config.mcp.rules.is_empty(), rules.is_empty()) {
+                (true, _) => "every agent (there are no rules)",
+                (false, true) => "no agent: no rule names it",
+                (false, false) => "the agents its rules name",
+            };
+            Some(ToolView {
+                diff: if changed { serde_json::Value::Array(crate::mcp::scan::diff(&r.pinned_definition, &r.current_definition)) } else { serde_json::Value::Null },
+                server: r.server,
+                tool: r.tool,
+                name,
+                rules,
+                callable_by: callable_by.into(),
+                action: action.as_str().into(),
+                flagged,
+                withheld: withheld.is_some(),
+                withheld_because: withheld.map(|w| w.to_string()),
+                findings,
+                changed,
+                pinned_hash: r.pinned_hash,
+                current_hash: r.current_hash,
+                approved_hash: r.approved_hash,
+                approved_by: r.approved_by,
+                approved_at: r.approved_at,
+                first_seen_at: r.first_seen_at,
+                changed_at: r.changed_at,
+                seen_at: r.seen_at,
+                definition: r.current_definition,
+            })
         })
         .collect();
-    Ok(Json(json!({"tools": tools})))
+    Ok(Json(ToolsList { tools }))
 }
 
 #[derive(Deserialize, Default)]

@@ -217,6 +217,9 @@ impl App {
         if let Some(path) = source {
             tasks.push(spawn_config_reload(state.clone(), path, env.clone(), reload_every, stop_tasks.clone()));
         }
+        // Minutely rollups are kept two hours whatever the retention, pruned at least every
+        // five minutes.
+        tasks.push(spawn_minutely_pruning(store.clone(), retention_every.min(Duration::from_secs(300)), stop_tasks.clone()));
         if retention_days > 0 {
             tasks.push(spawn_retention(store, retention_days, retention_every, stop_tasks.clone()));
         }
@@ -465,6 +468,17 @@ fn spawn_retention(store: Store, days: u64, every: Duration, stop: CancellationT
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "old audit events deleted"),
                 Err(e) => tracing::warn!(error = %e, "audit retention pass failed; will retry"),
+            }
+        }
+    })
+}
+
+fn spawn_minutely_pruning(store: Store, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = crate::periodic::ticker(every);
+        while crate::periodic::next_tick(&mut ticker, &stop).await {
+            if let Err(e) = store.delete_minutely_before(crate::store::now_ms() - crate::store::MINUTELY_KEEP_MS).await {
+                tracing::warn!(error = %e, "pruning minutely audit rollups failed; will retry");
             }
         }
     })

@@ -185,13 +185,35 @@ pub async fn run(cli: Cli, env: Env) -> ExitCode {
 
 async fn serve(config: Config, env: &Env) -> anyhow::Result<()> {
     let telemetry = Telemetry::from_env(env)?;
+    let database = database_location(&config.database_url);
     let app = App::build(config, env, telemetry).await?;
     if let Some(token) = app.generated_admin_token() {
         // Straight to standard error, not through the log: a log line travels on (JSON logs,
         // collectors) and the token must not.
         eprintln!("weir: WEIR_ADMIN_TOKEN is not set; this run's admin token (shown once): {} — sign in to the console at {}", token.expose_secret(), app.console_url());
+    } else {
+        eprintln!("weir: console at {} (sign in with WEIR_ADMIN_TOKEN)", app.console_url());
     }
+    eprintln!("weir: database {database}");
     app.run(shutdown_signal()).await
+}
+
+/// Where the database is, for people: a SQLite file as an absolute path (a relative one is
+/// relative to the directory Weir was started in, and the CLI must run there too); a Postgres
+/// database by host and name, never its credentials.
+pub fn database_location(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path == ":memory:" || path.is_empty() {
+            return "in memory (SQLite; nothing is kept)".into();
+        }
+        let p = std::path::Path::new(path);
+        let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()) };
+        return format!("{} (SQLite)", abs.display());
+    }
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_and_db = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, r)| r);
+    format!("{} (PostgreSQL)", host_and_db.split('?').next().unwrap_or(host_and_db))
 }
 
 async fn shutdown_signal() {
@@ -362,5 +384,21 @@ fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_location;
+
+    #[test]
+    fn the_database_is_named_where_it_is_and_without_credentials() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(database_location("sqlite://weir.db"), format!("{} (SQLite)", here.join("weir.db").display()));
+        assert_eq!(database_location("sqlite:///var/lib/weir/weir.db?mode=rwc"), "/var/lib/weir/weir.db (SQLite)");
+        assert_eq!(database_location("sqlite::memory:"), "in memory (SQLite; nothing is kept)");
+        let pg = database_location("postgres://weir:s3cret@db:5432/weir?sslmode=require");
+        assert_eq!(pg, "db:5432/weir (PostgreSQL)");
+        assert!(!pg.contains("s3cret"));
     }
 }

@@ -18,7 +18,10 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
-use weir_console::{ConsoleData, DataError, DataResult, Page, TraceFilter};
+use serde::de::DeserializeOwned;
+use weir_api::{AgentBudgets, AgentDetail, AgentLimits, AgentsList, Approval, ApprovalsPage, AuditEvent, BudgetsList, CreatedKey, ErrorBody, EventOne, EventsPage, Facets, KeysList, ModelsList, Overview, SessionsPage, ToolView, ToolsList};
+use weir_console::data::AgentView;
+use weir_console::{ConsoleData, DataError, DataResult, TraceFilter};
 
 use crate::app::{AppState, Runtime};
 use crate::store::{now_ms, Store, StoreError};
@@ -81,7 +84,7 @@ impl GatewayConsole {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<(StatusCode, Value)> {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<(StatusCode, bytes::Bytes)> {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -92,18 +95,31 @@ impl GatewayConsole {
         let resp = self.api.clone().oneshot(req).await.map_err(|e| DataError::Unavailable(e.to_string()))?;
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024).await.map_err(|e| DataError::Unavailable(e.to_string()))?;
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, v))
+        Ok((status, bytes))
     }
 
-    /// The answer of a call that must succeed; its error message otherwise.
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<Value> {
-        let (status, v) = self.call(method, path, body).await?;
+    /// The answer of a call that must succeed, as the API's type; its error message otherwise.
+    async fn ok<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<T> {
+        self.found(method, path, body).await?.ok_or_else(|| DataError::Refused("not found".into()))
+    }
+
+    /// Like [`Self::ok`], with a 404 as `None`.
+    async fn found<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<Option<T>> {
+        let (status, bytes) = self.call(method, path, body).await?;
         if status.is_success() {
-            return Ok(v);
+            return serde_json::from_slice(&bytes).map(Some).map_err(|e| DataError::Unavailable(format!("the admin API answered in an unexpected shape: {e}")));
         }
-        let message = v.pointer("/error/message").and_then(Value::as_str).unwrap_or("the request failed").to_string();
-        Err(if status == StatusCode::SERVICE_UNAVAILABLE { DataError::Unavailable(message) } else { DataError::Refused(message) })
+        let message = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error.message).unwrap_or_else(|_| "the request failed".to_string());
+        match status {
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::SERVICE_UNAVAILABLE => Err(DataError::Unavailable(message)),
+            _ => Err(DataError::Refused(message)),
+        }
+    }
+
+    /// A call whose answer is not needed.
+    async fn run(&self, method: Method, path: &str, body: Option<Value>) -> DataResult<()> {
+        self.ok::<serde::de::IgnoredAny>(method, path, body).await.map(drop)
     }
 }
 
@@ -111,8 +127,13 @@ fn enc(s: &str) -> String {
     weir_console::fmt::query_escape(s)
 }
 
-fn list(v: &Value, key: &str) -> Vec<Value> {
-    v.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+/// A number typed into a form: thousands separators allowed; empty is `null`.
+fn whole_number(what: &str, v: &str) -> DataResult<Value> {
+    let v = v.replace([',', '_', ' '], "");
+    if v.is_empty() {
+        return Ok(Value::Null);
+    }
+    v.parse::<u64>().map(|n| json!(n)).map_err(|_| DataError::Refused(format!("{what}: `{v}` is not a whole number")))
 }
 
 #[async_trait::async_trait]
@@ -149,93 +170,97 @@ impl ConsoleData for GatewayConsole {
         peer.is_some_and(|peer| crate::app::forwarded_https(peer, headers, &self.runtime.load().config.trusted_proxies))
     }
 
-    async fn overview(&self) -> DataResult<Value> {
+    async fn overview(&self) -> DataResult<Overview> {
         self.ok(Method::GET, "/api/v1/overview?hours=24", None).await
     }
 
-    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<Page> {
+    async fn pending_approvals(&self) -> DataResult<i64> {
+        let page: ApprovalsPage = self.ok(Method::GET, "/api/v1/approvals?status=pending&limit=1", None).await?;
+        Ok(page.pending)
+    }
+
+    async fn events(&self, filter: &TraceFilter, limit: u32) -> DataResult<EventsPage> {
         let mut q: Vec<String> = filter.pairs().into_iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
         q.push(format!("limit={limit}"));
         if let Some(c) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
             q.push(format!("cursor={}", enc(c)));
         }
-        let v = self.ok(Method::GET, &format!("/api/v1/audit/events?{}", q.join("&")), None).await?;
-        Ok(Page { items: list(&v, "events"), next_cursor: v.get("next_cursor").and_then(Value::as_str).map(str::to_string) })
+        self.ok(Method::GET, &format!("/api/v1/audit/events?{}", q.join("&")), None).await
     }
 
-    async fn event(&self, id: &str) -> DataResult<Option<Value>> {
-        let (status, v) = self.call(Method::GET, &format!("/api/v1/audit/events/{}", enc(id)), None).await?;
-        match status {
-            StatusCode::OK => Ok(v.get("event").cloned()),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(DataError::Unavailable(v.pointer("/error/message").and_then(Value::as_str).unwrap_or("the event cannot be read").to_string())),
+    async fn event(&self, id: &str) -> DataResult<Option<AuditEvent>> {
+        Ok(self.found::<EventOne>(Method::GET, &format!("/api/v1/audit/events/{}", enc(id)), None).await?.map(|e| e.event))
+    }
+
+    async fn facets(&self) -> DataResult<Facets> {
+        self.ok(Method::GET, "/api/v1/audit/facets", None).await
+    }
+
+    async fn sessions(&self, agent: Option<&str>, cursor: Option<&str>, limit: u32) -> DataResult<SessionsPage> {
+        let mut q = vec![format!("limit={limit}")];
+        if let Some(a) = agent.filter(|a| !a.is_empty()) {
+            q.push(format!("agent={}", enc(a)));
         }
+        if let Some(c) = cursor.filter(|c| !c.is_empty()) {
+            q.push(format!("cursor={}", enc(c)));
+        }
+        self.ok(Method::GET, &format!("/api/v1/sessions?{}", q.join("&")), None).await
     }
 
-    async fn agents(&self) -> DataResult<Vec<Value>> {
-        let agents = list(&self.ok(Method::GET, "/api/v1/agents", None).await?, "agents");
-        let keys = list(&self.ok(Method::GET, "/api/v1/keys", None).await?, "keys");
-        let budgets = list(&self.ok(Method::GET, "/api/v1/budgets", None).await?, "agents");
+    async fn agents(&self) -> DataResult<Vec<AgentView>> {
+        let agents: AgentsList = self.ok(Method::GET, "/api/v1/agents", None).await?;
+        let keys: KeysList = self.ok(Method::GET, "/api/v1/keys", None).await?;
+        let budgets: BudgetsList = self.ok(Method::GET, "/api/v1/budgets", None).await?;
         Ok(agents
+            .agents
             .into_iter()
-            .map(|mut a| {
-                let name = a.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                a["keys"] = Value::Array(keys.iter().filter(|k| k.get("agent").and_then(Value::as_str) == Some(&name)).cloned().collect());
-                a["budgets"] = budgets.iter().find(|b| b.get("agent").and_then(Value::as_str) == Some(&name)).map_or_else(|| json!([]), |b| b["budgets"].clone());
-                a
+            .map(|agent| AgentView {
+                keys: keys.keys.iter().filter(|k| k.agent == agent.name).cloned().collect(),
+                budgets: budgets.agents.iter().find(|b| b.agent == agent.name).map(|b| b.budgets.clone()).unwrap_or_default(),
+                limits: None,
+                agent,
             })
             .collect())
     }
 
-    async fn agent(&self, name: &str) -> DataResult<Option<Value>> {
-        let (status, v) = self.call(Method::GET, &format!("/api/v1/agents/{}", enc(name)), None).await?;
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(DataError::Unavailable("the agent cannot be read".into()));
-        }
-        let mut a = v.get("agent").cloned().unwrap_or_else(|| json!({}));
-        a["keys"] = v.get("keys").cloned().unwrap_or_else(|| json!([]));
-        let b = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets", enc(name)), None).await?;
-        a["budgets"] = b.get("budgets").cloned().unwrap_or_else(|| json!([]));
-        let l = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
-        a["limits"] = l.get("limits").cloned().unwrap_or_else(|| json!([]));
-        a["mcp_rpm"] = l.get("mcp_rpm").cloned().unwrap_or(Value::Null);
-        Ok(Some(a))
+    async fn agent(&self, name: &str) -> DataResult<Option<AgentView>> {
+        let Some(detail) = self.found::<AgentDetail>(Method::GET, &format!("/api/v1/agents/{}", enc(name)), None).await? else { return Ok(None) };
+        let budgets: AgentBudgets = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets?detail=true", enc(name)), None).await?;
+        let limits: AgentLimits = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
+        Ok(Some(AgentView { agent: detail.agent, keys: detail.keys, budgets: budgets.budgets, limits: Some(limits) }))
     }
 
     async fn create_agent(&self, name: &str) -> DataResult<()> {
-        self.ok(Method::POST, "/api/v1/agents", Some(json!({"name": name}))).await.map(drop)
+        self.run(Method::POST, "/api/v1/agents", Some(json!({"name": name}))).await
     }
 
-    async fn create_key(&self, agent: &str, expires_in: Option<&str>) -> DataResult<String> {
+    async fn create_key(&self, agent: &str, expires_in: Option<&str>, models: Option<Vec<String>>) -> DataResult<String> {
         let mut body = json!({"agent": agent});
         if let Some(e) = expires_in {
             body["expires_in"] = json!(e);
         }
-        let v = self.ok(Method::POST, "/api/v1/keys", Some(body)).await?;
-        v.get("key").and_then(Value::as_str).map(str::to_string).ok_or_else(|| DataError::Unavailable("no key in the answer".into()))
+        if let Some(m) = models {
+            body["models"] = json!(m);
+        }
+        let created: CreatedKey = self.ok(Method::POST, "/api/v1/keys", Some(body)).await?;
+        Ok(created.key)
     }
 
     async fn revoke_key(&self, id: &str) -> DataResult<()> {
-        self.ok(Method::POST, &format!("/api/v1/keys/{}/revoke", enc(id)), None).await.map(drop)
+        self.run(Method::POST, &format!("/api/v1/keys/{}/revoke", enc(id)), None).await
+    }
+
+    async fn set_key_models(&self, id: &str, models: Option<Vec<String>>) -> DataResult<()> {
+        self.run(Method::PATCH, &format!("/api/v1/keys/{}", enc(id)), Some(json!({"models": models}))).await
     }
 
     async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()> {
-        let number = |what: &str, v: &str| -> DataResult<Value> {
-            let v = v.replace([',', '_', ' '], "");
-            if v.is_empty() {
-                return Ok(Value::Null);
-            }
-            v.parse::<u64>().map(|n| json!(n)).map_err(|_| DataError::Refused(format!("{what}: `{v}` is not a whole number")))
-        };
-        let mut body = json!({"rpm": number("requests per minute", rpm)?, "tpm": number("tokens per minute", tpm)?});
+        let mut body = json!({"rpm": whole_number("requests per minute", rpm)?, "tpm": whole_number("tokens per minute", tpm)?});
         match model {
             Some(m) => body["model"] = json!(m),
-            None => body["mcp_rpm"] = number("MCP requests per minute", mcp_rpm)?,
+            None => body["mcp_rpm"] = whole_number("MCP requests per minute", mcp_rpm)?,
         }
-        self.ok(Method::PUT, &format!("/api/v1/agents/{}/limits", enc(agent)), Some(body)).await.map(drop)
+        self.run(Method::PUT, &format!("/api/v1/agents/{}/limits", enc(agent)), Some(body)).await
     }
 
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()> {
@@ -250,32 +275,32 @@ impl ConsoleData for GatewayConsole {
         if let Some(m) = model {
             body["model"] = json!(m);
         }
-        self.ok(Method::PUT, &format!("/api/v1/agents/{}/budgets", enc(agent)), Some(body)).await.map(drop)
+        self.run(Method::PUT, &format!("/api/v1/agents/{}/budgets", enc(agent)), Some(body)).await
     }
 
-    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Value>> {
+    async fn approvals(&self, status: Option<&str>) -> DataResult<Vec<Approval>> {
         let path = match status {
             Some(s) => format!("/api/v1/approvals?status={}&limit=200", enc(s)),
             None => "/api/v1/approvals?limit=200".to_string(),
         };
-        Ok(list(&self.ok(Method::GET, &path, None).await?, "approvals"))
+        Ok(self.ok::<ApprovalsPage>(Method::GET, &path, None).await?.approvals)
     }
 
     async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()> {
         let verb = if approve { "approve" } else { "deny" };
-        self.ok(Method::POST, &format!("/api/v1/approvals/{}/{verb}", enc(id)), Some(json!({"by": by, "reason": reason}))).await.map(drop)
+        self.run(Method::POST, &format!("/api/v1/approvals/{}/{verb}", enc(id)), Some(json!({"by": by, "reason": reason}))).await
     }
 
-    async fn models(&self) -> DataResult<Vec<Value>> {
-        Ok(list(&self.ok(Method::GET, "/api/v1/models", None).await?, "models"))
+    async fn models(&self) -> DataResult<ModelsList> {
+        self.ok(Method::GET, "/api/v1/models", None).await
     }
 
-    async fn tools(&self) -> DataResult<Vec<Value>> {
-        Ok(list(&self.ok(Method::GET, "/api/v1/tools", None).await?, "tools"))
+    async fn tools(&self) -> DataResult<Vec<ToolView>> {
+        Ok(self.ok::<ToolsList>(Method::GET, "/api/v1/tools", None).await?.tools)
     }
 
     async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()> {
-        self.ok(Method::POST, &format!("/api/v1/tools/{}/{}/approve", enc(server), enc(tool)), Some(json!({"hash": hash, "by": by}))).await.map(drop)
+        self.run(Method::POST, &format!("/api/v1/tools/{}/{}/approve", enc(server), enc(tool)), Some(json!({"hash": hash, "by": by}))).await
     }
 }
 

@@ -182,9 +182,13 @@ async fn two_agents_sharing_a_session_name_never_share_a_timeline() {
     assert_ne!(mine.trace_id, theirs.trace_id, "one trace per agent session");
     let http = client_from(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let cookie = cookie_pair(&sign_in(&http, &gw.admin, &[]).await);
-    let page = http.get(format!("{}/events/{}", gw.admin, mine.id)).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
-    let timeline = page.split("Session timeline").nth(1).expect("a timeline");
+    let agent = mine.agent_name.clone().expect("an agent");
+    let event_page = http.get(format!("{}/events/{}", gw.admin, mine.id)).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
+    let link = format!("/sessions/ticket-1000?agent={agent}");
+    assert!(event_page.contains(&format!("href=\"{link}\"")), "the event links to its agent's session: {event_page}");
+    let page = http.get(format!("{}{link}", gw.admin)).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
+    let timeline = page.split("Timeline").nth(1).expect("a timeline");
     assert!(timeline.contains(&mine.id), "its own call is on it");
-    assert!(!timeline.contains(&theirs.id) && !timeline.contains("other-agent"), "another agent's call is not");
+    assert!(!timeline.contains(&theirs.id) && !page.contains("other-agent"), "another agent's call is not");
     gw.stop().await;
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod admin_api;
 mod approvals;
+mod audit_rollups;
 mod cli;
 mod connections;
 mod console;

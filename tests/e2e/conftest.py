@@ -322,6 +322,11 @@ class Weir:
     def admin_get(self, path: str, **params: Any) -> httpx.Response:
         return self.admin_http.get(f"{self.admin}{path}", params=params, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
+    def admin_put(self, path: str, json: Any) -> httpx.Response:
+        r = self.admin_http.put(f"{self.admin}{path}", json=json, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.is_success, f"admin API answered {r.status_code}: {r.text}"
+        return r
+
     def audit_events(self, request_id: str) -> list[dict[str, Any]]:
         resp = self.admin_get("/api/v1/audit/events", request_id=request_id)
         assert resp.status_code == 200, f"admin API answered {resp.status_code}: {resp.text}"

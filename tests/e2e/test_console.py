@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import openai
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -30,6 +31,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 from conftest import ADMIN_TOKEN, AGENT, PROVIDER_KEY, REPO_ROOT, FakeProvider, Weir, config_toml, eventually
 from test_mcp import FIXTURE, _require_node, connect, text_of
@@ -43,6 +50,13 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 def console_config(fake: FakeProvider, spool: Path, tools_file: Path) -> str:
     return config_toml(fake, spool) + f"""
+# A provider whose key variable is not set: the models page says so.
+[[providers]]
+name = "keyless"
+kind = "openai"
+base_url = "{fake.openai_base}"
+api_key_env = "WEIR_CONSOLE_TEST_UNSET_KEY"
+
 [mcp]
 request_timeout_secs = 30
 approval_timeout_secs = 60
@@ -85,6 +99,7 @@ def weir(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) 
 def browser() -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--window-size=1280,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -150,6 +165,15 @@ def works(client: openai.OpenAI) -> bool:
         return False
 
 
+def new_agent(w: Weir, prefix: str) -> tuple[str, openai.OpenAI]:
+    """A new agent and a client with a key of its, once the key works."""
+    agent = f"{prefix}-{secrets.token_hex(3)}"
+    w.cli("agents", "create", agent)
+    client = openai_client(w, w.create_key(agent))
+    eventually(lambda: works(client), 5, "the new key to work")
+    return agent, client
+
+
 def refused_within_two_seconds(client: openai.OpenAI, error: type[Exception], what: str) -> None:
     """Calls until one is refused with `error`: a console change is effective within 2 s."""
     started = time.monotonic()
@@ -168,8 +192,37 @@ def refused_within_two_seconds(client: openai.OpenAI, error: type[Exception], wh
 # -------------------------------------------------------------------------------------------
 
 
-PAGES = ["/", "/traces", "/agents", f"/agents/{AGENT}", "/approvals", "/tools", "/events/x"]
-FORMS = ["/agents", f"/agents/{AGENT}/keys", f"/agents/{AGENT}/budgets", "/keys/x/revoke", "/approvals/x/approve", "/approvals/x/deny", "/tools/a/b/approve", "/sign-out"]
+PAGES = ["/", "/traces", "/sessions", "/sessions/x?agent=y", "/agents", f"/agents/{AGENT}", "/approvals", "/tools", "/models", "/events/x"]
+FORMS = ["/agents", f"/agents/{AGENT}/keys", f"/agents/{AGENT}/budgets", "/keys/x/revoke", "/keys/x/models", "/approvals/x/approve", "/approvals/x/deny", "/tools/a/b/approve", "/sign-out"]
+
+
+def no_csp_violations(b: WebDriver) -> None:
+    """Nothing on the page was blocked by the console's Content-Security-Policy."""
+    blocked = [e["message"] for e in b.get_log("browser") if "Content Security Policy" in e["message"] or "Content-Security-Policy" in e["message"]]
+    assert not blocked, blocked
+
+
+def drawn_fill(b: WebDriver, svg: Any) -> float:
+    """A meter's fill as the browser drew it: its width over its track's."""
+    return float(b.execute_script(
+        "const s = arguments[0]; const t = s.querySelector('.meter-track').getBoundingClientRect().width;"
+        " return s.querySelector('.meter-fill').getBoundingClientRect().width / t;", svg))
+
+
+def drawn_size(b: WebDriver, element: Any) -> tuple[float, float]:
+    r = b.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", element)
+    return float(r[0]), float(r[1])
+
+
+@asynccontextmanager
+async def mcp_session(w: Weir, weir_session: str) -> AsyncIterator[ClientSession]:
+    """An MCP SDK session through Weir whose requests carry `x-weir-session`."""
+    headers = {"Authorization": f"Bearer {w.key}", "x-weir-session": weir_session}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with streamable_http_client(f"{w.base}/mcp", http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
 
 
 def test_every_page_and_form_refuses_a_visitor_not_signed_in_or_without_the_form_token(weir: Weir, browser: WebDriver) -> None:
@@ -217,16 +270,18 @@ def test_a_trace_made_by_an_sdk_call_is_found_and_read(weir: Weir, browser: WebD
     event = weir.admin_get("/api/v1/audit/events", session=f"s-{marker}").json()["events"][0]
     assert f"{event['input_tokens']} in / {event['output_tokens']} out" in text, text
     assert f"${event['cost_usd']:.6f}" in text, text
-    assert marker in browser.find_element(By.CSS_SELECTOR, "section pre").text, "the request body, pretty-printed"
-    assert "Session timeline" in text
+    user_turn = browser.find_element(By.CSS_SELECTOR, ".conversation li.conv-user")
+    assert marker in user_turn.text, "the request read as the user's message"
+    raw = browser.find_element(By.CSS_SELECTOR, "details.raw summary")
+    raw.click()
+    assert marker in browser.find_element(By.CSS_SELECTOR, "details.raw[open] pre").text, "the request body as recorded, a click away"
+    click(browser, browser.find_element(By.CSS_SELECTOR, "a.session"))
+    assert heading(browser) == f"Session s-{marker}"
+    no_csp_violations(browser)
 
 
 def test_a_budget_set_in_the_console_refuses_the_agents_next_request(weir: Weir, browser: WebDriver) -> None:
-    agent = f"budgeted-{secrets.token_hex(3)}"
-    weir.cli("agents", "create", agent)
-    key = weir.create_key(agent)
-    client = openai_client(weir, key)
-    eventually(lambda: works(client), 5, "the new key to work")
+    agent, client = new_agent(weir, "budgeted")
     sign_in(browser, weir)
     browser.get(f"{weir.admin}/agents/{agent}")
     form = browser.find_element(By.CSS_SELECTOR, f"form[action='/agents/{agent}/budgets']")
@@ -236,6 +291,48 @@ def test_a_budget_set_in_the_console_refuses_the_agents_next_request(weir: Weir,
     assert "day tokens:" in page_text(browser) and "of 1" in page_text(browser)
     shot(browser, "agent-detail")
     refused_within_two_seconds(client, openai.RateLimitError, "the agent's next request to be refused")
+    try:
+        client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "one more"}])
+        raise AssertionError("a spent budget let a call through")
+    except openai.RateLimitError as e:
+        message = str(e)
+    assert "this call needs" in message and "of 1 is left" in message, message
+
+    def blocked_line() -> str | None:
+        browser.get(f"{weir.admin}/agents/{agent}")
+        found = browser.find_elements(By.CSS_SELECTOR, "p.blocked")
+        return found[0].text if found else None
+
+    blocked = eventually(blocked_line, 10, "the agent's page to say it is blocked")
+    assert re.search(r"blocked: budget spent until \d\d:\d\d UTC — \d+ calls? refused so far", blocked), blocked
+
+
+def test_a_budget_meter_is_drawn_as_full_as_the_share_spent(weir: Weir, browser: WebDriver) -> None:
+    agent, client = new_agent(weir, "metered")
+    weir.admin_put(f"/api/v1/agents/{agent}/budgets", json={"period": "day", "tokens": 80})
+    # A small answer, so that the call's reservation fits the budget and its use is a fair share of it.
+    client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "a few tokens"}], max_tokens=8)
+
+    def budget() -> dict[str, Any] | None:
+        b = weir.admin_get(f"/api/v1/agents/{agent}/budgets").json()["budgets"][0]
+        return b if b["used"] > 0 else None
+
+    b = eventually(budget, 10, "the call's tokens counted")
+    share = b["used"] / b["limit"]
+    assert 0.05 < share < 0.95, b
+    sign_in(browser, weir)
+    for path in ("/agents", f"/agents/{agent}"):
+        browser.get(f"{weir.admin}{path}")
+        row = browser.find_element(By.CSS_SELECTOR, f"a[href='/agents/{agent}']").find_element(By.XPATH, "ancestor::tr") if path == "/agents" else browser.find_element(By.TAG_NAME, "main")
+        meter = row.find_element(By.CSS_SELECTOR, "svg.meter")
+        assert abs(drawn_fill(browser, meter) - share) < 0.01, (path, drawn_fill(browser, meter), share)
+        assert drawn_size(browser, meter)[0] > 100, "the meter has a width to fill"
+    chart = browser.find_element(By.CSS_SELECTOR, ".budget-block .chart svg")
+    width, height = drawn_size(browser, chart)
+    assert width > 300 and height > 100, (width, height)
+    assert "resets" in chart.get_attribute("aria-label")
+    shot(browser, "agent-budget")
+    no_csp_violations(browser)
 
 
 def test_held_calls_are_approved_and_denied_in_the_console(weir: Weir, browser: WebDriver) -> None:
@@ -343,16 +440,196 @@ def test_models_page_and_an_operators_time_zone(weir: Weir, browser: WebDriver) 
     browser.delete_cookie("weir_tz")
 
 
-def test_pages_fit_a_narrow_screen(weir: Weir, browser: WebDriver) -> None:
+def test_a_streamed_answer_reads_as_the_text_it_assembled_to(weir: Weir, browser: WebDriver) -> None:
+    marker = f"streamed-{secrets.token_hex(4)}"
+    stream = openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": marker}], stream=True)
+    request_id = stream.response.headers["x-request-id"]
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assembled = "".join(pieces)
+    assert len([p for p in pieces if p]) > 1 and assembled, "the fake streams its answer in several chunks"
+    event = weir.audit_event(request_id)
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/events/{event['id']}")
+    shot(browser, "event-streamed")
+    answer = browser.find_elements(By.CSS_SELECTOR, "h3.conv-answer + ol.conv-turns li.conv-assistant .conv-text")
+    assert [a.text for a in answer] == [assembled], ([a.text for a in answer], assembled)
+    raw = browser.find_element(By.CSS_SELECTOR, "details.conv-raw")
+    assert not raw.get_attribute("open"), "the raw chunks are one click away, not in the way"
+    raw.find_element(By.TAG_NAME, "summary").click()
+    assert "data: " in raw.text and "chat.completion.chunk" in raw.text
+
+
+def test_an_agents_llm_and_mcp_calls_in_one_session_form_one_timeline(weir: Weir, browser: WebDriver) -> None:
+    name = f"ticket-{secrets.randbelow(10**6):06d}-long-session-name"
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "plan"}], extra_headers={"x-weir-session": name})
+
+    async def tools() -> None:
+        async with mcp_session(weir, name) as s:
+            await s.call_tool("fix__echo", {"text": "from the session"})
+
+    anyio.run(tools)
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "summarise"}], extra_headers={"x-weir-session": name})
+
+    def recorded() -> list[dict[str, Any]] | None:
+        events = weir.admin_get("/api/v1/audit/events", session=name).json()["events"]
+        kinds = {e["kind"] for e in events}
+        return events if {"llm", "mcp"} <= kinds and sum(e["kind"] == "llm" for e in events) == 2 else None
+
+    events = eventually(recorded, 10, "the session's LLM and MCP calls in the audit trail")
+    mcp_call = next(e for e in events if e.get("tool_name") == "fix__echo")
+    assert mcp_call["mcp_session_id"] and mcp_call["mcp_session_id"] != name, mcp_call
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/sessions")
+    shot(browser, "sessions")
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "table.sessions a.session") if a.get_attribute("title") == name)
+    assert link.text == name, "the whole name, not its first characters"
+    row = link.find_element(By.XPATH, "ancestor::tr").text
+    assert AGENT in row
+    click(browser, link)
+    assert heading(browser) == f"Session {name}"
+    shot(browser, "session")
+    whats = [r.find_elements(By.TAG_NAME, "td")[2].text for r in browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")]
+    assert whats[0] == "chat gpt-test" and whats[-1] == "chat gpt-test", whats
+    assert "tools/call fix__echo" in whats and whats.index("tools/call fix__echo") < len(whats) - 1, "the tool call between the two LLM calls"
+    waterfall = browser.find_element(By.CSS_SELECTOR, ".chart-cell .chart svg")
+    width, height = drawn_size(browser, waterfall)
+    assert width > 400 and height > 60, (width, height)
+    bars = waterfall.find_elements(By.CSS_SELECTOR, "a")
+    assert len(bars) == len(whats), (len(bars), whats)
+    no_csp_violations(browser)
+
+
+def test_a_call_waiting_for_a_person_shows_everywhere(weir: Weir, browser: WebDriver) -> None:
+    env = f"waiting-{secrets.token_hex(3)}"
+    outcome: dict[str, Any] = {}
+
+    async def call() -> None:
+        async with connect(weir) as (s, _):
+            try:
+                outcome["r"] = text_of(await s.call_tool("fix__deploy", {"env": env}))
+            except MCPError as e:
+                outcome["r"] = e.error
+
+    thread = threading.Thread(target=anyio.run, args=(call,), daemon=True)
+    thread.start()
+
+    def pending() -> dict[str, Any] | None:
+        rows = weir.admin_get("/api/v1/approvals", status="pending").json()["approvals"]
+        return next((a for a in rows if a["arguments"].get("env") == env), None)
+
+    held = eventually(pending, 15, "the call held for approval")
     sign_in(browser, weir)
     try:
-        browser.set_window_size(400, 900)
-        for name, path in [("overview", "/"), ("traces", "/traces"), ("agents", "/agents"), ("approvals", "/approvals"), ("tools", "/tools"), ("models", "/models")]:
+        for path in ("/", "/traces", "/agents"):
             browser.get(f"{weir.admin}{path}")
-            width = browser.execute_script("return document.documentElement.scrollWidth")
-            viewport = browser.execute_script("return document.documentElement.clientWidth")
-            shot(browser, f"{name}-400px")
-            assert width <= viewport + 1, f"{path} scrolls sideways at 400 px ({width} > {viewport})"
+            badge = browser.find_element(By.CSS_SELECTOR, "header nav a[href='/approvals'] .badge")
+            assert int(badge.text) >= 1, (path, badge.text)
+        browser.get(f"{weir.admin}/")
+        assert "waiting for a person" in page_text(browser)
+        browser.get(f"{weir.admin}/traces?agent={AGENT.upper()}")
+        shot(browser, "traces-held")
+        rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.held tr")]
+        assert any("fix__deploy" in r and "waiting for approval" in r for r in rows), rows
+        browser.get(f"{weir.admin}/traces?kind=llm")
+        assert not browser.find_elements(By.CSS_SELECTOR, "table.held"), "an LLM filter leaves held tool calls out"
+    finally:
+        weir.admin_http.post(f"{weir.admin}/api/v1/approvals/{held['id']}/deny", json={"reason": "closing the test"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        thread.join(timeout=20)
+    decision = eventually(lambda: next((e for e in weir.admin_get("/api/v1/audit/events", kind="approval").json()["events"] if e.get("approval_id") == held["id"]), None), 10, "the decision in the audit trail")
+    browser.get(f"{weir.admin}/events/{decision['id']}")
+    fields = {r.find_element(By.TAG_NAME, "th").text: r.find_element(By.TAG_NAME, "td").text for r in browser.find_elements(By.CSS_SELECTOR, "table.fields tr")}
+    assert fields.get("reason") == "closing the test" and "error" not in fields, fields
+
+
+def test_filters_say_what_they_found_and_mark_what_they_cannot_read(weir: Weir, browser: WebDriver) -> None:
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "filters"}])
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/traces?agent=no-such-agent-{secrets.token_hex(2)}")
+    text = page_text(browser)
+    assert "No calls match these filters." in text and "No traces yet" not in text, text
+    browser.get(f"{weir.admin}/traces?model=GPT-TEST&agent={AGENT.upper()}")
+    assert browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr"), "names match whatever their case"
+    browser.get(f"{weir.admin}/traces?since=last+tuesday&model=gpt-test")
+    shot(browser, "traces-bad-since")
+    assert heading(browser) == "Traces", "the page stays, with its navigation and filters"
+    since = browser.find_element(By.CSS_SELECTOR, "input[name=since]")
+    assert since.get_attribute("aria-invalid") == "true" and since.get_attribute("value") == "last tuesday"
+    assert "Not a time" in browser.find_element(By.CSS_SELECTOR, ".field-error").text
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=model]").get_attribute("value") == "gpt-test"
+    browser.get(f"{weir.admin}/traces?since=1h&model=gpt-test")
+    assert browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr"), "a while ago (1h) is a time"
+    options = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "datalist#models option")]
+    assert "gpt-test" in options and "claude-test" in options, options
+    assert AGENT in [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "datalist#agents option")]
+
+
+def test_the_overview_charts_the_day_and_the_last_hour(weir: Weir, browser: WebDriver) -> None:
+    openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "chart me"}])
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/")
+    charts = browser.find_elements(By.CSS_SELECTOR, ".charts .chart svg")
+    labels = [c.get_attribute("aria-label") for c in charts]
+    assert len(charts) >= 9, labels
+    for c in charts:
+        width, height = drawn_size(browser, c)
+        assert width > 250 and height > 100, (c.get_attribute("aria-label"), width, height)
+    for title in ("Requests and errors, by the hour", "Latency p50 / p95, by the minute", "Tokens, by the hour", "Cost, by the minute", "Tokens per agent", "Cost per agent"):
+        assert any(l and l.startswith(title) for l in labels), (title, labels)
+    no_csp_violations(browser)
+
+
+def test_keys_show_and_set_their_models_and_models_show_keyless_providers(weir: Weir, browser: WebDriver) -> None:
+    agent, client = new_agent(weir, "allow")
+    sign_in(browser, weir)
+    browser.get(f"{weir.admin}/agents/{agent}")
+    row = browser.find_element(By.CSS_SELECTOR, "td.models")
+    assert row.text.startswith("every model"), row.text
+    row.find_element(By.TAG_NAME, "summary").click()
+    row.find_element(By.CSS_SELECTOR, "input[value='claude-test']").click()
+    click(browser, row.find_element(By.CSS_SELECTOR, "button"))
+    assert "The key's models are set" in page_text(browser)
+    assert browser.find_element(By.CSS_SELECTOR, "td.models").text.startswith("claude-test")
+    refused_within_two_seconds(client, openai.PermissionDeniedError, "gpt-test refused to a key allowed only claude-test")
+    browser.get(f"{weir.admin}/models")
+    providers = {r.find_elements(By.TAG_NAME, "td")[0].text: r.text for r in browser.find_elements(By.XPATH, "//h2[.='Providers']/following-sibling::table//tbody/tr")}
+    assert "set" in providers["fake-openai"], providers
+    keyless = [name for name, text in providers.items() if "not set" in text]
+    assert keyless == ["keyless"], providers
+
+
+def test_every_page_at_1280_and_400_px_fits_without_sideways_scrolling(weir: Weir, browser: WebDriver) -> None:
+    marker = f"shots-{secrets.token_hex(3)}"
+    stream = openai_client(weir).chat.completions.create(model="gpt-test", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": marker}], stream=True, extra_headers={"x-weir-session": marker})
+    request_id = stream.response.headers["x-request-id"]
+    list(stream)
+    event = weir.audit_event(request_id)
+    pages = [
+        ("overview", "/"),
+        ("traces", "/traces"),
+        ("event", f"/events/{event['id']}"),
+        ("sessions", "/sessions"),
+        ("session", f"/sessions/{marker}?agent={AGENT}"),
+        ("agents", "/agents"),
+        ("agent", f"/agents/{AGENT}"),
+        ("approvals", "/approvals"),
+        ("tools", "/tools"),
+        ("models", "/models"),
+    ]
+    sign_in(browser, weir)
+    try:
+        for width_px in (1280, 400):
+            browser.set_window_size(width_px, 1000)
+            for name, path in pages:
+                browser.get(f"{weir.admin}{path}")
+                assert heading(browser) not in (None, "Refused"), (path, heading(browser))
+                width = browser.execute_script("return document.documentElement.scrollWidth")
+                viewport = browser.execute_script("return document.documentElement.clientWidth")
+                shot(browser, f"{name}-{width_px}px")
+                assert width <= viewport + 1, f"{path} scrolls sideways at {width_px} px ({width} > {viewport})"
+                for chart in browser.find_elements(By.CSS_SELECTOR, ".chart svg"):
+                    w, h = drawn_size(browser, chart)
+                    assert w >= 200 and h >= 40, (path, width_px, chart.get_attribute("aria-label"), w, h)
+            no_csp_violations(browser)
     finally:
         browser.set_window_size(1280, 1000)
 
@@ -373,15 +650,18 @@ def test_a_session_timeline_shows_tool_calls_with_their_bodies_and_findings(weir
     event = eventually(call_event, 10, "the poisoned tool's call in the audit trail")
     sign_in(browser, weir)
     browser.get(f"{weir.admin}/events/{event['id']}")
-    shot(browser, "session-timeline")
+    shot(browser, "event-mcp")
     text = page_text(browser)
     assert "What scanning found in this tool" in text and "hidden-markup" in text, text
-    rows = browser.find_elements(By.CSS_SELECTOR, "section table tbody tr")
+    call = browser.find_element(By.CSS_SELECTOR, ".conversation .conv-call")
+    assert "poison__add" in call.text or "add" in call.text, call.text
+    click(browser, browser.find_element(By.CSS_SELECTOR, "a.session"))
+    shot(browser, "session-timeline")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
     whats = [r.find_elements(By.TAG_NAME, "td")[2].text for r in rows]
     assert whats[:3] == ["initialize", "tools/list", "tools/call fix__echo"], whats
     assert "tools/call poison__add" in whats
-    echo_row = rows[whats.index("tools/call fix__echo")]
-    echo_row.find_element(By.CSS_SELECTOR, "details summary").click()
-    assert "timeline echo" in echo_row.text, "the call's bodies, opened in place"
     poison_row = rows[whats.index("tools/call poison__add")]
     assert "tool flagged" in poison_row.text
+    click(browser, rows[whats.index("tools/call fix__echo")].find_element(By.CSS_SELECTOR, "td a"))
+    assert "timeline echo" in browser.find_element(By.CSS_SELECTOR, ".conversation").text, "the call's arguments and result as a conversation"

@@ -527,7 +527,8 @@ async def test_every_tool_call_is_an_audit_event(weir: Weir) -> None:
     assert event["operation"] == "tools/call"
     assert event["mcp_server"] == "everyhttp"
     assert event["outcome"] == "ok"
-    assert event["session_id"], "the Weir session the call came in"
+    assert event["mcp_session_id"], "the Weir session the call came in"
+    assert event["session_id"] == event["mcp_session_id"], "without x-weir-session, the agent session is the MCP session"
     assert event["backend_session_id"], "the backend's own session"
     assert marker in (event["response_body"] or "")
 

@@ -125,7 +125,7 @@ async def test_an_approved_call_reaches_the_backend_and_its_result_the_client(we
             tg.start_soon(call)
             a = await apending(weir, env)
             assert (a["agent_name"], a["tool"], a["server"], a["rule"], a["status"]) == ("e2e", "fix__deploy", "fix", 1, "pending")
-            assert a["session_id"], "the Weir session the call came in"
+            assert a["session_id"], "the agent session the call came in (its MCP session, without x-weir-session)"
             assert not deployed(weir, env), "nothing reaches the backend before the decision"
             r = admin_post(weir, f"/api/v1/approvals/{a['id']}/approve", {"by": "alice", "reason": "change window"})
             assert r.status_code == 200, r.text

@@ -192,6 +192,8 @@ pub enum Refusal {
         what: String,
         limit: String,
         remaining: String,
+        /// What this call would have used of it (a token estimate, one request, a cost bound).
+        needed: String,
         reset_at_ms: i64,
         retry_after_secs: u64,
         /// `retry-after` (when the window resets) and `x-ratelimit-*`.
@@ -205,13 +207,13 @@ impl Refusal {
     /// The refusal in words, for the caller.
     pub fn message(&self) -> String {
         match self {
-            Self::Exceeded { what, limit, remaining, reset_at_ms, .. } => {
+            Self::Exceeded { what, limit, remaining, needed, reset_at_ms, .. } => {
                 let reset = if *reset_at_ms >= i64::MAX / 2 {
                     "it does not reset".to_string()
                 } else {
                     format!("it resets at {}", crate::store::format_ms(*reset_at_ms))
                 };
-                format!("{what} exceeded: {remaining} of {limit} remaining for this agent; {reset}")
+                format!("{what} exceeded: this call needs {needed} and {remaining} of {limit} is left for this agent; {reset}")
             }
             Self::Unavailable => "budgets and rate limits cannot be checked right now (their store is unreachable); try again shortly".into(),
         }
@@ -394,7 +396,7 @@ impl Limiter {
         if retry_after_secs > 0 {
             headers.insert(0, ("retry-after".into(), retry_after_secs.to_string()));
         }
-        Refusal::Exceeded { what: h.label.text(), limit: fmt(h.charge.limit), remaining: fmt(remaining), reset_at_ms: reset, retry_after_secs, headers }
+        Refusal::Exceeded { what: h.label.text(), limit: fmt(h.charge.limit), remaining: fmt(remaining), needed: fmt(h.charge.amount), reset_at_ms: reset, retry_after_secs, headers }
     }
 
     /// Runs a reservation on the shared counters, or locally when there are none or (with

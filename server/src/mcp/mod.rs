@@ -1027,10 +1027,11 @@ impl Drop for GoneOnDrop {
     }
 }
 
-/// The caller's W3C trace headers, the only ones a request's record reads.
+/// The caller's W3C trace headers and its agent session (`x-weir-session`), the only headers a
+/// request's record reads.
 fn trace_headers(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
-    for name in ["traceparent", "tracestate"] {
+    for name in ["traceparent", "tracestate", "x-weir-session"] {
         if let Some(v) = headers.get(name) {
             out.insert(name, v.clone());
         }
@@ -1730,14 +1731,17 @@ async fn hold_for_approval(
         agent_id: Some(&session.principal.agent_id),
         agent_name: Some(&session.principal.agent_name),
         end_user: session.principal.end_user.as_deref(),
-        session_id: Some(&session.id),
+        // The agent session the call belongs to, as its own record names it.
+        session_id: rec.session_id(),
         server,
         tool: full,
         arguments: args,
         rule: i64::try_from(rule).ok(),
     };
     tracing::info!(approval = %approval_id, tool = full, agent = %session.principal.agent_name, "MCP tool call held for approval");
+    let waiting = Instant::now();
     let (held, settled_here) = state.mcp.approvals.hold(&state.store, &new, cfg.approval_timeout, &cancel, &gone).await;
+    rec.set_approval_wait(waiting.elapsed());
     let data = |row: &crate::store::ApprovalRow, reason: &str| {
         json!({"reason": reason, "approval_id": row.id, "rule": rule, "decided_by": row.decided_by, "message": row.reason})
     };

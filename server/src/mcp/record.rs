@@ -74,7 +74,11 @@ impl McpRecord {
             agent_name: Some(session.principal.agent_name.clone()),
             key_id: session.principal.key_id.clone(),
             end_user: session.principal.end_user.clone(),
-            session_id: Some(session.id.clone()),
+            // The agent session: `x-weir-session` on this request, else the one sent at
+            // `initialize`, else the MCP session (as `trace_session` says) — the value an LLM
+            // call of the same session records, so both form one timeline.
+            session_id: Some(agent_session(headers).unwrap_or_else(|| session.trace_session.clone())),
+            mcp_session_id: Some(session.id.clone()),
             mcp_server: session.scope.clone(),
             ..new_event(&cx, "mcp")
         };
@@ -102,6 +106,16 @@ impl McpRecord {
 
     pub fn context(&self) -> &Context {
         &self.cx
+    }
+
+    /// The agent session this request belongs to.
+    pub fn session_id(&self) -> Option<&str> {
+        self.event.session_id.as_deref()
+    }
+
+    /// How long the call waited for a person's decision: left out of the latency rollups.
+    pub fn set_approval_wait(&mut self, waited: std::time::Duration) {
+        self.event.approval_wait_ms = Some(waited.as_secs_f64() * 1000.0);
     }
 
     /// The approval a held call waited for, and how it ended.
@@ -169,6 +183,11 @@ impl McpRecord {
         });
         state.audit.record(self.event, captured);
     }
+}
+
+/// The `x-weir-session` a request carried, cut as an LLM call's is.
+fn agent_session(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-weir-session").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect::<String>()).filter(|s| !s.is_empty())
 }
 
 /// The audit event of a decision on a held call — approved, denied (by whom), expired or

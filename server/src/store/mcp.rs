@@ -132,6 +132,12 @@ impl Store {
         rows.iter().map(approval_from_row).collect()
     }
 
+    /// How many calls wait for a person now (pending and not past their expiry).
+    pub async fn count_pending_approvals(&self, now_ms: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) FROM mcp_approvals WHERE status = 'pending' AND expires_at > $1").bind(now_ms).fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// Moves a pending approval to `to`; `false` when it was no longer pending (someone or
     /// something else decided first). A person's decision (approved, denied) counts only
     /// before the approval's time is up.

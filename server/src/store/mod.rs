@@ -8,6 +8,7 @@
 mod mcp;
 mod sqlite_audit;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -20,9 +21,9 @@ pub use sqlite_audit::{AuditInsertError, SqliteAuditWriter};
 
 /// Requests, tokens and cost per (agent, requested model, UTC day) of the events that count as
 /// usage: what the `usage_daily` rollup gains when they are inserted.
-fn daily_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> std::collections::BTreeMap<(&'e str, &'e str, i64), (i64, i64, f64)> {
-    let mut rollup: std::collections::BTreeMap<(&str, &str, i64), (i64, i64, f64)> = Default::default();
-    for e in inserted.filter(|e| e.counts_as_usage()) {
+fn daily_rollup<'e>(inserted: &[&'e AuditEvent]) -> BTreeMap<(&'e str, &'e str, i64), (i64, i64, f64)> {
+    let mut rollup: BTreeMap<(&str, &str, i64), (i64, i64, f64)> = Default::default();
+    for e in inserted.iter().filter(|e| e.counts_as_usage()) {
         let Some(agent) = &e.agent_id else { continue };
         let day = e.ts.div_euclid(86_400_000) * 86_400_000;
         let r = rollup.entry((agent.as_str(), e.model_requested.as_deref().unwrap_or_default(), day)).or_default();
@@ -33,34 +34,156 @@ fn daily_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> std::coll
     rollup
 }
 
-/// Sums of one hour, kind and agent in the `audit_hourly` rollup.
+/// Sums of one hour (or minute), kind and agent in the `audit_hourly` (`audit_minutely`) rollup.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct HourSums {
     pub requests: i64,
     pub errors: i64,
+    /// Calls the limiter refused (`error_type` `limit_exceeded`).
+    pub refused: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
 }
 
-/// What the hourly rollups gain from inserted events: sums per (hour, kind, agent name), and
-/// latency histogram counts per (hour, kind, bucket).
-type HourlyRollup<'e> = (std::collections::BTreeMap<(i64, &'e str, &'e str), HourSums>, std::collections::BTreeMap<(i64, &'e str, i64), i64>);
+pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 3_600_000;
 
-fn hourly_rollup<'e>(inserted: impl Iterator<Item = &'e AuditEvent>) -> HourlyRollup<'e> {
-    let (mut sums, mut latency): HourlyRollup<'e> = Default::default();
+/// What a time rollup gains from inserted events: sums per (period start, kind, agent name),
+/// and latency histogram counts per (period start, kind, bucket).
+type TimeRollup<'e> = (BTreeMap<(i64, &'e str, &'e str), HourSums>, BTreeMap<(i64, &'e str, i64), i64>);
+
+/// The rollups of periods `period_ms` long (an hour, a minute) that `inserted` adds to.
+fn time_rollup<'e>(inserted: &[&'e AuditEvent], period_ms: i64) -> TimeRollup<'e> {
+    let (mut sums, mut latency): TimeRollup<'e> = Default::default();
     for e in inserted {
-        let hour = e.ts.div_euclid(3_600_000) * 3_600_000;
-        let s = sums.entry((hour, e.kind.as_str(), e.agent_name.as_deref().unwrap_or(""))).or_default();
+        let start = e.ts.div_euclid(period_ms) * period_ms;
+        let s = sums.entry((start, e.kind.as_str(), e.agent_name.as_deref().unwrap_or(""))).or_default();
         s.requests += 1;
+        s.errors += i64::from(e.outcome != "ok");
+        s.refused += i64::from(e.error_type.as_deref() == Some("limit_exceeded"));
+        s.input_tokens += e.input_tokens.unwrap_or(0);
+        s.output_tokens += e.output_tokens.unwrap_or(0);
+        s.cost_usd += e.cost_usd.unwrap_or(0.0);
+        *latency.entry((start, e.kind.as_str(), latency_bucket(working_latency_ms(e)))).or_default() += 1;
+    }
+    (sums, latency)
+}
+
+/// The latency the histograms count: the call's own, less the time it waited for a person to
+/// approve it (that measures the person, not the call), never below zero.
+pub fn working_latency_ms(e: &AuditEvent) -> f64 {
+    (e.latency_ms - e.approval_wait_ms.unwrap_or(0.0)).max(0.0)
+}
+
+/// One session's row in `audit_sessions`, as inserted events add to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SessionSums {
+    first_ts: i64,
+    last_ts: i64,
+    end_ts: i64,
+    llm_calls: i64,
+    mcp_calls: i64,
+    approvals: i64,
+    errors: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cost_usd: f64,
+}
+
+/// What `audit_sessions` gains from inserted events, per (agent name, session id): only events
+/// with a session id count.
+fn session_rollup<'e>(inserted: &[&'e AuditEvent]) -> BTreeMap<(&'e str, &'e str), SessionSums> {
+    let mut rollup: BTreeMap<(&str, &str), SessionSums> = BTreeMap::new();
+    for e in inserted {
+        let Some(session) = e.session_id.as_deref() else { continue };
+        // Whole milliseconds, cut towards zero (as the migration's backfill does).
+        let end = e.ts + e.latency_ms.max(0.0) as i64;
+        let s = rollup.entry((e.agent_name.as_deref().unwrap_or(""), session)).or_insert(SessionSums {
+            first_ts: e.ts,
+            last_ts: e.ts,
+            end_ts: end,
+            llm_calls: 0,
+            mcp_calls: 0,
+            approvals: 0,
+            errors: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+        });
+        s.first_ts = s.first_ts.min(e.ts);
+        s.last_ts = s.last_ts.max(e.ts);
+        s.end_ts = s.end_ts.max(end);
+        match e.kind.as_str() {
+            "llm" => s.llm_calls += 1,
+            "mcp" => s.mcp_calls += 1,
+            "approval" => s.approvals += 1,
+            _ => {}
+        }
         s.errors += i64::from(e.outcome != "ok");
         s.input_tokens += e.input_tokens.unwrap_or(0);
         s.output_tokens += e.output_tokens.unwrap_or(0);
         s.cost_usd += e.cost_usd.unwrap_or(0.0);
-        *latency.entry((hour, e.kind.as_str(), latency_bucket(e.latency_ms))).or_default() += 1;
     }
-    (sums, latency)
+    rollup
 }
+
+/// Everything the rollups gain from a batch's inserted rows, aggregated in memory first so that
+/// each rollup row is written once per batch.
+struct Rollups<'e> {
+    daily: BTreeMap<(&'e str, &'e str, i64), (i64, i64, f64)>,
+    hourly: TimeRollup<'e>,
+    minutely: TimeRollup<'e>,
+    sessions: BTreeMap<(&'e str, &'e str), SessionSums>,
+}
+
+impl<'e> Rollups<'e> {
+    fn of(inserted: &[&'e AuditEvent]) -> Self {
+        Self { daily: daily_rollup(inserted), hourly: time_rollup(inserted, HOUR_MS), minutely: time_rollup(inserted, MINUTE_MS), sessions: session_rollup(inserted) }
+    }
+}
+
+// The rollup upserts, shared by both audit writers (`$n` placeholders; rusqlite reads them as
+// numbered parameters too). Every rollup adds exactly what the rows inserted in the same
+// transaction count.
+
+const UPSERT_DAILY: &str = "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
+    tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd";
+
+const UPSERT_HOURLY: &str = "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
+    errors = audit_hourly.errors + excluded.errors, refused = audit_hourly.refused + excluded.refused, \
+    input_tokens = audit_hourly.input_tokens + excluded.input_tokens, output_tokens = audit_hourly.output_tokens + excluded.output_tokens, \
+    cost_usd = audit_hourly.cost_usd + excluded.cost_usd";
+
+const UPSERT_LATENCY_HOURLY: &str = "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count";
+
+const UPSERT_MINUTELY: &str = "INSERT INTO audit_minutely (minute, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (minute, kind, agent_name) DO UPDATE SET requests = audit_minutely.requests + excluded.requests, \
+    errors = audit_minutely.errors + excluded.errors, refused = audit_minutely.refused + excluded.refused, \
+    input_tokens = audit_minutely.input_tokens + excluded.input_tokens, output_tokens = audit_minutely.output_tokens + excluded.output_tokens, \
+    cost_usd = audit_minutely.cost_usd + excluded.cost_usd";
+
+const UPSERT_LATENCY_MINUTELY: &str = "INSERT INTO audit_latency_minutely (minute, kind, bucket, count) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (minute, kind, bucket) DO UPDATE SET count = audit_latency_minutely.count + excluded.count";
+
+// `CASE` rather than `LEAST`/`GREATEST` (Postgres) or two-argument `MIN`/`MAX` (SQLite): the
+// one form both engines accept.
+const UPSERT_SESSION: &str = "INSERT INTO audit_sessions (agent_name, session_id, first_ts, last_ts, end_ts, llm_calls, mcp_calls, approvals, \
+    errors, input_tokens, output_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (agent_name, session_id) DO UPDATE SET \
+    first_ts = CASE WHEN excluded.first_ts < audit_sessions.first_ts THEN excluded.first_ts ELSE audit_sessions.first_ts END, \
+    last_ts = CASE WHEN excluded.last_ts > audit_sessions.last_ts THEN excluded.last_ts ELSE audit_sessions.last_ts END, \
+    end_ts = CASE WHEN excluded.end_ts > audit_sessions.end_ts THEN excluded.end_ts ELSE audit_sessions.end_ts END, \
+    llm_calls = audit_sessions.llm_calls + excluded.llm_calls, mcp_calls = audit_sessions.mcp_calls + excluded.mcp_calls, \
+    approvals = audit_sessions.approvals + excluded.approvals, errors = audit_sessions.errors + excluded.errors, \
+    input_tokens = audit_sessions.input_tokens + excluded.input_tokens, output_tokens = audit_sessions.output_tokens + excluded.output_tokens, \
+    cost_usd = audit_sessions.cost_usd + excluded.cost_usd";
+
+/// How long minutely rollups are kept.
+pub const MINUTELY_KEEP_MS: i64 = 2 * HOUR_MS;
 
 const LATENCY_BASE_MS: f64 = 0.05;
 const LATENCY_FACTOR: f64 = 1.2;
@@ -320,6 +443,10 @@ impl Store {
             bump_generation(&mut tx).await?;
         }
         tx.commit().await?;
+        self.key_by_id(key_id).await
+    }
+
+    pub async fn key_by_id(&self, key_id: &str) -> Result<KeyRow, StoreError> {
         let row = sqlx::query(
             "SELECT k.id, k.agent_id, a.name, k.prefix, k.models, k.expires_at, k.revoked_at, k.created_at \
              FROM api_keys k JOIN agents a ON a.id = k.agent_id WHERE k.id = $1",
@@ -331,6 +458,23 @@ impl Store {
             Some(r) => key_from_row(&r),
             None => Err(StoreError::NotFound(format!("no key with id `{key_id}`"))),
         }
+    }
+
+    /// Sets the models a key may call (`None`: every model); every replica applies it with its
+    /// next key reload.
+    pub async fn set_key_models(&self, key_id: &str, models: Option<&[String]>) -> Result<KeyRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE api_keys SET models = $1 WHERE id = $2")
+            .bind(models.map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into())))
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no key with id `{key_id}`")));
+        }
+        commit_change(tx).await?;
+        self.key_by_id(key_id).await
     }
 
     /// Everything the in-memory key index needs, in one query.
@@ -371,12 +515,12 @@ impl Store {
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
-            approval_id, decided_by";
-        const NCOLS: usize = 41;
-        // `ttft_ms` and `cost_usd`: a missing value is bound as NaN and stored as NULL (SQLite does
+            approval_id, decided_by, mcp_session_id, approval_wait_ms";
+        const NCOLS: usize = 43;
+        // `ttft_ms`, `cost_usd` and `approval_wait_ms`: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
-        const NULLABLE_FLOATS: [usize; 2] = [20, 27];
+        const NULLABLE_FLOATS: [usize; 3] = [20, 27, 42];
         let mut sql = String::with_capacity(64 + events.len() * NCOLS * 5);
         sql.push_str("INSERT INTO audit_events (");
         sql.push_str(COLS);
@@ -453,59 +597,55 @@ impl Store {
                 .bind(&e.policy_decision)
                 .bind(e.policy_rule)
                 .bind(&e.approval_id)
-                .bind(&e.decided_by);
+                .bind(&e.decided_by)
+                .bind(&e.mcp_session_id)
+                .bind(e.approval_wait_ms.unwrap_or(f64::NAN));
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
             q.fetch_all(&mut *tx).await?.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).collect();
-        // The daily rollup counts exactly the rows this statement inserted, in the same
-        // transaction: a replayed batch adds nothing twice.
-        let rollup = daily_rollup(events.iter().filter(|e| inserted.contains(&e.id)));
-        for ((agent, model, day), (requests, tokens, cost)) in rollup {
-            sqlx::query(
-                "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
-                 tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd",
-            )
-            .bind(agent)
-            .bind(model)
-            .bind(day)
-            .bind(requests)
-            .bind(tokens)
-            .bind(cost)
-            .execute(&mut *tx)
-            .await?;
+        // The rollups count exactly the rows this statement inserted, in the same transaction:
+        // a replayed batch adds nothing twice.
+        let inserted: Vec<&AuditEvent> = events.iter().filter(|e| inserted.contains(&e.id)).collect();
+        let r = Rollups::of(&inserted);
+        for ((agent, model, day), (requests, tokens, cost)) in r.daily {
+            sqlx::query(UPSERT_DAILY).bind(agent).bind(model).bind(day).bind(requests).bind(tokens).bind(cost).execute(&mut *tx).await?;
         }
-        let (sums, latency) = hourly_rollup(events.iter().filter(|e| inserted.contains(&e.id)));
-        for ((hour, kind, agent), s) in sums {
-            sqlx::query(
-                "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, input_tokens, output_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
-                 errors = audit_hourly.errors + excluded.errors, input_tokens = audit_hourly.input_tokens + excluded.input_tokens, \
-                 output_tokens = audit_hourly.output_tokens + excluded.output_tokens, cost_usd = audit_hourly.cost_usd + excluded.cost_usd",
-            )
-            .bind(hour)
-            .bind(kind)
-            .bind(agent)
-            .bind(s.requests)
-            .bind(s.errors)
-            .bind(s.input_tokens)
-            .bind(s.output_tokens)
-            .bind(s.cost_usd)
-            .execute(&mut *tx)
-            .await?;
+        for (upsert_sums, upsert_latency, (sums, latency)) in [(UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, r.hourly), (UPSERT_MINUTELY, UPSERT_LATENCY_MINUTELY, r.minutely)] {
+            for ((start, kind, agent), s) in sums {
+                sqlx::query(upsert_sums)
+                    .bind(start)
+                    .bind(kind)
+                    .bind(agent)
+                    .bind(s.requests)
+                    .bind(s.errors)
+                    .bind(s.refused)
+                    .bind(s.input_tokens)
+                    .bind(s.output_tokens)
+                    .bind(s.cost_usd)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for ((start, kind, bucket), count) in latency {
+                sqlx::query(upsert_latency).bind(start).bind(kind).bind(bucket).bind(count).execute(&mut *tx).await?;
+            }
         }
-        for ((hour, kind, bucket), count) in latency {
-            sqlx::query(
-                "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count",
-            )
-            .bind(hour)
-            .bind(kind)
-            .bind(bucket)
-            .bind(count)
-            .execute(&mut *tx)
-            .await?;
+        for ((agent, session), s) in r.sessions {
+            sqlx::query(UPSERT_SESSION)
+                .bind(agent)
+                .bind(session)
+                .bind(s.first_ts)
+                .bind(s.last_ts)
+                .bind(s.end_ts)
+                .bind(s.llm_calls)
+                .bind(s.mcp_calls)
+                .bind(s.approvals)
+                .bind(s.errors)
+                .bind(s.input_tokens)
+                .bind(s.output_tokens)
+                .bind(s.cost_usd)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -529,7 +669,7 @@ impl Store {
         let hour = since_ms.div_euclid(3_600_000) * 3_600_000;
         let rows = sqlx::query(
             "SELECT kind, agent_name, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(input_tokens) AS BIGINT), \
-             CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION) FROM audit_hourly WHERE hour >= $1 GROUP BY kind, agent_name",
+             CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION), CAST(SUM(refused) AS BIGINT) FROM audit_hourly WHERE hour >= $1 GROUP BY kind, agent_name",
         )
         .bind(hour)
         .fetch_all(&self.pool)
@@ -540,7 +680,14 @@ impl Store {
                 Ok((
                     r.try_get::<String, _>(0)?,
                     r.try_get::<String, _>(1)?,
-                    HourSums { requests: r.try_get(2)?, errors: r.try_get(3)?, input_tokens: r.try_get(4)?, output_tokens: r.try_get(5)?, cost_usd: r.try_get(6)? },
+                    HourSums {
+                        requests: r.try_get(2)?,
+                        errors: r.try_get(3)?,
+                        refused: r.try_get(7)?,
+                        input_tokens: r.try_get(4)?,
+                        output_tokens: r.try_get(5)?,
+                        cost_usd: r.try_get(6)?,
+                    },
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -550,6 +697,144 @@ impl Store {
             .await?;
         let latency = rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?))).collect::<Result<Vec<_>, StoreError>>()?;
         Ok((sums, latency))
+    }
+
+    /// The rollups since `since_ms` (rounded down to its step), per step and kind: summed over
+    /// agents, or one agent's. Ordered by start, then kind. A range scan of the rollup's primary
+    /// key; minutes reach back two hours at most (older ones are pruned).
+    pub async fn series_since(&self, since_ms: i64, step: Step, agent: Option<&str>) -> Result<Vec<SeriesRow>, StoreError> {
+        let start = step.floor(since_ms);
+        let sql = match (step, agent.is_some()) {
+            (Step::Minute, false) => {
+                "SELECT minute, kind, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(refused) AS BIGINT), \
+                 CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION) \
+                 FROM audit_minutely WHERE minute >= $1 GROUP BY minute, kind ORDER BY minute, kind"
+            }
+            (Step::Minute, true) => {
+                "SELECT minute, kind, requests, errors, refused, input_tokens, output_tokens, cost_usd \
+                 FROM audit_minutely WHERE minute >= $1 AND agent_name = $2 ORDER BY minute, kind"
+            }
+            (Step::Hour, false) => {
+                "SELECT hour, kind, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(refused) AS BIGINT), \
+                 CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION) \
+                 FROM audit_hourly WHERE hour >= $1 GROUP BY hour, kind ORDER BY hour, kind"
+            }
+            // Through `audit_hourly_agent` (agent_name, hour).
+            (Step::Hour, true) => {
+                "SELECT hour, kind, requests, errors, refused, input_tokens, output_tokens, cost_usd \
+                 FROM audit_hourly WHERE agent_name = $2 AND hour >= $1 ORDER BY hour, kind"
+            }
+        };
+        let mut q = sqlx::query(sql).bind(start);
+        if let Some(agent) = agent {
+            q = q.bind(agent);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SeriesRow {
+                    start_ms: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    requests: r.try_get(2)?,
+                    errors: r.try_get(3)?,
+                    refused: r.try_get(4)?,
+                    input_tokens: r.try_get(5)?,
+                    output_tokens: r.try_get(6)?,
+                    cost_usd: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Latency histograms since `since_ms` (rounded down to its step): `(start, kind, bucket,
+    /// count)` ordered by start, kind and bucket. Latencies leave out time spent waiting for
+    /// approval.
+    pub async fn latency_series_since(&self, since_ms: i64, step: Step) -> Result<Vec<(i64, String, i64, i64)>, StoreError> {
+        let sql = match step {
+            Step::Minute => "SELECT minute, kind, bucket, count FROM audit_latency_minutely WHERE minute >= $1 ORDER BY minute, kind, bucket",
+            Step::Hour => "SELECT hour, kind, bucket, count FROM audit_latency_hourly WHERE hour >= $1 ORDER BY hour, kind, bucket",
+        };
+        let rows = sqlx::query(sql).bind(step.floor(since_ms)).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    }
+
+    /// Calls of `agent` the limiter refused since the hour holding `since_ms` (budget windows
+    /// start on hour boundaries).
+    pub async fn refused_since(&self, agent: &str, since_ms: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(refused), 0) AS BIGINT) FROM audit_hourly WHERE agent_name = $1 AND hour >= $2")
+            .bind(agent)
+            .bind(Step::Hour.floor(since_ms))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Sessions, the most recently active first (by their latest call's start), paged by the
+    /// keyset `(last_ts, agent, session_id)` through `audit_sessions_last` (or
+    /// `audit_sessions_agent_last` for one agent).
+    pub async fn list_sessions(&self, f: &SessionFilter) -> Result<Vec<Session>, StoreError> {
+        let limit = f.limit.clamp(1, 1000);
+        let rows = match (&f.agent, &f.before) {
+            (None, None) => sqlx::query(&format!("{SESSION_COLS} ORDER BY last_ts DESC, agent_name DESC, session_id DESC LIMIT $1")).bind(limit).fetch_all(&self.pool).await?,
+            (None, Some((ts, agent, session))) => {
+                sqlx::query(&format!(
+                    "{SESSION_COLS} WHERE (last_ts, agent_name, session_id) < ($1, $2, $3) ORDER BY last_ts DESC, agent_name DESC, session_id DESC LIMIT $4"
+                ))
+                .bind(ts)
+                .bind(agent)
+                .bind(session)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            (Some(agent), None) => {
+                sqlx::query(&format!("{SESSION_COLS} WHERE agent_name = $1 ORDER BY last_ts DESC, session_id DESC LIMIT $2"))
+                    .bind(agent)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            (Some(agent), Some((ts, before_agent, session))) => {
+                // The cursor's agent orders sessions of one timestamp across agents; within one
+                // agent, a cursor from another agent's listing still pages correctly.
+                let (ts, session) = match before_agent.as_str().cmp(agent.as_str()) {
+                    std::cmp::Ordering::Equal => (*ts, session.as_str()),
+                    // The cursor's agent sorts after `agent`: its sessions at `ts` come later
+                    // in the listing, so they are still to come.
+                    std::cmp::Ordering::Greater => (ts.saturating_add(1), ""),
+                    // It sorts before: `agent`'s sessions at `ts` were listed already.
+                    std::cmp::Ordering::Less => (*ts, ""),
+                };
+                sqlx::query(&format!(
+                    "{SESSION_COLS} WHERE agent_name = $1 AND (last_ts, session_id) < ($2, $3) ORDER BY last_ts DESC, session_id DESC LIMIT $4"
+                ))
+                .bind(agent)
+                .bind(ts)
+                .bind(session)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(session_from_row).collect()
+    }
+
+    /// One session's row.
+    pub async fn session_summary(&self, agent: &str, session_id: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(&format!("{SESSION_COLS} WHERE agent_name = $1 AND session_id = $2"))
+            .bind(agent)
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Deletes minutely rollups of minutes wholly before `ts_ms`.
+    pub async fn delete_minutely_before(&self, ts_ms: i64) -> Result<u64, StoreError> {
+        let minute = Step::Minute.floor(ts_ms);
+        let mut n = sqlx::query("DELETE FROM audit_minutely WHERE minute < $1").bind(minute).execute(&self.pool).await?.rows_affected();
+        n += sqlx::query("DELETE FROM audit_latency_minutely WHERE minute < $1").bind(minute).execute(&self.pool).await?.rows_affected();
+        Ok(n)
     }
 
     /// Usage per agent and requested model since `ts_ms`, from the audit trail.
@@ -753,6 +1038,9 @@ impl Store {
         let hour = ts_ms.div_euclid(3_600_000) * 3_600_000;
         sqlx::query("DELETE FROM audit_hourly WHERE hour < $1").bind(hour).execute(&self.pool).await?;
         sqlx::query("DELETE FROM audit_latency_hourly WHERE hour < $1").bind(hour).execute(&self.pool).await?;
+        // Sessions whose every call is before the cut; one that straddles it keeps its sums.
+        sqlx::query("DELETE FROM audit_sessions WHERE last_ts < $1").bind(ts_ms).execute(&self.pool).await?;
+        self.delete_minutely_before(ts_ms).await?;
         Ok(sqlx::query("DELETE FROM audit_events WHERE ts < $1").bind(ts_ms).execute(&self.pool).await?.rows_affected())
     }
 }
@@ -934,6 +1222,73 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// The width of a time series' steps, and the rollup that holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `audit_minutely`: the last two hours.
+    Minute,
+    /// `audit_hourly`: as far back as retention keeps events.
+    Hour,
+}
+
+impl Step {
+    pub fn ms(self) -> i64 {
+        match self {
+            Step::Minute => MINUTE_MS,
+            Step::Hour => HOUR_MS,
+        }
+    }
+
+    /// The start of the step holding `ts_ms`.
+    pub fn floor(self, ts_ms: i64) -> i64 {
+        ts_ms.div_euclid(self.ms()) * self.ms()
+    }
+}
+
+/// One step of one kind in a time series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub start_ms: i64,
+    pub kind: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub refused: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub agent: Option<String>,
+    /// Keyset cursor: sessions strictly after this `(last_ts, agent, session_id)` in the
+    /// listing's order (most recent first).
+    pub before: Option<(i64, String, String)>,
+    pub limit: i64,
+}
+
+pub use weir_api::Session;
+
+const SESSION_COLS: &str = "SELECT agent_name, session_id, first_ts, last_ts, end_ts, llm_calls, mcp_calls, approvals, errors, \
+    input_tokens, output_tokens, cost_usd FROM audit_sessions";
+
+fn session_from_row(r: &AnyRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        agent: r.try_get(0)?,
+        session_id: r.try_get(1)?,
+        first_ts: r.try_get(2)?,
+        last_ts: r.try_get(3)?,
+        end_ts: r.try_get(4)?,
+        llm_calls: r.try_get(5)?,
+        mcp_calls: r.try_get(6)?,
+        approvals: r.try_get(7)?,
+        errors: r.try_get(8)?,
+        input_tokens: r.try_get(9)?,
+        output_tokens: r.try_get(10)?,
+        cost_usd: r.try_get(11)?,
+    })
+}
+
 fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
         id: r.try_get("id")?,
@@ -977,8 +1332,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         policy_rule: r.try_get("policy_rule")?,
         approval_id: r.try_get("approval_id")?,
         decided_by: r.try_get("decided_by")?,
-        // Columns of migration 0009 (written by the audit writers from then on).
-        mcp_session_id: None,
-        approval_wait_ms: None,
+        mcp_session_id: r.try_get("mcp_session_id")?,
+        approval_wait_ms: r.try_get("approval_wait_ms")?,
     })
 }

@@ -5,7 +5,7 @@
 //! executed per row. Through sqlx's `Any` driver every batch was a new multi-row statement that
 //! SQLite had to parse and plan again, handed to and from a worker thread — several times the
 //! CPU of the call being recorded. Postgres keeps the sqlx path. This module must stay in step
-//! with `insert_audit_events` in `store`: same columns, same conflict rule, same daily rollup;
+//! with `insert_audit_events` in `store`: same columns, same conflict rule, same rollups (daily, hourly, minutely, sessions);
 //! the tests run both.
 
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use rusqlite::{params, Connection, ErrorCode};
 
+use super::{Rollups, UPSERT_DAILY, UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, UPSERT_LATENCY_MINUTELY, UPSERT_MINUTELY, UPSERT_SESSION};
 use crate::audit::AuditEvent;
 
 /// Why a batch was not written.
@@ -33,21 +34,10 @@ const INSERT_EVENT: &str = "INSERT INTO audit_events (id, ts, request_id, trace_
     agent_name, key_id, end_user, session_id, model_requested, model_served, provider, status_code, outcome, error_type, \
     error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, \
     usage_estimated, cost_usd, request_body, response_body, client_ip, reserved_tokens, excess_tokens, attempts, \
-    mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, approval_id, decided_by) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-    ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41) ON CONFLICT (id) DO NOTHING";
-
-const UPSERT_DAILY: &str = "INSERT INTO usage_daily (agent_id, model, day, requests, tokens, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-    ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
-    tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd";
-
-const UPSERT_HOURLY: &str = "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, input_tokens, output_tokens, cost_usd) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
-    errors = audit_hourly.errors + excluded.errors, input_tokens = audit_hourly.input_tokens + excluded.input_tokens, \
-    output_tokens = audit_hourly.output_tokens + excluded.output_tokens, cost_usd = audit_hourly.cost_usd + excluded.cost_usd";
-
-const UPSERT_LATENCY: &str = "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES (?1, ?2, ?3, ?4) \
-    ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count";
+    mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, approval_id, decided_by, mcp_session_id, \
+    approval_wait_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+    ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43) \
+    ON CONFLICT (id) DO NOTHING";
 
 impl SqliteAuditWriter {
     /// For a `sqlite:` URL naming a file; `None` otherwise (Postgres, or an in-memory database
@@ -148,23 +138,47 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
                 e.policy_rule,
                 e.approval_id,
                 e.decided_by,
+                e.mcp_session_id,
+                e.approval_wait_ms,
             ])?;
             if rows == 1 {
                 inserted.push(e);
             }
         }
+        // Aggregated per batch first: each rollup row is one execution of a cached statement.
+        let r = Rollups::of(&inserted);
         let mut upsert = tx.prepare_cached(UPSERT_DAILY)?;
-        for ((agent, model, day), (requests, tokens, cost)) in super::daily_rollup(inserted.iter().copied()) {
+        for ((agent, model, day), (requests, tokens, cost)) in r.daily {
             upsert.execute(params![agent, model, day, requests, tokens, cost])?;
         }
-        let (sums, latency) = super::hourly_rollup(inserted.into_iter());
-        let mut upsert = tx.prepare_cached(UPSERT_HOURLY)?;
-        for ((hour, kind, agent), s) in sums {
-            upsert.execute(params![hour, kind, agent, s.requests, s.errors, s.input_tokens, s.output_tokens, s.cost_usd])?;
+        for (upsert_sums, upsert_latency, (sums, latency)) in [(UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, r.hourly), (UPSERT_MINUTELY, UPSERT_LATENCY_MINUTELY, r.minutely)] {
+            let mut upsert = tx.prepare_cached(upsert_sums)?;
+            for ((start, kind, agent), s) in sums {
+                upsert.execute(params![start, kind, agent, s.requests, s.errors, s.refused, s.input_tokens, s.output_tokens, s.cost_usd])?;
+            }
+            let mut upsert = tx.prepare_cached(upsert_latency)?;
+            for ((start, kind, bucket), count) in latency {
+                upsert.execute(params![start, kind, bucket, count])?;
+            }
         }
-        let mut upsert = tx.prepare_cached(UPSERT_LATENCY)?;
-        for ((hour, kind, bucket), count) in latency {
-            upsert.execute(params![hour, kind, bucket, count])?;
+        if !r.sessions.is_empty() {
+            let mut upsert = tx.prepare_cached(UPSERT_SESSION)?;
+            for ((agent, session), s) in r.sessions {
+                upsert.execute(params![
+                    agent,
+                    session,
+                    s.first_ts,
+                    s.last_ts,
+                    s.end_ts,
+                    s.llm_calls,
+                    s.mcp_calls,
+                    s.approvals,
+                    s.errors,
+                    s.input_tokens,
+                    s.output_tokens,
+                    s.cost_usd
+                ])?;
+            }
         }
     }
     tx.commit()
