@@ -250,3 +250,83 @@ both!(metrics_follow_the_genai_conventions_with_bounded_labels, |backend| async 
     assert!(!text.contains("sess-metrics") && !text.contains("alice@example.com") && !text.contains(&gw.key), "no session, user or key in any label");
     gw.stop().await;
 });
+
+both!(the_console_reads_of_the_admin_api_answer_in_their_shapes, |backend| async move {
+    let gw = TestGateway::start(backend).await;
+    let get = |path: &str| {
+        let url = gw.admin_url(path);
+        let http = gw.http.clone();
+        async move {
+            let r = http.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let (_, key_id) = gw.new_key("Support-Bot", None, None).await;
+    let (key, _) = gw.new_key("Support-Bot", None, None).await;
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).header("x-weir-session", "ticket-7").json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let rid = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    gw.event(&rid).await;
+
+    // Names match whatever their case; other values are kept as typed.
+    let found = get("/api/v1/audit/events?agent=support-bot&model=GPT-TEST").await;
+    assert_eq!(found["events"].as_array().unwrap().len(), 1, "{found}");
+    let none = get("/api/v1/audit/events?agent=nobody").await;
+    assert!(none["events"].as_array().unwrap().is_empty());
+    let facets = get("/api/v1/audit/facets").await;
+    assert!(facets["agents"].as_array().unwrap().contains(&json!("Support-Bot")), "{facets}");
+    assert!(facets["models"].as_array().unwrap().contains(&json!("gpt-test")), "{facets}");
+
+    // Sessions, and the overview's series by the hour and the minute.
+    let sessions = get("/api/v1/sessions?agent=support-bot").await;
+    let s = &sessions["sessions"][0];
+    assert_eq!((s["agent"].as_str(), s["session_id"].as_str(), s["llm_calls"].as_i64()), (Some("Support-Bot"), Some("ticket-7"), Some(1)), "{sessions}");
+    let o = get("/api/v1/overview").await;
+    for series in ["hourly", "last_hour"] {
+        let points = o[series]["points"].as_array().unwrap();
+        let llm: i64 = points.iter().filter(|p| p["kind"] == "llm").map(|p| p["requests"].as_i64().unwrap()).sum();
+        assert_eq!(llm, 1, "{series}: {o}");
+    }
+    assert_eq!(o["hourly"]["step_ms"], 3_600_000);
+    assert_eq!(o["last_hour"]["step_ms"], 60_000);
+    assert_eq!(o["pending_approvals"], 0);
+    assert_eq!(o["top_agents_by_cost"][0]["agent"], "Support-Bot", "{o}");
+
+    // A provider whose key variable is empty is listed as such.
+    let models = get("/api/v1/models").await;
+    let keyless = models["providers"].as_array().unwrap().iter().find(|p| p["name"] == "keyless").unwrap();
+    assert_eq!((keyless["key_set"].as_bool(), keyless["api_key_env"].as_str()), (Some(false), Some("WEIR_TEST_UNSET_KEY")));
+
+    // A key's model allowlist: set, refused when unknown or empty, cleared with null.
+    let patch = |body: Value| gw.http.patch(gw.admin_url(&format!("/api/v1/keys/{key_id}"))).bearer_auth(ADMIN_TOKEN).json(&body).send();
+    let r = patch(json!({"models": ["claude-test"]})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["key"]["models"], json!(["claude-test"]));
+    let r = patch(json!({"models": ["no-such-model"]})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("unknown model `no-such-model`"));
+    assert_eq!(patch(json!({"models": []})).await.unwrap().status(), 400);
+    let r = patch(json!({"models": null})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["key"]["models"], Value::Null);
+    let r = gw.http.patch(gw.admin_url("/api/v1/keys/key_nope")).bearer_auth(ADMIN_TOKEN).json(&json!({"models": null})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Budgets in detail: the calls refused in the window, and the use across it.
+    let r = gw.http.put(gw.admin_url("/api/v1/agents/Support-Bot/budgets")).bearer_auth(ADMIN_TOKEN).json(&json!({"period": "day", "tokens": 1})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    weir_server::app::reload_from_store(&gw.state).await.unwrap();
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "again"}]})).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let refused = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let message = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("this call needs") && message.contains("of 1 is left"), "{message}");
+    gw.event(&refused).await;
+    let b = get("/api/v1/agents/Support-Bot/budgets?detail=true").await;
+    let day = &b["budgets"][0];
+    assert_eq!(day["refused_calls"], 1, "{b}");
+    assert!(day["usage"].as_array().is_some(), "{b}");
+    let plain = get("/api/v1/agents/Support-Bot/budgets").await;
+    assert!(plain["budgets"][0].get("refused_calls").is_none(), "detail only when asked: {plain}");
+    gw.stop().await;
+});

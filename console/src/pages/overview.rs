@@ -60,12 +60,12 @@ pub fn overview(o: &Overview, gateway_url: &str) -> impl IntoView {
             view! {
                 <tr>
                     <td><a href=href>{k.kind.clone()}</a></td>
-                    <td class="num">{fmt::int(k.requests)}</td>
-                    <td class="num">{fmt::int(k.errors)}</td>
-                    <td class="num">{fmt::int(k.tokens)}</td>
-                    <td class="num">{fmt::cost(Some(k.cost_usd))}</td>
-                    <td class="num">{fmt::ms(k.p50_ms)}</td>
-                    <td class="num">{fmt::ms(k.p95_ms)}</td>
+                    <td class="num" data-label="requests">{fmt::int(k.requests)}</td>
+                    <td class="num" data-label="errors">{fmt::int(k.errors)}</td>
+                    <td class="num" data-label="tokens">{fmt::int(k.tokens)}</td>
+                    <td class="num" data-label="cost">{fmt::cost(Some(k.cost_usd))}</td>
+                    <td class="num" data-label="p50">{fmt::ms(k.p50_ms)}</td>
+                    <td class="num" data-label="p95">{fmt::ms(k.p95_ms)}</td>
                 </tr>
             }
         })
@@ -152,9 +152,9 @@ pub fn models(list: &ModelsList) -> impl IntoView {
                     <td><a href=href>{m.name.clone()}</a></td>
                     <td>{m.kind.clone()}</td>
                     <td><ul class="findings">{target_items}</ul></td>
-                    <td class="num">{fmt::int(h.requests)}</td>
-                    <td class="num">{if h.requests > 0 { format!("{:.1}%", h.error_rate * 100.0) } else { String::new() }}</td>
-                    <td class="num">{fmt::ms(h.mean_latency_ms)}</td>
+                    <td class="num" data-label="calls, last hour">{fmt::int(h.requests)}</td>
+                    <td class="num" data-label="errors">{if h.requests > 0 { format!("{:.1}%", h.error_rate * 100.0) } else { String::new() }}</td>
+                    <td class="num" data-label="mean latency">{fmt::ms(h.mean_latency_ms)}</td>
                 </tr>
             }
         })

@@ -24,13 +24,13 @@ pub fn sessions(page: &SessionsPage, agent: Option<&str>, agents: &[String]) -> 
                 <tr>
                     <td>{session_link(Some(&s.agent), &s.session_id)}</td>
                     <td><a href=agent_href>{s.agent.clone()}</a></td>
-                    <td>{fmt::time(s.first_ts)}</td>
-                    <td class="num">{duration(s)}</td>
-                    <td class="num">{fmt::int(s.llm_calls)}</td>
-                    <td class="num">{fmt::int(s.mcp_calls)}</td>
-                    <td class="num">{fmt::int(s.input_tokens + s.output_tokens)}</td>
-                    <td class="num">{fmt::cost(Some(s.cost_usd))}</td>
-                    <td class=errors_class>{fmt::int(s.errors)}</td>
+                    <td data-label="started">{fmt::time(s.first_ts)}</td>
+                    <td class="num" data-label="duration">{duration(s)}</td>
+                    <td class="num" data-label="LLM calls">{fmt::int(s.llm_calls)}</td>
+                    <td class="num" data-label="MCP calls">{fmt::int(s.mcp_calls)}</td>
+                    <td class="num" data-label="tokens">{fmt::int(s.input_tokens + s.output_tokens)}</td>
+                    <td class="num" data-label="cost">{fmt::cost(Some(s.cost_usd))}</td>
+                    <td class=errors_class data-label="errors">{fmt::int(s.errors)}</td>
                 </tr>
             }
         })
