@@ -23,7 +23,7 @@ use weir_api::{AgentBudgets, AgentDetail, AgentLimits, AgentsList, Approval, App
 use weir_console::data::AgentView;
 use weir_console::{ConsoleData, DataError, DataResult, TraceFilter};
 
-use crate::app::{AppState, Runtime};
+use crate::state::{AppState, Runtime};
 use crate::store::{now_ms, Store, StoreError};
 
 /// Console sessions ended by signing out, by id, with when each cookie expires (unix ms).
@@ -167,7 +167,7 @@ impl ConsoleData for GatewayConsole {
     }
 
     fn reached_over_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
-        peer.is_some_and(|peer| crate::app::forwarded_https(peer, headers, &self.runtime.load().config.trusted_proxies))
+        peer.is_some_and(|peer| crate::state::forwarded_https(peer, headers, &self.runtime.load().config.trusted_proxies))
     }
 
     async fn overview(&self) -> DataResult<Overview> {

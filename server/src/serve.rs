@@ -532,7 +532,7 @@ pub async fn serve_connection(tcp: TcpStream, peer: SocketAddr, router: Router, 
 pub async fn accept_loop(
     listener: tokio::net::TcpListener,
     gate: Arc<ConnGate>,
-    runtime: Arc<arc_swap::ArcSwap<crate::app::Runtime>>,
+    runtime: Arc<arc_swap::ArcSwap<crate::state::Runtime>>,
     mut dispatch: impl FnMut(TcpStream, SocketAddr, ConnPermit, ConnSettings),
     stop: CancellationToken,
 ) {

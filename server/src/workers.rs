@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::app::Runtime;
+use crate::state::Runtime;
 use crate::serve::{ConnGate, ConnPermit, ConnSettings};
 
 /// A connection accepted, on its way to a worker.

@@ -26,7 +26,7 @@ impl KeyExtractor for ClientIpKey {
 
     fn extract<T>(&self, req: &Request<T>) -> Result<IpAddr, GovernorError> {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0).ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(crate::app::client_ip(peer, req.headers(), &self.trusted))
+        Ok(crate::state::client_ip(peer, req.headers(), &self.trusted))
     }
 }
 

@@ -33,7 +33,7 @@ pub use estimate::estimate_input;
 pub use transport::{Transport, TransportError, UpstreamBody, UpstreamResponse};
 use record::{CallRecorder, Ending};
 
-use crate::app::{client_ip, AppState, Runtime};
+use crate::state::{client_ip, AppState, Runtime};
 use crate::limits::{CallShape, Refusal};
 use crate::audit::AuditEvent;
 use crate::config::ProviderKind;

@@ -35,7 +35,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::config::{McpConfig, McpTransport};
 use backend::http::HttpServer;
 use backend::stdio::{StdioLink, StdioServer};

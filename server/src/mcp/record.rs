@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::jsonrpc;
 use super::policy::Decision;
 use super::session::Session;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::{AuditEvent, Captured};
 use crate::store::{now_ms, ApprovalRow};
 use crate::telemetry::{self, semconv};

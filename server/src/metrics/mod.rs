@@ -17,7 +17,7 @@ use std::sync::RwLock;
 
 pub use calls::{CallMetrics, KnownNames};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::ApprovalStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{Kind, Metric, Value};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::telemetry::{MetricsExport, Protocol};
 
 fn now_nanos() -> u64 {
