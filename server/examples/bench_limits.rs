@@ -32,6 +32,7 @@ async fn measure(name: &str, limiter: &Limiter, n: usize) {
         price,
         bytes_per_token: 2.0,
         token_margin: 1.05,
+        exact_input: weir_server::llm::estimate_input,
     };
     let mut admit = Vec::with_capacity(n);
     let mut settle = Vec::with_capacity(n);

@@ -20,6 +20,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod redis_conn;
 pub mod serve;
+pub mod sse;
 pub mod state;
 mod periodic;
 pub mod store;

@@ -45,6 +45,9 @@ pub struct CallShape<'a> {
     pub price: Option<Price>,
     pub bytes_per_token: f64,
     pub token_margin: f64,
+    /// Counts the body's input tokens exactly (the protocol that owns the body knows how); run
+    /// only near a limit, where the cheap bound from its length would refuse the call.
+    pub exact_input: fn(&[u8]) -> u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,7 +369,8 @@ impl Limiter {
                         exact_done = true;
                         let body = call.body.clone();
                         let margin = call.token_margin;
-                        let exact = tokio::task::spawn_blocking(move || (crate::llm::estimate_input(&body) as f64 * margin).ceil() as i64 + 8)
+                        let count = call.exact_input;
+                        let exact = tokio::task::spawn_blocking(move || (count(&body) as f64 * margin).ceil() as i64 + 8)
                             .await
                             .unwrap_or(cheap_input);
                         if exact < input_bound {

@@ -12,7 +12,6 @@ mod estimate;
 mod record;
 mod relay;
 pub mod route;
-pub(crate) mod sse;
 mod transport;
 mod upstream;
 mod usage;
@@ -342,6 +341,7 @@ async fn forward(
         price: model.price,
         bytes_per_token: first.map_or(2.0, |p| p.bytes_per_token),
         token_margin: first.map_or(1.05, |p| p.token_margin),
+        exact_input: estimate::estimate_input,
     };
     let admission = state.limiter.admit(&shape).await.map_err(limit_error)?;
     let mut limit_headers = Vec::new();

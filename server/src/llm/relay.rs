@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
-use super::sse::{SseEvent, SseSplitter};
+use crate::sse::{SseEvent, SseSplitter};
 use super::usage::StreamObserver;
 use super::{Api, UpstreamBody};
 
@@ -40,7 +40,7 @@ impl Relay {
         Self {
             api,
             upstream,
-            splitter: SseSplitter::with_max_event(max_bytes.min(super::sse::DEFAULT_MAX_EVENT_BYTES)),
+            splitter: SseSplitter::with_max_event(max_bytes.min(crate::sse::DEFAULT_MAX_EVENT_BYTES)),
             observer: StreamObserver::new(api),
             strip_usage_chunk,
             events: Vec::new(),

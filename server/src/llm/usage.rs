@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::sse::SseEvent;
+use crate::sse::SseEvent;
 use super::Api;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -379,7 +379,7 @@ fn error_text(data: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::sse::SseSplitter;
+    use crate::sse::SseSplitter;
 
     fn observe_all(api: Api, stream: &str) -> (StreamObserver, Vec<bool>) {
         let mut s = SseSplitter::default();

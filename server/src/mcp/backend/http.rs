@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::{deliver, read_capped, signal, BackendError, BodyFault, InitParams, Related, Sink};
 use crate::config::UrlTransport;
-use crate::llm::sse::SseSplitter;
+use crate::sse::SseSplitter;
 use crate::mcp::jsonrpc::{self, Kind};
 
 /// How many times in a row a response stream is resumed without an event arriving in between.
