@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod identity;
 pub mod joined;
+pub mod jsonrpc;
 pub mod limits;
 pub mod llm;
 pub mod log;

@@ -17,7 +17,7 @@
 
 pub mod approvals;
 pub mod backend;
-pub mod jsonrpc;
+use crate::jsonrpc;
 pub mod names;
 pub mod policy;
 mod record;

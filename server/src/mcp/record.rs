@@ -9,7 +9,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use serde_json::Value;
 
-use super::jsonrpc;
+use crate::jsonrpc;
 use super::policy::Decision;
 use super::session::Session;
 use crate::state::AppState;

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::backend::{Link, Sink, SINK_CAPACITY};
-use super::jsonrpc::{self, Kind};
+use crate::jsonrpc::{self, Kind};
 use super::names;
 use super::shared::{BackendRecord, PendingRequest, SessionRecord};
 use crate::store::now_ms;

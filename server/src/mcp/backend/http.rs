@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use super::{deliver, read_capped, signal, BackendError, BodyFault, InitParams, Related, Sink};
 use crate::config::UrlTransport;
 use crate::sse::SseSplitter;
-use crate::mcp::jsonrpc::{self, Kind};
+use crate::jsonrpc::{self, Kind};
 
 /// How many times in a row a response stream is resumed without an event arriving in between.
 const MAX_RESUMES: u32 = 5;

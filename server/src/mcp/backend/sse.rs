@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::http::{transport_reason, HttpServer};
 use super::{deliver, BackendError, InitParams, Sink};
 use crate::sse::{SseEvent, SseSplitter};
-use crate::mcp::jsonrpc::{self, Kind};
+use crate::jsonrpc::{self, Kind};
 
 /// The longest pause between attempts to open a new stream after one was lost.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);

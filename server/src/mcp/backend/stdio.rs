@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{deliver, BackendError, Sink};
-use crate::mcp::jsonrpc::{self, Kind};
+use crate::jsonrpc::{self, Kind};
 
 /// The protocol revision Weir asks a stdio server for.
 const STDIO_PROTOCOL_VERSION: &str = "2025-11-25";

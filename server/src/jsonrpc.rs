@@ -1,4 +1,4 @@
-//! JSON-RPC 2.0 as MCP uses it: telling messages apart and building answers.
+//! JSON-RPC 2.0 as MCP (and A2A) use it: telling messages apart and building answers.
 //!
 //! Messages stay `serde_json::Value` end to end: Weir relays what backends and clients send,
 //! fields it does not model included, and only reads or rewrites the few it must (ids, names,
