@@ -8,26 +8,13 @@ use weir_api::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, 
 
 use super::ApiError;
 use crate::app::AppState;
+use crate::audit::stats::percentile;
 use crate::store::StoreError;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OverviewQuery {
     hours: Option<i64>,
-}
-
-/// The latency at percentile `p` (0–1) of a histogram of `(bucket, count)` in bucket order.
-fn percentile(buckets: &[(i64, i64)], p: f64) -> Option<f64> {
-    let total: i64 = buckets.iter().map(|(_, n)| n).sum();
-    let want = ((total as f64) * p).ceil().max(1.0) as i64;
-    let mut seen = 0;
-    buckets
-        .iter()
-        .find(|(_, n)| {
-            seen += n;
-            seen >= want
-        })
-        .map(|(b, _)| crate::store::bucket_latency_ms(*b))
 }
 
 /// A period from the rollups, step by step, a point per step and kind that had traffic.
