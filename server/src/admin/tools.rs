@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use weir_api::{ToolRule, ToolView, ToolsList};
+use weir_api::{ToolView, ToolsList};
 
 use super::{optional_body, ApiError};
 use crate::app::AppState;
@@ -35,26 +35,8 @@ pub(super) async fn list_tools(State(state): State<AppState>, query: Result<Quer
             let action = rt.config.mcp.suspicious_tools(&r.server);
             let withheld = crate::mcp::tools::ToolGuard::row_withheld(&r, action);
             let name = crate::mcp::names::prefixed(&r.server, &r.tool);
-            // The rules that name this tool: who may call it, and how.
-            let rules: Vec<ToolRule> = rt
-                .config
-                .mcp
-                .rules
-                .iter()
-                .filter(|rule| rule.tools.iter().any(|g| g.matches(&name)))
-                .map(|rule| ToolRule {
-                    rule: rule.number,
-                    agents: rule.agents.iter().map(|g| g.as_str().to_string()).collect(),
-                    users: rule.users.as_ref().map(|u| u.iter().map(|g| g.as_str().to_string()).collect()),
-                    arguments: rule.arguments.iter().map(|(a, _)| a.as_str().to_string()).collect(),
-                    require_approval: rule.require_approval,
-                })
-                .collect();
-            let callable_by = match (rt.config.mcp.rules.is_empty(), rules.is_empty()) {
-                (true, _) => "every agent (there are no rules)",
-                (false, true) => "no agent: no rule names it",
-                (false, false) => "the agents its rules name",
-            };
+            let rules = crate::mcp::policy::rules_naming_tool(&rt.config.mcp.rules, &name);
+            let callable_by = crate::mcp::policy::callable_by(&rt.config.mcp.rules, &name);
             Some(ToolView {
                 diff: if changed { serde_json::Value::Array(crate::mcp::scan::diff(&r.pinned_definition, &r.current_definition)) } else { serde_json::Value::Null },
                 server: r.server,
