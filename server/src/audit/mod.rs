@@ -5,6 +5,7 @@
 //! the database, and never drop an event without counting and logging it.
 
 mod redact;
+pub mod stats;
 mod writer;
 
 pub use redact::{capture_body, holds_known_secret, redact_known_bytes, redact_known_text, redact_secrets, learn_secrets, scrub_text, set_known_secrets};

@@ -227,6 +227,32 @@ pub fn applying_rule(rules: &[Rule], target: Target<'_>, agent: &str, user: Opti
     rules.iter().find(|r| r.applies(&target, agent, user)).map(|r| r.number)
 }
 
+/// The rules that name the tool `name` (`server__tool`), in config order, as the admin API shows
+/// them: who may call it, and how (argument constraints by name, approval).
+pub fn rules_naming_tool(rules: &[Rule], name: &str) -> Vec<weir_api::ToolRule> {
+    rules
+        .iter()
+        .filter(|rule| rule.names(&Target::Tool(name)))
+        .map(|rule| weir_api::ToolRule {
+            rule: rule.number,
+            agents: rule.agents.iter().map(|g| g.as_str().to_string()).collect(),
+            users: rule.users.as_ref().map(|u| u.iter().map(|g| g.as_str().to_string()).collect()),
+            arguments: rule.arguments.iter().map(|(a, _)| a.clone()).collect(),
+            require_approval: rule.require_approval,
+        })
+        .collect()
+}
+
+/// Who may call the tool `name`, said for a person: with no rules every agent may; once rules
+/// exist, only the agents of the rules that name it (none when no rule does).
+pub fn callable_by(rules: &[Rule], name: &str) -> &'static str {
+    match (rules.is_empty(), rules.iter().any(|rule| rule.names(&Target::Tool(name)))) {
+        (true, _) => "every agent (there are no rules)",
+        (false, false) => "no agent: no rule names it",
+        (false, true) => "the agents its rules name",
+    }
+}
+
 /// A URI template as a glob: each `{expression}` stands for any text.
 fn template_glob(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
@@ -592,5 +618,39 @@ mod tests {
         assert!(!globs_intersect("a*x", "b*"));
         assert!(globs_intersect("x*y*z", "x*z"));
         assert!(!globs_intersect("a?", "a"));
+    }
+
+    #[test]
+    fn the_rules_naming_a_tool_say_who_may_call_it() {
+        assert_eq!(callable_by(&[], "files__read"), "every agent (there are no rules)");
+        assert!(rules_naming_tool(&[], "files__read").is_empty());
+
+        let mut constrained = rule(2, &["files__*"], &["researcher", "ops-*"]);
+        constrained.users = Some(vec![Glob::new("alice")]);
+        constrained.arguments = vec![("path".into(), ArgConstraint::PathPrefix("/data/".into()))];
+        constrained.require_approval = true;
+        let rules = vec![rule(1, &["web__fetch"], &["*"]), constrained, rule(3, &["files__read"], &["auditor"])];
+
+        let naming = rules_naming_tool(&rules, "files__read");
+        assert_eq!(
+            naming,
+            vec![
+                weir_api::ToolRule {
+                    rule: 2,
+                    agents: vec!["researcher".into(), "ops-*".into()],
+                    users: Some(vec!["alice".into()]),
+                    arguments: vec!["path".into()],
+                    require_approval: true,
+                },
+                weir_api::ToolRule { rule: 3, agents: vec!["auditor".into()], users: None, arguments: vec![], require_approval: false },
+            ]
+        );
+        assert_eq!(callable_by(&rules, "files__read"), "the agents its rules name");
+
+        // A resource or prompt of the same name is not the tool.
+        let other = vec![Rule { prompts: vec![Glob::new("files__read")], tools: vec![], ..rule(4, &[], &["*"]) }];
+        assert!(rules_naming_tool(&other, "files__read").is_empty());
+        assert_eq!(callable_by(&other, "files__read"), "no agent: no rule names it");
+        assert_eq!(callable_by(&rules, "mail__send"), "no agent: no rule names it");
     }
 }
