@@ -31,7 +31,7 @@ use audit::{Rollups, UPSERT_DAILY, UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, UPSERT_
 pub use limits::{BudgetRow, RateRow, RateValues};
 pub use mcp::{ApprovalRow, ApprovalStatus, NewApproval, ToolRow};
 pub use rollups::{
-    bucket_latency_ms, latency_bucket, percentile, working_latency_ms, HourSums, SeriesRow, Session, SessionFilter, Step, UsageRow, HOUR_MS,
+    bucket_latency_ms, latency_bucket, working_latency_ms, HourSums, SeriesRow, Session, SessionFilter, Step, UsageRow, HOUR_MS,
     MINUTELY_KEEP_MS, MINUTE_MS,
 };
 pub use sqlite_audit::{AuditInsertError, SqliteAuditWriter};

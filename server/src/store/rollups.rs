@@ -53,20 +53,6 @@ pub fn bucket_latency_ms(bucket: i64) -> f64 {
     LATENCY_BASE_MS * LATENCY_FACTOR.powf(bucket as f64 - 0.5)
 }
 
-/// The latency at percentile `p` (0–1) of a histogram of `(bucket, count)` in bucket order.
-pub fn percentile(buckets: &[(i64, i64)], p: f64) -> Option<f64> {
-    let total: i64 = buckets.iter().map(|(_, n)| n).sum();
-    let want = ((total as f64) * p).ceil().max(1.0) as i64;
-    let mut seen = 0;
-    buckets
-        .iter()
-        .find(|(_, n)| {
-            seen += n;
-            seen >= want
-        })
-        .map(|(b, _)| bucket_latency_ms(*b))
-}
-
 impl Store {
     /// Per requested model since `since_ms`: requests, errors and mean latency of LLM calls.
     pub async fn model_stats_since(&self, since_ms: i64) -> Result<Vec<(String, i64, i64, f64)>, StoreError> {
@@ -354,18 +340,4 @@ fn session_from_row(r: &AnyRow) -> Result<Session, StoreError> {
         output_tokens: r.try_get(10)?,
         cost_usd: r.try_get(11)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentile_is_the_bucket_where_the_running_count_reaches_the_share() {
-        let buckets = [(1, 1), (5, 1), (9, 2)];
-        assert_eq!(percentile(&buckets, 0.5), Some(bucket_latency_ms(5)));
-        assert_eq!(percentile(&buckets, 0.95), Some(bucket_latency_ms(9)));
-        assert_eq!(percentile(&buckets, 0.0), Some(bucket_latency_ms(1)));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
 }
