@@ -1,0 +1,96 @@
+//! `[[models]]`: the names agents call and the provider targets each one is served by.
+
+use serde::Deserialize;
+
+use super::ProviderKind;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    pub name: String,
+    pub targets: Vec<TargetSection>,
+    #[serde(default)]
+    pub price: Option<Price>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    pub provider: String,
+    pub model: String,
+    /// Targets of equal priority form a group, chosen among by weight; lower priorities are
+    /// tried first. Default: the target's position, so the list is tried in order.
+    #[serde(default)]
+    pub priority: Option<u32>,
+    #[serde(default)]
+    pub weight: Option<u32>,
+}
+
+/// USD per million tokens.
+pub use weir_api::Price;
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub model: String,
+    pub priority: u32,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub targets: Vec<Target>,
+    pub price: Option<Price>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::env;
+    use crate::config::Config;
+
+    #[test]
+    fn mixed_api_kinds_rejected_naming_the_target() {
+        let text = r#"
+[[providers]]
+name = "a"
+kind = "openai"
+base_url = "http://x/v1"
+[[providers]]
+name = "b"
+kind = "anthropic"
+base_url = "http://y"
+[[models]]
+name = "m"
+targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
+"#;
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.starts_with("models[0].targets[1].provider:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_provider_rejected() {
+        let text = "[[models]]\nname = \"m\"\ntargets = [{ provider = \"nope\", model = \"x\" }]\n";
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.contains("models[0].targets[0].provider") && err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn negative_price_rejected() {
+        let text = "[[providers]]\nname = \"a\"\nkind = \"openai\"\nbase_url = \"http://x\"\n[[models]]\nname = \"m\"\ntargets = [{ provider = \"a\", model = \"x\" }]\nprice = { input_per_mtok = -1, output_per_mtok = 1 }\n";
+        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
+        assert!(err.starts_with("models[0].price.input_per_mtok"), "{err}");
+    }
+
+
+    #[test]
+    fn price_counts_cached_tokens_at_their_own_rate() {
+        let p = Price { input_per_mtok: 2.0, output_per_mtok: 8.0, cached_input_per_mtok: Some(0.5) };
+        let c = p.cost(1_000_000, 400_000, 500_000);
+        assert!((c - (1.2 + 0.2 + 4.0)).abs() < 1e-9, "{c}");
+        let p = Price { input_per_mtok: 1.0, output_per_mtok: 1.0, cached_input_per_mtok: None };
+        assert!((p.cost(10, 5, 0) - 10.0 / 1e6).abs() < 1e-15);
+    }
+}
