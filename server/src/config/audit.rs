@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::{invalid, ConfigError};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditSection {
@@ -34,5 +36,26 @@ impl Default for AuditSection {
             flush_interval_ms: 200,
             spool_path: "weir-audit.spool".into(),
         }
+    }
+}
+
+impl AuditSection {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.batch_size == 0 || self.batch_size > 1000 {
+            return Err(invalid("audit.batch_size", "must be between 1 and 1000"));
+        }
+        if self.memory_queue == 0 {
+            return Err(invalid("audit.memory_queue", "must be greater than 0"));
+        }
+        if self.flush_interval_ms == 0 {
+            return Err(invalid("audit.flush_interval_ms", "must be greater than 0"));
+        }
+        if self.retention_interval_secs == 0 {
+            return Err(invalid("audit.retention_interval_secs", "must be greater than 0"));
+        }
+        if self.spool_path.trim().is_empty() {
+            return Err(invalid("audit.spool_path", "must not be empty"));
+        }
+        Ok(())
     }
 }

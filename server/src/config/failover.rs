@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::{invalid, ConfigError};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FailoverSection {
@@ -28,5 +30,20 @@ impl Default for FailoverSection {
             circuit_cooldown_ms: 10_000,
             circuit_max_cooldown_ms: 300_000,
         }
+    }
+}
+
+impl FailoverSection {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(invalid("failover.max_attempts", "must be at least 1"));
+        }
+        if self.deadline_ms == 0 || self.circuit_cooldown_ms == 0 || self.circuit_max_cooldown_ms < self.circuit_cooldown_ms {
+            return Err(invalid("failover", "deadline_ms and circuit_cooldown_ms must be positive, circuit_max_cooldown_ms at least circuit_cooldown_ms"));
+        }
+        if self.circuit_failures == 0 {
+            return Err(invalid("failover.circuit_failures", "must be at least 1"));
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,10 @@
 //! `[identity]`: how replicas learn of changed agents and keys.
 
+use std::time::Duration;
+
 use serde::Deserialize;
+
+use super::{invalid, ConfigError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -15,3 +19,13 @@ impl Default for IdentitySection {
     }
 }
 
+
+impl IdentitySection {
+    /// How often to refresh.
+    pub(super) fn validate(&self) -> Result<Duration, ConfigError> {
+        if self.refresh_interval_ms == 0 {
+            return Err(invalid("identity.refresh_interval_ms", "must be greater than 0"));
+        }
+        Ok(Duration::from_millis(self.refresh_interval_ms))
+    }
+}

@@ -99,42 +99,45 @@ impl Period {
     }
 }
 
-pub(super) fn validate_limits(limits: &LimitsSection, models: &[Model]) -> Result<(), ConfigError> {
-    if limits.redis_prefix.is_empty() {
-        return Err(invalid("limits.redis_prefix", "must not be empty"));
-    }
-    if limits.default_max_output_tokens == 0 {
-        return Err(invalid("limits.default_max_output_tokens", "must be at least 1"));
-    }
-    let check_scope = |key: &str, agent: &str, model: &Option<String>| -> Result<(), ConfigError> {
-        if agent != "*" {
-            crate::identity::parse_agent_name(agent).map_err(|e| invalid(format!("{key}.agent"), e))?;
+impl LimitsSection {
+    /// Budgets and rates may name only the models `models` defines.
+    pub(super) fn validate(&self, models: &[Model]) -> Result<(), ConfigError> {
+        if self.redis_prefix.is_empty() {
+            return Err(invalid("limits.redis_prefix", "must not be empty"));
         }
-        if let Some(m) = model {
-            if !models.iter().any(|x| &x.name == m) {
-                return Err(invalid(format!("{key}.model"), format!("unknown model `{m}`")));
+        if self.default_max_output_tokens == 0 {
+            return Err(invalid("limits.default_max_output_tokens", "must be at least 1"));
+        }
+        let check_scope = |key: &str, agent: &str, model: &Option<String>| -> Result<(), ConfigError> {
+            if agent != "*" {
+                crate::identity::parse_agent_name(agent).map_err(|e| invalid(format!("{key}.agent"), e))?;
+            }
+            if let Some(m) = model {
+                if !models.iter().any(|x| &x.name == m) {
+                    return Err(invalid(format!("{key}.model"), format!("unknown model `{m}`")));
+                }
+            }
+            Ok(())
+        };
+        for (i, b) in self.budgets.iter().enumerate() {
+            let key = format!("limits.budgets[{i}]");
+            check_scope(&key, &b.agent, &b.model)?;
+            match (b.tokens, b.cost_usd) {
+                (Some(_), Some(_)) | (None, None) => return Err(invalid(key, "set exactly one of tokens and cost_usd")),
+                (None, Some(c)) if !(c.is_finite() && c >= 0.0) => return Err(invalid(format!("{key}.cost_usd"), "must be a non-negative number")),
+                _ => {}
+            }
+        }
+        for (i, r) in self.rates.iter().enumerate() {
+            let key = format!("limits.rates[{i}]");
+            check_scope(&key, &r.agent, &r.model)?;
+            if r.rpm.is_none() && r.tpm.is_none() && r.mcp_rpm.is_none() {
+                return Err(invalid(key, "set rpm, tpm, mcp_rpm or several"));
+            }
+            if r.mcp_rpm.is_some() && r.model.is_some() {
+                return Err(invalid(format!("{key}.mcp_rpm"), "is per agent: give it in an entry without `model`"));
             }
         }
         Ok(())
-    };
-    for (i, b) in limits.budgets.iter().enumerate() {
-        let key = format!("limits.budgets[{i}]");
-        check_scope(&key, &b.agent, &b.model)?;
-        match (b.tokens, b.cost_usd) {
-            (Some(_), Some(_)) | (None, None) => return Err(invalid(key, "set exactly one of tokens and cost_usd")),
-            (None, Some(c)) if !(c.is_finite() && c >= 0.0) => return Err(invalid(format!("{key}.cost_usd"), "must be a non-negative number")),
-            _ => {}
-        }
     }
-    for (i, r) in limits.rates.iter().enumerate() {
-        let key = format!("limits.rates[{i}]");
-        check_scope(&key, &r.agent, &r.model)?;
-        if r.rpm.is_none() && r.tpm.is_none() && r.mcp_rpm.is_none() {
-            return Err(invalid(key, "set rpm, tpm, mcp_rpm or several"));
-        }
-        if r.mcp_rpm.is_some() && r.model.is_some() {
-            return Err(invalid(format!("{key}.mcp_rpm"), "is per agent: give it in an entry without `model`"));
-        }
-    }
-    Ok(())
 }

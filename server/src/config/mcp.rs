@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{http, invalid, ConfigError};
+use super::{http, invalid, parse_headers, ConfigError};
+use crate::mcp::policy::{ArgConstraint, Glob, Rule};
 
 /// `[mcp]`: the MCP gateway.
 #[derive(Debug, Clone, Deserialize)]
@@ -207,40 +208,107 @@ pub struct McpConfig {
     pub rules: Vec<crate::mcp::policy::Rule>,
 }
 
-pub(super) fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
-    use crate::mcp::policy::{ArgConstraint, Glob, Rule};
-    let mut servers: Vec<McpServer> = Vec::new();
-    for (i, s) in m.servers.iter().enumerate() {
-        let key = format!("mcp.servers[{i}]");
-        let name_ok = !s.name.is_empty()
-            && s.name.len() <= 64
-            && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && !s.name.contains("__")
+impl McpSection {
+    pub(super) fn validate(&self) -> Result<McpConfig, ConfigError> {
+        let mut servers: Vec<McpServer> = Vec::new();
+        for (i, s) in self.servers.iter().enumerate() {
+            let key = format!("mcp.servers[{i}]");
+            // Before the name's own check: a name met twice passed it the first time.
+            if servers.iter().any(|x| x.name == s.name) {
+                return Err(invalid(format!("{key}.name"), format!("`{}` is configured twice", s.name)));
+            }
+            servers.push(s.validate(&key)?);
+        }
+        let mut rules = Vec::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            rules.push(r.validate(&format!("mcp.rules[{i}]"), i + 1)?);
+        }
+        if self.session_idle_secs == 0 {
+            return Err(invalid("mcp.session_idle_secs", "must be at least 1"));
+        }
+        if self.max_message_bytes < 1024 {
+            return Err(invalid("mcp.max_message_bytes", "must be at least 1024"));
+        }
+        if self.approval_timeout_secs == 0 {
+            return Err(invalid("mcp.approval_timeout_secs", "must be at least 1"));
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
+        }
+        if self.replay_window_secs == 0 {
+            return Err(invalid("mcp.replay_window_secs", "must be at least 1"));
+        }
+        if self.replay_max_events == 0 {
+            return Err(invalid("mcp.replay_max_events", "must be at least 1"));
+        }
+        for (key, v, least) in [
+            ("max_backend_message_bytes", self.max_backend_message_bytes, 1024),
+            ("max_sessions_per_agent", self.max_sessions_per_agent, 1),
+            ("max_initialize_params_bytes", self.max_initialize_params_bytes, 1024),
+            ("max_batch_items", self.max_batch_items, 1),
+        ] {
+            if v < least {
+                return Err(invalid(format!("mcp.{key}"), format!("must be at least {least}")));
+            }
+        }
+        for (i, h) in self.allowed_hosts.iter().enumerate() {
+            if h.trim().is_empty() || h.contains("://") || h.contains('/') {
+                return Err(invalid(format!("mcp.allowed_hosts[{i}]"), "must be a host name, optionally with :port (no scheme or path)"));
+            }
+        }
+        for (i, o) in self.allowed_origins.iter().enumerate() {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(invalid(format!("mcp.allowed_origins[{i}]"), "must be `*` or an origin such as https://app.example.com"));
+            }
+        }
+        if let Some(a) = &self.anonymous_agent {
+            if a.trim().is_empty() {
+                return Err(invalid("mcp.anonymous_agent", "must name an agent"));
+            }
+        }
+        Ok(McpConfig {
+            anonymous_agent: self.anonymous_agent.clone(),
+            session_idle: Duration::from_secs(self.session_idle_secs),
+            max_message_bytes: self.max_message_bytes,
+            allowed_origins: self.allowed_origins.clone(),
+            allowed_hosts: self.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            approval_timeout: Duration::from_secs(self.approval_timeout_secs),
+            replay_window: Duration::from_secs(self.replay_window_secs),
+            replay_max_events: self.replay_max_events,
+            max_backend_message_bytes: self.max_backend_message_bytes,
+            max_sessions_per_agent: self.max_sessions_per_agent,
+            max_initialize_params_bytes: self.max_initialize_params_bytes,
+            max_batch_items: self.max_batch_items,
+            unknown_tool_relist: Duration::from_secs(self.unknown_tool_relist_secs),
+            servers,
+            rules,
+        })
+    }
+}
+
+impl McpServerSection {
+    fn validate(&self, key: &str) -> Result<McpServer, ConfigError> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !self.name.contains("__")
             // `files_` + `__` + `read` would split as `files` + `_read`.
-            && !s.name.ends_with('_');
+            && !self.name.ends_with('_');
         if !name_ok {
             return Err(invalid(format!("{key}.name"), "must be 1 to 64 of A-Z a-z 0-9 - _, without `__` and not ending in `_`"));
         }
-        if servers.iter().any(|x| x.name == s.name) {
-            return Err(invalid(format!("{key}.name"), format!("`{}` is configured twice", s.name)));
-        }
-        let transport = match (&s.url, &s.command) {
+        let transport = match (&self.url, &self.command) {
             (Some(url), None) => {
                 match reqwest::Url::parse(url) {
                     Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
                     _ => return Err(invalid(format!("{key}.url"), format!("`{url}` is not an http(s) URL"))),
                 }
-                if !s.env.is_empty() {
+                if !self.env.is_empty() {
                     return Err(invalid(format!("{key}.env"), "applies to `command` servers only"));
                 }
-                let mut headers = Vec::new();
-                for (name, value) in &s.headers {
-                    let n = http::HeaderName::from_bytes(name.as_bytes())
-                        .map_err(|_| invalid(format!("{key}.headers"), format!("`{name}` is not a valid header name")))?;
-                    let v = http::HeaderValue::from_str(value).map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
-                    headers.push((n, v));
-                }
-                let kind = match s.transport.as_deref() {
+                let headers = parse_headers(key, &self.headers)?;
+                let kind = match self.transport.as_deref() {
                     None => UrlTransport::Detect,
                     Some("streamable-http") => UrlTransport::StreamableHttp,
                     Some("sse") => UrlTransport::Sse,
@@ -249,141 +317,86 @@ pub(super) fn validate_mcp(m: &McpSection) -> Result<McpConfig, ConfigError> {
                 McpTransport::Http { url: url.clone(), headers, kind }
             }
             (None, Some(cmd)) if !cmd.is_empty() && !cmd[0].is_empty() => {
-                if !s.headers.is_empty() {
+                if !self.headers.is_empty() {
                     return Err(invalid(format!("{key}.headers"), "applies to `url` servers only"));
                 }
-                if s.transport.is_some() {
+                if self.transport.is_some() {
                     return Err(invalid(format!("{key}.transport"), "applies to `url` servers only"));
                 }
-                McpTransport::Stdio { command: cmd.clone(), env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }
+                McpTransport::Stdio { command: cmd.clone(), env: self.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }
             }
             (None, Some(_)) => return Err(invalid(format!("{key}.command"), "must name a program")),
             _ => return Err(invalid(key, "needs exactly one of `url` or `command`")),
         };
-        let suspicious_tools = match s.suspicious_tools.as_deref() {
+        let suspicious_tools = match self.suspicious_tools.as_deref() {
             None | Some("flag") => SuspiciousTools::Flag,
             Some("hide") => SuspiciousTools::Hide,
             Some("block_until_approved") => SuspiciousTools::BlockUntilApproved,
             Some(other) => return Err(invalid(format!("{key}.suspicious_tools"), format!("`{other}` is not an action; use `flag`, `hide` or `block_until_approved`"))),
         };
-        servers.push(McpServer { name: s.name.clone(), transport, suspicious_tools });
+        Ok(McpServer { name: self.name.clone(), transport, suspicious_tools })
     }
-    let mut rules = Vec::new();
-    for (i, r) in m.rules.iter().enumerate() {
-        let key = format!("mcp.rules[{i}]");
-        if r.tools.is_empty() && r.resources.is_empty() && r.prompts.is_empty() && r.methods.is_empty() {
+}
+
+impl McpRuleSection {
+    /// The rule as policy reads it; `number` counts rules from 1, in the file's order.
+    fn validate(&self, key: &str, number: usize) -> Result<Rule, ConfigError> {
+        if self.tools.is_empty() && self.resources.is_empty() && self.prompts.is_empty() && self.methods.is_empty() {
             return Err(invalid(key, "must list tools, resources, prompts or methods"));
         }
-        for (field, names, form, sep) in [("tools", &r.tools, "server__tool", "__"), ("prompts", &r.prompts, "server__prompt", "__"), ("methods", &r.methods, "server__method", "__"), ("resources", &r.resources, "server+uri", "+")] {
+        for (field, names, form, sep) in [("tools", &self.tools, "server__tool", "__"), ("prompts", &self.prompts, "server__prompt", "__"), ("methods", &self.methods, "server__method", "__"), ("resources", &self.resources, "server+uri", "+")] {
             for t in names {
                 if t.is_empty() || (!t.contains(sep) && t != "*") {
                     return Err(invalid(format!("{key}.{field}"), format!("`{t}` must name {field} as {form}")));
                 }
             }
         }
-        if r.require_approval && (!r.resources.is_empty() || !r.prompts.is_empty() || !r.methods.is_empty()) {
+        if self.require_approval && (!self.resources.is_empty() || !self.prompts.is_empty() || !self.methods.is_empty()) {
             return Err(invalid(format!("{key}.require_approval"), "applies to tool calls only: put resources, prompts and methods in a rule of their own"));
         }
-        if !r.arguments.is_empty() && r.tools.is_empty() && r.prompts.is_empty() {
+        if !self.arguments.is_empty() && self.tools.is_empty() && self.prompts.is_empty() {
             return Err(invalid(format!("{key}.arguments"), "constrains tool calls and prompts: the rule names neither"));
         }
-        if r.agents.is_empty() {
+        if self.agents.is_empty() {
             return Err(invalid(format!("{key}.agents"), "must list at least one agent (or \"*\")"));
         }
         let mut arguments = Vec::new();
-        for (arg, c) in &r.arguments {
-            let ckey = format!("{key}.arguments.{arg}");
-            let constraint = match (&c.path_prefix, &c.one_of, &c.pattern) {
-                (Some(p), None, None) => {
-                    if crate::mcp::policy::normalize_path(p).is_none() {
-                        return Err(invalid(format!("{ckey}.path_prefix"), "must be an absolute path"));
-                    }
-                    ArgConstraint::PathPrefix(p.clone())
-                }
-                (None, Some(values), None) if !values.is_empty() => ArgConstraint::OneOf(values.clone()),
-                (None, None, Some(p)) => ArgConstraint::Pattern(
-                    regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| invalid(format!("{ckey}.pattern"), format!("is not a valid regular expression: {e}")))?,
-                ),
-                _ => return Err(invalid(ckey, "needs exactly one of path_prefix, one_of (non-empty) or pattern")),
-            };
-            arguments.push((arg.clone(), constraint));
+        for (arg, c) in &self.arguments {
+            arguments.push((arg.clone(), c.validate(&format!("{key}.arguments.{arg}"))?));
         }
         // A resource pattern names URIs as rules see them: normalised (a literal pattern must
         // be written as the normalised URI it allows).
         let globs = |names: &[String]| names.iter().map(|t| Glob::new(t)).collect::<Vec<_>>();
-        rules.push(Rule {
-            number: i + 1,
-            tools: globs(&r.tools),
-            resources: globs(&r.resources),
-            prompts: globs(&r.prompts),
-            methods: globs(&r.methods),
-            agents: r.agents.iter().map(|a| Glob::new(a)).collect(),
-            users: r.users.as_ref().map(|u| u.iter().map(|x| Glob::new(x)).collect()),
+        Ok(Rule {
+            number,
+            tools: globs(&self.tools),
+            resources: globs(&self.resources),
+            prompts: globs(&self.prompts),
+            methods: globs(&self.methods),
+            agents: self.agents.iter().map(|a| Glob::new(a)).collect(),
+            users: self.users.as_ref().map(|u| u.iter().map(|x| Glob::new(x)).collect()),
             arguments,
-            require_approval: r.require_approval,
-        });
+            require_approval: self.require_approval,
+        })
     }
-    if m.session_idle_secs == 0 {
-        return Err(invalid("mcp.session_idle_secs", "must be at least 1"));
+}
+
+impl McpArgSection {
+    fn validate(&self, ckey: &str) -> Result<ArgConstraint, ConfigError> {
+        Ok(match (&self.path_prefix, &self.one_of, &self.pattern) {
+            (Some(p), None, None) => {
+                if crate::mcp::policy::normalize_path(p).is_none() {
+                    return Err(invalid(format!("{ckey}.path_prefix"), "must be an absolute path"));
+                }
+                ArgConstraint::PathPrefix(p.clone())
+            }
+            (None, Some(values), None) if !values.is_empty() => ArgConstraint::OneOf(values.clone()),
+            (None, None, Some(p)) => ArgConstraint::Pattern(
+                regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| invalid(format!("{ckey}.pattern"), format!("is not a valid regular expression: {e}")))?,
+            ),
+            _ => return Err(invalid(ckey, "needs exactly one of path_prefix, one_of (non-empty) or pattern")),
+        })
     }
-    if m.max_message_bytes < 1024 {
-        return Err(invalid("mcp.max_message_bytes", "must be at least 1024"));
-    }
-    if m.approval_timeout_secs == 0 {
-        return Err(invalid("mcp.approval_timeout_secs", "must be at least 1"));
-    }
-    if m.request_timeout_secs == 0 {
-        return Err(invalid("mcp.request_timeout_secs", "must be at least 1"));
-    }
-    if m.replay_window_secs == 0 {
-        return Err(invalid("mcp.replay_window_secs", "must be at least 1"));
-    }
-    if m.replay_max_events == 0 {
-        return Err(invalid("mcp.replay_max_events", "must be at least 1"));
-    }
-    for (key, v, least) in [
-        ("max_backend_message_bytes", m.max_backend_message_bytes, 1024),
-        ("max_sessions_per_agent", m.max_sessions_per_agent, 1),
-        ("max_initialize_params_bytes", m.max_initialize_params_bytes, 1024),
-        ("max_batch_items", m.max_batch_items, 1),
-    ] {
-        if v < least {
-            return Err(invalid(format!("mcp.{key}"), format!("must be at least {least}")));
-        }
-    }
-    for (i, h) in m.allowed_hosts.iter().enumerate() {
-        if h.trim().is_empty() || h.contains("://") || h.contains('/') {
-            return Err(invalid(format!("mcp.allowed_hosts[{i}]"), "must be a host name, optionally with :port (no scheme or path)"));
-        }
-    }
-    for (i, o) in m.allowed_origins.iter().enumerate() {
-        if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
-            return Err(invalid(format!("mcp.allowed_origins[{i}]"), "must be `*` or an origin such as https://app.example.com"));
-        }
-    }
-    if let Some(a) = &m.anonymous_agent {
-        if a.trim().is_empty() {
-            return Err(invalid("mcp.anonymous_agent", "must name an agent"));
-        }
-    }
-    Ok(McpConfig {
-        anonymous_agent: m.anonymous_agent.clone(),
-        session_idle: Duration::from_secs(m.session_idle_secs),
-        max_message_bytes: m.max_message_bytes,
-        allowed_origins: m.allowed_origins.clone(),
-        allowed_hosts: m.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
-        request_timeout: Duration::from_secs(m.request_timeout_secs),
-        approval_timeout: Duration::from_secs(m.approval_timeout_secs),
-        replay_window: Duration::from_secs(m.replay_window_secs),
-        replay_max_events: m.replay_max_events,
-        max_backend_message_bytes: m.max_backend_message_bytes,
-        max_sessions_per_agent: m.max_sessions_per_agent,
-        max_initialize_params_bytes: m.max_initialize_params_bytes,
-        max_batch_items: m.max_batch_items,
-        unknown_tool_relist: Duration::from_secs(m.unknown_tool_relist_secs),
-        servers,
-        rules,
-    })
 }
 
 #[cfg(test)]

@@ -33,9 +33,8 @@ pub use models::{Model, ModelSection, Price, Target, TargetSection};
 pub use providers::{default_forward_headers, proxy_from_env, Provider, ProviderKind, ProviderSection};
 pub use server::ServerSection;
 
-use limits::validate_limits;
-use mcp::validate_mcp;
-use providers::{check_name, weirs_own_header};
+use models::validate_models;
+use providers::validate_providers;
 
 /// The configuration used when neither `--config` nor `WEIR_CONFIG` names a file.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../examples/default.toml");
@@ -157,300 +156,45 @@ impl Config {
         Self::validate(file, env)
     }
 
+    /// Sections are checked in this order and a file is refused for the first fault met, so a
+    /// file with several faults is always refused for the same one.
     fn validate(file: FileConfig, env: &Env) -> Result<Self, ConfigError> {
+        let server = file.server.validate(env)?;
+        let database_url = file.database.validate(env)?;
+        let redis_url = redis_url(env)?;
+        let admin_token = admin_token(env)?;
+        file.audit.validate()?;
+        let identity_refresh = file.identity.validate()?;
         let mut warnings = Vec::new();
-        let listen_text = env.get("WEIR_LISTEN").unwrap_or(&file.server.listen).to_string();
-        let listen = parse_addr(&listen_text, if env.get("WEIR_LISTEN").is_some() { "WEIR_LISTEN" } else { "server.listen" })?;
-        let admin_text = env.get("WEIR_ADMIN_LISTEN").unwrap_or(&file.server.admin_listen).to_string();
-        let admin_listen = parse_addr(
-            &admin_text,
-            if env.get("WEIR_ADMIN_LISTEN").is_some() { "WEIR_ADMIN_LISTEN" } else { "server.admin_listen" },
-        )?;
-        if file.server.max_body_bytes == 0 {
-            return Err(invalid("server.max_body_bytes", "must be greater than 0"));
-        }
-        if file.server.reload_interval_ms == 0 {
-            return Err(invalid("server.reload_interval_ms", "must be greater than 0"));
-        }
-        let srv = &file.server;
-        for (key, v) in [
-            ("header_read_timeout_secs", srv.header_read_timeout_secs),
-            ("idle_timeout_secs", srv.idle_timeout_secs),
-            ("body_read_timeout_secs", srv.body_read_timeout_secs),
-            ("max_connections", srv.max_connections as u64),
-            ("max_connections_per_client", srv.max_connections_per_client as u64),
-        ] {
-            if v == 0 {
-                return Err(invalid(format!("server.{key}"), "must be greater than 0"));
-            }
-        }
-        if srv.max_connections_per_client > srv.max_connections {
-            return Err(invalid("server.max_connections_per_client", "must not exceed server.max_connections"));
-        }
-        let connections = crate::serve::ConnSettings::from(srv);
-        let mut trusted_proxies = Vec::new();
-        for (i, p) in file.server.trusted_proxies.iter().enumerate() {
-            trusted_proxies.push(
-                p.parse()
-                    .map_err(|_| invalid(format!("server.trusted_proxies[{i}]"), format!("`{p}` is not an IP address")))?,
-            );
-        }
-
-        let database_url = env.get("WEIR_DATABASE_URL").unwrap_or(&file.database.url).to_string();
-        let db_key = if env.get("WEIR_DATABASE_URL").is_some() { "WEIR_DATABASE_URL" } else { "database.url" };
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(invalid(db_key, "must start with sqlite:, postgres:// or postgresql://"));
-        }
-        if file.database.max_connections == 0 {
-            return Err(invalid("database.max_connections", "must be greater than 0"));
-        }
-        let redis_url = env.get("WEIR_REDIS_URL").map(str::to_string);
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid("WEIR_REDIS_URL", "must start with redis:// or rediss://"));
-            }
-        }
-        let admin_token = env.get("WEIR_ADMIN_TOKEN").map(|t| SecretString::from(t.to_string()));
-        if let Some(t) = env.get("WEIR_ADMIN_TOKEN") {
-            if t.len() < 16 {
-                return Err(invalid("WEIR_ADMIN_TOKEN", "must be at least 16 characters"));
-            }
-        }
-
-        let a = &file.audit;
-        if a.batch_size == 0 || a.batch_size > 1000 {
-            return Err(invalid("audit.batch_size", "must be between 1 and 1000"));
-        }
-        if a.memory_queue == 0 {
-            return Err(invalid("audit.memory_queue", "must be greater than 0"));
-        }
-        if a.flush_interval_ms == 0 {
-            return Err(invalid("audit.flush_interval_ms", "must be greater than 0"));
-        }
-        if a.retention_interval_secs == 0 {
-            return Err(invalid("audit.retention_interval_secs", "must be greater than 0"));
-        }
-        if a.spool_path.trim().is_empty() {
-            return Err(invalid("audit.spool_path", "must not be empty"));
-        }
-        if file.identity.refresh_interval_ms == 0 {
-            return Err(invalid("identity.refresh_interval_ms", "must be greater than 0"));
-        }
-
-        let mut providers = BTreeMap::new();
-        for (i, p) in file.providers.iter().enumerate() {
-            let key = format!("providers[{i}]");
-            check_name(&p.name, &format!("{key}.name"))?;
-            if providers.contains_key(&p.name) {
-                return Err(invalid(format!("{key}.name"), format!("provider `{}` is defined twice", p.name)));
-            }
-            let base_url = p.base_url.trim_end_matches('/').to_string();
-            let server = match reqwest::Url::parse(&base_url) {
-                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => (u.host_str().map(str::to_string), u.port_or_known_default()),
-                _ => return Err(invalid(format!("{key}.base_url"), format!("`{}` is not an http(s) URL", p.base_url))),
-            };
-            let api_key = match &p.api_key_env {
-                Some(var) => match env.get(var) {
-                    Some(v) => Some(SecretString::from(v.to_string())),
-                    None => {
-                        warnings.push(format!(
-                            "{key}.api_key_env: environment variable {var} is not set; calls to provider `{}` will fail until it is",
-                            p.name
-                        ));
-                        None
-                    }
-                },
-                None => None,
-            };
-            for (field, v) in [("connect_timeout_ms", p.connect_timeout_ms), ("read_timeout_ms", p.read_timeout_ms), ("request_timeout_ms", p.request_timeout_ms)] {
-                if v == 0 {
-                    return Err(invalid(format!("{key}.{field}"), "must be greater than 0"));
-                }
-            }
-            let bytes_per_token = p.bytes_per_token.unwrap_or(2.0);
-            if !(bytes_per_token.is_finite() && bytes_per_token > 0.0) {
-                return Err(invalid(format!("{key}.bytes_per_token"), "must be a positive number"));
-            }
-            let token_margin = p.token_margin.unwrap_or(match p.kind {
-                ProviderKind::Openai => 1.05,
-                ProviderKind::Anthropic => 1.3,
-            });
-            if !(token_margin.is_finite() && token_margin >= 1.0) {
-                return Err(invalid(format!("{key}.token_margin"), "must be a number of at least 1"));
-            }
-            let mut headers = Vec::new();
-            for (name, value) in &p.headers {
-                let n = http::HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| invalid(format!("{key}.headers"), format!("`{name}` is not a valid header name")))?;
-                let v = http::HeaderValue::from_str(value)
-                    .map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
-                headers.push((n, v));
-            }
-            let forward_headers = match &p.forward_headers {
-                Some(names) => names.clone(),
-                None => default_forward_headers(p.kind).iter().map(|n| n.to_string()).collect(),
-            }
-            .iter()
-            .map(|n| {
-                http::HeaderName::from_bytes(n.trim().to_ascii_lowercase().as_bytes())
-                    .map_err(|_| invalid(format!("{key}.forward_headers"), format!("`{n}` is not a valid header name")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-            for n in &forward_headers {
-                if weirs_own_header(n.as_str()) {
-                    return Err(invalid(format!("{key}.forward_headers"), format!("`{n}` is Weir's to set, never the agent's")));
-                }
-            }
-            let forward_query: Vec<String> = p.forward_query.iter().map(|q| q.trim().to_string()).collect();
-            if forward_query.iter().any(String::is_empty) {
-                return Err(invalid(format!("{key}.forward_query"), "names must not be empty"));
-            }
-            if p.max_response_bytes < 1024 {
-                return Err(invalid(format!("{key}.max_response_bytes"), "must be at least 1024"));
-            }
-            let env_proxy = proxy_from_env(env, &base_url);
-            providers.insert(
-                p.name.clone(),
-                Provider {
-                    name: p.name.clone(),
-                    kind: p.kind,
-                    base_url,
-                    server_address: server.0,
-                    server_port: server.1,
-                    api_key,
-                    api_key_env: p.api_key_env.clone(),
-                    connect_timeout: Duration::from_millis(p.connect_timeout_ms),
-                    read_timeout: Duration::from_millis(p.read_timeout_ms),
-                    request_timeout: Duration::from_millis(p.request_timeout_ms),
-                    headers,
-                    bytes_per_token,
-                    token_margin,
-                    proxy: match &p.proxy {
-                        Some(explicit) if explicit.trim().is_empty() => None,
-                        Some(explicit) => {
-                            if reqwest::Url::parse(explicit).is_err() {
-                                return Err(invalid(format!("{key}.proxy"), format!("`{explicit}` is not a URL")));
-                            }
-                            Some(explicit.clone())
-                        }
-                        None => env_proxy,
-                    },
-                    forward_headers,
-                    forward_query,
-                    max_response_bytes: p.max_response_bytes,
-                },
-            );
-        }
-
-        let mut models: Vec<Model> = Vec::new();
-        for (i, m) in file.models.iter().enumerate() {
-            let key = format!("models[{i}]");
-            if m.name.trim().is_empty() || m.name.len() > 200 {
-                return Err(invalid(format!("{key}.name"), "must be 1 to 200 characters"));
-            }
-            if models.iter().any(|x| x.name == m.name) {
-                return Err(invalid(format!("{key}.name"), format!("model `{}` is defined twice", m.name)));
-            }
-            if m.targets.is_empty() {
-                return Err(invalid(format!("{key}.targets"), "must list at least one target"));
-            }
-            let mut kind = None;
-            let mut targets = Vec::new();
-            for (j, t) in m.targets.iter().enumerate() {
-                let tkey = format!("{key}.targets[{j}]");
-                let Some(p) = providers.get(&t.provider) else {
-                    let known: Vec<&str> = providers.keys().map(String::as_str).collect();
-                    return Err(invalid(
-                        format!("{tkey}.provider"),
-                        format!("unknown provider `{}` (defined: {})", t.provider, if known.is_empty() { "none".into() } else { known.join(", ") }),
-                    ));
-                };
-                if t.model.trim().is_empty() {
-                    return Err(invalid(format!("{tkey}.model"), "must not be empty"));
-                }
-                match kind {
-                    None => kind = Some(p.kind),
-                    Some(k) if k != p.kind => {
-                        return Err(invalid(
-                            format!("{tkey}.provider"),
-                            format!(
-                                "provider `{}` speaks the {} API but the model's first target speaks {}; a model's targets must share one API kind",
-                                p.name,
-                                p.kind.as_str(),
-                                k.as_str()
-                            ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-                if t.weight == Some(0) {
-                    return Err(invalid(format!("{tkey}.weight"), "must be at least 1"));
-                }
-                targets.push(Target {
-                    provider: t.provider.clone(),
-                    model: t.model.clone(),
-                    priority: t.priority.unwrap_or(j as u32),
-                    weight: t.weight.unwrap_or(1),
-                });
-            }
-            if let Some(price) = &m.price {
-                for (field, v) in [("input_per_mtok", Some(price.input_per_mtok)), ("output_per_mtok", Some(price.output_per_mtok)), ("cached_input_per_mtok", price.cached_input_per_mtok)] {
-                    if let Some(v) = v {
-                        if !v.is_finite() || v < 0.0 {
-                            return Err(invalid(format!("{key}.price.{field}"), "must be a non-negative number"));
-                        }
-                    }
-                }
-            }
-            models.push(Model {
-                name: m.name.clone(),
-                kind: kind.unwrap_or(ProviderKind::Openai),
-                targets,
-                price: m.price,
-            });
-        }
-
-        validate_limits(&file.limits, &models)?;
-        let mcp = validate_mcp(&file.mcp)?;
-        let f = &file.failover;
-        if f.max_attempts == 0 {
-            return Err(invalid("failover.max_attempts", "must be at least 1"));
-        }
-        if f.deadline_ms == 0 || f.circuit_cooldown_ms == 0 || f.circuit_max_cooldown_ms < f.circuit_cooldown_ms {
-            return Err(invalid("failover", "deadline_ms and circuit_cooldown_ms must be positive, circuit_max_cooldown_ms at least circuit_cooldown_ms"));
-        }
-        if f.circuit_failures == 0 {
-            return Err(invalid("failover.circuit_failures", "must be at least 1"));
-        }
-        if file.server.ip_requests_per_second > 0 && file.server.ip_burst == 0 {
-            return Err(invalid("server.ip_burst", "must be at least 1 when ip_requests_per_second is set"));
-        }
+        let providers = validate_providers(&file.providers, env, &mut warnings)?;
+        let models = validate_models(&file.models, &providers)?;
+        file.limits.validate(&models)?;
+        let mcp = file.mcp.validate()?;
+        file.failover.validate()?;
+        file.server.validate_ip_guard()?;
 
         Ok(Self {
             source: None,
-            listen,
-            admin_listen,
+            listen: server.listen,
+            admin_listen: server.admin_listen,
             database_url,
             database_max_connections: file.database.max_connections,
             redis_url,
             admin_token,
-            max_body_bytes: file.server.max_body_bytes,
-            drain_timeout: Duration::from_secs(file.server.drain_timeout_secs),
-            reload_interval: Duration::from_millis(file.server.reload_interval_ms),
-            trusted_proxies,
+            max_body_bytes: server.max_body_bytes,
+            drain_timeout: server.drain_timeout,
+            reload_interval: server.reload_interval,
+            trusted_proxies: server.trusted_proxies,
             audit: file.audit,
-            identity_refresh: Duration::from_millis(file.identity.refresh_interval_ms),
+            identity_refresh,
             providers,
             models,
             limits: file.limits,
             failover: file.failover,
-            ip_requests_per_second: file.server.ip_requests_per_second,
-            ip_burst: file.server.ip_burst,
-            workers: match file.server.workers {
-                0 => std::thread::available_parallelism().map_or(1, usize::from),
-                n => n,
-            },
-            connections,
+            ip_requests_per_second: server.ip_requests_per_second,
+            ip_burst: server.ip_burst,
+            workers: server.workers,
+            connections: server.connections,
             mcp,
             warnings,
         })
@@ -461,8 +205,38 @@ impl Config {
     }
 }
 
-fn parse_addr(text: &str, key: &str) -> Result<SocketAddr, ConfigError> {
-    text.parse().map_err(|_| invalid(key, format!("`{text}` is not an address like 127.0.0.1:4000")))
+/// `WEIR_REDIS_URL`, the one way to give Redis (it is never in the file).
+fn redis_url(env: &Env) -> Result<Option<String>, ConfigError> {
+    let redis_url = env.get("WEIR_REDIS_URL").map(str::to_string);
+    if let Some(url) = &redis_url {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(invalid("WEIR_REDIS_URL", "must start with redis:// or rediss://"));
+        }
+    }
+    Ok(redis_url)
+}
+
+/// `WEIR_ADMIN_TOKEN`, the one way to give the admin token (it is never in the file).
+fn admin_token(env: &Env) -> Result<Option<SecretString>, ConfigError> {
+    let admin_token = env.get("WEIR_ADMIN_TOKEN").map(|t| SecretString::from(t.to_string()));
+    if let Some(t) = env.get("WEIR_ADMIN_TOKEN") {
+        if t.len() < 16 {
+            return Err(invalid("WEIR_ADMIN_TOKEN", "must be at least 16 characters"));
+        }
+    }
+    Ok(admin_token)
+}
+
+/// The `headers` table of the section at `key` (a provider, an MCP backend) as header pairs.
+fn parse_headers(key: &str, headers: &BTreeMap<String, String>) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, value) in headers {
+        let n = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(format!("{key}.headers"), format!("`{name}` is not a valid header name")))?;
+        let v = http::HeaderValue::from_str(value).map_err(|_| invalid(format!("{key}.headers.{name}"), "is not a valid header value"))?;
+        out.push((n, v));
+    }
+    Ok(out)
 }
 
 /// toml's own messages already carry the key path and the line; keep them, on one line.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{http, invalid, ConfigError, Env};
+use super::{http, invalid, parse_headers, ConfigError, Env};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +115,113 @@ pub struct Provider {
     pub max_response_bytes: usize,
 }
 
+/// The `[[providers]]` list checked, by name. A provider whose key variable is not set is
+/// kept, with a warning pushed to `warnings`: its calls fail until the variable is set.
+pub(super) fn validate_providers(sections: &[ProviderSection], env: &Env, warnings: &mut Vec<String>) -> Result<BTreeMap<String, Provider>, ConfigError> {
+    let mut providers = BTreeMap::new();
+    for (i, p) in sections.iter().enumerate() {
+        let key = format!("providers[{i}]");
+        // Before the name's own check: a name met twice passed it the first time.
+        if providers.contains_key(&p.name) {
+            return Err(invalid(format!("{key}.name"), format!("provider `{}` is defined twice", p.name)));
+        }
+        providers.insert(p.name.clone(), p.validate(&key, env, warnings)?);
+    }
+    Ok(providers)
+}
+
+impl ProviderSection {
+    fn validate(&self, key: &str, env: &Env, warnings: &mut Vec<String>) -> Result<Provider, ConfigError> {
+        check_name(&self.name, &format!("{key}.name"))?;
+        let base_url = self.base_url.trim_end_matches('/').to_string();
+        let server = match reqwest::Url::parse(&base_url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => (u.host_str().map(str::to_string), u.port_or_known_default()),
+            _ => return Err(invalid(format!("{key}.base_url"), format!("`{}` is not an http(s) URL", self.base_url))),
+        };
+        let api_key = match &self.api_key_env {
+            Some(var) => match env.get(var) {
+                Some(v) => Some(SecretString::from(v.to_string())),
+                None => {
+                    warnings.push(format!(
+                        "{key}.api_key_env: environment variable {var} is not set; calls to provider `{}` will fail until it is",
+                        self.name
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        for (field, v) in [("connect_timeout_ms", self.connect_timeout_ms), ("read_timeout_ms", self.read_timeout_ms), ("request_timeout_ms", self.request_timeout_ms)] {
+            if v == 0 {
+                return Err(invalid(format!("{key}.{field}"), "must be greater than 0"));
+            }
+        }
+        let bytes_per_token = self.bytes_per_token.unwrap_or(2.0);
+        if !(bytes_per_token.is_finite() && bytes_per_token > 0.0) {
+            return Err(invalid(format!("{key}.bytes_per_token"), "must be a positive number"));
+        }
+        let token_margin = self.token_margin.unwrap_or(match self.kind {
+            ProviderKind::Openai => 1.05,
+            ProviderKind::Anthropic => 1.3,
+        });
+        if !(token_margin.is_finite() && token_margin >= 1.0) {
+            return Err(invalid(format!("{key}.token_margin"), "must be a number of at least 1"));
+        }
+        let headers = parse_headers(key, &self.headers)?;
+        let forward_headers = match &self.forward_headers {
+            Some(names) => names.clone(),
+            None => default_forward_headers(self.kind).iter().map(|n| n.to_string()).collect(),
+        }
+        .iter()
+        .map(|n| {
+            http::HeaderName::from_bytes(n.trim().to_ascii_lowercase().as_bytes())
+                .map_err(|_| invalid(format!("{key}.forward_headers"), format!("`{n}` is not a valid header name")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+        for n in &forward_headers {
+            if weirs_own_header(n.as_str()) {
+                return Err(invalid(format!("{key}.forward_headers"), format!("`{n}` is Weir's to set, never the agent's")));
+            }
+        }
+        let forward_query: Vec<String> = self.forward_query.iter().map(|q| q.trim().to_string()).collect();
+        if forward_query.iter().any(String::is_empty) {
+            return Err(invalid(format!("{key}.forward_query"), "names must not be empty"));
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(invalid(format!("{key}.max_response_bytes"), "must be at least 1024"));
+        }
+        let proxy = match &self.proxy {
+            Some(explicit) if explicit.trim().is_empty() => None,
+            Some(explicit) => {
+                if reqwest::Url::parse(explicit).is_err() {
+                    return Err(invalid(format!("{key}.proxy"), format!("`{explicit}` is not a URL")));
+                }
+                Some(explicit.clone())
+            }
+            None => proxy_from_env(env, &base_url),
+        };
+        Ok(Provider {
+            name: self.name.clone(),
+            kind: self.kind,
+            base_url,
+            server_address: server.0,
+            server_port: server.1,
+            api_key,
+            api_key_env: self.api_key_env.clone(),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            read_timeout: Duration::from_millis(self.read_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            headers,
+            bytes_per_token,
+            token_margin,
+            proxy,
+            forward_headers,
+            forward_query,
+            max_response_bytes: self.max_response_bytes,
+        })
+    }
+}
+
 /// The proxy the standard variables give for `url`: `HTTPS_PROXY` or `HTTP_PROXY` by scheme,
 /// then `ALL_PROXY` (upper or lower case), unless `NO_PROXY` names the host, a domain it is in,
 /// or `*`.
@@ -134,7 +241,7 @@ pub fn proxy_from_env(env: &Env, url: &str) -> Option<String> {
     by_scheme.or_else(|| var("ALL_PROXY"))
 }
 
-pub(super) fn check_name(name: &str, key: &str) -> Result<(), ConfigError> {
+fn check_name(name: &str, key: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
@@ -148,7 +255,7 @@ pub(super) fn check_name(name: &str, key: &str) -> Result<(), ConfigError> {
 
 /// Headers only Weir sets on a call to a provider: credentials, the connection's own (hop by
 /// hop), framing, trace context, and Weir's own `x-weir-*`.
-pub(super) fn weirs_own_header(name: &str) -> bool {
+fn weirs_own_header(name: &str) -> bool {
     matches!(
         name,
         "authorization"

@@ -1,8 +1,12 @@
 //! `[server]`: the listeners, their connection limits and the per-address guard.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::{invalid, ConfigError, Env};
+use crate::serve::ConnSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -58,7 +62,7 @@ impl Default for ServerSection {
     }
 }
 
-impl From<&ServerSection> for crate::serve::ConnSettings {
+impl From<&ServerSection> for ConnSettings {
     fn from(srv: &ServerSection) -> Self {
         Self {
             header_read_timeout: Duration::from_secs(srv.header_read_timeout_secs),
@@ -68,4 +72,87 @@ impl From<&ServerSection> for crate::serve::ConnSettings {
             max_connections_per_client: srv.max_connections_per_client,
         }
     }
+}
+
+/// `[server]` checked, with `WEIR_LISTEN` and `WEIR_ADMIN_LISTEN` applied.
+pub(super) struct ServerSettings {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub drain_timeout: Duration,
+    pub reload_interval: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub ip_requests_per_second: u64,
+    pub ip_burst: u32,
+    /// At least 1.
+    pub workers: usize,
+    pub connections: ConnSettings,
+}
+
+impl ServerSection {
+    /// Checks the listeners, the body cap, the reload interval, the connection settings and the
+    /// trusted proxies. The per-address guard is checked apart, by [`Self::validate_ip_guard`].
+    pub(super) fn validate(&self, env: &Env) -> Result<ServerSettings, ConfigError> {
+        let listen_text = env.get("WEIR_LISTEN").unwrap_or(&self.listen).to_string();
+        let listen = parse_addr(&listen_text, if env.get("WEIR_LISTEN").is_some() { "WEIR_LISTEN" } else { "server.listen" })?;
+        let admin_text = env.get("WEIR_ADMIN_LISTEN").unwrap_or(&self.admin_listen).to_string();
+        let admin_listen = parse_addr(
+            &admin_text,
+            if env.get("WEIR_ADMIN_LISTEN").is_some() { "WEIR_ADMIN_LISTEN" } else { "server.admin_listen" },
+        )?;
+        if self.max_body_bytes == 0 {
+            return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+        }
+        if self.reload_interval_ms == 0 {
+            return Err(invalid("server.reload_interval_ms", "must be greater than 0"));
+        }
+        for (key, v) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_client", self.max_connections_per_client as u64),
+        ] {
+            if v == 0 {
+                return Err(invalid(format!("server.{key}"), "must be greater than 0"));
+            }
+        }
+        if self.max_connections_per_client > self.max_connections {
+            return Err(invalid("server.max_connections_per_client", "must not exceed server.max_connections"));
+        }
+        let mut trusted_proxies = Vec::new();
+        for (i, p) in self.trusted_proxies.iter().enumerate() {
+            trusted_proxies.push(
+                p.parse()
+                    .map_err(|_| invalid(format!("server.trusted_proxies[{i}]"), format!("`{p}` is not an IP address")))?,
+            );
+        }
+        Ok(ServerSettings {
+            listen,
+            admin_listen,
+            max_body_bytes: self.max_body_bytes,
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+            reload_interval: Duration::from_millis(self.reload_interval_ms),
+            trusted_proxies,
+            ip_requests_per_second: self.ip_requests_per_second,
+            ip_burst: self.ip_burst,
+            workers: match self.workers {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
+            connections: ConnSettings::from(self),
+        })
+    }
+
+    /// The per-address guard needs a burst whenever it has a rate.
+    pub(super) fn validate_ip_guard(&self) -> Result<(), ConfigError> {
+        if self.ip_requests_per_second > 0 && self.ip_burst == 0 {
+            return Err(invalid("server.ip_burst", "must be at least 1 when ip_requests_per_second is set"));
+        }
+        Ok(())
+    }
+}
+
+fn parse_addr(text: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| invalid(key, format!("`{text}` is not an address like 127.0.0.1:4000")))
 }
