@@ -275,9 +275,7 @@ pub fn gateway_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-pub async fn healthz() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
-}
+pub use crate::state::healthz;
 
 async fn gateway_fallback(req: Request) -> Response {
     let (parts, _) = req.into_parts();
@@ -315,15 +313,7 @@ fn spawn_change_watch(state: AppState, every: Duration, stop: CancellationToken)
     })
 }
 
-/// Reloads keys, limits and console sign-outs from the database (this replica applies its own
-/// changes at once).
-pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
-    let _one_at_a_time = state.reload_lock.lock().await;
-    state.keys.reload(&state.store).await?;
-    state.console_signouts.reload(&state.store).await?;
-    state.mcp.tools.reload().await?;
-    state.limiter.reload(&state.store).await
-}
+pub use crate::state::reload_from_store;
 
 fn spawn_config_reload(state: AppState, path: std::path::PathBuf, env: Env, every: Duration, stop: CancellationToken) -> JoinHandle<()> {
     let runtime = state.runtime.clone();

@@ -109,6 +109,20 @@ fn last_header_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
     headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).next_back()
 }
 
+/// Reloads keys, limits and console sign-outs from the database (this replica applies its own
+/// changes at once).
+pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::StoreError> {
+    let _one_at_a_time = state.reload_lock.lock().await;
+    state.keys.reload(&state.store).await?;
+    state.console_signouts.reload(&state.store).await?;
+    state.mcp.tools.reload().await?;
+    state.limiter.reload(&state.store).await
+}
+
+pub async fn healthz() -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::Json(serde_json::json!({"status": "ok"})))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

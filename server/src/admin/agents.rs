@@ -8,7 +8,7 @@ use serde::Deserialize;
 use weir_api::{AgentDetail, AgentOne, AgentsList};
 
 use super::{refresh_keys, AdminJson, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::identity;
 
 pub(super) async fn list_agents(State(state): State<AppState>) -> Result<Json<AgentsList>, ApiError> {

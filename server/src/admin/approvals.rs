@@ -7,7 +7,7 @@ use serde::Deserialize;
 use weir_api::{ApprovalOne, ApprovalsPage};
 
 use super::{encode_cursor, optional_body, page, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::ApprovalStatus;
 
 #[derive(Deserialize, Default)]

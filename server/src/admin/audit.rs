@@ -7,7 +7,7 @@ use serde::Deserialize;
 use weir_api::{EventOne, EventsPage, Facets};
 
 use super::{canonical, encode_cursor, page, parse_time, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::{AuditFilter, StoreError};
 
 #[derive(Deserialize, Default)]

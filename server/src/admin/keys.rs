@@ -8,7 +8,7 @@ use serde::Deserialize;
 use weir_api::{CreatedKey, KeyOne, KeysList};
 
 use super::{refresh_keys, AdminJson, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::identity::{self, KeyRequest};
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use weir_api::{AgentBudgets, AgentLimits, BudgetsList, RateLimit};
 
 use super::{agent_or_404, refresh_keys, AdminJson, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 #[derive(Deserialize, Default)]

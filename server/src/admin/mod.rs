@@ -31,7 +31,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::app::{healthz, AppState};
+use crate::state::{healthz, AppState};
 use crate::identity::IdentityError;
 use crate::store::StoreError;
 
@@ -183,7 +183,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// This replica applies its own change at once; others follow the change counter.
 async fn refresh_keys(state: &AppState) {
-    if let Err(e) = crate::app::reload_from_store(state).await {
+    if let Err(e) = crate::state::reload_from_store(state).await {
         tracing::warn!(error = %e, "key index reload after an admin change failed; the periodic refresh will retry");
     }
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::json;
 use weir_api::{ModelHour, ModelView, ModelsList, ProviderView, TargetView};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Models with their targets' circuits, and each model's last hour of calls (requests, errors,
 /// mean latency) when the database can say; and the providers, with whether each has its key.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use weir_api::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};
 
 use super::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::audit::stats::percentile;
 use crate::store::StoreError;
 

@@ -7,7 +7,7 @@ use weir_api::{Session, SessionsPage};
 
 use super::audit::known_names;
 use super::{canonical, encode_cursor, page, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use serde_json::json;
 use weir_api::{ToolView, ToolsList};
 
 use super::{optional_body, ApiError};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
