@@ -36,6 +36,8 @@ use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+mod validate;
+
 pub const REPLY: &str = "Hello from the fake provider.";
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -216,7 +218,7 @@ async fn stats(State(s): State<Arc<FakeState>>) -> Json<Value> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Api {
+pub(crate) enum Api {
     Chat,
     Responses,
     Embeddings,
@@ -308,6 +310,11 @@ async fn serve(s: Arc<FakeState>, api: Api, path: &str, query: Option<&str>, hea
             completion.finish();
             return (StatusCode::UNAUTHORIZED, Json(error_body(api, 401, "Incorrect API key provided"))).into_response();
         }
+    }
+    // What the real API refuses is refused here, before any behaviour is acted on.
+    if let Some(why) = validate::refusal(api, &parsed) {
+        completion.finish();
+        return (StatusCode::BAD_REQUEST, Json(error_body(api, 400, &why))).into_response();
     }
     let model_full = parsed.get("model").and_then(Value::as_str).unwrap_or("fake-model").to_string();
     let (model, model_spec) = model_full.split_once('@').map(|(m, s)| (m.to_string(), Some(s.to_string()))).unwrap_or((model_full.clone(), None));

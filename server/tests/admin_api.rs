@@ -55,9 +55,9 @@ both!(agents_and_keys_through_the_admin_api, |backend| async move {
     assert!(created["expires_at"].as_i64().unwrap() > weir_server::store::now_ms() + 29 * 86_400_000);
 
     // Effective at once on this replica.
-    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": []})).send().await.unwrap();
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = gw.http.post(gw.url("/v1/messages")).header("x-api-key", &key).json(&json!({"model": "claude-test", "max_tokens": 1, "messages": []})).send().await.unwrap();
+    let r = gw.http.post(gw.url("/v1/messages")).header("x-api-key", &key).json(&json!({"model": "claude-test", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     assert_eq!(r.status(), 403, "allowlist holds");
 
     let listed: Value = gw.http.get(admin("/api/v1/keys?agent=researcher")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
@@ -68,7 +68,7 @@ both!(agents_and_keys_through_the_admin_api, |backend| async move {
 
     let r = gw.http.post(admin(&format!("/api/v1/keys/{key_id}/revoke"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": []})).send().await.unwrap();
+    let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&key).json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     assert_eq!(r.status(), 401, "revocation is effective at once");
     let r = gw.http.delete(admin("/api/v1/keys/key_nope")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -97,7 +97,7 @@ both!(audit_events_filter_and_paginate, |backend| async move {
             .unwrap();
         rids.push(request_id(&resp));
     }
-    let resp = gw.post("/v1/messages", json!({"model": "claude-test", "max_tokens": 5, "messages": []})).await;
+    let resp = gw.post("/v1/messages", json!({"model": "claude-test", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})).await;
     rids.push(request_id(&resp));
     for r in &rids {
         gw.event(r).await;
@@ -190,7 +190,7 @@ both!(the_overview_comes_from_hourly_rollups_kept_with_the_events, |backend| asy
         assert_eq!(r.status(), 200);
         ids.push(request_id(&r));
     }
-    let r = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await;
+    let r = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(r.status(), 502);
     ids.push(request_id(&r));
     let mut events = Vec::new();
@@ -228,7 +228,7 @@ both!(metrics_follow_the_genai_conventions_with_bounded_labels, |backend| async 
         let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-weir-session", "sess-metrics").header("x-weir-user", "alice@example.com").json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    assert_eq!(gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await.status(), 502);
+    assert_eq!(gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": [{"role": "user", "content": "hi"}]})).await.status(), 502);
     let r = gw.http.put(gw.admin_url("/api/v1/agents/bot/budgets")).bearer_auth(ADMIN_TOKEN).json(&json!({"period": "day", "tokens": 1000})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let text = gw.http.get(gw.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();

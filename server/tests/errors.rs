@@ -37,22 +37,22 @@ both!(bad_requests_get_clear_errors, |backend| async move {
     let resp = gw.http.post(&chat).bearer_auth(&gw.key).body(big).send().await.unwrap();
     openai_error(resp, 413).await;
 
-    let resp = gw.post("/v1/chat/completions", json!({"model": "no-such-model", "messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]})).await;
     let v = openai_error(resp, 404).await;
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains("no-such-model") && msg.contains("gpt-test") && msg.contains("claude-test"), "names the available ones: {msg}");
     assert_eq!(v["error"]["code"], "model_not_found");
 
-    let resp = gw.post("/v1/chat/completions", json!({"messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"messages": [{"role": "user", "content": "hi"}]})).await;
     let v = openai_error(resp, 400).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("model"));
 
-    let resp = gw.post("/v1/chat/completions", json!({"model": "claude-test", "messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "claude-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     let v = openai_error(resp, 400).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("/v1/messages"));
 
     let (narrow, _) = gw.new_key("narrow", Some(vec!["claude-test".into()]), None).await;
-    let resp = gw.http.post(&chat).bearer_auth(&narrow).json(&json!({"model": "gpt-test", "messages": []})).send().await.unwrap();
+    let resp = gw.http.post(&chat).bearer_auth(&narrow).json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     let v = openai_error(resp, 403).await;
     assert_eq!(v["error"]["code"], "model_not_allowed");
 
@@ -67,9 +67,9 @@ both!(bad_requests_get_clear_errors, |backend| async move {
     let msgs = gw.url("/v1/messages");
     let resp = gw.http.post(&msgs).header("x-api-key", &gw.key).body("nope").send().await.unwrap();
     anthropic_error(resp, 400, "invalid_request_error").await;
-    let resp = gw.http.post(&msgs).header("x-api-key", &gw.key).json(&json!({"model": "nope", "max_tokens": 1, "messages": []})).send().await.unwrap();
+    let resp = gw.http.post(&msgs).header("x-api-key", &gw.key).json(&json!({"model": "nope", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     anthropic_error(resp, 404, "not_found_error").await;
-    let resp = gw.http.post(&msgs).header("x-api-key", "wk_wrong").json(&json!({"model": "claude-test", "max_tokens": 1, "messages": []})).send().await.unwrap();
+    let resp = gw.http.post(&msgs).header("x-api-key", "wk_wrong").json(&json!({"model": "claude-test", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
     anthropic_error(resp, 401, "authentication_error").await;
     let resp = gw.http.post(gw.url("/v1/messages/batches")).header("x-api-key", &gw.key).json(&json!({})).send().await.unwrap();
     anthropic_error(resp, 404, "not_found_error").await;
@@ -116,7 +116,7 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
     let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]});
 
     // Unreachable provider: 502.
-    let resp = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     let rid = request_id(&resp);
     let v = openai_error(resp, 502).await;
     let msg = v["error"]["message"].as_str().unwrap();
@@ -127,7 +127,7 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
     assert_eq!(ev.error_type.as_deref(), Some("provider_unreachable"));
 
     // A provider without its key configured.
-    let resp = gw.post("/v1/chat/completions", json!({"model": "keyless-test", "messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "keyless-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     let v = openai_error(resp, 502).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("WEIR_TEST_UNSET_KEY"));
 
@@ -149,7 +149,7 @@ both!(provider_failures_are_reported_in_the_callers_shape, |backend| async move 
         .post(gw.url("/v1/messages"))
         .header("x-api-key", &gw.key)
         .header("x-fake-behavior", "status=529")
-        .json(&json!({"model": "claude-test", "max_tokens": 5, "messages": []}))
+        .json(&json!({"model": "claude-test", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .unwrap();

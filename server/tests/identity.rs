@@ -15,7 +15,7 @@ both!(keys_changed_elsewhere_apply_within_two_seconds, |backend| async move {
     let other = gw.db.store().await;
     let new = identity::create_key(&other, KeyRequest { agent: "bot".into(), expires_in: None, models: None }).await.unwrap();
     let started = Instant::now();
-    let body = json!({"model": "gpt-test", "messages": []});
+    let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]});
     loop {
         let r = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&new.secret).json(&body).send().await.unwrap();
         if r.status() == 200 {

@@ -360,7 +360,7 @@ async fn requests_and_tokens_per_minute() {
     let (status, body, _) = call(&gw.http, &gw.base, &gw.key).await;
     assert_eq!(status, 429);
     assert!(body["error"]["message"].as_str().unwrap().contains("tokens per minute for model gpt-test"), "{body}");
-    let r = gw.post("/v1/messages", json!({"model": "claude-test", "max_tokens": 5, "messages": []})).await;
+    let r = gw.post("/v1/messages", json!({"model": "claude-test", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(r.status(), 200, "the model-scoped limit leaves other models alone");
     gw.stop().await;
 }
@@ -419,7 +419,7 @@ both!(budgets_and_limits_through_the_admin_api, |backend| async move {
     }
     let r = put("/api/v1/agents/nobody/budgets", json!({"period": "hour", "tokens": 1})).await.unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(gw.post("/v1/chat/completions", json!({"model": "gpt-test", "max_tokens": 5, "messages": []})).await.status(), 200);
+    assert_eq!(gw.post("/v1/chat/completions", json!({"model": "gpt-test", "max_tokens": 5, "messages": [{"role": "user", "content": ""}]})).await.status(), 200);
     let g = &gw;
     eventually(Duration::from_secs(3), "usage in the report", || async move {
         let v: Value = g.http.get(g.admin_url("/api/v1/budgets")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();

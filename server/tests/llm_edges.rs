@@ -218,13 +218,13 @@ async fn model_names_a_client_makes_up_never_become_metric_labels() {
     let gw = TestGateway::start(Backend::Sqlite).await;
     let metrics = || async { gw.http.get(gw.admin_url("/metrics")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().text().await.unwrap() };
     for i in 0..10 {
-        let resp = gw.post("/v1/chat/completions", json!({"model": format!("invented-{i}"), "messages": []})).await;
+        let resp = gw.post("/v1/chat/completions", json!({"model": format!("invented-{i}"), "messages": [{"role": "user", "content": "hi"}]})).await;
         assert_eq!(resp.status(), 404);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = metrics().await;
     for i in 10..300 {
-        gw.post("/v1/chat/completions", json!({"model": format!("invented-{i}-{}", "x".repeat(i)), "messages": []})).await;
+        gw.post("/v1/chat/completions", json!({"model": format!("invented-{i}-{}", "x".repeat(i)), "messages": [{"role": "user", "content": "hi"}]})).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = metrics().await;

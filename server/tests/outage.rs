@@ -186,7 +186,7 @@ async fn a_refused_event_does_not_block_the_others() {
         async move { stats.dropped.load(std::sync::atomic::Ordering::Relaxed) == 1 }
     })
     .await;
-    let r = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": []})).await;
+    let r = gw.post("/v1/chat/completions", json!({"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     gw.event(&request_id(&r)).await;
     gw.stop().await;
 }

@@ -14,7 +14,7 @@ async fn config_edits_apply_and_bad_edits_are_refused() {
         let http = gw.http.clone();
         let url = gw.url("/v1/chat/completions");
         let key = gw.key.clone();
-        async move { http.post(url).bearer_auth(key).json(&json!({"model": model, "messages": []})).send().await.unwrap().status().as_u16() }
+        async move { http.post(url).bearer_auth(key).json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap().status().as_u16() }
     };
     assert_eq!(chat("added-later").await, 404);
     let original = std::fs::read_to_string(&gw.config_path).unwrap();

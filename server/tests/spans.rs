@@ -163,7 +163,7 @@ async fn exercise(protocol: &str, endpoint: &str, spans: &Spans) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let resp = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": []})).await;
+    let resp = gw.post("/v1/chat/completions", json!({"model": "dead-test", "messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(resp.status(), 502);
     let key = gw.key.clone();
     // Stopping flushes the exporter.
