@@ -202,6 +202,7 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
         ("error", if decision { String::new() } else { error_text }),
         ("latency", fmt::ms(Some(e.latency_ms))),
         ("waiting for a person", fmt::ms(e.approval_wait_ms)),
+        ("streamed", if e.streamed { "yes (the answer below is the text it assembled to)".to_string() } else { String::new() }),
         ("time to first token", fmt::ms(e.ttft_ms)),
         ("tokens", tokens(e)),
         ("cost", fmt::cost(e.cost_usd)),
