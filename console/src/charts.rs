@@ -766,19 +766,14 @@ fn time_ticks(from: i64, to: i64) -> TimeTicks {
     TimeTicks { points, daily: step >= DAY }
 }
 
-fn local(ms: i64) -> Option<time::OffsetDateTime> {
-    let nanos = (i128::from(ms) + i128::from(fmt::offset()) * 60_000) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
-}
-
 /// `14:00`, in the page's time zone.
 fn clock(ms: i64) -> String {
-    local(ms).map_or_else(String::new, |t| format!("{:02}:{:02}", t.hour(), t.minute()))
+    fmt::local(ms).map_or_else(String::new, |t| format!("{:02}:{:02}", t.hour(), t.minute()))
 }
 
 /// `5 Dec`, in the page's time zone.
 fn day(ms: i64) -> String {
-    local(ms).map_or_else(String::new, |t| {
+    fmt::local(ms).map_or_else(String::new, |t| {
         let month = t.month().to_string();
         format!("{} {}", t.day(), &month[..3.min(month.len())])
     })

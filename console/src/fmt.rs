@@ -71,9 +71,14 @@ pub fn zone_name(minutes: i32) -> String {
     format!("UTC{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60)
 }
 
+/// Unix milliseconds as a date and time in the page's time zone (its fields read as local).
+pub fn local(ms: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos((i128::from(ms) + i128::from(offset()) * 60_000) * 1_000_000).ok()
+}
+
 /// Unix milliseconds as `2026-11-25 12:00:01`, in the page's time zone.
 pub fn time(ms: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos((i128::from(ms) + i128::from(offset()) * 60_000) * 1_000_000) else { return ms.to_string() };
+    let Some(t) = local(ms) else { return ms.to_string() };
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     t.format(&f).unwrap_or_else(|_| ms.to_string())
 }
@@ -81,7 +86,7 @@ pub fn time(ms: i64) -> String {
 /// The time of day as `14:00`, in the page's time zone; with the date (`2026-12-01 00:00`) when
 /// it is not within the next or last 20 hours.
 pub fn clock(ms: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos((i128::from(ms) + i128::from(offset()) * 60_000) * 1_000_000) else { return ms.to_string() };
+    let Some(t) = local(ms) else { return ms.to_string() };
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
     let out = if (ms - now).abs() < 20 * 3_600_000 {
         t.format(time::macros::format_description!("[hour]:[minute]"))

@@ -172,13 +172,13 @@ both!(rollups_match_the_events_after_a_batch_with_a_replayed_duplicate, |backend
     // The console's reads of them.
     let series = store.series_since(t0, Step::Minute, None).await.unwrap();
     let bot_llm_t1 = series.iter().find(|r| r.start_ms == Step::Minute.floor(t1) && r.kind == "llm").expect("a row");
-    assert_eq!((bot_llm_t1.requests, bot_llm_t1.errors, bot_llm_t1.refused, bot_llm_t1.input_tokens), (2, 1, 1, 10));
+    assert_eq!((bot_llm_t1.sums.requests, bot_llm_t1.sums.errors, bot_llm_t1.sums.refused, bot_llm_t1.sums.input_tokens), (2, 1, 1, 10));
     assert!(series.windows(2).all(|w| (w[0].start_ms, &w[0].kind) < (w[1].start_ms, &w[1].kind)), "ordered by start and kind, summed over agents");
     let hours = store.series_since(t1, Step::Hour, Some("bot")).await.unwrap();
     let llm: Vec<_> = hours.iter().filter(|r| r.kind == "llm").collect();
     assert_eq!(llm.len(), 1);
-    assert_eq!((llm[0].start_ms, llm[0].requests, llm[0].refused, llm[0].errors), (hour, 3, 1, 1), "bot's LLM calls of this hour only");
-    assert!((llm[0].cost_usd - 0.375).abs() < 1e-12);
+    assert_eq!((llm[0].start_ms, llm[0].sums.requests, llm[0].sums.refused, llm[0].sums.errors), (hour, 3, 1, 1), "bot's LLM calls of this hour only");
+    assert!((llm[0].sums.cost_usd - 0.375).abs() < 1e-12);
     assert_eq!(store.refused_since("bot", t1).await.unwrap(), 2, "since the hour holding t1");
     assert_eq!(store.refused_since("bot", t0).await.unwrap(), 2);
     assert_eq!(store.refused_since("other", t0).await.unwrap(), 0);

@@ -194,7 +194,6 @@ pub fn reason(e: &AuditEvent) -> String {
         "backend_error" => "backend error",
         "method_not_found" => "unknown method",
         "key_revoked" => "key revoked",
-        t if t.starts_with("provider_5") => return format!("upstream {}", &t["provider_".len()..]),
         t if t.starts_with("provider_") => return format!("upstream {}", &t["provider_".len()..]),
         "" if e.status_code >= 500 => return format!("error {}", e.status_code),
         "" => "error",

@@ -44,12 +44,12 @@ async fn budget_detail(state: &AppState, agent: &str, w: &mut weir_api::BudgetWi
     let step = if short { crate::store::Step::Minute } else { crate::store::Step::Hour };
     let since = w.window_start_ms.max(now - BUDGET_HISTORY_MS);
     let rows = state.store.series_since(since, step, Some(agent)).await?;
-    w.refused_calls = Some(rows.iter().map(|r| r.refused).sum());
+    w.refused_calls = Some(rows.iter().map(|r| r.sums.refused).sum());
     if w.model.is_none() {
         let mut total = 0.0;
         let mut usage: Vec<(i64, f64)> = Vec::new();
         for r in rows.iter().filter(|r| r.kind == "llm") {
-            total += if w.kind == "cost_usd" { r.cost_usd } else { (r.input_tokens + r.output_tokens) as f64 };
+            total += if w.kind == "cost_usd" { r.sums.cost_usd } else { (r.sums.input_tokens + r.sums.output_tokens) as f64 };
             match usage.last_mut() {
                 Some(last) if last.0 == r.start_ms => last.1 = total,
                 _ => usage.push((r.start_ms, total)),

@@ -34,13 +34,13 @@ async fn series(state: &AppState, since: i64, step: crate::store::Step, step_ms:
             let buckets = latency.get(&(r.start_ms, r.kind.clone())).map(Vec::as_slice).unwrap_or_default();
             SeriesPoint {
                 start_ms: r.start_ms,
-                tokens: r.input_tokens + r.output_tokens,
+                tokens: r.sums.input_tokens + r.sums.output_tokens,
                 p50_ms: percentile(buckets, 0.5),
                 p95_ms: percentile(buckets, 0.95),
                 kind: r.kind,
-                requests: r.requests,
-                errors: r.errors,
-                cost_usd: r.cost_usd,
+                requests: r.sums.requests,
+                errors: r.sums.errors,
+                cost_usd: r.sums.cost_usd,
             }
         })
         .collect();
@@ -65,13 +65,8 @@ pub(super) async fn overview(State(state): State<AppState>, query: Result<Query<
     for (kind, agent, s) in &sums {
         let k = kinds.entry(kind.clone()).or_default();
         let a = agents.entry(agent.clone()).or_default();
-        for t in [k, a] {
-            t.requests += s.requests;
-            t.errors += s.errors;
-            t.input_tokens += s.input_tokens;
-            t.output_tokens += s.output_tokens;
-            t.cost_usd += s.cost_usd;
-        }
+        k.add(s);
+        a.add(s);
     }
     let kinds = kinds
         .iter()

@@ -22,6 +22,31 @@ pub struct HourSums {
     pub cost_usd: f64,
 }
 
+impl HourSums {
+    /// Adds `other` in.
+    pub fn add(&mut self, other: &HourSums) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.refused += other.refused;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cost_usd += other.cost_usd;
+    }
+
+    /// Read from six columns from `first` on: requests, errors, refused, input and output
+    /// tokens, cost — the order every rollup query selects them in.
+    fn from_row(r: &AnyRow, first: usize) -> Result<Self, StoreError> {
+        Ok(Self {
+            requests: r.try_get(first)?,
+            errors: r.try_get(first + 1)?,
+            refused: r.try_get(first + 2)?,
+            input_tokens: r.try_get(first + 3)?,
+            output_tokens: r.try_get(first + 4)?,
+            cost_usd: r.try_get(first + 5)?,
+        })
+    }
+}
+
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;
 
@@ -71,28 +96,15 @@ impl Store {
     pub async fn hourly_since(&self, since_ms: i64) -> Result<(Vec<(String, String, HourSums)>, Vec<(String, i64, i64)>), StoreError> {
         let hour = since_ms.div_euclid(3_600_000) * 3_600_000;
         let rows = sqlx::query(
-            "SELECT kind, agent_name, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(input_tokens) AS BIGINT), \
-             CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION), CAST(SUM(refused) AS BIGINT) FROM audit_hourly WHERE hour >= $1 GROUP BY kind, agent_name",
+            "SELECT kind, agent_name, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), CAST(SUM(refused) AS BIGINT), \
+             CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cost_usd) AS DOUBLE PRECISION) FROM audit_hourly WHERE hour >= $1 GROUP BY kind, agent_name",
         )
         .bind(hour)
         .fetch_all(&self.pool)
         .await?;
         let sums = rows
             .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<String, _>(0)?,
-                    r.try_get::<String, _>(1)?,
-                    HourSums {
-                        requests: r.try_get(2)?,
-                        errors: r.try_get(3)?,
-                        refused: r.try_get(7)?,
-                        input_tokens: r.try_get(4)?,
-                        output_tokens: r.try_get(5)?,
-                        cost_usd: r.try_get(6)?,
-                    },
-                ))
-            })
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?, HourSums::from_row(r, 2)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let rows = sqlx::query("SELECT kind, bucket, CAST(SUM(count) AS BIGINT) FROM audit_latency_hourly WHERE hour >= $1 GROUP BY kind, bucket ORDER BY kind, bucket")
             .bind(hour)
@@ -133,20 +145,7 @@ impl Store {
             q = q.bind(agent);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SeriesRow {
-                    start_ms: r.try_get(0)?,
-                    kind: r.try_get(1)?,
-                    requests: r.try_get(2)?,
-                    errors: r.try_get(3)?,
-                    refused: r.try_get(4)?,
-                    input_tokens: r.try_get(5)?,
-                    output_tokens: r.try_get(6)?,
-                    cost_usd: r.try_get(7)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(SeriesRow { start_ms: r.try_get(0)?, kind: r.try_get(1)?, sums: HourSums::from_row(r, 2)? })).collect()
     }
 
     /// Latency histograms since `since_ms` (rounded down to its step): `(start, kind, bucket,
@@ -303,12 +302,7 @@ impl Step {
 pub struct SeriesRow {
     pub start_ms: i64,
     pub kind: String,
-    pub requests: i64,
-    pub errors: i64,
-    pub refused: i64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub cost_usd: f64,
+    pub sums: HourSums,
 }
 
 #[derive(Debug, Clone, Default)]
