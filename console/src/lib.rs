@@ -457,10 +457,13 @@ const SESSION_CALLS: u32 = 500;
 /// agent's: another agent using the same name is another session.
 async fn session(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<SessionQuery>) -> Response {
     let filter = TraceFilter { session: Some(id.clone()), agent: Some(q.agent.clone()).filter(|a| !a.is_empty()), ..Default::default() };
-    let mut page = match c.data.events(&filter, SESSION_CALLS).await {
+    // One more than is shown: whether there were more is known, not guessed from a full page.
+    let mut page = match c.data.events(&filter, SESSION_CALLS + 1).await {
         Ok(p) => p,
         Err(e) => return data_error(&e),
     };
+    let truncated = page.events.len() > SESSION_CALLS as usize;
+    page.events.truncate(SESSION_CALLS as usize);
     if page.events.is_empty() {
         return refusal(StatusCode::NOT_FOUND, "There is no such session (or its calls have left the audit trail).");
     }
@@ -471,7 +474,7 @@ async fn session(State(c): State<Console>, SignedIn(op): SignedIn, headers: Head
     let findings = tool_findings(&c, &page.events).await;
     let frame = c.frame(&op, None).await;
     let title = format!("Session {id}");
-    let view = pages::SessionView { agent: &agent, id: &id, events: &page.events, truncated: page.next_cursor.is_some(), findings: &findings };
+    let view = pages::SessionView { agent: &agent, id: &id, events: &page.events, truncated, findings: &findings };
     html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell(&title, "/sessions", frame, pages::session(view)))))
 }
 

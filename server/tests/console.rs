@@ -192,3 +192,46 @@ async fn two_agents_sharing_a_session_name_never_share_a_timeline() {
     assert!(!timeline.contains(&theirs.id) && !page.contains("other-agent"), "another agent's call is not");
     gw.stop().await;
 }
+
+/// A session longer than its page holds shows its latest calls, says so, and still answers.
+#[tokio::test]
+async fn a_session_past_the_page_bound_shows_its_latest_calls_and_says_so() {
+    let gw = TestGateway::start(Backend::Sqlite).await;
+    let start = weir_server::store::now_ms() - 600_000;
+    let event = |i: i64| weir_server::audit::AuditEvent {
+        id: format!("ev-{i:04}"),
+        ts: start + i,
+        request_id: format!("rq-{i}"),
+        kind: "llm".into(),
+        operation: "chat".into(),
+        agent_name: Some("bot".into()),
+        session_id: Some("long-one".into()),
+        status_code: 200,
+        outcome: "ok".into(),
+        latency_ms: 1.0,
+        ..Default::default()
+    };
+    let http = client_from(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let cookie = cookie_pair(&sign_in(&http, &gw.admin, &[]).await);
+    let page = |n: i64| {
+        let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{}/sessions/long-one?agent=bot", gw.admin));
+        let store = gw.store.clone();
+        async move {
+            let events: Vec<_> = (0..n).map(event).collect();
+            store.insert_audit_events(&events).await.unwrap();
+            http.get(url).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    // At the bound: every call, no note.
+    let at = page(500).await;
+    let timeline = |page: &str| page.split("<h2>Timeline</h2>").nth(1).expect("a timeline").to_string();
+    assert_eq!(timeline(&at).matches("href=\"/events/ev-").count(), 500, "each call on the timeline");
+    assert!(!at.contains("A long session"));
+    // One past it: the latest 500, the first call left out, and a note that says so.
+    let past = page(501).await;
+    assert!(past.contains("A long session: its latest calls are shown."));
+    let rows = timeline(&past);
+    assert_eq!(rows.matches("href=\"/events/ev-").count(), 500);
+    assert!(rows.contains("/events/ev-0500\"") && !rows.contains("/events/ev-0000\""), "the latest calls");
+    gw.stop().await;
+}
