@@ -13,6 +13,9 @@ run that idles after N1 calls, and taken out in proportion to the time the extra
 - LLM path: `POST /v1/chat/completions` (non-streamed, ~0.5 KB body) with the agent's key, two
   budgets and an RPM limit applying, audit with body capture on SQLite; the upstream is the
   fake provider (release build, outside valgrind).
+- With `--translated` (this tree only): the 2 KB chat request of `bench/translate/chat_request.json`
+  once to an OpenAI-kind model (same protocol) and once to an Anthropic-kind one (translated to
+  Anthropic messages and its answer back), so the difference is what translation adds per call.
 - MCP path: `tools/call echo` on `/mcp/fix`, the fixture server (official TypeScript SDK) over
   Streamable HTTP with JSON answers, audit with bodies on.
 
@@ -51,6 +54,9 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FAKE_KEY = "sk-callgrind-fake-key-0123456789"
 PROMPT = "Summarise the quarterly report in three short bullet points for the leadership team. " * 5
 CHAT_BODY = json.dumps({"model": "gpt-bench", "max_tokens": 64, "messages": [{"role": "user", "content": PROMPT}]})
+_REQUEST_2K = json.loads((ROOT / "bench" / "translate" / "chat_request.json").read_text())
+CHAT_2K = json.dumps({**_REQUEST_2K, "model": "gpt-bench"}, separators=(",", ":"))
+CHAT_2K_TRANSLATED = json.dumps({**_REQUEST_2K, "model": "claude-bench"}, separators=(",", ":"))
 WARMUP = 50
 
 
@@ -132,10 +138,21 @@ kind = "openai"
 base_url = "http://127.0.0.1:{upstream}/v1"
 api_key_env = "FAKE_PROVIDER_KEY"
 
+[[providers]]
+name = "fake-anthropic"
+kind = "anthropic"
+base_url = "http://127.0.0.1:{upstream}"
+api_key_env = "FAKE_PROVIDER_KEY"
+
 [[models]]
 name = "gpt-bench"
 targets = [{{ provider = "fake", model = "gpt-4o-mini" }}]
 price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
+
+[[models]]
+name = "claude-bench"
+targets = [{{ provider = "fake-anthropic", model = "claude-x" }}]
+price = {{ input_per_mtok = 3.0, output_per_mtok = 15.0 }}
 
 [mcp]
 [[mcp.servers]]
@@ -221,6 +238,20 @@ def llm_calls(run: Run, n: int) -> None:
             raise SystemExit(f"LLM call answered {status}: {body[:300]!r}")
 
 
+def _chat_calls(body: str):
+    def calls(run: Run, n: int) -> None:
+        for _ in range(n):
+            status, answer, _ = run.post("/v1/chat/completions", body, {"authorization": f"Bearer {run.key}"})
+            if status != 200:
+                raise SystemExit(f"LLM call answered {status}: {answer[:300]!r}")
+
+    return calls
+
+
+llm2k_calls = _chat_calls(CHAT_2K)
+llm2k_translated_calls = _chat_calls(CHAT_2K_TRANSLATED)
+
+
 def mcp_calls(run: Run, n: int) -> None:
     headers = {"authorization": f"Bearer {run.key}", "accept": "application/json, text/event-stream"}
     init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "callgrind", "version": "1"}}}
@@ -270,6 +301,7 @@ def main() -> int:
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the callgrind outputs (for callgrind_annotate)")
     ap.add_argument("--only", choices=["base", "this"], help="measure one build alone (while tuning)")
+    ap.add_argument("--translated", action="store_true", help="also measure a 2 KB chat call, same protocol and translated (this tree)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
@@ -305,7 +337,10 @@ def main() -> int:
             for side, binary in (("base", base_bin), ("this tree", new_bin)):
                 if args.only and not side.startswith(args.only):
                     continue
-                for path, calls in (("LLM", llm_calls), ("MCP", mcp_calls)):
+                paths = [("LLM", llm_calls), ("MCP", mcp_calls)]
+                if args.translated and side == "this tree":
+                    paths += [("LLM 2 KB", llm2k_calls), ("LLM 2 KB translated", llm2k_translated_calls)]
+                for path, calls in paths:
                     label = f"{side.replace(' ', '-')}-{path}-{rep}"
                     results.setdefault((side, path), []).append(per_call(binary, config, tmp, label, calls, args.n1, args.n2, args.idle))
 
@@ -318,13 +353,16 @@ def main() -> int:
             "| path | threads | base | this tree | change |",
             "| --- | --- | ---: | ---: | ---: |",
         ]
-        for path in ("LLM", "MCP"):
+        for path in ("LLM", "MCP", "LLM 2 KB", "LLM 2 KB translated"):
+            if not results.get(("this tree", path)) and not results.get(("base", path)):
+                continue
             for kind in ("gateway", "audit", "all"):
                 bs = [r[kind] for r in results.get(("base", path), [])] or [float("nan")]
                 ns = [r[kind] for r in results.get(("this tree", path), [])] or [float("nan")]
                 b, n = sorted(bs)[len(bs) // 2], sorted(ns)[len(ns) // 2]
                 spread = lambda xs: "" if len(xs) < 2 else f" ({', '.join(f'{x:,.0f}' for x in xs)})"
-                lines.append(f"| {path} | {kind} | {b:,.0f}{spread(bs)} | {n:,.0f}{spread(ns)} | {100 * (n - b) / b:+.2f} % |")
+                change = "" if b != b else f"{100 * (n - b) / b:+.2f} %"
+                lines.append(f"| {path} | {kind} | {b:,.0f}{spread(bs)} | {n:,.0f}{spread(ns)} | {change} |")
         text = "\n".join(lines)
         print(text)
         OUT_DIR.mkdir(parents=True, exist_ok=True)

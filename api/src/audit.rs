@@ -66,6 +66,10 @@ pub struct AuditEvent {
     /// MCP: how long a held call waited for a person (left out of latency percentiles).
     #[serde(default)]
     pub approval_wait_ms: Option<f64>,
+    /// LLM: the protocol the provider was called in (`chat`, `responses`, `embeddings`,
+    /// `messages`); differs from `operation`, the client's, when the call was translated.
+    #[serde(default)]
+    pub upstream_operation: Option<String>,
 }
 
 impl AuditEvent {

@@ -306,13 +306,21 @@ impl AsyncRead for TimedIo {
             // Over HTTP/2 a client stalls an answer with its flow-control window, not by leaving
             // the socket full: an answer waiting on the client for the idle timeout ends the
             // connection, as a full socket does over HTTP/1.
-            if this.h2 == Some(true) && this.activity.handed.load(Ordering::Relaxed) > 0 {
+            // The timer stays armed while an answer is in flight, whether or not a frame is
+            // waiting on the client at this moment: the socket may go quiet only after the
+            // window closed, with no read to arm it then.
+            if this.h2 == Some(true) {
                 let due = this.activity.moved_at() + idle_timeout;
                 if this.deadline.deadline() != due {
                     this.deadline.as_mut().reset(due);
                 }
                 if read.is_pending() && this.deadline.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(this.timed_out()));
+                    if this.activity.handed.load(Ordering::Relaxed) > 0 {
+                        return Poll::Ready(Err(this.timed_out()));
+                    }
+                    // The answer is waiting on its provider, not on the client: look again later.
+                    this.deadline.as_mut().reset(Instant::now() + idle_timeout);
+                    let _ = this.deadline.as_mut().poll(cx);
                 }
             }
             return read;

@@ -252,6 +252,19 @@ name = "embed-test"
 targets = [{{ provider = "fake-openai", model = "text-embedding-x" }}]
 price = {{ input_per_mtok = 0.02, output_per_mtok = 0.0 }}
 
+# Translated when the client speaks the other protocol; failover may cross provider kinds.
+[[models]]
+name = "gpt-then-claude"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini@status=503" }}, {{ provider = "fake-anthropic", model = "claude-x" }}]
+
+[[models]]
+name = "claude-parallel"
+targets = [{{ provider = "fake-anthropic", model = "claude-x@parallel_tools" }}]
+
+[[models]]
+name = "gpt-parallel"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini@parallel_tools" }}]
+
 # Providers that answer 401 quoting the credential they were sent, as some real ones do.
 [[models]]
 name = "gpt-echo"

@@ -191,6 +191,7 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
         ("model asked", e.model_requested.clone().unwrap_or_default()),
         ("model served", e.model_served.clone().unwrap_or_default()),
         ("provider", e.provider.clone().unwrap_or_default()),
+        ("translated", translated(e)),
         ("MCP server", e.mcp_server.clone().unwrap_or_default()),
         ("tool", e.tool_name.clone().unwrap_or_default()),
         ("policy", policy),
@@ -264,4 +265,12 @@ pub(super) fn describe(e: &AuditEvent) -> String {
 
 pub(super) fn status(e: &AuditEvent) -> impl IntoView {
     status_cell(e)
+}
+
+/// "chat → messages" when the call reached a provider of the other protocol.
+fn translated(e: &AuditEvent) -> String {
+    match e.upstream_operation.as_deref() {
+        Some(up) if up != e.operation => format!("{} → {up}", e.operation),
+        _ => String::new(),
+    }
 }

@@ -83,21 +83,9 @@ impl ModelSection {
             if t.model.trim().is_empty() {
                 return Err(invalid(format!("{tkey}.model"), "must not be empty"));
             }
-            match kind {
-                None => kind = Some(p.kind),
-                Some(k) if k != p.kind => {
-                    return Err(invalid(
-                        format!("{tkey}.provider"),
-                        format!(
-                            "provider `{}` speaks the {} API but the model's first target speaks {}; a model's targets must share one API kind",
-                            p.name,
-                            p.kind.as_str(),
-                            k.as_str()
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
+            // A model's targets may mix provider kinds: a call reaching a provider of the
+            // other kind is translated. The model's `kind` is its first target's.
+            kind.get_or_insert(p.kind);
             if t.weight == Some(0) {
                 return Err(invalid(format!("{tkey}.weight"), "must be at least 1"));
             }
@@ -133,7 +121,7 @@ mod tests {
     use crate::config::Config;
 
     #[test]
-    fn mixed_api_kinds_rejected_naming_the_target() {
+    fn targets_may_mix_api_kinds() {
         let text = r#"
 [[providers]]
 name = "a"
@@ -147,8 +135,10 @@ base_url = "http://y"
 name = "m"
 targets = [{ provider = "a", model = "x" }, { provider = "b", model = "y" }]
 "#;
-        let err = Config::from_toml(text, &env()).unwrap_err().to_string();
-        assert!(err.starts_with("models[0].targets[1].provider:"), "{err}");
+        let cfg = Config::from_toml(text, &env()).unwrap();
+        let m = cfg.model("m").unwrap();
+        assert_eq!(m.kind, ProviderKind::Openai, "the first target's kind");
+        assert_eq!(m.targets.len(), 2);
     }
 
     #[test]

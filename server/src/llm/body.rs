@@ -92,6 +92,11 @@ impl<'a> RequestBody<'a> {
         self.changed
     }
 
+    /// Every member, in the body's order.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.members.iter().map(|(k, v)| (&**k, &**v))
+    }
+
     /// The body as it goes upstream.
     pub fn to_bytes(&self) -> Vec<u8> {
         let size: usize = self.members.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();

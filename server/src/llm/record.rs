@@ -341,34 +341,7 @@ impl Call {
             }
             span.end();
         }
-        end_server_span(&server_cx, ending.status, ending.error.as_ref().map(|(t, _)| t.as_str()));
+        crate::call::end_server_span(&server_cx, ending.status, ending.error.as_ref().map(|(t, _)| t.as_str()));
         sink.record(event, captured);
     }
-}
-
-/// Ends the SERVER span of a request with its status.
-pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
-    let span = cx.span();
-    if !span.is_recording() {
-        return;
-    }
-    span.set_attribute(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-    if let Some(t) = error_type {
-        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, t.to_string()));
-        if status >= 500 {
-            span.set_status(Status::error(t.to_string()));
-        }
-    }
-    span.end();
-}
-
-/// The SERVER span every gateway request gets, continuing the caller's trace.
-pub fn start_server_span(telemetry: &Telemetry, parent: &Context, session: Option<&opentelemetry::trace::SpanContext>, method: &'static str, route: &'static str, request_id: &str) -> Context {
-    telemetry.start_session_span(parent, session, || {
-        SpanBuilder::from_name(format!("{method} {route}")).with_kind(SpanKind::Server).with_attributes([
-            KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
-            KeyValue::new(semconv::HTTP_ROUTE, route),
-            KeyValue::new(semconv::WEIR_REQUEST_ID, request_id.to_string()),
-        ])
-    })
 }

@@ -1,10 +1,16 @@
 //! Relaying a provider's SSE stream to the client, event by event as it arrives.
 //!
-//! Events are forwarded whole, as soon as each is complete (a partial event is of no use to an
-//! SSE client), so each can be checked before it leaves: a secret of Weir's config is replaced
-//! (a provider echoing its key), and when Weir itself asked an OpenAI provider for the usage
-//! chunk (`stream_options.include_usage`) the client did not ask for, that chunk is left out.
-//! Every event is also read for usage, the served model and finish reasons. The stream is
+//! Events are handled whole, as soon as each is complete (a partial event is of no use to an
+//! SSE client), and pass through the stream's stages in order:
+//!
+//! 1. usage: every event of the provider is read (in the provider's protocol) for usage, the
+//!    served model and finish reasons;
+//! 2. shape ([`StreamStages`]): the event is passed on as it is — less the usage chunk Weir
+//!    itself asked an OpenAI provider for (`stream_options.include_usage`) when the client did
+//!    not — or translated into the client's protocol;
+//! 3. secrets: a secret of Weir's config is replaced (a provider echoing its key).
+//!
+//! The stream is
 //! bounded: past the provider's `max_response_bytes` in all, or a single event past the
 //! splitter's cap, it ends with the protocol's own error event. When the stream ends — finished,
 //! broken, cut, or dropped because the client left — the call is recorded once.
@@ -16,16 +22,62 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
-use crate::sse::{SseEvent, SseSplitter};
+use super::translate::StreamTranslator;
 use super::usage::StreamObserver;
 use super::{Api, UpstreamBody};
+use crate::sse::{SseEvent, SseSplitter};
+
+/// What a stream's events become for the client.
+pub struct StreamStages {
+    /// Leave out the usage chunk Weir asked for on the client's behalf.
+    strip_usage_chunk: bool,
+    translator: Option<StreamTranslator>,
+    /// Scratch for a translated event.
+    scratch: Vec<u8>,
+}
+
+impl StreamStages {
+    /// Events passed on as the provider sent them.
+    pub fn passed(strip_usage_chunk: bool) -> Self {
+        Self { strip_usage_chunk, translator: None, scratch: Vec::new() }
+    }
+
+    /// Events translated into the client's protocol.
+    pub fn translated(translator: StreamTranslator) -> Self {
+        Self { strip_usage_chunk: false, translator: Some(translator), scratch: Vec::new() }
+    }
+
+    /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else).
+    fn event(&mut self, ev: &SseEvent, usage_only: bool, out: &mut crate::joined::Joined) {
+        match &mut self.translator {
+            None if usage_only && self.strip_usage_chunk => {}
+            None => out.push(clean(&ev.raw)),
+            Some(t) => {
+                self.scratch.clear();
+                t.event(ev, &mut self.scratch);
+                if !self.scratch.is_empty() {
+                    out.push(clean(&Bytes::copy_from_slice(&self.scratch)));
+                }
+            }
+        }
+    }
+
+    /// The provider's stream ended: what the client's still needs.
+    fn end(&mut self) -> Bytes {
+        let Some(t) = &mut self.translator else { return Bytes::new() };
+        let mut out = Vec::new();
+        t.end(&mut out);
+        Bytes::from(out)
+    }
+}
 
 pub struct Relay {
-    api: Api,
+    /// The client's protocol, for the error event a cut stream ends with.
+    client: Api,
     upstream: UpstreamBody,
     splitter: SseSplitter,
     observer: StreamObserver,
-    strip_usage_chunk: bool,
+    stages: StreamStages,
     events: Vec<SseEvent>,
     recorder: Option<CallRecorder>,
     status: u16,
@@ -35,14 +87,16 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(api: Api, status: u16, upstream: UpstreamBody, strip_usage_chunk: bool, max_bytes: usize, mut recorder: CallRecorder) -> Self {
+    /// Relays `upstream`, streamed by the provider in the `provider` protocol, to a client of
+    /// the `client` protocol.
+    pub fn new(client: Api, provider: Api, status: u16, upstream: UpstreamBody, stages: StreamStages, max_bytes: usize, mut recorder: CallRecorder) -> Self {
         recorder.set_streamed();
         Self {
-            api,
+            client,
             upstream,
             splitter: SseSplitter::with_max_event(max_bytes.min(crate::sse::DEFAULT_MAX_EVENT_BYTES)),
-            observer: StreamObserver::new(api),
-            strip_usage_chunk,
+            observer: StreamObserver::new(provider),
+            stages,
             events: Vec::new(),
             recorder: Some(recorder),
             status,
@@ -59,10 +113,8 @@ impl Relay {
         self.splitter.push(chunk, &mut self.events).ok()?;
         let mut out = crate::joined::Joined::default();
         for ev in &self.events {
-            let hidden = self.observer.observe(ev) && self.strip_usage_chunk;
-            if !hidden {
-                out.push(clean(&ev.raw));
-            }
+            let usage_only = self.observer.observe(ev);
+            self.stages.event(ev, usage_only, &mut out);
         }
         Some(out.finish())
     }
@@ -128,7 +180,7 @@ impl Stream for Relay {
                         // own error event (the upstream connection is dropped with it).
                         let message = format!("the provider's answer is larger than the {}-byte limit", this.max_bytes);
                         tracing::warn!(limit = this.max_bytes, "provider stream cut: too large");
-                        let event = error_event(this.api, &message);
+                        let event = error_event(this.client, &message);
                         if let Some(rec) = this.recorder.as_mut() {
                             rec.capture_response(&event);
                         }
@@ -160,7 +212,26 @@ impl Stream for Relay {
                 Poll::Ready(None) => {
                     // What the provider sent after its last complete event (a final event
                     // without its blank line) still goes out.
-                    let tail = clean(&this.splitter.take_pending());
+                    let mut tail = clean(&this.splitter.take_pending());
+                    if this.stages.translator.is_some() {
+                        // A partial event cannot be translated; the translation closes the
+                        // client's stream when the provider completed its own.
+                        let mut rest = Vec::new();
+                        this.events.clear();
+                        if !tail.is_empty() {
+                            let mut with_end = tail.to_vec();
+                            with_end.extend_from_slice(b"\n\n");
+                            let _ = this.splitter.push(&with_end, &mut this.events);
+                        }
+                        let mut joined = crate::joined::Joined::default();
+                        for ev in std::mem::take(&mut this.events) {
+                            let usage_only = this.observer.observe(&ev);
+                            this.stages.event(&ev, usage_only, &mut joined);
+                        }
+                        rest.extend_from_slice(&joined.finish());
+                        rest.extend_from_slice(&this.stages.end());
+                        tail = Bytes::from(rest);
+                    }
                     this.end(|o, status| {
                         if let Some(err) = o.error.take() {
                             with_text(Ending::failed(status, "provider_error", err), o)

@@ -9,12 +9,12 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use serde_json::Value;
 
-use crate::jsonrpc;
+use crate::{call, jsonrpc};
 use super::policy::Decision;
 use super::session::Session;
 use crate::state::AppState;
 use crate::audit::{AuditEvent, Captured};
-use crate::store::{now_ms, ApprovalRow};
+use crate::store::ApprovalRow;
 use crate::telemetry::{self, semconv};
 
 pub struct McpRecord {
@@ -77,10 +77,10 @@ impl McpRecord {
             // The agent session: `x-weir-session` on this request, else the one sent at
             // `initialize`, else the MCP session (as `trace_session` says) — the value an LLM
             // call of the same session records, so both form one timeline.
-            session_id: Some(agent_session(headers).unwrap_or_else(|| session.trace_session.clone())),
+            session_id: Some(call::agent_session(headers).unwrap_or_else(|| session.trace_session.clone())),
             mcp_session_id: Some(session.id.clone()),
             mcp_server: session.scope.clone(),
-            ..new_event(&cx, "mcp")
+            ..call::new_event(&cx, "mcp", uuid::Uuid::now_v7().to_string())
         };
         let request = msg.get("params").map(|p| bytes::Bytes::from(p.to_string()));
         Self { event, cx, request, capture }
@@ -185,11 +185,6 @@ impl McpRecord {
     }
 }
 
-/// The `x-weir-session` a request carried, cut as an LLM call's is.
-fn agent_session(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-weir-session").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect::<String>()).filter(|s| !s.is_empty())
-}
-
 /// The audit event of a decision on a held call — approved, denied (by whom), expired or
 /// abandoned — and its span, in the trace of the call it decided when that is known.
 pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option<&Context>) {
@@ -226,21 +221,7 @@ pub fn record_decision(state: &AppState, row: &ApprovalRow, trace_parent: Option
         policy_rule: row.rule,
         approval_id: Some(row.id.clone()),
         decided_by: row.decided_by.clone(),
-        ..new_event(&cx, "approval")
+        ..call::new_event(&cx, "approval", uuid::Uuid::now_v7().to_string())
     };
     state.audit.record(event, captured);
-}
-
-/// A new audit event of `kind`, in the span of `cx`: its ids and time; the rest to fill in.
-fn new_event(cx: &Context, kind: &str) -> AuditEvent {
-    let (trace_id, span_id) = telemetry::ids(cx).map_or((None, None), |(t, s)| (Some(t), Some(s)));
-    AuditEvent {
-        id: uuid::Uuid::now_v7().to_string(),
-        ts: now_ms(),
-        request_id: uuid::Uuid::now_v7().to_string(),
-        trace_id,
-        span_id,
-        kind: kind.into(),
-        ..Default::default()
-    }
 }

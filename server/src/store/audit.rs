@@ -169,8 +169,8 @@ impl Store {
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
-            approval_id, decided_by, mcp_session_id, approval_wait_ms";
-        const NCOLS: usize = 43;
+            approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation";
+        const NCOLS: usize = 44;
         // `ttft_ms`, `cost_usd` and `approval_wait_ms`: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
@@ -253,7 +253,8 @@ impl Store {
                 .bind(&e.approval_id)
                 .bind(&e.decided_by)
                 .bind(&e.mcp_session_id)
-                .bind(e.approval_wait_ms.unwrap_or(f64::NAN));
+                .bind(e.approval_wait_ms.unwrap_or(f64::NAN))
+                .bind(&e.upstream_operation);
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -452,5 +453,6 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         decided_by: r.try_get("decided_by")?,
         mcp_session_id: r.try_get("mcp_session_id")?,
         approval_wait_ms: r.try_get("approval_wait_ms")?,
+        upstream_operation: r.try_get("upstream_operation")?,
     })
 }

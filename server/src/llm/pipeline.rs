@@ -1,0 +1,227 @@
+//! One LLM call as a value passed through its stages, in one direction:
+//!
+//! 1. [`LlmCall::authenticate`]: the request id, the caller's key, the SERVER span;
+//! 2. [`LlmCall::parse`]: the body, read within bounds and parsed once;
+//! 3. [`LlmCall::resolve`]: the configured model the body names, if the key may use it;
+//! 4. [`LlmCall::admit`]: budgets and rate limits, the call's upper bound reserved;
+//! 5. [`failover::upstream`]: the model's targets in plan order, each in its own protocol;
+//! 6. [`LlmCall::answer`]: the answer relayed, whole or through the stream's stages;
+//! 7. settle and record, when the recorder is finished (or dropped).
+//!
+//! Each stage takes what the ones before it produced; none reaches back. A new concern (a
+//! guard on the request, a cache lookup) is a stage between two of these.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::body::{BodyError, RequestBody};
+use super::error::{ErrorKind, LlmError};
+use super::failover::{self, Answer};
+use super::record::CallRecorder;
+use super::relay::Relay;
+use super::upstream::{self, RequestFacts};
+use super::{estimate, limit_error, read_body, Api};
+use crate::audit::AuditEvent;
+use crate::call::{self, RequestId};
+use crate::config::Model;
+use crate::identity::Principal;
+use crate::limits::CallShape;
+use crate::state::{client_ip, AppState, Runtime};
+use crate::telemetry;
+
+/// A call on its way through the stages.
+pub struct LlmCall {
+    /// The protocol the client speaks (its route); each target's may differ.
+    pub client: Api,
+    pub principal: Principal,
+    pub request_id: RequestId,
+    /// The call's audit event and spans, until the call ends.
+    pub rec: CallRecorder,
+    /// Headers the limiter adds to the answer (`x-ratelimit-*`).
+    pub limit_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// A parsed request: its raw bytes, its members and what Weir reads of them.
+pub struct Parsed<'a> {
+    pub raw: &'a Bytes,
+    pub json: RequestBody<'a>,
+    pub facts: RequestFacts,
+}
+
+/// Runs one call from the raw request to the response the client gets.
+pub async fn run(state: AppState, client: Api, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut call = match LlmCall::authenticate(&state, client, &parts) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let rt = state.runtime.load_full();
+    let answer = call.through(&state, &rt, &parts, body).await;
+    call.answer(answer)
+}
+
+impl LlmCall {
+    /// Stage 1: the caller's key, checked against the in-memory index; the call's span and
+    /// its audit event begun. A bad key is answered at once.
+    #[expect(clippy::result_large_err, reason = "the refusal is the response, built once")]
+    fn authenticate(state: &AppState, client: Api, parts: &Parts) -> Result<Self, Response> {
+        let started = Instant::now();
+        let request_id = RequestId::new();
+        let headers = &parts.headers;
+        let parent = telemetry::extract_parent(headers);
+        let principal = state.keys.authenticate(headers);
+        // An agent's session is a trace of its own: the agent is part of its identity.
+        let session = principal.as_ref().ok().and_then(|p| {
+            headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| telemetry::session_context(&p.agent_id, s))
+        });
+        let server_cx = call::start_server_span(&state.telemetry, &parent, session.as_ref(), "POST", client.route(), &request_id.id);
+        let principal = match principal {
+            Ok(p) => p,
+            Err(e) => {
+                call::end_server_span(&server_cx, 401, Some("unauthorized"));
+                tracing::debug!(route = client.route(), reason = e.message(), "request refused: bad key");
+                return Err(request_id.stamp(LlmError::new(ErrorKind::Unauthorized, e.message()).code("invalid_api_key").to_response(client.dialect())));
+            }
+        };
+        let client_ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| client_ip(c.0, headers, &state.runtime.load().config.trusted_proxies));
+        let event = AuditEvent {
+            operation: client.operation().into(),
+            agent_id: Some(principal.agent_id.clone()),
+            agent_name: Some(principal.agent_name.to_string()),
+            key_id: Some(principal.key_id.to_string()),
+            end_user: call::header_str(headers, "x-weir-user"),
+            session_id: call::agent_session(headers),
+            client_ip: client_ip.map(|ip| ip.to_string()),
+            ..call::new_event(&opentelemetry::Context::new(), "llm", request_id.id.clone())
+        };
+        let rec = CallRecorder::new(state.audit.clone(), event, started, server_cx);
+        Ok(Self { client, principal, request_id, rec, limit_headers: Vec::new() })
+    }
+
+    /// Stages 2 to 5, up to the provider's answer.
+    async fn through(&mut self, state: &AppState, rt: &Runtime, parts: &Parts, body: Body) -> Result<Answer, LlmError> {
+        let cfg = &rt.config;
+        let raw = read_body(body, cfg.max_body_bytes).await?;
+        let capture = self.principal.capture_bodies.unwrap_or(cfg.audit.capture_bodies).then_some(cfg.audit.body_max_bytes);
+        self.rec.set_request_body(raw.clone(), capture);
+        let mut parsed = self.parse(&raw)?;
+        let model = self.resolve(rt, &parsed)?;
+        self.admit(state, rt, model, &mut parsed).await?;
+        failover::upstream(self, state, rt, model, parts, parsed).await
+    }
+
+    /// Stage 2: the body parsed once; the facts the rest needs taken from it.
+    fn parse<'a>(&mut self, raw: &'a Bytes) -> Result<Parsed<'a>, LlmError> {
+        let json = match RequestBody::parse(raw) {
+            Ok(b) => b,
+            Err(e @ BodyError::Json(..)) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("invalid_json")),
+            Err(e @ BodyError::DuplicateKey(_)) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string()).code("duplicate_member")),
+            Err(e) => return Err(LlmError::new(ErrorKind::BadRequest, e.to_string())),
+        };
+        let facts = upstream::request_facts(self.client, &json);
+        self.rec.update_event(|ev| {
+            ev.model_requested = (!facts.model.is_empty()).then(|| crate::audit::clip(&facts.model).to_string());
+            if ev.end_user.is_none() {
+                ev.end_user = facts.end_user.clone();
+            }
+        });
+        if facts.model.is_empty() {
+            let why = if json.has("model") { "`model` must be a non-empty string" } else { "`model` is required" };
+            return Err(LlmError::new(ErrorKind::BadRequest, why).param("model"));
+        }
+        Ok(Parsed { raw, json, facts })
+    }
+
+    /// Stage 3: the configured model, if this key may use it.
+    fn resolve<'r>(&mut self, rt: &'r Runtime, parsed: &Parsed<'_>) -> Result<&'r Model, LlmError> {
+        let cfg = &rt.config;
+        let name = &parsed.facts.model;
+        let Some(model) = cfg.model(name) else {
+            let available: Vec<&str> = cfg.models.iter().filter(|m| self.principal.may_use_model(&m.name)).map(|m| m.name.as_str()).collect();
+            return Err(LlmError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "model `{}` does not exist; available models: {}",
+                    crate::audit::clip(name),
+                    if available.is_empty() { "none".to_string() } else { available.join(", ") }
+                ),
+            )
+            .code("model_not_found")
+            .param("model"));
+        };
+        if !self.principal.may_use_model(&model.name) {
+            return Err(LlmError::new(ErrorKind::Forbidden, format!("this key may not use model `{}`", model.name)).code("model_not_allowed"));
+        }
+        self.rec.set_price(model.price);
+        Ok(model)
+    }
+
+    /// Stage 4: budgets and rate limits. The call's upper bound is reserved before anything
+    /// goes upstream, and refused here if it does not fit.
+    async fn admit(&mut self, state: &AppState, rt: &Runtime, model: &Model, parsed: &mut Parsed<'_>) -> Result<(), LlmError> {
+        let first = rt.config.providers.get(&model.targets[0].provider);
+        let facts = &parsed.facts;
+        let shape = CallShape {
+            agent_id: &self.principal.agent_id,
+            agent_name: &self.principal.agent_name,
+            model: &model.name,
+            body: parsed.raw,
+            requested_max_output: facts.max_tokens.and_then(|m| u64::try_from(m).ok()),
+            choices: facts.choices,
+            has_output: self.client != Api::Embeddings,
+            price: model.price,
+            bytes_per_token: first.map_or(2.0, |p| p.bytes_per_token),
+            token_margin: first.map_or(1.05, |p| p.token_margin),
+            exact_input: estimate::estimate_input,
+        };
+        let Some(adm) = state.limiter.admit(&shape).await.map_err(limit_error)? else { return Ok(()) };
+        if let Some(max) = adm.inject_max_output {
+            parsed.json.set(self.client.max_output_field(), &Value::from(max));
+        }
+        self.limit_headers = adm.headers(state.limiter.now_ms());
+        self.rec.set_admission(Arc::clone(&state.limiter), adm);
+        Ok(())
+    }
+
+    /// Stage 6: the response the client gets. A stream's recorder travels into its relay,
+    /// which records the call when the stream ends; any other answer is recorded here.
+    fn answer(self, answer: Result<Answer, LlmError>) -> Response {
+        let Self { client, request_id, rec, limit_headers, .. } = self;
+        match answer {
+            Ok(Answer::Whole(resp, ending)) => {
+                rec.finish(ending);
+                resp
+            }
+            Ok(Answer::Stream(s)) => {
+                let mut headers = upstream::downstream_headers(&s.headers, request_id.header());
+                for (k, v) in limit_headers {
+                    headers.insert(k, v);
+                }
+                let relay = Relay::new(client, s.upstream, s.status.as_u16(), s.body, s.stages, s.max_bytes, rec);
+                let mut out = Response::new(Body::from_stream(relay));
+                *out.status_mut() = s.status;
+                *out.headers_mut() = headers;
+                out.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                out
+            }
+            Err(e) => {
+                if e.status().is_server_error() {
+                    tracing::warn!(route = client.route(), error = %e.message, "call failed");
+                }
+                rec.fail(&e);
+                request_id.stamp(e.to_response(client.dialect()))
+            }
+        }
+    }
+}
