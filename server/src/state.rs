@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use axum::extract::FromRef;
 use axum::http::HeaderMap;
 use secrecy::SecretString;
 
@@ -61,6 +62,36 @@ pub struct AppState {
     pub console_signouts: Arc<crate::console::SignedOutSessions>,
     /// Open and refused connections of each port.
     pub gates: Gates,
+}
+
+// Sub-states: a handler that needs only part of the state names that part (`State<Store>`),
+// so what it can reach is what its signature says.
+impl FromRef<AppState> for Store {
+    fn from_ref(s: &AppState) -> Self {
+        s.store.clone()
+    }
+}
+
+impl FromRef<AppState> for KeyIndex {
+    fn from_ref(s: &AppState) -> Self {
+        s.keys.clone()
+    }
+}
+
+impl FromRef<AppState> for Telemetry {
+    fn from_ref(s: &AppState) -> Self {
+        s.telemetry.clone()
+    }
+}
+
+/// The configuration and what was built from it, as the last reload left them.
+#[derive(Clone)]
+pub struct CurrentRuntime(pub Arc<ArcSwap<Runtime>>);
+
+impl FromRef<AppState> for CurrentRuntime {
+    fn from_ref(s: &AppState) -> Self {
+        Self(s.runtime.clone())
+    }
 }
 
 /// The connection caps of the two ports.

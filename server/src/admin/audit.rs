@@ -8,7 +8,7 @@ use weir_api::{EventOne, EventsPage, Facets};
 
 use super::{canonical, encode_cursor, page, parse_time, ApiError};
 use crate::state::AppState;
-use crate::store::{AuditFilter, StoreError};
+use crate::store::{AuditFilter, Store, StoreError};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -85,8 +85,8 @@ pub(super) async fn list_events(State(state): State<AppState>, query: Result<Que
     Ok(Json(EventsPage { events, next_cursor }))
 }
 
-pub(super) async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<EventOne>, ApiError> {
-    match state.store.audit_event(&id).await? {
+pub(super) async fn get_event(State(store): State<Store>, Path(id): Path<String>) -> Result<Json<EventOne>, ApiError> {
+    match store.audit_event(&id).await? {
         Some(event) => Ok(Json(EventOne { event })),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no audit event `{id}`"))),
     }

@@ -36,8 +36,9 @@ pub use transport::{Transport, TransportError, UpstreamBody, UpstreamResponse};
 use crate::call::{self, RequestId};
 use crate::config::ProviderKind;
 use crate::limits::Refusal;
-use crate::state::AppState;
-use crate::telemetry;
+use crate::identity::KeyIndex;
+use crate::state::{AppState, CurrentRuntime};
+use crate::telemetry::{self, Telemetry};
 
 /// The provider API a route speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,19 +143,19 @@ pub async fn unknown_route(uri: Uri, headers: HeaderMap) -> Response {
     RequestId::new().stamp(resp)
 }
 
-async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn list_models(State(keys): State<KeyIndex>, State(telemetry): State<Telemetry>, State(runtime): State<CurrentRuntime>, headers: HeaderMap) -> Response {
     let rid = RequestId::new();
     let parent = telemetry::extract_parent(&headers);
-    let server_cx = call::start_server_span(&state.telemetry, &parent, None, "GET", "/v1/models", &rid.id);
+    let server_cx = call::start_server_span(&telemetry, &parent, None, "GET", "/v1/models", &rid.id);
     let dialect = if headers.contains_key("anthropic-version") { Dialect::Anthropic } else { Dialect::OpenAi };
-    let principal = match state.keys.authenticate(&headers) {
+    let principal = match keys.authenticate(&headers) {
         Ok(p) => p,
         Err(e) => {
             call::end_server_span(&server_cx, 401, Some("unauthorized"));
             return rid.stamp(LlmError::new(ErrorKind::Unauthorized, e.message()).code("invalid_api_key").to_response(dialect));
         }
     };
-    let rt = state.runtime.load();
+    let rt = runtime.0.load();
     let visible = rt.config.models.iter().filter(|m| principal.may_use_model(&m.name));
     let body = match dialect {
         Dialect::OpenAi => json!({
