@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+#[derive(Clone)]
 pub struct RequestBody<'a> {
     members: Vec<(Cow<'a, str>, Cow<'a, RawValue>)>,
     /// Whether a member was set since the body was read.

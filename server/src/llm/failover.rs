@@ -29,7 +29,7 @@ pub enum Answer {
     /// A whole answer, and how the call ended.
     Whole(Response, Ending),
     /// The head of a streamed answer; its body is relayed through the stream's stages.
-    Stream(StreamAnswer),
+    Stream(Box<StreamAnswer>),
 }
 
 pub struct StreamAnswer {
@@ -40,6 +40,15 @@ pub struct StreamAnswer {
     pub upstream: Api,
     pub stages: StreamStages,
     pub max_bytes: usize,
+}
+
+/// How an attempt's answer reaches the client, should it be streamed.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// As sent; whether Weir asked for the usage chunk the client did not.
+    Passed(bool),
+    /// Translated; whether the client asked for the usage chunk.
+    Translated(Translation, bool),
 }
 
 enum Failure {
@@ -55,10 +64,7 @@ pub async fn upstream(call: &mut LlmCall, state: &AppState, rt: &Runtime, model:
     let deadline = Instant::now() + Duration::from_millis(failover.deadline_ms);
     let plan = state.circuits.plan(model);
     // The body as admitted, before any target's rewrites: what a translation starts from.
-    let admitted: Option<Bytes> = plan
-        .iter()
-        .any(|t| cfg.providers.get(&t.provider).is_some_and(|p| p.kind != client.kind()))
-        .then(|| if parsed.json.changed() { Bytes::from(parsed.json.to_bytes()) } else { parsed.raw.clone() });
+    let admitted = plan.iter().any(|t| cfg.providers.get(&t.provider).is_some_and(|p| p.kind != client.kind())).then(|| parsed.json.clone());
     let mut last_failure: Option<Failure> = None;
     let mut retry_after: Option<Duration> = None;
     for attempt in 0..failover.max_attempts as usize {
@@ -104,15 +110,15 @@ pub async fn upstream(call: &mut LlmCall, state: &AppState, rt: &Runtime, model:
         // The request in the target's protocol.
         let translation = Translation::between(client, provider.kind)?;
         let upstream_api = translation.map_or(client, Translation::upstream);
-        let (upstream_body, stages) = match (translation, &admitted) {
+        let (upstream_body, shape) = match (translation, &admitted) {
             (Some(t), Some(body)) => {
-                let translated = t.request(body, &target.model)?;
-                (Bytes::from(translated.body), StreamStages::translated(t.stream(translated.include_usage)))
+                let translated = t.request_body(body, &target.model)?;
+                (Bytes::from(translated.body), Shape::Translated(t, translated.include_usage))
             }
             _ => {
                 let weir_asked_usage = upstream::rewrite_body(client, &mut parsed.json, &target.model);
                 let body = if parsed.json.changed() { Bytes::from(parsed.json.to_bytes()) } else { parsed.raw.clone() };
-                (body, StreamStages::passed(weir_asked_usage))
+                (body, Shape::Passed(weir_asked_usage))
             }
         };
         rec.update_event(|ev| {
@@ -149,7 +155,7 @@ pub async fn upstream(call: &mut LlmCall, state: &AppState, rt: &Runtime, model:
         if status.is_success() {
             state.circuits.success(&circuit);
             rec.record_attempt(provider, &target.model, Some(status.as_u16()), None, elapsed_ms);
-            return success(call, provider, resp, upstream_api, translation, stages).await;
+            return success(call, provider, resp, upstream_api, translation, shape).await;
         }
 
         // An error answer: read it (what a provider echoes of its credentials removed), then
@@ -236,7 +242,7 @@ impl ProviderFailure {
 }
 
 /// A 2xx from the provider: a stream's head, or the whole answer read (and translated).
-async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse, upstream_api: Api, translation: Option<Translation>, stages: StreamStages) -> Result<Answer, LlmError> {
+async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse, upstream_api: Api, translation: Option<Translation>, shape: Shape) -> Result<Answer, LlmError> {
     let status = resp.status;
     let is_sse = resp
         .headers
@@ -245,7 +251,11 @@ async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
     if is_sse {
         let body = resp.body.with_chunk_timeout(provider.read_timeout);
-        return Ok(Answer::Stream(StreamAnswer { status, headers: resp.headers, body, upstream: upstream_api, stages, max_bytes: provider.max_response_bytes }));
+        let stages = match shape {
+            Shape::Passed(weir_asked_usage) => StreamStages::passed(weir_asked_usage),
+            Shape::Translated(t, include_usage) => StreamStages::translated(t.stream(include_usage)),
+        };
+        return Ok(Answer::Stream(Box::new(StreamAnswer { status, headers: resp.headers, body, upstream: upstream_api, stages, max_bytes: provider.max_response_bytes })));
     }
     let mut headers = upstream::downstream_headers(&resp.headers, call.request_id.header());
     for (k, v) in &call.limit_headers {

@@ -208,6 +208,7 @@ impl LlmCall {
                 for (k, v) in limit_headers {
                     headers.insert(k, v);
                 }
+                let s = *s;
                 let relay = Relay::new(client, s.upstream, s.status.as_u16(), s.body, s.stages, s.max_bytes, rec);
                 let mut out = Response::new(Body::from_stream(relay));
                 *out.status_mut() = s.status;

@@ -47,8 +47,9 @@ impl Ending {
 }
 
 /// Records one call. Holds the call until it is finished (or dropped, which records it as
-/// cancelled); afterwards it holds nothing.
-pub struct CallRecorder(Option<Call>);
+/// cancelled); afterwards it holds nothing. The call is boxed: the recorder moves with the call
+/// through its stages (and into a stream's relay), a pointer rather than a kilobyte each time.
+pub struct CallRecorder(Option<Box<Call>>);
 
 struct Call {
     sink: AuditSink,
@@ -77,7 +78,7 @@ struct Attempt {
 
 impl CallRecorder {
     pub fn new(sink: AuditSink, event: AuditEvent, started: Instant, server_cx: Context) -> Self {
-        Self(Some(Call {
+        Self(Some(Box::new(Call {
             sink,
             event,
             started,
@@ -90,7 +91,7 @@ impl CallRecorder {
             streamed: false,
             admission: None,
             attempts: Vec::new(),
-        }))
+        })))
     }
 
     /// The reservation to settle when the call is over.
@@ -231,7 +232,7 @@ impl Drop for CallRecorder {
 }
 
 impl Call {
-    fn complete(mut self, ending: Ending) {
+    fn complete(mut self: Box<Self>, ending: Ending) {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         // Only a stream that produced output and then stopped short needs an estimate; a call
         // that failed before anything was generated used nothing we can count.
@@ -257,8 +258,8 @@ impl Call {
         self.write(ending, captured, latency_ms, false);
     }
 
-    fn write(self, ending: Ending, captured: Option<Captured>, latency_ms: f64, estimated: bool) {
-        let Call { sink, mut event, server_cx, client_cx, price, streamed, admission, attempts, .. } = self;
+    fn write(self: Box<Self>, ending: Ending, captured: Option<Captured>, latency_ms: f64, estimated: bool) {
+        let Call { sink, mut event, server_cx, client_cx, price, streamed, admission, attempts, .. } = *self;
         if attempts.len() > 1 || attempts.first().is_some_and(|a| a.error.is_some()) {
             event.attempts = serde_json::to_string(&attempts).ok();
         }

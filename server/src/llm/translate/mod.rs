@@ -27,6 +27,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::error::{ErrorKind, LlmError};
+use super::body::RequestBody;
 use super::Api;
 use crate::config::ProviderKind;
 use crate::sse::SseEvent;
@@ -76,6 +77,12 @@ impl Translation {
 
     /// The request body for the provider, naming the target's `model`.
     pub fn request(self, body: &[u8], model: &str) -> Result<Translated, LlmError> {
+        let body = RequestBody::parse(body).map_err(|e| LlmError::new(ErrorKind::BadRequest, e.to_string()))?;
+        self.request_body(&body, model)
+    }
+
+    /// As [`Self::request`], from a body already read (the pipeline's).
+    pub fn request_body(self, body: &RequestBody<'_>, model: &str) -> Result<Translated, LlmError> {
         let (body, include_usage) = match self {
             Self::ChatToMessages => to_anthropic::chat_request(body, model)?,
             Self::ResponsesToMessages => (to_anthropic::responses_request(body, model)?, false),

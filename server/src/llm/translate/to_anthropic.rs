@@ -373,18 +373,29 @@ struct ToolDef<'a> {
     function: Option<FunctionDef<'a>>,
 }
 
-/// An OpenAI function tool (`{"type":"function","function":{…}}` in chat, flat in responses).
-fn tool<'a>(raw: Raw<'a>, flat: bool) -> Result<Tool<'a>, LlmError> {
-    let def: ToolDef<'a> = serde_json::from_str(raw.get()).map_err(|_| bad("tools", "must hold tool objects"))?;
-    let ty = def.ty.and_then(str_of).unwrap_or_default();
+/// Only function tools cross; a tool of another type is a provider built-in.
+fn function_type(ty: Option<Raw<'_>>) -> Result<(), LlmError> {
+    let ty = ty.and_then(str_of).unwrap_or_default();
     if ty != "function" {
         return Err(refuse("tools", &format!("of type `{ty}` (a provider built-in tool) has no counterpart at an Anthropic provider; only function tools are translated")));
     }
-    let f = if flat {
-        serde_json::from_str::<FunctionDef<'a>>(raw.get()).map_err(|_| bad("tools", "must hold tool objects"))?
-    } else {
-        def.function.ok_or_else(|| bad("tools", "needs a `function`"))?
-    };
+    Ok(())
+}
+
+/// A chat completions tool, `{"type":"function","function":{…}}`.
+fn chat_tool(def: ToolDef<'_>) -> Result<Tool<'_>, LlmError> {
+    function_type(def.ty)?;
+    anthropic_tool(def.function.ok_or_else(|| bad("tools", "needs a `function`"))?)
+}
+
+/// A responses tool: the function's members at the top.
+fn tool<'a>(raw: Raw<'a>) -> Result<Tool<'a>, LlmError> {
+    let def: ToolDef<'a> = serde_json::from_str(raw.get()).map_err(|_| bad("tools", "must hold tool objects"))?;
+    function_type(def.ty)?;
+    anthropic_tool(serde_json::from_str::<FunctionDef<'a>>(raw.get()).map_err(|_| bad("tools", "must hold tool objects"))?)
+}
+
+fn anthropic_tool(f: FunctionDef<'_>) -> Result<Tool<'_>, LlmError> {
     let name = f.name.and_then(str_of).ok_or_else(|| bad("tools", "needs a function `name`"))?;
     Ok(Tool {
         name,
@@ -594,8 +605,7 @@ struct StreamOptions<'a> {
 
 /// A chat completions request as an Anthropic messages request; also whether the client asked
 /// for the usage chunk.
-pub fn chat_request(body: &[u8], model: &str) -> Result<(Vec<u8>, bool), LlmError> {
-    let body = RequestBody::parse(body).map_err(|e| LlmError::new(ErrorKind::BadRequest, e.to_string()))?;
+pub fn chat_request(body: &RequestBody<'_>, model: &str) -> Result<(Vec<u8>, bool), LlmError> {
     let mut r = Request { model, ..Default::default() };
     let mut include_usage = false;
     let mut max_completion = None;
@@ -619,7 +629,10 @@ pub fn chat_request(body: &[u8], model: &str) -> Result<(Vec<u8>, bool), LlmErro
                 }
             }
             "stream_options" => include_usage = is_true(serde_json::from_str::<StreamOptions<'_>>(v.get()).ok().and_then(|o| o.include_usage)),
-            "tools" => r.tools = Some(tools(v)?.into_iter().map(|t| tool(t, false)).collect::<Result<_, _>>()?),
+            "tools" => {
+                let defs: Vec<ToolDef<'_>> = serde_json::from_str(v.get()).map_err(|_| bad("tools", "must be an array of tool objects"))?;
+                r.tools = Some(defs.into_iter().map(chat_tool).collect::<Result<_, _>>()?);
+            }
             "tool_choice" => r.tool_choice = Some(tool_choice(v)?),
             "parallel_tool_calls" => r.parallel = bool_of(v),
             "response_format" => r.schema = output_format(Some(v), true, "response_format")?,
@@ -652,9 +665,11 @@ pub fn chat_request(body: &[u8], model: &str) -> Result<(Vec<u8>, bool), LlmErro
 }
 
 fn chat_messages<'a>(v: Raw<'a>, conv: &mut Conversation<'a>) -> Result<(), LlmError> {
-    let messages: Vec<Raw<'a>> = serde_json::from_str(v.get()).map_err(|_| bad("messages", "must be an array"))?;
+    if !v.get().starts_with('[') {
+        return Err(bad("messages", "must be an array"));
+    }
+    let messages: Vec<ChatMessage<'a>> = serde_json::from_str(v.get()).map_err(|_| bad("messages", "must hold objects"))?;
     for m in messages {
-        let m: ChatMessage<'a> = serde_json::from_str(m.get()).map_err(|_| bad("messages", "must hold objects"))?;
         let role = m.role.and_then(str_of).unwrap_or_default();
         match &*role {
             "system" | "developer" => conv.system_text(text_of(m.content)),
@@ -726,8 +741,7 @@ struct TextConfig<'a> {
 }
 
 /// A responses request as an Anthropic messages request.
-pub fn responses_request(body: &[u8], model: &str) -> Result<Vec<u8>, LlmError> {
-    let body = RequestBody::parse(body).map_err(|e| LlmError::new(ErrorKind::BadRequest, e.to_string()))?;
+pub fn responses_request(body: &RequestBody<'_>, model: &str) -> Result<Vec<u8>, LlmError> {
     let mut r = Request { model, ..Default::default() };
     let mut instructions = None;
     for (key, v) in body.members() {
@@ -740,7 +754,7 @@ pub fn responses_request(body: &[u8], model: &str) -> Result<Vec<u8>, LlmError> 
             "instructions" => instructions = Some(text_of(Some(v))),
             "max_output_tokens" => r.max_tokens = Some(u64_of(v).ok_or_else(|| bad("max_output_tokens", "must be a positive integer"))?),
             "temperature" | "top_p" | "stream" => r.passed.push((key, v)),
-            "tools" => r.tools = Some(tools(v)?.into_iter().map(|t| tool(t, true)).collect::<Result<_, _>>()?),
+            "tools" => r.tools = Some(tools(v)?.into_iter().map(tool).collect::<Result<_, _>>()?),
             "tool_choice" => r.tool_choice = Some(tool_choice(v)?),
             "parallel_tool_calls" => r.parallel = bool_of(v),
             "text" => {
@@ -856,7 +870,7 @@ mod tests {
                 {"role": "user", "content": "thanks"}
             ]
         }));
-        let out = parsed(chat_request(&body, "claude").unwrap().0);
+        let out = parsed(chat_request(&RequestBody::parse(&body).unwrap(), "claude").unwrap().0);
         let m = out["messages"].as_array().unwrap();
         assert_eq!(m.len(), 3, "{m:?}");
         assert_eq!(m[1]["content"][1]["input"]["city"], "Rome");
@@ -870,11 +884,11 @@ mod tests {
     #[test]
     fn effort_fits_a_budget_under_the_cap() {
         let body = bytes(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "high", "max_completion_tokens": 3000}));
-        let out = parsed(chat_request(&body, "c").unwrap().0);
+        let out = parsed(chat_request(&RequestBody::parse(&body).unwrap(), "c").unwrap().0);
         assert_eq!(out["max_tokens"], 3000);
         assert_eq!(out["thinking"]["budget_tokens"], 2999);
         let body = bytes(json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "low", "max_completion_tokens": 500}));
-        let out = parsed(chat_request(&body, "c").unwrap().0);
+        let out = parsed(chat_request(&RequestBody::parse(&body).unwrap(), "c").unwrap().0);
         assert!(out.get("thinking").is_none(), "no budget fits under 500");
     }
 
@@ -883,14 +897,14 @@ mod tests {
         for (member, v) in [("n", json!(2)), ("logprobs", json!(true)), ("store", json!(true)), ("web_search_options", json!({})), ("logit_bias", json!({"1": 5}))] {
             let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
             body[member] = v;
-            let e = chat_request(&bytes(body), "c").unwrap_err();
+            let e = chat_request(&RequestBody::parse(&bytes(body)).unwrap(), "c").unwrap_err();
             assert_eq!(e.param, Some(member), "{}", e.message);
             assert!(e.message.contains(&format!("`{member}`")), "{}", e.message);
         }
         let body = bytes(json!({"model": "m", "input": "x", "previous_response_id": "resp_1"}));
-        assert_eq!(responses_request(&body, "c").unwrap_err().param, Some("previous_response_id"));
+        assert_eq!(responses_request(&RequestBody::parse(&body).unwrap(), "c").unwrap_err().param, Some("previous_response_id"));
         let body = bytes(json!({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}));
-        assert_eq!(responses_request(&body, "c").unwrap_err().param, Some("tools"));
+        assert_eq!(responses_request(&RequestBody::parse(&body).unwrap(), "c").unwrap_err().param, Some("tools"));
     }
 
 }

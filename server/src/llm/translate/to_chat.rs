@@ -347,8 +347,7 @@ struct MetadataIn<'a> {
 }
 
 /// A messages request as a chat completions request.
-pub fn request(body: &[u8], model: &str) -> Result<Vec<u8>, LlmError> {
-    let body = RequestBody::parse(body).map_err(|e| LlmError::new(ErrorKind::BadRequest, e.to_string()))?;
+pub fn request(body: &RequestBody<'_>, model: &str) -> Result<Vec<u8>, LlmError> {
     let mut passed: Vec<(&str, Raw<'_>)> = Vec::new();
     let mut system = None;
     let mut msgs = Vec::new();
@@ -634,7 +633,7 @@ mod tests {
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "42", "is_error": true}, {"type": "text", "text": "go on"}]}
             ]
         });
-        let out: serde_json::Value = serde_json::from_slice(&request(&serde_json::to_vec(&body).unwrap(), "gpt").unwrap()).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&request(&RequestBody::parse(&serde_json::to_vec(&body).unwrap()).unwrap(), "gpt").unwrap()).unwrap();
         let m = out["messages"].as_array().unwrap();
         assert_eq!(m[0], json!({"role": "system", "content": "sys"}));
         assert_eq!(m[2]["tool_calls"][0]["function"]["arguments"], "{\"a\":1}");
