@@ -12,6 +12,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod guard;
 pub mod identity;
 pub mod joined;
 pub mod jsonrpc;

@@ -25,6 +25,7 @@ use crate::state::{AppState, Runtime};
 use crate::telemetry;
 
 /// What the provider answered, ready for the client.
+#[expect(clippy::large_enum_variant, reason = "a whole answer is the common case: made once per call and consumed at once, unboxed")]
 pub enum Answer {
     /// A whole answer, and how the call ended.
     Whole(Response, Ending),

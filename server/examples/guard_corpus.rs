@@ -1,0 +1,84 @@
+//! Recall and precision of the guardrail detectors on a split of the labelled corpus in
+//! `tests/guardrails/corpus/` (`tuning` while detectors are worked on; `heldout` only to report
+//! figures, never to tune against).
+//!
+//!     cargo run --release -p weir-server --example guard_corpus -- tuning [--misses]
+//!
+//! A finding counts as found when it covers an expected value of its kind; any other finding on
+//! a line is a false alarm. Recall = values found / values expected; precision = findings that
+//! are expected values / all findings.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use weir_server::guard::{pii, Finding};
+
+#[derive(Deserialize)]
+struct Line {
+    id: String,
+    text: String,
+    #[serde(default)]
+    expect: Vec<Expected>,
+}
+
+#[derive(Deserialize)]
+struct Expected {
+    #[serde(rename = "type")]
+    ty: String,
+    value: String,
+}
+
+#[derive(Default)]
+struct Score {
+    expected: u32,
+    found: u32,
+    findings: u32,
+    true_findings: u32,
+}
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let split = std::env::args().nth(1).unwrap_or_else(|| "tuning".into());
+    let misses = std::env::args().any(|a| a == "--misses");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(&split).join("pii.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut scores: BTreeMap<String, Score> = BTreeMap::new();
+    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+        let line: Line = serde_json::from_str(raw)?;
+        let mut found: Vec<Finding> = Vec::new();
+        pii::scan(&line.text, &mut found);
+        let mut covered = vec![false; found.len()];
+        for e in &line.expect {
+            let s = scores.entry(e.ty.clone()).or_default();
+            s.expected += 1;
+            let spans: Vec<(usize, usize)> = line.text.match_indices(&e.value).map(|(i, v)| (i, i + v.len())).collect();
+            let hit = found.iter().enumerate().find(|(_, f)| f.kind.as_str() == e.ty && spans.iter().any(|&(a, b)| f.start <= a && f.end >= b));
+            match hit {
+                Some((i, _)) => {
+                    s.found += 1;
+                    covered[i] = true;
+                }
+                None if misses => println!("missed {} {} {:?} in {:?}", line.id, e.ty, e.value, line.text),
+                None => {}
+            }
+        }
+        for (f, ok) in found.iter().zip(&covered) {
+            let s = scores.entry(f.kind.as_str().to_string()).or_default();
+            s.findings += 1;
+            if *ok {
+                s.true_findings += 1;
+            } else if misses {
+                println!("false alarm {} {} {:?} in {:?}", line.id, f.kind.as_str(), &line.text[f.start..f.end], line.text);
+            }
+        }
+    }
+    println!("| {split} | expected | found | recall | findings | precision |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (ty, s) in &scores {
+        let pct = |a: u32, b: u32| if b == 0 { "—".to_string() } else { format!("{:.1} %", 100.0 * f64::from(a) / f64::from(b)) };
+        println!("| {ty} | {} | {} | {} | {} | {} |", s.expected, s.found, pct(s.found, s.expected), s.findings, pct(s.true_findings, s.findings));
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! Guardrails: detectors that find what must not pass through Weir unseen — personal data,
+//! secrets, prompt injection — in the text agents send and receive.
+//!
+//! A detector reports findings (what kind, where); what is done about them (block, mask,
+//! flag) is the policy's business, not the detector's.
+
+pub mod pii;
+
+/// What a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Email,
+    Phone,
+    Card,
+    Iban,
+    Ssn,
+    IpAddress,
+}
+
+impl Kind {
+    /// The name in config, audit records and masks (`[EMAIL]`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Card => "card",
+            Self::Iban => "iban",
+            Self::Ssn => "ssn",
+            Self::IpAddress => "ip",
+        }
+    }
+}
+
+/// One thing found: its kind and its byte range in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Finding {
+    pub fn new(kind: Kind, start: usize, end: usize) -> Self {
+        Self { kind, start, end }
+    }
+}
