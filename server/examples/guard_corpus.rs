@@ -2,7 +2,7 @@
 //! `tests/guardrails/corpus/` (`tuning` while detectors are worked on; `heldout` only to report
 //! figures, never to tune against).
 //!
-//!     cargo run --release -p weir-server --example guard_corpus -- tuning [--misses]
+//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets] [--misses]
 //!
 //! A finding counts as found when it covers an expected value of its kind; any other finding on
 //! a line is a false alarm. Recall = values found / values expected; precision = findings that
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use weir_server::guard::{pii, Finding};
+use weir_server::guard::{pii, secrets, Finding};
 
 #[derive(Deserialize)]
 struct Line {
@@ -41,14 +41,19 @@ type Error = Box<dyn std::error::Error>;
 
 fn main() -> Result<(), Error> {
     let split = std::env::args().nth(1).unwrap_or_else(|| "tuning".into());
+    let corpus = std::env::args().nth(2).filter(|a| !a.starts_with("--")).unwrap_or_else(|| "pii".into());
     let misses = std::env::args().any(|a| a == "--misses");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(&split).join("pii.jsonl");
+    let scan: fn(&str, &mut Vec<Finding>) = match corpus.as_str() {
+        "secrets" => secrets::scan,
+        _ => pii::scan,
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(&split).join(format!("{corpus}.jsonl"));
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut scores: BTreeMap<String, Score> = BTreeMap::new();
     for raw in text.lines().filter(|l| !l.trim().is_empty()) {
         let line: Line = serde_json::from_str(raw)?;
         let mut found: Vec<Finding> = Vec::new();
-        pii::scan(&line.text, &mut found);
+        scan(&line.text, &mut found);
         let mut covered = vec![false; found.len()];
         for e in &line.expect {
             let s = scores.entry(e.ty.clone()).or_default();

@@ -5,6 +5,7 @@
 //! flag) is the policy's business, not the detector's.
 
 pub mod pii;
+pub mod secrets;
 
 /// What a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,6 +16,18 @@ pub enum Kind {
     Iban,
     Ssn,
     IpAddress,
+    OpenAiKey,
+    AnthropicKey,
+    AwsAccessKey,
+    AwsSecretKey,
+    GithubToken,
+    GitlabToken,
+    SlackToken,
+    StripeKey,
+    GoogleApiKey,
+    Jwt,
+    PrivateKey,
+    GenericSecret,
 }
 
 impl Kind {
@@ -27,6 +40,18 @@ impl Kind {
             Self::Iban => "iban",
             Self::Ssn => "ssn",
             Self::IpAddress => "ip",
+            Self::OpenAiKey => "openai_key",
+            Self::AnthropicKey => "anthropic_key",
+            Self::AwsAccessKey => "aws_access_key",
+            Self::AwsSecretKey => "aws_secret_key",
+            Self::GithubToken => "github_token",
+            Self::GitlabToken => "gitlab_token",
+            Self::SlackToken => "slack_token",
+            Self::StripeKey => "stripe_key",
+            Self::GoogleApiKey => "google_api_key",
+            Self::Jwt => "jwt",
+            Self::PrivateKey => "pem_private_key",
+            Self::GenericSecret => "generic_secret",
         }
     }
 }
