@@ -6,6 +6,7 @@
 
 pub mod pii;
 pub mod secrets;
+pub mod stream;
 
 /// What a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
