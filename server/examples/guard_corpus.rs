@@ -2,7 +2,7 @@
 //! `tests/guardrails/corpus/` (`tuning` while detectors are worked on; `heldout` only to report
 //! figures, never to tune against).
 //!
-//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets] [--misses]
+//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection] [--misses]
 //!
 //! A finding counts as found when it covers an expected value of its kind; any other finding on
 //! a line is a false alarm. Recall = values found / values expected; precision = findings that
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use weir_server::guard::{pii, secrets, Finding};
+use weir_server::guard::{injection, pii, secrets, Finding};
 
 #[derive(Deserialize)]
 struct Line {
@@ -43,6 +43,9 @@ fn main() -> Result<(), Error> {
     let split = std::env::args().nth(1).unwrap_or_else(|| "tuning".into());
     let corpus = std::env::args().nth(2).filter(|a| !a.starts_with("--")).unwrap_or_else(|| "pii".into());
     let misses = std::env::args().any(|a| a == "--misses");
+    if corpus == "injection" {
+        return injection_scores(&split, misses);
+    }
     let scan: fn(&str, &mut Vec<Finding>) = match corpus.as_str() {
         "secrets" => secrets::scan,
         _ => pii::scan,
@@ -85,5 +88,56 @@ fn main() -> Result<(), Error> {
         let pct = |a: u32, b: u32| if b == 0 { "—".to_string() } else { format!("{:.1} %", 100.0 * f64::from(a) / f64::from(b)) };
         println!("| {ty} | {} | {} | {} | {} | {} |", s.expected, s.found, pct(s.found, s.expected), s.findings, pct(s.true_findings, s.findings));
     }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Labelled {
+    id: String,
+    text: String,
+    label: String,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+/// Injections caught (by class) and benign texts flagged.
+fn injection_scores(split: &str, misses: bool) -> Result<(), Error> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(split).join("injection.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut by_class: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    let (mut benign, mut flagged) = (0u32, 0u32);
+    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+        let line: Labelled = serde_json::from_str(raw)?;
+        let found = injection::scan(&line.text);
+        if line.label == "injection" {
+            let e = by_class.entry(line.class.clone().unwrap_or_default()).or_default();
+            e.0 += 1;
+            if found.is_empty() {
+                if misses {
+                    println!("missed {} {:?}: {:?}", line.id, line.class, line.text.chars().take(160).collect::<String>());
+                }
+            } else {
+                e.1 += 1;
+            }
+        } else {
+            benign += 1;
+            if !found.is_empty() {
+                flagged += 1;
+                if misses {
+                    println!("false alarm {} {:?}: {:?}", line.id, found, line.text.chars().take(160).collect::<String>());
+                }
+            }
+        }
+    }
+    println!("| {split} | injections | caught | recall |");
+    println!("| --- | ---: | ---: | ---: |");
+    let (mut all, mut caught) = (0, 0);
+    for (class, (n, c)) in &by_class {
+        all += n;
+        caught += c;
+        println!("| {class} | {n} | {c} | {:.1} % |", 100.0 * f64::from(*c) / f64::from(*n));
+    }
+    println!("| all | {all} | {caught} | {:.1} % |", 100.0 * f64::from(caught) / f64::from(all.max(1)));
+    println!("benign flagged: {flagged} of {benign}");
     Ok(())
 }
