@@ -107,6 +107,22 @@ struct ChunkError<'a> {
     message: Option<Cow<'a, str>>,
 }
 
+/// Writes `n` in decimal, without an allocation.
+fn push_number(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// A JSON string's raw text that is not empty (`""`).
 fn nonempty_string(raw: Option<&RawValue>) -> Option<&str> {
     raw.map(RawValue::get).filter(|t| t.starts_with('"') && *t != "\"\"")
@@ -130,35 +146,46 @@ impl MessagesStream {
             return;
         }
         self.started = true;
-        let message = json!({
-            "id": message_id(chunk.id.as_deref()), "type": "message", "role": "assistant",
-            "model": chunk.model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": 0, "output_tokens": 0},
-        });
-        sse(out, Some("message_start"), &json!({"type": "message_start", "message": message}));
+        out.extend_from_slice(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":");
+        let _ = serde_json::to_writer(&mut *out, &message_id(chunk.id.as_deref()));
+        out.extend_from_slice(b",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
+        out.extend_from_slice(chunk.model.map_or("null", RawValue::get).as_bytes());
+        out.extend_from_slice(b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n");
     }
 
     fn close(&mut self, out: &mut Vec<u8>) {
         if let Some((index, _)) = self.open.take() {
             out.extend_from_slice(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":");
-            out.extend_from_slice(index.to_string().as_bytes());
+            push_number(out, index);
             out.extend_from_slice(b"}\n\n");
         }
     }
 
-    fn open(&mut self, what: Open, block: Value, out: &mut Vec<u8>) -> u64 {
+    /// Starts a block: a text block, or a tool call's (`id` and `name` raw JSON).
+    fn open(&mut self, what: Open, tool: Option<(Option<&RawValue>, Option<&RawValue>)>, out: &mut Vec<u8>) -> u64 {
         self.close(out);
         let index = self.next_index;
         self.next_index += 1;
         self.open = Some((index, what));
-        sse(out, Some("content_block_start"), &json!({"type": "content_block_start", "index": index, "content_block": block}));
+        out.extend_from_slice(b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":");
+        push_number(out, index);
+        match tool {
+            None => out.extend_from_slice(b",\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"),
+            Some((id, name)) => {
+                out.extend_from_slice(b",\"content_block\":{\"type\":\"tool_use\",\"id\":");
+                out.extend_from_slice(id.map_or("null", RawValue::get).as_bytes());
+                out.extend_from_slice(b",\"name\":");
+                out.extend_from_slice(name.map_or("null", RawValue::get).as_bytes());
+                out.extend_from_slice(b",\"input\":{}}}\n\n");
+            }
+        }
         index
     }
 
     /// A `content_block_delta` whose delta is `{"type": ty, field: raw}` (`raw` a JSON string).
     fn delta(out: &mut Vec<u8>, index: u64, ty: &str, field: &str, raw: &str) {
         out.extend_from_slice(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":");
-        out.extend_from_slice(index.to_string().as_bytes());
+        push_number(out, index);
         out.extend_from_slice(b",\"delta\":{\"type\":\"");
         out.extend_from_slice(ty.as_bytes());
         out.extend_from_slice(b"\",\"");
@@ -191,7 +218,7 @@ impl MessagesStream {
             if let Some(t) = nonempty_string(delta.content) {
                 let index = match self.open {
                     Some((i, Open::Text)) => i,
-                    _ => self.open(Open::Text, json!({"type": "text", "text": ""}), out),
+                    _ => self.open(Open::Text, None, out),
                 };
                 Self::delta(out, index, "text_delta", "text", t);
             }
@@ -200,7 +227,7 @@ impl MessagesStream {
                 let (name, arguments) = call.function.map_or((None, None), |f| (f.name, f.arguments));
                 let index = match self.open {
                     Some((i, Open::Tool(k))) if k == n => i,
-                    _ => self.open(Open::Tool(n), json!({"type": "tool_use", "id": call.id, "name": name, "input": {}}), out),
+                    _ => self.open(Open::Tool(n), Some((call.id, name)), out),
                 };
                 if let Some(a) = nonempty_string(arguments) {
                     Self::delta(out, index, "input_json_delta", "partial_json", a);
@@ -219,10 +246,32 @@ impl MessagesStream {
         }
         self.done = true;
         self.close(out);
-        let u = self.usage.as_ref().and_then(|u| serde_json::from_str::<Value>(u.get()).ok());
-        let delta = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(self.finish.as_deref()), "stop_sequence": null}, "usage": usage(u.as_ref())});
-        sse(out, Some("message_delta"), &delta);
-        sse(out, Some("message_stop"), &json!({"type": "message_stop"}));
+        #[derive(Deserialize, Default)]
+        struct UsageIn {
+            #[serde(default)]
+            prompt_tokens: Option<u64>,
+            #[serde(default)]
+            completion_tokens: Option<u64>,
+            #[serde(default)]
+            prompt_tokens_details: Option<Details>,
+        }
+        #[derive(Deserialize, Default)]
+        struct Details {
+            #[serde(default)]
+            cached_tokens: Option<u64>,
+        }
+        let u: UsageIn = self.usage.as_ref().and_then(|u| serde_json::from_str(u.get()).ok()).unwrap_or_default();
+        let cached = u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0);
+        out.extend_from_slice(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"");
+        out.extend_from_slice(stop_reason(self.finish.as_deref()).as_bytes());
+        out.extend_from_slice(b"\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":");
+        push_number(out, u.prompt_tokens.unwrap_or(0).saturating_sub(cached));
+        out.extend_from_slice(b",\"output_tokens\":");
+        push_number(out, u.completion_tokens.unwrap_or(0));
+        out.extend_from_slice(b",\"cache_read_input_tokens\":");
+        push_number(out, cached);
+        out.extend_from_slice(b",\"cache_creation_input_tokens\":0}}\n\n");
+        out.extend_from_slice(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     }
 }
 
