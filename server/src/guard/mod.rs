@@ -71,3 +71,11 @@ impl Finding {
         Self { kind, start, end }
     }
 }
+
+/// What a detector finds in `text`, as (kind, the text found), for tests.
+#[cfg(test)]
+pub(crate) fn found(scan: fn(&str, &mut Vec<Finding>), text: &str) -> Vec<(Kind, &str)> {
+    let mut out = Vec::new();
+    scan(text, &mut out);
+    out.iter().map(|f| (f.kind, &text[f.start..f.end])).collect()
+}

@@ -312,9 +312,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<(Kind, &str)> {
-        let mut out = Vec::new();
-        scan(text, &mut out);
-        out.iter().map(|f| (f.kind, &text[f.start..f.end])).collect()
+        super::super::found(scan, text)
     }
 
     #[test]

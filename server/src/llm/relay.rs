@@ -32,19 +32,17 @@ pub struct StreamStages {
     /// Leave out the usage chunk Weir asked for on the client's behalf.
     strip_usage_chunk: bool,
     translator: Option<StreamTranslator>,
-    /// Scratch for a translated event.
-    scratch: Vec<u8>,
 }
 
 impl StreamStages {
     /// Events passed on as the provider sent them.
     pub fn passed(strip_usage_chunk: bool) -> Self {
-        Self { strip_usage_chunk, translator: None, scratch: Vec::new() }
+        Self { strip_usage_chunk, translator: None }
     }
 
     /// Events translated into the client's protocol.
     pub fn translated(translator: StreamTranslator) -> Self {
-        Self { strip_usage_chunk: false, translator: Some(translator), scratch: Vec::new() }
+        Self { strip_usage_chunk: false, translator: Some(translator) }
     }
 
     /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else).
@@ -53,10 +51,11 @@ impl StreamStages {
             None if usage_only && self.strip_usage_chunk => {}
             None => out.push(clean(&ev.raw)),
             Some(t) => {
-                self.scratch.clear();
-                t.event(ev, &mut self.scratch);
-                if !self.scratch.is_empty() {
-                    out.push(clean(&Bytes::copy_from_slice(&self.scratch)));
+                // The translated event is handed on as written, not copied.
+                let mut translated = Vec::new();
+                t.event(ev, &mut translated);
+                if !translated.is_empty() {
+                    out.push(clean(&Bytes::from(translated)));
                 }
             }
         }

@@ -3,9 +3,8 @@
 use std::borrow::Cow;
 
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
 
 use super::sse;
 use crate::sse::SseEvent;
@@ -21,16 +20,47 @@ pub(super) fn stop_reason(finish: Option<&str>) -> &'static str {
     }
 }
 
-/// Chat usage as Anthropic says it: input without the cached tokens, which are reported apart.
-pub(super) fn usage(u: Option<&Value>) -> Value {
-    let n = |k: &str| u.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
-    let cached = u.and_then(|u| u.get("prompt_tokens_details")).and_then(|d| d.get("cached_tokens")).and_then(Value::as_u64).unwrap_or(0);
-    json!({
-        "input_tokens": n("prompt_tokens").saturating_sub(cached),
-        "output_tokens": n("completion_tokens"),
-        "cache_read_input_tokens": cached,
-        "cache_creation_input_tokens": 0,
-    })
+/// A chat completion's usage, as a chat answer or its last stream chunk reports it.
+#[derive(Deserialize, Default)]
+pub(super) struct ChatUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize, Default)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+/// Usage as Anthropic says it: input without the cached tokens, which are reported apart.
+#[derive(Serialize)]
+pub(super) struct AnthropicUsage {
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_read_input_tokens: u64,
+    cache_creation_input_tokens: u64,
+}
+
+impl ChatUsage {
+    /// Read from a raw usage member; all zero when there is none.
+    pub(super) fn of(raw: Option<&RawValue>) -> Self {
+        raw.and_then(|u| serde_json::from_str(u.get()).ok()).unwrap_or_default()
+    }
+
+    pub(super) fn anthropic(&self) -> AnthropicUsage {
+        let cached = self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0);
+        AnthropicUsage {
+            input_tokens: self.prompt_tokens.unwrap_or(0).saturating_sub(cached),
+            output_tokens: self.completion_tokens.unwrap_or(0),
+            cache_read_input_tokens: cached,
+            cache_creation_input_tokens: 0,
+        }
+    }
 }
 
 pub(super) fn message_id(id: Option<&str>) -> String {
@@ -246,31 +276,11 @@ impl MessagesStream {
         }
         self.done = true;
         self.close(out);
-        #[derive(Deserialize, Default)]
-        struct UsageIn {
-            #[serde(default)]
-            prompt_tokens: Option<u64>,
-            #[serde(default)]
-            completion_tokens: Option<u64>,
-            #[serde(default)]
-            prompt_tokens_details: Option<Details>,
-        }
-        #[derive(Deserialize, Default)]
-        struct Details {
-            #[serde(default)]
-            cached_tokens: Option<u64>,
-        }
-        let u: UsageIn = self.usage.as_ref().and_then(|u| serde_json::from_str(u.get()).ok()).unwrap_or_default();
-        let cached = u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0);
         out.extend_from_slice(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"");
         out.extend_from_slice(stop_reason(self.finish.as_deref()).as_bytes());
-        out.extend_from_slice(b"\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":");
-        push_number(out, u.prompt_tokens.unwrap_or(0).saturating_sub(cached));
-        out.extend_from_slice(b",\"output_tokens\":");
-        push_number(out, u.completion_tokens.unwrap_or(0));
-        out.extend_from_slice(b",\"cache_read_input_tokens\":");
-        push_number(out, cached);
-        out.extend_from_slice(b",\"cache_creation_input_tokens\":0}}\n\n");
+        out.extend_from_slice(b"\",\"stop_sequence\":null},\"usage\":");
+        let _ = serde_json::to_writer(&mut *out, &ChatUsage::of(self.usage.as_deref()).anthropic());
+        out.extend_from_slice(b"}\n\n");
         out.extend_from_slice(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     }
 }

@@ -24,21 +24,6 @@ fn finish_reason(stop: Option<&str>) -> &'static str {
     }
 }
 
-/// Anthropic usage as the responses API says it.
-fn responses_usage(u: &Value) -> Value {
-    let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let cached = n("cache_read_input_tokens");
-    let input = n("input_tokens") + cached + n("cache_creation_input_tokens");
-    let output = n("output_tokens");
-    json!({
-        "input_tokens": input,
-        "input_tokens_details": {"cached_tokens": cached},
-        "output_tokens": output,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": input + output,
-    })
-}
-
 /// An Anthropic answer, read without a tree of values.
 #[derive(Deserialize)]
 struct Answer<'a> {
@@ -141,11 +126,34 @@ struct Cached {
 }
 
 impl AnswerUsage {
-    fn chat(&self) -> ChatUsage {
+    /// Read from a usage member held as a value; `None` when there is none.
+    fn of(v: Option<&Value>) -> Option<Self> {
+        v.and_then(|u| Self::deserialize(u).ok())
+    }
+
+    /// Input (cached tokens counted in, as OpenAI counts them), cached, output.
+    fn totals(&self) -> (u64, u64, u64) {
         let cached = self.cache_read_input_tokens.unwrap_or(0);
         let input = self.input_tokens.unwrap_or(0) + cached + self.cache_creation_input_tokens.unwrap_or(0);
-        let output = self.output_tokens.unwrap_or(0);
+        (input, cached, self.output_tokens.unwrap_or(0))
+    }
+
+    /// As chat completions say it.
+    fn chat(&self) -> ChatUsage {
+        let (input, cached, output) = self.totals();
         ChatUsage { prompt_tokens: input, completion_tokens: output, total_tokens: input + output, prompt_tokens_details: Cached { cached_tokens: cached } }
+    }
+
+    /// As the responses API says it.
+    fn responses(&self) -> Value {
+        let (input, cached, output) = self.totals();
+        json!({
+            "input_tokens": input,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": output,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input + output,
+        })
     }
 }
 
@@ -273,7 +281,7 @@ pub fn responses_response(v: &Obj) -> Option<Value> {
         response_status(stop),
         stop,
         output,
-        Some(responses_usage(v.get("usage").unwrap_or(&Value::Null))),
+        Some(AnswerUsage::of(v.get("usage")).unwrap_or_default().responses()),
     ))
 }
 
@@ -285,25 +293,6 @@ fn parse(ev: &SseEvent) -> Option<Value> {
         return None;
     }
     serde_json::from_str(&ev.data).ok()
-}
-
-/// The usage an Anthropic stream has reported so far (`message_delta` counts are cumulative).
-#[derive(Default)]
-struct StreamUsage(Map<String, Value>);
-
-impl StreamUsage {
-    fn merge(&mut self, u: Option<&Value>) {
-        if let Some(Value::Object(u)) = u {
-            for (k, v) in u {
-                if v.is_u64() {
-                    self.0.insert(k.clone(), v.clone());
-                }
-            }
-        }
-    }
-    fn value(&self) -> Value {
-        Value::Object(self.0.clone())
-    }
 }
 
 /// An Anthropic stream event, read without a tree of values.
@@ -551,7 +540,7 @@ enum ItemKind {
 pub struct ResponsesStream {
     id: String,
     model: Value,
-    usage: StreamUsage,
+    usage: AnswerUsage,
     stop: Option<String>,
     seq: u64,
     /// Per Anthropic block index, the item it streams.
@@ -578,7 +567,7 @@ impl ResponsesStream {
                 let m = e.get("message").unwrap_or(&Value::Null);
                 self.id = response_id(m.get("id").and_then(Value::as_str));
                 self.model = m.get("model").cloned().unwrap_or(Value::Null);
-                self.usage.merge(m.get("usage"));
+                self.usage.merge(AnswerUsage::of(m.get("usage")));
                 let r = self.response("in_progress", Vec::new(), None);
                 self.send(out, "response.created", json!({"response": r}));
                 self.send(out, "response.in_progress", json!({"response": r}));
@@ -587,14 +576,14 @@ impl ResponsesStream {
             "content_block_delta" => self.block_delta(&e, out),
             "content_block_stop" => self.block_stop(&e, out),
             "message_delta" => {
-                self.usage.merge(e.get("usage"));
+                self.usage.merge(AnswerUsage::of(e.get("usage")));
                 if let Some(s) = e.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str) {
                     self.stop = Some(s.to_string());
                 }
             }
             "message_stop" => {
                 let status = response_status(self.stop.as_deref());
-                let usage = responses_usage(&self.usage.value());
+                let usage = self.usage.responses();
                 let output = std::mem::take(&mut self.output);
                 let r = self.response(status, output, Some(usage));
                 let ty = if status == "completed" { "response.completed" } else { "response.incomplete" };

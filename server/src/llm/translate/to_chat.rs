@@ -602,9 +602,8 @@ pub fn response(body: &[u8]) -> Option<Vec<u8>> {
         content: Vec<AnswerBlock<'a>>,
         stop_reason: &'static str,
         stop_sequence: Option<()>,
-        usage: serde_json::Value,
+        usage: super::anthropic_client::AnthropicUsage,
     }
-    let usage = c.usage.and_then(|u| serde_json::from_str::<serde_json::Value>(u.get()).ok());
     let message = Message {
         id: super::anthropic_client::message_id(c.id.as_deref()),
         ty: "message",
@@ -613,7 +612,7 @@ pub fn response(body: &[u8]) -> Option<Vec<u8>> {
         content,
         stop_reason: super::anthropic_client::stop_reason(choice.finish_reason.as_deref()),
         stop_sequence: None,
-        usage: super::anthropic_client::usage(usage.as_ref()),
+        usage: super::anthropic_client::ChatUsage::of(c.usage).anthropic(),
     };
     serde_json::to_vec(&message).ok()
 }
