@@ -16,6 +16,10 @@ run that idles after N1 calls, and taken out in proportion to the time the extra
 - With `--translated` (this tree only): the 2 KB chat request of `bench/translate/chat_request.json`
   once to an OpenAI-kind model (same protocol) and once to an Anthropic-kind one (translated to
   Anthropic messages and its answer back), so the difference is what translation adds per call.
+- With `--guardrails` (this tree only): the 2 KB chat request to a model whose answer is ~1.5 KB
+  of text (`gpt-bench-2k`), once without guardrails and once with the default policy
+  (`[guardrails] enabled = true`: PII and secrets masked, injection flagged, on the request and
+  the answer), so the difference is what the guardrails add per call.
 - MCP path: `tools/call echo` on `/mcp/fix`, the fixture server (official TypeScript SDK) over
   Streamable HTTP with JSON answers, audit with bodies on.
 
@@ -57,6 +61,23 @@ CHAT_BODY = json.dumps({"model": "gpt-bench", "max_tokens": 64, "messages": [{"r
 _REQUEST_2K = json.loads((ROOT / "bench" / "translate" / "chat_request.json").read_text())
 CHAT_2K = json.dumps({**_REQUEST_2K, "model": "gpt-bench"}, separators=(",", ":"))
 CHAT_2K_TRANSLATED = json.dumps({**_REQUEST_2K, "model": "claude-bench"}, separators=(",", ":"))
+CHAT_2K_LONG_ANSWER = json.dumps({**_REQUEST_2K, "model": "gpt-bench-2k"}, separators=(",", ":"))
+# A support agent's answer (~1.5 KB), what `gpt-bench-2k` says.
+ANSWER_2K = (
+    "Thanks for your patience. I looked at order 88412 and the shipment left our warehouse on Tuesday; "
+    "the carrier scanned it in the regional hub this morning, so delivery should happen within two working days. "
+    "If the parcel has not arrived by Friday, reply to this message and I will open a trace with the carrier. "
+    "About the refund you asked for on the earlier order: it was approved yesterday and the amount goes back "
+    "to the card you paid with; banks usually take three to five working days to show it. "
+    "I also checked your account settings. Notifications are on for shipping updates but off for invoices, "
+    "which is why the last invoice did not reach your inbox; you can switch them on under Settings, then Messages. "
+    "Your subscription renews on the first of next month at the same price, and nothing else changes. "
+    "If you would like to move to the yearly plan, I can apply the current discount before the renewal date. "
+    "Finally, the replacement charger you mentioned is in stock; I have reserved one for you for the next seven days. "
+    "Let me know if you want it sent to the same address or picked up at the store near you. "
+    "Is there anything else I can help you with today? Have a good afternoon."
+)
+_B64_ANSWER = __import__("base64").urlsafe_b64encode(ANSWER_2K.encode()).decode().rstrip("=")
 WARMUP = 50
 
 
@@ -154,6 +175,11 @@ name = "claude-bench"
 targets = [{{ provider = "fake-anthropic", model = "claude-x" }}]
 price = {{ input_per_mtok = 3.0, output_per_mtok = 15.0 }}
 
+[[models]]
+name = "gpt-bench-2k"
+targets = [{{ provider = "fake", model = "gpt-4o-mini@say={_B64_ANSWER}" }}]
+price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
+
 [mcp]
 [[mcp.servers]]
 name = "fix"
@@ -250,6 +276,7 @@ def _chat_calls(body: str):
 
 llm2k_calls = _chat_calls(CHAT_2K)
 llm2k_translated_calls = _chat_calls(CHAT_2K_TRANSLATED)
+llm2k_long_answer_calls = _chat_calls(CHAT_2K_LONG_ANSWER)
 
 
 def mcp_calls(run: Run, n: int) -> None:
@@ -302,6 +329,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the callgrind outputs (for callgrind_annotate)")
     ap.add_argument("--only", choices=["base", "this"], help="measure one build alone (while tuning)")
     ap.add_argument("--translated", action="store_true", help="also measure a 2 KB chat call, same protocol and translated (this tree)")
+    ap.add_argument("--guardrails", action="store_true", help="also measure a 2 KB chat call with a 1.5 KB answer, without and with the default guardrails (this tree)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
@@ -331,18 +359,22 @@ def main() -> int:
         wait_until(lambda: up(mcp_port), "the fixture MCP server")
         config = tmp / "weir.toml"
         config.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp))
+        guarded = tmp / "weir-guarded.toml"
+        guarded.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + "\n[guardrails]\nenabled = true\n")
 
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for rep in range(args.repeat):
             for side, binary in (("base", base_bin), ("this tree", new_bin)):
                 if args.only and not side.startswith(args.only):
                     continue
-                paths = [("LLM", llm_calls), ("MCP", mcp_calls)]
+                paths = [("LLM", llm_calls, config), ("MCP", mcp_calls, config)]
                 if args.translated and side == "this tree":
-                    paths += [("LLM 2 KB", llm2k_calls), ("LLM 2 KB translated", llm2k_translated_calls)]
-                for path, calls in paths:
-                    label = f"{side.replace(' ', '-')}-{path}-{rep}"
-                    results.setdefault((side, path), []).append(per_call(binary, config, tmp, label, calls, args.n1, args.n2, args.idle))
+                    paths += [("LLM 2 KB", llm2k_calls, config), ("LLM 2 KB translated", llm2k_translated_calls, config)]
+                if args.guardrails and side == "this tree":
+                    paths += [("LLM 2 KB + 1.5 KB answer", llm2k_long_answer_calls, config), ("LLM 2 KB + 1.5 KB answer, guardrails", llm2k_long_answer_calls, guarded)]
+                for path, calls, cfg in paths:
+                    label = f"{side.replace(' ', '-')}-{path.replace(' ', '-')}-{rep}"
+                    results.setdefault((side, path), []).append(per_call(binary, cfg, tmp, label, calls, args.n1, args.n2, args.idle))
 
         lines = [
             f"Instructions per call (valgrind --tool=callgrind, user space), {dt.date.today().isoformat()}: "
@@ -353,7 +385,7 @@ def main() -> int:
             "| path | threads | base | this tree | change |",
             "| --- | --- | ---: | ---: | ---: |",
         ]
-        for path in ("LLM", "MCP", "LLM 2 KB", "LLM 2 KB translated"):
+        for path in ("LLM", "MCP", "LLM 2 KB", "LLM 2 KB translated", "LLM 2 KB + 1.5 KB answer", "LLM 2 KB + 1.5 KB answer, guardrails"):
             if not results.get(("this tree", path)) and not results.get(("base", path)):
                 continue
             for kind in ("gateway", "audit", "all"):

@@ -454,9 +454,11 @@ price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
 """
 
 
-def start_weir(nginx_port: int, tmp: Path, telemetry: bool = False) -> Weir:
+def start_weir(nginx_port: int, tmp: Path, telemetry: bool = False, guardrails: bool = False) -> Weir:
     config = tmp / "weir.toml"
-    config.write_text(weir_config(nginx_port, tmp))
+    # With --guardrails, the default policy: PII and secrets masked, prompt injection flagged,
+    # on every request and answer (streams included).
+    config.write_text(weir_config(nginx_port, tmp) + ("\n[guardrails]\nenabled = true\n" if guardrails else ""))
     db_path = tmp / "weir.db"
     port, admin_port = free_port(), free_port()
     while admin_port == port:
@@ -750,6 +752,7 @@ def main() -> int:
     parser.add_argument("--skip-build", action="store_true", help="use target/release/weir as it is")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (configs, logs, audit database)")
     parser.add_argument("--telemetry", action="store_true", help="Weir exports spans and metrics over OTLP/HTTP (to nginx, which discards them)")
+    parser.add_argument("--guardrails", action="store_true", help="Weir runs the default guardrail policy on every request and answer")
     args = parser.parse_args()
     if args.runs < 1 or args.duration < 1:
         parser.error("--runs and --duration must be at least 1")
@@ -770,7 +773,7 @@ def main() -> int:
     try:
         nginx_port, nginx_version = start_nginx(nginx, tmp)
         bare_port = start_bare(nginx_port, tmp)
-        weir = start_weir(nginx_port, tmp, args.telemetry)
+        weir = start_weir(nginx_port, tmp, args.telemetry, args.guardrails)
         results, commands = run_benchmark(oha, weir, nginx_port, bare_port, args.runs, args.duration)
         spans = span_counts(weir) if args.telemetry else None
         # Read after every measurement, while Weir still runs: its high-water mark over the run.

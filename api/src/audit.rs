@@ -70,6 +70,13 @@ pub struct AuditEvent {
     /// `messages`); differs from `operation`, the client's, when the call was translated.
     #[serde(default)]
     pub upstream_operation: Option<String>,
+    /// JSON list of the guardrails that fired: each with its action, the direction it fired
+    /// on and its findings counted by type (never the values found).
+    #[serde(default)]
+    pub guardrails: Option<String>,
+    /// The most severe guardrail action taken (`flag`, `mask`, `block`).
+    #[serde(default)]
+    pub guardrail_action: Option<String>,
 }
 
 impl AuditEvent {

@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod approvals;
 pub mod audit;
+pub mod guardrails;
 pub mod models;
 pub mod overview;
 pub mod sessions;
@@ -15,6 +16,7 @@ pub mod tools;
 pub use agents::{Agent, AgentBudgets, AgentDetail, AgentLimits, AgentOne, AgentsList, BudgetWindow, BudgetsList, CreatedKey, Key, KeyOne, KeysList, RateLimit};
 pub use approvals::{Approval, ApprovalOne, ApprovalStatus, ApprovalsPage};
 pub use audit::{AuditEvent, EventOne, EventsPage, Facets};
+pub use guardrails::{GuardrailOverrides, GuardrailVerdict, GuardrailView, GuardrailsList};
 pub use models::{ModelHour, ModelView, ModelsList, Price, ProviderView, TargetView};
 pub use overview::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};
 pub use sessions::{Session, SessionsPage};

@@ -41,6 +41,8 @@ pub struct TraceFilter {
     /// An MCP server.
     pub server: Option<String>,
     pub outcome: Option<String>,
+    /// Calls a guardrail fired on: `any`, `flag`, `mask`, `block` or a guardrail's name.
+    pub guardrail: Option<String>,
     /// An HTTP status code.
     pub status: Option<String>,
     pub since: Option<String>,
@@ -51,7 +53,7 @@ pub struct TraceFilter {
 impl TraceFilter {
     /// The non-empty filters as query pairs (the cursor left out).
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let fields: [(&'static str, &Option<String>); 11] = [
+        let fields: [(&'static str, &Option<String>); 12] = [
             ("agent", &self.agent),
             ("user", &self.user),
             ("session", &self.session),
@@ -60,6 +62,7 @@ impl TraceFilter {
             ("tool", &self.tool),
             ("server", &self.server),
             ("outcome", &self.outcome),
+            ("guardrail", &self.guardrail),
             ("status", &self.status),
             ("since", &self.since),
             ("until", &self.until),
@@ -77,6 +80,8 @@ pub struct AgentView {
     pub keys: Vec<Key>,
     pub budgets: Vec<BudgetWindow>,
     pub limits: Option<AgentLimits>,
+    /// The configured guardrails and the overrides set (on the agent's own page).
+    pub guardrails: Option<weir_api::GuardrailsList>,
 }
 
 #[async_trait::async_trait]
@@ -136,6 +141,11 @@ pub trait ConsoleData: Send + Sync + 'static {
     /// Models with their targets' circuit states and their last hour, and the providers
     /// (`GET /api/v1/models`).
     async fn models(&self) -> DataResult<ModelsList>;
+    /// The configured guardrails and every override.
+    async fn guardrails(&self) -> DataResult<weir_api::GuardrailsList>;
+    /// Sets the guardrail actions of an agent (`scope` `agents`) or a model (`models`); an
+    /// empty map removes them.
+    async fn set_guardrails(&self, scope: &str, name: &str, overrides: std::collections::BTreeMap<String, String>) -> DataResult<()>;
 
     /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
     async fn tools(&self) -> DataResult<Vec<ToolView>>;

@@ -54,6 +54,8 @@ pub fn router(data: Arc<dyn ConsoleData>) -> Router {
         .route("/agents/{name}/keys", post(create_key))
         .route("/agents/{name}/budgets", post(set_budget))
         .route("/agents/{name}/limits", post(set_limits))
+        .route("/agents/{name}/guardrails", post(set_agent_guardrails))
+        .route("/models/guardrails", post(set_model_guardrails))
         .route("/keys/{id}/revoke", post(revoke_key))
         .route("/keys/{id}/models", post(set_key_models))
         .route("/approvals", get(approvals))
@@ -208,6 +210,7 @@ fn flash(code: Option<&str>) -> Option<String> {
             "limits" => "Rate limits set. Every replica applies them within 2 seconds.",
             "revoked" => "Key revoked. It stops working within 2 seconds.",
             "key-models" => "The key's models are set. Every replica applies them within 2 seconds.",
+            "guardrails" => "Guardrail actions set. Every replica applies them within 2 seconds.",
             _ => return None,
         }
         .to_string(),
@@ -356,6 +359,7 @@ fn held_matches(a: &weir_api::Approval, f: &TraceFilter) -> bool {
     kind_ok
         && unset(&f.model)
         && unset(&f.outcome)
+        && unset(&f.guardrail)
         && unset(&f.status)
         && unset(&f.until)
         && same(&f.agent, a.agent_name.as_deref())
@@ -637,6 +641,40 @@ async fn set_limits(State(c): State<Console>, headers: HeaderMap, Path(name): Pa
     }
 }
 
+/// The guardrail actions a form sets: each `g:NAME` field with a value (an empty one leaves the
+/// configured action).
+fn guardrail_choices(f: &Fields) -> std::collections::BTreeMap<String, String> {
+    f.0.iter().filter_map(|(k, v)| k.strip_prefix("g:").filter(|_| !v.is_empty()).map(|name| (name.to_string(), v.clone()))).collect()
+}
+
+async fn set_agent_guardrails(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    let f = match form_fields(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if let Err(r) = c.form_operator(&headers, f.one("csrf")) {
+        return *r;
+    }
+    match c.data.set_guardrails("agents", &name, guardrail_choices(&f)).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&name)), "guardrails"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn set_model_guardrails(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let f = match form_fields(&body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    if let Err(r) = c.form_operator(&headers, f.one("csrf")) {
+        return *r;
+    }
+    match c.data.set_guardrails("models", f.one("model"), guardrail_choices(&f)).await {
+        Ok(()) => done("/models", "guardrails"),
+        Err(e) => data_error(&e),
+    }
+}
+
 async fn revoke_key(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Revoke>) -> Response {
     if let Err(r) = c.form_operator(&headers, &f.csrf) {
         return *r;
@@ -703,13 +741,13 @@ struct ToolApproval {
     hash: String,
 }
 
-async fn models(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap) -> Response {
-    match c.data.models().await {
-        Ok(list) => {
-            let frame = c.frame(&op, None).await;
-            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", frame, pages::models(&list)))))
+async fn models(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
+    match (c.data.models().await, c.data.guardrails().await) {
+        (Ok(list), Ok(guardrails)) => {
+            let frame = c.frame(&op, flash(d.done.as_deref())).await;
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", frame, (pages::models(&list), pages::model_guardrails(&list, &guardrails, &op.csrf))))))
         }
-        Err(e) => data_error(&e),
+        (Err(e), _) | (_, Err(e)) => data_error(&e),
     }
 }
 

@@ -6,7 +6,8 @@
 //! `POST /_fake/script` queue, the `x-fake-behavior` request header, or a suffix on the model
 //! name (`gpt-x@status=500`); the syntax is `key=value,flag`, e.g.
 //! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`,
-//! `chunk_delay_ms=20`, `chunks=5`, `usage_in=50,usage_out=50` (fixed token counts),
+//! `chunk_delay_ms=20`, `chunks=5` (`char_chunks`: split by characters, not words), `say=B64`
+//! (answer this text, base64url), `say_args=B64` (the first tool call's arguments), `usage_in=50,usage_out=50` (fixed token counts),
 //! `echo_auth` (401 quoting the credential it was sent, as some providers do), `pad=N` (a whole
 //! answer padded to N bytes or more), `endless` (a stream that never ends),
 //! `unterminated` (a stream whose first event never ends), `error_event` (a stream broken off by
@@ -117,6 +118,14 @@ pub struct Behavior {
     pub parallel_tools: bool,
     /// Report this many input tokens as read from the prompt cache.
     pub cached_in: Option<u64>,
+    /// Spread a streamed text over `chunks` pieces by characters, not by words (a word may be
+    /// split across events, as real providers' tokens split them).
+    pub char_chunks: bool,
+    /// Answer this text (given base64url-encoded, so that it may hold commas) instead of the
+    /// planned one.
+    pub say: Option<String>,
+    /// Give the first tool call these arguments (a JSON object, base64url-encoded).
+    pub say_args: Option<String>,
 }
 
 impl Behavior {
@@ -143,11 +152,19 @@ impl Behavior {
                 "error_event" => b.error_event = true,
                 "parallel_tools" => b.parallel_tools = true,
                 "cached_in" => b.cached_in = num,
+                "char_chunks" => b.char_chunks = true,
+                "say" => b.say = decode_b64(v),
+                "say_args" => b.say_args = decode_b64(v),
                 _ => {}
             }
         }
         b
     }
+}
+
+fn decode_b64(v: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -517,7 +534,16 @@ async fn serve(
             .into_response();
     }
 
-    let answer = answer::plan(api, &parsed, &behavior);
+    let mut answer = answer::plan(api, &parsed, &behavior);
+    if let Some(text) = &behavior.say {
+        answer.text.clone_from(text);
+    }
+    if let (Some(args), Some(call)) = (&behavior.say_args, answer.calls.first_mut()) {
+        if let Ok(input) = serde_json::from_str::<Value>(args) {
+            call.input = input;
+            call.arguments.clone_from(args);
+        }
+    }
     let input_tokens = behavior
         .usage_in
         .unwrap_or_else(|| count_words(&parsed, None) + 1);
@@ -593,7 +619,7 @@ async fn serve(
         api,
         &model,
         &answer,
-        behavior.chunks,
+        behavior.chunks.map(|n| if behavior.char_chunks { Chunks::Chars(n) } else { Chunks::Words(n) }),
         &counts,
         include_usage && !behavior.no_usage,
         behavior.no_usage,
@@ -838,16 +864,27 @@ fn sse(event: Option<&str>, data: &Value) -> String {
     }
 }
 
+/// How a streamed text is spread over events.
+#[derive(Clone, Copy)]
+enum Chunks {
+    Words(usize),
+    Chars(usize),
+}
+
 fn stream_events(
     api: Api,
     model: &str,
     answer: &Answer,
-    chunks: Option<usize>,
+    chunks: Option<Chunks>,
     counts: &Counts,
     usage_chunk: bool,
     no_usage: bool,
 ) -> Vec<String> {
-    let parts = pieces(&words(&answer.text), chunks);
+    let parts = match chunks {
+        Some(Chunks::Chars(n)) => answer::split_even(&answer.text, n),
+        Some(Chunks::Words(n)) => pieces(&words(&answer.text), Some(n)),
+        None => pieces(&words(&answer.text), None),
+    };
     let mut evs = Vec::new();
     match api {
         Api::Chat => {
@@ -872,7 +909,7 @@ fn stream_events(
                 for (i, call) in answer.calls.iter().enumerate() {
                     let head = json!([{"index": i, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}]);
                     evs.push(chunk(if i == 0 { json!({"role": "assistant", "content": null, "tool_calls": head, "refusal": null}) } else { json!({"tool_calls": head}) }, Value::Null));
-                    for p in argument_pieces(&call.arguments, chunks) {
+                    for p in argument_pieces(&call.arguments, chunks.map(|c| match c { Chunks::Words(n) | Chunks::Chars(n) => n })) {
                         evs.push(chunk(
                             json!({"tool_calls": [{"index": i, "function": {"arguments": p}}]}),
                             Value::Null,
@@ -984,7 +1021,7 @@ fn stream_events(
                         index,
                         json!({"type": "tool_use", "id": call.id, "name": call.name, "input": {}}),
                     );
-                    for p in argument_pieces(&call.arguments, chunks) {
+                    for p in argument_pieces(&call.arguments, chunks.map(|c| match c { Chunks::Words(n) | Chunks::Chars(n) => n })) {
                         evs.push(delta(
                             index,
                             json!({"type": "input_json_delta", "partial_json": p}),

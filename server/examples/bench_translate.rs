@@ -12,11 +12,14 @@
 //! small ITERATIONS to count instructions instead.
 
 use std::path::Path;
-use std::time::Instant;
 
 use axum::http::StatusCode;
 use weir_server::llm::Translation;
 use weir_server::sse::{SseEvent, SseSplitter};
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::best_us;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -25,21 +28,6 @@ fn read(name: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-/// Best of five rounds of `n` runs of `f`, in µs per run.
-fn best_us(n: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..n.min(1000) {
-        f();
-    }
-    (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-        })
-        .fold(f64::INFINITY, f64::min)
-}
 
 fn main() -> Result<(), Error> {
     let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);

@@ -2,7 +2,7 @@
 //! `tests/guardrails/corpus/` (`tuning` while detectors are worked on; `heldout` only to report
 //! figures, never to tune against).
 //!
-//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection] [--misses]
+//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection|tools] [--misses]
 //!
 //! A finding counts as found when it covers an expected value of its kind; any other finding on
 //! a line is a false alarm. Recall = values found / values expected; precision = findings that
@@ -45,6 +45,9 @@ fn main() -> Result<(), Error> {
     let misses = std::env::args().any(|a| a == "--misses");
     if corpus == "injection" {
         return injection_scores(&split, misses);
+    }
+    if corpus == "tools" {
+        return tool_scores(&split, misses);
     }
     let scan: fn(&str, &mut Vec<Finding>) = match corpus.as_str() {
         "secrets" => secrets::scan,
@@ -94,42 +97,60 @@ fn main() -> Result<(), Error> {
 #[derive(Deserialize)]
 struct Labelled {
     id: String,
-    text: String,
     label: String,
     #[serde(default)]
     class: Option<String>,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    tool: serde_json::Value,
 }
 
 /// Injections caught (by class) and benign texts flagged.
 fn injection_scores(split: &str, misses: bool) -> Result<(), Error> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(split).join("injection.jsonl");
+    labelled_scores(split, "injection", "injection", "injections", misses, |line| {
+        let found = injection::scan(&line.text);
+        (!found.is_empty()).then(|| format!("{found:?}: {:?}", line.text.chars().take(160).collect::<String>()))
+    })
+}
+
+/// Poisoned tool definitions caught (by class) and benign ones flagged.
+fn tool_scores(split: &str, misses: bool) -> Result<(), Error> {
+    labelled_scores(split, "tools", "poisoned", "poisoned", misses, |line| {
+        let found = weir_server::guard::tools::scan_tool(&line.tool);
+        (!found.is_empty()).then(|| format!("{:?}", found.iter().map(|f| (f.rule, f.location.as_str())).collect::<Vec<_>>()))
+    })
+}
+
+/// A labelled corpus scored: items labelled `positive` caught (by class), the others flagged.
+/// `judge` says what it found in an item, if anything.
+fn labelled_scores(split: &str, corpus: &str, positive: &str, heading: &str, misses: bool, judge: impl Fn(&Labelled) -> Option<String>) -> Result<(), Error> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(split).join(format!("{corpus}.jsonl"));
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut by_class: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let (mut benign, mut flagged) = (0u32, 0u32);
     for raw in text.lines().filter(|l| !l.trim().is_empty()) {
         let line: Labelled = serde_json::from_str(raw)?;
-        let found = injection::scan(&line.text);
-        if line.label == "injection" {
+        let found = judge(&line);
+        if line.label == positive {
             let e = by_class.entry(line.class.clone().unwrap_or_default()).or_default();
             e.0 += 1;
-            if found.is_empty() {
-                if misses {
-                    println!("missed {} {:?}: {:?}", line.id, line.class, line.text.chars().take(160).collect::<String>());
-                }
-            } else {
-                e.1 += 1;
+            match found {
+                Some(_) => e.1 += 1,
+                None if misses => println!("missed {} {:?}", line.id, line.class),
+                None => {}
             }
         } else {
             benign += 1;
-            if !found.is_empty() {
+            if let Some(what) = found {
                 flagged += 1;
                 if misses {
-                    println!("false alarm {} {:?}: {:?}", line.id, found, line.text.chars().take(160).collect::<String>());
+                    println!("false alarm {}: {what}", line.id);
                 }
             }
         }
     }
-    println!("| {split} | injections | caught | recall |");
+    println!("| {split} | {heading} | caught | recall |");
     println!("| --- | ---: | ---: | ---: |");
     let (mut all, mut caught) = (0, 0);
     for (class, (n, c)) in &by_class {

@@ -122,6 +122,7 @@ impl App {
             mcp,
             console_signouts,
             gates: Gates { gateway: crate::serve::ConnGate::new("gateway"), admin: crate::serve::ConnGate::new("admin") },
+            guard_overrides: Arc::default(),
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];

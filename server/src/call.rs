@@ -73,6 +73,30 @@ pub fn start_server_span(telemetry: &Telemetry, parent: &Context, session: Optio
 }
 
 /// Ends the SERVER span of a request with its status.
+/// The guardrails' verdicts on a call, on its span: which fired, the most severe action, the
+/// one that blocked it, and how many findings in all (never the values).
+pub fn guardrail_attributes(cx: &Context, event: &crate::audit::AuditEvent) {
+    let span = cx.span();
+    let Some(fired) = event.guardrails.as_deref().filter(|_| span.is_recording()) else { return };
+    let fired: Vec<crate::guard::engine::Fired> = serde_json::from_str(fired).unwrap_or_default();
+    let mut names: Vec<opentelemetry::StringValue> = Vec::new();
+    let mut findings = 0i64;
+    for f in &fired {
+        if !names.iter().any(|n| n.as_str() == f.guardrail) {
+            names.push(f.guardrail.clone().into());
+        }
+        findings += f.counts.values().map(|n| i64::from(*n)).sum::<i64>();
+        if f.action == crate::guard::policy::Action::Block {
+            span.set_attribute(KeyValue::new(semconv::WEIR_GUARDRAIL_BLOCKED_BY, f.guardrail.clone()));
+        }
+    }
+    span.set_attribute(KeyValue::new(semconv::WEIR_GUARDRAIL_NAMES, opentelemetry::Value::Array(names.into())));
+    span.set_attribute(KeyValue::new(semconv::WEIR_GUARDRAIL_FINDINGS, findings));
+    if let Some(a) = &event.guardrail_action {
+        span.set_attribute(KeyValue::new(semconv::WEIR_GUARDRAIL_ACTION, a.clone()));
+    }
+}
+
 pub fn end_server_span(cx: &Context, status: u16, error_type: Option<&str>) {
     let span = cx.span();
     if !span.is_recording() {

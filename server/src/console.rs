@@ -218,6 +218,7 @@ impl ConsoleData for GatewayConsole {
                 keys: keys.keys.iter().filter(|k| k.agent == agent.name).cloned().collect(),
                 budgets: budgets.agents.iter().find(|b| b.agent == agent.name).map(|b| b.budgets.clone()).unwrap_or_default(),
                 limits: None,
+                guardrails: None,
                 agent,
             })
             .collect())
@@ -227,7 +228,8 @@ impl ConsoleData for GatewayConsole {
         let Some(detail) = self.found::<AgentDetail>(Method::GET, &format!("/api/v1/agents/{}", enc(name)), None).await? else { return Ok(None) };
         let budgets: AgentBudgets = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets?detail=true", enc(name)), None).await?;
         let limits: AgentLimits = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
-        Ok(Some(AgentView { agent: detail.agent, keys: detail.keys, budgets: budgets.budgets, limits: Some(limits) }))
+        let guardrails: weir_api::GuardrailsList = self.ok(Method::GET, "/api/v1/guardrails", None).await?;
+        Ok(Some(AgentView { agent: detail.agent, keys: detail.keys, budgets: budgets.budgets, limits: Some(limits), guardrails: Some(guardrails) }))
     }
 
     async fn create_agent(&self, name: &str) -> DataResult<()> {
@@ -289,6 +291,14 @@ impl ConsoleData for GatewayConsole {
     async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> DataResult<()> {
         let verb = if approve { "approve" } else { "deny" };
         self.run(Method::POST, &format!("/api/v1/approvals/{}/{verb}", enc(id)), Some(json!({"by": by, "reason": reason}))).await
+    }
+
+    async fn guardrails(&self) -> DataResult<weir_api::GuardrailsList> {
+        self.ok(Method::GET, "/api/v1/guardrails", None).await
+    }
+
+    async fn set_guardrails(&self, scope: &str, name: &str, overrides: std::collections::BTreeMap<String, String>) -> DataResult<()> {
+        self.run(Method::PUT, &format!("/api/v1/guardrails/{}/{}", enc(scope), enc(name)), Some(json!({"overrides": overrides}))).await
     }
 
     async fn models(&self) -> DataResult<ModelsList> {

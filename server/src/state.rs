@@ -62,6 +62,8 @@ pub struct AppState {
     pub console_signouts: Arc<crate::console::SignedOutSessions>,
     /// Open and refused connections of each port.
     pub gates: Gates,
+    /// Agents' and models' guardrail overrides (reloaded with the keys).
+    pub guard_overrides: Arc<crate::guard::policy::GuardOverrides>,
 }
 
 // Sub-states: a handler that needs only part of the state names that part (`State<Store>`),
@@ -147,6 +149,7 @@ pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::Sto
     state.keys.reload(&state.store).await?;
     state.console_signouts.reload(&state.store).await?;
     state.mcp.tools.reload().await?;
+    state.guard_overrides.replace(state.store.guardrail_overrides().await?);
     state.limiter.reload(&state.store).await
 }
 

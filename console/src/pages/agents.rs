@@ -230,6 +230,17 @@ pub fn agent(a: &AgentView, recent: &[AuditEvent], models: &[String], csrf: &str
             </form>
             <p class="muted">"An empty field removes that limit."</p>
         </section>
+        {a.guardrails.as_ref().filter(|g| !g.guardrails.is_empty()).map(|g| {
+            let current = g.agents.get(&name).cloned().unwrap_or_default();
+            let action = format!("/agents/{}/guardrails", q(&name));
+            view! {
+                <section>
+                    <h2>"Guardrails"</h2>
+                    {super::guardrail_form(action, &g.guardrails, &current, csrf, None)}
+                    <p class="muted">"An agent's actions win over its model's; \"as configured\" leaves the configured action (or the model's)."</p>
+                </section>
+            }
+        })}
         <section>
             <h2>"Keys"</h2>
             <table>

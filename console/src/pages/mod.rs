@@ -10,7 +10,7 @@ mod traces;
 
 pub use agents::{agent, agents};
 pub use approvals::approvals;
-pub use overview::{models, overview};
+pub use overview::{model_guardrails, models, overview};
 pub use sessions::{session, sessions, SessionView};
 pub use tools::tools;
 pub use traces::{event, traces, FieldError, ToolFindings, TracesView};
@@ -344,4 +344,40 @@ fn blocked_until(budgets: &[BudgetWindow], latest: Option<&AuditEvent>) -> Optio
         Some(t) => format!("blocked{model}: budget spent until {} {}", fmt::clock(t), fmt::zone_label()),
         None => format!("blocked{model}: a lifetime budget is spent"),
     })
+}
+
+/// A form setting one action per guardrail (`g:NAME` fields; empty: as configured), with a
+/// `model` field first when `models` is given.
+pub fn guardrail_form(action: String, list: &[weir_api::GuardrailView], current: &std::collections::BTreeMap<String, String>, csrf: &str, models: Option<&[String]>) -> impl IntoView {
+    let rows = list
+        .iter()
+        .map(|g| {
+            let chosen = current.get(&g.name).cloned().unwrap_or_default();
+            let choices = ["", "off", "flag", "mask", "block"]
+                .into_iter()
+                .filter(|a| !(g.detector == "injection" && *a == "mask"))
+                .map(|a| {
+                    let label = if a.is_empty() { format!("as configured ({})", g.action) } else { a.to_string() };
+                    view! { <option value=a selected=chosen == a>{label}</option> }
+                })
+                .collect_view();
+            let field = format!("g:{}", g.name);
+            view! { <tr><td>{g.name.clone()}</td><td>{g.detector.clone()}</td><td>{g.apply_to.join(", ").replace('_', " ")}</td><td><select name=field>{choices}</select></td></tr> }
+        })
+        .collect_view();
+    let model_select = models.map(|ms| {
+        let options = ms.iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view();
+        view! { <label>"Model " <select name="model">{options}</select></label> }
+    });
+    view! {
+        <form method="post" action=action class="guardrails">
+            <input type="hidden" name="csrf" value=csrf.to_string()/>
+            {model_select}
+            <table>
+                <thead><tr><th>"guardrail"</th><th>"detector"</th><th>"runs on"</th><th>"action"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <button type="submit">"Set guardrail actions"</button>
+        </form>
+    }
 }

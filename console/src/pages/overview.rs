@@ -188,3 +188,27 @@ pub fn models(list: &ModelsList) -> impl IntoView {
         </section>
     }
 }
+
+/// Guardrail actions by model: those set, and a form to set one model's.
+pub fn model_guardrails(list: &ModelsList, g: &weir_api::GuardrailsList, csrf: &str) -> impl IntoView {
+    (!g.guardrails.is_empty()).then(|| {
+        let set = g
+            .models
+            .iter()
+            .map(|(m, o)| {
+                let actions = o.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
+                view! { <tr><td>{m.clone()}</td><td>{actions}</td></tr> }
+            })
+            .collect_view();
+        let names: Vec<String> = list.models.iter().map(|m| m.name.clone()).collect();
+        view! {
+            <section>
+                <h2>"Guardrails by model"</h2>
+                {g.models.is_empty().then(|| view! { <p class="empty">"No model has actions of its own: every call runs the configured ones (or its agent's)."</p> })}
+                {(!g.models.is_empty()).then(|| view! { <table><thead><tr><th>"model"</th><th>"actions"</th></tr></thead><tbody>{set}</tbody></table> })}
+                {super::guardrail_form("/models/guardrails".to_string(), &g.guardrails, &Default::default(), csrf, Some(&names))}
+                <p class="muted">"Setting every action to \"as configured\" removes the model's own."</p>
+            </section>
+        }
+    })
+}

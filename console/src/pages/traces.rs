@@ -120,6 +120,7 @@ pub fn traces(v: TracesView<'_>) -> impl IntoView {
             {filter_input("server", "server", f.server, Some("servers"), errors)}
             {filter_input("tool", "tool", f.tool, Some("tools"), errors)}
             {select_input("outcome", "outcome", f.outcome, &["ok", "error", "cancelled"])}
+            {select_input("guardrail", "guardrail", f.guardrail, &["any", "flag", "mask", "block"])}
             {filter_input("status", "status", f.status, None, errors)}
             {filter_input("since", "since", f.since, None, errors)}
             {filter_input("until", "until", f.until, None, errors)}
@@ -252,10 +253,32 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
     view! {
         <table class="fields"><tbody>{rows}{session}</tbody></table>
         {e.agent_name.is_some().then(|| view! { <p><a href=traces>"This agent's calls →"</a></p> })}
+        {guardrails(e)}
         {own}
         {attempts_view}
         {bodies(e)}
     }
+}
+
+/// What guardrails did to the call: each that fired, where, what it did and what it found
+/// (counted by type; the values are never recorded).
+fn guardrails(e: &AuditEvent) -> Option<impl IntoView> {
+    let verdicts: Vec<weir_api::GuardrailVerdict> = serde_json::from_str(e.guardrails.as_deref()?).ok()?;
+    let rows = verdicts
+        .into_iter()
+        .map(|v| {
+            let found = v.counts.iter().map(|(ty, n)| format!("{ty} ×{n}")).collect::<Vec<_>>().join(", ");
+            let href = format!("/traces?guardrail={}", q(&v.guardrail));
+            let class = format!("guard-{}", v.action);
+            view! { <tr><td><a href=href>{v.guardrail}</a></td><td>{v.direction.replace('_', " ")}</td><td class=class>{v.action}</td><td>{found}</td></tr> }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="guardrails">
+            <h2>"Guardrails"</h2>
+            <table><thead><tr><th>"guardrail"</th><th>"on"</th><th>"action"</th><th>"found"</th></tr></thead><tbody>{rows}</tbody></table>
+        </section>
+    })
 }
 
 /// Re-exported for the session page: a timeline row's "what".

@@ -24,6 +24,8 @@ pub(super) struct EventQuery {
     tool: Option<String>,
     server: Option<String>,
     error_type: Option<String>,
+    /// `any`, `flag`, `mask`, `block`, or a guardrail's name.
+    guardrail: Option<String>,
     /// RFC 3339 or unix milliseconds.
     since: Option<String>,
     until: Option<String>,
@@ -75,6 +77,12 @@ pub(super) async fn list_events(State(state): State<AppState>, query: Result<Que
         tool: q.tool,
         mcp_server: q.server,
         error_type: q.error_type,
+        guardrail: match q.guardrail {
+            Some(g) if g.is_empty() || g.len() > 64 || !g.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+                return Err(ApiError::bad_request("guardrail: `any`, `flag`, `mask`, `block` or a guardrail's name"));
+            }
+            g => g,
+        },
         since_ms: q.since.as_deref().map(|v| parse_time("since", v)).transpose()?,
         until_ms: q.until.as_deref().map(|v| parse_time("until", v)).transpose()?,
         before,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 mod audit;
 mod database;
 mod failover;
+mod guardrails;
 mod identity;
 mod limits;
 mod mcp;
@@ -26,6 +27,7 @@ mod server;
 pub use audit::AuditSection;
 pub use database::DatabaseSection;
 pub use failover::FailoverSection;
+pub use guardrails::GuardrailsSection;
 pub use identity::IdentitySection;
 pub use limits::{BudgetSection, LimitsSection, Period, RateSection, RedisFailure};
 pub use mcp::{McpArgSection, McpConfig, McpRuleSection, McpSection, McpServer, McpServerSection, McpTransport, SuspiciousTools, UrlTransport};
@@ -99,6 +101,8 @@ pub struct FileConfig {
     pub models: Vec<ModelSection>,
     #[serde(default)]
     pub mcp: McpSection,
+    #[serde(default)]
+    pub guardrails: GuardrailsSection,
 }
 
 /// Everything `weir serve` needs, validated.
@@ -130,6 +134,8 @@ pub struct Config {
     /// Per-connection timeouts and connection caps, on both ports.
     pub connections: crate::serve::ConnSettings,
     pub mcp: McpConfig,
+    /// The guardrails every call runs under (before an agent's or a model's overrides).
+    pub guardrails: std::sync::Arc<crate::guard::policy::Guardrails>,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
 }
@@ -171,6 +177,7 @@ impl Config {
         file.limits.validate(&models)?;
         let mcp = file.mcp.validate()?;
         file.failover.validate()?;
+        let guardrails = file.guardrails.validate()?;
         file.server.validate_ip_guard()?;
 
         Ok(Self {
@@ -196,6 +203,7 @@ impl Config {
             workers: server.workers,
             connections: server.connections,
             mcp,
+            guardrails,
             warnings,
         })
     }

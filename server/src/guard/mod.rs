@@ -4,10 +4,16 @@
 //! A detector reports findings (what kind, where); what is done about them (block, mask,
 //! flag) is the policy's business, not the detector's.
 
+pub mod engine;
 pub mod injection;
+pub mod json;
 pub mod pii;
+pub mod policy;
 pub mod secrets;
 pub mod stream;
+pub mod streamed;
+pub mod tools;
+pub mod webhook;
 
 /// What a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,6 +36,8 @@ pub enum Kind {
     Jwt,
     PrivateKey,
     GenericSecret,
+    /// Found by a custom rule (named by its guardrail).
+    Custom,
 }
 
 impl Kind {
@@ -54,6 +62,7 @@ impl Kind {
             Self::Jwt => "jwt",
             Self::PrivateKey => "pem_private_key",
             Self::GenericSecret => "generic_secret",
+            Self::Custom => "custom",
         }
     }
 }
@@ -64,11 +73,14 @@ pub struct Finding {
     pub kind: Kind,
     pub start: usize,
     pub end: usize,
+    /// Which of several detectors found it (a guardrail's place in its list), where that
+    /// matters.
+    pub tag: u16,
 }
 
 impl Finding {
     pub fn new(kind: Kind, start: usize, end: usize) -> Self {
-        Self { kind, start, end }
+        Self { kind, start, end, tag: 0 }
     }
 }
 

@@ -2,6 +2,10 @@
 //! numbers and IP addresses. A candidate is found by its shape and kept only when it checks
 //! out as the real thing would (Luhn for cards, mod-97 for IBANs, the SSN's valid ranges, an
 //! address's octets), so an order number or a version string is not taken for one.
+//!
+//! Ordinary prose costs little: the patterns run only on the stretches that can hold a value —
+//! around a digit (found eight bytes at a time), an `@` or a `:` — never over the whole text,
+//! and every step is linear in the length of the text.
 
 use std::sync::LazyLock;
 
@@ -15,10 +19,14 @@ fn pattern(p: &str) -> Regex {
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| pattern(r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"));
 
-/// Digits in groups, with the separators people write cards, phones and SSNs with.
+/// Digits in groups, with the separators people write cards, phones and SSNs with. Every byte
+/// it takes is a [`number_byte`].
 static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| pattern(r"(?:\+|\b00)?\(?\d[\d \-.()/]{5,28}\d\b"));
 
 static IBAN: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"));
+
+/// The longest an [`IBAN`] match can be: 4 + 7 × 5 + 5.
+const IBAN_MAX: usize = 44;
 
 static IPV4: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"));
 
@@ -26,34 +34,166 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| pattern(r"(?i)(?:[0-9a-f]{0,4}:)
 
 /// Finds personal data in `text`.
 pub fn scan(text: &str, out: &mut Vec<Finding>) {
-    if text.contains('@') {
+    let first = out.len();
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'@', bytes).is_some() {
         for m in EMAIL.find_iter(text) {
             if email_ok(text, m.start(), m.end()) {
                 out.push(Finding::new(Kind::Email, m.start(), m.end()));
             }
         }
     }
-    if text.bytes().any(|b| b.is_ascii_digit()) {
-        for m in DIGIT_RUN.find_iter(text) {
-            if let Some((kind, start)) = digits_kind(text, m.start(), m.end()) {
-                out.push(Finding::new(kind, start, m.end()));
+    numbers(text, out);
+    if memchr::memchr(b':', bytes).is_some() {
+        ipv6(text, out);
+    }
+    let found = &mut out[first..];
+    found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+    // An address inside a longer one (`192.0.2.1` in `::ffff:192.0.2.1`) is that one.
+    let mut keep = first;
+    for i in first..out.len() {
+        let f = out[i];
+        if keep > first && out[keep - 1].kind == f.kind && out[keep - 1].end >= f.end {
+            continue;
+        }
+        out[keep] = f;
+        keep += 1;
+    }
+    out.truncate(keep);
+}
+
+/// Bytes a card, phone or SSN is written with: what [`DIGIT_RUN`] and [`IPV4`] can take.
+fn number_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/' | b'+')
+}
+
+fn hex_or_colon(b: u8) -> bool {
+    b.is_ascii_hexdigit() || b == b':'
+}
+
+/// The first ASCII digit at or after `from`, eight bytes at a time.
+fn next_digit(b: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while from + 8 <= b.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&b[from..from + 8]);
+        let x = u64::from_le_bytes(word);
+        // The high bit of each byte strictly between b'/' and b':' (no carries between bytes).
+        let low7 = x & (ONES * 127);
+        let digits = (ONES * (127 + u64::from(b':')) - low7) & !x & (low7 + ONES * (127 - u64::from(b'/'))) & HIGH;
+        if digits != 0 {
+            return Some(from + digits.trailing_zeros() as usize / 8);
+        }
+        from += 8;
+    }
+    b[from.min(b.len())..].iter().position(u8::is_ascii_digit).map(|i| from + i)
+}
+
+/// The start of the run of `class` bytes that holds `at`.
+fn run_start(b: &[u8], at: usize, class: fn(u8) -> bool) -> usize {
+    b[..at].iter().rposition(|&x| !class(x)).map_or(0, |i| i + 1)
+}
+
+/// The end of the run of `class` bytes from `at`.
+fn run_end(b: &[u8], at: usize, class: fn(u8) -> bool) -> usize {
+    b[at..].iter().position(|&x| !class(x)).map_or(b.len(), |i| at + i)
+}
+
+/// `end` and the character after it: what a pattern needs to see to decide a `\b` at `end`.
+fn with_next_char(text: &str, end: usize) -> usize {
+    text[end..].chars().next().map_or(end, |c| end + c.len_utf8())
+}
+
+/// Cards, phones, SSNs, IPv4 addresses and IBANs: each starts at a digit or just before one. A
+/// number lies within one run of [`number_byte`]s, so each run is searched on its own, and an
+/// IBAN starts with two capitals right before such a run.
+fn numbers(text: &str, out: &mut Vec<Finding>) {
+    let b = text.as_bytes();
+    let mut at = 0;
+    let mut iban_end = 0;
+    while let Some(digit) = next_digit(b, at) {
+        let start = run_start(b, digit, number_byte);
+        let end = run_end(b, digit, number_byte);
+        at = end;
+        if start >= 2 && start >= iban_end + 2 && b[start].is_ascii_digit() && b[start - 1].is_ascii_uppercase() && b[start - 2].is_ascii_uppercase() {
+            let from = start - 2;
+            let hay = &text[..with_next_char(text, ceil_char(text, (from + IBAN_MAX).min(text.len())))];
+            if let Some(m) = IBAN.find_at(hay, from).filter(|m| m.start() == from) {
+                iban_end = m.end();
+                if iban_ok(m.as_str()) {
+                    out.push(Finding::new(Kind::Iban, m.start(), m.end()));
+                }
             }
         }
-        for m in IBAN.find_iter(text) {
-            if iban_ok(m.as_str()) {
-                out.push(Finding::new(Kind::Iban, m.start(), m.end()));
+        let digits = b[start..end].iter().filter(|x| x.is_ascii_digit()).count();
+        let hay = &text[..with_next_char(text, end)];
+        // A card, phone or SSN has at least eight digits.
+        if digits >= 8 {
+            let mut pos = start;
+            while let Some(m) = DIGIT_RUN.find_at(hay, pos).filter(|m| m.start() < end) {
+                // A bracket opened after the number and not closed in the run is the text's
+                // (`+420 601 123 456 (24/7)`): the number ends before it.
+                let to = m.as_str().rfind(" (").filter(|&i| !m.as_str()[i..].contains(')')).map_or(m.end(), |i| m.start() + i);
+                if let Some((kind, from)) = digits_kind(text, m.start(), to) {
+                    out.push(Finding::new(kind, from, to));
+                }
+                pos = m.end();
             }
         }
-        for m in IPV4.find_iter(text) {
-            if ipv4_ok(text, m.start(), m.end()) {
-                out.push(Finding::new(Kind::IpAddress, m.start(), m.end()));
+        if digits >= 4 && b[start..end].iter().filter(|&&x| x == b'.').count() >= 3 {
+            let mut pos = start;
+            while let Some(m) = IPV4.find_at(hay, pos).filter(|m| m.start() < end) {
+                if ipv4_ok(text, m.start(), m.end()) {
+                    out.push(Finding::new(Kind::IpAddress, m.start(), m.end()));
+                }
+                pos = m.end();
             }
         }
     }
-    if text.contains("::") || text.matches(':').nth(3).is_some() {
-        for m in IPV6.find_iter(text) {
-            if m.as_str().parse::<std::net::Ipv6Addr>().is_ok() && !neighbours_word(text, m.start(), m.end()) {
-                out.push(Finding::new(Kind::IpAddress, m.start(), m.end()));
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// IPv6 addresses: runs of hex digits and colons (and a zone, `%eth0`) with two colons or more.
+fn ipv6(text: &str, out: &mut Vec<Finding>) {
+    let b = text.as_bytes();
+    let mut done = 0;
+    for colon in memchr::memchr_iter(b':', b) {
+        if colon < done {
+            continue;
+        }
+        let start = run_start(b, colon, hex_or_colon).max(done);
+        let mut end = run_end(b, colon, hex_or_colon);
+        if b.get(end) == Some(&b'%') {
+            end = run_end(b, end + 1, |x| x.is_ascii_alphanumeric());
+        }
+        done = end;
+        if memchr::memchr_iter(b':', &b[start..end]).nth(1).is_none() {
+            continue;
+        }
+        let hay = &text[..with_next_char(text, end)];
+        let mut pos = start;
+        while let Some(m) = IPV6.find_at(hay, pos).filter(|m| m.start() < end) {
+            pos = m.end();
+            let mut stop = m.end();
+            // The IPv4 form of the last 32 bits (`::ffff:192.0.2.1`).
+            let tail_start = m.as_str().rfind(':').map_or(m.start(), |i| m.start() + i + 1);
+            let tail_end = run_end(b, tail_start, |x| x.is_ascii_digit() || x == b'.');
+            let tail = text[tail_start..tail_end].trim_end_matches('.');
+            if byte_at(text, stop) == Some(b'.') && tail.parse::<std::net::Ipv4Addr>().is_ok() && text[m.start()..tail_start + tail.len()].parse::<std::net::Ipv6Addr>().is_ok() {
+                stop = tail_start + tail.len();
+            } else if !m.as_str().split('%').next().unwrap_or("").parse::<std::net::Ipv6Addr>().is_ok_and(|a| !a.is_unspecified() && !a.is_loopback()) {
+                // Not an address, or `::` (`without ::`) and `::1`, which point at no one.
+                continue;
+            }
+            if !neighbours_word(text, m.start(), stop) {
+                out.push(Finding::new(Kind::IpAddress, m.start(), stop));
             }
         }
     }
@@ -74,41 +214,133 @@ fn neighbours_word(text: &str, start: usize, end: usize) -> bool {
 }
 
 /// Emails, less what code and package names look like: `git@github.com:org/repo`,
-/// `@scope/pkg@1.2.3`, `icon@2x.png`, `user@localhost`.
+/// `@scope/pkg@1.2.3`, `icon@2x.png`, `user@localhost`, a shell prompt `user@host.lan:~$`.
 fn email_ok(text: &str, start: usize, end: usize) -> bool {
     let s = &text[start..end];
     let Some((_, domain)) = s.rsplit_once('@') else { return false };
     // A file name after the @ (`icon@2x.png`) or an SSH remote (`git@host:org/repo`).
     let tld = domain.rsplit('.').next().unwrap_or("");
     let file_like = matches!(tld.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "js" | "ts" | "css" | "json" | "md" | "txt" | "py" | "rs" | "git");
-    let ssh_remote = byte_at(text, end) == Some(b':') && text[end + 1..].bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let ssh_remote = byte_at(text, end) == Some(b':') && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'~' || b == b'/');
+    // `@scope/pkg`, and the user of a URL (`ssh://git@host/…`).
     let scoped_package = byte_before(text, start) == Some(b'/');
     !(file_like || ssh_remote || scoped_package)
 }
 
 /// Words that label the number after them as an identifier of something (an order, a part, a
-/// book), not a way to reach a person.
+/// place in a warehouse, a book, a draw), not a way to reach a person.
 const ID_LABELS: &[&str] = &[
-    "order", "invoice", "ref", "reference", "serial", "sn", "s/n", "lot", "batch", "part", "p/n", "nr", "no", "ticket", "tracking",
-    "isbn", "isbn-10", "isbn-13", "sku", "id", "account", "acct", "case", "mat", "item", "model", "build", "version",
+    "order", "invoice", "inv", "receipt", "ref", "reference", "serial", "sn", "s/n", "lot", "batch", "part", "p/n", "pn", "ticket", "tracking", "isbn",
+    "isbn-10", "isbn-13", "issn", "ean", "gtin", "upc", "imei", "imsi", "iccid", "sku", "id", "account", "acct", "case", "docket", "claim", "policy", "mat",
+    "item", "model", "build", "version", "ver", "rev", "revision", "form", "location", "loc", "rack", "bin", "shelf", "slot", "aisle", "bay", "room", "gate",
+    "platform", "seat", "pallet", "container", "shipment", "sendung", "sendungsnummer", "waybill", "awb", "vin", "job", "run", "task", "issue", "release",
+    "patch", "commit", "catalog", "catalogue", "product", "artikel", "zip", "postcode", "plz", "page", "pages", "pp", "port", "ports", "range", "pid", "uid",
+    "gid", "booking", "reservation", "confirmation", "pnr", "flight", "loto", "lotto", "lottery", "tirage", "draw", "drawn", "winning", "jackpot", "numbers",
+    "sizes", "size", "score", "scores", "results", "route", "line", "track", "dock", "door", "terminal", "locker", "cabinet", "drawer", "box", "station",
+    "asset", "device", "sample", "specimen", "kit", "vial", "tube", "doi", "pmid", "arxiv", "cve", "kb", "customer", "client", "member", "membership",
+    "loyalty", "kunde", "kunden", "patient", "employee", "student", "subscriber", "contract", "vertrag", "mandate", "abn", "acn", "siret", "siren", "nhs",
+    "aadhaar", "matricule", "insee", "nir", "pesel", "bsn", "cpf", "cnpj", "dni", "nie", "nif", "steuer-id", "steuerid", "tax", "vat", "ust", "ird", "sin",
+    "ssn", "passport", "licence", "license", "permit", "nino", "utr", "personnummer", "fødselsnummer", "henkilötunnus", "fiscale", "rut", "curp", "rfc",
+    "nric", "hkid", "iqama", "kimlik",
 ];
 
 /// Words that say the dotted numbers after them are a version or a section, not an address.
 const NUMBERING_LABELS: &[&str] = &["version", "ver", "v", "section", "sec", "§", "chapter", "release", "build", "rule", "step", "clause", "article"];
 
-/// The word just before `start` (letters, digits and `/-.#`, lowercased), skipping spaces and
-/// `:`, `=`, `#`.
+/// Words for "number", which leave saying what kind to the word before them (`Order no.`,
+/// `Phone no.`, `Part number`, `Rack #`).
+const NUMBER_WORDS: &[&str] = &["number", "nummer", "numero", "número", "num", "no", "nr", "nº", "code", "#"];
+
+/// What may stand between a label and its number: `Order: `, `"version": "`, `<version>`,
+/// `AssemblyVersion("`.
+const LABEL_GAP: [char; 10] = [' ', ':', '=', '\t', '(', '"', '\'', '<', '>', '['];
+
+/// The word just before `start` (letters, digits and `/-._§`, lowercased), skipping
+/// [`LABEL_GAP`]; a `#` right before the number is a word of its own.
 fn label_before(text: &str, start: usize) -> String {
-    let head = text[..start].trim_end_matches([' ', ':', '=', '#', '\t', '(']);
-    let word: String = head.chars().rev().take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '-' | '.' | '§')).collect();
+    let head = text[..start].trim_end_matches(LABEL_GAP);
+    if head.ends_with('#') {
+        return "#".into();
+    }
+    let word: String = head.chars().rev().take(32).take_while(|&c| label_char(c)).collect();
     word.chars().rev().collect::<String>().trim_end_matches('.').to_lowercase()
+}
+
+fn label_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | '§')
+}
+
+/// Where the label before `start` begins.
+fn label_start(text: &str, start: usize) -> usize {
+    let head = text[..start].trim_end_matches(LABEL_GAP);
+    if let Some(h) = head.strip_suffix('#') {
+        return h.len();
+    }
+    let word = head.chars().rev().take(32).take_while(|&c| label_char(c)).map(char::len_utf8).sum::<usize>();
+    head.len() - word
 }
 
 fn labelled(text: &str, start: usize, labels: &[&str]) -> bool {
     let label = label_before(text, start);
-    // The whole word (`p/n`) or its last part (`Mat.-Nr.` → `nr`).
-    let last = label.rsplit(|c: char| !c.is_alphanumeric() && c != '§').next().unwrap_or("");
-    labels.contains(&label.as_str()) || labels.contains(&last) || text[..start].trim_end().ends_with('#')
+    // The whole word (`p/n`), or the last part of a compound, which says what it is
+    // (`order_id`, but `customer_phone`; `AssemblyVersion`).
+    let mut parts = label.split(|c: char| !c.is_alphanumeric() && c != '§' && c != '#').filter(|p| !p.is_empty());
+    let last = parts.next_back().unwrap_or("");
+    if labels.contains(&label.as_str()) || labels.contains(&last) || (last.len() > 7 && last.ends_with("version") && labels.contains(&"version")) {
+        return true;
+    }
+    // `no.` says nothing: the part or the word before it does (`Mat.-Nr.`, `Order no.`,
+    // `Tel.-Nr.`).
+    if NUMBER_WORDS.contains(&last) {
+        if let Some(before) = parts.next_back() {
+            return labels.contains(&before);
+        }
+        let before = label_before(text, label_start(text, start));
+        return labels.contains(&before.as_str()) || before.rsplit(|c: char| !c.is_alphanumeric()).next().is_some_and(|p| labels.contains(&p));
+    }
+    false
+}
+
+/// Labelled as an identifier: by a word of [`ID_LABELS`], or by a compound of a word for
+/// "number" (`Kontonummer`, `Kundennr.`) that is not a card's, a phone's or an SSN's
+/// (`Kartennummer`, `Telefonnummer`).
+fn id_labelled(text: &str, start: usize) -> bool {
+    const PERSONAL: &[&str] = &["card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn", "social", "sozial"];
+    let label = label_before(text, start);
+    let last = label.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    labelled(text, start, ID_LABELS) || (NUMBER_WORDS.iter().any(|n| last.len() >= n.len() + 3 && last.ends_with(n)) && !PERSONAL.iter().any(|p| last.contains(p)))
+}
+
+/// The last few words before `start`, lowercased.
+fn words_before(text: &str, start: usize, n: usize) -> Vec<String> {
+    let from = text[..start].char_indices().rev().nth(48).map_or(0, |(i, _)| i);
+    let head = text[from..start].to_lowercase();
+    let mut words: Vec<String> = head.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+    words.drain(..words.len().saturating_sub(n));
+    words
+}
+
+/// Words that say a phone number follows (`Tel.`, `call me on`, `appelez le`): whole short
+/// words, or the start of longer ones.
+fn phone_cue(text: &str, start: usize) -> bool {
+    const WORDS: &[&str] = &["tel", "tlf", "tfn", "ph", "sms", "fax", "bel", "ring", "call", "ruf", "cell", "dial", "handy", "mob", "mobile", "contact", "hotline"];
+    const STARTS: &[&str] = &[
+        "telef", "teléf", "télép", "teleph", "phone", "mobil", "whatsapp", "appel", "llám", "llam", "chiam", "zadzwo", "ligue", "ligar", "anruf", "rückruf",
+        "rufen", "rufnummer", "calling", "bellen", "puhelin", "телефон", "電話",
+    ];
+    words_before(text, start, 4).iter().any(|w| WORDS.contains(&w.as_str()) || STARTS.iter().any(|c| w.starts_with(c)) || w.ends_with("phone") || w.ends_with("ruf"))
+}
+
+/// Words that say a number is a US social security number, before it or just after it
+/// (`SSN 123-45-6789`, `123-45-6789 (SSN)`).
+fn ssn_cue(text: &str, start: usize, end: usize) -> bool {
+    let after_end = text[end..].char_indices().nth(40).map_or(text.len(), |(i, _)| end + i);
+    let after = text[end..after_end].to_lowercase();
+    let after: Vec<&str> = after.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(6).collect();
+    let before = words_before(text, start, 5);
+    let cue = |w: &str| matches!(w, "ssn" | "ssns" | "ss" | "tin" | "itin" | "taxpayer");
+    let pair = |a: &str, b: &str| (a == "social" || a == "soc") && (b == "security" || b == "sec");
+    before.iter().map(String::as_str).chain(after.iter().copied()).any(cue) || before.windows(2).any(|p| pair(&p[0], &p[1])) || after.windows(2).any(|p| pair(p[0], p[1]))
 }
 
 /// What a run of digits is, if anything — a card (Luhn), a US SSN (`123-45-6789`, valid
@@ -133,22 +365,20 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     if matches!(byte_at(text, end), Some(b'-' | b':' | b'/')) && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
-    if labelled(text, start, ID_LABELS) {
-        return None;
-    }
+    // The shape and the checksums first; the words around it only for what passes them.
     let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
     if ssn_shape(s) {
-        return ssn_ok(&digits).then_some((Kind::Ssn, start));
+        // Said to be one, or not labelled as something else (`Rack location 104-22-0007`).
+        return (ssn_ok(&digits) && (ssn_cue(text, start, end) || !id_labelled(text, start))).then_some((Kind::Ssn, start));
     }
     let separators_only_spaces_dashes = s.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
     if (13..=19).contains(&digits.len()) && separators_only_spaces_dashes && card_grouping(s) {
-        if luhn(&digits) && card_prefix(&digits) {
-            return Some((Kind::Card, start));
-        }
         // A number of a card's length that fails the check is an order or tracking number.
-        return None;
+        return (luhn(&digits) && card_prefix(&digits) && !id_labelled(text, start)).then_some((Kind::Card, start));
     }
-    phone_ok(s, &digits).then_some((Kind::Phone, start))
+    // A shape a phone has only when the text says one follows needs the words that say so.
+    let phone = phone_ok(s, &digits, false) || (phone_ok(s, &digits, true) && phone_cue(text, start));
+    (phone && !id_labelled(text, start)).then_some((Kind::Phone, start))
 }
 
 /// `123-45-6789`.
@@ -174,16 +404,22 @@ fn card_grouping(s: &str) -> bool {
     }
 }
 
-/// Issuers' ranges: Visa 4, Mastercard 51–55 and 2221–2720, Amex 34/37, Discover 6011/644–649/65,
-/// JCB 3528–3589, Diners 36/38/300–305, UnionPay 62.
+/// Issuers' ranges and lengths: Visa 4 (13, 16, 19), Mastercard 51–55 and 2221–2720 (16),
+/// Amex 34/37 (15), Discover 6011/644–649/65 (16–19), JCB 3528–3589 (16–19), Diners 36/38/300–305
+/// (14–19), UnionPay 62 (16–19). A 15-digit IMEI that passes Luhn is none of them.
 fn card_prefix(d: &[u8]) -> bool {
     let n = |k: usize| d[..k].iter().fold(0u32, |n, &x| n * 10 + u32::from(x));
+    let len = d.len();
     match d[0] {
-        4 => true,
-        5 => (51..=55).contains(&n(2)),
-        2 => (2221..=2720).contains(&n(4)),
-        3 => matches!(n(2), 34 | 36 | 37 | 38) || (300..=305).contains(&n(3)) || (3528..=3589).contains(&n(4)),
-        6 => n(4) == 6011 || (644..=649).contains(&n(3)) || n(2) == 65 || n(2) == 62,
+        4 => matches!(len, 13 | 16 | 19),
+        5 => (51..=55).contains(&n(2)) && len == 16,
+        2 => (2221..=2720).contains(&n(4)) && len == 16,
+        3 => {
+            (matches!(n(2), 34 | 37) && len == 15)
+                || ((matches!(n(2), 36 | 38) || (300..=305).contains(&n(3))) && (14..=19).contains(&len))
+                || ((3528..=3589).contains(&n(4)) && (16..=19).contains(&len))
+        }
+        6 => (n(4) == 6011 || (644..=649).contains(&n(3)) || n(2) == 65 || n(2) == 62) && (16..=19).contains(&len),
         _ => false,
     }
 }
@@ -208,17 +444,29 @@ pub fn luhn(d: &[u8]) -> bool {
 
 /// A phone number: 8 to 15 digits (E.164), written as people write them — an international
 /// prefix (`+`, `00`), or a leading 0, or area code groups — not a bare run of digits (an id).
-fn phone_ok(s: &str, digits: &[u8]) -> bool {
+/// `cue`: the text just said a phone number follows, which lets a national number without a
+/// trunk prefix (`32 12 34 56`, `98765 43210`) through.
+fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     if !(8..=15).contains(&digits.len()) {
         return false;
     }
     let international = s.starts_with('+') || s.starts_with("00");
-    let grouped = s.bytes().any(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'));
-    if !international && !grouped {
+    // `+44 (0)20 …`: the trunk 0 kept in brackets is not a group of its own.
+    let trunk = s.find("(0)");
+    let without_trunk;
+    let s = match trunk {
+        Some(i) => {
+            without_trunk = [&s[..i], &s[i + 3..]].concat();
+            without_trunk.as_str()
+        }
+        None => s,
+    };
+    let grouped = s.bytes().any(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/'));
+    if !(international || grouped || (cue && digits.len() <= 12)) {
         return false;
     }
     // An address inside (`27.188.2.217 23.881`) makes it something else.
-    if IPV4.find_iter(s).any(|m| m.as_str().parse::<std::net::Ipv4Addr>().is_ok()) {
+    if s.bytes().filter(|&b| b == b'.').count() >= 3 && IPV4.find_iter(s).any(|m| m.as_str().parse::<std::net::Ipv4Addr>().is_ok()) {
         return false;
     }
     // Dates and times (2024-01-15, 12.03.2024) and dotted versions are not phones.
@@ -230,8 +478,8 @@ fn phone_ok(s: &str, digits: &[u8]) -> bool {
     if groups.iter().enumerate().skip(1).any(|(i, g)| g.len() == 1 && !(international && i == 1)) && groups.last().is_some_and(|g| g.len() > 1) {
         return false;
     }
-    // Pairs of digits (`06 12 34 56 78`) are a number only with its trunk or country prefix.
-    if !international && !s.starts_with('0') && groups.len() >= 4 && groups.iter().all(|g| g.len() == 2) {
+    // A lone check digit at the end (`35-209900-176148-1`, an IMEI or an ISBN).
+    if groups.len() >= 3 && groups.last().is_some_and(|g| g.len() == 1) && !cue {
         return false;
     }
     if groups.len() == 3 && groups[0].len() == 4 && groups[1].len() <= 2 && groups[2].len() <= 2 {
@@ -240,10 +488,29 @@ fn phone_ok(s: &str, digits: &[u8]) -> bool {
     if groups.len() == 3 && groups[2].len() == 4 && groups[0].len() <= 2 && groups[1].len() <= 2 {
         return false;
     }
+    // A DOI or a path (`10.1000/182`).
+    if s.contains('.') && s.contains('/') {
+        return false;
+    }
     if !international && s.contains('.') && !s.contains(' ') && groups.len() >= 3 && groups.iter().all(|g| g.len() <= 3) && !s.starts_with('0') {
         return false;
     }
+    if cue {
+        return true;
+    }
+    // Pairs of digits (`06 12 34 56 78`) are a number only with its trunk or country prefix,
+    // and pairs in rising order under 60 are a lottery draw (`07 14 23 38 41`).
+    let pairs = groups.len() >= 4 && groups.iter().all(|g| g.len() == 2);
+    if !international && pairs && (!s.starts_with('0') || rising_small(&groups)) {
+        return false;
+    }
     international || s.starts_with('0') || s.starts_with('(') || groups.len() >= 3
+}
+
+/// Every group greater than the one before it, all under 60: numbers drawn and sorted.
+fn rising_small(groups: &[&str]) -> bool {
+    let values: Vec<u32> = groups.iter().map(|g| g.parse().unwrap_or(u32::MAX)).collect();
+    values.len() >= 5 && values.windows(2).all(|w| w[0] < w[1]) && values.iter().all(|&v| v < 60)
 }
 
 fn iban_ok(s: &str) -> bool {
@@ -271,21 +538,22 @@ fn iban_length(country: &str) -> Option<usize> {
     Some(match country {
         "NO" => 15,
         "BE" => 16,
-        "DK" | "FI" | "FO" | "GL" | "NL" => 18,
+        "DK" | "FI" | "FO" | "GL" | "NL" | "SD" | "FK" => 18,
         "MK" | "SI" => 19,
-        "AT" | "BA" | "EE" | "KZ" | "LT" | "LU" | "XK" => 20,
+        "AT" | "BA" | "EE" | "KZ" | "LT" | "LU" | "XK" | "MN" => 20,
         "CH" | "CR" | "HR" | "LI" | "LV" => 21,
-        "BG" | "BH" | "DE" | "GB" | "GE" | "IE" | "ME" | "RS" => 22,
-        "AE" | "GI" | "IL" | "TL" => 23,
+        "BG" | "BH" | "DE" | "GB" | "GE" | "IE" | "ME" | "RS" | "VA" => 22,
+        "AE" | "GI" | "IL" | "TL" | "IQ" | "OM" | "SO" => 23,
         "AD" | "CZ" | "ES" | "MD" | "PK" | "RO" | "SA" | "SE" | "SK" | "TN" | "VG" => 24,
-        "PT" | "ST" => 25,
+        "PT" | "ST" | "LY" => 25,
         "IS" | "TR" => 26,
-        "FR" | "GR" | "IT" | "MC" | "MR" | "SM" => 27,
-        "AL" | "AZ" | "CY" | "DO" | "GT" | "HU" | "LB" | "PL" => 28,
+        "FR" | "GR" | "IT" | "MC" | "MR" | "SM" | "BI" | "DJ" => 27,
+        "AL" | "AZ" | "CY" | "DO" | "GT" | "HU" | "LB" | "PL" | "BY" | "SV" | "NI" | "HN" => 28,
         "BR" | "EG" | "PS" | "QA" | "UA" => 29,
-        "JO" | "KW" | "MU" => 30,
+        "JO" | "KW" | "MU" | "YE" => 30,
         "MT" | "SC" => 31,
         "LC" => 32,
+        "RU" => 33,
         _ => return None,
     })
 }
@@ -341,7 +609,7 @@ mod tests {
     #[test]
     fn emails_but_not_code() {
         assert_eq!(kinds("write to jane.doe+x@mail.example.org now"), [(Kind::Email, "jane.doe+x@mail.example.org")]);
-        for code in ["git@github.com:org/repo.git", "npm i @scope/pkg@1.2.3", "icon@2x.png", "user@localhost"] {
+        for code in ["git@github.com:org/repo.git", "npm i @scope/pkg@1.2.3", "icon@2x.png", "user@localhost", "deploy@web01.prod.lan:~$ ls", "ssh://git@github.com/org/repo.git"] {
             assert!(kinds(code).is_empty(), "{code}");
         }
     }
@@ -369,13 +637,46 @@ mod tests {
     }
 
     #[test]
+    fn context_tells_an_ssn_shaped_label_or_a_draw_from_personal_data() {
+        for not in ["Rack location 104-22-0007 in aisle C.", "Bin 233-41-5120 is empty", "Tirage du loto : 07 14 23 38 41, numéro chance 6.", "Winning numbers 03 11 27 42 58", "IMEI 35-209900-176148-1"] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
+        for not in ["Order no. 020 7946 0123", "Contact ID 0176 12345678", "The numbers below: 1234 5678", "Kundennummer 0176 1234567"] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
+        for not in ["{\"version\": \"10.0.0.1\"}", "<version>4.2.2.0</version>", "[assembly: AssemblyVersion(\"1.0.0.0\")]", "{\"order_id\": \"0176 12345678\"}"] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
+        assert_eq!(kinds("{\"customer_phone\": \"+49 170 3056 5071\"}"), [(Kind::Phone, "+49 170 3056 5071")]);
+        assert_eq!(kinds("{\"client_ip\": \"188.3.156.183\"}"), [(Kind::IpAddress, "188.3.156.183")]);
+        assert_eq!(kinds("Phone no. 020 7946 0123"), [(Kind::Phone, "020 7946 0123")]);
+        assert_eq!(kinds("Phone #: 020 7946 0123"), [(Kind::Phone, "020 7946 0123")]);
+        assert_eq!(kinds("SSN on file 104-22-0007"), [(Kind::Ssn, "104-22-0007")]);
+        assert_eq!(kinds("Tel.-Nr. 040 765 1855"), [(Kind::Phone, "040 765 1855")]);
+        assert_eq!(kinds("Ring mig på 32 12 34 56"), [(Kind::Phone, "32 12 34 56")]);
+        assert_eq!(kinds("call me on 06 39 98 98 89"), [(Kind::Phone, "06 39 98 98 89")]);
+    }
+
+    #[test]
     fn phones_and_addresses() {
         assert_eq!(kinds("call +44 20 7946 0958"), [(Kind::Phone, "+44 20 7946 0958")]);
         assert_eq!(kinds("ring (415) 555-0132"), [(Kind::Phone, "(415) 555-0132")]);
         assert_eq!(kinds("host 192.168.10.20 down"), [(Kind::IpAddress, "192.168.10.20")]);
         assert_eq!(kinds("v6 2001:db8::8a2e:370:7334 up"), [(Kind::IpAddress, "2001:db8::8a2e:370:7334")]);
-        for not in ["version 1.2.3.4.5", "v10.0.0.1-beta", "999.1.1.1", "on 2024-01-15", "std::vec::Vec"] {
+        assert_eq!(kinds("via fe80::1ff:fe23:4567:890a%eth0 and"), [(Kind::IpAddress, "fe80::1ff:fe23:4567:890a%eth0")]);
+        assert_eq!(kinds("mapped ::ffff:192.0.2.128 here"), [(Kind::IpAddress, "::ffff:192.0.2.128")]);
+        for not in ["version 1.2.3.4.5", "v10.0.0.1-beta", "999.1.1.1", "on 2024-01-15", "std::vec::Vec", "mac 00:1A:2B:3C:4D:5E", "the name (without ::)", "bind [::1]:8080"] {
             assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
         }
+    }
+
+    #[test]
+    fn windows_find_what_a_whole_text_search_finds() {
+        // Values at the very start and end, next to one another, and far apart.
+        let text = "4111 1111 1111 1111, host 10.0.0.1 and GB82 WEST 1234 5698 7654 32 or phone +44 20 7946 0958 then ".repeat(3) + "2001:db8::1";
+        let found = kinds(&text);
+        assert_eq!(found.len(), 13, "{found:?}");
+        assert_eq!(found[..4], [(Kind::Card, "4111 1111 1111 1111"), (Kind::IpAddress, "10.0.0.1"), (Kind::Iban, "GB82 WEST 1234 5698 7654 32"), (Kind::Phone, "+44 20 7946 0958")]);
+        assert_eq!(found.last(), Some(&(Kind::IpAddress, "2001:db8::1")));
     }
 }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::error::{ErrorKind, LlmError};
 use super::pipeline::{LlmCall, Parsed};
 use super::record::Ending;
+use super::guard_stream::StreamGuard;
 use super::relay::StreamStages;
 use super::translate::Translation;
 use super::{provider_error_message, route, timeout_error, transport_error, upstream, usage, without_secrets, Api, UpstreamBody, UpstreamResponse};
@@ -256,6 +257,8 @@ async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse
             Shape::Passed(weir_asked_usage) => StreamStages::passed(weir_asked_usage),
             Shape::Translated(t, include_usage) => StreamStages::translated(t.stream(include_usage)),
         };
+        let max_event = provider.max_response_bytes.min(crate::sse::DEFAULT_MAX_EVENT_BYTES);
+        let stages = stages.guarded(call.guard.as_ref().and_then(|p| StreamGuard::new(call.client, p, call.guard_context.clone(), max_event)));
         return Ok(Answer::Stream(Box::new(StreamAnswer { status, headers: resp.headers, body, upstream: upstream_api, stages, max_bytes: provider.max_response_bytes })));
     }
     let mut headers = upstream::downstream_headers(&resp.headers, call.request_id.header());
@@ -280,7 +283,9 @@ async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse
             }
         },
     };
-    rec.capture_response(&bytes);
+    let (bytes, captured) = call.guard_answer(bytes).await?;
+    let rec = &mut call.rec;
+    rec.capture_response(captured.as_ref().unwrap_or(&bytes));
     if translation.is_some() {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }

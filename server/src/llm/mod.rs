@@ -11,6 +11,7 @@ mod body;
 mod error;
 mod estimate;
 mod failover;
+pub mod guard_stream;
 mod pipeline;
 mod record;
 mod relay;

@@ -32,6 +32,9 @@ use super::{estimate, limit_error, read_body, Api};
 use crate::audit::AuditEvent;
 use crate::call::{self, RequestId};
 use crate::config::Model;
+use crate::guard::engine::Checked;
+use crate::guard::policy::{Direction, Policy};
+use crate::guard::webhook;
 use crate::identity::Principal;
 use crate::limits::CallShape;
 use crate::state::{client_ip, AppState, Runtime};
@@ -47,6 +50,10 @@ pub struct LlmCall {
     pub rec: CallRecorder,
     /// Headers the limiter adds to the answer (`x-ratelimit-*`).
     pub limit_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The guardrails the call runs under, when any are configured.
+    pub guard: Option<Policy>,
+    /// Who the call is for, as guardrail webhooks are told.
+    pub guard_context: webhook::Context,
 }
 
 /// A parsed request: its raw bytes, its members and what Weir reads of them.
@@ -106,7 +113,7 @@ impl LlmCall {
             ..call::new_event(&opentelemetry::Context::new(), "llm", request_id.id.clone())
         };
         let rec = CallRecorder::new(state.audit.clone(), event, started, server_cx);
-        Ok(Self { client, principal, request_id, rec, limit_headers: Vec::new() })
+        Ok(Self { client, principal, request_id, rec, limit_headers: Vec::new(), guard: None, guard_context: webhook::Context::default() })
     }
 
     /// Stages 2 to 5, up to the provider's answer.
@@ -115,8 +122,14 @@ impl LlmCall {
         let raw = read_body(body, cfg.max_body_bytes).await?;
         let capture = self.principal.capture_bodies.unwrap_or(cfg.audit.capture_bodies).then_some(cfg.audit.body_max_bytes);
         self.rec.set_request_body(raw.clone(), capture);
+        // The body as the guardrails left it, when they masked something.
+        let guarded: Bytes;
         let mut parsed = self.parse(&raw)?;
         let model = self.resolve(rt, &parsed)?;
+        if let Some(masked) = self.guard_request(state, rt, model, &parsed, capture).await? {
+            guarded = masked;
+            parsed = self.parse(&guarded)?;
+        }
         self.admit(state, rt, model, &mut parsed).await?;
         failover::upstream(self, state, rt, model, parts, parsed).await
     }
@@ -165,6 +178,48 @@ impl LlmCall {
         }
         self.rec.set_price(model.price);
         Ok(model)
+    }
+
+    /// Stage 3b: the request's texts through the guardrails the call runs under (the
+    /// configured ones with the model's and the agent's overrides). A block refuses the call
+    /// here, naming the guardrail; what is masked is masked before anything goes upstream, and
+    /// the audit copy keeps every value found masked. Returns the body as it goes on, when it
+    /// changed.
+    async fn guard_request(&mut self, state: &AppState, rt: &Runtime, model: &Model, parsed: &Parsed<'_>, capture: Option<usize>) -> Result<Option<Bytes>, LlmError> {
+        if rt.config.guardrails.is_empty() {
+            return Ok(None);
+        }
+        let policy = state.guard_overrides.policy(&rt.config.guardrails, &model.name, &self.principal.agent_id);
+        self.guard_context = webhook::Context { agent: self.principal.agent_name.to_string(), user: self.rec.end_user(), model: Some(model.name.clone()) };
+        let dir = Direction::Request;
+        let Ok(text) = std::str::from_utf8(parsed.raw) else { return Ok(None) };
+        let Checked { outgoing, captured, verdict } = policy.check_document(dir, text, &self.guard_context).await;
+        self.rec.update_event(|ev| verdict.record(ev));
+        if let Some(kept) = captured.as_ref().or(outgoing.as_ref()) {
+            self.rec.set_request_body(Bytes::from(kept.clone()), capture);
+        }
+        self.guard = Some(policy);
+        if let Some(message) = verdict.refusal("the request") {
+            return Err(LlmError::new(ErrorKind::BadRequest, message).code("guardrail_blocked"));
+        }
+        Ok(outgoing.map(Bytes::from))
+    }
+
+    /// Stage 6a: a whole answer's texts through the guardrails, before the client sees any of
+    /// it. A block refuses the answer (the call is recorded as refused); what is masked is
+    /// masked in what the client gets; the audit copy keeps every value found masked. Returns
+    /// the answer as it goes on, and the audit copy when it differs.
+    pub async fn guard_answer(&mut self, bytes: Bytes) -> Result<(Bytes, Option<Bytes>), LlmError> {
+        let Some(policy) = self.guard.as_ref() else { return Ok((bytes, None)) };
+        let dir = Direction::Response;
+        let Ok(text) = std::str::from_utf8(&bytes) else { return Ok((bytes, None)) };
+        let Checked { outgoing, captured, verdict } = policy.check_document(dir, text, &self.guard_context).await;
+        self.rec.update_event(|ev| verdict.record(ev));
+        if let Some(message) = verdict.refusal("the answer") {
+            return Err(LlmError::new(ErrorKind::BadRequest, message).code("guardrail_blocked"));
+        }
+        let captured = captured.or_else(|| outgoing.clone()).map(Bytes::from);
+        Ok((outgoing.map_or(bytes, Bytes::from), captured))
     }
 
     /// Stage 4: budgets and rate limits. The call's upper bound is reserved before anything

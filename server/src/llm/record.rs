@@ -126,6 +126,24 @@ impl CallRecorder {
         }
     }
 
+    /// Rewrites the captured answer (`f` gets it as text; `None` leaves it).
+    pub fn rewrite_captured_response(&mut self, f: impl FnOnce(&str) -> Option<String>) {
+        let Some(c) = self.0.as_mut().filter(|c| c.capture_max.is_some() && !c.response_body.is_empty()) else { return };
+        let valid = match std::str::from_utf8(&c.response_body) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text = std::str::from_utf8(&c.response_body[..valid]).unwrap_or_default();
+        if let Some(new) = f(text) {
+            c.response_body = new.into_bytes();
+        }
+    }
+
+    /// The end user the call is for, as far as it is known.
+    pub fn end_user(&self) -> Option<String> {
+        self.0.as_ref().and_then(|c| c.event.end_user.clone())
+    }
+
     /// Updates the event being built (no-op once recorded).
     pub fn update_event(&mut self, f: impl FnOnce(&mut AuditEvent)) {
         if let Some(c) = self.0.as_mut() {
@@ -342,6 +360,7 @@ impl Call {
             }
             span.end();
         }
+        crate::call::guardrail_attributes(&server_cx, &event);
         crate::call::end_server_span(&server_cx, ending.status, ending.error.as_ref().map(|(t, _)| t.as_str()));
         sink.record(event, captured);
     }

@@ -23,6 +23,7 @@ use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
 use super::translate::StreamTranslator;
+use super::guard_stream::StreamGuard;
 use super::usage::StreamObserver;
 use super::{Api, UpstreamBody};
 use crate::sse::{SseEvent, SseSplitter};
@@ -32,17 +33,25 @@ pub struct StreamStages {
     /// Leave out the usage chunk Weir asked for on the client's behalf.
     strip_usage_chunk: bool,
     translator: Option<StreamTranslator>,
+    /// The guardrails on the answer, in the client's protocol.
+    guard: Option<StreamGuard>,
 }
 
 impl StreamStages {
     /// Events passed on as the provider sent them.
     pub fn passed(strip_usage_chunk: bool) -> Self {
-        Self { strip_usage_chunk, translator: None }
+        Self { strip_usage_chunk, translator: None, guard: None }
+    }
+
+    /// With the guardrails on the answer.
+    pub fn guarded(mut self, guard: Option<StreamGuard>) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// Events translated into the client's protocol.
     pub fn translated(translator: StreamTranslator) -> Self {
-        Self { strip_usage_chunk: false, translator: Some(translator) }
+        Self { strip_usage_chunk: false, translator: Some(translator), guard: None }
     }
 
     /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else).
@@ -105,25 +114,58 @@ impl Relay {
     }
 
     /// Reads the events `chunk` completes; returns what the client gets (nothing, until an
-    /// event is complete), or `None` when the stream is past its bounds.
-    fn pass(&mut self, chunk: &[u8]) -> Option<Bytes> {
+    /// event is complete).
+    fn pass(&mut self, chunk: &[u8]) -> Passed {
         self.events.clear();
-        self.budget = self.budget.checked_sub(chunk.len())?;
-        self.splitter.push(chunk, &mut self.events).ok()?;
+        let Some(left) = self.budget.checked_sub(chunk.len()) else { return Passed::TooLarge };
+        self.budget = left;
+        if self.splitter.push(chunk, &mut self.events).is_err() {
+            return Passed::TooLarge;
+        }
         let mut out = crate::joined::Joined::default();
         for ev in &self.events {
             let usage_only = self.observer.observe(ev);
             self.stages.event(ev, usage_only, &mut out);
         }
-        Some(out.finish())
+        let out = out.finish();
+        match &mut self.stages.guard {
+            Some(g) if !out.is_empty() => match g.filter(&out) {
+                Ok(b) => Passed::Out(b),
+                Err(refusal) => Passed::Blocked(refusal),
+            },
+            _ => Passed::Out(out),
+        }
     }
 
     fn end(&mut self, ending: impl FnOnce(&mut StreamObserver, u16) -> Ending) {
         if let Some(rec) = self.recorder.take() {
             let e = ending(&mut self.observer, self.status);
-            rec.finish(e);
+            match self.stages.guard.take() {
+                Some(g) => g.finish_call(rec, e),
+                None => rec.finish(e),
+            }
         }
     }
+
+    /// Ends the stream with the protocol's error event: `code` and `message` say why.
+    fn cut(&mut self, code: &str, message: String) -> Bytes {
+        let event = error_event(self.client, code, &message);
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.capture_response(&event);
+        }
+        let code = code.to_string();
+        self.end(|o, status| with_text(Ending::failed(status, &code, message), o));
+        event
+    }
+}
+
+/// What a chunk from the provider turned into.
+enum Passed {
+    Out(Bytes),
+    /// Past the answer's bounds.
+    TooLarge,
+    /// A guardrail refused the answer from here on.
+    Blocked(String),
 }
 
 /// An event's bytes without a secret of Weir's config.
@@ -136,18 +178,19 @@ fn clean(raw: &Bytes) -> Bytes {
 
 /// The event a stream of `api` ends with when Weir cuts it: what the provider itself sends
 /// when a stream fails part-way.
-pub fn error_event(api: Api, message: &str) -> Bytes {
+pub fn error_event(api: Api, code: &str, message: &str) -> Bytes {
     let text = match api {
         Api::Messages => {
-            let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": message}});
+            let ty = if code == "guardrail_blocked" { "invalid_request_error" } else { "api_error" };
+            let body = serde_json::json!({"type": "error", "error": {"type": ty, "message": message}});
             format!("event: error\ndata: {body}\n\n")
         }
         Api::Responses => {
-            let body = serde_json::json!({"type": "error", "code": "upstream_too_large", "message": message, "param": null});
+            let body = serde_json::json!({"type": "error", "code": code, "message": message, "param": null});
             format!("event: error\ndata: {body}\n\n")
         }
         Api::Chat | Api::Embeddings => {
-            let body = serde_json::json!({"error": {"message": message, "type": "api_error", "param": null, "code": "upstream_too_large"}});
+            let body = serde_json::json!({"error": {"message": message, "type": "api_error", "param": null, "code": code}});
             format!("data: {body}\n\n")
         }
     };
@@ -174,17 +217,16 @@ impl Stream for Relay {
                     if let Some(rec) = this.recorder.as_mut() {
                         rec.mark_first_chunk();
                     }
-                    let Some(out) = this.pass(&chunk) else {
-                        // Past its bounds: the stream ends here, saying why in the protocol's
-                        // own error event (the upstream connection is dropped with it).
-                        let message = format!("the provider's answer is larger than the {}-byte limit", this.max_bytes);
-                        tracing::warn!(limit = this.max_bytes, "provider stream cut: too large");
-                        let event = error_event(this.client, &message);
-                        if let Some(rec) = this.recorder.as_mut() {
-                            rec.capture_response(&event);
+                    let out = match this.pass(&chunk) {
+                        Passed::Out(out) => out,
+                        Passed::TooLarge => {
+                            // Past its bounds: the stream ends here, saying why in the protocol's
+                            // own error event (the upstream connection is dropped with it).
+                            let message = format!("the provider's answer is larger than the {}-byte limit", this.max_bytes);
+                            tracing::warn!(limit = this.max_bytes, "provider stream cut: too large");
+                            return Poll::Ready(Some(Ok(this.cut("upstream_too_large", message))));
                         }
-                        this.end(|o, status| with_text(Ending::failed(status, "upstream_too_large", message), o));
-                        return Poll::Ready(Some(Ok(event)));
+                        Passed::Blocked(refusal) => return Poll::Ready(Some(Ok(this.cut("guardrail_blocked", refusal)))),
                     };
                     if out.is_empty() {
                         continue;
@@ -230,6 +272,21 @@ impl Stream for Relay {
                         rest.extend_from_slice(&joined.finish());
                         rest.extend_from_slice(&this.stages.end());
                         tail = Bytes::from(rest);
+                    }
+                    if let Some(g) = this.stages.guard.as_mut() {
+                        let guarded = g.filter(&tail).and_then(|mut b| {
+                            let rest = g.finish()?;
+                            if !rest.is_empty() {
+                                let mut all = b.to_vec();
+                                all.extend_from_slice(&rest);
+                                b = Bytes::from(all);
+                            }
+                            Ok(b)
+                        });
+                        match guarded {
+                            Ok(b) => tail = b,
+                            Err(refusal) => return Poll::Ready(Some(Ok(this.cut("guardrail_blocked", refusal)))),
+                        }
                     }
                     this.end(|o, status| {
                         if let Some(err) = o.error.take() {

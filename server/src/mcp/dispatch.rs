@@ -4,39 +4,17 @@
 use super::*;
 
 /// Runs a request (anything but `initialize`) and returns the response message for the client.
-pub(super) async fn run_request(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink, started: Instant, trace_headers: &HeaderMap) -> Value {
-    let id = jsonrpc::id(&msg);
+pub(super) async fn run_request(state: &AppState, session: &Arc<Session>, mut msg: Value, related: &Sink, started: Instant, trace_headers: &HeaderMap) -> Value {
     let method = jsonrpc::method(&msg).to_string();
     let rt = state.runtime.load_full();
     let mut rec = McpRecord::begin(state, session, &msg, trace_headers, None);
-    let outcome: Result<Value, McpError> = match method.as_str() {
-        "ping" => Ok(jsonrpc::result(id.clone(), json!({}))),
-        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => list(state, session, &msg, &rt.config.mcp, &mut rec).await,
-        "tools/call" => call_tool(state, session, msg, related, &rt.config.mcp, &mut rec).await,
-        "prompts/get" => forward_named(state, session, msg, related, "/params/name", Check::Use, &mut rec).await,
-        "resources/read" | "resources/subscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::Use, &mut rec).await,
-        // Ending a subscription needs no rule: it only stops what was allowed when it began.
-        "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::None, &mut rec).await,
-        // A completion follows the rule of the prompt or template it completes an argument of.
-        "completion/complete" => match msg.pointer("/params/ref/type").and_then(Value::as_str) {
-            Some("ref/resource") => forward_uri(state, session, msg, related, "/params/ref/uri", Check::Complete, &mut rec).await,
-            Some("ref/prompt") => forward_named(state, session, msg, related, "/params/ref/name", Check::Complete, &mut rec).await,
-            _ => Err(McpError::new(200, "invalid_params", jsonrpc::error(id.clone(), jsonrpc::INVALID_PARAMS, "completion/complete needs a ref of type ref/prompt or ref/resource"))),
-        },
-        "logging/setLevel" => set_level(state, session, msg, related).await,
-        _ => match &session.scope {
-            // On one server's endpoint any other method is that server's business, once a rule
-            // allows it (by its `server__method` name).
-            Some(server) => {
-                let server = server.clone();
-                let full = names::prefixed(&server, &method);
-                match authorize(&rt.config.mcp, session, policy::Target::Method(&full), &Value::Null, Check::Use, &id, &mut rec) {
-                    Ok(()) => forward(state, session, &server, msg, related, &mut rec).await,
-                    Err(e) => Err(e),
-                }
-            }
-            None => Err(McpError::new(200, "method_not_found", jsonrpc::error(id.clone(), jsonrpc::METHOD_NOT_FOUND, format!("method `{method}` is not supported on the aggregate endpoint")))),
-        },
+    let outcome = match guarded::check_request(state, session, &mut msg, &mut rec).await {
+        Ok(()) => route_request(state, session, msg, related, &method, &rt, &mut rec).await,
+        Err(e) => Err(e),
+    };
+    let outcome = match outcome {
+        Ok(answer) => guarded::check_answer(state, session, &method, answer, &mut rec).await,
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(answer) => {
@@ -47,6 +25,40 @@ pub(super) async fn run_request(state: &AppState, session: &Arc<Session>, msg: V
             rec.finish_error(state, status, error_type, &answer, started);
             answer
         }
+    }
+}
+
+/// A request by its method, to its answer.
+async fn route_request(state: &AppState, session: &Arc<Session>, msg: Value, related: &Sink, method: &str, rt: &crate::state::Runtime, rec: &mut McpRecord) -> Outcome {
+    let id = jsonrpc::id(&msg);
+    match method {
+        "ping" => Ok(jsonrpc::result(id.clone(), json!({}))),
+        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => list(state, session, &msg, &rt.config.mcp, rec).await,
+        "tools/call" => call_tool(state, session, msg, related, &rt.config.mcp, rec).await,
+        "prompts/get" => forward_named(state, session, msg, related, "/params/name", Check::Use, rec).await,
+        "resources/read" | "resources/subscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::Use, rec).await,
+        // Ending a subscription needs no rule: it only stops what was allowed when it began.
+        "resources/unsubscribe" => forward_uri(state, session, msg, related, "/params/uri", Check::None, rec).await,
+        // A completion follows the rule of the prompt or template it completes an argument of.
+        "completion/complete" => match msg.pointer("/params/ref/type").and_then(Value::as_str) {
+            Some("ref/resource") => forward_uri(state, session, msg, related, "/params/ref/uri", Check::Complete, rec).await,
+            Some("ref/prompt") => forward_named(state, session, msg, related, "/params/ref/name", Check::Complete, rec).await,
+            _ => Err(McpError::new(200, "invalid_params", jsonrpc::error(id.clone(), jsonrpc::INVALID_PARAMS, "completion/complete needs a ref of type ref/prompt or ref/resource"))),
+        },
+        "logging/setLevel" => set_level(state, session, msg, related).await,
+        _ => match &session.scope {
+            // On one server's endpoint any other method is that server's business, once a rule
+            // allows it (by its `server__method` name).
+            Some(server) => {
+                let server = server.clone();
+                let full = names::prefixed(&server, method);
+                match authorize(&rt.config.mcp, session, policy::Target::Method(&full), &Value::Null, Check::Use, &id, rec) {
+                    Ok(()) => forward(state, session, &server, msg, related, rec).await,
+                    Err(e) => Err(e),
+                }
+            }
+            None => Err(McpError::new(200, "method_not_found", jsonrpc::error(id.clone(), jsonrpc::METHOD_NOT_FOUND, format!("method `{method}` is not supported on the aggregate endpoint")))),
+        },
     }
 }
 

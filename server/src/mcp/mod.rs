@@ -31,6 +31,7 @@ pub mod tools;
 mod answer;
 mod authorize;
 mod dispatch;
+mod guarded;
 mod edge;
 mod gateway;
 

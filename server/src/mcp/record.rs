@@ -21,6 +21,9 @@ pub struct McpRecord {
     event: AuditEvent,
     cx: Context,
     request: Option<bytes::Bytes>,
+    /// What the audit copy keeps of the answer, when it is not the answer as sent (a value a
+    /// guardrail only flagged is masked there).
+    response: Option<Value>,
     capture: Option<usize>,
 }
 
@@ -83,7 +86,7 @@ impl McpRecord {
             ..call::new_event(&cx, "mcp", uuid::Uuid::now_v7().to_string())
         };
         let request = msg.get("params").map(|p| bytes::Bytes::from(p.to_string()));
-        Self { event, cx, request, capture }
+        Self { event, cx, request, response: None, capture }
     }
 
     /// Carries this request's trace to the backend in `params._meta` (`traceparent`, and
@@ -138,6 +141,21 @@ impl McpRecord {
         self.event.tool_name = Some(crate::audit::clip(prefixed).to_string());
     }
 
+    /// A guardrail check's verdict, added to the event's.
+    pub fn guarded(&mut self, verdict: &crate::guard::engine::Verdict) {
+        verdict.record(&mut self.event);
+    }
+
+    /// What the audit copy keeps of the request's params (masked by a guardrail).
+    pub fn set_request(&mut self, params: &Value) {
+        self.request = Some(bytes::Bytes::from(params.to_string()));
+    }
+
+    /// What the audit copy keeps of the answer.
+    pub fn set_response(&mut self, answer: Value) {
+        self.response = Some(answer);
+    }
+
     pub fn set_decision(&mut self, d: &Decision) {
         self.event.policy_decision = Some(d.label().to_string());
         self.event.policy_rule = d.rule().and_then(|r| i64::try_from(r).ok());
@@ -175,7 +193,9 @@ impl McpRecord {
                 span.set_status(Status::error(t.to_string()));
             }
         }
+        call::guardrail_attributes(&self.cx, e);
         span.end();
+        let answer = self.response.as_ref().unwrap_or(answer);
         let captured = self.capture.map(|max| Captured {
             request: self.request.take(),
             response: answer.get("result").or_else(|| answer.get("error")).map(|r| bytes::Bytes::from(r.to_string())),

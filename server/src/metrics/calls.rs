@@ -76,6 +76,7 @@ const LLM_KEYS: [&str; 4] = ["gen_ai.operation.name", "gen_ai.provider.name", "g
 pub struct KnownNames {
     pub models: std::collections::HashSet<String>,
     pub mcp_servers: std::collections::HashSet<String>,
+    pub guardrails: std::collections::HashSet<String>,
 }
 
 impl KnownNames {
@@ -83,6 +84,7 @@ impl KnownNames {
         Self {
             models: config.models.iter().map(|m| m.name.clone()).collect(),
             mcp_servers: config.mcp.servers.iter().map(|s| s.name.clone()).collect(),
+            guardrails: config.guardrails.list.iter().map(|g| g.name.clone()).collect(),
         }
     }
 }
@@ -115,6 +117,7 @@ pub struct CallMetrics {
     first_chunk: Family,
     mcp_duration: Family,
     failover: Table<AtomicU64>,
+    guardrails: Table<AtomicU64>,
 }
 
 impl Default for CallMetrics {
@@ -157,6 +160,7 @@ impl Default for CallMetrics {
                 MCP,
             ),
             failover: Table::new(&["target", "outcome"]),
+            guardrails: Table::new(&["weir.guardrail", "weir.guardrail.action", "weir.guardrail.direction", "weir.call.kind"]),
         }
     }
 }
@@ -174,6 +178,16 @@ impl CallMetrics {
         }
         let known = self.known.load();
         let error = text(&e.error_type);
+        if let Some(fired) = e.guardrails.as_deref() {
+            // Guardrail names come from configuration; a record that names another is not counted.
+            for f in serde_json::from_str::<Vec<crate::guard::engine::Fired>>(fired).unwrap_or_default() {
+                if known.guardrails.contains(&f.guardrail) {
+                    self.guardrails.with(&[&f.guardrail, f.action.as_str(), f.direction.as_str(), &e.kind], AtomicU64::default, |c| {
+                        c.fetch_add(1, Relaxed);
+                    });
+                }
+            }
+        }
         match e.kind.as_str() {
             "llm" => {
                 let model = match e.model_requested.as_deref() {
@@ -229,6 +243,15 @@ impl CallMetrics {
         );
         failover.points = self.failover.points(|c| Value::Int(c.load(Relaxed)));
         out.push(failover);
+        let mut guardrails = Metric::new(
+            "weir.guardrail.verdicts",
+            "weir_guardrail_verdicts_total",
+            "{verdict}",
+            Kind::Counter,
+            "Calls on which a guardrail fired, by guardrail, action taken, direction and kind of call.",
+        );
+        guardrails.points = self.guardrails.points(|c| Value::Int(c.load(Relaxed)));
+        out.push(guardrails);
     }
 }
 
@@ -239,7 +262,7 @@ mod tests {
     #[test]
     fn labels_come_from_configuration_never_from_what_a_client_sent() {
         let m = CallMetrics::default();
-        m.set_known(KnownNames { models: ["gpt-x".to_string()].into(), mcp_servers: ["files".to_string()].into() });
+        m.set_known(KnownNames { models: ["gpt-x".to_string()].into(), mcp_servers: ["files".to_string()].into(), ..Default::default() });
         for i in 0..300 {
             m.observe(&AuditEvent { kind: "llm".into(), operation: "chat".into(), model_requested: Some(format!("made-up-{i}")), latency_ms: 1.0, ..Default::default() });
             m.observe(&AuditEvent { kind: "mcp".into(), operation: format!("x/{i}"), mcp_server: Some(format!("srv{i}")), latency_ms: 1.0, ..Default::default() });

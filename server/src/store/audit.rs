@@ -169,8 +169,8 @@ impl Store {
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
-            approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation";
-        const NCOLS: usize = 44;
+            approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation, guardrails, guardrail_action";
+        const NCOLS: usize = 46;
         // `ttft_ms`, `cost_usd` and `approval_wait_ms`: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
@@ -254,7 +254,9 @@ impl Store {
                 .bind(&e.decided_by)
                 .bind(&e.mcp_session_id)
                 .bind(e.approval_wait_ms.unwrap_or(f64::NAN))
-                .bind(&e.upstream_operation);
+                .bind(&e.upstream_operation)
+                .bind(&e.guardrails)
+                .bind(&e.guardrail_action);
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -343,6 +345,13 @@ impl Store {
         if let Some(v) = &f.error_type {
             w.and("error_type = $?", Arg::Text(v.clone()));
         }
+        match f.guardrail.as_deref() {
+            None => {}
+            Some("any") => w.and("guardrail_action <> $?", Arg::Text(String::new())),
+            Some(a @ ("flag" | "mask" | "block")) => w.and("guardrail_action = $?", Arg::Text(a.to_string())),
+            // A guardrail's name (letters, digits, `_`, `-`), as its verdict records it.
+            Some(name) => w.and("guardrails LIKE $? ESCAPE '\\'", Arg::Text(format!("%\"guardrail\":\"{}\"%", name.replace('_', "\\_")))),
+        }
         if let Some(v) = f.since_ms {
             w.and("ts >= $?", Arg::Int(v));
         }
@@ -401,6 +410,9 @@ pub struct AuditFilter {
     pub tool: Option<String>,
     pub mcp_server: Option<String>,
     pub error_type: Option<String>,
+    /// Calls a guardrail fired on: `any`, an action (`flag`, `mask`, `block`), or a guardrail's
+    /// name.
+    pub guardrail: Option<String>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     /// Keyset cursor: rows strictly older than this `(ts, id)`.
@@ -454,5 +466,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         mcp_session_id: r.try_get("mcp_session_id")?,
         approval_wait_ms: r.try_get("approval_wait_ms")?,
         upstream_operation: r.try_get("upstream_operation")?,
+        guardrails: r.try_get("guardrails")?,
+        guardrail_action: r.try_get("guardrail_action")?,
     })
 }

@@ -14,6 +14,7 @@
 mod agents;
 mod audit;
 mod console;
+mod guardrails;
 mod limits;
 mod mcp;
 mod rollups;
@@ -26,6 +27,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use agents::{AgentRow, KeyIndexRow, KeyRow};
 pub use audit::AuditFilter;
+pub use guardrails::OverrideScope;
 // The batch aggregation and rollup upserts both audit writers share.
 use audit::{Rollups, UPSERT_DAILY, UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, UPSERT_LATENCY_MINUTELY, UPSERT_MINUTELY, UPSERT_SESSION};
 pub use limits::{BudgetRow, RateRow, RateValues};

@@ -55,6 +55,10 @@ pub mod semconv {
     pub const WEIR_POLICY_DECISION: &str = "weir.policy.decision";
     pub const WEIR_APPROVAL_ID: &str = "weir.approval.id";
     pub const WEIR_APPROVAL_STATUS: &str = "weir.approval.status";
+    pub const WEIR_GUARDRAIL_NAMES: &str = "weir.guardrail.names";
+    pub const WEIR_GUARDRAIL_ACTION: &str = "weir.guardrail.action";
+    pub const WEIR_GUARDRAIL_BLOCKED_BY: &str = "weir.guardrail.blocked_by";
+    pub const WEIR_GUARDRAIL_FINDINGS: &str = "weir.guardrail.findings";
 }
 
 pub mod queue;

@@ -1,0 +1,256 @@
+//! The texts of a JSON document, found in its raw bytes: every string value that carries text
+//! (message contents, tool arguments and results, instructions), not the identifiers beside it
+//! (ids, roles, types, model names, signatures, base64 data). A text can be replaced in place
+//! without parsing or re-serialising the rest of the document.
+
+use std::borrow::Cow;
+
+/// One string value that carries text: the bytes between its quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub start: usize,
+    pub end: usize,
+    /// It holds escapes, so it must be decoded to be read.
+    pub escaped: bool,
+    /// Written by whoever set the agent up (a system or developer message, a top-level
+    /// `system` or `instructions`), not by a user or a tool.
+    pub trusted: bool,
+}
+
+/// Members whose string values name or identify things rather than carry text.
+fn identifier(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"model"
+            | b"id"
+            | b"type"
+            | b"role"
+            | b"object"
+            | b"name"
+            | b"tool_call_id"
+            | b"tool_use_id"
+            | b"call_id"
+            | b"item_id"
+            | b"signature"
+            | b"encrypted_content"
+            | b"data"
+            | b"media_type"
+            | b"mimeType"
+            | b"finish_reason"
+            | b"stop_reason"
+            | b"status"
+            | b"system_fingerprint"
+            | b"service_tier"
+            | b"detail"
+            | b"format"
+            | b"previous_response_id"
+            | b"uri"
+            | b"blob"
+    )
+}
+
+/// Top-level members whose whole value is the operator's.
+fn operator_member(key: &[u8]) -> bool {
+    matches!(key, b"system" | b"instructions")
+}
+
+struct Frame {
+    object: bool,
+    /// The member being read (objects), as a byte range.
+    key: (usize, usize),
+    expect_key: bool,
+    /// The member this container is the value of.
+    owner: (usize, usize),
+    /// Texts found before this container opened.
+    first_text: usize,
+    /// A `role` of `system` or `developer` was met in it.
+    operator_role: bool,
+    trusted: bool,
+}
+
+/// Where the string that starts after the quote at `from` ends (the index of its closing
+/// quote), and whether it holds escapes.
+pub fn string_end(raw: &[u8], from: usize) -> (usize, bool) {
+    let mut i = from;
+    let mut escaped = false;
+    while let Some(off) = memchr::memchr2(b'"', b'\\', &raw[i..]) {
+        let at = i + off;
+        if raw[at] == b'\\' {
+            escaped = true;
+            i = at + 2;
+            if i > raw.len() {
+                return (raw.len(), escaped);
+            }
+        } else {
+            return (at, escaped);
+        }
+    }
+    (raw.len(), escaped)
+}
+
+/// Every text of `raw` (a JSON document), in document order. Malformed input yields what
+/// could be read.
+pub fn texts(raw: &str, out: &mut Vec<Text>) {
+    let bytes = raw.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    let key_of = |r: (usize, usize)| &bytes[r.0..r.1];
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => {
+                let (owner, trusted) = match stack.last() {
+                    Some(f) if f.object => (f.key, f.trusted || (stack.len() == 1 && operator_member(key_of(f.key)))),
+                    Some(f) => (f.owner, f.trusted),
+                    None => ((0, 0), false),
+                };
+                stack.push(Frame { object: bytes[i] == b'{', key: (0, 0), expect_key: bytes[i] == b'{', owner, first_text: out.len(), operator_role: false, trusted });
+                i += 1;
+            }
+            b'}' | b']' => {
+                if let Some(f) = stack.pop() {
+                    if f.operator_role {
+                        for t in &mut out[f.first_text..] {
+                            t.trusted = true;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            b',' => {
+                if let Some(f) = stack.last_mut() {
+                    f.expect_key = f.object;
+                }
+                i += 1;
+            }
+            b'"' => {
+                let (end, escaped) = string_end(bytes, i + 1);
+                let start = i + 1;
+                i = end + 1;
+                let Some(f) = stack.last_mut() else {
+                    // A document that is one string.
+                    out.push(Text { start, end, escaped, trusted: false });
+                    continue;
+                };
+                if f.object && f.expect_key {
+                    f.key = (start, end);
+                    f.expect_key = false;
+                    continue;
+                }
+                let key = if f.object { f.key } else { f.owner };
+                let key = &bytes[key.0..key.1];
+                let value = &bytes[start..end];
+                if key == b"role" {
+                    if f.object && matches!(value, b"system" | b"developer") {
+                        f.operator_role = true;
+                    }
+                    continue;
+                }
+                if identifier(key) || value.is_empty() || value.starts_with(b"data:") {
+                    continue;
+                }
+                let trusted = f.trusted || (stack.len() == 1 && operator_member(key));
+                out.push(Text { start, end, escaped, trusted });
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The string value of the only member named `key` in `raw` (one small JSON object, such as a
+/// stream event), when the document holds exactly one `"key":"` outside its strings' escapes.
+pub fn member_string(raw: &str, key: &str) -> Option<Text> {
+    let at = member_value(raw, key)?;
+    let start = raw[at..].strip_prefix('"').map(|_| at + 1)?;
+    let (end, escaped) = string_end(raw.as_bytes(), start);
+    (end < raw.len()).then_some(Text { start, end, escaped, trusted: false })
+}
+
+/// Where the value of the only member named `key` in `raw` starts (see [`member_string`]).
+pub fn member_value(raw: &str, key: &str) -> Option<usize> {
+    let pattern = format!("\"{key}\"");
+    let mut value = None;
+    for (at, _) in raw.match_indices(&pattern) {
+        let rest = raw[at + pattern.len()..].trim_start();
+        let Some(after) = rest.strip_prefix(':') else { continue };
+        if raw[..at].ends_with('\\') || value.is_some() {
+            return None;
+        }
+        value = Some(raw.len() - after.trim_start().len());
+    }
+    value
+}
+
+/// The text as it reads (escapes decoded).
+pub fn read<'a>(raw: &'a str, t: &Text) -> Cow<'a, str> {
+    let inner = &raw[t.start..t.end];
+    if !t.escaped {
+        return Cow::Borrowed(inner);
+    }
+    match serde_json::from_str::<String>(&raw[t.start - 1..(t.end + 1).min(raw.len())]) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(inner),
+    }
+}
+
+/// `raw` with some of its texts replaced (`edits`: a text and what it becomes, in document
+/// order).
+pub fn rewrite(raw: &str, edits: &[(Text, String)]) -> String {
+    let mut out = String::with_capacity(raw.len() + 64);
+    let mut at = 0;
+    for (t, with) in edits {
+        out.push_str(&raw[at..t.start - 1]);
+        // Serialising a string cannot fail.
+        out.push_str(&serde_json::to_string(with).unwrap_or_default());
+        at = (t.end + 1).min(raw.len());
+    }
+    out.push_str(&raw[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(raw: &str) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        texts(raw, &mut out);
+        out.iter().map(|t| (read(raw, t).into_owned(), t.trusted)).collect()
+    }
+
+    #[test]
+    fn texts_not_identifiers() {
+        let raw = r#"{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"content":[{"type":"text","text":"mail a@b.example"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}],"role":"user"},{"role":"tool","tool_call_id":"call_1","content":"{\"temp\":\"21\u00b0C\"}"}],"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object"}}}]}"#;
+        assert_eq!(
+            all(raw),
+            vec![("Be brief.".into(), true), ("mail a@b.example".into(), false), ("{\"temp\":\"21°C\"}".into(), false), ("Weather".into(), false)]
+        );
+    }
+
+    #[test]
+    fn operator_members_at_the_top() {
+        let raw = r#"{"system":[{"type":"text","text":"You are terse."}],"instructions":"Answer in French.","messages":[{"role":"user","content":"hi","system":"not the operator's"}]}"#;
+        assert_eq!(all(raw), vec![("You are terse.".into(), true), ("Answer in French.".into(), true), ("hi".into(), false), ("not the operator's".into(), false)]);
+    }
+
+    #[test]
+    fn rewritten_in_place() {
+        let raw = r#"{"a":"x \"q\" y","b":["keep","me@x.example"],"n":1}"#;
+        let mut found = Vec::new();
+        texts(raw, &mut found);
+        let edits = vec![(found[0], "z\n".to_string()), (found[2], "[EMAIL]".to_string())];
+        let out = rewrite(raw, &edits);
+        assert_eq!(out, r#"{"a":"z\n","b":["keep","[EMAIL]"],"n":1}"#);
+        assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+    }
+
+    #[test]
+    fn malformed_input_does_not_panic() {
+        for raw in ["", "\"", "{\"a\":\"b", "{\"a\":\"b\\", "]]}}", "{\"a\":[\"x\",", "\"just a string\""] {
+            let mut out = Vec::new();
+            texts(raw, &mut out);
+            for t in &out {
+                let _ = read(raw, t);
+            }
+        }
+    }
+}
