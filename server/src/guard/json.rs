@@ -167,10 +167,15 @@ pub fn member_string(raw: &str, key: &str) -> Option<Text> {
 
 /// Where the value of the only member named `key` in `raw` starts (see [`member_string`]).
 pub fn member_value(raw: &str, key: &str) -> Option<usize> {
-    let pattern = format!("\"{key}\"");
     let mut value = None;
-    for (at, _) in raw.match_indices(&pattern) {
-        let rest = raw[at + pattern.len()..].trim_start();
+    let bytes = raw.as_bytes();
+    for at in memchr::memmem::find_iter(bytes, key.as_bytes()) {
+        // The key with its quotes.
+        if at == 0 || bytes[at - 1] != b'"' || bytes.get(at + key.len()) != Some(&b'"') {
+            continue;
+        }
+        let at = at - 1;
+        let rest = raw[at + key.len() + 2..].trim_start();
         let Some(after) = rest.strip_prefix(':') else { continue };
         if raw[..at].ends_with('\\') || value.is_some() {
             return None;

@@ -38,6 +38,8 @@ pub struct StreamGuard {
     policy: Policy,
     /// The guardrails that mask or block values.
     masking: Policy,
+    /// The guardrails that find values, whatever they do about them.
+    values: Policy,
     /// Who the call is for, as a webhook is told.
     pub context: webhook::Context,
     /// The last chat chunk's members other than its choices, for a chunk Weir adds.
@@ -89,6 +91,7 @@ impl StreamGuard {
             client,
             policy: policy.clone(),
             masking: policy.with_only(|g, a| g.detector.masks() && a >= Action::Mask),
+            values: policy.with_only(|g, _| g.detector.masks()),
             context,
             chat_head: json!({"object": "chat.completion.chunk"}),
             splitter: SseSplitter::with_max_event(max_event),
@@ -334,14 +337,9 @@ impl StreamGuard {
     fn check_arguments(&mut self, arguments: &str) -> Result<String, String> {
         self.text.push_str(arguments);
         let json = serde_json::from_str::<serde::de::IgnoredAny>(arguments).is_ok();
-        let checked = if json { self.policy.check_json(Direction::Response, arguments) } else { self.policy.check_text(Direction::Response, arguments, false) };
-        // Injection is judged on the whole text at the end; here, the values.
-        let mut verdict = checked.verdict;
-        verdict.fired.retain(|f| self.policy.guardrails.index(&f.guardrail).is_some_and(|g| self.policy.guardrails.list[g].detector.masks()));
-        if verdict.blocked.as_deref().is_some_and(|b| !verdict.fired.iter().any(|f| f.guardrail == b)) {
-            verdict.blocked = None;
-        }
-        self.verdict.merge(verdict);
+        // The values; injection is judged on the whole text at the end.
+        let checked = if json { self.values.check_json(Direction::Response, arguments) } else { self.values.check_text(Direction::Response, arguments, false) };
+        self.verdict.merge(checked.verdict);
         self.blocked()?;
         Ok(checked.outgoing.unwrap_or_else(|| arguments.to_string()))
     }
