@@ -11,7 +11,6 @@
 //! best of five rounds is printed in µs per call. Run under `valgrind --tool=callgrind` with a
 //! small ITERATIONS to count instructions instead.
 
-use std::path::Path;
 
 use axum::http::StatusCode;
 use weir_server::llm::Translation;
@@ -19,15 +18,9 @@ use weir_server::sse::{SseEvent, SseSplitter};
 
 #[path = "common/timing.rs"]
 mod timing;
-use timing::best_us;
+use timing::{best_us, read};
 
 type Error = Box<dyn std::error::Error>;
-
-fn read(name: &str) -> Result<Vec<u8>, Error> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/translate").join(name);
-    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()).into())
-}
-
 
 fn main() -> Result<(), Error> {
     let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);

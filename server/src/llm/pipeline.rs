@@ -32,7 +32,7 @@ use super::{estimate, limit_error, read_body, Api};
 use crate::audit::AuditEvent;
 use crate::call::{self, RequestId};
 use crate::config::Model;
-use crate::guard::engine::Checked;
+use crate::guard::engine::{Checked, Verdict};
 use crate::guard::policy::{Direction, Policy};
 use crate::guard::webhook;
 use crate::identity::Principal;
@@ -194,14 +194,11 @@ impl LlmCall {
         let dir = Direction::Request;
         let Ok(text) = std::str::from_utf8(parsed.raw) else { return Ok(None) };
         let Checked { outgoing, captured, verdict } = policy.check_document(dir, text, &self.guard_context).await;
-        self.rec.update_event(|ev| verdict.record(ev));
         if let Some(kept) = captured.as_ref().or(outgoing.as_ref()) {
             self.rec.set_request_body(Bytes::from(kept.clone()), capture);
         }
         self.guard = Some(policy);
-        if let Some(message) = verdict.refusal("the request") {
-            return Err(LlmError::new(ErrorKind::BadRequest, message).code("guardrail_blocked"));
-        }
+        self.settle_verdict(&verdict, "the request")?;
         Ok(outgoing.map(Bytes::from))
     }
 
@@ -214,12 +211,18 @@ impl LlmCall {
         let dir = Direction::Response;
         let Ok(text) = std::str::from_utf8(&bytes) else { return Ok((bytes, None)) };
         let Checked { outgoing, captured, verdict } = policy.check_document(dir, text, &self.guard_context).await;
-        self.rec.update_event(|ev| verdict.record(ev));
-        if let Some(message) = verdict.refusal("the answer") {
-            return Err(LlmError::new(ErrorKind::BadRequest, message).code("guardrail_blocked"));
-        }
+        self.settle_verdict(&verdict, "the answer")?;
         let captured = captured.or_else(|| outgoing.clone()).map(Bytes::from);
         Ok((outgoing.map_or(bytes, Bytes::from), captured))
+    }
+
+    /// Records a guardrail check's verdict on the call; refuses `what` when a guardrail blocks.
+    fn settle_verdict(&mut self, verdict: &Verdict, what: &str) -> Result<(), LlmError> {
+        self.rec.update_event(|ev| verdict.record(ev));
+        match verdict.refusal(what) {
+            Some(message) => Err(LlmError::new(ErrorKind::BadRequest, message).code("guardrail_blocked")),
+            None => Ok(()),
+        }
     }
 
     /// Stage 4: budgets and rate limits. The call's upper bound is reserved before anything
