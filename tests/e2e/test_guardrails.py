@@ -554,6 +554,13 @@ async def test_mcp_tool_arguments_results_resources_and_prompts(gw: Weir, hook: 
         assert "[EMAIL]" in p.messages[0].content.text and EMAIL not in p.messages[0].content.text
     # The webhook saw the tool's result.
     assert any(b["direction"] == "tool_result" for _, b in hook.received)
+    # The refused call's audit copy keeps the value it was refused for masked.
+    def refused() -> dict[str, Any] | None:
+        events = gw.admin_get("/api/v1/audit/events", tool="every__echo").json()["events"]
+        return next((e for e in events if e["error_type"] == "guardrail_blocked"), None)
+
+    event = eventually(refused, 5, "the refused tool call's audit event")
+    assert event["guardrail_action"] == "block" and "[WEAPONS]" in event["request_body"] and "uranium" not in event["request_body"]
 
 
 # -------------------------------------------------------------------------------------------

@@ -20,10 +20,19 @@ fn context(session: &Session) -> webhook::Context {
     webhook::Context { agent: session.principal.agent_name.clone(), user: session.principal.end_user.clone(), model: None }
 }
 
-/// Checks the JSON value at `pointer` of `msg` in `dir`: masked in place, recorded; the audit
-/// copy is returned when it differs from what goes on. `Err` names the guardrail that blocks.
-async fn check(policy: &Policy, session: &Session, dir: Direction, msg: &mut Value, pointer: &str, rec: &mut McpRecord) -> Result<Option<Value>, String> {
-    let Some(part) = msg.pointer(pointer) else { return Ok(None) };
+/// What a check of one part of a message found.
+struct Guarded {
+    /// The audit copy of the part, when it differs from what went on: values only flagged
+    /// masked too, and on a refusal every value found masked.
+    captured: Option<Value>,
+    /// The refusal, naming the guardrail that blocks.
+    refusal: Option<String>,
+}
+
+/// Checks the JSON value at `pointer` of `msg` in `dir`: masked in place unless refused,
+/// recorded.
+async fn check(policy: &Policy, session: &Session, dir: Direction, msg: &mut Value, pointer: &str, rec: &mut McpRecord) -> Guarded {
+    let Some(part) = msg.pointer(pointer) else { return Guarded { captured: None, refusal: None } };
     let raw = part.to_string();
     let checked = policy.check_document(dir, &raw, &context(session)).await;
     let (verdict, outgoing, captured) = (checked.verdict, checked.outgoing, checked.captured);
@@ -34,15 +43,20 @@ async fn check(policy: &Policy, session: &Session, dir: Direction, msg: &mut Val
         Direction::Resource => "the resource's contents",
         _ => "the prompt's messages",
     };
-    if let Some(message) = verdict.refusal(what) {
-        return Err(message);
-    }
-    if let Some(out) = outgoing.and_then(|o| serde_json::from_str::<Value>(&o).ok()) {
-        if let Some(slot) = msg.pointer_mut(pointer) {
-            *slot = out;
+    let refusal = verdict.refusal(what);
+    let captured = match refusal {
+        // Nothing went on: the audit copy is the part with every value masked.
+        Some(_) => captured.or(outgoing),
+        None => {
+            if let Some(out) = outgoing.and_then(|o| serde_json::from_str::<Value>(&o).ok()) {
+                if let Some(slot) = msg.pointer_mut(pointer) {
+                    *slot = out;
+                }
+            }
+            captured
         }
-    }
-    Ok(captured.and_then(|c| serde_json::from_str(&c).ok()))
+    };
+    Guarded { captured: captured.and_then(|c| serde_json::from_str(&c).ok()), refusal }
 }
 
 fn blocked(id: Value, message: String) -> McpError {
@@ -55,27 +69,19 @@ pub(super) async fn check_request(state: &AppState, session: &Session, msg: &mut
         return Ok(());
     }
     let Some(policy) = policy(state, session) else { return Ok(()) };
-    match check(&policy, session, Direction::ToolArguments, msg, "/params/arguments", rec).await {
-        Ok(captured) => {
-            let mut kept = msg.get("params").cloned().unwrap_or(Value::Null);
-            if let Some(c) = captured {
-                kept["arguments"] = c;
-            }
-            rec.set_request(&kept);
-            Ok(())
-        }
-        Err(message) => {
-            // The audit copy of a refused call keeps its values masked.
-            let mut kept = msg.get("params").cloned().unwrap_or(Value::Null);
-            if let Some(args) = kept.get("arguments").map(Value::to_string) {
-                if let Some(c) = policy.check_json(Direction::ToolArguments, &args).captured.and_then(|c| serde_json::from_str(&c).ok()) {
-                    kept["arguments"] = c;
-                }
-            }
-            rec.set_request(&kept);
-            Err(blocked(jsonrpc::id(msg), message))
-        }
+    let guarded = check(&policy, session, Direction::ToolArguments, msg, "/params/arguments", rec).await;
+    let mut kept = msg.get("params").cloned().unwrap_or(Value::Null);
+    if let Some(c) = guarded.captured {
+        kept["arguments"] = c;
     }
+    rec.set_request(&kept);
+    let Some(message) = guarded.refusal else { return Ok(()) };
+    // A refused call is not routed: its record names the tool here.
+    let name = msg.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
+    if let Some((server, tool)) = resolve(session, name, false).filter(|(s, tool)| state.mcp.knows(s) && !tool.is_empty()) {
+        rec.set_tool(&server, &names::prefixed(&server, tool));
+    }
+    Err(blocked(jsonrpc::id(msg), message))
 }
 
 /// What a backend answered a `tools/call`, `resources/read` or `prompts/get`, before the agent
@@ -88,13 +94,14 @@ pub(super) async fn check_answer(state: &AppState, session: &Session, method: &s
         _ => return Ok(answer),
     };
     let Some(policy) = policy(state, session) else { return Ok(answer) };
-    match check(&policy, session, dir, &mut answer, "/result", rec).await {
-        Ok(captured) => {
-            if let Some(c) = captured {
+    let guarded = check(&policy, session, dir, &mut answer, "/result", rec).await;
+    match guarded.refusal {
+        Some(message) => Err(blocked(jsonrpc::id(&answer), message)),
+        None => {
+            if let Some(c) = guarded.captured {
                 rec.set_response(json!({"result": c}));
             }
             Ok(answer)
         }
-        Err(message) => Err(blocked(jsonrpc::id(&answer), message)),
     }
 }
