@@ -4,6 +4,9 @@
 //!
 //!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection|tools] [--misses]
 //!
+//! The split is `tuning` or `heldout` of the first corpus, or `corpus2/tuning` / `corpus2/heldout`
+//! of the second (written later, by other hands, against detectors it had not seen).
+//!
 //! A finding counts as found when it covers an expected value of its kind; any other finding on
 //! a line is a false alarm. Recall = values found / values expected; precision = findings that
 //! are expected values / all findings.
@@ -39,6 +42,14 @@ struct Score {
 
 type Error = Box<dyn std::error::Error>;
 
+/// `tuning` → `tests/guardrails/corpus/tuning/pii.jsonl`; `corpus2/heldout` →
+/// `tests/guardrails/corpus2/heldout/pii.jsonl`.
+fn corpus_path(split: &str, corpus: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails");
+    let dir = if split.contains('/') { root.join(split) } else { root.join("corpus").join(split) };
+    dir.join(format!("{corpus}.jsonl"))
+}
+
 fn main() -> Result<(), Error> {
     let split = std::env::args().nth(1).unwrap_or_else(|| "tuning".into());
     let corpus = std::env::args().nth(2).filter(|a| !a.starts_with("--")).unwrap_or_else(|| "pii".into());
@@ -53,7 +64,7 @@ fn main() -> Result<(), Error> {
         "secrets" => secrets::scan,
         _ => pii::scan,
     };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(&split).join(format!("{corpus}.jsonl"));
+    let path = corpus_path(&split, &corpus);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut scores: BTreeMap<String, Score> = BTreeMap::new();
     for raw in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -125,7 +136,7 @@ fn tool_scores(split: &str, misses: bool) -> Result<(), Error> {
 /// A labelled corpus scored: items labelled `positive` caught (by class), the others flagged.
 /// `judge` says what it found in an item, if anything.
 fn labelled_scores(split: &str, corpus: &str, positive: &str, heading: &str, misses: bool, judge: impl Fn(&Labelled) -> Option<String>) -> Result<(), Error> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guardrails/corpus").join(split).join(format!("{corpus}.jsonl"));
+    let path = corpus_path(split, corpus);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut by_class: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let (mut benign, mut flagged) = (0u32, 0u32);

@@ -60,6 +60,11 @@ pub fn scan(text: &str, out: &mut Vec<Finding>) {
         keep += 1;
     }
     out.truncate(keep);
+    // A number inside an IBAN (`NL35 GCLA 0717 7384 95`) is part of the account, not a phone.
+    let ibans: Vec<(usize, usize)> = out[first..].iter().filter(|f| f.kind == Kind::Iban).map(|f| (f.start, f.end)).collect();
+    if !ibans.is_empty() {
+        out.retain(|f| f.kind == Kind::Iban || !ibans.iter().any(|&(a, b)| f.start >= a && f.end <= b));
+    }
 }
 
 /// Bytes a card, phone or SSN is written with: what [`DIGIT_RUN`] and [`IPV4`] can take.
@@ -241,7 +246,8 @@ const ID_LABELS: &[&str] = &[
     "loyalty", "kunde", "kunden", "patient", "employee", "student", "subscriber", "contract", "vertrag", "mandate", "abn", "acn", "siret", "siren", "nhs",
     "aadhaar", "matricule", "insee", "nir", "pesel", "bsn", "cpf", "cnpj", "dni", "nie", "nif", "steuer-id", "steuerid", "tax", "vat", "ust", "ird", "sin",
     "ssn", "passport", "licence", "license", "permit", "nino", "utr", "personnummer", "fødselsnummer", "henkilötunnus", "fiscale", "rut", "curp", "rfc",
-    "nric", "hkid", "iqama", "kimlik",
+    "nric", "hkid", "iqama", "kimlik", "commande", "bestellung", "bestelling", "pedido", "ordine", "encomenda", "omb", "reg", "registration",
+    "art", "artikelnummer",
 ];
 
 /// Words that say the dotted numbers after them are a version or a section, not an address.
@@ -249,7 +255,7 @@ const NUMBERING_LABELS: &[&str] = &["version", "ver", "v", "section", "sec", "§
 
 /// Words for "number", which leave saying what kind to the word before them (`Order no.`,
 /// `Phone no.`, `Part number`, `Rack #`).
-const NUMBER_WORDS: &[&str] = &["number", "nummer", "numero", "número", "num", "no", "nr", "nº", "code", "#"];
+const NUMBER_WORDS: &[&str] = &["number", "nummer", "numero", "número", "num", "no", "nr", "nº", "n°", "code", "#"];
 
 /// What may stand between a label and its number: `Order: `, `"version": "`, `<version>`,
 /// `AssemblyVersion("`.
@@ -306,6 +312,12 @@ fn labelled(text: &str, start: usize, labels: &[&str]) -> bool {
 /// (`Kartennummer`, `Telefonnummer`).
 fn id_labelled(text: &str, start: usize) -> bool {
     const PERSONAL: &[&str] = &["card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn", "social", "sozial"];
+    // A country prefix (`VAT No. GB 314 1592 65`) leaves saying what it is to the label before it.
+    let head = text[..start].trim_end().as_bytes();
+    let start = match head.len().checked_sub(2) {
+        Some(i) if head[i..].iter().all(u8::is_ascii_uppercase) && (i == 0 || !head[i - 1].is_ascii_alphanumeric()) && !ID_LABELS.iter().any(|l| l.as_bytes().eq_ignore_ascii_case(&head[i..])) => i,
+        _ => start,
+    };
     let label = label_before(text, start);
     let last = label.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
     labelled(text, start, ID_LABELS) || (NUMBER_WORDS.iter().any(|n| last.len() >= n.len() + 3 && last.ends_with(n)) && !PERSONAL.iter().any(|p| last.contains(p)))
@@ -328,7 +340,13 @@ fn phone_cue(text: &str, start: usize) -> bool {
         "telef", "teléf", "télép", "teleph", "phone", "mobil", "whatsapp", "appel", "llám", "llam", "chiam", "zadzwo", "ligue", "ligar", "anruf", "rückruf",
         "rufen", "rufnummer", "calling", "bellen", "puhelin", "телефон", "電話",
     ];
-    words_before(text, start, 4).iter().any(|w| WORDS.contains(&w.as_str()) || STARTS.iter().any(|c| w.starts_with(c)) || w.ends_with("phone") || w.ends_with("ruf"))
+    support_line(text, start) || words_before(text, start, 4).iter().any(|w| WORDS.contains(&w.as_str()) || STARTS.iter().any(|c| w.starts_with(c)) || w.ends_with("phone") || w.ends_with("ruf"))
+}
+
+/// `support line:`, `sales line`: a line one calls, not a line of a file.
+fn support_line(text: &str, start: usize) -> bool {
+    let words = words_before(text, start, 2);
+    matches!(words.as_slice(), [w, l] if l == "line" && matches!(w.as_str(), "support" | "help" | "service" | "sales" | "customer" | "direct" | "emergency" | "booking"))
 }
 
 /// Words that say a number is a US social security number, before it or just after it
@@ -367,9 +385,20 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     }
     // The shape and the checksums first; the words around it only for what passes them.
     let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    // Nine digits bare or spaced 3-2-4 are an SSN only when the text says so (`SSN 508 63 2471`).
+    if digits.len() == 9 && (s.bytes().all(|b| b.is_ascii_digit()) || spaced_ssn(s)) && ssn_cue(text, start, end) {
+        return ssn_ok(&digits).then_some((Kind::Ssn, start));
+    }
+    // A bare run right before a colon is an offset or a label of what follows (`00000010: 4865`).
+    if byte_at(text, end) == Some(b':') && s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     if ssn_shape(s) {
         // Said to be one, or not labelled as something else (`Rack location 104-22-0007`).
-        return (ssn_ok(&digits) && (ssn_cue(text, start, end) || !id_labelled(text, start))).then_some((Kind::Ssn, start));
+        // A value assigned in code (`offset = 512-64-1024`) is arithmetic unless said to be one.
+        let assigned = text[..start].trim_end().ends_with(['=', '+', '*', '(']);
+        let cue = ssn_cue(text, start, end);
+        return (ssn_ok(&digits) && (cue || !id_labelled(text, start) && !assigned)).then_some((Kind::Ssn, start));
     }
     let separators_only_spaces_dashes = s.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
     if (13..=19).contains(&digits.len()) && separators_only_spaces_dashes && card_grouping(s) {
@@ -378,7 +407,13 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     }
     // A shape a phone has only when the text says one follows needs the words that say so.
     let phone = phone_ok(s, &digits, false) || (phone_ok(s, &digits, true) && phone_cue(text, start));
-    (phone && !id_labelled(text, start)).then_some((Kind::Phone, start))
+    (phone && (support_line(text, start) || !id_labelled(text, start))).then_some((Kind::Phone, start))
+}
+
+/// `123 45 6789`.
+fn spaced_ssn(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11 && b[3] == b' ' && b[6] == b' ' && b.iter().enumerate().all(|(i, c)| i == 3 || i == 6 || c.is_ascii_digit())
 }
 
 /// `123-45-6789`.
@@ -406,7 +441,7 @@ fn card_grouping(s: &str) -> bool {
 
 /// Issuers' ranges and lengths: Visa 4 (13, 16, 19), Mastercard 51–55 and 2221–2720 (16),
 /// Amex 34/37 (15), Discover 6011/644–649/65 (16–19), JCB 3528–3589 (16–19), Diners 36/38/300–305
-/// (14–19), UnionPay 62 (16–19). A 15-digit IMEI that passes Luhn is none of them.
+/// (14–19), UnionPay 62 (16–19), Maestro 67 (16–19). A 15-digit IMEI that passes Luhn is none of them.
 fn card_prefix(d: &[u8]) -> bool {
     let n = |k: usize| d[..k].iter().fold(0u32, |n, &x| n * 10 + u32::from(x));
     let len = d.len();
@@ -419,7 +454,7 @@ fn card_prefix(d: &[u8]) -> bool {
                 || ((matches!(n(2), 36 | 38) || (300..=305).contains(&n(3))) && (14..=19).contains(&len))
                 || ((3528..=3589).contains(&n(4)) && (16..=19).contains(&len))
         }
-        6 => (n(4) == 6011 || (644..=649).contains(&n(3)) || n(2) == 65 || n(2) == 62) && (16..=19).contains(&len),
+        6 => (n(4) == 6011 || (644..=649).contains(&n(3)) || matches!(n(2), 65 | 62 | 67)) && (16..=19).contains(&len),
         _ => false,
     }
 }
@@ -471,7 +506,17 @@ fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     }
     // Dates and times (2024-01-15, 12.03.2024) and dotted versions are not phones.
     let groups: Vec<&str> = s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
-    if s.len() >= 10 && s.as_bytes()[4] == b'-' && groups.first().is_some_and(|g| g.len() == 4) {
+    if s.len() >= 10 && matches!(s.as_bytes()[4], b'-' | b'.' | b'/') && groups.first().is_some_and(|g| g.len() == 4) {
+        return false;
+    }
+    // A year and a month-day (`2024 0315 0042`): a dated reference number.
+    let month_day = |g: &str| g.len() >= 4 && matches!(g[..2].parse::<u32>(), Ok(1..=12)) && matches!(g[2..4].parse::<u32>(), Ok(1..=31));
+    if !international && groups.len() >= 2 && groups[0].len() == 4 && matches!(groups[0].parse::<u32>(), Ok(1990..=2039)) && month_day(groups[1]) {
+        return false;
+    }
+    // Two times on the quarter hour (`0200-0400`): a window, not a number.
+    let hhmm = |g: &str| g.len() == 4 && matches!(g[..2].parse::<u32>(), Ok(0..=23)) && matches!(g[2..].parse::<u32>(), Ok(0 | 15 | 30 | 45));
+    if !cue && groups.len() == 2 && hhmm(groups[0]) && hhmm(groups[1]) {
         return false;
     }
     // A lone digit between groups only follows a country code (`+81 3-1234-5678`).
@@ -500,6 +545,9 @@ fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     }
     // Pairs of digits (`06 12 34 56 78`) are a number only with its trunk or country prefix,
     // and pairs in rising order under 60 are a lottery draw (`07 14 23 38 41`).
+    if !international && groups.iter().all(|g| g.len() <= 2) && rising_small(&groups) {
+        return false;
+    }
     let pairs = groups.len() >= 4 && groups.iter().all(|g| g.len() == 2);
     if !international && pairs && (!s.starts_with('0') || rising_small(&groups)) {
         return false;
@@ -563,7 +611,10 @@ fn ipv4_ok(text: &str, start: usize, end: usize) -> bool {
     if byte_before(text, start).is_some_and(|b| b == b'.' || b.is_ascii_alphanumeric()) {
         return false;
     }
-    if labelled(text, start, NUMBERING_LABELS) {
+    // A version, a section, an object identifier (`attribute type 2.5.4.3`), an article number
+    // (`Art.-Nr. 12.34.56.78`).
+    const OID_LABELS: &[&str] = &["oid", "attribute", "type", "arc"];
+    if labelled(text, start, NUMBERING_LABELS) || labelled(text, start, OID_LABELS) || NUMBER_WORDS.contains(&label_before(text, start).rsplit(|c: char| !c.is_alphanumeric() && c != '#' && c != '°').find(|p| !p.is_empty()).unwrap_or("")) {
         return false;
     }
     if byte_at(text, end) == Some(b'.') && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_digit()) {
@@ -655,6 +706,31 @@ mod tests {
         assert_eq!(kinds("Tel.-Nr. 040 765 1855"), [(Kind::Phone, "040 765 1855")]);
         assert_eq!(kinds("Ring mig på 32 12 34 56"), [(Kind::Phone, "32 12 34 56")]);
         assert_eq!(kinds("call me on 06 39 98 98 89"), [(Kind::Phone, "06 39 98 98 89")]);
+    }
+
+    #[test]
+    fn labels_dates_windows_and_accounts_tell_numbers_apart() {
+        // Said to be an SSN: spaced or bare.
+        assert_eq!(kinds("SSN 508 63 2471 on file"), [(Kind::Ssn, "508 63 2471")]);
+        assert_eq!(kinds("row contains ssn=641270385 (employee 4471)"), [(Kind::Ssn, "641270385")]);
+        assert!(kinds("Batch 641270385 shipped").is_empty());
+        // A line one calls, and a number inside an account.
+        assert_eq!(kinds("Sydney support line: +61 2 5550 3127"), [(Kind::Phone, "+61 2 5550 3127")]);
+        assert_eq!(kinds("IBAN: NL35 GCLA 0717 7384 95").iter().map(|k| k.0).collect::<Vec<_>>(), [Kind::Iban]);
+        for not in [
+            "Lotto numbers this week: 7 12 19 28 33 41, bonus ball 5",
+            "Maintenance window 0200-0400 UTC",
+            "N° de commande : 2024 0315 0042",
+            "Log rotated at 2024.03.15 14.30.00",
+            "00000010: 4865 6c6c 6f2c 2057",
+            "VAT Reg No. GB 314 1592 65",
+            "Form SSA-89, OMB No. 0960-0760",
+            "offset = 512-64-1024  # header and trailer",
+            "Art.-Nr. 12.34.56.78 (filter)",
+            "LDAP attribute type 2.5.4.3 is commonName.",
+        ] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
     }
 
     #[test]
