@@ -1,8 +1,8 @@
 //! CPU the default guardrail policy (PII and secrets masked, prompt injection flagged, on
 //! requests and answers) adds to a call: the 2 KB chat completions request of
 //! `bench/translate/chat_request.json` checked on its way in, and its answer on the way out —
-//! whole (`chat_answer.json`) and streamed (`chat_stream.sse`, event by event through the
-//! masker, then the whole text judged once the stream ends).
+//! whole (`chat_answer.json`) and streamed (`chat_stream.sse`: its events, as the relay reads
+//! them, through the guard, then the whole text judged once the stream ends).
 //!
 //!     cargo run --release -p weir-server --example bench_guard [-- ITERATIONS]
 //!
@@ -39,17 +39,20 @@ fn main() -> Result<(), Error> {
     let ans_us = best_us(n, || {
         std::hint::black_box(policy.check_json(Direction::Response, std::hint::black_box(&answer)));
     });
+    // The relay reads the provider's events once, guarded or not, and hands them to the guard.
+    let mut events = Vec::new();
+    weir_server::sse::SseSplitter::default().push(&stream, &mut events)?;
     let stream_us = best_us(n, || {
         let Some(mut g) = StreamGuard::new(Api::Chat, &policy, webhook::Context::default(), 1 << 20) else { return };
-        let mut out = 0usize;
-        // As the provider sends them: a chunk at a time.
-        for chunk in stream.split_inclusive(|b| *b == b'\n').collect::<Vec<_>>().chunks(2) {
-            let bytes: Vec<u8> = chunk.concat();
-            out += g.filter(&bytes).map(|b| b.len()).unwrap_or(0);
+        let mut out = Vec::with_capacity(stream.len() + 256);
+        for ev in &events {
+            if g.filter_event(ev, &mut out).is_err() {
+                return;
+            }
         }
-        out += g.finish().map(|b| b.len()).unwrap_or(0);
+        let rest = g.finish().map(|b| b.len()).unwrap_or(0);
         g.judge_whole();
-        std::hint::black_box(out);
+        std::hint::black_box((out, rest));
     });
     println!("request: {} bytes; answer: {} bytes; stream: {} bytes", request.len(), answer.len(), stream.len());
     println!("| default policy | µs per call |");

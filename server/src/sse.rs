@@ -128,11 +128,17 @@ fn parse_event(raw: Bytes) -> Option<SseEvent> {
     let mut id = None;
     let mut retry = None;
     let mut data: Option<String> = None;
-    for line in text.split(['\n', '\r']) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while from < bytes.len() {
+        // Lines end at `\n` or `\r`: found with memchr rather than char by char.
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[from..]).map_or(bytes.len(), |i| from + i);
+        let line = &text[from..end];
+        from = end + 1;
         if line.is_empty() || line.starts_with(':') {
             continue;
         }
-        let (field, value) = match line.find(':') {
+        let (field, value) = match memchr::memchr(b':', line.as_bytes()) {
             Some(i) => (&line[..i], line[i + 1..].strip_prefix(' ').unwrap_or(&line[i + 1..])),
             None => (line, ""),
         };

@@ -158,31 +158,46 @@ pub fn texts(raw: &str, out: &mut Vec<Text>) {
 
 /// The string value of the only member named `key` in `raw` (one small JSON object, such as a
 /// stream event), when the document holds exactly one `"key":"` outside its strings' escapes.
-pub fn member_string(raw: &str, key: &str) -> Option<Text> {
+pub fn member_string(raw: &str, key: &'static str) -> Option<Text> {
     let at = member_value(raw, key)?;
     let start = raw[at..].strip_prefix('"').map(|_| at + 1)?;
     let (end, escaped) = string_end(raw.as_bytes(), start);
     (end < raw.len()).then_some(Text { start, end, escaped, trusted: false })
 }
 
+thread_local! {
+    /// A finder for each member name looked up, built once per thread: building one costs more
+    /// than searching a stream event with it. The names are the code's own, so few.
+    static FINDERS: std::cell::RefCell<Vec<(&'static str, memchr::memmem::Finder<'static>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Where the value of the only member named `key` in `raw` starts (see [`member_string`]).
-pub fn member_value(raw: &str, key: &str) -> Option<usize> {
-    let mut value = None;
-    let bytes = raw.as_bytes();
-    for at in memchr::memmem::find_iter(bytes, key.as_bytes()) {
-        // The key with its quotes.
-        if at == 0 || bytes[at - 1] != b'"' || bytes.get(at + key.len()) != Some(&b'"') {
-            continue;
+pub fn member_value(raw: &str, key: &'static str) -> Option<usize> {
+    FINDERS.with_borrow_mut(|finders| {
+        let i = match finders.iter().position(|(k, _)| std::ptr::eq(*k, key)) {
+            Some(i) => i,
+            None => {
+                finders.push((key, memchr::memmem::Finder::new(key.as_bytes())));
+                finders.len() - 1
+            }
+        };
+        let mut value = None;
+        let bytes = raw.as_bytes();
+        for at in finders[i].1.find_iter(bytes) {
+            // The key with its quotes.
+            if at == 0 || bytes[at - 1] != b'"' || bytes.get(at + key.len()) != Some(&b'"') {
+                continue;
+            }
+            let at = at - 1;
+            let rest = raw[at + key.len() + 2..].trim_start();
+            let Some(after) = rest.strip_prefix(':') else { continue };
+            if raw[..at].ends_with('\\') || value.is_some() {
+                return None;
+            }
+            value = Some(raw.len() - after.trim_start().len());
         }
-        let at = at - 1;
-        let rest = raw[at + key.len() + 2..].trim_start();
-        let Some(after) = rest.strip_prefix(':') else { continue };
-        if raw[..at].ends_with('\\') || value.is_some() {
-            return None;
-        }
-        value = Some(raw.len() - after.trim_start().len());
-    }
-    value
+        value
+    })
 }
 
 /// The text as it reads (escapes decoded).

@@ -12,8 +12,10 @@
 //!   stream ends (their verdict is recorded: what was sent cannot be taken back).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
+use memchr::memmem::Finder;
 use serde_json::{json, Value};
 
 use super::Api;
@@ -71,7 +73,7 @@ fn push_event(out: &mut Out, event: Option<&str>, data: &Value) {
 }
 
 /// The number that is the only member `key` of `data`, read from its text.
-fn int_member(data: &str, key: &str) -> Option<u64> {
+fn int_member(data: &str, key: &'static str) -> Option<u64> {
     let at = json::member_value(data, key)?;
     let digits: &str = &data[at..at + data[at..].bytes().take_while(u8::is_ascii_digit).count()];
     digits.parse().ok()
@@ -127,6 +129,13 @@ impl StreamGuard {
         Ok(Bytes::from(out))
     }
 
+    /// Takes the next event of the client's stream, as the relay read it; what goes on is
+    /// added to `out`. Fails with the guardrail's refusal when a blocking guardrail found
+    /// something.
+    pub fn filter_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) -> Result<(), String> {
+        self.event(ev, out)
+    }
+
     /// The stream ended: anything still held goes out (a stream cut before its blocks ended).
     pub fn finish(&mut self) -> Result<Bytes, String> {
         let mut out = Vec::new();
@@ -157,16 +166,21 @@ impl StreamGuard {
     /// in place by what the masker releases, without reading the event as JSON values.
     /// `None` when the event is of another kind.
     fn text_only(&mut self, ev: &SseEvent, out: &mut Out) -> Option<Result<(), String>> {
+        static TOOL_CALLS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"tool_calls\""));
+        static TEXT_DELTA: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\"text_delta\""));
         let data = ev.data.as_str();
-        if self.client == Api::Chat {
-            if let Some(tc) = data.find("\"tool_calls\"") {
-                return self.chat_arguments(data, tc);
-            }
-        }
         let (member, key) = match self.client {
-            // A content piece, not a choice's end, a tool call or several choices.
-            Api::Chat if !data.contains("\"tool_calls\"") && json::member_value(data, "finish_reason").is_some_and(|at| data[at..].starts_with("null")) && json::member_value(data, "index").is_some() => ("content", 0),
-            Api::Messages if ev.event.as_deref() == Some("content_block_delta") && data.contains("\"type\":\"text_delta\"") => ("text", 1),
+            Api::Chat => {
+                if let Some(tc) = TOOL_CALLS.find(data.as_bytes()) {
+                    return self.chat_arguments(data, tc);
+                }
+                // A content piece, not a choice's end or several choices.
+                if !(json::member_value(data, "finish_reason").is_some_and(|at| data[at..].starts_with("null")) && json::member_value(data, "index").is_some()) {
+                    return None;
+                }
+                ("content", 0)
+            }
+            Api::Messages if ev.event.as_deref() == Some("content_block_delta") && TEXT_DELTA.find(data.as_bytes()).is_some() => ("text", 1),
             _ => return None,
         };
         let t = json::member_string(data, member)?;
@@ -222,7 +236,7 @@ impl StreamGuard {
             return Ok(());
         };
         match self.client {
-            Api::Chat => self.chat(&mut data, out)?,
+            Api::Chat => self.chat(&mut data, &ev.raw, out)?,
             Api::Messages => self.messages(ev.event.as_deref(), &mut data, out)?,
             Api::Responses => self.responses(ev.event.as_deref(), &mut data, out)?,
             Api::Embeddings => push_event(out, ev.event.as_deref(), &data),
@@ -244,11 +258,16 @@ impl StreamGuard {
         Ok(())
     }
 
-    fn chat(&mut self, data: &mut Value, out: &mut Out) -> Result<(), String> {
+    fn chat(&mut self, data: &mut Value, raw: &[u8], out: &mut Out) -> Result<(), String> {
         let Some(choices) = data.get_mut("choices").and_then(Value::as_array_mut).map(std::mem::take) else {
             push_event(out, None, data);
             return Ok(());
         };
+        if choices.is_empty() {
+            // The usage chunk: nothing to check, passed as it came.
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
         if self.chat_head.get("id").is_none() {
             for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
                 if let Some(v) = data.get(key) {
@@ -256,16 +275,21 @@ impl StreamGuard {
                 }
             }
         }
-        let mut kept = Vec::with_capacity(choices.len());
+        let all = choices.len();
+        let mut kept = Vec::with_capacity(all);
         let mut finished = Vec::new();
+        // Nothing of the chunk changed: it goes out as it came, not written again.
+        let mut changed = false;
         for mut choice in choices {
             let i = index(&choice, "index");
             if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) {
                 if let Some(Value::String(s)) = delta.get("content") {
                     let released = self.push_text((i, 0), s)?;
+                    changed |= released != *s;
                     delta.insert("content".into(), Value::String(released));
                 }
                 if let Some(Value::Array(calls)) = delta.remove("tool_calls") {
+                    changed = true;
                     for c in calls {
                         let held = self.calls.entry((i, index(&c, "index"))).or_default();
                         if let Some(a) = c.pointer("/function/arguments").and_then(Value::as_str) {
@@ -290,6 +314,10 @@ impl StreamGuard {
             self.chat_flush(i, data, out)?;
         }
         if kept.is_empty() && data.get("usage").is_none_or(Value::is_null) {
+            return Ok(());
+        }
+        if !changed && kept.len() == all {
+            out.extend_from_slice(raw);
             return Ok(());
         }
         data["choices"] = Value::Array(kept);
@@ -491,5 +519,53 @@ impl StreamGuard {
             }
         }
         rec.finish(ending);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Env};
+
+    fn guard() -> StreamGuard {
+        let cfg = Config::from_toml("[guardrails]\nenabled = true\n", &Env::default()).unwrap();
+        StreamGuard::new(Api::Chat, &cfg.guardrails.policy(None, None), webhook::Context::default(), 1 << 20).unwrap()
+    }
+
+    fn events(raw: &str) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        SseSplitter::default().push(raw.as_bytes(), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn events_handed_over_are_masked_and_unchanged_chunks_go_out_as_they_came() {
+        let head = r#""id":"c1","object":"chat.completion.chunk","created":1,"model":"m""#;
+        // Spaced as some providers write them, so a chunk written again would differ.
+        let finish = format!("data: {{{head}, \"choices\": [{{\"index\": 0, \"delta\": {{}}, \"logprobs\": null, \"finish_reason\": \"stop\"}}]}}\n\n");
+        let usage = format!("data: {{{head}, \"choices\": [], \"usage\": {{\"prompt_tokens\": 3, \"completion_tokens\": 9, \"total_tokens\": 12}}}}\n\n");
+        let mut stream = String::new();
+        for piece in ["Write to jane.d", "oe@example.org", " about the order, thanks."] {
+            stream.push_str(&format!("data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"finish_reason\":null}}]}}\n\n", serde_json::to_string(piece).unwrap()));
+        }
+        stream.push_str(&finish);
+        stream.push_str(&usage);
+        stream.push_str("data: [DONE]\n\n");
+        let mut g = guard();
+        let mut out = Vec::new();
+        for ev in events(&stream) {
+            g.filter_event(&ev, &mut out).unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        let text: String = events(&out)
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
+            .filter_map(|v| v.pointer("/choices/0/delta/content").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        assert_eq!(text, "Write to [EMAIL] about the order, thanks.");
+        assert!(!out.contains("jane.d") && !out.contains("example.org"), "{out}");
+        // The choice's end and the usage chunk are the provider's bytes, in order, then [DONE].
+        let at = out.find(&finish).expect("the finish chunk as it came");
+        assert!(out[at..].starts_with(&format!("{finish}{usage}data: [DONE]\n\n")), "{out}");
     }
 }

@@ -54,20 +54,40 @@ impl StreamStages {
         Self { strip_usage_chunk: false, translator: Some(translator), guard: None }
     }
 
-    /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else).
-    fn event(&mut self, ev: &SseEvent, usage_only: bool, out: &mut crate::joined::Joined) {
+    /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else);
+    /// what the client gets of it goes to `out`. Fails with the refusal when a guardrail blocks
+    /// the answer.
+    fn event(&mut self, ev: &SseEvent, usage_only: bool, out: &mut crate::joined::Joined) -> Result<(), String> {
         match &mut self.translator {
             None if usage_only && self.strip_usage_chunk => {}
-            None => out.push(clean(&ev.raw)),
+            None => {
+                let raw = clean(&ev.raw);
+                match &mut self.guard {
+                    None => out.push(raw),
+                    // The event as read goes to the guard, not split from its bytes again
+                    // (unless a secret of Weir's config was taken out of it).
+                    Some(g) if raw.as_ptr() == ev.raw.as_ptr() => {
+                        let mut guarded = Vec::with_capacity(raw.len() + 64);
+                        g.filter_event(ev, &mut guarded)?;
+                        out.push(Bytes::from(guarded));
+                    }
+                    Some(g) => out.push(g.filter(&raw)?),
+                }
+            }
             Some(t) => {
                 // The translated event is handed on as written, not copied.
                 let mut translated = Vec::new();
                 t.event(ev, &mut translated);
                 if !translated.is_empty() {
-                    out.push(clean(&Bytes::from(translated)));
+                    let raw = clean(&Bytes::from(translated));
+                    out.push(match &mut self.guard {
+                        Some(g) => g.filter(&raw)?,
+                        None => raw,
+                    });
                 }
             }
         }
+        Ok(())
     }
 
     /// The provider's stream ended: what the client's still needs.
@@ -125,16 +145,11 @@ impl Relay {
         let mut out = crate::joined::Joined::default();
         for ev in &self.events {
             let usage_only = self.observer.observe(ev);
-            self.stages.event(ev, usage_only, &mut out);
+            if let Err(refusal) = self.stages.event(ev, usage_only, &mut out) {
+                return Passed::Blocked(refusal);
+            }
         }
-        let out = out.finish();
-        match &mut self.stages.guard {
-            Some(g) if !out.is_empty() => match g.filter(&out) {
-                Ok(b) => Passed::Out(b),
-                Err(refusal) => Passed::Blocked(refusal),
-            },
-            _ => Passed::Out(out),
-        }
+        Passed::Out(out.finish())
     }
 
     fn end(&mut self, ending: impl FnOnce(&mut StreamObserver, u16) -> Ending) {
@@ -254,40 +269,38 @@ impl Stream for Relay {
                     // What the provider sent after its last complete event (a final event
                     // without its blank line) still goes out.
                     let mut tail = clean(&this.splitter.take_pending());
+                    // What of the tail went through the answer's stages already.
+                    let mut staged = crate::joined::Joined::default();
                     if this.stages.translator.is_some() {
                         // A partial event cannot be translated; the translation closes the
                         // client's stream when the provider completed its own.
-                        let mut rest = Vec::new();
                         this.events.clear();
                         if !tail.is_empty() {
                             let mut with_end = tail.to_vec();
                             with_end.extend_from_slice(b"\n\n");
                             let _ = this.splitter.push(&with_end, &mut this.events);
                         }
-                        let mut joined = crate::joined::Joined::default();
                         for ev in std::mem::take(&mut this.events) {
                             let usage_only = this.observer.observe(&ev);
-                            this.stages.event(&ev, usage_only, &mut joined);
+                            if let Err(refusal) = this.stages.event(&ev, usage_only, &mut staged) {
+                                return Poll::Ready(Some(Ok(this.cut("guardrail_blocked", refusal))));
+                            }
                         }
-                        rest.extend_from_slice(&joined.finish());
-                        rest.extend_from_slice(&this.stages.end());
-                        tail = Bytes::from(rest);
+                        tail = this.stages.end();
                     }
                     if let Some(g) = this.stages.guard.as_mut() {
-                        let guarded = g.filter(&tail).and_then(|mut b| {
-                            let rest = g.finish()?;
-                            if !rest.is_empty() {
-                                let mut all = b.to_vec();
-                                all.extend_from_slice(&rest);
-                                b = Bytes::from(all);
-                            }
-                            Ok(b)
-                        });
+                        let guarded = g.filter(&tail).and_then(|b| Ok((b, g.finish()?)));
                         match guarded {
-                            Ok(b) => tail = b,
+                            Ok((b, rest)) => {
+                                staged.push(b);
+                                staged.push(rest);
+                            }
                             Err(refusal) => return Poll::Ready(Some(Ok(this.cut("guardrail_blocked", refusal)))),
                         }
+                    } else {
+                        staged.push(tail);
                     }
+                    let tail = staged.finish();
                     this.end(|o, status| {
                         if let Some(err) = o.error.take() {
                             with_text(Ending::failed(status, "provider_error", err), o)
