@@ -77,6 +77,21 @@ pub struct AuditEvent {
     /// The most severe guardrail action taken (`flag`, `mask`, `block`).
     #[serde(default)]
     pub guardrail_action: Option<String>,
+    /// LLM: what the response cache did (`hit`, `semantic_hit`, `miss`, or `bypass` when the
+    /// client's `Cache-Control` skipped it); none when the cache is off for the call.
+    #[serde(default)]
+    pub cache: Option<String>,
+    /// A hit: the request whose answer it was served from.
+    #[serde(default)]
+    pub cache_origin: Option<String>,
+    /// A semantic hit: the similarity of the prompt it matched.
+    #[serde(default)]
+    pub cache_similarity: Option<f64>,
+    /// A hit: the tokens and cost the answer took to make, saved this time.
+    #[serde(default)]
+    pub cache_saved_tokens: Option<i64>,
+    #[serde(default)]
+    pub cache_saved_cost_usd: Option<f64>,
 }
 
 impl AuditEvent {

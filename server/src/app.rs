@@ -109,6 +109,12 @@ impl App {
         if let Err(e) = mcp.tools.reload().await {
             tracing::warn!(error = %e, "cannot load pinned MCP tool definitions; they load at the next change");
         }
+        // The cache's bounds are read once: a reload keeps the entries and the bounds.
+        let cache = crate::cache::ResponseCache::new(Arc::new(crate::cache::memory::MemoryStore::new(
+            config.cache.max_entries,
+            config.cache.max_bytes,
+            config.cache.partition_max_entries,
+        )));
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),
@@ -123,6 +129,7 @@ impl App {
             console_signouts,
             gates: Gates { gateway: crate::serve::ConnGate::new("gateway"), admin: crate::serve::ConnGate::new("admin") },
             guard_overrides: Arc::default(),
+            cache,
         };
         let stop_tasks = CancellationToken::new();
         let mut tasks = vec![spawn_change_watch(state.clone(), refresh, stop_tasks.clone())];

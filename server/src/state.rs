@@ -64,6 +64,8 @@ pub struct AppState {
     pub gates: Gates,
     /// Agents' and models' guardrail overrides (reloaded with the keys).
     pub guard_overrides: Arc<crate::guard::policy::GuardOverrides>,
+    /// Answers kept for calls that repeat.
+    pub cache: crate::cache::ResponseCache,
 }
 
 // Sub-states: a handler that needs only part of the state names that part (`State<Store>`),

@@ -27,6 +27,7 @@ that Weir's log is attached to the failure report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -221,6 +222,26 @@ spool_path = "{spool}"
 """
 
 
+def told_providers(fake: FakeProvider) -> str:
+    """The fake provider as both kinds, each passing on `x-fake-behavior`, so a test can tell the
+    fake what to do per request (`say=…`, `status=…`)."""
+    return f"""
+[[providers]]
+name = "fake-openai"
+kind = "openai"
+base_url = "{fake.openai_base}"
+api_key_env = "FAKE_PROVIDER_KEY"
+forward_headers = ["x-fake-behavior"]
+
+[[providers]]
+name = "fake-anthropic"
+kind = "anthropic"
+base_url = "{fake.anthropic_base}"
+api_key_env = "FAKE_PROVIDER_KEY"
+forward_headers = ["anthropic-version", "x-fake-behavior"]
+"""
+
+
 def config_toml(fake: FakeProvider, spool: Path) -> str:
     input_price, output_price = GPT_TEST_PRICE
     return base_sections(spool) + f"""
@@ -400,12 +421,15 @@ def _stop_weir(w: Weir) -> int | None:
     return w.process.returncode
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def weir(request: pytest.FixtureRequest, fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
-    backend: str = request.param
-    directory = tmp_path_factory.mktemp(f"weir-{backend}")
+@contextlib.contextmanager
+def running_weir(
+    backend: str, directory: Path, config_text: Callable[[Path], str], extra_env: dict[str, str] | None = None, agents: tuple[str, ...] = (AGENT,)
+) -> Iterator[Weir]:
+    """A `weir serve` on its own database of `backend` and a config written by `config_text`
+    (given the audit spool's path), with `agents` created and a key for the first; stopped,
+    and checked to have stopped cleanly, on exit."""
     config = directory / "weir.toml"
-    config.write_text(config_toml(fake_provider, directory / "audit.spool"))
+    config.write_text(config_text(directory / "audit.spool"))
     db = TestDatabase.create(backend, directory)
     listen, admin_listen = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env = clean_env(
@@ -416,21 +440,14 @@ def weir(request: pytest.FixtureRequest, fake_provider: FakeProvider, tmp_path_f
             "WEIR_ADMIN_TOKEN": ADMIN_TOKEN,
             "WEIR_LOG": "info",
             "FAKE_PROVIDER_KEY": PROVIDER_KEY,
+            **(extra_env or {}),
         }
     )
-    w = Weir(
-        backend=backend,
-        base=f"http://{listen}",
-        admin=f"http://{admin_listen}",
-        key="",
-        config=config,
-        log=directory / "weir.log",
-        db=db,
-        env=env,
-    )
+    w = Weir(backend=backend, base=f"http://{listen}", admin=f"http://{admin_listen}", key="", config=config, log=directory / "weir.log", db=db, env=env)
     try:
-        w.cli("agents", "create", AGENT)
-        w.key = w.create_key()
+        for a in agents:
+            w.cli("agents", "create", a)
+        w.key = w.create_key(agents[0])
         _start_weir(w)
         yield w
         status = _stop_weir(w)
@@ -439,6 +456,13 @@ def weir(request: pytest.FixtureRequest, fake_provider: FakeProvider, tmp_path_f
         _stop_weir(w)
         w.admin_http.close()
         db.drop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def weir(request: pytest.FixtureRequest, fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
+    backend: str = request.param
+    with running_weir(backend, tmp_path_factory.mktemp(f"weir-{backend}"), lambda spool: config_toml(fake_provider, spool)) as w:
+        yield w
 
 
 @pytest.fixture

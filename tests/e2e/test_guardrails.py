@@ -35,17 +35,13 @@ from mcp.shared.exceptions import MCPError
 from conftest import (
     ADMIN_TOKEN,
     AGENT,
-    PROVIDER_KEY,
     REPO_ROOT,
     FakeProvider,
-    TestDatabase,
     Weir,
-    _start_weir,
-    _stop_weir,
     base_sections,
-    clean_env,
     eventually,
-    free_port,
+    running_weir,
+    told_providers,
 )
 
 NODE_DIR = REPO_ROOT / "tests" / "mcp-node"
@@ -149,21 +145,7 @@ def hook_passes(hook: Hook) -> Iterator[None]:
 
 
 def guard_config(fake: FakeProvider, hook: Hook, spool: Path) -> str:
-    return base_sections(spool) + f"""
-[[providers]]
-name = "fake-openai"
-kind = "openai"
-base_url = "{fake.openai_base}"
-api_key_env = "FAKE_PROVIDER_KEY"
-forward_headers = ["x-fake-behavior"]
-
-[[providers]]
-name = "fake-anthropic"
-kind = "anthropic"
-base_url = "{fake.anthropic_base}"
-api_key_env = "FAKE_PROVIDER_KEY"
-forward_headers = ["anthropic-version", "x-fake-behavior"]
-
+    return base_sections(spool) + told_providers(fake) + f"""
 [[models]]
 name = "gpt-g"
 targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
@@ -221,32 +203,8 @@ def gw(request: pytest.FixtureRequest, fake_provider: FakeProvider, hook: Hook, 
     if not EVERYTHING.exists():
         pytest.exit("missing MCP servers: run `npm ci` in tests/mcp-node", returncode=2)
     backend: str = request.param
-    directory = tmp_path_factory.mktemp(f"weir-guard-{backend}")
-    config = directory / "weir.toml"
-    config.write_text(guard_config(fake_provider, hook, directory / "audit.spool"))
-    db = TestDatabase.create(backend, directory)
-    listen, admin_listen = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env = clean_env(
-        {
-            "WEIR_DATABASE_URL": db.url,
-            "WEIR_LISTEN": listen,
-            "WEIR_ADMIN_LISTEN": admin_listen,
-            "WEIR_ADMIN_TOKEN": ADMIN_TOKEN,
-            "WEIR_LOG": "info",
-            "FAKE_PROVIDER_KEY": PROVIDER_KEY,
-        }
-    )
-    w = Weir(backend=backend, base=f"http://{listen}", admin=f"http://{admin_listen}", key="", config=config, log=directory / "weir.log", db=db, env=env)
-    try:
-        w.cli("agents", "create", AGENT)
-        w.key = w.create_key()
-        _start_weir(w)
+    with running_weir(backend, tmp_path_factory.mktemp(f"weir-guard-{backend}"), lambda spool: guard_config(fake_provider, hook, spool)) as w:
         yield w
-        assert _stop_weir(w) == 0, f"weir did not stop cleanly; log:\n{w.log_text()}"
-    finally:
-        _stop_weir(w)
-        w.admin_http.close()
-        db.drop()
 
 
 @pytest.fixture

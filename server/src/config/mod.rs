@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 mod audit;
+mod cache;
 mod database;
 mod failover;
 mod guardrails;
@@ -25,6 +26,7 @@ mod secrets;
 mod server;
 
 pub use audit::AuditSection;
+pub use cache::{CacheConfig, CacheSection, CacheSetting, Partition};
 pub use database::DatabaseSection;
 pub use failover::FailoverSection;
 pub use guardrails::GuardrailsSection;
@@ -103,6 +105,8 @@ pub struct FileConfig {
     pub mcp: McpSection,
     #[serde(default)]
     pub guardrails: GuardrailsSection,
+    #[serde(default)]
+    pub cache: CacheSection,
 }
 
 /// Everything `weir serve` needs, validated.
@@ -136,6 +140,7 @@ pub struct Config {
     pub mcp: McpConfig,
     /// The guardrails every call runs under (before an agent's or a model's overrides).
     pub guardrails: std::sync::Arc<crate::guard::policy::Guardrails>,
+    pub cache: CacheConfig,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
 }
@@ -178,6 +183,7 @@ impl Config {
         let mcp = file.mcp.validate()?;
         file.failover.validate()?;
         let guardrails = file.guardrails.validate()?;
+        let cache = file.cache.validate(&models)?;
         file.server.validate_ip_guard()?;
 
         Ok(Self {
@@ -204,6 +210,7 @@ impl Config {
             connections: server.connections,
             mcp,
             guardrails,
+            cache,
             warnings,
         })
     }

@@ -284,6 +284,9 @@ async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse
         },
     };
     let (bytes, captured) = call.guard_answer(bytes).await?;
+    if let Some(fill) = &call.cache {
+        fill.store(call.client, &bytes, &call.request_id.id, &facts);
+    }
     let rec = &mut call.rec;
     rec.capture_response(captured.as_ref().unwrap_or(&bytes));
     if translation.is_some() {

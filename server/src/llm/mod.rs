@@ -7,7 +7,8 @@
 //! stream stages) → settle and record. This module never talks to the database: identity
 //! comes from the in-memory key index and records go to the audit queue.
 
-mod body;
+pub mod body;
+mod cached;
 mod error;
 mod estimate;
 mod failover;
@@ -42,7 +43,8 @@ use crate::state::{AppState, CurrentRuntime};
 use crate::telemetry::{self, Telemetry};
 
 /// The provider API a route speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Api {
     Chat,
     Responses,

@@ -4,6 +4,7 @@
 //! 2. [`LlmCall::parse`]: the body, read within bounds and parsed once;
 //! 3. [`LlmCall::resolve`]: the configured model the body names, if the key may use it;
 //! 4. [`LlmCall::admit`]: budgets and rate limits, the call's upper bound reserved;
+//!    then [`LlmCall::cache_lookup`]: a stored answer for the same key, served instead;
 //! 5. [`failover::upstream`]: the model's targets in plan order, each in its own protocol;
 //! 6. [`LlmCall::answer`]: the answer relayed, whole or through the stream's stages;
 //! 7. settle and record, when the recorder is finished (or dropped).
@@ -54,6 +55,8 @@ pub struct LlmCall {
     pub guard: Option<Policy>,
     /// Who the call is for, as guardrail webhooks are told.
     pub guard_context: webhook::Context,
+    /// Where its answer is stored, when the cache is on for the call and missed.
+    pub cache: Option<super::cached::CacheFill>,
 }
 
 /// A parsed request: its raw bytes, its members and what Weir reads of them.
@@ -113,7 +116,7 @@ impl LlmCall {
             ..call::new_event(&opentelemetry::Context::new(), "llm", request_id.id.clone())
         };
         let rec = CallRecorder::new(state.audit.clone(), event, started, server_cx);
-        Ok(Self { client, principal, request_id, rec, limit_headers: Vec::new(), guard: None, guard_context: webhook::Context::default() })
+        Ok(Self { client, principal, request_id, rec, limit_headers: Vec::new(), guard: None, guard_context: webhook::Context::default(), cache: None })
     }
 
     /// Stages 2 to 5, up to the provider's answer.
@@ -131,6 +134,9 @@ impl LlmCall {
             parsed = self.parse(&guarded)?;
         }
         self.admit(state, rt, model, &mut parsed).await?;
+        if let Some(hit) = self.cache_lookup(state, rt, model, parts, &parsed).await? {
+            return Ok(hit);
+        }
         failover::upstream(self, state, rt, model, parts, parsed).await
     }
 
@@ -255,16 +261,23 @@ impl LlmCall {
     /// Stage 6: the response the client gets. A stream's recorder travels into its relay,
     /// which records the call when the stream ends; any other answer is recorded here.
     fn answer(self, answer: Result<Answer, LlmError>) -> Response {
-        let Self { client, request_id, rec, limit_headers, .. } = self;
+        let Self { client, request_id, rec, limit_headers, cache, .. } = self;
+        let cache_outcome = cache.as_ref().map(|c| HeaderValue::from_static(c.outcome));
         match answer {
-            Ok(Answer::Whole(resp, ending)) => {
+            Ok(Answer::Whole(mut resp, ending)) => {
                 rec.finish(ending);
+                if let Some(v) = cache_outcome {
+                    resp.headers_mut().insert(super::cached::CACHE_HEADER, v);
+                }
                 resp
             }
             Ok(Answer::Stream(s)) => {
                 let mut headers = upstream::downstream_headers(&s.headers, request_id.header());
                 for (k, v) in limit_headers {
                     headers.insert(k, v);
+                }
+                if let Some(v) = cache_outcome {
+                    headers.insert(super::cached::CACHE_HEADER, v);
                 }
                 let s = *s;
                 let relay = Relay::new(client, s.upstream, s.status.as_u16(), s.body, s.stages, s.max_bytes, rec);

@@ -118,6 +118,10 @@ pub struct CallMetrics {
     mcp_duration: Family,
     failover: Table<AtomicU64>,
     guardrails: Table<AtomicU64>,
+    /// Response cache lookups by outcome; what hits saved (tokens, and cost in micro-USD).
+    cache: Table<AtomicU64>,
+    cache_saved_tokens: Table<AtomicU64>,
+    cache_saved_micro_usd: Table<AtomicU64>,
 }
 
 impl Default for CallMetrics {
@@ -161,6 +165,9 @@ impl Default for CallMetrics {
             ),
             failover: Table::new(&["target", "outcome"]),
             guardrails: Table::new(&["weir.guardrail", "weir.guardrail.action", "weir.guardrail.direction", "weir.call.kind"]),
+            cache: Table::new(&["weir.cache.outcome", "gen_ai.request.model", "weir.agent"]),
+            cache_saved_tokens: Table::new(&["gen_ai.request.model", "weir.agent"]),
+            cache_saved_micro_usd: Table::new(&["gen_ai.request.model", "weir.agent"]),
         }
     }
 }
@@ -202,6 +209,22 @@ impl CallMetrics {
                     }
                 }
                 self.duration.observe(&[op, provider, model, agent, error], e.latency_ms / 1000.0);
+                if let Some(outcome) = e.cache.as_deref() {
+                    let outcome = ["hit", "semantic_hit", "miss", "bypass"].into_iter().find(|o| *o == outcome).unwrap_or("other");
+                    self.cache.with(&[outcome, model, agent], AtomicU64::default, |c| {
+                        c.fetch_add(1, Relaxed);
+                    });
+                    if let Some(n) = e.cache_saved_tokens {
+                        self.cache_saved_tokens.with(&[model, agent], AtomicU64::default, |c| {
+                            c.fetch_add(u64::try_from(n).unwrap_or(0), Relaxed);
+                        });
+                    }
+                    if let Some(usd) = e.cache_saved_cost_usd {
+                        self.cache_saved_micro_usd.with(&[model, agent], AtomicU64::default, |c| {
+                            c.fetch_add((usd.max(0.0) * 1e6).round() as u64, Relaxed);
+                        });
+                    }
+                }
                 if let Some(t) = e.ttft_ms.filter(|_| e.streamed) {
                     self.first_chunk.observe(&base, t / 1000.0);
                 }
@@ -252,6 +275,33 @@ impl CallMetrics {
         );
         guardrails.points = self.guardrails.points(|c| Value::Int(c.load(Relaxed)));
         out.push(guardrails);
+        let mut cache = Metric::new(
+            "weir.cache.lookups",
+            "weir_cache_lookups_total",
+            "{call}",
+            Kind::Counter,
+            "LLM calls the response cache was on for, by outcome (hit, semantic_hit, miss, bypass), model and agent.",
+        );
+        cache.points = self.cache.points(|c| Value::Int(c.load(Relaxed)));
+        out.push(cache);
+        let mut saved = Metric::new(
+            "weir.cache.saved.tokens",
+            "weir_cache_saved_tokens_total",
+            "{token}",
+            Kind::Counter,
+            "Provider tokens that answers served from the cache took to make, saved by serving them again.",
+        );
+        saved.points = self.cache_saved_tokens.points(|c| Value::Int(c.load(Relaxed)));
+        out.push(saved);
+        let mut saved_cost = Metric::new(
+            "weir.cache.saved.cost",
+            "weir_cache_saved_cost_usd_total",
+            "USD",
+            Kind::Counter,
+            "What answers served from the cache cost to make, saved by serving them again.",
+        );
+        saved_cost.points = self.cache_saved_micro_usd.points(|c| Value::Float(c.load(Relaxed) as f64 / 1e6));
+        out.push(saved_cost);
     }
 }
 

@@ -169,12 +169,13 @@ impl Store {
             error_message, latency_ms, ttft_ms, streamed, input_tokens, output_tokens, cached_input_tokens, \
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
-            approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation, guardrails, guardrail_action";
-        const NCOLS: usize = 46;
-        // `ttft_ms`, `cost_usd` and `approval_wait_ms`: a missing value is bound as NaN and stored as NULL (SQLite does
+            approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation, guardrails, guardrail_action, \
+            cache, cache_origin, cache_similarity, cache_saved_tokens, cache_saved_cost_usd";
+        const NCOLS: usize = 51;
+        // `ttft_ms`, `cost_usd`, `approval_wait_ms` and the cache's floats: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
-        const NULLABLE_FLOATS: [usize; 3] = [20, 27, 42];
+        const NULLABLE_FLOATS: [usize; 5] = [20, 27, 42, 48, 50];
         let mut sql = String::with_capacity(64 + events.len() * NCOLS * 5);
         sql.push_str("INSERT INTO audit_events (");
         sql.push_str(COLS);
@@ -256,7 +257,12 @@ impl Store {
                 .bind(e.approval_wait_ms.unwrap_or(f64::NAN))
                 .bind(&e.upstream_operation)
                 .bind(&e.guardrails)
-                .bind(&e.guardrail_action);
+                .bind(&e.guardrail_action)
+                .bind(&e.cache)
+                .bind(&e.cache_origin)
+                .bind(e.cache_similarity.unwrap_or(f64::NAN))
+                .bind(e.cache_saved_tokens)
+                .bind(e.cache_saved_cost_usd.unwrap_or(f64::NAN));
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -468,5 +474,10 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         upstream_operation: r.try_get("upstream_operation")?,
         guardrails: r.try_get("guardrails")?,
         guardrail_action: r.try_get("guardrail_action")?,
+        cache: r.try_get("cache")?,
+        cache_origin: r.try_get("cache_origin")?,
+        cache_similarity: r.try_get("cache_similarity")?,
+        cache_saved_tokens: r.try_get("cache_saved_tokens")?,
+        cache_saved_cost_usd: r.try_get("cache_saved_cost_usd")?,
     })
 }

@@ -1,0 +1,123 @@
+//! The key of a cached answer: its partition (whose answers these are), the model, and a digest
+//! of everything else that shapes an answer.
+//!
+//! The digest covers the client's protocol, the resolved model and every top-level member of
+//! the body as Weir forwards it (after the request guardrails masked it and the limiter set an
+//! output cap), in name order, except the members that only say how an answer is delivered or
+//! who asked: `stream`, `stream_options`, `user`, `metadata`, `store`, `safety_identifier`,
+//! `prompt_cache_key`, `prompt_cache_retention`. Members are compared as the client wrote them
+//! (two bodies that differ only in spacing inside a member are different keys: a miss, never a
+//! wrong hit).
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{CacheConfig, Partition};
+use crate::llm::body::RequestBody;
+use crate::llm::Api;
+
+/// Members that do not shape the answer's content.
+const DELIVERY_ONLY: [&str; 8] = ["stream", "stream_options", "user", "metadata", "store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    pub partition: String,
+    pub model: String,
+    pub digest: [u8; 32],
+}
+
+impl CacheKey {
+    /// The key of a call by `agent` (id and name) for `user` to `model`.
+    pub fn new(cfg: &CacheConfig, api: Api, model: &str, agent_id: &str, agent_name: &str, user: Option<&str>, body: &RequestBody<'_>) -> Self {
+        Self { partition: partition(cfg, agent_id, agent_name, user), model: model.to_string(), digest: digest(api, model, body) }
+    }
+
+    /// The digest as text (for stores that key by strings).
+    pub fn digest_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+}
+
+/// Whose answers a call may be served: the agent's own, or its scope's; per end user when the
+/// config says so.
+pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str, user: Option<&str>) -> String {
+    let base = match cfg.scope_of.get(agent_name) {
+        Some(scope) => format!("scope:{scope}"),
+        None => format!("agent:{agent_id}"),
+    };
+    match cfg.partition {
+        Partition::Agent => base,
+        // Length-prefixed, so no user name can make one partition look like another.
+        Partition::AgentUser => {
+            let u = user.unwrap_or("");
+            format!("{base}|user:{}:{u}", u.len())
+        }
+    }
+}
+
+fn digest(api: Api, model: &str, body: &RequestBody<'_>) -> [u8; 32] {
+    let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !DELIVERY_ONLY.contains(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    // Each part length-prefixed: no two different sequences hash the same bytes.
+    let mut part = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    part(api.operation().as_bytes());
+    part(model.as_bytes());
+    for (k, v) in members {
+        part(k.as_bytes());
+        part(v.as_bytes());
+    }
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Env};
+
+    fn cfg(extra: &str) -> CacheConfig {
+        Config::from_toml(extra, &Env::default()).unwrap().cache
+    }
+
+    fn key(c: &CacheConfig, agent: &str, user: Option<&str>, body: &str) -> CacheKey {
+        let b = RequestBody::parse(body.as_bytes()).unwrap();
+        CacheKey::new(c, Api::Chat, "m", &format!("id-{agent}"), agent, user, &b)
+    }
+
+    const BODY: &str = r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}"#;
+
+    #[test]
+    fn what_shapes_the_answer_is_in_the_key_and_delivery_is_not() {
+        let c = cfg("");
+        let k = key(&c, "a", None, BODY);
+        assert_eq!(k, key(&c, "a", None, r#"{"temperature":0,"stream":true,"stream_options":{"include_usage":true},"user":"u1","messages":[{"role":"user","content":"hi"}],"model":"m","metadata":{"x":"y"}}"#));
+        for other in [
+            r#"{"model":"m","messages":[{"role":"user","content":"hi!"}],"temperature":0}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1}"#,
+            r#"{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"temperature":0}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f"}}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"response_format":{"type":"json_object"}}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_completion_tokens":5}"#,
+        ] {
+            assert_ne!(k.digest, key(&c, "a", None, other).digest, "{other}");
+        }
+        let b = RequestBody::parse(BODY.as_bytes()).unwrap();
+        assert_ne!(k.digest, CacheKey::new(&c, Api::Responses, "m", "id-a", "a", None, &b).digest, "the protocol");
+        assert_ne!(k.digest, CacheKey::new(&c, Api::Chat, "m2", "id-a", "a", None, &b).digest, "the model");
+    }
+
+    #[test]
+    fn partitions_are_per_agent_unless_a_scope_names_them_together() {
+        let c = cfg("[[cache.scopes]]\nname = \"team\"\nagents = [\"a\", \"b\"]\n");
+        assert_eq!(key(&c, "a", None, BODY).partition, key(&c, "b", None, BODY).partition);
+        assert_ne!(key(&c, "a", None, BODY).partition, key(&c, "c", None, BODY).partition);
+        assert_ne!(key(&c, "c", None, BODY).partition, key(&c, "d", None, BODY).partition);
+        // A user named like a partition cannot reach another's.
+        let c = cfg("[cache]\npartition = \"agent_user\"\n");
+        assert_ne!(key(&c, "a", Some("u1"), BODY).partition, key(&c, "a", Some("u2"), BODY).partition);
+        assert_ne!(key(&c, "a", Some("x"), BODY).partition, key(&c, "a", None, BODY).partition);
+        assert_eq!(key(&c, "a", Some("u1"), BODY).partition, key(&c, "a", Some("u1"), BODY).partition);
+    }
+}

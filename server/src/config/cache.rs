@@ -1,0 +1,242 @@
+//! `[cache]`: the response cache — whether it is on (for every call, per model, per agent),
+//! how long answers are kept, how much memory it may take, and which agents share answers.
+//!
+//! Answers are partitioned by agent: an agent is served only answers made for it, unless a
+//! `[[cache.scopes]]` entry names it with others, who then share one partition.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{invalid, ConfigError, Model};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partition {
+    /// One partition per agent (or per shared scope).
+    Agent,
+    /// One per agent (or scope) and end user (`x-weir-user`, or the body's `user`).
+    AgentUser,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSection {
+    /// The cache's default for every model and agent (models and agents may say otherwise).
+    pub enabled: bool,
+    /// How long an answer is served from the cache.
+    pub ttl_secs: u64,
+    /// Answers kept in this replica's memory at most, and their bytes at most (the least
+    /// recently used go first).
+    pub max_entries: usize,
+    pub max_bytes: usize,
+    /// An answer larger than this is not kept.
+    pub max_entry_bytes: usize,
+    /// Answers kept per partition at most (in memory and in Redis).
+    pub partition_max_entries: usize,
+    pub partition: Partition,
+    /// How long a lookup in Redis may take before it counts as a miss.
+    pub lookup_timeout_ms: u64,
+    pub scopes: Vec<ScopeSection>,
+    pub models: Vec<ModelCacheSection>,
+    pub agents: Vec<AgentCacheSection>,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            ttl_secs: 3600,
+            max_entries: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+            max_entry_bytes: 1024 * 1024,
+            partition_max_entries: 1000,
+            partition: Partition::Agent,
+            lookup_timeout_ms: 50,
+            scopes: Vec::new(),
+            models: Vec::new(),
+            agents: Vec::new(),
+        }
+    }
+}
+
+/// Agents that share one partition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSection {
+    pub name: String,
+    pub agents: Vec<String>,
+}
+
+/// A model's own setting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCacheSection {
+    pub model: String,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+}
+
+/// An agent's own setting (the admin API and console may set one too; theirs wins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentCacheSection {
+    pub agent: String,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+}
+
+/// On or off, and for how long: a model's or an agent's setting, each part optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct CacheSetting {
+    pub enabled: Option<bool>,
+    pub ttl_secs: Option<u64>,
+}
+
+/// The cache's settings, validated.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub ttl: Duration,
+    pub max_entries: usize,
+    pub max_bytes: usize,
+    pub max_entry_bytes: usize,
+    pub partition_max_entries: usize,
+    pub partition: Partition,
+    pub lookup_timeout: Duration,
+    /// Agent name → the scope it shares a partition in.
+    pub scope_of: BTreeMap<String, String>,
+    pub models: BTreeMap<String, CacheSetting>,
+    pub agents: BTreeMap<String, CacheSetting>,
+}
+
+/// The longest an answer may be kept (a TTL is also a bound on what a client can make Weir hold).
+const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+
+impl CacheSection {
+    pub(super) fn validate(&self, models: &[Model]) -> Result<CacheConfig, ConfigError> {
+        let ttl = |key: &str, t: u64| {
+            if t == 0 || t > MAX_TTL_SECS {
+                Err(invalid(key, format!("must be 1 to {MAX_TTL_SECS} seconds")))
+            } else {
+                Ok(())
+            }
+        };
+        ttl("cache.ttl_secs", self.ttl_secs)?;
+        if self.max_entries == 0 || self.max_bytes == 0 || self.partition_max_entries == 0 {
+            return Err(invalid("cache", "max_entries, max_bytes and partition_max_entries must be positive"));
+        }
+        if self.max_entry_bytes == 0 || self.max_entry_bytes > self.max_bytes {
+            return Err(invalid("cache.max_entry_bytes", "must be positive and at most max_bytes"));
+        }
+        if self.lookup_timeout_ms == 0 || self.lookup_timeout_ms > 10_000 {
+            return Err(invalid("cache.lookup_timeout_ms", "must be 1 to 10000"));
+        }
+        let mut scope_of = BTreeMap::new();
+        for (i, s) in self.scopes.iter().enumerate() {
+            if s.name.trim().is_empty() || s.name.len() > 200 {
+                return Err(invalid(format!("cache.scopes[{i}].name"), "must be 1 to 200 characters"));
+            }
+            if self.scopes[..i].iter().any(|o| o.name == s.name) {
+                return Err(invalid(format!("cache.scopes[{i}].name"), format!("scope `{}` is defined twice", s.name)));
+            }
+            if s.agents.len() < 2 {
+                return Err(invalid(format!("cache.scopes[{i}].agents"), "must name at least two agents (an agent alone has its own partition)"));
+            }
+            for a in &s.agents {
+                if let Some(other) = scope_of.insert(a.clone(), s.name.clone()) {
+                    return Err(invalid(format!("cache.scopes[{i}].agents"), format!("agent `{a}` is already in scope `{other}`")));
+                }
+            }
+        }
+        let mut model_settings = BTreeMap::new();
+        for (i, m) in self.models.iter().enumerate() {
+            let key = format!("cache.models[{i}]");
+            if !models.iter().any(|x| x.name == m.model) {
+                return Err(invalid(format!("{key}.model"), format!("unknown model `{}`", m.model)));
+            }
+            if let Some(t) = m.ttl_secs {
+                ttl(&format!("{key}.ttl_secs"), t)?;
+            }
+            if model_settings.insert(m.model.clone(), CacheSetting { enabled: m.enabled, ttl_secs: m.ttl_secs }).is_some() {
+                return Err(invalid(format!("{key}.model"), format!("model `{}` is listed twice", m.model)));
+            }
+        }
+        let mut agent_settings = BTreeMap::new();
+        for (i, a) in self.agents.iter().enumerate() {
+            let key = format!("cache.agents[{i}]");
+            if let Some(t) = a.ttl_secs {
+                ttl(&format!("{key}.ttl_secs"), t)?;
+            }
+            if agent_settings.insert(a.agent.clone(), CacheSetting { enabled: a.enabled, ttl_secs: a.ttl_secs }).is_some() {
+                return Err(invalid(format!("{key}.agent"), format!("agent `{}` is listed twice", a.agent)));
+            }
+        }
+        Ok(CacheConfig {
+            enabled: self.enabled,
+            ttl: Duration::from_secs(self.ttl_secs),
+            max_entries: self.max_entries,
+            max_bytes: self.max_bytes,
+            max_entry_bytes: self.max_entry_bytes,
+            partition_max_entries: self.partition_max_entries,
+            partition: self.partition,
+            lookup_timeout: Duration::from_millis(self.lookup_timeout_ms),
+            scope_of,
+            models: model_settings,
+            agents: agent_settings,
+        })
+    }
+}
+
+impl CacheConfig {
+    /// Whether calls to `model` by `agent` use the cache, and for how long an answer is kept:
+    /// the agent's setting (the admin API's, `stored`, over the file's), then the model's,
+    /// then the default. `None` when the cache is off for them.
+    pub fn setting_for(&self, model: &str, agent: &str, stored: Option<CacheSetting>) -> Option<Duration> {
+        let layers = [stored, self.agents.get(agent).copied(), self.models.get(model).copied()];
+        let enabled = layers.iter().flatten().find_map(|s| s.enabled).unwrap_or(self.enabled);
+        let ttl = layers.iter().flatten().find_map(|s| s.ttl_secs).map_or(self.ttl, Duration::from_secs);
+        enabled.then_some(ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, Env};
+
+    fn cfg(extra: &str) -> Result<Config, String> {
+        let text = format!("[[providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9\"\n\n[[models]]\nname = \"m\"\ntargets = [{{ provider = \"p\", model = \"x\" }}]\n\n{extra}");
+        Config::from_toml(&text, &Env::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn settings_layer_agent_over_model_over_default() {
+        let c = cfg("[cache]\nttl_secs = 60\n[[cache.models]]\nmodel = \"m\"\nenabled = true\nttl_secs = 30\n[[cache.agents]]\nagent = \"quiet\"\nenabled = false\n").unwrap();
+        let cache = &c.cache;
+        assert_eq!(cache.setting_for("m", "any", None), Some(std::time::Duration::from_secs(30)));
+        assert_eq!(cache.setting_for("m", "quiet", None), None);
+        assert_eq!(cache.setting_for("other", "any", None), None, "off by default");
+        let stored = super::CacheSetting { enabled: Some(true), ttl_secs: Some(5) };
+        assert_eq!(cache.setting_for("m", "quiet", Some(stored)), Some(std::time::Duration::from_secs(5)), "the admin API's setting wins");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        for (extra, key) in [
+            ("[cache]\nttl_secs = 0\n", "cache.ttl_secs"),
+            ("[cache]\nmax_entry_bytes = 0\n", "cache.max_entry_bytes"),
+            ("[[cache.models]]\nmodel = \"nope\"\nenabled = true\n", "cache.models[0].model"),
+            ("[[cache.scopes]]\nname = \"s\"\nagents = [\"a\"]\n", "cache.scopes[0].agents"),
+            ("[[cache.scopes]]\nname = \"s\"\nagents = [\"a\", \"b\"]\n[[cache.scopes]]\nname = \"t\"\nagents = [\"b\", \"c\"]\n", "cache.scopes[1].agents"),
+            ("[cache]\npartition = \"global\"\n", "unknown variant `global`"),
+        ] {
+            let err = cfg(extra).unwrap_err();
+            assert!(err.contains(key), "{extra}: {err}");
+        }
+    }
+}

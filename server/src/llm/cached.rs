@@ -1,0 +1,135 @@
+//! Stage 4b of a call: the response cache. After the call was admitted (a spent budget refuses
+//! a cached answer as it refuses any other), an answer stored for the same key is served
+//! instead of calling a provider: through the requesting agent's current response guardrails,
+//! as JSON or as a stream as the client asked, the reservation released in full (a hit costs
+//! no provider tokens). On a miss the call goes on, carrying what is needed to store its
+//! answer once it is complete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::error::LlmError;
+use super::failover::Answer;
+use super::pipeline::{LlmCall, Parsed};
+use super::record::Ending;
+use super::{usage, Api};
+use crate::cache::{CacheKey, CacheStore, ClientDirectives, Entry};
+use crate::config::{Model, Price};
+use crate::state::{AppState, Runtime};
+
+/// The header that says what the cache did.
+pub const CACHE_HEADER: &str = "x-weir-cache";
+
+/// What a call that missed needs to store its answer.
+pub struct CacheFill {
+    pub key: CacheKey,
+    pub ttl: Duration,
+    pub store: Arc<dyn CacheStore>,
+    pub max_entry_bytes: usize,
+    pub price: Option<Price>,
+    /// Whether the answer may be stored (not under `Cache-Control: no-store`).
+    pub storable: bool,
+    /// What the client is told (`miss`, `bypass`).
+    pub outcome: &'static str,
+}
+
+impl CacheFill {
+    /// Stores a complete answer the client got, off the call's path.
+    pub fn store(&self, api: Api, body: &[u8], origin: &str, facts: &usage::ResponseFacts) {
+        if !self.storable || body.len() > self.max_entry_bytes || !complete(api, body) {
+            return;
+        }
+        let Ok(body) = std::str::from_utf8(body) else { return };
+        let u = &facts.usage;
+        let entry = Entry {
+            api,
+            body: body.to_string(),
+            origin: origin.to_string(),
+            input_tokens: u.input.unwrap_or(0),
+            output_tokens: u.output.unwrap_or(0),
+            cost_usd: self.price.map_or(0.0, |p| p.cost(u.input.unwrap_or(0), u.cached_input.unwrap_or(0), u.output.unwrap_or(0))),
+            stored_at: crate::store::now_ms(),
+        };
+        let (store, key, ttl) = (Arc::clone(&self.store), self.key.clone(), self.ttl);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move { store.put(&key, entry, ttl).await });
+        }
+    }
+}
+
+/// Whether a whole answer is one to keep: a responses answer must have completed (not
+/// `incomplete` or `failed`, which also come with 200).
+fn complete(api: Api, body: &[u8]) -> bool {
+    match api {
+        Api::Responses => {
+            #[derive(serde::Deserialize)]
+            struct Status<'a> {
+                #[serde(borrow)]
+                status: Option<&'a str>,
+            }
+            serde_json::from_slice::<Status<'_>>(body).is_ok_and(|s| s.status == Some("completed"))
+        }
+        _ => true,
+    }
+}
+
+impl LlmCall {
+    /// Stage 4b: the cached answer for this call, if the cache is on for it and holds one.
+    /// Otherwise the call carries what it needs to store its answer.
+    pub async fn cache_lookup(&mut self, state: &AppState, rt: &Runtime, model: &Model, parts: &Parts, parsed: &Parsed<'_>) -> Result<Option<Answer>, LlmError> {
+        let cfg = &rt.config.cache;
+        let agent = &self.principal;
+        let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, None) else { return Ok(None) };
+        // A stream is served from the cache and stored in it like a whole answer only once the
+        // stream's conversions exist for the protocol.
+        if parsed.json.get::<bool>("stream") == Some(true) {
+            return Ok(None);
+        }
+        let directives = ClientDirectives::from_headers(&parts.headers);
+        let user = self.rec.end_user();
+        let key = CacheKey::new(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json);
+        let store = Arc::clone(&state.cache.store);
+        if directives.lookup {
+            let found = tokio::time::timeout(cfg.lookup_timeout, store.get(&key)).await.ok().flatten();
+            if let Some(entry) = found.filter(|e| e.api == self.client) {
+                return self.serve_hit(&entry).await.map(Some);
+            }
+        }
+        let outcome = if directives.lookup { "miss" } else { "bypass" };
+        self.rec.update_event(|ev| ev.cache = Some(outcome.into()));
+        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome });
+        Ok(None)
+    }
+
+    /// A stored answer, served: through the agent's response guardrails now in force, the
+    /// provider's usage left out of what is charged (recorded as saved instead).
+    async fn serve_hit(&mut self, entry: &Entry) -> Result<Answer, LlmError> {
+        self.rec.update_event(|ev| {
+            ev.cache = Some("hit".into());
+            ev.cache_origin = Some(entry.origin.clone());
+            ev.cache_saved_tokens = Some(i64::try_from(entry.input_tokens + entry.output_tokens).unwrap_or(i64::MAX));
+            ev.cache_saved_cost_usd = Some(entry.cost_usd);
+        });
+        let body = Bytes::from(entry.body.clone());
+        let mut facts = usage::from_body(self.client, &body).unwrap_or_default();
+        facts.usage = usage::Usage::default();
+        self.rec.mark_first_chunk();
+        let (body, captured) = self.guard_answer(body).await?;
+        self.rec.capture_response(captured.as_ref().unwrap_or(&body));
+        let mut out = Response::new(Body::from(body));
+        let headers = out.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+        for (k, v) in &self.limit_headers {
+            headers.insert(k.clone(), v.clone());
+        }
+        let out = self.request_id.stamp(out);
+        Ok(Answer::Whole(out, Ending::ok(StatusCode::OK.as_u16(), facts)))
+    }
+}

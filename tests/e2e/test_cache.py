@@ -1,0 +1,352 @@
+"""The response cache, through the official SDKs: what is a hit and what is not, isolation
+between agents, the client's Cache-Control, errors never stored, what a hit costs, guardrails
+on a hit, TTL and the partition bound.
+
+Every test makes its own agent (its own partition) and its own prompt, so tests do not see one
+another's answers. The fake provider is told what to answer per request (`x-fake-behavior:
+say=…`, a header Weir forwards but the cache key does not hold): a hit is known by answering
+what the first call was told to say, and by the fake receiving one request, not two.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from conftest import AGENT, FakeProvider, Weir, base_sections, eventually, running_weir, told_providers
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def say(text: str) -> dict[str, str]:
+    return {"x-fake-behavior": f"say={b64(text)}"}
+
+
+def cache_config(fake: FakeProvider, spool: Path) -> str:
+    return base_sections(spool) + told_providers(fake) + f"""
+[[models]]
+name = "gpt-c"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
+price = {{ input_per_mtok = 1.0, output_per_mtok = 2.0 }}
+
+[[models]]
+name = "gpt-c2"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
+
+[[models]]
+name = "claude-c"
+targets = [{{ provider = "fake-anthropic", model = "claude-x" }}]
+
+[[models]]
+name = "gpt-short"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
+
+[[models]]
+name = "gpt-uncached"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
+
+[cache]
+enabled = true
+partition_max_entries = 3
+
+[[cache.models]]
+model = "gpt-short"
+ttl_secs = 1
+
+[[cache.models]]
+model = "gpt-uncached"
+enabled = false
+
+[[cache.scopes]]
+name = "team"
+agents = ["team-a", "team-b"]
+
+[[cache.agents]]
+agent = "no-cache-agent"
+enabled = false
+
+[guardrails]
+enabled = true
+pii = {{ action = "mask" }}
+secrets = {{ action = "off" }}
+injection = {{ action = "off" }}
+"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def cw(request: pytest.FixtureRequest, fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
+    backend: str = request.param
+    with running_weir(backend, tmp_path_factory.mktemp(f"weir-cache-{backend}"), lambda spool: cache_config(fake_provider, spool)) as w:
+        yield w
+
+
+def new_agent(w: Weir, name: str | None = None) -> tuple[str, str]:
+    """A fresh agent and its key, usable once the running Weir has loaded it."""
+    name = name or f"c{uuid.uuid4().hex[:10]}"
+    if name not in w.cli("agents", "list").stdout.split():
+        w.cli("agents", "create", name)
+    key = w.create_key(name)
+    # Keys reach the running Weir within its refresh interval.
+    client = openai.OpenAI(base_url=f"{w.base}/v1", api_key=key, max_retries=0, timeout=30)
+    eventually(lambda: _models_ok(client), 5, f"the key of agent {name} to be loaded")
+    client.close()
+    return name, key
+
+
+def _models_ok(client: openai.OpenAI) -> bool | None:
+    try:
+        client.models.list()
+        return True
+    except openai.AuthenticationError:
+        return None
+
+
+def oai(w: Weir, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{w.base}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def chat(client: openai.OpenAI, prompt: str, answer: str = "first answer", model: str = "gpt-c", headers: dict[str, str] | None = None, **kw: Any) -> tuple[str, str | None, str]:
+    """One chat call: the answer's text, the `x-weir-cache` header, the request id."""
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": prompt}], extra_headers={**say(answer), **(headers or {})}, **kw
+    )
+    c = raw.parse()
+    return c.choices[0].message.content or "", raw.headers.get("x-weir-cache"), raw.headers.get("x-request-id") or ""
+
+
+def upstream_calls(fake: FakeProvider, marker: str) -> int:
+    return sum(1 for r in fake.requests() if marker in str(r["body"]))
+
+
+def test_a_repeated_call_is_answered_from_the_cache_and_recorded_as_a_hit(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"What is the capital of France? {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        first, h1, rid1 = chat(c, prompt, "Paris, the first time.")
+        second, h2, rid2 = chat(c, prompt, "a fresh answer the cache must not give")
+    assert (first, h1) == ("Paris, the first time.", "miss")
+    assert (second, h2) == ("Paris, the first time.", "hit")
+    assert upstream_calls(fake_provider, prompt) == 1
+    origin = cw.audit_event(rid1)
+    hit = cw.audit_event(rid2)
+    assert origin["cache"] == "miss" and origin["input_tokens"] > 0
+    assert hit["cache"] == "hit" and hit["cache_origin"] == rid1
+    assert hit["input_tokens"] is None and hit["output_tokens"] is None and hit["cost_usd"] is None, "a hit charges no provider tokens"
+    assert hit["cache_saved_tokens"] == origin["input_tokens"] + origin["output_tokens"]
+    assert hit["cache_saved_cost_usd"] == pytest.approx(origin["cost_usd"])
+    assert hit["outcome"] == "ok" and hit["status_code"] == 200
+    # Counted by outcome, with what the hit saved.
+    agent = hit["agent_name"]
+
+    def counted() -> bool | None:
+        text = httpx.get(f"{cw.admin}/metrics", timeout=5).text
+        hits = re.search(rf'weir_cache_lookups_total{{[^}}]*weir_agent="{agent}"[^}}]*weir_cache_outcome="hit"[^}}]*}} (\d+)', text) or re.search(
+            rf'weir_cache_lookups_total{{[^}}]*weir_cache_outcome="hit"[^}}]*weir_agent="{agent}"[^}}]*}} (\d+)', text
+        )
+        saved = re.search(rf'weir_cache_saved_tokens_total{{[^}}]*weir_agent="{agent}"[^}}]*}} (\d+)', text)
+        return (hits is not None and int(hits.group(1)) == 1 and saved is not None and int(saved.group(1)) == hit["cache_saved_tokens"]) or None
+
+    eventually(counted, 5, "the hit and the tokens it saved counted in /metrics")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"temperature": 0.9},
+        {"max_completion_tokens": 7},
+        {"response_format": {"type": "json_object"}},
+        {"tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]},
+        {"seed": 42},
+        {"model": "gpt-c2"},
+        {"system": "Answer in French."},
+        {"earlier_turn": "Earlier question"},
+    ],
+)
+def test_anything_that_shapes_the_answer_is_a_miss(cw: Weir, fake_provider: FakeProvider, change: dict[str, Any]) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Tell me a fact. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt)[1] == "miss"
+        kw = dict(change)
+        model = kw.pop("model", "gpt-c")
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        if "system" in kw:
+            messages.insert(0, {"role": "system", "content": kw.pop("system")})
+        if "earlier_turn" in kw:
+            messages = [{"role": "user", "content": kw.pop("earlier_turn")}, {"role": "assistant", "content": "Earlier answer"}, *messages]
+        raw = c.chat.completions.with_raw_response.create(model=model, messages=messages, extra_headers=say("second"), **kw)
+        assert raw.headers.get("x-weir-cache") == "miss", change
+        # And the same changed call again is a hit of its own.
+        again = c.chat.completions.with_raw_response.create(model=model, messages=messages, extra_headers=say("third"), **kw)
+        assert again.headers.get("x-weir-cache") == "hit", change
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
+def test_agents_never_get_each_others_answers_unless_one_scope_names_both(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key_a = new_agent(cw)
+    _, key_b = new_agent(cw)
+    prompt = f"Same words from two agents. {uuid.uuid4()}"
+    with oai(cw, key_a) as a, oai(cw, key_b) as b:
+        assert chat(a, prompt, "for agent A")[:2] == ("for agent A", "miss")
+        assert chat(b, prompt, "for agent B")[:2] == ("for agent B", "miss")
+        assert chat(a, prompt, "x")[:2] == ("for agent A", "hit")
+        assert chat(b, prompt, "x")[:2] == ("for agent B", "hit")
+    assert upstream_calls(fake_provider, prompt) == 2
+    # Two agents named in one scope share it.
+    _, key_ta = new_agent(cw, "team-a")
+    _, key_tb = new_agent(cw, "team-b")
+    prompt = f"Shared within the team. {uuid.uuid4()}"
+    with oai(cw, key_ta) as ta, oai(cw, key_tb) as tb:
+        assert chat(ta, prompt, "team answer")[:2] == ("team answer", "miss")
+        assert chat(tb, prompt, "other")[:2] == ("team answer", "hit")
+    assert upstream_calls(fake_provider, prompt) == 1
+
+
+def test_cache_control_no_cache_skips_the_lookup_and_no_store_keeps_nothing(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Directives. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt, "one")[:2] == ("one", "miss")
+        # no-cache: not answered from the cache, and its answer replaces the stored one.
+        assert chat(c, prompt, "two", headers={"Cache-Control": "no-cache"})[:2] == ("two", "bypass")
+        assert chat(c, prompt, "three")[:2] == ("two", "hit")
+        # no-store: neither looked up nor stored.
+        other = f"Never kept. {uuid.uuid4()}"
+        assert chat(c, other, "four", headers={"Cache-Control": "no-store"})[:2] == ("four", "bypass")
+        assert chat(c, other, "five")[:2] == ("five", "miss")
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
+def test_errors_are_never_stored(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"An error first. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        with pytest.raises(openai.BadRequestError):
+            c.chat.completions.create(model="gpt-c", messages=[{"role": "user", "content": prompt}], extra_headers={"x-fake-behavior": "status=400"})
+        assert chat(c, prompt, "fine now")[:2] == ("fine now", "miss")
+        assert chat(c, prompt, "x")[:2] == ("fine now", "hit")
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
+def test_a_hit_costs_no_budget_and_a_spent_budget_refuses_even_a_cached_answer(cw: Weir) -> None:
+    name, key = new_agent(cw)
+    cw.admin_put(f"/api/v1/agents/{name}/budgets", {"period": "day", "tokens": 10_000})
+
+    def used() -> float:
+        return cw.admin_get(f"/api/v1/agents/{name}/budgets").json()["budgets"][0]["used"]
+
+    prompt = f"Budgeted. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        _, _, rid = chat(c, prompt, "costly answer")
+        spent = cw.audit_event(rid)
+        tokens = spent["input_tokens"] + spent["output_tokens"]
+        eventually(lambda: used() == tokens or None, 5, "the miss's tokens to be charged")
+        for _ in range(3):
+            assert chat(c, prompt)[1] == "hit"
+        time.sleep(0.3)
+        assert used() == tokens, "hits charge nothing"
+        # Spend the budget: the cached answer is refused like any other.
+        cw.admin_put(f"/api/v1/agents/{name}/budgets", {"period": "day", "tokens": tokens})
+        eventually(lambda: _refused(c, prompt), 5, "a spent budget to refuse the cached answer")
+
+
+def _refused(c: openai.OpenAI, prompt: str) -> bool | None:
+    try:
+        chat(c, prompt)
+        return None
+    except openai.RateLimitError:
+        return True
+
+
+def test_a_hit_passes_the_guardrails_in_force_now(cw: Weir) -> None:
+    name, key = new_agent(cw)
+    email = "dana.whitfield@northwind-mail.com"
+    # Stored while the agent's PII guardrail is off: the answer keeps the address.
+    cw.admin_put(f"/api/v1/guardrails/agents/{name}", {"overrides": {"pii": "off"}})
+    prompt = f"Who do I write to? {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        eventually(lambda: email in chat(c, f"probe {uuid.uuid4()}", f"Write to {email}.", model="gpt-uncached")[0] or None, 5, "the override to apply")
+        assert chat(c, prompt, f"Write to {email}.")[:2] == (f"Write to {email}.", "miss")
+        cw.admin_put(f"/api/v1/guardrails/agents/{name}", {"overrides": {}})
+        eventually(lambda: "[EMAIL]" in chat(c, f"probe {uuid.uuid4()}", f"Write to {email}.", model="gpt-uncached")[0] or None, 5, "the override to be lifted")
+        text, outcome, _ = chat(c, prompt)
+    assert outcome == "hit" and text == "Write to [EMAIL]."
+
+
+def test_models_and_agents_the_cache_is_off_for_are_neither_looked_up_nor_stored(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Uncached model. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt, "a", model="gpt-uncached")[:2] == ("a", None)
+        assert chat(c, prompt, "b", model="gpt-uncached")[:2] == ("b", None)
+    _, key = new_agent(cw, "no-cache-agent")
+    with oai(cw, key) as c:
+        other = f"Uncached agent. {uuid.uuid4()}"
+        assert chat(c, other, "c")[:2] == ("c", None)
+        assert chat(c, other, "d")[:2] == ("d", None)
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
+def test_an_answer_expires_after_its_ttl(cw: Weir) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Short-lived. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt, "old", model="gpt-short")[:2] == ("old", "miss")
+        assert chat(c, prompt, "x", model="gpt-short")[:2] == ("old", "hit")
+        time.sleep(1.2)
+        assert chat(c, prompt, "new", model="gpt-short")[:2] == ("new", "miss")
+
+
+def test_a_partition_keeps_at_most_its_bound_the_least_recently_used_going_first(cw: Weir) -> None:
+    _, key = new_agent(cw)
+    prompts = [f"Prompt {i} {uuid.uuid4()}" for i in range(4)]
+    with oai(cw, key) as c:
+        for p in prompts[:3]:
+            assert chat(c, p, p)[1] == "miss"
+        # The first is used again, so the second is now the least recently used.
+        assert chat(c, prompts[0])[1] == "hit"
+        assert chat(c, prompts[3], prompts[3])[1] == "miss"
+        assert chat(c, prompts[1], "again")[:2] == ("again", "miss")
+        assert chat(c, prompts[0])[:2] == (prompts[0], "hit")
+
+
+def test_anthropic_messages_and_embeddings_are_cached_too(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Anthropic words. {uuid.uuid4()}"
+    with anthropic.Anthropic(base_url=cw.base, api_key=key, max_retries=0, timeout=30) as a:
+
+        def ask(answer: str) -> tuple[str, str | None]:
+            raw = a.messages.with_raw_response.create(model="claude-c", max_tokens=100, messages=[{"role": "user", "content": prompt}], extra_headers=say(answer))
+            m = raw.parse()
+            return m.content[0].text, raw.headers.get("x-weir-cache")  # type: ignore[union-attr]
+
+        assert ask("claude's answer") == ("claude's answer", "miss")
+        assert ask("other") == ("claude's answer", "hit")
+    assert upstream_calls(fake_provider, prompt) == 1
+    text = f"embed me {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        r1 = c.embeddings.with_raw_response.create(model="gpt-c", input=text)
+        r2 = c.embeddings.with_raw_response.create(model="gpt-c", input=text)
+    assert (r1.headers.get("x-weir-cache"), r2.headers.get("x-weir-cache")) == ("miss", "hit")
+    assert r1.parse().data[0].embedding == r2.parse().data[0].embedding
+    assert upstream_calls(fake_provider, text) == 1
+
+
+def test_the_default_agent_is_unaffected(cw: Weir) -> None:
+    # The module's own agent, made by the fixture, works as any other.
+    with oai(cw, cw.key) as c:
+        prompt = f"From {AGENT}. {uuid.uuid4()}"
+        assert chat(c, prompt, "hi")[1] == "miss"
+        assert chat(c, prompt)[1] == "hit"
