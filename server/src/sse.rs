@@ -122,6 +122,19 @@ fn event_end(buf: &[u8], from: usize) -> (Option<usize>, usize) {
     (None, buf.len().saturating_sub(from))
 }
 
+/// Writes one event: its `event:` line when it has a name, its data as one line of JSON.
+pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &serde_json::Value) {
+    if let Some(e) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(e.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    // Writing a `Value` to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, data);
+    out.extend_from_slice(b"\n\n");
+}
+
 fn parse_event(raw: Bytes) -> Option<SseEvent> {
     let text = std::str::from_utf8(&raw).ok()?;
     let mut event = None;

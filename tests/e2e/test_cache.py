@@ -350,3 +350,140 @@ def test_the_default_agent_is_unaffected(cw: Weir) -> None:
         prompt = f"From {AGENT}. {uuid.uuid4()}"
         assert chat(c, prompt, "hi")[1] == "miss"
         assert chat(c, prompt)[1] == "hit"
+
+
+# -------------------------------------------------------------------------------------------
+# Streams
+# -------------------------------------------------------------------------------------------
+
+TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "Look a word up.", "parameters": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}}}]
+
+
+def chat_stream(c: openai.OpenAI, prompt: str, answer: str = "streamed answer", include_usage: bool = True, **kw: Any) -> tuple[dict[str, Any], str | None]:
+    """A streamed chat call read by the SDK: its text, tool calls, finish reason and usage; the
+    `x-weir-cache` header."""
+    out: dict[str, Any] = {"text": "", "calls": {}, "finish": None, "usage": None, "chunks": 0}
+    with c.chat.completions.with_streaming_response.create(
+        model="gpt-c", messages=[{"role": "user", "content": prompt}], stream=True, stream_options={"include_usage": include_usage}, extra_headers=say(answer), **kw
+    ) as r:
+        header = r.headers.get("x-weir-cache")
+        for chunk in r.parse():
+            out["chunks"] += 1
+            if chunk.usage:
+                out["usage"] = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+            for ch in chunk.choices:
+                out["text"] += ch.delta.content or ""
+                for tc in ch.delta.tool_calls or []:
+                    call = out["calls"].setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
+                    call["id"] = tc.id or call["id"]
+                    call["name"] += (tc.function.name or "") if tc.function else ""
+                    call["arguments"] += (tc.function.arguments or "") if tc.function else ""
+                out["finish"] = ch.finish_reason or out["finish"]
+    return out, header
+
+
+def test_a_stream_is_stored_once_complete_and_replayed_as_a_stream_the_sdk_reads(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Stream me. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        first, h1 = chat_stream(c, prompt, "A streamed answer in several words.")
+        second, h2 = chat_stream(c, prompt, "must not be seen")
+        # Without the usage chunk when not asked for it, and whole to a client that does not stream.
+        third, h3 = chat_stream(c, prompt, "must not be seen", include_usage=False)
+        whole, h4, rid = chat(c, prompt, "must not be seen")
+    assert (h1, h2, h3, h4) == ("miss", "hit", "hit", "hit")
+    assert first["text"] == "A streamed answer in several words." and first["finish"] == "stop" and first["usage"]
+    for replay in (second, third):
+        assert (replay["text"], replay["finish"]) == (first["text"], "stop")
+    assert second["usage"] == first["usage"] and third["usage"] is None
+    assert whole == first["text"]
+    assert upstream_calls(fake_provider, prompt) == 1
+    ev = cw.audit_event(rid)
+    assert ev["cache"] == "hit" and ev["cache_saved_tokens"] == sum(first["usage"])
+
+
+def test_tool_calls_survive_storing_and_replay_in_both_directions(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Look up 'weir'. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        first, h1 = chat_stream(c, prompt, tools=TOOLS)
+        replay, h2 = chat_stream(c, prompt, tools=TOOLS)
+        raw = c.chat.completions.with_raw_response.create(model="gpt-c", messages=[{"role": "user", "content": prompt}], tools=TOOLS, extra_headers=say("x"))  # type: ignore[arg-type]
+    assert (h1, h2, raw.headers.get("x-weir-cache")) == ("miss", "hit", "hit")
+    assert first["finish"] == "tool_calls" and first["calls"][0]["name"] == "lookup"
+    assert replay["calls"] == first["calls"] and replay["finish"] == "tool_calls"
+    msg = raw.parse().choices[0].message
+    assert msg.tool_calls and msg.tool_calls[0].function.name == "lookup"  # type: ignore[union-attr]
+    assert msg.tool_calls[0].function.arguments == first["calls"][0]["arguments"] and msg.tool_calls[0].id == first["calls"][0]["id"]  # type: ignore[union-attr]
+    # And a whole answer stored first is replayed to a streaming client.
+    prompt = f"Whole first. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt, "stored whole")[:2] == ("stored whole", "miss")
+        streamed, h = chat_stream(c, prompt)
+    assert (streamed["text"], h, streamed["finish"]) == ("stored whole", "hit", "stop") and streamed["usage"]
+    assert upstream_calls(fake_provider, prompt) == 1
+
+
+def test_a_stream_cut_short_or_broken_off_is_never_stored(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Cut me. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        with pytest.raises(Exception):
+            with c.chat.completions.create(
+                model="gpt-c", messages=[{"role": "user", "content": prompt}], stream=True, extra_headers={"x-fake-behavior": "cut_after=2,chunks=5"}
+            ) as s:
+                for _ in s:
+                    pass
+        after, h = chat_stream(c, prompt, "whole this time")
+    assert (after["text"], h) == ("whole this time", "miss")
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
+def test_anthropic_streams_with_thinking_and_tool_use_replay_for_the_sdk(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Think, then look it up. {uuid.uuid4()}"
+    tools = [{"name": "lookup", "description": "Look a word up.", "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}, "required": ["word"]}}]
+    with anthropic.Anthropic(base_url=cw.base, api_key=key, max_retries=0, timeout=30) as a:
+
+        def ask() -> tuple[Any, str | None]:
+            with a.messages.stream(
+                model="claude-c", max_tokens=2000, messages=[{"role": "user", "content": prompt}], tools=tools,  # type: ignore[arg-type]
+                thinking={"type": "enabled", "budget_tokens": 1024}, extra_headers=say("x"),
+            ) as s:
+                header = s.response.headers.get("x-weir-cache")
+                return s.get_final_message(), header
+
+        first, h1 = ask()
+        second, h2 = ask()
+        whole = a.messages.with_raw_response.create(
+            model="claude-c", max_tokens=2000, messages=[{"role": "user", "content": prompt}], tools=tools, thinking={"type": "enabled", "budget_tokens": 1024}  # type: ignore[arg-type]
+        )
+    assert (h1, h2, whole.headers.get("x-weir-cache")) == ("miss", "hit", "hit")
+    assert [b.type for b in first.content] == ["thinking", "tool_use"]
+    assert second.model_dump()["content"] == first.model_dump()["content"]
+    assert (second.stop_reason, second.usage.output_tokens, second.usage.input_tokens) == (first.stop_reason, first.usage.output_tokens, first.usage.input_tokens)
+    assert whole.parse().model_dump()["content"] == first.model_dump()["content"]
+    assert upstream_calls(fake_provider, prompt) == 1
+
+
+def test_responses_streams_are_stored_and_replayed(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Responses, streamed. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+
+        def ask(answer: str) -> tuple[Any, str | None, list[str]]:
+            with c.responses.with_streaming_response.create(model="gpt-c", input=prompt, stream=True, extra_headers=say(answer)) as r:
+                header = r.headers.get("x-weir-cache")
+                events = list(r.parse())
+            done = [e for e in events if e.type == "response.completed"]
+            assert len(done) == 1
+            return done[0].response, header, ["".join(e.delta for e in events if e.type == "response.output_text.delta")]
+
+        first, h1, text1 = ask("Responses answer.")
+        second, h2, text2 = ask("must not be seen")
+        whole = c.responses.with_raw_response.create(model="gpt-c", input=prompt, extra_headers=say("x"))
+    assert (h1, h2, whole.headers.get("x-weir-cache")) == ("miss", "hit", "hit")
+    assert text1 == text2 == ["Responses answer."]
+    assert second.output_text == first.output_text == whole.parse().output_text == "Responses answer."
+    assert second.usage and first.usage and second.usage.total_tokens == first.usage.total_tokens
+    assert upstream_calls(fake_provider, prompt) == 1

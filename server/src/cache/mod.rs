@@ -8,8 +8,10 @@
 //! pipeline do) and never calls a provider. A store that fails or is slow is a miss, never a
 //! failed call.
 
+pub mod assemble;
 pub mod key;
 pub mod memory;
+pub mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,13 +14,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 
-use super::error::LlmError;
+use super::error::{ErrorKind, LlmError};
 use super::failover::Answer;
 use super::pipeline::{LlmCall, Parsed};
 use super::record::Ending;
 use super::{usage, Api};
-use crate::cache::{CacheKey, CacheStore, ClientDirectives, Entry};
+use crate::cache::assemble::Assembler;
+use crate::cache::{replay, CacheKey, CacheStore, ClientDirectives, Entry};
 use crate::config::{Model, Price};
+use crate::sse::{SseEvent, SseSplitter};
 use crate::state::{AppState, Runtime};
 
 /// The header that says what the cache did.
@@ -86,11 +88,6 @@ impl LlmCall {
         let cfg = &rt.config.cache;
         let agent = &self.principal;
         let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, None) else { return Ok(None) };
-        // A stream is served from the cache and stored in it like a whole answer only once the
-        // stream's conversions exist for the protocol.
-        if parsed.json.get::<bool>("stream") == Some(true) {
-            return Ok(None);
-        }
         let directives = ClientDirectives::from_headers(&parts.headers);
         let user = self.rec.end_user();
         let key = CacheKey::new(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json);
@@ -98,7 +95,9 @@ impl LlmCall {
         if directives.lookup {
             let found = tokio::time::timeout(cfg.lookup_timeout, store.get(&key)).await.ok().flatten();
             if let Some(entry) = found.filter(|e| e.api == self.client) {
-                return self.serve_hit(&entry).await.map(Some);
+                let streamed = parsed.json.get::<bool>("stream") == Some(true);
+                let include_usage = parsed.json.get::<serde_json::Value>("stream_options").is_some_and(|o| o.get("include_usage").and_then(serde_json::Value::as_bool) == Some(true));
+                return self.serve_hit(&entry, streamed.then_some(include_usage)).await.map(Some);
             }
         }
         let outcome = if directives.lookup { "miss" } else { "bypass" };
@@ -108,8 +107,9 @@ impl LlmCall {
     }
 
     /// A stored answer, served: through the agent's response guardrails now in force, the
-    /// provider's usage left out of what is charged (recorded as saved instead).
-    async fn serve_hit(&mut self, entry: &Entry) -> Result<Answer, LlmError> {
+    /// provider's usage left out of what is charged (recorded as saved instead); as a stream
+    /// (`stream`: whether a chat client asked for the usage chunk) or whole.
+    async fn serve_hit(&mut self, entry: &Entry, stream: Option<bool>) -> Result<Answer, LlmError> {
         self.rec.update_event(|ev| {
             ev.cache = Some("hit".into());
             ev.cache_origin = Some(entry.origin.clone());
@@ -122,14 +122,85 @@ impl LlmCall {
         self.rec.mark_first_chunk();
         let (body, captured) = self.guard_answer(body).await?;
         self.rec.capture_response(captured.as_ref().unwrap_or(&body));
+        let (body, content_type) = match stream {
+            None => (body, "application/json"),
+            Some(include_usage) => {
+                self.rec.set_streamed();
+                let whole: serde_json::Value = serde_json::from_slice(&body).map_err(|_| stored_unreadable())?;
+                let events = replay::stream(self.client, &whole, include_usage).ok_or_else(stored_unreadable)?;
+                (Bytes::from(events), "text/event-stream")
+            }
+        };
         let mut out = Response::new(Body::from(body));
         let headers = out.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if stream.is_some() {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
         headers.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
         for (k, v) in &self.limit_headers {
             headers.insert(k.clone(), v.clone());
         }
         let out = self.request_id.stamp(out);
         Ok(Answer::Whole(out, Ending::ok(StatusCode::OK.as_u16(), facts)))
+    }
+}
+
+/// A stored answer that is not one of its protocol (answers are checked when stored; a store
+/// shared with another version of Weir could hold one). The client may skip the cache.
+fn stored_unreadable() -> LlmError {
+    LlmError::new(ErrorKind::Unavailable, "a cached answer could not be read; send the call again with `Cache-Control: no-cache`")
+}
+
+/// A streamed answer on its way to the client, assembled as it goes, stored once it completed.
+pub struct StreamFill {
+    fill: CacheFill,
+    api: Api,
+    origin: String,
+    splitter: SseSplitter,
+    events: Vec<SseEvent>,
+    assembler: Assembler,
+    bytes: usize,
+    /// Past what may be stored, or not readable: nothing is.
+    given_up: bool,
+}
+
+impl StreamFill {
+    /// For a call whose answer may be stored.
+    pub fn new(fill: CacheFill, api: Api, origin: String) -> Option<Self> {
+        fill.storable.then(|| Self { fill, api, origin, splitter: SseSplitter::default(), events: Vec::new(), assembler: Assembler::new(api), bytes: 0, given_up: false })
+    }
+
+    /// The next bytes the client got.
+    pub fn push(&mut self, out: &[u8]) {
+        if self.given_up {
+            return;
+        }
+        self.bytes += out.len();
+        // A stream carries its answer with the events' framing around it: several times the
+        // answer's size at most for any answer worth keeping.
+        if self.bytes > self.fill.max_entry_bytes.saturating_mul(8) {
+            self.given_up = true;
+            return;
+        }
+        self.events.clear();
+        if self.splitter.push(out, &mut self.events).is_err() {
+            self.given_up = true;
+            return;
+        }
+        for ev in &self.events {
+            self.assembler.event(ev);
+        }
+    }
+
+    /// The stream ended well: its answer is stored, if it completed.
+    pub fn finish(self, facts: &usage::ResponseFacts) {
+        if self.given_up {
+            return;
+        }
+        if let Some(whole) = self.assembler.finish(&facts.usage) {
+            let body = serde_json::to_vec(&whole).unwrap_or_default();
+            self.fill.store(self.api, &body, &self.origin, facts);
+        }
     }
 }

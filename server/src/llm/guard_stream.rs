@@ -25,7 +25,7 @@ use super::record::{CallRecorder, Ending};
 use crate::guard::policy::{Action, Detector, Direction, Policy};
 use crate::guard::streamed::TextMasker;
 use crate::guard::webhook;
-use crate::sse::{SseEvent, SseSplitter};
+use crate::sse::{write_event as push_event, SseEvent, SseSplitter};
 
 /// Tool-call arguments held until the call is complete.
 #[derive(Default)]
@@ -60,17 +60,6 @@ pub struct StreamGuard {
 /// What a guarded event turned into.
 type Out = Vec<u8>;
 
-fn push_event(out: &mut Out, event: Option<&str>, data: &Value) {
-    if let Some(e) = event {
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(e.as_bytes());
-        out.push(b'\n');
-    }
-    out.extend_from_slice(b"data: ");
-    // Serialising a value cannot fail.
-    out.extend_from_slice(&serde_json::to_vec(data).unwrap_or_default());
-    out.extend_from_slice(b"\n\n");
-}
 
 /// The number that is the only member `key` of `data`, read from its text.
 fn int_member(data: &str, key: &'static str) -> Option<u64> {

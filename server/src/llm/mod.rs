@@ -20,7 +20,7 @@ pub mod route;
 mod translate;
 mod transport;
 mod upstream;
-mod usage;
+pub mod usage;
 
 use axum::body::Body;
 use axum::extract::{Request, State};

@@ -280,7 +280,8 @@ impl LlmCall {
                     headers.insert(super::cached::CACHE_HEADER, v);
                 }
                 let s = *s;
-                let relay = Relay::new(client, s.upstream, s.status.as_u16(), s.body, s.stages, s.max_bytes, rec);
+                let stages = s.stages.filled(cache.and_then(|c| super::cached::StreamFill::new(c, client, request_id.id.clone())));
+                let relay = Relay::new(client, s.upstream, s.status.as_u16(), s.body, stages, s.max_bytes, rec);
                 let mut out = Response::new(Body::from_stream(relay));
                 *out.status_mut() = s.status;
                 *out.headers_mut() = headers;

@@ -23,6 +23,7 @@ use futures_util::Stream;
 
 use super::record::{CallRecorder, Ending};
 use super::translate::StreamTranslator;
+use super::cached::StreamFill;
 use super::guard_stream::StreamGuard;
 use super::usage::StreamObserver;
 use super::{Api, UpstreamBody};
@@ -35,12 +36,14 @@ pub struct StreamStages {
     translator: Option<StreamTranslator>,
     /// The guardrails on the answer, in the client's protocol.
     guard: Option<StreamGuard>,
+    /// The answer assembled for the response cache, as the client gets it.
+    fill: Option<StreamFill>,
 }
 
 impl StreamStages {
     /// Events passed on as the provider sent them.
     pub fn passed(strip_usage_chunk: bool) -> Self {
-        Self { strip_usage_chunk, translator: None, guard: None }
+        Self { strip_usage_chunk, translator: None, guard: None, fill: None }
     }
 
     /// With the guardrails on the answer.
@@ -49,9 +52,15 @@ impl StreamStages {
         self
     }
 
+    /// With the answer stored in the response cache once it completed.
+    pub fn filled(mut self, fill: Option<StreamFill>) -> Self {
+        self.fill = fill;
+        self
+    }
+
     /// Events translated into the client's protocol.
     pub fn translated(translator: StreamTranslator) -> Self {
-        Self { strip_usage_chunk: false, translator: Some(translator), guard: None }
+        Self { strip_usage_chunk: false, translator: Some(translator), guard: None, fill: None }
     }
 
     /// One event, already read for usage (`usage_only`: it is the usage chunk and nothing else);
@@ -155,6 +164,11 @@ impl Relay {
     fn end(&mut self, ending: impl FnOnce(&mut StreamObserver, u16) -> Ending) {
         if let Some(rec) = self.recorder.take() {
             let e = ending(&mut self.observer, self.status);
+            if let Some(fill) = self.stages.fill.take() {
+                if e.error.is_none() && !e.cancelled {
+                    fill.finish(&e.facts);
+                }
+            }
             match self.stages.guard.take() {
                 Some(g) => g.finish_call(rec, e),
                 None => rec.finish(e),
@@ -249,6 +263,9 @@ impl Stream for Relay {
                     if let Some(rec) = this.recorder.as_mut() {
                         rec.capture_response(&out);
                     }
+                    if let Some(fill) = this.stages.fill.as_mut() {
+                        fill.push(&out);
+                    }
                     return Poll::Ready(Some(Ok(out)));
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -301,6 +318,9 @@ impl Stream for Relay {
                         staged.push(tail);
                     }
                     let tail = staged.finish();
+                    if let Some(fill) = this.stages.fill.as_mut() {
+                        fill.push(&tail);
+                    }
                     this.end(|o, status| {
                         if let Some(err) = o.error.take() {
                             with_text(Ending::failed(status, "provider_error", err), o)

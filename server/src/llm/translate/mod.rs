@@ -30,7 +30,7 @@ use super::error::{ErrorKind, LlmError};
 use super::body::RequestBody;
 use super::Api;
 use crate::config::ProviderKind;
-use crate::sse::SseEvent;
+use crate::sse::{write_event as sse, SseEvent};
 
 
 /// A call's translation, from the client's protocol to its provider's and back.
@@ -256,15 +256,3 @@ fn anthropic_status(ty: Option<&str>) -> StatusCode {
     }
 }
 
-/// Writes one SSE event.
-fn sse(out: &mut Vec<u8>, event: Option<&str>, data: &Value) {
-    if let Some(e) = event {
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(e.as_bytes());
-        out.push(b'\n');
-    }
-    out.extend_from_slice(b"data: ");
-    // Writing a `Value` to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, data);
-    out.extend_from_slice(b"\n\n");
-}

@@ -1,0 +1,377 @@
+//! A streamed answer, as the client got it, assembled into the whole answer of its protocol — so
+//! that it can be stored and served again whole or streamed. Only a stream that completed
+//! assembles: chat's every choice finished and `[DONE]`, messages' `message_stop`, responses'
+//! `response.completed`.
+
+use serde_json::{json, Map, Value};
+
+use crate::llm::usage::Usage;
+use crate::llm::Api;
+use crate::sse::SseEvent;
+
+pub enum Assembler {
+    Chat(Chat),
+    Messages(Messages),
+    Responses(Option<Value>),
+    /// Embeddings are not streamed.
+    None,
+}
+
+#[derive(Default)]
+pub struct Chat {
+    head: Map<String, Value>,
+    choices: Vec<ChatChoice>,
+    usage: Option<Value>,
+    done: bool,
+}
+
+#[derive(Default)]
+struct ChatChoice {
+    role: Option<Value>,
+    content: Option<String>,
+    /// Other delta members: strings are joined, arrays extended, anything else kept as last sent.
+    extra: Map<String, Value>,
+    calls: Vec<ChatCall>,
+    finish_reason: Option<Value>,
+}
+
+#[derive(Default)]
+struct ChatCall {
+    id: Option<Value>,
+    name: String,
+    arguments: String,
+}
+
+#[derive(Default)]
+pub struct Messages {
+    message: Option<Map<String, Value>>,
+    blocks: Vec<Option<Map<String, Value>>>,
+    /// Each tool use block's streamed input.
+    partial_json: Vec<String>,
+    stopped: bool,
+}
+
+impl Assembler {
+    pub fn new(api: Api) -> Self {
+        match api {
+            Api::Chat => Self::Chat(Chat::default()),
+            Api::Messages => Self::Messages(Messages::default()),
+            Api::Responses => Self::Responses(None),
+            Api::Embeddings => Self::None,
+        }
+    }
+
+    pub fn event(&mut self, ev: &SseEvent) {
+        if let (Self::Chat(c), "[DONE]") = (&mut *self, ev.data.as_str()) {
+            c.done = true;
+            return;
+        }
+        let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&ev.data) else { return };
+        match self {
+            Self::Chat(c) => c.chunk(data),
+            Self::Messages(m) => m.event(data),
+            Self::Responses(whole) => {
+                if data.get("type").and_then(Value::as_str) == Some("response.completed") {
+                    *whole = data.get("response").cloned().filter(|r| r.get("status").and_then(Value::as_str) == Some("completed"));
+                }
+            }
+            Self::None => {}
+        }
+    }
+
+    /// The whole answer, if the stream completed; `usage` is the provider's, for a chat stream
+    /// whose usage chunk the client did not get.
+    pub fn finish(self, usage: &Usage) -> Option<Value> {
+        match self {
+            Self::Chat(c) => c.finish(usage),
+            Self::Messages(m) => m.finish(),
+            Self::Responses(whole) => whole,
+            Self::None => None,
+        }
+    }
+}
+
+/// Adds a streamed piece to what a member holds so far.
+fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) {
+    match (into.get_mut(key), piece) {
+        (Some(Value::String(s)), Value::String(p)) => s.push_str(p),
+        (Some(Value::Array(a)), Value::Array(p)) => a.extend(p.iter().cloned()),
+        _ => {
+            into.insert(key.to_string(), piece.clone());
+        }
+    }
+}
+
+impl Chat {
+    fn chunk(&mut self, mut data: Map<String, Value>) {
+        if let Some(u) = data.remove("usage").filter(|u| !u.is_null()) {
+            self.usage = Some(u);
+        }
+        let choices = data.remove("choices");
+        for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
+            if let Some(v) = data.get(key).filter(|v| !v.is_null()) {
+                self.head.entry(key).or_insert_with(|| v.clone());
+            }
+        }
+        for choice in choices.as_ref().and_then(Value::as_array).into_iter().flatten() {
+            let i = choice.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            // Choices are few (`n`, bounded by the request): an index past what a request may
+            // ask for is not a choice to keep.
+            if i >= 128 {
+                continue;
+            }
+            if self.choices.len() <= i {
+                self.choices.resize_with(i + 1, ChatChoice::default);
+            }
+            let c = &mut self.choices[i];
+            if let Some(delta) = choice.get("delta").and_then(Value::as_object) {
+                for (k, v) in delta {
+                    match (k.as_str(), v) {
+                        ("role", r) if !r.is_null() => c.role = Some(r.clone()),
+                        ("content", Value::String(s)) => c.content.get_or_insert_with(String::new).push_str(s),
+                        ("tool_calls", Value::Array(calls)) => {
+                            for call in calls {
+                                let j = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                                if j >= 128 {
+                                    continue;
+                                }
+                                if c.calls.len() <= j {
+                                    c.calls.resize_with(j + 1, ChatCall::default);
+                                }
+                                let held = &mut c.calls[j];
+                                if let Some(id) = call.get("id").filter(|v| !v.is_null()) {
+                                    held.id = Some(id.clone());
+                                }
+                                if let Some(n) = call.pointer("/function/name").and_then(Value::as_str) {
+                                    held.name.push_str(n);
+                                }
+                                if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                                    held.arguments.push_str(a);
+                                }
+                            }
+                        }
+                        (_, v) if v.is_null() => {}
+                        (k, v) => join(&mut c.extra, k, v),
+                    }
+                }
+            }
+            if let Some(f) = choice.get("finish_reason").filter(|f| !f.is_null()) {
+                c.finish_reason = Some(f.clone());
+            }
+        }
+    }
+
+    fn finish(self, usage: &Usage) -> Option<Value> {
+        if !self.done || self.choices.is_empty() || self.choices.iter().any(|c| c.finish_reason.is_none()) {
+            return None;
+        }
+        let choices: Vec<Value> = self
+            .choices
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut message = Map::new();
+                message.insert("role".into(), c.role.unwrap_or_else(|| json!("assistant")));
+                message.insert("content".into(), c.content.map_or(Value::Null, Value::String));
+                message.insert("refusal".into(), Value::Null);
+                message.extend(c.extra);
+                if !c.calls.is_empty() {
+                    let calls: Vec<Value> = c.calls.into_iter().map(|t| json!({"id": t.id, "type": "function", "function": {"name": t.name, "arguments": t.arguments}})).collect();
+                    message.insert("tool_calls".into(), Value::Array(calls));
+                }
+                json!({"index": i, "message": message, "logprobs": null, "finish_reason": c.finish_reason})
+            })
+            .collect();
+        let mut whole = self.head;
+        whole.insert("object".into(), json!("chat.completion"));
+        whole.insert("choices".into(), Value::Array(choices));
+        let usage = self.usage.or_else(|| chat_usage(usage));
+        if let Some(u) = usage {
+            whole.insert("usage".into(), u);
+        }
+        Some(Value::Object(whole))
+    }
+}
+
+/// The provider's usage in chat's shape.
+fn chat_usage(u: &Usage) -> Option<Value> {
+    let (input, output) = (u.input?, u.output?);
+    let mut v = json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output});
+    if let Some(c) = u.cached_input {
+        v["prompt_tokens_details"] = json!({"cached_tokens": c});
+    }
+    if let Some(r) = u.reasoning {
+        v["completion_tokens_details"] = json!({"reasoning_tokens": r});
+    }
+    Some(v)
+}
+
+/// The most content blocks a message may have here (each index of a stream is one).
+const MAX_BLOCKS: usize = 4096;
+
+impl Messages {
+    fn event(&mut self, mut data: Map<String, Value>) {
+        let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize).filter(|i| *i < MAX_BLOCKS);
+        match data.get("type").and_then(Value::as_str).unwrap_or("") {
+            "message_start" => {
+                if let Some(Value::Object(m)) = data.remove("message") {
+                    self.message = Some(m);
+                }
+            }
+            "content_block_start" => {
+                let (Some(i), Some(Value::Object(block))) = (index, data.remove("content_block")) else { return };
+                if self.blocks.len() <= i {
+                    self.blocks.resize(i + 1, None);
+                    self.partial_json.resize(i + 1, String::new());
+                }
+                self.blocks[i] = Some(block);
+            }
+            "content_block_delta" => {
+                let Some(i) = index else { return };
+                let (Some(Some(block)), Some(Value::Object(delta))) = (self.blocks.get_mut(i), data.remove("delta")) else { return };
+                match delta.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "text_delta" => join(block, "text", delta.get("text").unwrap_or(&Value::Null)),
+                    "thinking_delta" => join(block, "thinking", delta.get("thinking").unwrap_or(&Value::Null)),
+                    "signature_delta" => join(block, "signature", delta.get("signature").unwrap_or(&Value::Null)),
+                    "citations_delta" => {
+                        if let Some(c) = delta.get("citation") {
+                            join(block, "citations", &Value::Array(vec![c.clone()]));
+                        }
+                    }
+                    "input_json_delta" => {
+                        if let Some(p) = delta.get("partial_json").and_then(Value::as_str) {
+                            self.partial_json[i].push_str(p);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "content_block_stop" => {
+                let Some(i) = index else { return };
+                if let Some(Some(block)) = self.blocks.get_mut(i) {
+                    let partial = std::mem::take(&mut self.partial_json[i]);
+                    if !partial.is_empty() {
+                        if let Ok(input) = serde_json::from_str::<Value>(&partial) {
+                            block.insert("input".into(), input);
+                        }
+                    }
+                }
+            }
+            "message_delta" => {
+                let Some(m) = self.message.as_mut() else { return };
+                if let Some(Value::Object(delta)) = data.remove("delta") {
+                    for (k, v) in delta {
+                        m.insert(k, v);
+                    }
+                }
+                if let Some(Value::Object(u)) = data.remove("usage") {
+                    let usage = m.entry("usage").or_insert_with(|| json!({}));
+                    if let Some(into) = usage.as_object_mut() {
+                        for (k, v) in u.into_iter().filter(|(_, v)| !v.is_null()) {
+                            into.insert(k, v);
+                        }
+                    }
+                }
+            }
+            "message_stop" => self.stopped = true,
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Option<Value> {
+        let mut m = self.message.filter(|_| self.stopped)?;
+        // A block that never started (an index skipped) would leave a hole: not a stream to keep.
+        let blocks: Option<Vec<Value>> = self.blocks.into_iter().map(|b| b.map(Value::Object)).collect();
+        m.insert("content".into(), Value::Array(blocks?));
+        Some(Value::Object(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sse::SseSplitter;
+
+    fn assemble(api: Api, stream: &str, usage: &Usage) -> Option<Value> {
+        let mut events = Vec::new();
+        SseSplitter::default().push(stream.as_bytes(), &mut events).unwrap();
+        let mut a = Assembler::new(api);
+        for e in &events {
+            a.event(e);
+        }
+        a.finish(usage)
+    }
+
+    #[test]
+    fn a_chat_stream_assembles_with_its_tool_calls_and_usage() {
+        let head = r#""id":"c1","object":"chat.completion.chunk","created":7,"model":"m""#;
+        let stream = [
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"role":"assistant","content":""}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"reasoning_content":"Think "}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"reasoning_content":"hard."}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"content":"Hel"}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"content":"lo"}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"id":"call_1","type":"function","function":{{"name":"f","arguments":""}}}}]}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"function":{{"arguments":"{{\"a\":"}}}}]}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":0,"function":{{"arguments":"1}}"}}}}]}},"finish_reason":null}}]}}"#),
+            format!(r#"data: {{{head},"choices":[{{"index":0,"delta":{{}},"finish_reason":"tool_calls"}}]}}"#),
+            "data: [DONE]".to_string(),
+        ]
+        .join("\n\n")
+            + "\n\n";
+        let usage = Usage { input: Some(3), output: Some(4), cached_input: None, reasoning: None };
+        let whole = assemble(Api::Chat, &stream, &usage).unwrap();
+        assert_eq!(
+            whole,
+            json!({"id": "c1", "created": 7, "model": "m", "object": "chat.completion",
+                "choices": [{"index": 0, "logprobs": null, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": "Hello", "refusal": null,
+                    "reasoning_content": "Think hard.", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+        );
+        // Cut before its end: nothing to keep.
+        let cut = &stream[..stream.find("data: [DONE]").unwrap()];
+        assert!(assemble(Api::Chat, cut, &usage).is_none());
+        let unfinished = stream.replace(r#""finish_reason":"tool_calls""#, r#""finish_reason":null"#);
+        assert!(assemble(Api::Chat, &unfinished, &usage).is_none());
+    }
+
+    #[test]
+    fn a_messages_stream_assembles_with_thinking_and_tool_use() {
+        let evs = [
+            ("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "c", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 1}}})),
+            ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hmm."}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}})),
+            ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+            ("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hi "}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "there"}})),
+            ("content_block_stop", json!({"type": "content_block_stop", "index": 1})),
+            ("content_block_start", json!({"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "t1", "name": "f", "input": {}}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "{\"q\": "}})),
+            ("content_block_delta", json!({"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": "\"x\"}"}})),
+            ("content_block_stop", json!({"type": "content_block_stop", "index": 2})),
+            ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}})),
+            ("message_stop", json!({"type": "message_stop"})),
+        ];
+        let stream: String = evs.iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")).collect();
+        let whole = assemble(Api::Messages, &stream, &Usage::default()).unwrap();
+        assert_eq!(
+            whole,
+            json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "c", "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": {"input_tokens": 5, "output_tokens": 9},
+                "content": [{"type": "thinking", "thinking": "Hmm.", "signature": "sig"}, {"type": "text", "text": "Hi there"}, {"type": "tool_use", "id": "t1", "name": "f", "input": {"q": "x"}}]})
+        );
+        let cut = &stream[..stream.find("event: message_stop").unwrap()];
+        assert!(assemble(Api::Messages, cut, &Usage::default()).is_none());
+    }
+
+    #[test]
+    fn a_responses_stream_is_its_completed_response() {
+        let done = json!({"type": "response.completed", "response": {"id": "r", "status": "completed", "output": []}});
+        let stream = format!("event: response.created\ndata: {}\n\nevent: response.completed\ndata: {done}\n\n", json!({"type": "response.created", "response": {"status": "in_progress"}}));
+        assert_eq!(assemble(Api::Responses, &stream, &Usage::default()), Some(done["response"].clone()));
+        let incomplete = stream.replace("\"completed\",\"output\"", "\"incomplete\",\"output\"");
+        assert!(assemble(Api::Responses, &incomplete, &Usage::default()).is_none());
+    }
+}
