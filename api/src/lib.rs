@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod approvals;
 pub mod audit;
+pub mod cache;
 pub mod guardrails;
 pub mod models;
 pub mod overview;
@@ -16,6 +17,7 @@ pub mod tools;
 pub use agents::{Agent, AgentBudgets, AgentDetail, AgentLimits, AgentOne, AgentsList, BudgetWindow, BudgetsList, CreatedKey, Key, KeyOne, KeysList, RateLimit};
 pub use approvals::{Approval, ApprovalOne, ApprovalStatus, ApprovalsPage};
 pub use audit::{AuditEvent, EventOne, EventsPage, Facets};
+pub use cache::CachePurged;
 pub use guardrails::{GuardrailOverrides, GuardrailVerdict, GuardrailView, GuardrailsList};
 pub use models::{ModelHour, ModelView, ModelsList, Price, ProviderView, TargetView};
 pub use overview::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};

@@ -109,12 +109,13 @@ impl App {
         if let Err(e) = mcp.tools.reload().await {
             tracing::warn!(error = %e, "cannot load pinned MCP tool definitions; they load at the next change");
         }
-        // The cache's bounds are read once: a reload keeps the entries and the bounds.
-        let cache = crate::cache::ResponseCache::new(Arc::new(crate::cache::memory::MemoryStore::new(
-            config.cache.max_entries,
-            config.cache.max_bytes,
-            config.cache.partition_max_entries,
-        )));
+        // The cache's store and bounds are chosen once: a reload keeps the entries and the
+        // bounds. With Redis, answers are shared by every replica.
+        let cache_store: Arc<dyn crate::cache::CacheStore> = match &config.redis_url {
+            Some(url) => Arc::new(crate::cache::redis::RedisStore::new(url, &config.limits.redis_prefix, config.cache.partition_max_entries).context("WEIR_REDIS_URL")?),
+            None => Arc::new(crate::cache::memory::MemoryStore::new(config.cache.max_entries, config.cache.max_bytes, config.cache.partition_max_entries)),
+        };
+        let cache = crate::cache::ResponseCache::new(cache_store);
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),

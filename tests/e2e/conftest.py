@@ -421,6 +421,17 @@ def _stop_weir(w: Weir) -> int | None:
     return w.process.returncode
 
 
+def replica_of(directory: Path, config_text: str, db: TestDatabase, extra_env: dict[str, str]) -> Weir:
+    """A Weir (not started, without a key) on `db`, its config written from `config_text` into
+    `directory`: one of several replicas sharing a database."""
+    directory.mkdir(exist_ok=True)
+    config = directory / "weir.toml"
+    config.write_text(config_text)
+    listen, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env = clean_env({"WEIR_DATABASE_URL": db.url, "WEIR_LISTEN": listen, "WEIR_ADMIN_LISTEN": admin, "WEIR_ADMIN_TOKEN": ADMIN_TOKEN, "WEIR_LOG": "info", **extra_env})
+    return Weir(backend="postgres" if db.pg_name else "sqlite", base=f"http://{listen}", admin=f"http://{admin}", key="", config=config, log=directory / "weir.log", db=db, env=env)
+
+
 @contextlib.contextmanager
 def running_weir(
     backend: str, directory: Path, config_text: Callable[[Path], str], extra_env: dict[str, str] | None = None, agents: tuple[str, ...] = (AGENT,)

@@ -23,7 +23,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import AGENT, FakeProvider, Weir, base_sections, eventually, running_weir, told_providers
+from conftest import ADMIN_TOKEN, AGENT, FakeProvider, Weir, base_sections, eventually, running_weir, told_providers
 
 
 def b64(text: str) -> str:
@@ -487,3 +487,27 @@ def test_responses_streams_are_stored_and_replayed(cw: Weir, fake_provider: Fake
     assert second.output_text == first.output_text == whole.parse().output_text == "Responses answer."
     assert second.usage and first.usage and second.usage.total_tokens == first.usage.total_tokens
     assert upstream_calls(fake_provider, prompt) == 1
+
+
+def test_the_admin_api_purges_an_agents_or_a_models_answers(cw: Weir) -> None:
+    name, key = new_agent(cw)
+    _, other_key = new_agent(cw)
+    prompt = f"Purge. {uuid.uuid4()}"
+
+    def purge(**params: str) -> Any:
+        r = cw.admin_http.delete(f"{cw.admin}/api/v1/cache", params=params, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.status_code == 200, r.text
+        return r.json()["purged"]
+
+    with oai(cw, key) as c, oai(cw, other_key) as o:
+        assert chat(c, prompt, "mine")[1] == "miss"
+        assert chat(o, prompt, "theirs")[1] == "miss"
+        assert purge(agent=name) == 1
+        assert chat(c, prompt, "mine again")[:2] == ("mine again", "miss")
+        assert chat(o, prompt)[:2] == ("theirs", "hit"), "another agent's answers stay"
+        assert purge(model="gpt-c") >= 2
+        assert chat(o, prompt, "theirs again")[:2] == ("theirs again", "miss")
+    bad = cw.admin_http.delete(f"{cw.admin}/api/v1/cache", params={"agent": "nobody-here"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert bad.status_code == 404
+    unauthenticated = cw.admin_http.delete(f"{cw.admin}/api/v1/cache")
+    assert unauthenticated.status_code == 401

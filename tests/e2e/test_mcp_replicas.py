@@ -27,7 +27,7 @@ import httpx
 import mcp.types as t
 import pytest
 
-from conftest import ADMIN_TOKEN, AGENT, TestDatabase, Weir, _start_weir, _stop_weir, base_sections, clean_env, eventually, free_port
+from conftest import ADMIN_TOKEN, AGENT, TestDatabase, Weir, _start_weir, _stop_weir, base_sections, eventually, free_port, replica_of
 from test_mcp import EVERYTHING, FIXTURE, HttpBackend, _require_node, connect, text_of
 
 pytestmark = pytest.mark.anyio
@@ -239,21 +239,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         key = ""
         for n in range(3):
             rd = d / f"replica{n}"
-            rd.mkdir()
-            config = rd / "weir.toml"
-            config.write_text(cluster_config(rd / "audit.spool", fixture, prefix).replace("{everything}", everything.url))
-            listen, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-            env = clean_env(
-                {
-                    "WEIR_DATABASE_URL": db.url,
-                    "WEIR_REDIS_URL": "redis://127.0.0.1:6379",
-                    "WEIR_LISTEN": listen,
-                    "WEIR_ADMIN_LISTEN": admin,
-                    "WEIR_ADMIN_TOKEN": ADMIN_TOKEN,
-                    "WEIR_LOG": "info,weir_server::mcp=debug",
-                }
-            )
-            w = Weir(backend="postgres", base=f"http://{listen}", admin=f"http://{admin}", key="", config=config, log=rd / "weir.log", db=db, env=env)
+            text = cluster_config(rd / "audit.spool", fixture, prefix).replace("{everything}", everything.url)
+            w = replica_of(rd, text, db, {"WEIR_REDIS_URL": "redis://127.0.0.1:6379", "WEIR_LOG": "info,weir_server::mcp=debug"})
             if n == 0:
                 w.cli("agents", "create", AGENT)
                 key = w.create_key()

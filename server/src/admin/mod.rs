@@ -11,6 +11,7 @@
 mod agents;
 mod approvals;
 mod audit;
+mod cache;
 mod guardrails;
 mod keys;
 mod limits;
@@ -60,6 +61,7 @@ fn api_router(state: AppState) -> Router<AppState> {
         .route("/api/v1/agents/{name}/limits", get(limits::get_limits).put(limits::put_limits))
         .route("/api/v1/budgets", get(limits::all_budgets))
         .route("/api/v1/models", get(models::list_models))
+        .route("/api/v1/cache", axum::routing::delete(cache::purge))
         .route("/api/v1/guardrails", get(guardrails::list))
         .route("/api/v1/guardrails/agents/{name}", axum::routing::put(guardrails::put_agent))
         .route("/api/v1/guardrails/models/{name}", axum::routing::put(guardrails::put_model))

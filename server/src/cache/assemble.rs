@@ -79,6 +79,17 @@ impl Assembler {
         }
     }
 
+    /// Whether the stream's last event came (the answer may still be incomplete: a choice
+    /// without its end).
+    pub fn ended(&self) -> bool {
+        match self {
+            Self::Chat(c) => c.done,
+            Self::Messages(m) => m.stopped,
+            Self::Responses(whole) => whole.is_some(),
+            Self::None => false,
+        }
+    }
+
     /// The whole answer, if the stream completed; `usage` is the provider's, for a chat stream
     /// whose usage chunk the client did not get.
     pub fn finish(self, usage: &Usage) -> Option<Value> {

@@ -1,5 +1,6 @@
-//! The key of a cached answer: its partition (whose answers these are), the model, and a digest
-//! of everything else that shapes an answer.
+//! The key of a cached answer: its partition (whose answers these are: an agent's, or a scope's),
+//! the model, and a digest of everything else that shapes an answer (and of the end user, when
+//! answers are kept per user).
 //!
 //! The digest covers the client's protocol, the resolved model and every top-level member of
 //! the body as Weir forwards it (after the request guardrails masked it and the limiter set an
@@ -28,7 +29,10 @@ pub struct CacheKey {
 impl CacheKey {
     /// The key of a call by `agent` (id and name) for `user` to `model`.
     pub fn new(cfg: &CacheConfig, api: Api, model: &str, agent_id: &str, agent_name: &str, user: Option<&str>, body: &RequestBody<'_>) -> Self {
-        Self { partition: partition(cfg, agent_id, agent_name, user), model: model.to_string(), digest: digest(api, model, body) }
+        // Per end user, the user is part of what the digest covers: a user's answers are never
+        // another's, and the agent's partition (its bound, its purge) still holds them all.
+        let user = (cfg.partition == Partition::AgentUser).then(|| user.unwrap_or(""));
+        Self { partition: partition(cfg, agent_id, agent_name), model: model.to_string(), digest: digest(api, model, user, body) }
     }
 
     /// The digest as text (for stores that key by strings).
@@ -37,24 +41,15 @@ impl CacheKey {
     }
 }
 
-/// Whose answers a call may be served: the agent's own, or its scope's; per end user when the
-/// config says so.
-pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str, user: Option<&str>) -> String {
-    let base = match cfg.scope_of.get(agent_name) {
+/// Whose answers a call may be served: the agent's own, or its scope's.
+pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str) -> String {
+    match cfg.scope_of.get(agent_name) {
         Some(scope) => format!("scope:{scope}"),
         None => format!("agent:{agent_id}"),
-    };
-    match cfg.partition {
-        Partition::Agent => base,
-        // Length-prefixed, so no user name can make one partition look like another.
-        Partition::AgentUser => {
-            let u = user.unwrap_or("");
-            format!("{base}|user:{}:{u}", u.len())
-        }
     }
 }
 
-fn digest(api: Api, model: &str, body: &RequestBody<'_>) -> [u8; 32] {
+fn digest(api: Api, model: &str, user: Option<&str>, body: &RequestBody<'_>) -> [u8; 32] {
     let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !DELIVERY_ONLY.contains(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut h = Sha256::new();
@@ -65,6 +60,14 @@ fn digest(api: Api, model: &str, body: &RequestBody<'_>) -> [u8; 32] {
     };
     part(api.operation().as_bytes());
     part(model.as_bytes());
+    match user {
+        // Tagged, so that no member can stand for it.
+        Some(u) => {
+            part(b"\0user");
+            part(u.as_bytes());
+        }
+        None => part(b"\0all"),
+    }
     for (k, v) in members {
         part(k.as_bytes());
         part(v.as_bytes());
@@ -114,10 +117,14 @@ mod tests {
         assert_eq!(key(&c, "a", None, BODY).partition, key(&c, "b", None, BODY).partition);
         assert_ne!(key(&c, "a", None, BODY).partition, key(&c, "c", None, BODY).partition);
         assert_ne!(key(&c, "c", None, BODY).partition, key(&c, "d", None, BODY).partition);
-        // A user named like a partition cannot reach another's.
+        // Per end user: one user's key is never another's; the agent's partition holds them all.
         let c = cfg("[cache]\npartition = \"agent_user\"\n");
-        assert_ne!(key(&c, "a", Some("u1"), BODY).partition, key(&c, "a", Some("u2"), BODY).partition);
-        assert_ne!(key(&c, "a", Some("x"), BODY).partition, key(&c, "a", None, BODY).partition);
-        assert_eq!(key(&c, "a", Some("u1"), BODY).partition, key(&c, "a", Some("u1"), BODY).partition);
+        assert_ne!(key(&c, "a", Some("u1"), BODY), key(&c, "a", Some("u2"), BODY));
+        assert_ne!(key(&c, "a", Some("x"), BODY), key(&c, "a", None, BODY));
+        assert_eq!(key(&c, "a", Some("u1"), BODY), key(&c, "a", Some("u1"), BODY));
+        assert_eq!(key(&c, "a", Some("u1"), BODY).partition, key(&c, "a", Some("u2"), BODY).partition);
+        // Without it, the user does not matter.
+        let c = cfg("");
+        assert_eq!(key(&c, "a", Some("u1"), BODY), key(&c, "a", Some("u2"), BODY));
     }
 }

@@ -138,8 +138,8 @@ impl CacheStore for MemoryStore {
         self.put_now(key, entry, ttl);
     }
 
-    async fn purge(&self, what: &Purge) -> u64 {
-        self.purge_now(what)
+    async fn purge(&self, what: &Purge) -> Result<u64, String> {
+        Ok(self.purge_now(what))
     }
 }
 

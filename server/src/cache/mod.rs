@@ -11,6 +11,7 @@
 pub mod assemble;
 pub mod key;
 pub mod memory;
+pub mod redis;
 pub mod replay;
 
 use std::sync::Arc;
@@ -64,8 +65,8 @@ impl Purge {
 pub trait CacheStore: Send + Sync {
     async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>>;
     async fn put(&self, key: &CacheKey, entry: Entry, ttl: Duration);
-    /// Removes the matching entries; returns how many.
-    async fn purge(&self, what: &Purge) -> u64;
+    /// Removes the matching entries; returns how many (the error says why it could not).
+    async fn purge(&self, what: &Purge) -> Result<u64, String>;
 }
 
 /// The cache every call of this replica uses.

@@ -39,15 +39,20 @@ pub struct CacheFill {
     pub storable: bool,
     /// What the client is told (`miss`, `bypass`).
     pub outcome: &'static str,
+    /// How long storing may hold the answer's end.
+    pub put_timeout: Duration,
 }
 
 impl CacheFill {
-    /// Stores a complete answer the client got, off the call's path.
-    pub fn store(&self, api: Api, body: &[u8], origin: &str, facts: &usage::ResponseFacts) {
+    /// Stores a complete answer the client got. The returned put is awaited before the answer's
+    /// last bytes go out, so the client's next call finds it (a store in memory puts at once; one
+    /// in Redis takes a round trip, bounded by the lookup timeout: a store that does not answer
+    /// in time keeps nothing).
+    pub fn store(&self, api: Api, body: &[u8], origin: &str, facts: &usage::ResponseFacts) -> Option<PendingPut> {
         if !self.storable || body.len() > self.max_entry_bytes || !complete(api, body) {
-            return;
+            return None;
         }
-        let Ok(body) = std::str::from_utf8(body) else { return };
+        let body = std::str::from_utf8(body).ok()?;
         let u = &facts.usage;
         let entry = Entry {
             api,
@@ -58,12 +63,17 @@ impl CacheFill {
             cost_usd: self.price.map_or(0.0, |p| p.cost(u.input.unwrap_or(0), u.cached_input.unwrap_or(0), u.output.unwrap_or(0))),
             stored_at: crate::store::now_ms(),
         };
-        let (store, key, ttl) = (Arc::clone(&self.store), self.key.clone(), self.ttl);
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { store.put(&key, entry, ttl).await });
-        }
+        let (store, key, ttl, bound) = (Arc::clone(&self.store), self.key.clone(), self.ttl, self.put_timeout);
+        Some(Box::pin(async move {
+            if tokio::time::timeout(bound, store.put(&key, entry, ttl)).await.is_err() {
+                tracing::warn!("response cache: the store did not take an answer in time; it is not kept");
+            }
+        }))
     }
 }
+
+/// A put under way.
+pub type PendingPut = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Whether a whole answer is one to keep: a responses answer must have completed (not
 /// `incomplete` or `failed`, which also come with 200).
@@ -102,7 +112,7 @@ impl LlmCall {
         }
         let outcome = if directives.lookup { "miss" } else { "bypass" };
         self.rec.update_event(|ev| ev.cache = Some(outcome.into()));
-        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome });
+        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome, put_timeout: cfg.lookup_timeout });
         Ok(None)
     }
 
@@ -193,14 +203,19 @@ impl StreamFill {
         }
     }
 
+    /// Whether the stream's last event went by: the answer can be stored before the client
+    /// gets that event.
+    pub fn ended(&self) -> bool {
+        !self.given_up && self.assembler.ended()
+    }
+
     /// The stream ended well: its answer is stored, if it completed.
-    pub fn finish(self, facts: &usage::ResponseFacts) {
+    pub fn finish(self, facts: &usage::ResponseFacts) -> Option<PendingPut> {
         if self.given_up {
-            return;
+            return None;
         }
-        if let Some(whole) = self.assembler.finish(&facts.usage) {
-            let body = serde_json::to_vec(&whole).unwrap_or_default();
-            self.fill.store(self.api, &body, &self.origin, facts);
-        }
+        let whole = self.assembler.finish(&facts.usage)?;
+        let body = serde_json::to_vec(&whole).unwrap_or_default();
+        self.fill.store(self.api, &body, &self.origin, facts)
     }
 }

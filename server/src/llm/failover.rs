@@ -284,8 +284,8 @@ async fn success(call: &mut LlmCall, provider: &Provider, resp: UpstreamResponse
         },
     };
     let (bytes, captured) = call.guard_answer(bytes).await?;
-    if let Some(fill) = &call.cache {
-        fill.store(call.client, &bytes, &call.request_id.id, &facts);
+    if let Some(put) = call.cache.as_ref().and_then(|fill| fill.store(call.client, &bytes, &call.request_id.id, &facts)) {
+        put.await;
     }
     let rec = &mut call.rec;
     rec.capture_response(captured.as_ref().unwrap_or(&bytes));

@@ -121,6 +121,9 @@ pub struct Relay {
     /// Bytes the provider may still send.
     budget: usize,
     max_bytes: usize,
+    /// The answer being stored in the response cache: the stream's last bytes wait for it.
+    storing: Option<super::cached::PendingPut>,
+    finishing: Option<Bytes>,
 }
 
 impl Relay {
@@ -139,6 +142,8 @@ impl Relay {
             status,
             budget: max_bytes,
             max_bytes,
+            storing: None,
+            finishing: None,
         }
     }
 
@@ -166,7 +171,7 @@ impl Relay {
             let e = ending(&mut self.observer, self.status);
             if let Some(fill) = self.stages.fill.take() {
                 if e.error.is_none() && !e.cancelled {
-                    fill.finish(&e.facts);
+                    self.storing = fill.finish(&e.facts);
                 }
             }
             match self.stages.guard.take() {
@@ -238,6 +243,15 @@ impl Stream for Relay {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
+            if let Some(put) = this.storing.as_mut() {
+                if put.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.storing = None;
+                if let Some(tail) = this.finishing.take().filter(|t| !t.is_empty()) {
+                    return Poll::Ready(Some(Ok(tail)));
+                }
+            }
             if this.recorder.is_none() {
                 return Poll::Ready(None);
             }
@@ -265,6 +279,15 @@ impl Stream for Relay {
                     }
                     if let Some(fill) = this.stages.fill.as_mut() {
                         fill.push(&out);
+                        // The stream's last event: the answer is stored before the client gets
+                        // it, so the client's next call finds it.
+                        if fill.ended() {
+                            if let Some(put) = this.stages.fill.take().and_then(|f| f.finish(&this.observer.facts)) {
+                                this.storing = Some(put);
+                                this.finishing = Some(out);
+                                continue;
+                            }
+                        }
                     }
                     return Poll::Ready(Some(Ok(out)));
                 }
@@ -334,6 +357,11 @@ impl Stream for Relay {
                             e
                         }
                     });
+                    if this.storing.is_some() {
+                        // The last bytes go once the answer is stored.
+                        this.finishing = Some(tail);
+                        continue;
+                    }
                     if !tail.is_empty() {
                         return Poll::Ready(Some(Ok(tail)));
                     }
