@@ -488,3 +488,31 @@ fn telemetry_variables_with_unknown_values_are_refused_by_name() {
     let env = test_env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://collector:4318/custom"), ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")]);
     assert_eq!(Telemetry::from_env(&env).unwrap().metrics_export.unwrap().endpoint, "http://collector:4318/custom", "a signal's own endpoint is used as it is");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_hit_says_so_on_its_server_span_with_the_request_it_was_served_from() {
+    let (endpoint, spans) = http_collector().await;
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: "[cache]\nenabled = true\n".into(), ..Default::default() }).await;
+    let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "the same question"}]});
+    let first = gw.post("/v1/chat/completions", body.clone()).await;
+    let origin = first.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert_eq!(first.headers().get("x-weir-cache").and_then(|v| v.to_str().ok()), Some("miss"));
+    let second = gw.post("/v1/chat/completions", body).await;
+    assert_eq!(second.headers().get("x-weir-cache").and_then(|v| v.to_str().ok()), Some("hit"));
+    gw.stop().await;
+    eventually(Duration::from_secs(5), "the server spans", || {
+        let n = spans.lock().unwrap().iter().filter(|(_, s)| s.name == "POST /v1/chat/completions").count();
+        async move { n >= 2 }
+    })
+    .await;
+    let spans = spans.lock().unwrap().clone();
+    let mut server: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "POST /v1/chat/completions").collect();
+    server.sort_by_key(|s| s.start_time_unix_nano);
+    let outcomes: Vec<Option<String>> = server.iter().map(|s| attr_str(s, "weir.cache.outcome")).collect();
+    assert_eq!(outcomes, [Some("miss".to_string()), Some("hit".to_string())]);
+    assert_eq!(attr_str(server[1], "weir.cache.origin_request_id"), Some(origin));
+    // A hit calls no provider: one CLIENT span, the miss's.
+    assert_eq!(spans.iter().filter(|(_, s)| s.name == "chat gpt-test").count(), 1);
+}

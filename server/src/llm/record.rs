@@ -361,7 +361,21 @@ impl Call {
             span.end();
         }
         crate::call::guardrail_attributes(&server_cx, &event);
+        cache_attributes(&server_cx, &event);
         crate::call::end_server_span(&server_cx, ending.status, ending.error.as_ref().map(|(t, _)| t.as_str()));
         sink.record(event, captured);
+    }
+}
+
+/// What the response cache did, on the call's SERVER span.
+fn cache_attributes(cx: &Context, event: &AuditEvent) {
+    let span = cx.span();
+    let Some(outcome) = event.cache.as_ref().filter(|_| span.is_recording()) else { return };
+    span.set_attribute(KeyValue::new(semconv::WEIR_CACHE_OUTCOME, outcome.clone()));
+    if let Some(o) = &event.cache_origin {
+        span.set_attribute(KeyValue::new(semconv::WEIR_CACHE_ORIGIN, o.clone()));
+    }
+    if let Some(s) = event.cache_similarity {
+        span.set_attribute(KeyValue::new(semconv::WEIR_CACHE_SIMILARITY, s));
     }
 }

@@ -57,6 +57,9 @@ pub mod semconv {
     pub const WEIR_APPROVAL_STATUS: &str = "weir.approval.status";
     pub const WEIR_GUARDRAIL_NAMES: &str = "weir.guardrail.names";
     pub const WEIR_GUARDRAIL_ACTION: &str = "weir.guardrail.action";
+    pub const WEIR_CACHE_OUTCOME: &str = "weir.cache.outcome";
+    pub const WEIR_CACHE_ORIGIN: &str = "weir.cache.origin_request_id";
+    pub const WEIR_CACHE_SIMILARITY: &str = "weir.cache.similarity";
     pub const WEIR_GUARDRAIL_BLOCKED_BY: &str = "weir.guardrail.blocked_by";
     pub const WEIR_GUARDRAIL_FINDINGS: &str = "weir.guardrail.findings";
 }
