@@ -17,7 +17,7 @@ pub mod tools;
 pub use agents::{Agent, AgentBudgets, AgentDetail, AgentLimits, AgentOne, AgentsList, BudgetWindow, BudgetsList, CreatedKey, Key, KeyOne, KeysList, RateLimit};
 pub use approvals::{Approval, ApprovalOne, ApprovalStatus, ApprovalsPage};
 pub use audit::{AuditEvent, EventOne, EventsPage, Facets};
-pub use cache::CachePurged;
+pub use cache::{CachePurged, CacheSettingView, CacheSettingsList};
 pub use guardrails::{GuardrailOverrides, GuardrailVerdict, GuardrailView, GuardrailsList};
 pub use models::{ModelHour, ModelView, ModelsList, Price, ProviderView, TargetView};
 pub use overview::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};

@@ -152,6 +152,7 @@ pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::Sto
     state.console_signouts.reload(&state.store).await?;
     state.mcp.tools.reload().await?;
     state.guard_overrides.replace(state.store.guardrail_overrides().await?);
+    state.cache.replace_settings(state.store.cache_settings().await?);
     state.limiter.reload(&state.store).await
 }
 

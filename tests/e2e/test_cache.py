@@ -511,3 +511,38 @@ def test_the_admin_api_purges_an_agents_or_a_models_answers(cw: Weir) -> None:
     assert bad.status_code == 404
     unauthenticated = cw.admin_http.delete(f"{cw.admin}/api/v1/cache")
     assert unauthenticated.status_code == 401
+
+
+def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within_two_seconds(cw: Weir) -> None:
+    name, key = new_agent(cw)
+    with oai(cw, key) as c:
+        # A model the config leaves uncached, turned on for this agent with its own TTL.
+        cw.admin_put(f"/api/v1/cache/agents/{name}", {"enabled": True, "ttl_secs": 60})
+        prompt = f"Now cached. {uuid.uuid4()}"
+        eventually(lambda: chat(c, f"probe {uuid.uuid4()}", model="gpt-uncached")[1] == "miss" or None, 2.5, "the agent's setting to apply")
+        assert chat(c, prompt, "on", model="gpt-uncached")[:2] == ("on", "miss")
+        assert chat(c, prompt, "x", model="gpt-uncached")[:2] == ("on", "hit")
+        listed = cw.admin_get("/api/v1/cache").json()
+        assert listed["agents"][name] == {"enabled": True, "ttl_secs": 60}
+        assert listed["config_models"]["gpt-uncached"] == {"enabled": False, "ttl_secs": None}
+        assert listed["enabled"] is True and listed["shared"] is False
+        # The agent's setting removed, the model's turned off: neither looked up nor stored.
+        cw.admin_put(f"/api/v1/cache/agents/{name}", {})
+        cw.admin_put("/api/v1/cache/models/gpt-c", {"enabled": False})
+        try:
+            eventually(lambda: chat(c, f"probe {uuid.uuid4()}")[1] is None or None, 2.5, "the model's setting to apply")
+            other = f"Off now. {uuid.uuid4()}"
+            assert chat(c, other, "a")[:2] == ("a", None)
+            assert chat(c, other, "b")[:2] == ("b", None)
+        finally:
+            cw.admin_put("/api/v1/cache/models/gpt-c", {})
+        eventually(lambda: chat(c, f"probe {uuid.uuid4()}")[1] == "miss" or None, 2.5, "the model's setting to be removed")
+    for path, body, status in [
+        ("/api/v1/cache/agents/nobody-here", {"enabled": True}, 404),
+        ("/api/v1/cache/models/no-such-model", {"enabled": True}, 404),
+        (f"/api/v1/cache/agents/{name}", {"ttl_secs": 0}, 400),
+        (f"/api/v1/cache/agents/{name}", {"enabled": "yes"}, 400),
+        (f"/api/v1/cache/agents/{name}", {"on": True}, 400),
+    ]:
+        r = cw.admin_http.put(f"{cw.admin}{path}", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.status_code == status, (path, body, r.status_code, r.text)

@@ -233,3 +233,15 @@ def test_redis_cut_mid_run_means_misses_never_failures(pair: Pair, fake_provider
         # Once Redis is back, answers are stored and served again.
         eventually(hit_again, 10, "the cache to work again once Redis is back")
     assert upstream_calls(fake_provider, prompt) >= 5
+
+
+def test_turning_the_cache_off_at_one_replica_reaches_the_other_within_two_seconds(pair: Pair) -> None:
+    with oai(pair.a) as a:
+        pair.b.admin_put("/api/v1/cache/models/gpt-c", {"enabled": False})
+        try:
+            started = time.monotonic()
+            eventually(lambda: chat(a, f"probe {uuid.uuid4()}")[1] is None or None, 2.5, "replica A to stop using the cache")
+            assert time.monotonic() - started < 2.5
+        finally:
+            pair.b.admin_put("/api/v1/cache/models/gpt-c", {})
+        eventually(lambda: chat(a, f"probe {uuid.uuid4()}")[1] == "miss" or None, 2.5, "replica A to use the cache again")

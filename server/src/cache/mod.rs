@@ -73,11 +73,23 @@ pub trait CacheStore: Send + Sync {
 #[derive(Clone)]
 pub struct ResponseCache {
     pub store: Arc<dyn CacheStore>,
+    /// Agents' and models' settings from the admin API and console (reloaded with the keys).
+    settings: Arc<arc_swap::ArcSwap<crate::store::CacheSettings>>,
 }
 
 impl ResponseCache {
     pub fn new(store: Arc<dyn CacheStore>) -> Self {
-        Self { store }
+        Self { store, settings: Arc::default() }
+    }
+
+    pub fn replace_settings(&self, settings: crate::store::CacheSettings) {
+        self.settings.store(Arc::new(settings));
+    }
+
+    /// The settings stored for an agent (by id) and for a model.
+    pub fn stored(&self, agent_id: &str, model: &str) -> (Option<crate::config::CacheSetting>, Option<crate::config::CacheSetting>) {
+        let s = self.settings.load();
+        (s.agents.get(agent_id).copied(), s.models.get(model).copied())
     }
 }
 

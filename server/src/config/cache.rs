@@ -116,7 +116,7 @@ pub struct CacheConfig {
 }
 
 /// The longest an answer may be kept (a TTL is also a bound on what a client can make Weir hold).
-const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+pub const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 
 impl CacheSection {
     pub(super) fn validate(&self, models: &[Model]) -> Result<CacheConfig, ConfigError> {
@@ -195,10 +195,10 @@ impl CacheSection {
 
 impl CacheConfig {
     /// Whether calls to `model` by `agent` use the cache, and for how long an answer is kept:
-    /// the agent's setting (the admin API's, `stored`, over the file's), then the model's,
-    /// then the default. `None` when the cache is off for them.
-    pub fn setting_for(&self, model: &str, agent: &str, stored: Option<CacheSetting>) -> Option<Duration> {
-        let layers = [stored, self.agents.get(agent).copied(), self.models.get(model).copied()];
+    /// the agent's setting (the admin API's, `stored.0`, over the file's), then the model's
+    /// (likewise, `stored.1`), then the default. `None` when the cache is off for them.
+    pub fn setting_for(&self, model: &str, agent: &str, stored: (Option<CacheSetting>, Option<CacheSetting>)) -> Option<Duration> {
+        let layers = [stored.0, self.agents.get(agent).copied(), stored.1, self.models.get(model).copied()];
         let enabled = layers.iter().flatten().find_map(|s| s.enabled).unwrap_or(self.enabled);
         let ttl = layers.iter().flatten().find_map(|s| s.ttl_secs).map_or(self.ttl, Duration::from_secs);
         enabled.then_some(ttl)
@@ -218,11 +218,15 @@ mod tests {
     fn settings_layer_agent_over_model_over_default() {
         let c = cfg("[cache]\nttl_secs = 60\n[[cache.models]]\nmodel = \"m\"\nenabled = true\nttl_secs = 30\n[[cache.agents]]\nagent = \"quiet\"\nenabled = false\n").unwrap();
         let cache = &c.cache;
-        assert_eq!(cache.setting_for("m", "any", None), Some(std::time::Duration::from_secs(30)));
-        assert_eq!(cache.setting_for("m", "quiet", None), None);
-        assert_eq!(cache.setting_for("other", "any", None), None, "off by default");
+        assert_eq!(cache.setting_for("m", "any", (None, None)), Some(std::time::Duration::from_secs(30)));
+        assert_eq!(cache.setting_for("m", "quiet", (None, None)), None);
+        assert_eq!(cache.setting_for("other", "any", (None, None)), None, "off by default");
         let stored = super::CacheSetting { enabled: Some(true), ttl_secs: Some(5) };
-        assert_eq!(cache.setting_for("m", "quiet", Some(stored)), Some(std::time::Duration::from_secs(5)), "the admin API's setting wins");
+        assert_eq!(cache.setting_for("m", "quiet", (Some(stored), None)), Some(std::time::Duration::from_secs(5)), "the admin API's agent setting wins");
+        let off = super::CacheSetting { enabled: Some(false), ttl_secs: None };
+        assert_eq!(cache.setting_for("m", "any", (None, Some(off))), None, "the admin API's model setting over the file's");
+        assert_eq!(cache.setting_for("other", "any", (None, Some(stored))), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(cache.setting_for("m", "quiet", (None, Some(stored))), None, "an agent's setting over any model's");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 mod audit;
-mod cache;
+pub mod cache;
 mod database;
 mod failover;
 mod guardrails;

@@ -97,7 +97,7 @@ impl LlmCall {
     pub async fn cache_lookup(&mut self, state: &AppState, rt: &Runtime, model: &Model, parts: &Parts, parsed: &Parsed<'_>) -> Result<Option<Answer>, LlmError> {
         let cfg = &rt.config.cache;
         let agent = &self.principal;
-        let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, None) else { return Ok(None) };
+        let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, state.cache.stored(&agent.agent_id, &model.name)) else { return Ok(None) };
         let directives = ClientDirectives::from_headers(&parts.headers);
         let user = self.rec.end_user();
         let key = CacheKey::new(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json);

@@ -16,7 +16,7 @@ pub enum OverrideScope {
 }
 
 impl OverrideScope {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Agent => "agent",
             Self::Model => "model",

@@ -14,6 +14,7 @@
 mod agents;
 mod audit;
 mod console;
+mod cache;
 mod guardrails;
 mod limits;
 mod mcp;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use agents::{AgentRow, KeyIndexRow, KeyRow};
 pub use audit::AuditFilter;
+pub use cache::CacheSettings;
 pub use guardrails::OverrideScope;
 // The batch aggregation and rollup upserts both audit writers share.
 use audit::{Rollups, UPSERT_DAILY, UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, UPSERT_LATENCY_MINUTELY, UPSERT_MINUTELY, UPSERT_SESSION};
