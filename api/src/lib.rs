@@ -20,7 +20,7 @@ pub use audit::{AuditEvent, EventOne, EventsPage, Facets};
 pub use cache::{CachePurged, CacheSettingView, CacheSettingsList};
 pub use guardrails::{GuardrailOverrides, GuardrailVerdict, GuardrailView, GuardrailsList};
 pub use models::{ModelHour, ModelView, ModelsList, Price, ProviderView, TargetView};
-pub use overview::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};
+pub use overview::{AgentSummary, BudgetOfAgent, CacheSummary, KindSummary, Overview, SeriesPoint, TimeSeries};
 pub use sessions::{Session, SessionsPage};
 pub use tools::{Finding, ToolRule, ToolView, ToolsList};
 

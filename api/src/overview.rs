@@ -29,6 +29,24 @@ pub struct AgentSummary {
     pub errors: i64,
 }
 
+/// What the response cache did over the period (for every agent, or one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheSummary {
+    /// LLM calls the cache was on for.
+    pub lookups: i64,
+    /// Those answered from it.
+    pub hits: i64,
+    pub saved_tokens: i64,
+    pub saved_cost_usd: f64,
+}
+
+impl CacheSummary {
+    /// Hits over lookups; none without lookups.
+    pub fn hit_rate(&self) -> Option<f64> {
+        (self.lookups > 0).then(|| self.hits as f64 / self.lookups as f64)
+    }
+}
+
 /// A budget among those closest to running out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetOfAgent {
@@ -82,4 +100,9 @@ pub struct Overview {
     /// Tool calls waiting for a person now.
     #[serde(default)]
     pub pending_approvals: i64,
+    /// The response cache over the period: all agents, and by agent name.
+    #[serde(default)]
+    pub cache: CacheSummary,
+    #[serde(default)]
+    pub cache_by_agent: std::collections::BTreeMap<String, CacheSummary>,
 }

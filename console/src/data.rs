@@ -47,13 +47,15 @@ pub struct TraceFilter {
     pub status: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    /// One request (a cached answer's origin, say).
+    pub request_id: Option<String>,
     pub cursor: Option<String>,
 }
 
 impl TraceFilter {
     /// The non-empty filters as query pairs (the cursor left out).
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let fields: [(&'static str, &Option<String>); 12] = [
+        let fields: [(&'static str, &Option<String>); 13] = [
             ("agent", &self.agent),
             ("user", &self.user),
             ("session", &self.session),
@@ -66,6 +68,7 @@ impl TraceFilter {
             ("status", &self.status),
             ("since", &self.since),
             ("until", &self.until),
+            ("request_id", &self.request_id),
         ];
         fields.into_iter().filter_map(|(k, v)| v.as_deref().filter(|s| !s.trim().is_empty()).map(|s| (k, s.trim()))).collect()
     }
@@ -82,6 +85,8 @@ pub struct AgentView {
     pub limits: Option<AgentLimits>,
     /// The configured guardrails and the overrides set (on the agent's own page).
     pub guardrails: Option<weir_api::GuardrailsList>,
+    /// The response cache's settings (on the agent's own page).
+    pub cache: Option<weir_api::CacheSettingsList>,
 }
 
 #[async_trait::async_trait]
@@ -146,6 +151,13 @@ pub trait ConsoleData: Send + Sync + 'static {
     /// Sets the guardrail actions of an agent (`scope` `agents`) or a model (`models`); an
     /// empty map removes them.
     async fn set_guardrails(&self, scope: &str, name: &str, overrides: std::collections::BTreeMap<String, String>) -> DataResult<()>;
+    /// The response cache's default and every agent's and model's setting.
+    async fn cache_settings(&self) -> DataResult<weir_api::CacheSettingsList>;
+    /// Sets an agent's (`scope` `agents`) or a model's (`models`) cache setting; neither part
+    /// removes it.
+    async fn set_cache(&self, scope: &str, name: &str, setting: weir_api::CacheSettingView) -> DataResult<()>;
+    /// Purges the cached answers of an agent, a model, or both; returns how many.
+    async fn purge_cache(&self, agent: Option<&str>, model: Option<&str>) -> DataResult<u64>;
 
     /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
     async fn tools(&self) -> DataResult<Vec<ToolView>>;

@@ -56,6 +56,10 @@ pub fn router(data: Arc<dyn ConsoleData>) -> Router {
         .route("/agents/{name}/limits", post(set_limits))
         .route("/agents/{name}/guardrails", post(set_agent_guardrails))
         .route("/models/guardrails", post(set_model_guardrails))
+        .route("/agents/{name}/cache", post(set_agent_cache))
+        .route("/agents/{name}/cache/purge", post(purge_agent_cache))
+        .route("/models/cache", post(set_model_cache))
+        .route("/models/cache/purge", post(purge_model_cache))
         .route("/keys/{id}/revoke", post(revoke_key))
         .route("/keys/{id}/models", post(set_key_models))
         .route("/approvals", get(approvals))
@@ -211,6 +215,8 @@ fn flash(code: Option<&str>) -> Option<String> {
             "revoked" => "Key revoked. It stops working within 2 seconds.",
             "key-models" => "The key's models are set. Every replica applies them within 2 seconds.",
             "guardrails" => "Guardrail actions set. Every replica applies them within 2 seconds.",
+            "cache" => "Cache setting saved. Every replica applies it within 2 seconds.",
+            "cache-purged" => "Cached answers purged.",
             _ => return None,
         }
         .to_string(),
@@ -675,6 +681,73 @@ async fn set_model_guardrails(State(c): State<Console>, headers: HeaderMap, body
     }
 }
 
+/// A cache setting from a form: `enabled` (`on`, `off`, or empty for as configured) and
+/// `ttl_secs` (empty for as configured).
+fn cache_setting(f: &Fields) -> Result<weir_api::CacheSettingView, Box<Response>> {
+    let enabled = match f.one("enabled") {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    };
+    let ttl = f.one("ttl_secs").trim();
+    let ttl_secs = if ttl.is_empty() {
+        None
+    } else {
+        Some(ttl.parse::<u64>().map_err(|_| Box::new(refusal(StatusCode::BAD_REQUEST, "The TTL is a whole number of seconds.")))?)
+    };
+    Ok(weir_api::CacheSettingView { enabled, ttl_secs })
+}
+
+/// The fields of a console form, once its operator is checked.
+async fn operator_form(c: &Console, headers: &HeaderMap, body: &axum::body::Bytes) -> Result<Fields, Box<Response>> {
+    let f = form_fields(body)?;
+    c.form_operator(headers, f.one("csrf"))?;
+    Ok(f)
+}
+
+async fn set_agent_cache(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    let setting = match operator_form(&c, &headers, &body).await.and_then(|f| cache_setting(&f)) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match c.data.set_cache("agents", &name, setting).await {
+        Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&name)), "cache"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn set_model_cache(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let (f, setting) = match operator_form(&c, &headers, &body).await.and_then(|f| cache_setting(&f).map(|s| (f, s))) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    match c.data.set_cache("models", f.one("model"), setting).await {
+        Ok(()) => done("/models", "cache"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn purge_agent_cache(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    if let Err(r) = operator_form(&c, &headers, &body).await {
+        return *r;
+    }
+    match c.data.purge_cache(Some(&name), None).await {
+        Ok(_) => done(&format!("/agents/{}", fmt::query_escape(&name)), "cache-purged"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn purge_model_cache(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let f = match operator_form(&c, &headers, &body).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    match c.data.purge_cache(None, Some(f.one("model"))).await {
+        Ok(_) => done("/models", "cache-purged"),
+        Err(e) => data_error(&e),
+    }
+}
+
 async fn revoke_key(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<Revoke>) -> Response {
     if let Err(r) = c.form_operator(&headers, &f.csrf) {
         return *r;
@@ -742,12 +815,13 @@ struct ToolApproval {
 }
 
 async fn models(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
-    match (c.data.models().await, c.data.guardrails().await) {
-        (Ok(list), Ok(guardrails)) => {
+    match (c.data.models().await, c.data.guardrails().await, c.data.cache_settings().await) {
+        (Ok(list), Ok(guardrails), Ok(cache)) => {
             let frame = c.frame(&op, flash(d.done.as_deref())).await;
-            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", frame, (pages::models(&list), pages::model_guardrails(&list, &guardrails, &op.csrf))))))
+            let body = (pages::models(&list), pages::model_guardrails(&list, &guardrails, &op.csrf), pages::model_cache(&list, &cache, &op.csrf));
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Models", "/models", frame, body))))
         }
-        (Err(e), _) | (_, Err(e)) => data_error(&e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => data_error(&e),
     }
 }
 

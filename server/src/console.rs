@@ -219,6 +219,7 @@ impl ConsoleData for GatewayConsole {
                 budgets: budgets.agents.iter().find(|b| b.agent == agent.name).map(|b| b.budgets.clone()).unwrap_or_default(),
                 limits: None,
                 guardrails: None,
+                cache: None,
                 agent,
             })
             .collect())
@@ -229,7 +230,8 @@ impl ConsoleData for GatewayConsole {
         let budgets: AgentBudgets = self.ok(Method::GET, &format!("/api/v1/agents/{}/budgets?detail=true", enc(name)), None).await?;
         let limits: AgentLimits = self.ok(Method::GET, &format!("/api/v1/agents/{}/limits", enc(name)), None).await?;
         let guardrails: weir_api::GuardrailsList = self.ok(Method::GET, "/api/v1/guardrails", None).await?;
-        Ok(Some(AgentView { agent: detail.agent, keys: detail.keys, budgets: budgets.budgets, limits: Some(limits), guardrails: Some(guardrails) }))
+        let cache: weir_api::CacheSettingsList = self.ok(Method::GET, "/api/v1/cache", None).await?;
+        Ok(Some(AgentView { agent: detail.agent, keys: detail.keys, budgets: budgets.budgets, limits: Some(limits), guardrails: Some(guardrails), cache: Some(cache) }))
     }
 
     async fn create_agent(&self, name: &str) -> DataResult<()> {
@@ -299,6 +301,26 @@ impl ConsoleData for GatewayConsole {
 
     async fn set_guardrails(&self, scope: &str, name: &str, overrides: std::collections::BTreeMap<String, String>) -> DataResult<()> {
         self.run(Method::PUT, &format!("/api/v1/guardrails/{}/{}", enc(scope), enc(name)), Some(json!({"overrides": overrides}))).await
+    }
+
+    async fn cache_settings(&self) -> DataResult<weir_api::CacheSettingsList> {
+        self.ok(Method::GET, "/api/v1/cache", None).await
+    }
+
+    async fn set_cache(&self, scope: &str, name: &str, setting: weir_api::CacheSettingView) -> DataResult<()> {
+        self.run(Method::PUT, &format!("/api/v1/cache/{}/{}", enc(scope), enc(name)), Some(json!(setting))).await
+    }
+
+    async fn purge_cache(&self, agent: Option<&str>, model: Option<&str>) -> DataResult<u64> {
+        let mut query: Vec<String> = Vec::new();
+        if let Some(a) = agent {
+            query.push(format!("agent={}", enc(a)));
+        }
+        if let Some(m) = model {
+            query.push(format!("model={}", enc(m)));
+        }
+        let purged: weir_api::CachePurged = self.ok(Method::DELETE, &format!("/api/v1/cache?{}", query.join("&")), None).await?;
+        Ok(purged.purged)
     }
 
     async fn models(&self) -> DataResult<ModelsList> {

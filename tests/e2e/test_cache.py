@@ -546,3 +546,49 @@ def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within
     ]:
         r = cw.admin_http.put(f"{cw.admin}{path}", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert r.status_code == status, (path, body, r.status_code, r.text)
+
+
+def test_the_console_shows_hits_links_a_hit_to_its_origin_and_sets_and_purges_the_cache(cw: Weir) -> None:
+    name, key = new_agent(cw)
+    http = httpx.Client(base_url=cw.admin, headers={"Origin": cw.admin}, follow_redirects=True, timeout=10)
+    assert http.post("/sign-in", data={"token": ADMIN_TOKEN}).status_code == 200
+    prompt = f"Console. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        _, _, origin = chat(c, prompt, "stored")
+        _, outcome, rid = chat(c, prompt)
+        assert outcome == "hit"
+        hit = cw.audit_event(rid)
+        cw.audit_event(origin)
+        # The event page says it was a hit, what it saved, and links to the call it came from.
+        page = http.get(f"/events/{hit['id']}").text
+        assert "answered from the cache" in page and f'href="/traces?request_id={origin}"' in page
+        assert origin in http.get("/traces", params={"request_id": origin}).text
+        # The overview: hits over calls, and per agent.
+        overview = http.get("/").text
+        assert "Response cache" in overview and f'href="/agents/{name}"' in overview.split('id="cache"')[1]
+        # The agent's page turns the cache off for it; every replica applies it within 2 s.
+        agent_page = http.get(f"/agents/{name}").text
+        csrf = re.findall(r'name="csrf" value="([^"]+)"', agent_page)[0]
+        assert 'id="cache"' in agent_page
+        assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "off", "ttl_secs": ""}).status_code == 200
+        assert cw.admin_get("/api/v1/cache").json()["agents"][name] == {"enabled": False, "ttl_secs": None}
+        eventually(lambda: chat(c, f"probe {uuid.uuid4()}")[1] is None or None, 2.5, "the console's setting to apply")
+        assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "", "ttl_secs": ""}).status_code == 200
+        assert name not in cw.admin_get("/api/v1/cache").json()["agents"]
+        eventually(lambda: chat(c, prompt)[1] == "hit" or None, 2.5, "the agent's setting to be removed")
+        # Purged from the agent's page: the next call misses.
+        assert http.post(f"/agents/{name}/cache/purge", data={"csrf": csrf}).status_code == 200
+        assert chat(c, prompt, "after the purge")[:2] == ("after the purge", "miss")
+        # The models page sets a model's TTL and purges a model's answers.
+        models_page = http.get("/models").text
+        assert "Response cache by model" in models_page
+        assert http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": "90"}).status_code == 200
+        assert cw.admin_get("/api/v1/cache").json()["models"]["gpt-c2"] == {"enabled": None, "ttl_secs": 90}
+        assert http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": ""}).status_code == 200
+        assert "gpt-c2" not in cw.admin_get("/api/v1/cache").json()["models"]
+        assert http.post("/models/cache/purge", data={"csrf": csrf, "model": "gpt-c"}).status_code == 200
+        assert chat(c, prompt, "after the model purge")[:2] == ("after the model purge", "miss")
+        # A TTL that is not a number is refused, saying why.
+        bad = http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "on", "ttl_secs": "soon"})
+        assert bad.status_code == 400 and "whole number of seconds" in bad.text
+    http.close()

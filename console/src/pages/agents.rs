@@ -230,6 +230,23 @@ pub fn agent(a: &AgentView, recent: &[AuditEvent], models: &[String], csrf: &str
             </form>
             <p class="muted">"An empty field removes that limit."</p>
         </section>
+        {a.cache.as_ref().map(|c| {
+            let own = c.agents.get(&name).map(super::overview::cache_setting_text).unwrap_or_else(|| "none set here".into());
+            let configured = c.config_agents.get(&name).map(super::overview::cache_setting_text);
+            let purge = format!("/agents/{}/cache/purge", q(&name));
+            view! {
+                <section id="cache">
+                    <h2>"Response cache"</h2>
+                    <p>{format!("This agent's setting: {own}.")}{configured.map(|t| format!(" In the config: {t}."))}</p>
+                    {super::overview::cache_form(format!("/agents/{}/cache", q(&name)), csrf, None)}
+                    <form method="post" action=purge class="inline">
+                        <input type="hidden" name="csrf" value=csrf.to_string()/>
+                        <button type="submit">"Purge this agent's cached answers"</button>
+                    </form>
+                    <p class="muted">"An agent's setting wins over its model's; \"as configured\" with an empty TTL removes the agent's own."</p>
+                </section>
+            }
+        })}
         {a.guardrails.as_ref().filter(|g| !g.guardrails.is_empty()).map(|g| {
             let current = g.agents.get(&name).cloned().unwrap_or_default();
             let action = format!("/agents/{}/guardrails", q(&name));

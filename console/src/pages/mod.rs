@@ -10,7 +10,7 @@ mod traces;
 
 pub use agents::{agent, agents};
 pub use approvals::approvals;
-pub use overview::{model_guardrails, models, overview};
+pub use overview::{model_cache, model_guardrails, models, overview};
 pub use sessions::{session, sessions, SessionView};
 pub use tools::tools;
 pub use traces::{event, traces, FieldError, ToolFindings, TracesView};

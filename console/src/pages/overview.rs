@@ -92,6 +92,44 @@ pub fn overview(o: &Overview, gateway_url: &str) -> impl IntoView {
         let text = format!("{} tool call{} waiting for a person", fmt::int(o.pending_approvals), if o.pending_approvals == 1 { " is" } else { "s are" });
         view! { <p class="flash attention"><a href="/approvals">{text} " — decide →"</a></p> }
     });
+    let cache = (o.cache.lookups > 0).then(|| {
+        let rate = |c: &weir_api::CacheSummary| c.hit_rate().map_or_else(String::new, |r| format!("{:.1} %", r * 100.0));
+        let rows = o
+            .cache_by_agent
+            .iter()
+            .map(|(agent, c)| {
+                let href = format!("/agents/{}", q(agent));
+                view! {
+                    <tr>
+                        <td><a href=href>{agent.clone()}</a></td>
+                        <td class="num" data-label="hit rate">{rate(c)}</td>
+                        <td class="num" data-label="hits">{fmt::int(c.hits)}</td>
+                        <td class="num" data-label="calls">{fmt::int(c.lookups)}</td>
+                        <td class="num" data-label="tokens saved">{fmt::int(c.saved_tokens)}</td>
+                        <td class="num" data-label="cost saved">{fmt::cost(Some(c.saved_cost_usd))}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let total = format!(
+            "{} of {} calls answered from the cache ({}), saving {} tokens and {}.",
+            fmt::int(o.cache.hits),
+            fmt::int(o.cache.lookups),
+            rate(&o.cache),
+            fmt::int(o.cache.saved_tokens),
+            fmt::cost(Some(o.cache.saved_cost_usd))
+        );
+        view! {
+            <section id="cache">
+                <h2>"Response cache"</h2>
+                <p>{total}</p>
+                <table>
+                    <thead><tr><th>"agent"</th><th>"hit rate"</th><th>"hits"</th><th>"calls"</th><th>"tokens saved"</th><th>"cost saved"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    });
     let hint = format!("Nothing in the last 24 hours — point an agent's base URL at {gateway_url}/v1, or its MCP client at {gateway_url}/mcp.");
     let quiet = o.kinds.is_empty();
     view! {
@@ -113,6 +151,7 @@ pub fn overview(o: &Overview, gateway_url: &str) -> impl IntoView {
                 <div class="charts">{agent_charts}</div>
             }.into_any()
         }}
+        {cache}
         <section>
             <h2>"Budgets closest to running out"</h2>
             {o.budgets_closest.is_empty().then(|| view! { <p class="empty">"No budgets set. Set one on an agent's page."</p> })}
@@ -211,4 +250,66 @@ pub fn model_guardrails(list: &ModelsList, g: &weir_api::GuardrailsList, csrf: &
             </section>
         }
     })
+}
+
+/// A cache setting as a line of text.
+pub fn cache_setting_text(s: &weir_api::CacheSettingView) -> String {
+    let on = match s.enabled {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "on or off as configured",
+    };
+    match s.ttl_secs {
+        Some(t) => format!("{on}, answers kept {t} s"),
+        None => on.to_string(),
+    }
+}
+
+/// The form that sets a cache setting (`names`: a model to choose, on the models page).
+pub fn cache_form(action: String, csrf: &str, names: Option<&[String]>) -> impl IntoView {
+    let model = names.map(|names| {
+        let options = names.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view();
+        view! { <label>"Model " <select name="model">{options}</select></label> }
+    });
+    view! {
+        <form method="post" action=action class="inline">
+            <input type="hidden" name="csrf" value=csrf.to_string()/>
+            {model}
+            <label>"Cache " <select name="enabled">
+                <option value="">"as configured"</option>
+                <option value="on">"on"</option>
+                <option value="off">"off"</option>
+            </select></label>
+            <label>"TTL (seconds) " <input type="text" name="ttl_secs" inputmode="numeric"/></label>
+            <button type="submit">"Save"</button>
+        </form>
+    }
+}
+
+pub fn model_cache(list: &ModelsList, c: &weir_api::CacheSettingsList, csrf: &str) -> impl IntoView {
+    let mut rows: Vec<(String, String, &str)> = c.config_models.iter().map(|(m, s)| (m.clone(), cache_setting_text(s), "config")).collect();
+    rows.extend(c.models.iter().map(|(m, s)| (m.clone(), cache_setting_text(s), "set here")));
+    let rows = rows.into_iter().map(|(m, t, from)| view! { <tr><td>{m}</td><td>{t}</td><td>{from}</td></tr> }).collect_view();
+    let names: Vec<String> = list.models.iter().map(|m| m.name.clone()).collect();
+    let default = format!(
+        "By default the cache is {} and keeps answers {} s{}.",
+        if c.enabled { "on" } else { "off" },
+        c.ttl_secs,
+        if c.shared { ", shared by every replica through Redis" } else { " in each process" }
+    );
+    let purge_models = names.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view();
+    view! {
+        <section id="cache">
+            <h2>"Response cache by model"</h2>
+            <p>{default}</p>
+            <table><thead><tr><th>"model"</th><th>"setting"</th><th>"from"</th></tr></thead><tbody>{rows}</tbody></table>
+            {cache_form("/models/cache".to_string(), csrf, Some(&names))}
+            <form method="post" action="/models/cache/purge" class="inline">
+                <input type="hidden" name="csrf" value=csrf.to_string()/>
+                <label>"Model " <select name="model">{purge_models}</select></label>
+                <button type="submit">"Purge its cached answers"</button>
+            </form>
+            <p class="muted">"An agent's setting wins over its model's; a setting here wins over the config's."</p>
+        </section>
+    }
 }

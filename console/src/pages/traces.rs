@@ -208,6 +208,7 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
         ("time to first token", fmt::ms(e.ttft_ms)),
         ("tokens", tokens(e)),
         ("cost", fmt::cost(e.cost_usd)),
+        ("cache", cache_text(e)),
         ("MCP session", e.mcp_session_id.clone().unwrap_or_default()),
         ("trace id", e.trace_id.clone().unwrap_or_default()),
         ("request id", e.request_id.clone()),
@@ -216,6 +217,11 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
     .filter(|(_, v)| !v.trim().is_empty())
     .collect();
     let rows = fields.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view();
+    // A hit links to the call whose answer it served.
+    let origin = e.cache_origin.as_deref().filter(|o| !o.is_empty()).map(|o| {
+        let href = format!("/traces?request_id={}", super::q(o));
+        view! { <tr><th>"served from"</th><td><a href=href>{format!("request {o}")}</a></td></tr> }
+    });
     let session = e.session_id.as_deref().filter(|s| !s.is_empty()).map(|s| {
         view! { <tr><th>"session"</th><td>{session_link(e.agent_name.as_deref(), s)}</td></tr> }
     });
@@ -251,7 +257,7 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
     });
     let traces = format!("/traces?agent={}", q(e.agent_name.as_deref().unwrap_or("")));
     view! {
-        <table class="fields"><tbody>{rows}{session}</tbody></table>
+        <table class="fields"><tbody>{rows}{origin}{session}</tbody></table>
         {e.agent_name.is_some().then(|| view! { <p><a href=traces>"This agent's calls →"</a></p> })}
         {guardrails(e)}
         {own}
@@ -291,6 +297,22 @@ pub(super) fn status(e: &AuditEvent) -> impl IntoView {
 }
 
 /// "chat → messages" when the call reached a provider of the other protocol.
+/// What the response cache did for the call, and what a hit saved.
+fn cache_text(e: &AuditEvent) -> String {
+    match e.cache.as_deref() {
+        Some(hit @ ("hit" | "semantic_hit")) => {
+            let how = if hit == "hit" { "hit" } else { "semantic hit" };
+            let similarity = e.cache_similarity.map(|s| format!(" (similarity {s:.3})")).unwrap_or_default();
+            let saved = format!("{} tokens, {}", fmt::int(e.cache_saved_tokens.unwrap_or(0)), fmt::cost(e.cache_saved_cost_usd));
+            format!("{how}{similarity}: answered from the cache, saving {saved}")
+        }
+        Some("miss") => "miss: the answer was stored for calls that repeat this one".into(),
+        Some("bypass") => "skipped (the client's Cache-Control)".into(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 fn translated(e: &AuditEvent) -> String {
     match e.upstream_operation.as_deref() {
         Some(up) if up != e.operation => format!("{} → {up}", e.operation),

@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
-use weir_api::{AgentSummary, BudgetOfAgent, KindSummary, Overview, SeriesPoint, TimeSeries};
+use weir_api::{AgentSummary, BudgetOfAgent, CacheSummary, KindSummary, Overview, SeriesPoint, TimeSeries};
 
 use super::ApiError;
 use crate::state::AppState;
@@ -111,5 +111,29 @@ pub(super) async fn overview(State(state): State<AppState>, query: Result<Query<
     let hourly = series(&state, since, crate::store::Step::Hour, 3_600_000).await?;
     let last_hour = series(&state, now - 3_600_000, crate::store::Step::Minute, 60_000).await?;
     let pending_approvals = state.store.count_pending_approvals(now).await?;
-    Ok(Json(Overview { hours, since_ms: since.div_euclid(3_600_000) * 3_600_000, kinds, top_agents, top_agents_by_cost, budgets_closest, hourly, last_hour, pending_approvals }))
+    let mut cache = CacheSummary::default();
+    let mut cache_by_agent = std::collections::BTreeMap::new();
+    for (agent, s) in state.store.cache_since(since).await?.into_iter().filter(|(_, s)| s.cache_lookups > 0) {
+        let c = CacheSummary { lookups: s.cache_lookups, hits: s.cache_hits, saved_tokens: s.cache_saved_tokens, saved_cost_usd: s.cache_saved_cost_usd };
+        cache.lookups += c.lookups;
+        cache.hits += c.hits;
+        cache.saved_tokens += c.saved_tokens;
+        cache.saved_cost_usd += c.saved_cost_usd;
+        if !agent.is_empty() {
+            cache_by_agent.insert(agent, c);
+        }
+    }
+    Ok(Json(Overview {
+        hours,
+        since_ms: since.div_euclid(3_600_000) * 3_600_000,
+        kinds,
+        top_agents,
+        top_agents_by_cost,
+        budgets_closest,
+        hourly,
+        last_hour,
+        pending_approvals,
+        cache,
+        cache_by_agent,
+    }))
 }

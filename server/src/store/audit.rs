@@ -45,6 +45,12 @@ fn time_rollup<'e>(inserted: &[&'e AuditEvent], period_ms: i64) -> TimeRollup<'e
         s.input_tokens += e.input_tokens.unwrap_or(0);
         s.output_tokens += e.output_tokens.unwrap_or(0);
         s.cost_usd += e.cost_usd.unwrap_or(0.0);
+        if let Some(outcome) = e.cache.as_deref() {
+            s.cache_lookups += 1;
+            s.cache_hits += i64::from(outcome == "hit" || outcome == "semantic_hit");
+            s.cache_saved_tokens += e.cache_saved_tokens.unwrap_or(0);
+            s.cache_saved_cost_usd += e.cache_saved_cost_usd.unwrap_or(0.0);
+        }
         *latency.entry((start, e.kind.as_str(), latency_bucket(working_latency_ms(e)))).or_default() += 1;
     }
     (sums, latency)
@@ -125,20 +131,26 @@ pub(super) const UPSERT_DAILY: &str = "INSERT INTO usage_daily (agent_id, model,
     ON CONFLICT (agent_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests, \
     tokens = usage_daily.tokens + excluded.tokens, cost_usd = usage_daily.cost_usd + excluded.cost_usd";
 
-pub(super) const UPSERT_HOURLY: &str = "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
+pub(super) const UPSERT_HOURLY: &str = "INSERT INTO audit_hourly (hour, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd, \
+    cache_lookups, cache_hits, cache_saved_tokens, cache_saved_cost_usd) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (hour, kind, agent_name) DO UPDATE SET requests = audit_hourly.requests + excluded.requests, \
     errors = audit_hourly.errors + excluded.errors, refused = audit_hourly.refused + excluded.refused, \
     input_tokens = audit_hourly.input_tokens + excluded.input_tokens, output_tokens = audit_hourly.output_tokens + excluded.output_tokens, \
-    cost_usd = audit_hourly.cost_usd + excluded.cost_usd";
+    cost_usd = audit_hourly.cost_usd + excluded.cost_usd, cache_lookups = audit_hourly.cache_lookups + excluded.cache_lookups, \
+    cache_hits = audit_hourly.cache_hits + excluded.cache_hits, cache_saved_tokens = audit_hourly.cache_saved_tokens + excluded.cache_saved_tokens, \
+    cache_saved_cost_usd = audit_hourly.cache_saved_cost_usd + excluded.cache_saved_cost_usd";
 
 pub(super) const UPSERT_LATENCY_HOURLY: &str = "INSERT INTO audit_latency_hourly (hour, kind, bucket, count) VALUES ($1, $2, $3, $4) \
     ON CONFLICT (hour, kind, bucket) DO UPDATE SET count = audit_latency_hourly.count + excluded.count";
 
-pub(super) const UPSERT_MINUTELY: &str = "INSERT INTO audit_minutely (minute, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (minute, kind, agent_name) DO UPDATE SET requests = audit_minutely.requests + excluded.requests, \
+pub(super) const UPSERT_MINUTELY: &str = "INSERT INTO audit_minutely (minute, kind, agent_name, requests, errors, refused, input_tokens, output_tokens, cost_usd, \
+    cache_lookups, cache_hits, cache_saved_tokens, cache_saved_cost_usd) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (minute, kind, agent_name) DO UPDATE SET requests = audit_minutely.requests + excluded.requests, \
     errors = audit_minutely.errors + excluded.errors, refused = audit_minutely.refused + excluded.refused, \
     input_tokens = audit_minutely.input_tokens + excluded.input_tokens, output_tokens = audit_minutely.output_tokens + excluded.output_tokens, \
-    cost_usd = audit_minutely.cost_usd + excluded.cost_usd";
+    cost_usd = audit_minutely.cost_usd + excluded.cost_usd, cache_lookups = audit_minutely.cache_lookups + excluded.cache_lookups, \
+    cache_hits = audit_minutely.cache_hits + excluded.cache_hits, cache_saved_tokens = audit_minutely.cache_saved_tokens + excluded.cache_saved_tokens, \
+    cache_saved_cost_usd = audit_minutely.cache_saved_cost_usd + excluded.cache_saved_cost_usd";
 
 pub(super) const UPSERT_LATENCY_MINUTELY: &str = "INSERT INTO audit_latency_minutely (minute, kind, bucket, count) VALUES ($1, $2, $3, $4) \
     ON CONFLICT (minute, kind, bucket) DO UPDATE SET count = audit_latency_minutely.count + excluded.count";
@@ -286,6 +298,10 @@ impl Store {
                     .bind(s.input_tokens)
                     .bind(s.output_tokens)
                     .bind(s.cost_usd)
+                    .bind(s.cache_lookups)
+                    .bind(s.cache_hits)
+                    .bind(s.cache_saved_tokens)
+                    .bind(s.cache_saved_cost_usd)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -20,6 +20,12 @@ pub struct HourSums {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
+    /// Calls the response cache was on for, its hits, and what they saved (read apart: see
+    /// [`Store::cache_since`]).
+    pub cache_lookups: i64,
+    pub cache_hits: i64,
+    pub cache_saved_tokens: i64,
+    pub cache_saved_cost_usd: f64,
 }
 
 impl HourSums {
@@ -31,6 +37,10 @@ impl HourSums {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.cost_usd += other.cost_usd;
+        self.cache_lookups += other.cache_lookups;
+        self.cache_hits += other.cache_hits;
+        self.cache_saved_tokens += other.cache_saved_tokens;
+        self.cache_saved_cost_usd += other.cache_saved_cost_usd;
     }
 
     /// Read from six columns from `first` on: requests, errors, refused, input and output
@@ -43,6 +53,7 @@ impl HourSums {
             input_tokens: r.try_get(first + 3)?,
             output_tokens: r.try_get(first + 4)?,
             cost_usd: r.try_get(first + 5)?,
+            ..Default::default()
         })
     }
 }
@@ -112,6 +123,25 @@ impl Store {
             .await?;
         let latency = rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?))).collect::<Result<Vec<_>, StoreError>>()?;
         Ok((sums, latency))
+    }
+
+    /// What the response cache did since `since_ms` (rounded down to its hour), per agent name:
+    /// calls it was on for, hits, tokens and cost saved.
+    pub async fn cache_since(&self, since_ms: i64) -> Result<Vec<(String, HourSums)>, StoreError> {
+        let hour = since_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let rows = sqlx::query(
+            "SELECT agent_name, CAST(SUM(cache_lookups) AS BIGINT), CAST(SUM(cache_hits) AS BIGINT), CAST(SUM(cache_saved_tokens) AS BIGINT), \
+             CAST(SUM(cache_saved_cost_usd) AS DOUBLE PRECISION) FROM audit_hourly WHERE hour >= $1 AND kind = 'llm' GROUP BY agent_name",
+        )
+        .bind(hour)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let sums = HourSums { cache_lookups: r.try_get(1)?, cache_hits: r.try_get(2)?, cache_saved_tokens: r.try_get(3)?, cache_saved_cost_usd: r.try_get(4)?, ..Default::default() };
+                Ok((r.try_get::<String, _>(0)?, sums))
+            })
+            .collect()
     }
 
     /// The rollups since `since_ms` (rounded down to its step), per step and kind: summed over

@@ -164,7 +164,7 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
         for (upsert_sums, upsert_latency, (sums, latency)) in [(UPSERT_HOURLY, UPSERT_LATENCY_HOURLY, r.hourly), (UPSERT_MINUTELY, UPSERT_LATENCY_MINUTELY, r.minutely)] {
             let mut upsert = tx.prepare_cached(upsert_sums)?;
             for ((start, kind, agent), s) in sums {
-                upsert.execute(params![start, kind, agent, s.requests, s.errors, s.refused, s.input_tokens, s.output_tokens, s.cost_usd])?;
+                upsert.execute(params![start, kind, agent, s.requests, s.errors, s.refused, s.input_tokens, s.output_tokens, s.cost_usd, s.cache_lookups, s.cache_hits, s.cache_saved_tokens, s.cache_saved_cost_usd])?;
             }
             let mut upsert = tx.prepare_cached(upsert_latency)?;
             for ((start, kind, bucket), count) in latency {
