@@ -20,6 +20,9 @@ run that idles after N1 calls, and taken out in proportion to the time the extra
   of text (`gpt-bench-2k`), once without guardrails and once with the default policy
   (`[guardrails] enabled = true`: PII and secrets masked, injection flagged, on the request and
   the answer), so the difference is what the guardrails add per call.
+- With `--cache` (this tree only): the same 2 KB call with a 1.5 KB answer, the response cache on
+  (`[cache] enabled = true`): every call a new question (a miss, its answer stored) and every call
+  the same question (a hit after the warm-up), so the two can be compared.
 - MCP path: `tools/call echo` on `/mcp/fix`, the fixture server (official TypeScript SDK) over
   Streamable HTTP with JSON answers, audit with bodies on.
 
@@ -279,6 +282,24 @@ llm2k_translated_calls = _chat_calls(CHAT_2K_TRANSLATED)
 llm2k_long_answer_calls = _chat_calls(CHAT_2K_LONG_ANSWER)
 
 
+def llm2k_miss_calls(run: Run, n: int) -> None:
+    """Every call a question not asked before (same size): a cache miss whose answer is stored."""
+    for _ in range(n):
+        run.asked = getattr(run, "asked", 0) + 1
+        body = CHAT_2K_LONG_ANSWER.replace('"model":"gpt-bench-2k"', f'"seed":{100_000_000 + run.asked},"model":"gpt-bench-2k"', 1)
+        status, answer, h = run.post("/v1/chat/completions", body, {"authorization": f"Bearer {run.key}"})
+        if status != 200 or h.get("x-weir-cache") != "miss":
+            raise SystemExit(f"a cache miss answered {status} {h.get('x-weir-cache')}: {answer[:300]!r}")
+
+
+def llm2k_hit_calls(run: Run, n: int) -> None:
+    """The same question every time: a cache hit (after the first)."""
+    for _ in range(n):
+        status, answer, h = run.post("/v1/chat/completions", CHAT_2K_LONG_ANSWER, {"authorization": f"Bearer {run.key}"})
+        if status != 200 or h.get("x-weir-cache") not in ("hit", "miss"):
+            raise SystemExit(f"a cache call answered {status}: {answer[:300]!r}")
+
+
 def mcp_calls(run: Run, n: int) -> None:
     headers = {"authorization": f"Bearer {run.key}", "accept": "application/json, text/event-stream"}
     init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "callgrind", "version": "1"}}}
@@ -330,6 +351,8 @@ def main() -> int:
     ap.add_argument("--only", choices=["base", "this"], help="measure one build alone (while tuning)")
     ap.add_argument("--translated", action="store_true", help="also measure a 2 KB chat call, same protocol and translated (this tree)")
     ap.add_argument("--guardrails", action="store_true", help="also measure a 2 KB chat call with a 1.5 KB answer, without and with the default guardrails (this tree)")
+    ap.add_argument("--extra-only", action="store_true", help="measure only the paths asked for with --translated, --guardrails or --cache")
+    ap.add_argument("--cache", action="store_true", help="also measure a 2 KB chat call with a 1.5 KB answer with the response cache on, missing and hitting (this tree)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
@@ -361,17 +384,21 @@ def main() -> int:
         config.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp))
         guarded = tmp / "weir-guarded.toml"
         guarded.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + "\n[guardrails]\nenabled = true\n")
+        cached = tmp / "weir-cached.toml"
+        cached.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + "\n[cache]\nenabled = true\n")
 
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for rep in range(args.repeat):
             for side, binary in (("base", base_bin), ("this tree", new_bin)):
                 if args.only and not side.startswith(args.only):
                     continue
-                paths = [("LLM", llm_calls, config), ("MCP", mcp_calls, config)]
+                paths = [] if args.extra_only else [("LLM", llm_calls, config), ("MCP", mcp_calls, config)]
                 if args.translated and side == "this tree":
                     paths += [("LLM 2 KB", llm2k_calls, config), ("LLM 2 KB translated", llm2k_translated_calls, config)]
                 if args.guardrails and side == "this tree":
                     paths += [("LLM 2 KB + 1.5 KB answer", llm2k_long_answer_calls, config), ("LLM 2 KB + 1.5 KB answer, guardrails", llm2k_long_answer_calls, guarded)]
+                if args.cache and side == "this tree":
+                    paths += [("LLM 2 KB + 1.5 KB answer, cache miss", llm2k_miss_calls, cached), ("LLM 2 KB + 1.5 KB answer, cache hit", llm2k_hit_calls, cached)]
                 for path, calls, cfg in paths:
                     label = f"{side.replace(' ', '-')}-{path.replace(' ', '-')}-{rep}"
                     results.setdefault((side, path), []).append(per_call(binary, cfg, tmp, label, calls, args.n1, args.n2, args.idle))
@@ -385,7 +412,16 @@ def main() -> int:
             "| path | threads | base | this tree | change |",
             "| --- | --- | ---: | ---: | ---: |",
         ]
-        for path in ("LLM", "MCP", "LLM 2 KB", "LLM 2 KB translated", "LLM 2 KB + 1.5 KB answer", "LLM 2 KB + 1.5 KB answer, guardrails"):
+        for path in (
+            "LLM",
+            "MCP",
+            "LLM 2 KB",
+            "LLM 2 KB translated",
+            "LLM 2 KB + 1.5 KB answer",
+            "LLM 2 KB + 1.5 KB answer, guardrails",
+            "LLM 2 KB + 1.5 KB answer, cache miss",
+            "LLM 2 KB + 1.5 KB answer, cache hit",
+        ):
             if not results.get(("this tree", path)) and not results.get(("base", path)):
                 continue
             for kind in ("gateway", "audit", "all"):

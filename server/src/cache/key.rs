@@ -10,8 +10,6 @@
 //! (two bodies that differ only in spacing inside a member are different keys: a miss, never a
 //! wrong hit).
 
-use sha2::{Digest, Sha256};
-
 use crate::config::{CacheConfig, Partition};
 use crate::llm::body::RequestBody;
 use crate::llm::Api;
@@ -52,10 +50,12 @@ pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str) -> String 
 fn digest(api: Api, model: &str, user: Option<&str>, body: &RequestBody<'_>) -> [u8; 32] {
     let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !DELIVERY_ONLY.contains(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut h = Sha256::new();
+    // BLAKE3: collision-resistant (an agent cannot make its question stand for another's in a
+    // shared scope) and fast on every CPU, through the SIMD each one has.
+    let mut h = blake3::Hasher::new();
     // Each part length-prefixed: no two different sequences hash the same bytes.
     let mut part = |b: &[u8]| {
-        h.update((b.len() as u64).to_le_bytes());
+        h.update(&(b.len() as u64).to_le_bytes());
         h.update(b);
     };
     part(api.operation().as_bytes());
@@ -72,7 +72,7 @@ fn digest(api: Api, model: &str, user: Option<&str>, body: &RequestBody<'_>) -> 
         part(k.as_bytes());
         part(v.as_bytes());
     }
-    h.finalize().into()
+    *h.finalize().as_bytes()
 }
 
 #[cfg(test)]

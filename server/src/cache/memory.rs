@@ -155,7 +155,7 @@ mod tests {
     }
 
     fn entry(body_len: usize) -> Entry {
-        Entry { api: Api::Chat, body: "x".repeat(body_len), origin: "r".into(), input_tokens: 1, output_tokens: 2, cost_usd: 0.0, stored_at: 0 }
+        Entry { api: Api::Chat, body: "x".repeat(body_len), origin: "r".into(), input_tokens: 1, output_tokens: 2, cost_usd: 0.0, stored_at: 0, model: None, id: None, finish_reasons: Vec::new() }
     }
 
     const HOUR: Duration = Duration::from_secs(3600);

@@ -38,6 +38,14 @@ pub struct Entry {
     pub cost_usd: f64,
     /// Unix milliseconds when it was stored.
     pub stored_at: i64,
+    /// What the call recorded of the answer (the model that made it, its id, why it finished),
+    /// so a hit need not read the answer again to record it.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub finish_reasons: Vec<String>,
 }
 
 impl Entry {

@@ -62,6 +62,9 @@ impl CacheFill {
             output_tokens: u.output.unwrap_or(0),
             cost_usd: self.price.map_or(0.0, |p| p.cost(u.input.unwrap_or(0), u.cached_input.unwrap_or(0), u.output.unwrap_or(0))),
             stored_at: crate::store::now_ms(),
+            model: facts.model.clone(),
+            id: facts.id.clone(),
+            finish_reasons: facts.finish_reasons.clone(),
         };
         let (store, key, ttl, bound) = (Arc::clone(&self.store), self.key.clone(), self.ttl, self.put_timeout);
         Some(Box::pin(async move {
@@ -127,8 +130,8 @@ impl LlmCall {
             ev.cache_saved_cost_usd = Some(entry.cost_usd);
         });
         let body = Bytes::from(entry.body.clone());
-        let mut facts = usage::from_body(self.client, &body).unwrap_or_default();
-        facts.usage = usage::Usage::default();
+        // The provider's usage is not this call's: nothing is charged.
+        let facts = usage::ResponseFacts { usage: usage::Usage::default(), model: entry.model.clone(), id: entry.id.clone(), finish_reasons: entry.finish_reasons.clone() };
         self.rec.mark_first_chunk();
         let (body, captured) = self.guard_answer(body).await?;
         self.rec.capture_response(captured.as_ref().unwrap_or(&body));
