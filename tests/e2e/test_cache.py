@@ -511,6 +511,8 @@ def test_the_admin_api_purges_an_agents_or_a_models_answers(cw: Weir) -> None:
     assert bad.status_code == 404
     unauthenticated = cw.admin_http.delete(f"{cw.admin}/api/v1/cache")
     assert unauthenticated.status_code == 401
+    misspelt = cw.admin_http.delete(f"{cw.admin}/api/v1/cache", params={"agnet": name}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert misspelt.status_code == 400 and misspelt.json()["error"]["code"] == "invalid_request", misspelt.text
 
 
 def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within_two_seconds(cw: Weir) -> None:

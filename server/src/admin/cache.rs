@@ -73,7 +73,8 @@ pub(super) struct PurgeQuery {
     model: Option<String>,
 }
 
-pub(super) async fn purge(State(state): State<AppState>, Query(q): Query<PurgeQuery>) -> Result<Json<CachePurged>, ApiError> {
+pub(super) async fn purge(State(state): State<AppState>, query: Result<Query<PurgeQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<CachePurged>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let rt = state.runtime.load_full();
     let partition = match &q.agent {
         Some(name) => {
