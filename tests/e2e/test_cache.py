@@ -194,6 +194,17 @@ def test_anything_that_shapes_the_answer_is_a_miss(cw: Weir, fake_provider: Fake
     assert upstream_calls(fake_provider, prompt) == 2
 
 
+def test_an_api_version_or_beta_header_is_part_of_the_key(cw: Weir, fake_provider: FakeProvider) -> None:
+    _, key = new_agent(cw)
+    prompt = f"Versioned. {uuid.uuid4()}"
+    with oai(cw, key) as c:
+        assert chat(c, prompt, "plain")[:2] == ("plain", "miss")
+        assert chat(c, prompt, "with a beta", headers={"OpenAI-Beta": "assistants=v2"})[:2] == ("with a beta", "miss")
+        assert chat(c, prompt, "x", headers={"OpenAI-Beta": "assistants=v2"})[:2] == ("with a beta", "hit")
+        assert chat(c, prompt, "x")[:2] == ("plain", "hit")
+    assert upstream_calls(fake_provider, prompt) == 2
+
+
 def test_agents_never_get_each_others_answers_unless_one_scope_names_both(cw: Weir, fake_provider: FakeProvider) -> None:
     _, key_a = new_agent(cw)
     _, key_b = new_agent(cw)

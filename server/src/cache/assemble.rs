@@ -23,6 +23,7 @@ pub struct Chat {
     choices: Vec<ChatChoice>,
     usage: Option<Value>,
     done: bool,
+    failed: bool,
 }
 
 #[derive(Default)]
@@ -115,6 +116,10 @@ fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) {
 
 impl Chat {
     fn chunk(&mut self, mut data: Map<String, Value>) {
+        // An error said mid-stream (some providers send one in a chunk): not an answer to keep.
+        if data.get("error").is_some_and(|e| !e.is_null()) {
+            self.failed = true;
+        }
         if let Some(u) = data.remove("usage").filter(|u| !u.is_null()) {
             self.usage = Some(u);
         }
@@ -173,7 +178,8 @@ impl Chat {
     }
 
     fn finish(self, usage: &Usage) -> Option<Value> {
-        if !self.done || self.choices.is_empty() || self.choices.iter().any(|c| c.finish_reason.is_none()) {
+        let ended_in_error = |c: &ChatChoice| c.finish_reason.as_ref().is_none_or(|f| f.as_str() == Some("error"));
+        if !self.done || self.failed || self.choices.is_empty() || self.choices.iter().any(ended_in_error) {
             return None;
         }
         let choices: Vec<Value> = self
@@ -344,6 +350,11 @@ mod tests {
         assert!(assemble(Api::Chat, cut, &usage).is_none());
         let unfinished = stream.replace(r#""finish_reason":"tool_calls""#, r#""finish_reason":null"#);
         assert!(assemble(Api::Chat, &unfinished, &usage).is_none());
+        // An error said mid-stream, or a choice ended in error: nothing to keep.
+        let errored = stream.replace(r#""finish_reason":"tool_calls""#, r#""finish_reason":"error""#);
+        assert!(assemble(Api::Chat, &errored, &usage).is_none());
+        let with_error = stream.replace("data: [DONE]", &format!("data: {{{head},\"error\":{{\"message\":\"upstream failed\"}},\"choices\":[]}}\n\ndata: [DONE]"));
+        assert!(assemble(Api::Chat, &with_error, &usage).is_none());
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! The digest covers the client's protocol, the resolved model and every top-level member of
 //! the body as Weir forwards it (after the request guardrails masked it and the limiter set an
 //! output cap), in name order, except the members that only say how an answer is delivered or
-//! who asked: `stream`, `stream_options`, `user`, `metadata`, `store`, `safety_identifier`,
-//! `prompt_cache_key`, `prompt_cache_retention`. Members are compared as the client wrote them
-//! (two bodies that differ only in spacing inside a member are different keys: a miss, never a
-//! wrong hit).
+//! who asked: `stream`, `stream_options`, `user`, `metadata`, `store` (on chat completions; on
+//! responses it decides whether the answer's id can be built on), `safety_identifier`,
+//! `prompt_cache_key`, `prompt_cache_retention`; and the request's `vary_headers` (API versions,
+//! betas) and forwarded query string. Members are compared as the client wrote them (two
+//! bodies that differ only in spacing inside a member are different keys: a miss, never a wrong
+//! hit).
 
 use crate::config::{CacheConfig, Partition};
 use crate::llm::body::RequestBody;
@@ -27,10 +29,17 @@ pub struct CacheKey {
 impl CacheKey {
     /// The key of a call by `agent` (id and name) for `user` to `model`.
     pub fn new(cfg: &CacheConfig, api: Api, model: &str, agent_id: &str, agent_name: &str, user: Option<&str>, body: &RequestBody<'_>) -> Self {
+        Self::with_request(cfg, api, model, agent_id, agent_name, user, body, &[])
+    }
+
+    /// The key, with what else of the request shapes the answer: `vary`, the values of the
+    /// `vary_headers` (in their order) and the query string Weir forwards.
+    #[expect(clippy::too_many_arguments, reason = "each is one part of the key, named where it is made")]
+    pub fn with_request(cfg: &CacheConfig, api: Api, model: &str, agent_id: &str, agent_name: &str, user: Option<&str>, body: &RequestBody<'_>, vary: &[&[u8]]) -> Self {
         // Per end user, the user is part of what the digest covers: a user's answers are never
         // another's, and the agent's partition (its bound, its purge) still holds them all.
         let user = (cfg.partition == Partition::AgentUser).then(|| user.unwrap_or(""));
-        Self { partition: partition(cfg, agent_id, agent_name), model: model.to_string(), digest: digest(api, model, user, body) }
+        Self { partition: partition(cfg, agent_id, agent_name), model: model.to_string(), digest: digest(api, model, user, vary, body) }
     }
 
     /// The digest as text (for stores that key by strings).
@@ -47,8 +56,11 @@ pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str) -> String 
     }
 }
 
-fn digest(api: Api, model: &str, user: Option<&str>, body: &RequestBody<'_>) -> [u8; 32] {
-    let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !DELIVERY_ONLY.contains(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
+fn digest(api: Api, model: &str, user: Option<&str>, vary: &[&[u8]], body: &RequestBody<'_>) -> [u8; 32] {
+    // A responses call's `store` decides whether its answer's id can be built on later
+    // (`previous_response_id`): it is part of the answer there.
+    let delivery_only = |k: &str| DELIVERY_ONLY.contains(&k) && !(api == Api::Responses && k == "store");
+    let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !delivery_only(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     // BLAKE3: collision-resistant (an agent cannot make its question stand for another's in a
     // shared scope) and fast on every CPU, through the SIMD each one has.
@@ -68,6 +80,11 @@ fn digest(api: Api, model: &str, user: Option<&str>, body: &RequestBody<'_>) -> 
         }
         None => part(b"\0all"),
     }
+    part(b"\0vary");
+    for v in vary {
+        part(v);
+    }
+    part(b"\0body");
     for (k, v) in members {
         part(k.as_bytes());
         part(v.as_bytes());
@@ -107,6 +124,17 @@ mod tests {
             assert_ne!(k.digest, key(&c, "a", None, other).digest, "{other}");
         }
         let b = RequestBody::parse(BODY.as_bytes()).unwrap();
+        // The vary headers and the query string, an absent header and an empty one told apart.
+        let with = |vary: &[&[u8]]| CacheKey::with_request(&c, Api::Chat, "m", "id-a", "a", None, &b, vary).digest;
+        assert_eq!(with(&[]), k.digest);
+        assert_ne!(with(&[b"2023-06-01", b""]), with(&[b"2024-01-01", b""]));
+        assert_ne!(with(&[b"", b""]), with(&[b"\0absent", b""]));
+        assert_ne!(with(&[b"x", b"api-version=1"]), with(&[b"x", b""]));
+        // `store` is delivery on chat completions, part of the answer on responses.
+        let stored = RequestBody::parse(br#"{"model":"m","input":"hi","store":false}"#).unwrap();
+        let default = RequestBody::parse(br#"{"model":"m","input":"hi"}"#).unwrap();
+        assert_ne!(CacheKey::new(&c, Api::Responses, "m", "i", "a", None, &stored).digest, CacheKey::new(&c, Api::Responses, "m", "i", "a", None, &default).digest);
+        assert_eq!(CacheKey::new(&c, Api::Chat, "m", "i", "a", None, &stored).digest, CacheKey::new(&c, Api::Chat, "m", "i", "a", None, &default).digest);
         assert_ne!(k.digest, CacheKey::new(&c, Api::Responses, "m", "id-a", "a", None, &b).digest, "the protocol");
         assert_ne!(k.digest, CacheKey::new(&c, Api::Chat, "m2", "id-a", "a", None, &b).digest, "the model");
     }

@@ -38,6 +38,9 @@ pub struct CacheSection {
     pub partition: Partition,
     /// How long a lookup in Redis may take before it counts as a miss.
     pub lookup_timeout_ms: u64,
+    /// Request headers whose values are part of the key, as HTTP's `Vary` says (headers a
+    /// provider answers differently to: API versions and betas).
+    pub vary_headers: Vec<String>,
     pub scopes: Vec<ScopeSection>,
     pub models: Vec<ModelCacheSection>,
     pub agents: Vec<AgentCacheSection>,
@@ -54,6 +57,7 @@ impl Default for CacheSection {
             partition_max_entries: 1000,
             partition: Partition::Agent,
             lookup_timeout_ms: 50,
+            vary_headers: ["anthropic-version", "anthropic-beta", "openai-beta"].map(String::from).to_vec(),
             scopes: Vec::new(),
             models: Vec::new(),
             agents: Vec::new(),
@@ -109,6 +113,8 @@ pub struct CacheConfig {
     pub partition_max_entries: usize,
     pub partition: Partition,
     pub lookup_timeout: Duration,
+    /// Request headers whose values are part of the key (lower case, sorted).
+    pub vary_headers: Vec<axum::http::HeaderName>,
     /// Agent name → the scope it shares a partition in.
     pub scope_of: BTreeMap<String, String>,
     pub models: BTreeMap<String, CacheSetting>,
@@ -137,6 +143,13 @@ impl CacheSection {
         if self.lookup_timeout_ms == 0 || self.lookup_timeout_ms > 10_000 {
             return Err(invalid("cache.lookup_timeout_ms", "must be 1 to 10000"));
         }
+        let mut vary_headers = Vec::new();
+        for (i, h) in self.vary_headers.iter().enumerate() {
+            let name = axum::http::HeaderName::from_bytes(h.trim().to_ascii_lowercase().as_bytes()).map_err(|_| invalid(format!("cache.vary_headers[{i}]"), format!("`{h}` is not a header name")))?;
+            vary_headers.push(name);
+        }
+        vary_headers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        vary_headers.dedup();
         let mut scope_of = BTreeMap::new();
         for (i, s) in self.scopes.iter().enumerate() {
             if s.name.trim().is_empty() || s.name.len() > 200 {
@@ -186,6 +199,7 @@ impl CacheSection {
             partition_max_entries: self.partition_max_entries,
             partition: self.partition,
             lookup_timeout: Duration::from_millis(self.lookup_timeout_ms),
+            vary_headers,
             scope_of,
             models: model_settings,
             agents: agent_settings,

@@ -78,19 +78,34 @@ impl CacheFill {
 /// A put under way.
 pub type PendingPut = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
-/// Whether a whole answer is one to keep: a responses answer must have completed (not
-/// `incomplete` or `failed`, which also come with 200).
+/// Whether a whole answer is one to keep: an answer of its protocol that completed — not an
+/// error body sent with 200, not a responses answer `incomplete` or `failed`, not a choice that
+/// ended in error.
 fn complete(api: Api, body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow)]
+        status: Option<&'a str>,
+        #[serde(borrow, rename = "type")]
+        ty: Option<&'a str>,
+        error: Option<serde::de::IgnoredAny>,
+        choices: Option<Vec<Choice<'a>>>,
+        data: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Choice<'a> {
+        #[serde(borrow)]
+        finish_reason: Option<&'a str>,
+    }
+    let Ok(s) = serde_json::from_slice::<Shape<'_>>(body) else { return false };
+    if s.error.is_some() {
+        return false;
+    }
     match api {
-        Api::Responses => {
-            #[derive(serde::Deserialize)]
-            struct Status<'a> {
-                #[serde(borrow)]
-                status: Option<&'a str>,
-            }
-            serde_json::from_slice::<Status<'_>>(body).is_ok_and(|s| s.status == Some("completed"))
-        }
-        _ => true,
+        Api::Responses => s.status == Some("completed"),
+        Api::Messages => s.ty == Some("message"),
+        Api::Chat => s.choices.is_some_and(|c| !c.is_empty() && c.iter().all(|c| c.finish_reason.is_some_and(|f| f != "error"))),
+        Api::Embeddings => s.data.is_some(),
     }
 }
 
@@ -103,11 +118,19 @@ impl LlmCall {
         let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, state.cache.stored(&agent.agent_id, &model.name)) else { return Ok(None) };
         let directives = ClientDirectives::from_headers(&parts.headers);
         let user = self.rec.end_user();
-        let key = CacheKey::new(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json);
+        // What else of the request a provider answers differently to: the configured headers
+        // (an absent one and an empty one told apart) and the query string.
+        let absent: &[u8] = b"\0absent";
+        let mut vary: Vec<&[u8]> = cfg.vary_headers.iter().map(|h| parts.headers.get(h).map_or(absent, |v| v.as_bytes())).collect();
+        vary.push(parts.uri.query().unwrap_or("").as_bytes());
+        let key = CacheKey::with_request(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json, &vary);
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
             let found = tokio::time::timeout(cfg.lookup_timeout, store.get(&key)).await.ok().flatten();
-            if let Some(entry) = found.filter(|e| e.api == self.client) {
+            // An answer older than the TTL in force for this call now (another agent of its
+            // scope stored it with a longer one, or the TTL was lowered since) is a miss.
+            let fresh = |e: &Entry| u128::try_from(crate::store::now_ms() - e.stored_at).unwrap_or(0) <= ttl.as_millis();
+            if let Some(entry) = found.filter(|e| e.api == self.client && fresh(e)) {
                 let streamed = parsed.json.get::<bool>("stream") == Some(true);
                 let include_usage = parsed.json.get::<serde_json::Value>("stream_options").is_some_and(|o| o.get("include_usage").and_then(serde_json::Value::as_bool) == Some(true));
                 return self.serve_hit(&entry, streamed.then_some(include_usage)).await.map(Some);
@@ -173,15 +196,14 @@ pub struct StreamFill {
     splitter: SseSplitter,
     events: Vec<SseEvent>,
     assembler: Assembler,
-    bytes: usize,
-    /// Past what may be stored, or not readable: nothing is.
+    /// Not readable: nothing is stored.
     given_up: bool,
 }
 
 impl StreamFill {
     /// For a call whose answer may be stored.
     pub fn new(fill: CacheFill, api: Api, origin: String) -> Option<Self> {
-        fill.storable.then(|| Self { fill, api, origin, splitter: SseSplitter::default(), events: Vec::new(), assembler: Assembler::new(api), bytes: 0, given_up: false })
+        fill.storable.then(|| Self { fill, api, origin, splitter: SseSplitter::default(), events: Vec::new(), assembler: Assembler::new(api), given_up: false })
     }
 
     /// The next bytes the client got.
@@ -189,13 +211,9 @@ impl StreamFill {
         if self.given_up {
             return;
         }
-        self.bytes += out.len();
-        // A stream carries its answer with the events' framing around it: several times the
-        // answer's size at most for any answer worth keeping.
-        if self.bytes > self.fill.max_entry_bytes.saturating_mul(8) {
-            self.given_up = true;
-            return;
-        }
+        // What is assembled is bounded by the answer's own bound (the relay cuts a provider's
+        // answer past `max_response_bytes`); whether the whole answer is small enough to keep
+        // is decided once it is whole.
         self.events.clear();
         if self.splitter.push(out, &mut self.events).is_err() {
             self.given_up = true;
@@ -220,5 +238,30 @@ impl StreamFill {
         let whole = self.assembler.finish(&facts.usage)?;
         let body = serde_json::to_vec(&whole).unwrap_or_default();
         self.fill.store(self.api, &body, &self.origin, facts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_complete_answers_of_their_protocol_are_kept() {
+        let chat = br#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+        assert!(complete(Api::Chat, chat));
+        for bad in [
+            &br#"{"error":{"message":"overloaded","type":"server_error"}}"#[..],
+            br#"{"id":"c","choices":[]}"#,
+            br#"{"id":"c","choices":[{"index":0,"message":{"content":"par"},"finish_reason":"error"}]}"#,
+            br#"{"id":"c","choices":[{"index":0,"message":{"content":"par"},"finish_reason":null}]}"#,
+            b"not json",
+        ] {
+            assert!(!complete(Api::Chat, bad), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(complete(Api::Messages, br#"{"id":"m","type":"message","content":[]}"#));
+        assert!(!complete(Api::Messages, br#"{"type":"error","error":{"type":"overloaded_error"}}"#));
+        assert!(complete(Api::Responses, br#"{"id":"r","status":"completed","output":[]}"#));
+        assert!(!complete(Api::Responses, br#"{"id":"r","status":"incomplete","output":[]}"#));
+        assert!(complete(Api::Embeddings, br#"{"object":"list","data":[]}"#));
     }
 }

@@ -281,7 +281,7 @@ impl Stream for Relay {
                         fill.push(&out);
                         // The stream's last event: the answer is stored before the client gets
                         // it, so the client's next call finds it.
-                        if fill.ended() {
+                        if fill.ended() && this.observer.error.is_none() {
                             if let Some(put) = this.stages.fill.take().and_then(|f| f.finish(&this.observer.facts)) {
                                 this.storing = Some(put);
                                 this.finishing = Some(out);
