@@ -34,6 +34,8 @@ struct ChatChoice {
     extra: Map<String, Value>,
     calls: Vec<ChatCall>,
     finish_reason: Option<Value>,
+    /// Token log probabilities, when asked for: each list (`content`, `refusal`) joined.
+    logprobs: Option<Map<String, Value>>,
 }
 
 #[derive(Default)]
@@ -171,6 +173,12 @@ impl Chat {
                     }
                 }
             }
+            if let Some(Value::Object(lp)) = choice.get("logprobs") {
+                let into = c.logprobs.get_or_insert_with(Map::new);
+                for (k, v) in lp.iter().filter(|(_, v)| !v.is_null()) {
+                    join(into, k, v);
+                }
+            }
             if let Some(f) = choice.get("finish_reason").filter(|f| !f.is_null()) {
                 c.finish_reason = Some(f.clone());
             }
@@ -196,7 +204,7 @@ impl Chat {
                     let calls: Vec<Value> = c.calls.into_iter().map(|t| json!({"id": t.id, "type": "function", "function": {"name": t.name, "arguments": t.arguments}})).collect();
                     message.insert("tool_calls".into(), Value::Array(calls));
                 }
-                json!({"index": i, "message": message, "logprobs": null, "finish_reason": c.finish_reason})
+                json!({"index": i, "message": message, "logprobs": c.logprobs, "finish_reason": c.finish_reason})
             })
             .collect();
         let mut whole = self.head;

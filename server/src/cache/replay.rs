@@ -47,8 +47,12 @@ fn chat(whole: &Value, include_usage: bool, out: &mut Vec<u8>) -> Option<()> {
             }
             event(out, None, &chunk(json!({"index": index, "delta": {k: v}, "logprobs": null, "finish_reason": null})));
         }
+        // The text in one delta, with its tokens' log probabilities when the answer has them.
+        let logprobs = choice.get("logprobs").cloned().unwrap_or(Value::Null);
         if let Some(text) = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            event(out, None, &chunk(json!({"index": index, "delta": {"content": text}, "logprobs": null, "finish_reason": null})));
+            event(out, None, &chunk(json!({"index": index, "delta": {"content": text}, "logprobs": logprobs, "finish_reason": null})));
+        } else if !logprobs.is_null() {
+            event(out, None, &chunk(json!({"index": index, "delta": {}, "logprobs": logprobs, "finish_reason": null})));
         }
         for (j, call) in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let mut c = call.clone();
@@ -213,7 +217,8 @@ mod tests {
         let chat = json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi", "refusal": null, "reasoning_content": "Because.",
                 "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}, "logprobs": null, "finish_reason": "tool_calls"},
-                {"index": 1, "message": {"role": "assistant", "content": "Other", "refusal": null}, "logprobs": null, "finish_reason": "stop"}],
+                {"index": 1, "message": {"role": "assistant", "content": "Other", "refusal": null},
+                    "logprobs": {"content": [{"token": "Other", "logprob": -0.1, "bytes": [79, 116, 104, 101, 114], "top_logprobs": []}]}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}});
         assert_eq!(round_trip(Api::Chat, &chat), chat);
         let messages = json!({"id": "msg", "type": "message", "role": "assistant", "model": "c",
