@@ -10,18 +10,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use weir_api::{CachePurged, CacheSettingView, CacheSettingsList};
+use weir_api::{CachePurged, CacheSettingsList};
 
 use super::{agent_or_404, refresh_keys, AdminJson, ApiError};
 use crate::cache::Purge;
-use crate::config::cache::MAX_TTL_SECS;
+use crate::config::cache::ttl_problem;
 use crate::config::CacheSetting;
 use crate::state::AppState;
 use crate::store::OverrideScope;
-
-fn view(s: &CacheSetting) -> CacheSettingView {
-    CacheSettingView { enabled: s.enabled, ttl_secs: s.ttl_secs }
-}
 
 pub(super) async fn settings(State(state): State<AppState>) -> Result<Json<CacheSettingsList>, ApiError> {
     let rt = state.runtime.load_full();
@@ -32,38 +28,38 @@ pub(super) async fn settings(State(state): State<AppState>) -> Result<Json<Cache
         enabled: cfg.enabled,
         ttl_secs: cfg.ttl.as_secs(),
         shared: rt.config.redis_url.is_some(),
-        config_agents: cfg.agents.iter().map(|(k, v)| (k.clone(), view(v))).collect(),
-        config_models: cfg.models.iter().map(|(k, v)| (k.clone(), view(v))).collect(),
-        agents: stored.agents.iter().filter_map(|(id, v)| names.get(id).map(|n| (n.clone(), view(v)))).collect(),
-        models: stored.models.iter().map(|(k, v)| (k.clone(), view(v))).collect(),
+        config_agents: cfg.agents.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        config_models: cfg.models.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        agents: stored.agents.iter().filter_map(|(id, v)| names.get(id).map(|n| (n.clone(), *v))).collect(),
+        models: stored.models.iter().map(|(k, v)| (k.clone(), *v)).collect(),
     }))
 }
 
-fn checked(body: CacheSettingView) -> Result<CacheSetting, ApiError> {
-    if body.ttl_secs.is_some_and(|t| t == 0 || t > MAX_TTL_SECS) {
-        return Err(ApiError::bad_request(format!("ttl_secs must be 1 to {MAX_TTL_SECS}")));
+fn checked(body: CacheSetting) -> Result<CacheSetting, ApiError> {
+    match body.ttl_secs.and_then(ttl_problem) {
+        Some(p) => Err(ApiError::bad_request(format!("ttl_secs {p}"))),
+        None => Ok(body),
     }
-    Ok(CacheSetting { enabled: body.enabled, ttl_secs: body.ttl_secs })
 }
 
 /// Sets an agent's own setting (`{}` removes it).
-pub(super) async fn put_agent(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<CacheSettingView>) -> Result<Json<CacheSettingView>, ApiError> {
+pub(super) async fn put_agent(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<CacheSetting>) -> Result<Json<CacheSetting>, ApiError> {
     let agent = agent_or_404(&state, &name).await?;
     let setting = checked(body)?;
     state.store.set_cache_setting(OverrideScope::Agent, &agent.id, setting).await?;
     refresh_keys(&state).await;
-    Ok(Json(view(&setting)))
+    Ok(Json(setting))
 }
 
 /// Sets a model's own setting (`{}` removes it).
-pub(super) async fn put_model(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<CacheSettingView>) -> Result<Json<CacheSettingView>, ApiError> {
+pub(super) async fn put_model(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<CacheSetting>) -> Result<Json<CacheSetting>, ApiError> {
     if state.runtime.load().config.model(&name).is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no model named `{}`", crate::audit::clip(&name))));
     }
     let setting = checked(body)?;
     state.store.set_cache_setting(OverrideScope::Model, &name, setting).await?;
     refresh_keys(&state).await;
-    Ok(Json(view(&setting)))
+    Ok(Json(setting))
 }
 
 #[derive(Debug, Deserialize)]

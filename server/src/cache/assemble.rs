@@ -126,7 +126,7 @@ impl Chat {
             self.usage = Some(u);
         }
         let choices = data.remove("choices");
-        for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
+        for key in crate::llm::CHAT_HEAD_MEMBERS {
             if let Some(v) = data.get(key).filter(|v| !v.is_null()) {
                 self.head.entry(key).or_insert_with(|| v.clone());
             }

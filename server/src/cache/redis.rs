@@ -110,13 +110,18 @@ impl RedisStore {
         let mut removed = 0;
         loop {
             let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000).query_async(&mut c).await?;
+            // A page's keys go in one round trip, each out of its partition's list too (the
+            // partition's tag is the key's hash tag).
+            let mut pipe = redis::pipe();
             for k in &keys {
-                let n: u64 = redis::cmd("DEL").arg(k).query_async(&mut c).await?;
-                removed += n;
-                // Out of its partition's list too (the partition's tag is the key's hash tag).
+                pipe.cmd("DEL").arg(k);
                 if let Some(part) = k.split('{').nth(1).and_then(|s| s.split('}').next()) {
-                    let _: i64 = redis::cmd("ZREM").arg(format!("{}cache:{{{part}}}:idx", self.prefix)).arg(k).query_async(&mut c).await?;
+                    pipe.cmd("ZREM").arg(format!("{}cache:{{{part}}}:idx", self.prefix)).arg(k).ignore();
                 }
+            }
+            if !keys.is_empty() {
+                let deleted: Vec<u64> = pipe.query_async(&mut c).await?;
+                removed += deleted.iter().sum::<u64>();
             }
             cursor = next;
             if cursor == 0 {

@@ -24,7 +24,7 @@ pub fn stream(api: Api, whole: &Value, include_usage: bool) -> Option<Vec<u8>> {
 fn chat(whole: &Value, include_usage: bool, out: &mut Vec<u8>) -> Option<()> {
     let choices = whole.get("choices")?.as_array()?;
     let mut head = Map::new();
-    for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
+    for key in crate::llm::CHAT_HEAD_MEMBERS {
         if let Some(v) = whole.get(key) {
             head.insert(key.into(), v.clone());
         }

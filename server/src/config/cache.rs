@@ -95,12 +95,9 @@ pub struct AgentCacheSection {
     pub ttl_secs: Option<u64>,
 }
 
-/// On or off, and for how long: a model's or an agent's setting, each part optional.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct CacheSetting {
-    pub enabled: Option<bool>,
-    pub ttl_secs: Option<u64>,
-}
+/// On or off, and for how long: a model's or an agent's setting, each part optional — the
+/// admin API's own record, so what the config, the database and the API hold is one type.
+pub use weir_api::CacheSettingView as CacheSetting;
 
 /// The cache's settings, validated.
 #[derive(Debug, Clone)]
@@ -122,17 +119,16 @@ pub struct CacheConfig {
 }
 
 /// The longest an answer may be kept (a TTL is also a bound on what a client can make Weir hold).
-pub const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Why a TTL cannot be one, if it cannot (the config and the admin API check alike).
+pub fn ttl_problem(ttl_secs: u64) -> Option<String> {
+    (ttl_secs == 0 || ttl_secs > MAX_TTL_SECS).then(|| format!("must be 1 to {MAX_TTL_SECS} seconds"))
+}
 
 impl CacheSection {
     pub(super) fn validate(&self, models: &[Model]) -> Result<CacheConfig, ConfigError> {
-        let ttl = |key: &str, t: u64| {
-            if t == 0 || t > MAX_TTL_SECS {
-                Err(invalid(key, format!("must be 1 to {MAX_TTL_SECS} seconds")))
-            } else {
-                Ok(())
-            }
-        };
+        let ttl = |key: &str, t: u64| ttl_problem(t).map_or(Ok(()), |p| Err(invalid(key, p)));
         ttl("cache.ttl_secs", self.ttl_secs)?;
         if self.max_entries == 0 || self.max_bytes == 0 || self.partition_max_entries == 0 {
             return Err(invalid("cache", "max_entries, max_bytes and partition_max_entries must be positive"));

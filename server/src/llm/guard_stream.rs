@@ -60,7 +60,6 @@ pub struct StreamGuard {
 /// What a guarded event turned into.
 type Out = Vec<u8>;
 
-
 /// The number that is the only member `key` of `data`, read from its text.
 fn int_member(data: &str, key: &'static str) -> Option<u64> {
     let at = json::member_value(data, key)?;
@@ -113,16 +112,9 @@ impl StreamGuard {
         }
         let mut out = Vec::with_capacity(bytes.len() + 64);
         for ev in std::mem::take(&mut self.events) {
-            self.event(&ev, &mut out)?;
+            self.filter_event(&ev, &mut out)?;
         }
         Ok(Bytes::from(out))
-    }
-
-    /// Takes the next event of the client's stream, as the relay read it; what goes on is
-    /// added to `out`. Fails with the guardrail's refusal when a blocking guardrail found
-    /// something.
-    pub fn filter_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) -> Result<(), String> {
-        self.event(ev, out)
     }
 
     /// The stream ended: anything still held goes out (a stream cut before its blocks ended).
@@ -211,7 +203,10 @@ impl StreamGuard {
         Some(Ok(()))
     }
 
-    fn event(&mut self, ev: &SseEvent, out: &mut Out) -> Result<(), String> {
+    /// Takes the next event of the client's stream, as the relay read it (or as `filter` split
+    /// it); what goes on is added to `out`. Fails with the guardrail's refusal when a blocking
+    /// guardrail found something.
+    pub fn filter_event(&mut self, ev: &SseEvent, out: &mut Out) -> Result<(), String> {
         if let Some(done) = self.text_only(ev, out) {
             return done;
         }
@@ -258,7 +253,7 @@ impl StreamGuard {
             return Ok(());
         }
         if self.chat_head.get("id").is_none() {
-            for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
+            for key in crate::llm::CHAT_HEAD_MEMBERS {
                 if let Some(v) = data.get(key) {
                     self.chat_head[key] = v.clone();
                 }

@@ -42,6 +42,10 @@ use crate::identity::KeyIndex;
 use crate::state::{AppState, CurrentRuntime};
 use crate::telemetry::{self, Telemetry};
 
+/// The members of a chat completion (and of each of its stream's chunks) beside its choices
+/// and usage: what a chunk Weir writes carries over from the provider's.
+pub const CHAT_HEAD_MEMBERS: [&str; 5] = ["id", "created", "model", "system_fingerprint", "service_tier"];
+
 /// The provider API a route speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
