@@ -554,6 +554,8 @@ def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within
         ("/api/v1/cache/agents/nobody-here", {"enabled": True}, 404),
         ("/api/v1/cache/models/no-such-model", {"enabled": True}, 404),
         (f"/api/v1/cache/agents/{name}", {"ttl_secs": 0}, 400),
+        (f"/api/v1/cache/agents/{name}", {"ttl_secs": 2_592_001}, 400),
+        (f"/api/v1/cache/agents/{name}", {"ttl_secs": 2_592_000}, 200),
         (f"/api/v1/cache/agents/{name}", {"enabled": "yes"}, 400),
         (f"/api/v1/cache/agents/{name}", {"on": True}, 400),
     ]:

@@ -240,9 +240,22 @@ mod tests {
     }
 
     #[test]
+    fn settings_at_their_bounds_are_taken() {
+        let c = cfg("[cache]\nttl_secs = 2592000\nlookup_timeout_ms = 10000\nmax_bytes = 1000\nmax_entry_bytes = 1000\n").unwrap().cache;
+        assert_eq!((c.ttl.as_secs(), c.lookup_timeout.as_millis(), c.max_entry_bytes), (2_592_000, 10_000, 1000));
+        assert!(cfg("[cache]\nttl_secs = 1\nlookup_timeout_ms = 1\n").is_ok());
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         for (extra, key) in [
             ("[cache]\nttl_secs = 0\n", "cache.ttl_secs"),
+            ("[cache]\nttl_secs = 2592001\n", "cache.ttl_secs"),
+            ("[[cache.agents]]\nagent = \"a\"\nttl_secs = 2592001\n", "cache.agents[0].ttl_secs"),
+            ("[cache]\nlookup_timeout_ms = 10001\n", "cache.lookup_timeout_ms"),
+            ("[cache]\nlookup_timeout_ms = 0\n", "cache.lookup_timeout_ms"),
+            ("[cache]\nmax_bytes = 1000\nmax_entry_bytes = 1001\n", "cache.max_entry_bytes"),
+            ("[cache]\nvary_headers = [\"bad header\"]\n", "cache.vary_headers[0]"),
             ("[cache]\nmax_entry_bytes = 0\n", "cache.max_entry_bytes"),
             ("[[cache.models]]\nmodel = \"nope\"\nenabled = true\n", "cache.models[0].model"),
             ("[[cache.scopes]]\nname = \"s\"\nagents = [\"a\"]\n", "cache.scopes[0].agents"),

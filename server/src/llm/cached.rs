@@ -264,4 +264,23 @@ mod tests {
         assert!(!complete(Api::Responses, br#"{"id":"r","status":"incomplete","output":[]}"#));
         assert!(complete(Api::Embeddings, br#"{"object":"list","data":[]}"#));
     }
+
+    #[test]
+    fn an_answer_is_kept_up_to_max_entry_bytes_and_not_past_it() {
+        let body = br#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+        let fill = |max_entry_bytes: usize, storable: bool| CacheFill {
+            key: CacheKey { partition: "agent:a".into(), model: "m".into(), digest: [0; 32] },
+            ttl: Duration::from_secs(60),
+            store: Arc::new(crate::cache::memory::MemoryStore::new(10, 1 << 20, 10)),
+            max_entry_bytes,
+            price: None,
+            storable,
+            outcome: "miss",
+            put_timeout: Duration::from_millis(50),
+        };
+        let facts = usage::ResponseFacts::default();
+        assert!(fill(body.len(), true).store(Api::Chat, body, "r", &facts).is_some(), "at the bound: kept");
+        assert!(fill(body.len() - 1, true).store(Api::Chat, body, "r", &facts).is_none(), "one byte past it: not kept");
+        assert!(fill(body.len(), false).store(Api::Chat, body, "r", &facts).is_none(), "Cache-Control: no-store");
+    }
 }
