@@ -9,10 +9,13 @@
 //! failed call.
 
 pub mod assemble;
+pub mod embed;
 pub mod key;
 pub mod memory;
+pub mod verify;
 pub mod redis;
 pub mod replay;
+pub mod semantic;
 
 use std::sync::Arc;
 use std::time::Duration;

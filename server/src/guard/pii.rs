@@ -474,7 +474,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A phone number: 8 to 15 digits (E.164), written as people write them — an international

@@ -73,7 +73,7 @@ impl InProcess {
 
     pub fn reserve_now(&self, charges: &[Charge], now_ms: i64) -> Reserved {
         let Ok(mut map) = self.map.lock() else { return Reserved::NeedsSeed };
-        if self.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 0 {
+        if self.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(4096) {
             Self::sweep(&mut map, now_ms);
         }
         for (i, c) in charges.iter().enumerate() {

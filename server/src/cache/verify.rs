@@ -1,0 +1,768 @@
+//! The semantic cache's verification step: whether a stored prompt that embeds close to a new
+//! one asks the same question. Similarity alone cannot tell: a static model scores "10 miles to
+//! km" and "10 km to miles" at 1.000, "enable 2FA" and "disable 2FA" above many true
+//! paraphrases. So a candidate must also agree with the prompt on what carries the answer:
+//!
+//! - the numbers, in the same order, each with the same unit ("250 USD in EUR" is not "250 EUR
+//!   in USD"), and the same bare units ("5 kg in pounds" is not "… in ounces");
+//! - negation: as many negating words ("not", "n't", "without", "never", …);
+//! - the words whose opposites make another question, each read as its class ("enable" =
+//!   "turn on", "delete" = "remove"; "largest" ≠ "smallest", "before" ≠ "after", "all" ≠
+//!   "only", "yesterday" ≠ "today", …);
+//! - named things: a capitalised or all-capital word, an identifier (`created_at`, `data.csv`,
+//!   `c++`), a language or tool name — each must appear in the other prompt (by name or alias);
+//! - and the shape of the edit. Two prompts that share most of their words differ on purpose:
+//!   every word one has and the other lacks must be a synonym or a typo of one there, and the
+//!   shared words must come in the same order ("merge feature into main" is not "merge main
+//!   into feature"). Prompts worded differently throughout (a paraphrase) must share at least
+//!   one content word.
+//!
+//! A rejection costs a saving, never a wrong answer; every rule leans that way.
+
+use std::collections::BTreeSet;
+
+/// Why a candidate is not the same question (for logs and tests).
+pub type Rejection = &'static str;
+
+/// What of a prompt the comparison reads.
+#[derive(Debug, Default)]
+pub struct Signature {
+    /// Numbers, in order, as written canonically ("fifteen" = "15" = "15.0").
+    numbers: Vec<String>,
+    /// (number, unit) for each number a unit follows.
+    quantities: Vec<(String, &'static str)>,
+    /// Units no number precedes.
+    units: Vec<&'static str>,
+    negations: usize,
+    /// The opposable words, as their classes.
+    marks: BTreeSet<&'static str>,
+    /// Named things, canonical.
+    entities: BTreeSet<String>,
+    /// Every word, canonical (where an entity of the other prompt is looked for).
+    all: BTreeSet<String>,
+    /// Content words, canonical, in order.
+    content: Vec<String>,
+    /// Those of them that name a topic rather than glue a sentence (see [`SALIENT`]).
+    salient: BTreeSet<String>,
+    /// Named things in the order they come, less a leading "topic:" ("MySQL: add a column").
+    named_order: Vec<String>,
+    /// Content words on either side of a direction ("X to Y", "from X", "X minus Y", "X than
+    /// Y"): true on the side it starts from.
+    roles: Vec<(String, bool)>,
+}
+
+/// Whether `candidate` (a stored prompt) asks what `prompt` asks.
+pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection> {
+    if sorted(&prompt.numbers) != sorted(&candidate.numbers) {
+        return Err("numbers");
+    }
+    if sorted(&prompt.quantities) != sorted(&candidate.quantities) || sorted(&prompt.units) != sorted(&candidate.units) {
+        return Err("units");
+    }
+    if prompt.negations != candidate.negations {
+        return Err("negation");
+    }
+    if prompt.marks != candidate.marks {
+        return Err("opposites");
+    }
+    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.contains(e));
+    if !named_in(prompt, candidate) || !named_in(candidate, prompt) {
+        return Err("entities");
+    }
+    let a: BTreeSet<&str> = prompt.content.iter().map(String::as_str).collect();
+    let b: BTreeSet<&str> = candidate.content.iter().map(String::as_str).collect();
+    // The numbers are the same (checked above): they count as shared content.
+    let shared = a.intersection(&b).count() + prompt.numbers.len();
+    let union = a.union(&b).count() + prompt.numbers.len();
+    if union == 0 {
+        return Ok(());
+    }
+    // A topic word for another ("capital" for "population", "rice" for "pasta"), whatever else
+    // the wording shares.
+    let topic_a = a.iter().any(|w| !b.contains(w) && prompt.salient.contains(*w) && !b.iter().any(|y| alike(w, y)));
+    let topic_b = b.iter().any(|w| !a.contains(w) && candidate.salient.contains(*w) && !a.iter().any(|x| alike(w, x)));
+    if topic_a && topic_b {
+        return Err("topic");
+    }
+    // Close wording: a word or two swapped for others is another question ("mice" for "rats",
+    // "encrypt" for "sign"), unless they are typos of each other; words added on one side only
+    // elaborate. The shared words, numbers and names must come in the same order, unless the
+    // question is a symmetric one ("the difference between X and Y").
+    if shared * 2 >= union {
+        let only_a: Vec<&str> = a.difference(&b).copied().filter(|x| !b.iter().any(|y| alike(x, y))).collect();
+        let only_b: Vec<&str> = b.difference(&a).copied().filter(|y| !a.iter().any(|x| alike(x, y))).collect();
+        if only_a.len() == 1 && only_b.len() == 1 {
+            return Err("edit");
+        }
+        let symmetric = |s: &Signature| s.content.iter().any(|w| w == "differ");
+        if !symmetric(prompt) && !symmetric(candidate) {
+            let named: BTreeSet<&str> = prompt.named_order.iter().map(String::as_str).filter(|w| candidate.named_order.iter().any(|c| c == w)).collect();
+            let swapped = prompt.roles.iter().any(|(w, from)| candidate.roles.iter().any(|(c, cf)| c == w && cf != from));
+            if swapped || prompt.numbers != candidate.numbers || first_seen(&prompt.named_order, &named) != first_seen(&candidate.named_order, &named) {
+                return Err("order");
+            }
+        }
+        return Ok(());
+    }
+    if shared == 0 {
+        return Err("topic");
+    }
+    Ok(())
+}
+
+/// The words of `words` that `keep` holds, each where it first appears.
+fn first_seen<'a>(words: &'a [String], keep: &BTreeSet<&str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for w in words.iter().map(String::as_str).filter(|w| keep.contains(w)) {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+/// The same word as far as the comparison goes: a typo of it, or its abbreviation ("dict",
+/// "env", "repo": three letters or more that start it).
+fn alike(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    typo(a, b) || (short.len() >= 3 && long.len() > short.len() && long.starts_with(short))
+}
+
+/// A typo: one letter dropped or added (in a word of five letters or more), two neighbours
+/// swapped (five or more), one changed (seven or more: shorter words one letter apart are as
+/// often other words, "rats" and "cats").
+fn typo(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().max(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    match ra.len().cmp(&rb.len()) {
+        std::cmp::Ordering::Equal => ra.is_empty() || (a.len() >= 7 && ra[1..] == rb[1..]) || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..]),
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+impl Signature {
+    pub fn of(text: &str) -> Self {
+        let words = split(text);
+        // A leading "topic:" of a word or two is not part of the sentence's order.
+        let topic = text.find(':').map_or(0, |at| split(&text[..at]).len());
+        let topic = if topic <= 2 { topic } else { 0 };
+        let mut s = Signature::default();
+        // The last content word, and the direction a connector just opened (true: from).
+        let mut last: Option<String> = None;
+        let mut direction: Option<bool> = None;
+        let mut i = 0;
+        while i < words.len() {
+            let w = &words[i];
+            // A number, in digits or in words (which may run over several: "ninety seven").
+            // ("one" alone is an article: "which one", "keep one copy".)
+            if let Some((n, used)) = number(&words[i..]).filter(|(n, used)| !(n == "1" && *used == 1 && w.lower == "one" && words.get(i + 1).is_none_or(|w| unit(&w.lower).is_none()))) {
+                i += used;
+                // A unit after it, perhaps after "degrees".
+                let mut j = i;
+                if words.get(j).is_some_and(|w| matches!(w.lower.as_str(), "degree" | "degrees" | "°" | "us")) {
+                    j += 1;
+                }
+                match words.get(j).and_then(|w| unit(&w.lower)) {
+                    Some(u) => {
+                        s.quantities.push((n.clone(), u));
+                        s.all.insert(u.to_string());
+                        i = j + 1;
+                    }
+                    None => {
+                        if j > i {
+                            i = j;
+                        }
+                    }
+                }
+                s.numbers.push(n);
+                continue;
+            }
+            i += 1;
+            let lower = w.lower.as_str();
+            let prev = words.get(i.wrapping_sub(2)).map(|w| w.lower.as_str());
+            let next = words.get(i).map(|w| w.lower.as_str());
+            if NEGATIONS.contains(&lower) {
+                s.negations += 1;
+                continue;
+            }
+            if let Some(dir) = connector(lower) {
+                if !dir {
+                    if let Some(l) = last.take() {
+                        s.roles.push((l, true));
+                    }
+                }
+                direction = Some(dir);
+                continue;
+            }
+            if let Some(u) = unit(lower) {
+                // "what year" asks when; "2 hours a day" is a rate: neither is a unit asked for.
+                let asked = !(prev.is_some_and(|p| matches!(p, "what" | "which" | "a" | "per" | "each")) && matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year"));
+                if asked {
+                    s.units.push(u);
+                    s.all.insert(u.to_string());
+                }
+                continue;
+            }
+            let canon = canonical(lower);
+            let word = if let Some(m) = mark(lower, prev, next) {
+                s.marks.insert(m);
+                m.to_string()
+            } else {
+                if w.named || NAMES.contains(&canon.as_str()) {
+                    s.entities.insert(canon.clone());
+                    if i > topic {
+                        s.named_order.push(canon.clone());
+                    }
+                }
+                // (A typo of a weak word, "shoud", is weak too.)
+                let misspelt = || crate::cache::embed::salience(lower).is_none() && WEAK.iter().any(|k| typo(lower, k));
+                if WEAK.contains(&lower) || WEAK.contains(&canon.as_str()) || REQUESTS.contains(&canon.as_str()) || misspelt() {
+                    s.all.insert(canon);
+                    continue;
+                }
+                canon
+            };
+            s.all.insert(word.clone());
+            if crate::cache::embed::salience(lower).is_none_or(|v| v >= SALIENT) {
+                s.salient.insert(word.clone());
+            }
+            if let Some(from) = direction.take() {
+                s.roles.push((word.clone(), from));
+            }
+            last = Some(word.clone());
+            s.content.push(word);
+        }
+        s
+    }
+}
+
+/// A word that gives what follows a direction: `Some(true)` for where it starts ("from"),
+/// `Some(false)` for where it goes ("to"; the word before it is then where it starts).
+fn connector(w: &str) -> Option<bool> {
+    match w {
+        "from" => Some(true),
+        "to" | "into" | "minus" | "than" | "onto" => Some(false),
+        _ => None,
+    }
+}
+
+/// A word of the text, and whether its spelling marks it as a name.
+struct Word {
+    lower: String,
+    named: bool,
+}
+
+/// Words: runs of letters and digits, keeping what makes an identifier or a file name one word
+/// (`_`, a `.` or `/` inside, a trailing `+` or `#`); contractions become their negation. A
+/// letter run and a digit run are two words ("9am", "python3", "100MB").
+fn split(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut sentence_start = true;
+    while i < chars.len() {
+        let c = chars[i];
+        if !(c.is_alphanumeric() || c == '_' || c == '°' || c == '$' || c == '%' || c == '€' || (c == '.' || c == '/') && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())) {
+            if matches!(c, '.' | '?' | '!' | ':' | ';' | '\n') {
+                sentence_start = true;
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(c, '$' | '%' | '€') {
+            out.push(Word { lower: c.to_string(), named: false });
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut marked = false;
+        while i < chars.len() {
+            let c = chars[i];
+            let inner = (c == '.' || c == '/') && i > start && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            if c.is_alphanumeric() || c == '_' || c == '°' || inner || (c == '.' || c == '/') && i == start {
+                if c == '_' || inner || c == '/' || (c == '.' && i == start) {
+                    marked = true;
+                }
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        while i < chars.len() && matches!(chars[i], '+' | '#') {
+            marked = true;
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().collect();
+        // "don't", "isn't", "can't": the negation is a word of its own.
+        if chars.get(i) == Some(&'\'') || chars.get(i) == Some(&'’') {
+            let rest: String = chars.get(i + 1..).map(|r| r.iter().take_while(|c| c.is_alphabetic()).collect()).unwrap_or_default();
+            if rest.eq_ignore_ascii_case("t") && word.to_ascii_lowercase().ends_with('n') {
+                push(&mut out, &word[..word.len() - 1], marked, &mut sentence_start);
+                out.push(Word { lower: "not".into(), named: false });
+                i += 2;
+                continue;
+            }
+            i += 1 + rest.chars().count();
+        }
+        push(&mut out, &word, marked, &mut sentence_start);
+    }
+    out
+}
+
+fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool) {
+    // Split a letter run from a digit run unless the word is an identifier or a decimal.
+    let has_digit = word.chars().any(|c| c.is_ascii_digit());
+    let has_alpha = word.chars().any(char::is_alphabetic);
+    if has_digit && has_alpha && !marked && !word.contains('.') {
+        let mut part = String::new();
+        let mut digit = None;
+        for c in word.chars() {
+            let d = c.is_ascii_digit();
+            if digit.is_some_and(|p| p != d) {
+                push(out, &std::mem::take(&mut part), false, sentence_start);
+            }
+            digit = Some(d);
+            part.push(c);
+        }
+        push(out, &part, false, sentence_start);
+        return;
+    }
+    let upper = word.chars().filter(|c| c.is_uppercase()).count();
+    let first_upper = word.chars().next().is_some_and(char::is_uppercase);
+    let named = marked || (upper >= 2 && word.chars().count() >= 2) || (first_upper && !*sentence_start && word != "I");
+    *sentence_start = false;
+    out.push(Word { lower: word.to_lowercase(), named });
+}
+
+/// A number at the start of `words`: its canonical text and how many words it took.
+fn number(words: &[Word]) -> Option<(String, usize)> {
+    let w = words.first()?.lower.as_str();
+    if w == "$" || w == "€" {
+        let (n, used) = number(&words[1..])?;
+        return Some((n, used + 1));
+    }
+    if w.starts_with(|c: char| c.is_ascii_digit()) && w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+        let clean: String = w.chars().filter(|c| *c != ',').collect();
+        let value: f64 = clean.parse().ok()?;
+        let mut used = 1;
+        // An ordinal's suffix ("3rd") is part of it.
+        if words.get(1).is_some_and(|n| matches!(n.lower.as_str(), "st" | "nd" | "rd" | "th")) {
+            used += 1;
+        }
+        return Some((canonical_number(value), used));
+    }
+    let mut total = 0u64;
+    let mut current = 0u64;
+    let mut used = 0;
+    for word in words {
+        let v = match word.lower.as_str() {
+            "zero" => 0,
+            "one" => 1,
+            "two" => 2,
+            "three" => 3,
+            "four" => 4,
+            "five" => 5,
+            "six" => 6,
+            "seven" => 7,
+            "eight" => 8,
+            "nine" => 9,
+            "ten" => 10,
+            "eleven" => 11,
+            "twelve" => 12,
+            "thirteen" => 13,
+            "fourteen" => 14,
+            "fifteen" => 15,
+            "sixteen" => 16,
+            "seventeen" => 17,
+            "eighteen" => 18,
+            "nineteen" => 19,
+            "twenty" => 20,
+            "thirty" => 30,
+            "forty" => 40,
+            "fifty" => 50,
+            "sixty" => 60,
+            "seventy" => 70,
+            "eighty" => 80,
+            "ninety" => 90,
+            "hundred" if used > 0 => {
+                current = current.max(1) * 100;
+                used += 1;
+                continue;
+            }
+            "thousand" if used > 0 => {
+                total += current.max(1) * 1000;
+                current = 0;
+                used += 1;
+                continue;
+            }
+            "million" if used > 0 => {
+                total += current.max(1) * 1_000_000;
+                current = 0;
+                used += 1;
+                continue;
+            }
+            _ => break,
+        };
+        current += v;
+        used += 1;
+    }
+    (used > 0).then(|| (canonical_number((total + current) as f64), used))
+}
+
+fn canonical_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+const NEGATIONS: &[&str] = &["not", "no", "never", "without", "none", "nor", "neither", "cannot", "nothing", "nobody", "nowhere"];
+
+/// A unit's canonical name.
+fn unit(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "km" | "kms" | "kilometre" | "kilometres" | "kilometer" | "kilometers" => "km",
+        "mi" | "mile" | "miles" => "mile",
+        "m" | "metre" | "metres" | "meter" | "meters" => "m",
+        "cm" | "centimetre" | "centimetres" | "centimeter" | "centimeters" => "cm",
+        "mm" | "millimetre" | "millimetres" | "millimeter" | "millimeters" => "mm",
+        "ft" | "foot" | "feet" => "ft",
+        "inch" | "inches" => "inch",
+        "yd" | "yard" | "yards" => "yard",
+        "kg" | "kgs" | "kilogram" | "kilograms" | "kilo" | "kilos" => "kg",
+        "g" | "gram" | "grams" => "g",
+        "lb" | "lbs" | "pound" | "pounds" => "lb",
+        "oz" | "ounce" | "ounces" => "oz",
+        "l" | "litre" | "litres" | "liter" | "liters" => "l",
+        "ml" | "millilitre" | "millilitres" | "milliliter" | "milliliters" => "ml",
+        "gallon" | "gallons" => "gallon",
+        "byte" | "bytes" => "byte",
+        "bit" | "bits" => "bit",
+        "kb" | "kilobyte" | "kilobytes" => "kb",
+        "mb" | "megabyte" | "megabytes" => "mb",
+        "gb" | "gigabyte" | "gigabytes" => "gb",
+        "tb" | "terabyte" | "terabytes" => "tb",
+        "c" | "°c" | "celsius" | "centigrade" => "celsius",
+        "f" | "°f" | "fahrenheit" => "fahrenheit",
+        "kelvin" => "kelvin",
+        "ms" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "second",
+        "min" | "mins" | "minute" | "minutes" => "minute",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "hour",
+        "day" | "days" => "day",
+        "week" | "weeks" => "week",
+        "month" | "months" => "month",
+        "year" | "years" | "yr" | "yrs" => "year",
+        "am" | "a.m" => "am",
+        "pm" | "p.m" => "pm",
+        "mph" => "mph",
+        "kph" | "km/h" | "kmh" => "km/h",
+        "m/s" => "m/s",
+        "usd" | "dollar" | "dollars" | "$" => "usd",
+        "eur" | "euro" | "euros" | "€" => "eur",
+        "gbp" | "sterling" => "gbp",
+        "jpy" | "yen" => "jpy",
+        "%" | "percent" | "pct" | "percentage" => "percent",
+        "px" | "pixel" | "pixels" => "px",
+        "ghz" => "ghz",
+        "mhz" => "mhz",
+        "hz" => "hz",
+        "w" | "watt" | "watts" => "watt",
+        "kw" | "kilowatt" | "kilowatts" => "kw",
+        "v" | "volt" | "volts" => "volt",
+        "calorie" | "calories" | "kcal" => "kcal",
+        _ => return None,
+    })
+}
+
+/// The class of an opposable word (`prev`, `next`: its neighbours, for "turn on", "this month").
+fn mark(w: &str, prev: Option<&str>, next: Option<&str>) -> Option<&'static str> {
+    const TIME: &[&str] = &["morning", "afternoon", "evening", "night", "week", "month", "year", "quarter", "weekend", "time", "day", "season", "semester"];
+    let number_follows = next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit() || c == '$'));
+    let time_follows = next.is_some_and(|n| TIME.contains(&n) || unit(n).is_some_and(|u| matches!(u, "day" | "week" | "month" | "year")));
+    Some(match w {
+        "enable" | "enabled" | "enabling" | "activate" | "activated" => "switch-on",
+        "on" if prev.is_some_and(|p| matches!(p, "turn" | "switch" | "toggle" | "turned" | "switched")) => "switch-on",
+        "disable" | "disabled" | "disabling" | "deactivate" | "deactivated" | "off" => "switch-off",
+        "allow" | "allowed" | "allowing" | "permit" | "whitelist" | "allowlist" | "accept" => "allow",
+        "block" | "blocked" | "blocking" | "deny" | "denied" | "forbid" | "reject" | "blacklist" | "blocklist" => "deny",
+        "include" | "includes" | "including" | "incl" | "inclusive" => "include",
+        "exclude" | "excludes" | "excluding" | "except" | "exclusive" => "exclude",
+        "add" | "adding" | "added" | "insert" | "append" => "add",
+        "remove" | "removing" | "removed" | "delete" | "deleting" | "deleted" | "drop" | "erase" | "eliminate" | "rid" => "remove",
+        "largest" | "biggest" | "highest" | "greatest" | "max" | "maximum" | "most" | "top" | "tallest" | "longest" | "heaviest" | "fastest" => "most",
+        "smallest" | "lowest" | "least" | "min" | "minimum" | "shortest" | "fewest" | "slowest" | "bottom" => "least",
+        "larger" | "bigger" | "higher" | "greater" | "more" | "extra" | "additional" | "above" | "exceeding" | "longer" | "faster" | "taller" => "more",
+        "over" if number_follows => "more",
+        "smaller" | "lower" | "fewer" | "less" | "below" | "shorter" | "slower" => "less",
+        "under" if number_follows => "less",
+        "before" | "prior" | "earlier" => "before",
+        "after" | "following" | "later" => "after",
+        "rise" | "rises" | "rising" | "increase" | "increases" | "increasing" | "grow" | "grows" | "raise" | "up" => "up",
+        "fall" | "falls" | "falling" | "decrease" | "decreases" | "decreasing" | "decline" | "declines" | "shrink" | "reduce" | "down" => "down",
+        "newest" | "latest" | "recent" | "youngest" | "last" if !time_follows => "newest",
+        "oldest" | "earliest" => "oldest",
+        "first" | "initial" => "first",
+        "ascending" | "asc" => "ascending",
+        "descending" | "desc" => "descending",
+        "today" => "today",
+        "yesterday" => "yesterday",
+        "tomorrow" => "tomorrow",
+        "tonight" => "tonight",
+        "this" if time_follows => "this-period",
+        "last" | "previous" | "past" if time_follows || w == "previous" => "previous-period",
+        "next" | "upcoming" | "coming" => "next-period",
+        "morning" | "afternoon" | "evening" | "night" => match w {
+            "morning" => "morning",
+            "afternoon" => "afternoon",
+            "evening" => "evening",
+            _ => "night",
+        },
+        "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday" => weekday(w),
+        "weekday" | "weekdays" => "weekdays",
+        "weekend" | "weekends" => "weekends",
+        "all" | "every" | "each" | "everything" | "everyone" | "entire" | "whole" => "all",
+        "only" | "just" | "solely" => "only",
+        "some" | "several" | "few" => "some",
+        "both" => "both",
+        "either" => "either",
+        "even" => "even",
+        "odd" => "odd",
+        "start" | "starts" | "started" | "begin" | "boot" => "start",
+        "stop" | "stops" | "stopped" | "halt" | "kill" | "shutdown" => "stop",
+        "open" if next.is_some_and(|n| n.starts_with("port")) => "allow",
+        "open" | "opening" | "launch" | "launching" => "open",
+        "close" | "closing" | "closed" => "close",
+        "encrypt" | "encrypted" | "encryption" => "encrypt",
+        "decrypt" | "decrypted" | "decryption" => "decrypt",
+        "encode" | "encoded" | "encoding" | "serialize" | "serialise" => "encode",
+        "decode" | "decoded" | "decoding" | "deserialize" | "deserialise" | "parse" => "decode",
+        "compress" | "compressed" | "zip" => "compress",
+        "decompress" | "decompressed" | "unzip" | "extract" => "decompress",
+        "upload" | "uploading" => "upload",
+        "download" | "downloading" => "download",
+        "import" | "importing" => "import",
+        "export" | "exporting" => "export",
+        "push" | "pushing" => "push",
+        "pull" | "pulling" | "fetch" => "pull",
+        "send" | "sending" | "sent" => "send",
+        "receive" | "receiving" | "received" => "receive",
+        "buy" | "buying" | "purchase" => "buy",
+        "sell" | "selling" => "sell",
+        "lock" | "locked" => "lock",
+        "unlock" | "unlocked" => "unlock",
+        "install" | "installing" => "install",
+        "uninstall" | "uninstalling" => "uninstall",
+        "mount" => "mount",
+        "unmount" | "umount" => "unmount",
+        "uppercase" | "upper" => "upper",
+        "capital" | "capitals" if next.is_some_and(|n| n.starts_with("letter")) => "upper",
+        "lowercase" => "lower",
+        "left" => "left",
+        "right" => "right",
+        "horizontal" | "horizontally" => "horizontal",
+        "vertical" | "vertically" => "vertical",
+        "hot" | "warm" | "heat" => "hot",
+        "cold" | "cool" | "freeze" => "cold",
+        "input" | "inputs" => "input",
+        "output" | "outputs" => "output",
+        "inner" => "inner",
+        "outer" => "outer",
+        "public" => "public",
+        "private" => "private",
+        "sync" | "synchronous" | "synchronously" => "sync",
+        "async" | "asynchronous" | "asynchronously" => "async",
+        "true" => "true",
+        "false" => "false",
+        "read" | "reading" | "reads" => "read",
+        "write" | "writing" | "writes" if next.is_some_and(|n| matches!(n, "to" | "into")) => "write",
+        "win" | "won" | "winner" => "win",
+        "lose" | "lost" | "loser" => "lose",
+        "null" | "nil" | "empty" | "missing" | "blank" => "empty",
+        "north" | "south" | "east" | "west" => match w {
+            "north" => "north",
+            "south" => "south",
+            "east" => "east",
+            _ => "west",
+        },
+        _ => return None,
+    })
+}
+
+fn weekday(w: &str) -> &'static str {
+    match w {
+        "monday" => "monday",
+        "tuesday" => "tuesday",
+        "wednesday" => "wednesday",
+        "thursday" => "thursday",
+        "friday" => "friday",
+        "saturday" => "saturday",
+        _ => "sunday",
+    }
+}
+
+/// A word's canonical form: its alias's, else its stem.
+fn canonical(w: &str) -> String {
+    let alias = match w {
+        "js" | "javascript" => "javascript",
+        "ts" | "typescript" => "typescript",
+        "py" | "python" | "python3" => "python",
+        "golang" => "go",
+        "postgres" | "postgresql" | "psql" | "pg" => "postgresql",
+        "k8s" | "kubernetes" | "kubectl" => "kubernetes",
+        "mongo" | "mongodb" => "mongodb",
+        "node" | "nodejs" | "node.js" => "node.js",
+        "cwd" | "folder" | "directory" | "dir" => "directory",
+        "e-mail" | "email" | "mail" => "email",
+        "tyre" | "tire" => "tire",
+        "modify" | "change" | "update" | "edit" | "alter" => "change",
+        "make" | "create" | "build" | "generate" | "construct" => "create",
+        "find" | "search" | "locate" | "lookup" => "find",
+        "show" | "display" | "view" | "list" | "print" | "see" | "check" => "show",
+        "summarize" | "summarise" | "summary" | "tldr" | "overview" => "summarize",
+        "fix" | "repair" | "solve" | "resolve" | "troubleshoot" => "fix",
+        "calculate" | "compute" | "determine" => "compute",
+        "convert" | "conversion" | "translate" | "transform" => "convert",
+        "difference" | "differ" | "differs" | "different" | "vs" | "versus" | "compare" => "differ",
+        "photo" | "picture" | "image" => "image",
+        "car" | "vehicle" | "automobile" => "car",
+        "error" | "errors" | "exception" => "error",
+        "wrote" | "written" | "authored" => "write",
+        "times" | "multiply" | "multiplied" | "product" => "multiply",
+        _ => "",
+    };
+    if !alias.is_empty() {
+        return alias.to_string();
+    }
+    stem(w)
+}
+
+/// A light stem: plural and verb endings off long enough words.
+fn stem(w: &str) -> String {
+    let w = w.trim_end_matches("'s").trim_end_matches("’s");
+    let n = w.len();
+    if n > 4 && w.ends_with("ies") {
+        return format!("{}y", &w[..n - 3]);
+    }
+    if n > 5 && w.ends_with("ing") {
+        return w[..n - 3].to_string();
+    }
+    if n > 5 && w.ends_with("ed") {
+        return w[..n - 2].to_string();
+    }
+    if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        return w[..n - 1].to_string();
+    }
+    w.to_string()
+}
+
+/// Names written in lower case as often as not: languages, tools, formats.
+const NAMES: &[&str] = &[
+    "python", "javascript", "typescript", "java", "kotlin", "scala", "ruby", "php", "perl", "haskell", "elixir", "erlang", "clojure", "julia", "lua", "dart", "c++", "c#", "f#", "bash", "zsh", "powershell", "fish", "sql", "mysql", "postgresql", "sqlite",
+    "mongodb", "redis", "cassandra", "elasticsearch", "kafka", "rabbitmq", "docker", "kubernetes", "helm", "terraform", "ansible", "aws", "gcp", "azure", "linux", "windows", "macos", "ubuntu", "debian", "fedora", "centos", "ios", "android", "iphone", "git", "github",
+    "gitlab", "npm", "pip", "yarn", "maven", "gradle", "numpy", "pandas", "scipy", "matplotlib", "pytorch", "tensorflow", "react", "vue", "angular", "svelte", "django", "flask", "fastapi", "express", "node.js", "deno", "excel", "vim", "emacs", "vscode", "nginx",
+    "apache", "ufw", "iptables", "systemd", "cron", "sed", "awk", "grep", "curl", "wget", "jq", "yaml", "json", "xml", "csv", "toml", "html", "css", "http", "https", "tcp", "udp", "dns", "ssh", "tls", "ssl", "graphql", "grpc", "rest", "oauth", "jwt", "webpack",
+    "vite", "axios", "lodash", "jquery", "tailwind", "bootstrap", "spark", "hadoop", "airflow", "dbt", "snowflake", "bigquery", "redshift", "dynamodb", "s3", "lambda", "ec2", "gcc", "clang", "llvm", "cmake", "make", "rustc", "cargo", "tokio", "serde",
+];
+
+/// How much a word must say (its salience by the built-in model) to name a topic.
+const SALIENT: f32 = 75.0;
+
+/// Verbs that only say "answer this" (canonical forms): "calculate 15% of 240" asks what "what
+/// is 15% of 240" asks.
+const REQUESTS: &[&str] = &["compute", "show", "find", "convert"];
+
+/// Words that carry no part of the question.
+const WEAK: &[&str] = &[
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "how", "what", "whats", "which", "who", "whom", "whose", "when", "where", "why", "i", "me", "my", "mine", "myself", "we", "us", "our", "you", "your",
+    "yours", "it", "its", "this", "that", "these", "those", "there", "here", "to", "from", "of", "for", "with", "by", "in", "into", "onto", "on", "at", "as", "about", "than", "then", "per", "via", "and", "or", "but", "if", "so", "please", "pls", "plz",
+    "thanks", "thank", "hi", "hello", "hey", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "need", "want", "wanna", "like", "help", "tell", "give", "explain", "know", "way", "ways", "step", "steps", "exact", "exactly", "quick",
+    "quickly", "briefly", "brief", "simple", "simply", "also", "really", "possible", "get", "got", "use", "using", "used", "have", "has", "had", "idiomatic", "correct", "proper", "properly", "command", "go", "let", "lets", "let's", "some", "any", "kind",
+    "type", "thing", "things", "something", "anything", "someone", "anyone", "one", "ones", "other", "another", "such", "again", "still", "even", "yet", "already", "typical", "typically", "usually", "generally", "basically", "actually", "ok", "okay",
+    "sure", "now", "new", "current", "take", "between", "they", "them", "their", "e", "named", "called", "call", "number", "numbers", "value", "values", "good", "great", "nice", "able", "there's", "im", "ive", "id", "dont", "doesnt", "isnt", "whats", "hows", "e.g", "i.e", "etc", "too", "very", "much", "many", "lot", "lots", "bit", "little", "well", "just", "want", "wanted",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &str, b: &str) -> Result<(), Rejection> {
+        verify(&Signature::of(a), &Signature::of(b))
+    }
+
+    #[test]
+    fn the_questions_similarity_cannot_tell_apart_are_told_apart() {
+        for (a, b, why) in [
+            ("10 miles to km", "10 km to miles", "units"),
+            ("How do I enable 2FA?", "How do I disable 2FA?", "opposites"),
+            ("What is 45 minus 17?", "What is 17 minus 45?", "order"),
+            ("What is 45 minus 17?", "What is 45 minus 18?", "numbers"),
+            ("What is the capital of France?", "What is the population of France?", "topic"),
+            ("Which HTTP methods are idempotent?", "Which HTTP methods aren't idempotent?", "negation"),
+            ("git: merge branch feature into main", "git: merge branch main into feature", "order"),
+            ("How do I install numpy with pip?", "How do I install scipy with pip?", "entities"),
+            ("What's the weather in Paris in April?", "What's the weather in Rome in April?", "entities"),
+            ("Recipe for cookies with eggs", "Recipe for cookies without eggs", "negation"),
+            ("Summarize the report on mice", "Summarize the report on rats", "topic"),
+            ("Email the report to my team", "Email the report to my group", "edit"),
+            ("How do I boil an egg?", "How long should pasta cook?", "topic"),
+        ] {
+            assert_eq!(same(a, b), Err(why), "{a} | {b}");
+        }
+    }
+
+    #[test]
+    fn paraphrases_with_the_same_numbers_names_and_polarity_pass() {
+        for (a, b) in [
+            ("How do I reset my password?", "What are the steps to reset my password?"),
+            ("What is 15% of 240?", "calculate fifteen percent of 240"),
+            ("Is 97 a prime number?", "is ninety-seven prime"),
+            ("How do I cancle my subscription?", "I'd like to cancel my subscription, how do I do that?"),
+            ("How do I reverse a string in JavaScript?", "JS: reverse a string, what's the idiomatic way?"),
+            ("How many kilometres is 26.2 miles?", "Convert 26.2 mi to km please"),
+        ] {
+            assert_eq!(same(a, b), Ok(()), "{a} | {b}");
+        }
+    }
+
+    /// The tuning part of the labelled corpus (`tests/cache_corpus/tune.jsonl`; the held-out
+    /// part is only read to report figures, by `examples/eval_semantic.rs`): no near-miss is
+    /// served another's answer, and most paraphrases are.
+    #[test]
+    fn on_the_tuning_corpus_no_near_miss_is_served_and_most_paraphrases_are() {
+        let e = crate::cache::embed::Embedder::builtin();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cache_corpus/tune.jsonl")).unwrap();
+        let (mut served, mut paraphrases, mut wrong) = (0, 0, Vec::new());
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let (a, b) = (v["a"].as_str().unwrap(), v["b"].as_str().unwrap());
+            let hit = crate::cache::embed::similarity(&e.embed(a), &e.embed(b)) >= crate::cache::semantic::DEFAULT_THRESHOLD && same(b, a).is_ok();
+            if v["kind"] == "paraphrase" {
+                paraphrases += 1;
+                served += usize::from(hit);
+            } else if hit {
+                wrong.push(v["id"].to_string());
+            }
+        }
+        assert!(wrong.is_empty(), "near-misses served: {wrong:?}");
+        assert!(served * 10 >= paraphrases * 6, "{served} of {paraphrases} paraphrases served");
+    }
+
+    #[test]
+    fn typos_are_one_edit_in_a_long_word() {
+        assert!(typo("cancle", "cancel") && typo("usage", "usge") && typo("passwords", "password"));
+        assert!(!typo("rats", "cats") && !typo("encode", "decode") && !typo("import", "export"));
+    }
+}
