@@ -8,7 +8,8 @@ pub struct CachePurged {
     pub purged: u64,
 }
 
-/// An agent's or a model's own setting: on or off, and the TTL; each unset when absent.
+/// An agent's or a model's own setting: on or off, the TTL, and whether the semantic cache is
+/// on too (a paraphrase of a stored question served its answer); each unset when absent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettingView {
@@ -16,6 +17,8 @@ pub struct CacheSettingView {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub ttl_secs: Option<u64>,
+    #[serde(default)]
+    pub semantic: Option<bool>,
 }
 
 /// `GET /api/v1/cache`: the default and every agent's and model's own setting (the config's
@@ -24,6 +27,9 @@ pub struct CacheSettingView {
 pub struct CacheSettingsList {
     pub enabled: bool,
     pub ttl_secs: u64,
+    /// Whether the semantic cache is on by default (models and agents may say otherwise).
+    #[serde(default)]
+    pub semantic: bool,
     /// Whether answers are shared by every replica (Redis) or kept by each process.
     pub shared: bool,
     pub config_agents: std::collections::BTreeMap<String, CacheSettingView>,

@@ -681,21 +681,22 @@ async fn set_model_guardrails(State(c): State<Console>, headers: HeaderMap, body
     }
 }
 
-/// A cache setting from a form: `enabled` (`on`, `off`, or empty for as configured) and
-/// `ttl_secs` (empty for as configured).
+/// A cache setting from a form: `enabled` and `semantic` (each `on`, `off`, or empty for as
+/// configured) and `ttl_secs` (empty for as configured).
 fn cache_setting(f: &Fields) -> Result<weir_api::CacheSettingView, Box<Response>> {
-    let enabled = match f.one("enabled") {
+    let on_off = |field: &str| match f.one(field) {
         "on" => Some(true),
         "off" => Some(false),
         _ => None,
     };
+    let (enabled, semantic) = (on_off("enabled"), on_off("semantic"));
     let ttl = f.one("ttl_secs").trim();
     let ttl_secs = if ttl.is_empty() {
         None
     } else {
         Some(ttl.parse::<u64>().map_err(|_| Box::new(refusal(StatusCode::BAD_REQUEST, "The TTL is a whole number of seconds.")))?)
     };
-    Ok(weir_api::CacheSettingView { enabled, ttl_secs })
+    Ok(weir_api::CacheSettingView { enabled, ttl_secs, semantic })
 }
 
 /// The fields of a console form, once its operator is checked.
@@ -960,5 +961,13 @@ mod tests {
         assert_eq!(f.models(), Some(vec!["gpt-x".to_string(), "claude-y".to_string()]));
         assert_eq!(Fields::parse(b"csrf=t").unwrap().models(), None, "none ticked: every model");
         assert!(Fields::parse(&vec![b'a'; Fields::MAX_BYTES + 1]).is_none());
+    }
+
+    #[test]
+    fn the_cache_form_sets_the_semantic_cache_like_the_cache_itself() {
+        let setting = |body: &[u8]| cache_setting(&Fields::parse(body).unwrap()).map_err(|_| ()).unwrap();
+        assert_eq!(setting(b"enabled=on&ttl_secs=60&semantic=on"), weir_api::CacheSettingView { enabled: Some(true), ttl_secs: Some(60), semantic: Some(true) });
+        assert_eq!(setting(b"enabled=&ttl_secs=&semantic=off"), weir_api::CacheSettingView { enabled: None, ttl_secs: None, semantic: Some(false) });
+        assert_eq!(setting(b"enabled=&ttl_secs=&semantic="), weir_api::CacheSettingView::default(), "as configured: nothing of its own");
     }
 }

@@ -115,7 +115,14 @@ impl App {
             Some(url) => Arc::new(crate::cache::redis::RedisStore::new(url, &config.limits.redis_prefix, config.cache.partition_max_entries).context("WEIR_REDIS_URL")?),
             None => Arc::new(crate::cache::memory::MemoryStore::new(config.cache.max_entries, config.cache.max_bytes, config.cache.partition_max_entries)),
         };
-        let cache = crate::cache::ResponseCache::new(cache_store);
+        // The semantic index: this replica's, kept in step with the others' through Redis.
+        let shared_questions = match &config.redis_url {
+            Some(url) => Some(crate::cache::semantic::SharedLog::new(url, &config.limits.redis_prefix).context("WEIR_REDIS_URL")?),
+            None => None,
+        };
+        let sem = &config.cache.semantic;
+        let semantic = crate::cache::semantic::SemanticCache::new(sem.model_dir.clone(), sem.max_entries, config.cache.partition_max_entries, shared_questions);
+        let cache = crate::cache::ResponseCache::new(cache_store, Arc::new(semantic));
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),
             store: store.clone(),

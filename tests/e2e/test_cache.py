@@ -536,8 +536,8 @@ def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within
         assert chat(c, prompt, "on", model="gpt-uncached")[:2] == ("on", "miss")
         assert chat(c, prompt, "x", model="gpt-uncached")[:2] == ("on", "hit")
         listed = cw.admin_get("/api/v1/cache").json()
-        assert listed["agents"][name] == {"enabled": True, "ttl_secs": 60}
-        assert listed["config_models"]["gpt-uncached"] == {"enabled": False, "ttl_secs": None}
+        assert listed["agents"][name] == {"enabled": True, "ttl_secs": 60, "semantic": None}
+        assert listed["config_models"]["gpt-uncached"] == {"enabled": False, "ttl_secs": None, "semantic": None}
         assert listed["enabled"] is True and listed["shared"] is False
         # The agent's setting removed, the model's turned off: neither looked up nor stored.
         cw.admin_put(f"/api/v1/cache/agents/{name}", {})
@@ -563,6 +563,40 @@ def test_the_admin_api_turns_the_cache_on_and_off_per_agent_and_per_model_within
         assert r.status_code == status, (path, body, r.status_code, r.text)
 
 
+def test_the_admin_api_sets_and_lists_the_semantic_cache_per_agent_and_per_model(cw: Weir) -> None:
+    name, _ = new_agent(cw)
+
+    def listed() -> dict[str, Any]:
+        r = cw.admin_get("/api/v1/cache")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert listed()["semantic"] is False, "the config's default: off"
+    # An agent's: answered as stored, listed, and changed in place by the next PUT.
+    assert cw.admin_put(f"/api/v1/cache/agents/{name}", {"semantic": True}).json() == {"enabled": None, "ttl_secs": None, "semantic": True}
+    assert listed()["agents"][name] == {"enabled": None, "ttl_secs": None, "semantic": True}
+    cw.admin_put(f"/api/v1/cache/agents/{name}", {"semantic": False, "ttl_secs": 30})
+    assert listed()["agents"][name] == {"enabled": None, "ttl_secs": 30, "semantic": False}
+    # A model's, with the cache itself.
+    try:
+        assert cw.admin_put("/api/v1/cache/models/gpt-c2", {"semantic": False, "enabled": True}).json() == {"enabled": True, "ttl_secs": None, "semantic": False}
+        assert listed()["models"]["gpt-c2"] == {"enabled": True, "ttl_secs": None, "semantic": False}
+    finally:
+        cw.admin_put("/api/v1/cache/models/gpt-c2", {})
+    assert "gpt-c2" not in listed()["models"]
+    # Nothing set removes the agent's own, semantic included.
+    cw.admin_put(f"/api/v1/cache/agents/{name}", {})
+    assert name not in listed()["agents"]
+    for path, body, why in [
+        (f"/api/v1/cache/agents/{name}", {"semantic": True, "semantic_threshold": 0.9}, "unknown field `semantic_threshold`"),
+        ("/api/v1/cache/models/gpt-c2", {"semantik": True}, "unknown field `semantik`"),
+        (f"/api/v1/cache/agents/{name}", {"semantic": "on"}, "invalid type"),
+    ]:
+        r = cw.admin_http.put(f"{cw.admin}{path}", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request" and why in r.json()["error"]["message"], (path, body, r.status_code, r.text)
+    assert name not in listed()["agents"] and "gpt-c2" not in listed()["models"], "a refused body stores nothing"
+
+
 def test_the_console_shows_hits_links_a_hit_to_its_origin_and_sets_and_purges_the_cache(cw: Weir) -> None:
     name, key = new_agent(cw)
     http = httpx.Client(base_url=cw.admin, headers={"Origin": cw.admin}, follow_redirects=True, timeout=10)
@@ -586,7 +620,7 @@ def test_the_console_shows_hits_links_a_hit_to_its_origin_and_sets_and_purges_th
         csrf = re.findall(r'name="csrf" value="([^"]+)"', agent_page)[0]
         assert 'id="cache"' in agent_page
         assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "off", "ttl_secs": ""}).status_code == 200
-        assert cw.admin_get("/api/v1/cache").json()["agents"][name] == {"enabled": False, "ttl_secs": None}
+        assert cw.admin_get("/api/v1/cache").json()["agents"][name] == {"enabled": False, "ttl_secs": None, "semantic": None}
         eventually(lambda: chat(c, f"probe {uuid.uuid4()}")[1] is None or None, 2.5, "the console's setting to apply")
         assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "", "ttl_secs": ""}).status_code == 200
         assert name not in cw.admin_get("/api/v1/cache").json()["agents"]
@@ -598,7 +632,7 @@ def test_the_console_shows_hits_links_a_hit_to_its_origin_and_sets_and_purges_th
         models_page = http.get("/models").text
         assert "Response cache by model" in models_page
         assert http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": "90"}).status_code == 200
-        assert cw.admin_get("/api/v1/cache").json()["models"]["gpt-c2"] == {"enabled": None, "ttl_secs": 90}
+        assert cw.admin_get("/api/v1/cache").json()["models"]["gpt-c2"] == {"enabled": None, "ttl_secs": 90, "semantic": None}
         assert http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": ""}).status_code == 200
         assert "gpt-c2" not in cw.admin_get("/api/v1/cache").json()["models"]
         assert http.post("/models/cache/purge", data={"csrf": csrf, "model": "gpt-c"}).status_code == 200
@@ -606,4 +640,38 @@ def test_the_console_shows_hits_links_a_hit_to_its_origin_and_sets_and_purges_th
         # A TTL that is not a number is refused, saying why.
         bad = http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "on", "ttl_secs": "soon"})
         assert bad.status_code == 400 and "whole number of seconds" in bad.text
+    http.close()
+
+
+def test_the_console_sets_the_semantic_cache_for_an_agent_and_a_model_and_shows_it(cw: Weir) -> None:
+    name, _ = new_agent(cw)
+    http = httpx.Client(base_url=cw.admin, headers={"Origin": cw.admin}, follow_redirects=True, timeout=10)
+    assert http.post("/sign-in", data={"token": ADMIN_TOKEN}).status_code == 200
+
+    def cache_section(path: str) -> str:
+        page = http.get(path)
+        assert page.status_code == 200, page.text
+        return page.text.split('id="cache"')[1]
+
+    before = cache_section(f"/agents/{name}")
+    assert '<select name="semantic">' in before and "semantic on" not in before
+    csrf = re.findall(r'name="csrf" value="([^"]+)"', http.get(f"/agents/{name}").text)[0]
+    try:
+        assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "", "ttl_secs": "", "semantic": "on"}).status_code == 200
+        assert cw.admin_get("/api/v1/cache").json()["agents"][name] == {"enabled": None, "ttl_secs": None, "semantic": True}
+        assert "on or off as configured, semantic on" in cache_section(f"/agents/{name}")
+        assert http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "on", "ttl_secs": "60", "semantic": "off"}).status_code == 200
+        assert cw.admin_get("/api/v1/cache").json()["agents"][name] == {"enabled": True, "ttl_secs": 60, "semantic": False}
+        assert "on, answers kept 60 s, semantic off" in cache_section(f"/agents/{name}")
+        # The models page: the default, and a model's own.
+        assert "; semantic off." in cache_section("/models"), "the config's default"
+        assert http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": "", "semantic": "on"}).status_code == 200
+        assert cw.admin_get("/api/v1/cache").json()["models"]["gpt-c2"] == {"enabled": None, "ttl_secs": None, "semantic": True}
+        assert "<td>gpt-c2</td><td>on or off as configured, semantic on</td>" in cache_section("/models")
+    finally:
+        http.post(f"/agents/{name}/cache", data={"csrf": csrf, "enabled": "", "ttl_secs": "", "semantic": ""})
+        http.post("/models/cache", data={"csrf": csrf, "model": "gpt-c2", "enabled": "", "ttl_secs": "", "semantic": ""})
+    # "As configured" everywhere removes the agent's own and the model's own.
+    listed = cw.admin_get("/api/v1/cache").json()
+    assert name not in listed["agents"] and "gpt-c2" not in listed["models"]
     http.close()

@@ -1,4 +1,5 @@
-"""The response cache shared by two replicas through Redis: a hit at one is a hit at the other,
+"""The response cache shared by two replicas through Redis: a hit at one is a hit at the other
+(exact, and a paraphrase through the semantic index each replica keeps in step from Redis),
 a purge at one reaches both, each partition keeps its bound and each entry its TTL in Redis,
 and Redis cut mid-run (a TCP proxy between the replicas and the shared Redis) means misses,
 never failed calls.
@@ -33,7 +34,7 @@ from conftest import (
     replica_of,
     told_providers,
 )
-from test_cache import chat, chat_stream, upstream_calls
+from test_cache import chat, chat_stream, say, upstream_calls
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -121,11 +122,19 @@ name = "gpt-c"
 targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
 price = {{ input_per_mtok = 1.0, output_per_mtok = 2.0 }}
 
+[[models]]
+name = "gpt-s"
+targets = [{{ provider = "fake-openai", model = "gpt-4o-mini" }}]
+
 [cache]
 enabled = true
 ttl_secs = 120
 partition_max_entries = 3
 lookup_timeout_ms = 100
+
+[[cache.models]]
+model = "gpt-s"
+semantic = true
 """
 
 
@@ -183,6 +192,30 @@ def test_an_answer_stored_at_one_replica_is_a_hit_at_the_other(pair: Pair, fake_
     assert keys and all(0 < r.pttl(k) <= 120_000 for k in keys)
 
 
+def ask(c: openai.OpenAI, prompt: str, answer: str, headers: dict[str, str] | None = None) -> tuple[str, str | None]:
+    raw = c.chat.completions.with_raw_response.create(model="gpt-s", messages=[{"role": "user", "content": prompt}], extra_headers={**say(answer), **(headers or {})})
+    return raw.parse().choices[0].message.content or "", raw.headers.get("x-weir-cache")
+
+
+def test_a_question_stored_at_one_replica_serves_its_paraphrase_at_the_other(pair: Pair) -> None:
+    with oai(pair.a) as a, oai(pair.b) as b:
+        assert ask(a, "How do I rotate the API key of my staging project?", "Settings, Keys, Rotate") == ("Settings, Keys, Rotate", "miss")
+        # Replica B reads what A stored (at most a second after its last read of the partition).
+        time.sleep(1.1)
+        paraphrase = "What are the steps to rotate the API key of my staging project?"
+        assert ask(b, paraphrase, "x") == ("Settings, Keys, Rotate", "semantic-hit")
+        # A near-miss is not served, at either replica.
+        assert ask(b, "How do I revoke the API key of my staging project?", "revoked")[0] == "revoked"
+        # The questions' streams have their TTL and hold the partition's bound.
+        r = redis.Redis(*REDIS)
+        streams = list(r.scan_iter(f"{pair.prefix}cache:*:sem"))
+        assert streams and all(0 < r.pttl(k) <= 120_000 for k in streams)
+        # A purge at A: B's index still names the question, but its answer is gone: a miss.
+        resp = pair.a.admin_http.delete(f"{pair.a.admin}/api/v1/cache", params={"model": "gpt-s"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert resp.status_code == 200 and resp.json()["purged"] >= 1, resp.text
+        assert ask(b, paraphrase, "after the purge") == ("after the purge", "miss")
+
+
 def test_a_purge_at_one_replica_empties_the_cache_of_both(pair: Pair) -> None:
     prompt = f"Purge me. {uuid.uuid4()}"
     with oai(pair.a) as a, oai(pair.b) as b:
@@ -223,6 +256,11 @@ def test_redis_cut_mid_run_means_misses_never_failures(pair: Pair, fake_provider
                 text, outcome, _ = chat(a if i % 2 else b, prompt, f"during {i}")
                 assert (text, outcome) == (f"during {i}", "miss")
                 assert time.monotonic() - started < 5, "a lookup Redis cannot answer is bounded"
+            # The semantic cache too: its index is this replica's, its answers in Redis.
+            started = time.monotonic()
+            assert ask(a, "Through an outage, how do I check the status page?", "during") == ("during", "miss")
+            assert ask(b, "How do I check the status page through an outage?", "during b") == ("during b", "miss")
+            assert time.monotonic() - started < 5
         finally:
             pair.proxy.restore()
 

@@ -243,7 +243,7 @@ pub fn agent(a: &AgentView, recent: &[AuditEvent], models: &[String], csrf: &str
                         <input type="hidden" name="csrf" value=csrf.to_string()/>
                         <button type="submit">"Purge this agent's cached answers"</button>
                     </form>
-                    <p class="muted">"An agent's setting wins over its model's; \"as configured\" with an empty TTL removes the agent's own."</p>
+                    <p class="muted">"An agent's setting wins over its model's; \"as configured\" in both selects with an empty TTL removes the agent's own."</p>
                 </section>
             }
         })}

@@ -252,17 +252,21 @@ pub fn model_guardrails(list: &ModelsList, g: &weir_api::GuardrailsList, csrf: &
     })
 }
 
-/// A cache setting as a line of text.
+/// A cache setting as a line of text; a TTL or semantic cache left as configured goes unsaid.
 pub fn cache_setting_text(s: &weir_api::CacheSettingView) -> String {
     let on = match s.enabled {
         Some(true) => "on",
         Some(false) => "off",
         None => "on or off as configured",
     };
-    match s.ttl_secs {
-        Some(t) => format!("{on}, answers kept {t} s"),
-        None => on.to_string(),
+    let mut text = on.to_string();
+    if let Some(t) = s.ttl_secs {
+        text.push_str(&format!(", answers kept {t} s"));
     }
+    if let Some(semantic) = s.semantic {
+        text.push_str(if semantic { ", semantic on" } else { ", semantic off" });
+    }
+    text
 }
 
 /// The form that sets a cache setting (`names`: a model to choose, on the models page).
@@ -281,6 +285,11 @@ pub fn cache_form(action: String, csrf: &str, names: Option<&[String]>) -> impl 
                 <option value="off">"off"</option>
             </select></label>
             <label>"TTL (seconds) " <input type="text" name="ttl_secs" inputmode="numeric"/></label>
+            <label>"Semantic " <select name="semantic">
+                <option value="">"as configured"</option>
+                <option value="on">"on"</option>
+                <option value="off">"off"</option>
+            </select></label>
             <button type="submit">"Save"</button>
         </form>
     }
@@ -292,10 +301,11 @@ pub fn model_cache(list: &ModelsList, c: &weir_api::CacheSettingsList, csrf: &st
     let rows = rows.into_iter().map(|(m, t, from)| view! { <tr><td>{m}</td><td>{t}</td><td>{from}</td></tr> }).collect_view();
     let names: Vec<String> = list.models.iter().map(|m| m.name.clone()).collect();
     let default = format!(
-        "By default the cache is {} and keeps answers {} s{}.",
+        "By default the cache is {} and keeps answers {} s{}; semantic {}.",
         if c.enabled { "on" } else { "off" },
         c.ttl_secs,
-        if c.shared { ", shared by every replica through Redis" } else { " in each process" }
+        if c.shared { ", shared by every replica through Redis" } else { " in each process" },
+        if c.semantic { "on" } else { "off" }
     );
     let purge_models = names.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view();
     view! {
@@ -311,5 +321,20 @@ pub fn model_cache(list: &ModelsList, c: &weir_api::CacheSettingsList, csrf: &st
             </form>
             <p class="muted">"An agent's setting wins over its model's; a setting here wins over the config's."</p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use weir_api::CacheSettingView;
+
+    #[test]
+    fn a_cache_setting_says_the_semantic_cache_only_when_it_sets_it() {
+        let on = CacheSettingView { enabled: Some(true), ttl_secs: Some(60), semantic: Some(true) };
+        assert_eq!(super::cache_setting_text(&on), "on, answers kept 60 s, semantic on");
+        let off = CacheSettingView { enabled: None, ttl_secs: None, semantic: Some(false) };
+        assert_eq!(super::cache_setting_text(&off), "on or off as configured, semantic off");
+        let plain = CacheSettingView { enabled: Some(false), ttl_secs: None, semantic: None };
+        assert_eq!(super::cache_setting_text(&plain), "off");
     }
 }

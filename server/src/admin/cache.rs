@@ -1,8 +1,8 @@
-//! The response cache: its settings (the default, and on/off and TTL per agent and per model,
-//! laid over the config's; a change reaches every replica within the key refresh interval), and
-//! purging stored answers, of an agent (its partition: its scope's, when a scope names it), of
-//! a model, or both. With Redis the purge is shared by every replica at once; without it, it
-//! empties this process's cache.
+//! The response cache: its settings (the default, and on/off, TTL and the semantic cache per
+//! agent and per model, laid over the config's; a change reaches every replica within the key
+//! refresh interval), and purging stored answers, of an agent (its partition: its scope's, when
+//! a scope names it), of a model, or both. With Redis the purge is shared by every replica at
+//! once; without it, it empties this process's cache.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,7 @@ pub(super) async fn settings(State(state): State<AppState>) -> Result<Json<Cache
     Ok(Json(CacheSettingsList {
         enabled: cfg.enabled,
         ttl_secs: cfg.ttl.as_secs(),
+        semantic: cfg.semantic.enabled,
         shared: rt.config.redis_url.is_some(),
         config_agents: cfg.agents.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         config_models: cfg.models.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -84,7 +85,7 @@ pub(super) async fn purge(State(state): State<AppState>, query: Result<Query<Pur
             return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no model named `{}`", crate::audit::clip(m))));
         }
     }
-    let purged = state.cache.store.purge(&Purge { partition, model: q.model }).await.map_err(|e| {
+    let purged = state.cache.purge(&Purge { partition, model: q.model }).await.map_err(|e| {
         tracing::warn!(error = %e, "response cache purge failed");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cache_unavailable", "the cache's store could not be reached; try again")
     })?;

@@ -12,6 +12,7 @@
 //! bodies that differ only in spacing inside a member are different keys: a miss, never a wrong
 //! hit).
 
+use super::semantic::Group;
 use crate::config::{CacheConfig, Partition};
 use crate::llm::body::RequestBody;
 use crate::llm::Api;
@@ -39,7 +40,27 @@ impl CacheKey {
         // Per end user, the user is part of what the digest covers: a user's answers are never
         // another's, and the agent's partition (its bound, its purge) still holds them all.
         let user = (cfg.partition == Partition::AgentUser).then(|| user.unwrap_or(""));
-        Self { partition: partition(cfg, agent_id, agent_name), model: model.to_string(), digest: digest(api, model, user, vary, body) }
+        Self { partition: partition(cfg, agent_id, agent_name), model: model.to_string(), digest: digest(api, model, user, vary, members(api, body).collect()) }
+    }
+
+    /// The call's question for the semantic cache: its last user turn (text only, at most
+    /// `max_bytes`) and the group it is compared in — this key's partition and model, and the
+    /// digest of everything else the key covers (the context). `None` when the last turn is
+    /// not a user's text.
+    pub fn question(&self, cfg: &CacheConfig, api: Api, user: Option<&str>, body: &RequestBody<'_>, vary: &[&[u8]], max_bytes: usize) -> Option<(Group, String)> {
+        let turns = match api {
+            Api::Chat | Api::Messages => "messages",
+            Api::Responses => "input",
+            Api::Embeddings => return None,
+        };
+        let raw = body.members().find(|(k, _)| *k == turns)?.1.get();
+        let (text, context) = last_user_turn(api, raw)?;
+        if text.len() > max_bytes || text.trim().is_empty() {
+            return None;
+        }
+        let user = (cfg.partition == Partition::AgentUser).then(|| user.unwrap_or(""));
+        let members = members(api, body).map(|(k, v)| if k == turns { (k, context.as_str()) } else { (k, v) }).collect();
+        Some((Group { partition: self.partition.clone(), model: self.model.clone(), context: digest(api, &self.model, user, vary, members) }, text))
     }
 
     /// The digest as text (for stores that key by strings).
@@ -56,11 +77,64 @@ pub fn partition(cfg: &CacheConfig, agent_id: &str, agent_name: &str) -> String 
     }
 }
 
-fn digest(api: Api, model: &str, user: Option<&str>, vary: &[&[u8]], body: &RequestBody<'_>) -> [u8; 32] {
+/// The body's members that shape the answer, as written.
+fn members<'a>(api: Api, body: &'a RequestBody<'_>) -> impl Iterator<Item = (&'a str, &'a str)> {
     // A responses call's `store` decides whether its answer's id can be built on later
     // (`previous_response_id`): it is part of the answer there.
-    let delivery_only = |k: &str| DELIVERY_ONLY.contains(&k) && !(api == Api::Responses && k == "store");
-    let mut members: Vec<(&str, &str)> = body.members().filter(|(k, _)| !delivery_only(k) && *k != "model").map(|(k, v)| (k, v.get())).collect();
+    let delivery_only = move |k: &str| DELIVERY_ONLY.contains(&k) && !(api == Api::Responses && k == "store");
+    body.members().filter(move |(k, _)| !delivery_only(k) && *k != "model").map(|(k, v)| (k, v.get()))
+}
+
+/// The text of the last turn if a user's, and the turns with that text left out (every earlier
+/// turn as written, and the last one's other members): `None` when the last turn is not a
+/// user's, or holds anything but text.
+fn last_user_turn(api: Api, raw: &str) -> Option<(String, String)> {
+    use serde_json::Value;
+    // A responses call's input may be the question itself.
+    if api == Api::Responses {
+        if let Ok(text) = serde_json::from_str::<String>(raw) {
+            return Some((text, String::new()));
+        }
+    }
+    let turns: Vec<&serde_json::value::RawValue> = serde_json::from_str(raw).ok()?;
+    let (last, earlier) = turns.split_last()?;
+    let Value::Object(mut last) = serde_json::from_str::<Value>(last.get()).ok()? else { return None };
+    if last.get("role").and_then(Value::as_str) != Some("user") {
+        return None;
+    }
+    let text = match last.remove("content")? {
+        Value::String(t) => t,
+        Value::Array(parts) => {
+            let mut text = String::new();
+            for part in parts {
+                let Value::Object(mut part) = part else { return None };
+                let ty = part.remove("type");
+                let Some(Value::String(t)) = part.remove("text") else { return None };
+                // A part with more than its type and text (a cache hint, a citation) is not
+                // plain text: no semantic match.
+                if !matches!(ty.as_ref().and_then(Value::as_str), Some("text" | "input_text")) || !part.is_empty() {
+                    return None;
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&t);
+            }
+            text
+        }
+        _ => return None,
+    };
+    let mut context = String::from("[");
+    for t in earlier {
+        context.push_str(t.get());
+        context.push(',');
+    }
+    context.push_str(&Value::Object(last).to_string());
+    context.push(']');
+    Some((text, context))
+}
+
+fn digest(api: Api, model: &str, user: Option<&str>, vary: &[&[u8]], mut members: Vec<(&str, &str)>) -> [u8; 32] {
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     // BLAKE3: collision-resistant (an agent cannot make its question stand for another's in a
     // shared scope) and fast on every CPU, through the SIMD each one has.
@@ -137,6 +211,42 @@ mod tests {
         assert_eq!(CacheKey::new(&c, Api::Chat, "m", "i", "a", None, &stored).digest, CacheKey::new(&c, Api::Chat, "m", "i", "a", None, &default).digest);
         assert_ne!(k.digest, CacheKey::new(&c, Api::Responses, "m", "id-a", "a", None, &b).digest, "the protocol");
         assert_ne!(k.digest, CacheKey::new(&c, Api::Chat, "m2", "id-a", "a", None, &b).digest, "the model");
+    }
+
+    #[test]
+    fn a_question_is_the_last_user_turn_and_its_context_everything_else() {
+        let c = cfg("");
+        let q = |api: Api, body: &str| {
+            let b = RequestBody::parse(body.as_bytes()).unwrap();
+            let k = CacheKey::new(&c, api, "m", "id-a", "a", None, &b);
+            k.question(&c, api, None, &b, &[], 100)
+        };
+        let (g, text) = q(Api::Chat, BODY).unwrap();
+        assert_eq!((text.as_str(), g.partition.as_str(), g.model.as_str()), ("hi", "agent:id-a", "m"));
+        // The same context whatever the question; another when anything else differs.
+        assert_eq!(q(Api::Chat, r#"{"model":"m","messages":[{"role":"user","content":"hello there"}],"temperature":0}"#).unwrap().0, g);
+        assert_eq!(q(Api::Chat, r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"temperature":0}"#).unwrap().1, "hello");
+        for other in [
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1}"#,
+            r#"{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"temperature":0}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi","name":"bob"}],"temperature":0}"#,
+        ] {
+            assert_ne!(q(Api::Chat, other).unwrap().0, g, "{other}");
+        }
+        // Not a question for the semantic cache: the last turn is not a user's text, or too long.
+        for none in [
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yes"}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}"#,
+            r#"{"model":"m","messages":[]}"#,
+        ] {
+            assert!(q(Api::Chat, none).is_none(), "{none}");
+        }
+        assert!(q(Api::Chat, &format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(101))).is_none());
+        // Responses: a string input, or a list whose last item is the user's.
+        assert_eq!(q(Api::Responses, r#"{"model":"m","input":"what is rust"}"#).unwrap().1, "what is rust");
+        assert_eq!(q(Api::Responses, r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"what is go"}]}]}"#).unwrap().1, "what is go");
+        assert!(q(Api::Embeddings, r#"{"model":"m","input":"x"}"#).is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod assemble;
 pub mod embed;
+pub mod hnsw;
 pub mod key;
 pub mod memory;
 pub mod verify;
@@ -84,13 +85,21 @@ pub trait CacheStore: Send + Sync {
 #[derive(Clone)]
 pub struct ResponseCache {
     pub store: Arc<dyn CacheStore>,
+    /// The questions whose answers `store` holds, by meaning.
+    pub semantic: Arc<semantic::SemanticCache>,
     /// Agents' and models' settings from the admin API and console (reloaded with the keys).
     settings: Arc<arc_swap::ArcSwap<crate::store::CacheSettings>>,
 }
 
 impl ResponseCache {
-    pub fn new(store: Arc<dyn CacheStore>) -> Self {
-        Self { store, settings: Arc::default() }
+    pub fn new(store: Arc<dyn CacheStore>, semantic: Arc<semantic::SemanticCache>) -> Self {
+        Self { store, semantic, settings: Arc::default() }
+    }
+
+    /// Removes the matching answers, and their questions from the semantic index.
+    pub async fn purge(&self, what: &Purge) -> Result<u64, String> {
+        self.semantic.purge(what).await;
+        self.store.purge(what).await
     }
 
     pub fn replace_settings(&self, settings: crate::store::CacheSettings) {

@@ -44,12 +44,12 @@ pub struct RedisStore {
 }
 
 /// A short, fixed-alphabet name for a partition or a model.
-fn tag(name: &str) -> String {
+pub(super) fn tag(name: &str) -> String {
     hex::encode(&Sha256::digest(name.as_bytes())[..8])
 }
 
 /// `s` with the characters a `SCAN MATCH` pattern treats specially escaped.
-fn glob_escape(s: &str) -> String {
+pub(super) fn glob_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

@@ -44,6 +44,31 @@ pub struct CacheSection {
     pub scopes: Vec<ScopeSection>,
     pub models: Vec<ModelCacheSection>,
     pub agents: Vec<AgentCacheSection>,
+    pub semantic: SemanticSection,
+}
+
+/// `[cache.semantic]`: answering a paraphrase of a stored question with its answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SemanticSection {
+    /// The default for every model and agent (each may say otherwise, `semantic = true`).
+    pub enabled: bool,
+    /// How similar (cosine, 0 to 1) a stored question must be before the verification step
+    /// compares it; the step decides.
+    pub threshold: f32,
+    /// A model2vec model directory to embed with instead of the built-in potion-base-8M.
+    pub model_dir: Option<String>,
+    /// A question (the last user turn) longer than this is only cached exactly.
+    pub max_prompt_bytes: usize,
+    /// Questions indexed in this replica at most (each partition at most
+    /// `partition_max_entries`; the oldest go first).
+    pub max_entries: usize,
+}
+
+impl Default for SemanticSection {
+    fn default() -> Self {
+        Self { enabled: false, threshold: crate::cache::semantic::DEFAULT_THRESHOLD, model_dir: None, max_prompt_bytes: 2048, max_entries: 100_000 }
+    }
 }
 
 impl Default for CacheSection {
@@ -61,6 +86,7 @@ impl Default for CacheSection {
             scopes: Vec::new(),
             models: Vec::new(),
             agents: Vec::new(),
+            semantic: SemanticSection::default(),
         }
     }
 }
@@ -82,6 +108,9 @@ pub struct ModelCacheSection {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub ttl_secs: Option<u64>,
+    /// The semantic cache for it too.
+    #[serde(default)]
+    pub semantic: Option<bool>,
 }
 
 /// An agent's own setting (the admin API and console may set one too; theirs wins).
@@ -93,6 +122,9 @@ pub struct AgentCacheSection {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub ttl_secs: Option<u64>,
+    /// The semantic cache for it too.
+    #[serde(default)]
+    pub semantic: Option<bool>,
 }
 
 /// On or off, and for how long: a model's or an agent's setting, each part optional — the
@@ -116,6 +148,25 @@ pub struct CacheConfig {
     pub scope_of: BTreeMap<String, String>,
     pub models: BTreeMap<String, CacheSetting>,
     pub agents: BTreeMap<String, CacheSetting>,
+    pub semantic: SemanticConfig,
+}
+
+/// The semantic cache's settings, validated.
+#[derive(Debug, Clone)]
+pub struct SemanticConfig {
+    pub enabled: bool,
+    pub threshold: f32,
+    pub model_dir: Option<std::path::PathBuf>,
+    pub max_prompt_bytes: usize,
+    pub max_entries: usize,
+}
+
+/// Whether a call uses the cache, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    pub ttl: Duration,
+    /// Whether a paraphrase may be served too.
+    pub semantic: bool,
 }
 
 /// The longest an answer may be kept (a TTL is also a bound on what a client can make Weir hold).
@@ -172,7 +223,7 @@ impl CacheSection {
             if let Some(t) = m.ttl_secs {
                 ttl(&format!("{key}.ttl_secs"), t)?;
             }
-            if model_settings.insert(m.model.clone(), CacheSetting { enabled: m.enabled, ttl_secs: m.ttl_secs }).is_some() {
+            if model_settings.insert(m.model.clone(), CacheSetting { enabled: m.enabled, ttl_secs: m.ttl_secs, semantic: m.semantic }).is_some() {
                 return Err(invalid(format!("{key}.model"), format!("model `{}` is listed twice", m.model)));
             }
         }
@@ -182,8 +233,24 @@ impl CacheSection {
             if let Some(t) = a.ttl_secs {
                 ttl(&format!("{key}.ttl_secs"), t)?;
             }
-            if agent_settings.insert(a.agent.clone(), CacheSetting { enabled: a.enabled, ttl_secs: a.ttl_secs }).is_some() {
+            if agent_settings.insert(a.agent.clone(), CacheSetting { enabled: a.enabled, ttl_secs: a.ttl_secs, semantic: a.semantic }).is_some() {
                 return Err(invalid(format!("{key}.agent"), format!("agent `{}` is listed twice", a.agent)));
+            }
+        }
+        let sem = &self.semantic;
+        if !(0.0..=1.0).contains(&sem.threshold) || sem.threshold.is_nan() {
+            return Err(invalid("cache.semantic.threshold", "must be 0 to 1"));
+        }
+        if sem.max_prompt_bytes == 0 || sem.max_prompt_bytes > 65_536 {
+            return Err(invalid("cache.semantic.max_prompt_bytes", "must be 1 to 65536"));
+        }
+        if sem.max_entries == 0 || sem.max_entries > 10_000_000 {
+            return Err(invalid("cache.semantic.max_entries", "must be 1 to 10000000"));
+        }
+        let model_dir = sem.model_dir.as_ref().map(std::path::PathBuf::from);
+        if let Some(dir) = &model_dir {
+            if !dir.join("model.safetensors").is_file() || !dir.join("tokenizer.json").is_file() {
+                return Err(invalid("cache.semantic.model_dir", format!("{} holds no model2vec model (model.safetensors, tokenizer.json, config.json)", dir.display())));
             }
         }
         Ok(CacheConfig {
@@ -199,19 +266,22 @@ impl CacheSection {
             scope_of,
             models: model_settings,
             agents: agent_settings,
+            semantic: SemanticConfig { enabled: sem.enabled, threshold: sem.threshold, model_dir, max_prompt_bytes: sem.max_prompt_bytes, max_entries: sem.max_entries },
         })
     }
 }
 
 impl CacheConfig {
-    /// Whether calls to `model` by `agent` use the cache, and for how long an answer is kept:
-    /// the agent's setting (the admin API's, `stored.0`, over the file's), then the model's
-    /// (likewise, `stored.1`), then the default. `None` when the cache is off for them.
-    pub fn setting_for(&self, model: &str, agent: &str, stored: (Option<CacheSetting>, Option<CacheSetting>)) -> Option<Duration> {
+    /// Whether calls to `model` by `agent` use the cache, for how long an answer is kept, and
+    /// whether a paraphrase may be served: each from the agent's setting (the admin API's,
+    /// `stored.0`, over the file's), then the model's (likewise, `stored.1`), then the default.
+    /// `None` when the cache is off for them.
+    pub fn setting_for(&self, model: &str, agent: &str, stored: (Option<CacheSetting>, Option<CacheSetting>)) -> Option<CachePolicy> {
         let layers = [stored.0, self.agents.get(agent).copied(), stored.1, self.models.get(model).copied()];
         let enabled = layers.iter().flatten().find_map(|s| s.enabled).unwrap_or(self.enabled);
         let ttl = layers.iter().flatten().find_map(|s| s.ttl_secs).map_or(self.ttl, Duration::from_secs);
-        enabled.then_some(ttl)
+        let semantic = layers.iter().flatten().find_map(|s| s.semantic).unwrap_or(self.semantic.enabled);
+        enabled.then_some(CachePolicy { ttl, semantic })
     }
 }
 
@@ -228,14 +298,15 @@ mod tests {
     fn settings_layer_agent_over_model_over_default() {
         let c = cfg("[cache]\nttl_secs = 60\n[[cache.models]]\nmodel = \"m\"\nenabled = true\nttl_secs = 30\n[[cache.agents]]\nagent = \"quiet\"\nenabled = false\n").unwrap();
         let cache = &c.cache;
-        assert_eq!(cache.setting_for("m", "any", (None, None)), Some(std::time::Duration::from_secs(30)));
+        let on = |secs: u64, semantic: bool| Some(super::CachePolicy { ttl: std::time::Duration::from_secs(secs), semantic });
+        assert_eq!(cache.setting_for("m", "any", (None, None)), on(30, false));
         assert_eq!(cache.setting_for("m", "quiet", (None, None)), None);
         assert_eq!(cache.setting_for("other", "any", (None, None)), None, "off by default");
-        let stored = super::CacheSetting { enabled: Some(true), ttl_secs: Some(5) };
-        assert_eq!(cache.setting_for("m", "quiet", (Some(stored), None)), Some(std::time::Duration::from_secs(5)), "the admin API's agent setting wins");
-        let off = super::CacheSetting { enabled: Some(false), ttl_secs: None };
+        let stored = super::CacheSetting { enabled: Some(true), ttl_secs: Some(5), semantic: Some(true) };
+        assert_eq!(cache.setting_for("m", "quiet", (Some(stored), None)), on(5, true), "the admin API's agent setting wins");
+        let off = super::CacheSetting { enabled: Some(false), ttl_secs: None, semantic: None };
         assert_eq!(cache.setting_for("m", "any", (None, Some(off))), None, "the admin API's model setting over the file's");
-        assert_eq!(cache.setting_for("other", "any", (None, Some(stored))), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(cache.setting_for("other", "any", (None, Some(stored))), on(5, true));
         assert_eq!(cache.setting_for("m", "quiet", (None, Some(stored))), None, "an agent's setting over any model's");
     }
 
@@ -261,6 +332,10 @@ mod tests {
             ("[[cache.scopes]]\nname = \"s\"\nagents = [\"a\"]\n", "cache.scopes[0].agents"),
             ("[[cache.scopes]]\nname = \"s\"\nagents = [\"a\", \"b\"]\n[[cache.scopes]]\nname = \"t\"\nagents = [\"b\", \"c\"]\n", "cache.scopes[1].agents"),
             ("[cache]\npartition = \"global\"\n", "unknown variant `global`"),
+            ("[cache.semantic]\nthreshold = 1.5\n", "cache.semantic.threshold"),
+            ("[cache.semantic]\nmax_prompt_bytes = 0\n", "cache.semantic.max_prompt_bytes"),
+            ("[cache.semantic]\nmax_entries = 0\n", "cache.semantic.max_entries"),
+            ("[cache.semantic]\nmodel_dir = \"/nonexistent\"\n", "cache.semantic.model_dir"),
         ] {
             let err = cfg(extra).unwrap_err();
             assert!(err.contains(key), "{extra}: {err}");

@@ -20,13 +20,28 @@ use super::pipeline::{LlmCall, Parsed};
 use super::record::Ending;
 use super::{usage, Api};
 use crate::cache::assemble::Assembler;
+use crate::cache::embed::Vector;
+use crate::cache::semantic::{Group, Question, SemanticCache};
+use crate::cache::verify::{verify, Signature};
 use crate::cache::{replay, CacheKey, CacheStore, ClientDirectives, Entry};
+use crate::config::cache::CachePolicy;
 use crate::config::{Model, Price};
 use crate::sse::{SseEvent, SseSplitter};
 use crate::state::{AppState, Runtime};
 
-/// The header that says what the cache did.
+/// The header that says what the cache did (`hit`, `semantic-hit`, `miss`, `bypass`).
 pub const CACHE_HEADER: &str = "x-weir-cache";
+/// On a semantic hit: how similar the stored question was (cosine, 0 to 1).
+pub const SIMILARITY_HEADER: &str = "x-weir-cache-similarity";
+
+/// A call's question for the semantic cache: where it is compared, its text, and its vector
+/// once computed.
+pub struct SemanticFill {
+    pub cache: Arc<SemanticCache>,
+    pub group: Group,
+    pub text: String,
+    pub vector: Option<Vector>,
+}
 
 /// What a call that missed needs to store its answer.
 pub struct CacheFill {
@@ -41,6 +56,8 @@ pub struct CacheFill {
     pub outcome: &'static str,
     /// How long storing may hold the answer's end.
     pub put_timeout: Duration,
+    /// The question, when the semantic cache is on for the call.
+    pub semantic: Option<SemanticFill>,
 }
 
 impl CacheFill {
@@ -67,9 +84,19 @@ impl CacheFill {
             finish_reasons: facts.finish_reasons.clone(),
         };
         let (store, key, ttl, bound) = (Arc::clone(&self.store), self.key.clone(), self.ttl, self.put_timeout);
+        // The question is indexed once its answer is stored (a replica that finds it can read
+        // the answer); its vector is computed now if the lookup did not.
+        let question = self.semantic.as_ref().and_then(|q| {
+            let vector = q.vector.clone().or_else(|| q.cache.embed(&q.text))?;
+            Some((Arc::clone(&q.cache), q.group.clone(), Question { digest: key.digest, text: q.text.as_str().into() }, vector))
+        });
         Some(Box::pin(async move {
             if tokio::time::timeout(bound, store.put(&key, entry, ttl)).await.is_err() {
                 tracing::warn!("response cache: the store did not take an answer in time; it is not kept");
+                return;
+            }
+            if let Some((cache, group, question, vector)) = question {
+                cache.add(group, question, vector, ttl, bound).await;
             }
         }))
     }
@@ -115,7 +142,7 @@ impl LlmCall {
     pub async fn cache_lookup(&mut self, state: &AppState, rt: &Runtime, model: &Model, parts: &Parts, parsed: &Parsed<'_>) -> Result<Option<Answer>, LlmError> {
         let cfg = &rt.config.cache;
         let agent = &self.principal;
-        let Some(ttl) = cfg.setting_for(&model.name, &agent.agent_name, state.cache.stored(&agent.agent_id, &model.name)) else { return Ok(None) };
+        let Some(CachePolicy { ttl, semantic }) = cfg.setting_for(&model.name, &agent.agent_name, state.cache.stored(&agent.agent_id, &model.name)) else { return Ok(None) };
         let directives = ClientDirectives::from_headers(&parts.headers);
         let user = self.rec.end_user();
         // What else of the request a provider answers differently to: the configured headers
@@ -124,30 +151,73 @@ impl LlmCall {
         let mut vary: Vec<&[u8]> = cfg.vary_headers.iter().map(|h| parts.headers.get(h).map_or(absent, |v| v.as_bytes())).collect();
         vary.push(parts.uri.query().unwrap_or("").as_bytes());
         let key = CacheKey::with_request(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json, &vary);
+        let mut question = semantic
+            .then(|| key.question(cfg, self.client, user.as_deref(), &parsed.json, &vary, cfg.semantic.max_prompt_bytes))
+            .flatten()
+            .map(|(group, text)| SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, vector: None });
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
+            let streamed = parsed.json.get::<bool>("stream") == Some(true);
+            let include_usage = || parsed.json.get::<serde_json::Value>("stream_options").is_some_and(|o| o.get("include_usage").and_then(serde_json::Value::as_bool) == Some(true));
             let found = tokio::time::timeout(cfg.lookup_timeout, store.get(&key)).await.ok().flatten();
-            // An answer older than the TTL in force for this call now (another agent of its
-            // scope stored it with a longer one, or the TTL was lowered since) is a miss.
-            let fresh = |e: &Entry| u128::try_from(crate::store::now_ms() - e.stored_at).unwrap_or(0) <= ttl.as_millis();
-            if let Some(entry) = found.filter(|e| e.api == self.client && fresh(e)) {
-                let streamed = parsed.json.get::<bool>("stream") == Some(true);
-                let include_usage = parsed.json.get::<serde_json::Value>("stream_options").is_some_and(|o| o.get("include_usage").and_then(serde_json::Value::as_bool) == Some(true));
-                return self.serve_hit(&entry, streamed.then_some(include_usage)).await.map(Some);
+            if let Some(entry) = found.filter(|e| self.servable(e, ttl)) {
+                return self.serve_hit(&entry, streamed.then(include_usage), None).await.map(Some);
+            }
+            if let Some(q) = &mut question {
+                if let Some((entry, similarity)) = self.semantic_lookup(q, &key, &*store, cfg, ttl).await {
+                    return self.serve_hit(&entry, streamed.then(include_usage), Some(similarity)).await.map(Some);
+                }
             }
         }
         let outcome = if directives.lookup { "miss" } else { "bypass" };
         self.rec.update_event(|ev| ev.cache = Some(outcome.into()));
-        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome, put_timeout: cfg.lookup_timeout });
+        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome, put_timeout: cfg.lookup_timeout, semantic: question });
         Ok(None)
+    }
+
+    /// Whether a stored answer may answer this call: of its protocol, and no older than the TTL
+    /// in force for this call now (another agent of its scope may have stored it with a longer
+    /// one, or the TTL was lowered since).
+    fn servable(&self, e: &Entry, ttl: Duration) -> bool {
+        e.api == self.client && u128::try_from(crate::store::now_ms() - e.stored_at).unwrap_or(0) <= ttl.as_millis()
+    }
+
+    /// A stored answer to a question that asks what this call's does in other words: the
+    /// candidates the index finds above the threshold, in order, the first that passes the
+    /// verification step and whose answer is still stored. A candidate whose answer is gone
+    /// leaves the index.
+    async fn semantic_lookup(&self, q: &mut SemanticFill, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
+        let vector = q.cache.embed(&q.text)?;
+        let candidates = q.cache.candidates(&q.group, &vector, cfg.semantic.threshold, cfg.lookup_timeout).await;
+        q.vector = Some(vector);
+        if candidates.is_empty() {
+            return None;
+        }
+        let asked = Signature::of(&q.text);
+        for c in candidates {
+            if let Err(why) = verify(&asked, &Signature::of(&c.question.text)) {
+                tracing::debug!(similarity = c.similarity, why, "semantic cache: a near question asks something else");
+                continue;
+            }
+            let stored = CacheKey { partition: key.partition.clone(), model: key.model.clone(), digest: c.question.digest };
+            match tokio::time::timeout(cfg.lookup_timeout, store.get(&stored)).await {
+                Ok(Some(entry)) if self.servable(&entry, ttl) => return Some((entry, c.similarity)),
+                Ok(Some(_)) => {}
+                Ok(None) => q.cache.forget(&q.group, &c.question.digest),
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     /// A stored answer, served: through the agent's response guardrails now in force, the
     /// provider's usage left out of what is charged (recorded as saved instead); as a stream
     /// (`stream`: whether a chat client asked for the usage chunk) or whole.
-    async fn serve_hit(&mut self, entry: &Entry, stream: Option<bool>) -> Result<Answer, LlmError> {
+    /// `similarity`: the stored question's, on a semantic hit.
+    async fn serve_hit(&mut self, entry: &Entry, stream: Option<bool>, similarity: Option<f32>) -> Result<Answer, LlmError> {
         self.rec.update_event(|ev| {
-            ev.cache = Some("hit".into());
+            ev.cache = Some(if similarity.is_some() { "semantic_hit" } else { "hit" }.into());
+            ev.cache_similarity = similarity.map(f64::from);
             ev.cache_origin = Some(entry.origin.clone());
             ev.cache_saved_tokens = Some(i64::try_from(entry.input_tokens + entry.output_tokens).unwrap_or(i64::MAX));
             ev.cache_saved_cost_usd = Some(entry.cost_usd);
@@ -173,7 +243,17 @@ impl LlmCall {
         if stream.is_some() {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
-        headers.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+        match similarity {
+            None => {
+                headers.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+            }
+            Some(s) => {
+                headers.insert(CACHE_HEADER, HeaderValue::from_static("semantic-hit"));
+                if let Ok(v) = HeaderValue::from_str(&format!("{s:.3}")) {
+                    headers.insert(SIMILARITY_HEADER, v);
+                }
+            }
+        }
         for (k, v) in &self.limit_headers {
             headers.insert(k.clone(), v.clone());
         }
@@ -277,6 +357,7 @@ mod tests {
             storable,
             outcome: "miss",
             put_timeout: Duration::from_millis(50),
+            semantic: None,
         };
         let facts = usage::ResponseFacts::default();
         assert!(fill(body.len(), true).store(Api::Chat, body, "r", &facts).is_some(), "at the bound: kept");
