@@ -23,11 +23,11 @@ pub type Vector = Box<[i8]>;
 #[inline]
 pub fn similarity(a: &[i8], b: &[i8]) -> f32 {
     // In i32 lanes, in chunks the compiler vectorises.
-    let mut acc = [0i32; 16];
-    let (ca, ra) = a.as_chunks::<16>();
-    let (cb, rb) = b.as_chunks::<16>();
+    let mut acc = [0i32; LANES];
+    let (ca, ra) = a.as_chunks::<LANES>();
+    let (cb, rb) = b.as_chunks::<LANES>();
     for (x, y) in ca.iter().zip(cb) {
-        for i in 0..16 {
+        for i in 0..LANES {
             acc[i] += i32::from(x[i]) * i32::from(y[i]);
         }
     }
@@ -37,6 +37,8 @@ pub fn similarity(a: &[i8], b: &[i8]) -> f32 {
     }
     sum as f32 / (127.0 * 127.0)
 }
+
+const LANES: usize = 32;
 
 /// Quantises a unit vector.
 pub fn quantise(v: &[f32]) -> Vector {

@@ -19,7 +19,7 @@ const M: usize = 16;
 const M0: usize = 2 * M;
 /// Candidates kept while linking a new node, and while searching.
 const EF_CONSTRUCTION: usize = 64;
-const EF_SEARCH: usize = 48;
+const EF_SEARCH: usize = 32;
 const MAX_LEVEL: usize = 12;
 
 /// A similarity that orders (vectors are unit length: similarities are finite).

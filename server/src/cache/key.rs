@@ -13,6 +13,7 @@
 //! hit).
 
 use super::semantic::Group;
+use super::verify::Signature;
 use crate::config::{CacheConfig, Partition};
 use crate::llm::body::RequestBody;
 use crate::llm::Api;
@@ -44,10 +45,12 @@ impl CacheKey {
     }
 
     /// The call's question for the semantic cache: its last user turn (text only, at most
-    /// `max_bytes`) and the group it is compared in — this key's partition and model, and the
-    /// digest of everything else the key covers (the context). `None` when the last turn is
-    /// not a user's text.
-    pub fn question(&self, cfg: &CacheConfig, api: Api, user: Option<&str>, body: &RequestBody<'_>, vary: &[&[u8]], max_bytes: usize) -> Option<(Group, String)> {
+    /// `max_bytes`), what the verification step reads of it, and the group it is compared in —
+    /// this key's partition and model, and the digest of everything else the key covers (the
+    /// context) and of the question's numbers (questions with other numbers are never served
+    /// one another's answers, so they need not crowd one another in the index). `None` when the
+    /// last turn is not a user's text.
+    pub fn question(&self, cfg: &CacheConfig, api: Api, user: Option<&str>, body: &RequestBody<'_>, vary: &[&[u8]], max_bytes: usize) -> Option<(Group, String, Signature)> {
         let turns = match api {
             Api::Chat | Api::Messages => "messages",
             Api::Responses => "input",
@@ -59,8 +62,12 @@ impl CacheKey {
             return None;
         }
         let user = (cfg.partition == Partition::AgentUser).then(|| user.unwrap_or(""));
+        let signature = Signature::of(&text);
+        let numbers = signature.numbers().join(" ");
+        let mut vary = vary.to_vec();
+        vary.push(numbers.as_bytes());
         let members = members(api, body).map(|(k, v)| if k == turns { (k, context.as_str()) } else { (k, v) }).collect();
-        Some((Group { partition: self.partition.clone(), model: self.model.clone(), context: digest(api, &self.model, user, vary, members) }, text))
+        Some((Group { partition: self.partition.clone(), model: self.model.clone(), context: digest(api, &self.model, user, &vary, members) }, text, signature))
     }
 
     /// The digest as text (for stores that key by strings).
@@ -221,10 +228,11 @@ mod tests {
             let k = CacheKey::new(&c, api, "m", "id-a", "a", None, &b);
             k.question(&c, api, None, &b, &[], 100)
         };
-        let (g, text) = q(Api::Chat, BODY).unwrap();
+        let (g, text, _) = q(Api::Chat, BODY).unwrap();
         assert_eq!((text.as_str(), g.partition.as_str(), g.model.as_str()), ("hi", "agent:id-a", "m"));
         // The same context whatever the question; another when anything else differs.
         assert_eq!(q(Api::Chat, r#"{"model":"m","messages":[{"role":"user","content":"hello there"}],"temperature":0}"#).unwrap().0, g);
+        assert_ne!(q(Api::Chat, r#"{"model":"m","messages":[{"role":"user","content":"hello 2"}],"temperature":0}"#).unwrap().0, g, "other numbers");
         assert_eq!(q(Api::Chat, r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"temperature":0}"#).unwrap().1, "hello");
         for other in [
             r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1}"#,

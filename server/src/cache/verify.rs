@@ -152,6 +152,13 @@ fn typo(a: &str, b: &str) -> bool {
 }
 
 impl Signature {
+    /// Its numbers, sorted: two questions the verification step can match have the same.
+    pub fn numbers(&self) -> Vec<&str> {
+        let mut n: Vec<&str> = self.numbers.iter().map(String::as_str).collect();
+        n.sort_unstable();
+        n
+    }
+
     pub fn of(text: &str) -> Self {
         let words = split(text);
         // A leading "topic:" of a word or two is not part of the sentence's order.
@@ -219,7 +226,7 @@ impl Signature {
                 s.marks.insert(m);
                 m.to_string()
             } else {
-                if w.named || NAMES.contains(&canon.as_str()) {
+                if w.named || is_name(&canon) {
                     s.entities.insert(canon.clone());
                     if i > topic {
                         s.named_order.push(canon.clone());
@@ -227,7 +234,7 @@ impl Signature {
                 }
                 // (A typo of a weak word, "shoud", is weak too.)
                 let misspelt = || crate::cache::embed::salience(lower).is_none() && WEAK.iter().any(|k| typo(lower, k));
-                if WEAK.contains(&lower) || WEAK.contains(&canon.as_str()) || REQUESTS.contains(&canon.as_str()) || misspelt() {
+                if is_weak(lower) || is_weak(&canon) || REQUESTS.contains(&canon.as_str()) || misspelt() {
                     s.all.insert(canon);
                     continue;
                 }
@@ -666,6 +673,18 @@ fn stem(w: &str) -> String {
         return w[..n - 1].to_string();
     }
     w.to_string()
+}
+
+/// Whether a word is one of [`WEAK`] / [`NAMES`] (hashed once: a prompt's words are looked up
+/// thousands of times a second).
+fn is_weak(w: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| WEAK.iter().copied().collect()).contains(w)
+}
+
+fn is_name(w: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| NAMES.iter().copied().collect()).contains(w)
 }
 
 /// Names written in lower case as often as not: languages, tools, formats.

@@ -40,6 +40,8 @@ pub struct SemanticFill {
     pub cache: Arc<SemanticCache>,
     pub group: Group,
     pub text: String,
+    /// What the verification step reads of it.
+    pub signature: Signature,
     pub vector: Option<Vector>,
 }
 
@@ -154,7 +156,7 @@ impl LlmCall {
         let mut question = semantic
             .then(|| key.question(cfg, self.client, user.as_deref(), &parsed.json, &vary, cfg.semantic.max_prompt_bytes))
             .flatten()
-            .map(|(group, text)| SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, vector: None });
+            .map(|(group, text, signature)| SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None });
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
             let streamed = parsed.json.get::<bool>("stream") == Some(true);
@@ -193,9 +195,8 @@ impl LlmCall {
         if candidates.is_empty() {
             return None;
         }
-        let asked = Signature::of(&q.text);
         for c in candidates {
-            if let Err(why) = verify(&asked, &Signature::of(&c.question.text)) {
+            if let Err(why) = verify(&q.signature, &Signature::of(&c.question.text)) {
                 tracing::debug!(similarity = c.similarity, why, "semantic cache: a near question asks something else");
                 continue;
             }
