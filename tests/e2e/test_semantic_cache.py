@@ -99,6 +99,11 @@ def test_a_paraphrase_is_served_the_stored_answer_and_recorded_with_its_similari
     assert hit["cache"] == "semantic_hit" and hit["cache_origin"] == h1["x-request-id"]
     assert hit["cache_similarity"] == pytest.approx(similarity, abs=0.001)
     assert hit["input_tokens"] is None and hit["cache_saved_tokens"] == origin["input_tokens"] + origin["output_tokens"]
+    # The console's event page says so, with the similarity, and links to the origin.
+    http = httpx.Client(base_url=sw.admin, headers={"Origin": sw.admin}, follow_redirects=True, timeout=10)
+    assert http.post("/sign-in", data={"token": ADMIN_TOKEN}).status_code == 200
+    page = http.get(f"/events/{hit['id']}").text
+    assert f"semantic hit (similarity {hit['cache_similarity']:.3f})" in page and f'href="/traces?request_id={h1["x-request-id"]}"' in page
 
 
 @pytest.mark.parametrize(

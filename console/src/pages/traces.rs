@@ -296,7 +296,6 @@ pub(super) fn status(e: &AuditEvent) -> impl IntoView {
     status_cell(e)
 }
 
-/// "chat → messages" when the call reached a provider of the other protocol.
 /// What the response cache did for the call, and what a hit saved.
 fn cache_text(e: &AuditEvent) -> String {
     match e.cache.as_deref() {
@@ -313,6 +312,7 @@ fn cache_text(e: &AuditEvent) -> String {
     }
 }
 
+/// "chat → messages" when the call reached a provider of the other protocol.
 fn translated(e: &AuditEvent) -> String {
     match e.upstream_operation.as_deref() {
         Some(up) if up != e.operation => format!("{} → {up}", e.operation),

@@ -80,11 +80,33 @@ impl Embedder {
     }
 }
 
+/// FNV-1a: a fast hash for short words in fixed tables (no input chosen by a client can make a
+/// fixed table slow: its contents are known).
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A table of words hashed with [`Fnv`].
+pub type WordMap<V> = std::collections::HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// How much a word says, by the built-in model: the length of its token's vector (the model
 /// weighs tokens by rarity, so "the" is near 0, "plan" about 60, "rice" about 96). A word the
 /// vocabulary holds only in pieces is rare: `None`.
 pub fn salience(word: &str) -> Option<f32> {
-    static TABLE: OnceLock<(std::collections::HashMap<String, u32>, Vec<f32>)> = OnceLock::new();
+    static TABLE: OnceLock<(WordMap<u32>, Vec<f32>)> = OnceLock::new();
     let (vocab, norms) = TABLE.get_or_init(|| {
         #[derive(serde::Deserialize)]
         struct Tokenizer {
@@ -92,7 +114,7 @@ pub fn salience(word: &str) -> Option<f32> {
         }
         #[derive(serde::Deserialize)]
         struct Vocab {
-            vocab: std::collections::HashMap<String, u32>,
+            vocab: WordMap<u32>,
         }
         let vocab = serde_json::from_slice::<Tokenizer>(BUILTIN_TOKENIZER).map(|t| t.model.vocab).unwrap_or_default();
         (vocab, builtin_row_norms())
@@ -146,6 +168,17 @@ mod tests {
         let s = |w: &str| salience(w).unwrap();
         assert!(s("the") < 5.0 && s("plan") < 70.0 && s("rice") > 85.0 && s("population") > 75.0, "{} {} {} {}", s("the"), s("plan"), s("rice"), s("population"));
         assert_eq!(salience("catchy"), None, "held in pieces");
+    }
+
+    #[test]
+    fn a_model_directory_is_loaded_and_embeds_as_its_model() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("tokenizer.json", BUILTIN_TOKENIZER), ("model.safetensors", BUILTIN_MODEL), ("config.json", BUILTIN_CONFIG)] {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let from_dir = Embedder::from_dir(dir.path()).unwrap();
+        let text = "How do I rotate an API key?";
+        assert_eq!(from_dir.embed(text), Embedder::builtin().embed(text));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct Signature {
     /// Named things, canonical.
     entities: BTreeSet<String>,
     /// Every word, canonical (where an entity of the other prompt is looked for).
-    all: BTreeSet<String>,
+    all: Vec<String>,
     /// Content words, canonical, in order.
     content: Vec<String>,
     /// Those of them that name a topic rather than glue a sentence (see [`SALIENT`]).
@@ -65,7 +65,7 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
     if prompt.marks != candidate.marks {
         return Err("opposites");
     }
-    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.contains(e));
+    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.binary_search(e).is_ok());
     if !named_in(prompt, candidate) || !named_in(candidate, prompt) {
         return Err("entities");
     }
@@ -183,7 +183,7 @@ impl Signature {
                 match words.get(j).and_then(|w| unit(&w.lower)) {
                     Some(u) => {
                         s.quantities.push((n.clone(), u));
-                        s.all.insert(u.to_string());
+                        s.all.push(u.to_string());
                         i = j + 1;
                     }
                     None => {
@@ -217,7 +217,7 @@ impl Signature {
                 let asked = !(prev.is_some_and(|p| matches!(p, "what" | "which" | "a" | "per" | "each")) && matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year"));
                 if asked {
                     s.units.push(u);
-                    s.all.insert(u.to_string());
+                    s.all.push(u.to_string());
                 }
                 continue;
             }
@@ -233,14 +233,14 @@ impl Signature {
                     }
                 }
                 // (A typo of a weak word, "shoud", is weak too.)
-                let misspelt = || crate::cache::embed::salience(lower).is_none() && WEAK.iter().any(|k| typo(lower, k));
+                let misspelt = || lower.len() >= 4 && crate::cache::embed::salience(lower).is_none() && WEAK.iter().any(|k| k.len().abs_diff(lower.len()) <= 1 && typo(lower, k));
                 if is_weak(lower) || is_weak(&canon) || REQUESTS.contains(&canon.as_str()) || misspelt() {
-                    s.all.insert(canon);
+                    s.all.push(canon);
                     continue;
                 }
                 canon
             };
-            s.all.insert(word.clone());
+            s.all.push(word.clone());
             if crate::cache::embed::salience(lower).is_none_or(|v| v >= SALIENT) {
                 s.salient.insert(word.clone());
             }
@@ -250,6 +250,8 @@ impl Signature {
             last = Some(word.clone());
             s.content.push(word);
         }
+        s.all.sort_unstable();
+        s.all.dedup();
         s
     }
 }
@@ -658,7 +660,7 @@ fn canonical(w: &str) -> String {
 
 /// A light stem: plural and verb endings off long enough words.
 fn stem(w: &str) -> String {
-    let w = w.trim_end_matches("'s").trim_end_matches("’s");
+    let w = w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")).unwrap_or(w);
     let n = w.len();
     if n > 4 && w.ends_with("ies") {
         return format!("{}y", &w[..n - 3]);
@@ -678,12 +680,12 @@ fn stem(w: &str) -> String {
 /// Whether a word is one of [`WEAK`] / [`NAMES`] (hashed once: a prompt's words are looked up
 /// thousands of times a second).
 fn is_weak(w: &str) -> bool {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<crate::cache::embed::Fnv>>> = std::sync::OnceLock::new();
     SET.get_or_init(|| WEAK.iter().copied().collect()).contains(w)
 }
 
 fn is_name(w: &str) -> bool {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<crate::cache::embed::Fnv>>> = std::sync::OnceLock::new();
     SET.get_or_init(|| NAMES.iter().copied().collect()).contains(w)
 }
 
