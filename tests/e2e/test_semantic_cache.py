@@ -191,3 +191,34 @@ def test_the_semantic_cache_is_opt_in_per_agent_and_purged_with_the_answers(sw: 
         assert r.status_code == 200 and r.json()["purged"] >= 1, r.text
         text, h = ask(c, "In bash, how do I list hidden files?", "after the purge")
     assert (text, h["x-weir-cache"]) == ("after the purge", "miss")
+
+
+@pytest.fixture(scope="module")
+def routed(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
+    def config(spool: Path) -> str:
+        return semantic_config(fake_provider, spool) + """
+[[models]]
+name = "embedder"
+targets = [{ provider = "fake-openai", model = "text-embedding-3-small" }]
+
+[cache.semantic]
+embeddings_model = "embedder"
+"""
+
+    with running_weir("sqlite", tmp_path_factory.mktemp("weir-semantic-routed"), config) as w:
+        yield w
+
+
+def test_questions_can_be_embedded_by_an_embeddings_model_weir_routes(routed: Weir, fake_provider: FakeProvider) -> None:
+    # The fake provider gives every text the same vector: the verification step alone tells the
+    # questions apart, and the provider's embeddings endpoint is seen to be called.
+    _, key = new_agent(routed)
+    embedded = lambda: sum(1 for r in fake_provider.requests() if r["path"].endswith("/embeddings") and "rotate the signing key" in str(r["body"]))  # noqa: E731
+    before = embedded()
+    with oai(routed, key) as c:
+        assert ask(c, "How do I rotate the signing key of the billing service?", "kms rotate")[1]["x-weir-cache"] == "miss"
+        text, h = ask(c, "What are the steps to rotate the signing key of the billing service?", "x")
+        assert (text, h["x-weir-cache"]) == ("kms rotate", "semantic-hit")
+        assert ask(c, "How do I revoke the signing key of the billing service?", "revoked")[0] == "revoked", "a near-miss"
+        assert ask(c, "What is a good bread recipe?", "bread")[0] == "bread", "another topic at similarity 1.0"
+    assert embedded() - before >= 2

@@ -59,6 +59,11 @@ impl Hnsw {
         Self { dim, vectors: Vec::new(), links: Vec::new(), alive: Vec::new(), free: Vec::new(), live: 0, entry: None, rng: 0x9E37_79B9_7F4A_7C15 }
     }
 
+    /// The vectors' length.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
     /// Nodes that searches can return.
     pub fn len(&self) -> usize {
         self.live

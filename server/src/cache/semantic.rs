@@ -199,7 +199,7 @@ impl SemanticCache {
     /// Stored questions of `group` at least `threshold` similar to `v` in this replica's index.
     pub fn search(&self, group: &Group, v: &[i8], threshold: f32) -> Vec<Candidate> {
         let index = self.read();
-        let Some(gi) = index.groups.get(group) else { return Vec::new() };
+        let Some(gi) = index.groups.get(group).filter(|gi| gi.graph.dim() == v.len()) else { return Vec::new() };
         gi.graph
             .search(v, CANDIDATES)
             .into_iter()
@@ -230,7 +230,9 @@ impl SemanticCache {
     pub fn insert(&self, group: Group, question: Question, v: &[i8]) {
         let mut index = self.write();
         let index = &mut *index;
-        if index.groups.get(&group).is_some_and(|gi| gi.by_digest.contains_key(&question.digest)) {
+        // Already indexed; or indexed with vectors of another model (the model was changed):
+        // not comparable, not mixed.
+        if index.groups.get(&group).is_some_and(|gi| gi.by_digest.contains_key(&question.digest) || gi.graph.dim() != v.len()) {
             return;
         }
         if index.partition_live.get(&group.partition).copied().unwrap_or(0) >= self.partition_max {

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 pub type Rejection = &'static str;
 
 /// What of a prompt the comparison reads.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Signature {
     /// Numbers, in order, as written canonically ("fifteen" = "15" = "15.0").
     numbers: Vec<String>,

@@ -58,6 +58,9 @@ pub struct SemanticSection {
     pub threshold: f32,
     /// A model2vec model directory to embed with instead of the built-in potion-base-8M.
     pub model_dir: Option<String>,
+    /// Or an embeddings model Weir routes (a `[[models]]` entry whose first target is an
+    /// OpenAI-style provider): each question is embedded through `/v1/embeddings` there.
+    pub embeddings_model: Option<String>,
     /// A question (the last user turn) longer than this is only cached exactly.
     pub max_prompt_bytes: usize,
     /// Questions indexed in this replica at most (each partition at most
@@ -67,7 +70,7 @@ pub struct SemanticSection {
 
 impl Default for SemanticSection {
     fn default() -> Self {
-        Self { enabled: false, threshold: crate::cache::semantic::DEFAULT_THRESHOLD, model_dir: None, max_prompt_bytes: 2048, max_entries: 100_000 }
+        Self { enabled: false, threshold: crate::cache::semantic::DEFAULT_THRESHOLD, model_dir: None, embeddings_model: None, max_prompt_bytes: 2048, max_entries: 100_000 }
     }
 }
 
@@ -157,6 +160,7 @@ pub struct SemanticConfig {
     pub enabled: bool,
     pub threshold: f32,
     pub model_dir: Option<std::path::PathBuf>,
+    pub embeddings_model: Option<String>,
     pub max_prompt_bytes: usize,
     pub max_entries: usize,
 }
@@ -253,6 +257,14 @@ impl CacheSection {
                 return Err(invalid("cache.semantic.model_dir", format!("{} holds no model2vec model (model.safetensors, tokenizer.json, config.json)", dir.display())));
             }
         }
+        if let Some(name) = &sem.embeddings_model {
+            if model_dir.is_some() {
+                return Err(invalid("cache.semantic.embeddings_model", "name either model_dir or embeddings_model, not both"));
+            }
+            if !models.iter().any(|m| m.name == *name) {
+                return Err(invalid("cache.semantic.embeddings_model", format!("unknown model `{name}`")));
+            }
+        }
         Ok(CacheConfig {
             enabled: self.enabled,
             ttl: Duration::from_secs(self.ttl_secs),
@@ -266,7 +278,7 @@ impl CacheSection {
             scope_of,
             models: model_settings,
             agents: agent_settings,
-            semantic: SemanticConfig { enabled: sem.enabled, threshold: sem.threshold, model_dir, max_prompt_bytes: sem.max_prompt_bytes, max_entries: sem.max_entries },
+            semantic: SemanticConfig { enabled: sem.enabled, threshold: sem.threshold, model_dir, embeddings_model: sem.embeddings_model.clone(), max_prompt_bytes: sem.max_prompt_bytes, max_entries: sem.max_entries },
         })
     }
 }
@@ -336,6 +348,7 @@ mod tests {
             ("[cache.semantic]\nmax_prompt_bytes = 0\n", "cache.semantic.max_prompt_bytes"),
             ("[cache.semantic]\nmax_entries = 0\n", "cache.semantic.max_entries"),
             ("[cache.semantic]\nmodel_dir = \"/nonexistent\"\n", "cache.semantic.model_dir"),
+            ("[cache.semantic]\nembeddings_model = \"nope\"\n", "cache.semantic.embeddings_model"),
         ] {
             let err = cfg(extra).unwrap_err();
             assert!(err.contains(key), "{extra}: {err}");

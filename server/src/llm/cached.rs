@@ -34,6 +34,59 @@ pub const CACHE_HEADER: &str = "x-weir-cache";
 /// On a semantic hit: how similar the stored question was (cosine, 0 to 1).
 pub const SIMILARITY_HEADER: &str = "x-weir-cache-similarity";
 
+/// An embeddings model Weir routes (`[cache.semantic] embeddings_model`): questions are
+/// embedded through `/v1/embeddings` at its first target (by priority), within the lookup
+/// timeout; a provider that fails or is slow leaves the question uncached, never the call failed.
+pub struct Routed {
+    rt: Arc<crate::state::Runtime>,
+    provider: String,
+    model: String,
+}
+
+impl Routed {
+    /// The named model's first target, if it is an OpenAI-style provider.
+    pub fn new(rt: Arc<crate::state::Runtime>, name: &str) -> Option<Self> {
+        let target = rt.config.models.iter().find(|m| m.name == name)?.targets.iter().min_by_key(|t| t.priority)?.clone();
+        let provider = rt.config.providers.get(&target.provider)?;
+        (provider.kind == crate::config::ProviderKind::Openai).then(|| Self { provider: target.provider.clone(), model: target.model, rt: Arc::clone(&rt) })
+    }
+
+    /// The question's unit vector, quantised (`None` when the provider did not give one in time).
+    pub async fn embed(&self, text: &str, timeout: Duration) -> Option<Vector> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            data: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            embedding: Vec<f32>,
+        }
+        let provider = self.rt.config.providers.get(&self.provider)?;
+        let transport = self.rt.transports.get(&self.provider)?;
+        let body = serde_json::to_vec(&serde_json::json!({"model": self.model, "input": text})).ok()?;
+        let mut headers = super::upstream::upstream_headers(&axum::http::HeaderMap::new(), provider, None);
+        headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+        let path = super::upstream::endpoint_path(provider, Api::Embeddings);
+        let call = async {
+            let r = transport.post(path, None, headers, bytes::Bytes::from(body)).await.ok()?;
+            if !r.status.is_success() {
+                return None;
+            }
+            let raw = r.body.collect(1 << 20).await.ok()?;
+            serde_json::from_slice::<Answer>(&raw).ok()?.data.into_iter().next()
+        };
+        let v = match tokio::time::timeout(timeout, call).await {
+            Ok(Some(item)) => item.embedding,
+            _ => {
+                tracing::warn!(model = %self.model, "semantic cache: the embeddings model gave no vector in time; the question is not cached");
+                return None;
+            }
+        };
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        (norm > 0.0 && norm.is_finite()).then(|| crate::cache::embed::quantise(&v.iter().map(|x| x / norm).collect::<Vec<_>>()))
+    }
+}
+
 /// A call's question for the semantic cache: where it is compared, its text, and its vector
 /// once computed.
 pub struct SemanticFill {
@@ -43,6 +96,20 @@ pub struct SemanticFill {
     /// What the verification step reads of it.
     pub signature: Signature,
     pub vector: Option<Vector>,
+    /// The embeddings model Weir routes that embeds it, when the config names one.
+    pub routed: Option<Arc<Routed>>,
+    /// How long embedding through it may take.
+    pub timeout: Duration,
+}
+
+impl SemanticFill {
+    /// The question's vector: by the routed embeddings model, or by the local one.
+    async fn vector(&self) -> Option<Vector> {
+        match &self.routed {
+            Some(r) => r.embed(&self.text, self.timeout).await,
+            None => self.cache.embed(&self.text),
+        }
+    }
 }
 
 /// What a call that missed needs to store its answer.
@@ -87,18 +154,24 @@ impl CacheFill {
         };
         let (store, key, ttl, bound) = (Arc::clone(&self.store), self.key.clone(), self.ttl, self.put_timeout);
         // The question is indexed once its answer is stored (a replica that finds it can read
-        // the answer); its vector is computed now if the lookup did not.
-        let question = self.semantic.as_ref().and_then(|q| {
-            let vector = q.vector.clone().or_else(|| q.cache.embed(&q.text))?;
-            Some((Arc::clone(&q.cache), q.group.clone(), Question { digest: key.digest, text: q.text.as_str().into() }, vector))
+        // the answer); its vector is computed then if the lookup did not.
+        let question = self.semantic.as_ref().map(|q| {
+            let fill = SemanticFill { cache: Arc::clone(&q.cache), group: q.group.clone(), text: q.text.clone(), signature: Signature::default(), vector: q.vector.clone(), routed: q.routed.clone(), timeout: q.timeout };
+            (fill, Question { digest: key.digest, text: q.text.as_str().into() })
         });
         Some(Box::pin(async move {
             if tokio::time::timeout(bound, store.put(&key, entry, ttl)).await.is_err() {
                 tracing::warn!("response cache: the store did not take an answer in time; it is not kept");
                 return;
             }
-            if let Some((cache, group, question, vector)) = question {
-                cache.add(group, question, vector, ttl, bound).await;
+            if let Some((fill, question)) = question {
+                let vector = match fill.vector.clone() {
+                    Some(v) => Some(v),
+                    None => fill.vector().await,
+                };
+                if let Some(vector) = vector {
+                    fill.cache.add(fill.group, question, vector, ttl, bound).await;
+                }
             }
         }))
     }
@@ -156,7 +229,14 @@ impl LlmCall {
         let mut question = semantic
             .then(|| key.question(cfg, self.client, user.as_deref(), &parsed.json, &vary, cfg.semantic.max_prompt_bytes))
             .flatten()
-            .map(|(group, text, signature)| SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None });
+            .and_then(|(group, text, signature)| {
+                // An embeddings model the config names but Weir cannot reach as one: exact only.
+                let routed = match &cfg.semantic.embeddings_model {
+                    Some(name) => Some(Arc::new(Routed::new(state.runtime.load_full(), name)?)),
+                    None => None,
+                };
+                Some(SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None, routed, timeout: cfg.lookup_timeout })
+            });
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
             let streamed = parsed.json.get::<bool>("stream") == Some(true);
@@ -189,7 +269,7 @@ impl LlmCall {
     /// verification step and whose answer is still stored. A candidate whose answer is gone
     /// leaves the index.
     async fn semantic_lookup(&self, q: &mut SemanticFill, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
-        let vector = q.cache.embed(&q.text)?;
+        let vector = q.vector().await?;
         let candidates = q.cache.candidates(&q.group, &vector, cfg.semantic.threshold, cfg.lookup_timeout).await;
         q.vector = Some(vector);
         if candidates.is_empty() {
