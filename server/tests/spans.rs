@@ -137,6 +137,13 @@ fn attr_str(span: &Span, key: &str) -> Option<String> {
     }
 }
 
+fn attr_f64(span: &Span, key: &str) -> Option<f64> {
+    match attr(span, key) {
+        Some(AnyVal::DoubleValue(d)) => Some(*d),
+        _ => None,
+    }
+}
+
 fn attr_int(span: &Span, key: &str) -> Option<i64> {
     match attr(span, key) {
         Some(AnyVal::IntValue(i)) => Some(*i),
@@ -490,29 +497,39 @@ fn telemetry_variables_with_unknown_values_are_refused_by_name() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cache_hit_says_so_on_its_server_span_with_the_request_it_was_served_from() {
+async fn a_cache_hit_says_so_on_its_server_span_with_the_request_it_was_served_from_and_a_semantic_hit_its_similarity() {
     let (endpoint, spans) = http_collector().await;
     let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
     let telemetry = Telemetry::from_env(&env).expect("telemetry");
-    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml: "[cache]\nenabled = true\n".into(), ..Default::default() }).await;
-    let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "the same question"}]});
+    let extra_toml = "[cache]\nenabled = true\n[cache.semantic]\nenabled = true\n".into();
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml, ..Default::default() }).await;
+    let body = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "How do I reset my password?"}]});
     let first = gw.post("/v1/chat/completions", body.clone()).await;
     let origin = first.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert_eq!(first.headers().get("x-weir-cache").and_then(|v| v.to_str().ok()), Some("miss"));
     let second = gw.post("/v1/chat/completions", body).await;
     assert_eq!(second.headers().get("x-weir-cache").and_then(|v| v.to_str().ok()), Some("hit"));
+    let paraphrase = json!({"model": "gpt-test", "messages": [{"role": "user", "content": "What are the steps to reset my password?"}]});
+    let third = gw.post("/v1/chat/completions", paraphrase).await;
+    assert_eq!(third.headers().get("x-weir-cache").and_then(|v| v.to_str().ok()), Some("semantic-hit"));
+    let similarity: f64 = third.headers().get("x-weir-cache-similarity").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     gw.stop().await;
     eventually(Duration::from_secs(5), "the server spans", || {
         let n = spans.lock().unwrap().iter().filter(|(_, s)| s.name == "POST /v1/chat/completions").count();
-        async move { n >= 2 }
+        async move { n >= 3 }
     })
     .await;
     let spans = spans.lock().unwrap().clone();
     let mut server: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "POST /v1/chat/completions").collect();
     server.sort_by_key(|s| s.start_time_unix_nano);
     let outcomes: Vec<Option<String>> = server.iter().map(|s| attr_str(s, "weir.cache.outcome")).collect();
-    assert_eq!(outcomes, [Some("miss".to_string()), Some("hit".to_string())]);
-    assert_eq!(attr_str(server[1], "weir.cache.origin_request_id"), Some(origin));
+    assert_eq!(outcomes, [Some("miss".to_string()), Some("hit".to_string()), Some("semantic_hit".to_string())]);
+    assert_eq!(attr_str(server[1], "weir.cache.origin_request_id"), Some(origin.clone()));
+    // A semantic hit: the similarity, and the request it was served from.
+    assert_eq!(attr_str(server[2], "weir.cache.origin_request_id"), Some(origin));
+    let on_span = attr_f64(server[2], "weir.cache.similarity").unwrap_or(0.0);
+    assert!(similarity > 0.55 && (on_span - similarity).abs() < 0.001, "{on_span} {similarity}");
+    assert_eq!(attr_f64(server[1], "weir.cache.similarity"), None);
     // A hit calls no provider: one CLIENT span, the miss's.
     assert_eq!(spans.iter().filter(|(_, s)| s.name == "chat gpt-test").count(), 1);
 }
