@@ -208,8 +208,11 @@ def test_a_question_stored_at_one_replica_serves_its_paraphrase_at_the_other(pai
         assert ask(b, "How do I revoke the API key of my staging project?", "revoked")[0] == "revoked"
         # The questions' streams have their TTL and hold the partition's bound.
         r = redis.Redis(*REDIS)
+        for i, topic in enumerate(["invoices", "webhooks", "backups", "dashboards"]):
+            assert ask(a if i % 2 else b, f"How do I export the {topic} of my staging project?", topic)[1] == "miss"
         streams = list(r.scan_iter(f"{pair.prefix}cache:*:sem"))
         assert streams and all(0 < r.pttl(k) <= 120_000 for k in streams)
+        assert all(r.xlen(k) <= 3 for k in streams), [r.xlen(k) for k in streams]
         # A purge at A: B's index still names the question, but its answer is gone: a miss.
         resp = pair.a.admin_http.delete(f"{pair.a.admin}/api/v1/cache", params={"model": "gpt-s"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert resp.status_code == 200 and resp.json()["purged"] >= 1, resp.text

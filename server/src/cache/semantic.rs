@@ -11,7 +11,7 @@
 //!
 //! Index: an HNSW graph per context ([`super::hnsw`]), bounded by entries per partition and in
 //! all, the oldest going first. With Redis, each replica keeps its own index in step with a
-//! Redis stream per partition (`{prefix}cache:{P}:sem`, capped like the partition): a replica
+//! Redis stream per partition (`{prefix}cache:{P}:sem`, capped at `partition_max_entries`): a replica
 //! that stores a question appends it there, and every replica reads what others appended (at
 //! most once a second per partition, a page at a time, within the lookup timeout) before it
 //! searches. Redis slow or down leaves the local index as it is: a lookup is never a failed call.
@@ -313,7 +313,8 @@ impl SharedLog {
             let bytes: Vec<u8> = v.iter().map(|&x| x as u8).collect();
             let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             let mut p = redis::pipe();
-            p.cmd("XADD").arg(&key).arg("MAXLEN").arg("~").arg(cap).arg("*");
+            // Trimmed exactly: the stream never holds more than the partition may.
+            p.cmd("XADD").arg(&key).arg("MAXLEN").arg(cap).arg("*");
             p.arg("p").arg(&group.partition).arg("m").arg(&group.model).arg("c").arg(&group.context[..]).arg("d").arg(&q.digest[..]).arg("t").arg(&*q.text).arg("v").arg(bytes).ignore();
             // The stream lives as long as its longest-lived answer.
             p.cmd("PEXPIRE").arg(&key).arg(ttl_ms).arg("NX").ignore();
