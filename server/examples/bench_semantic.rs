@@ -87,7 +87,7 @@ fn main() {
         println!("signature: {:.2} µs", t.elapsed().as_secs_f64() * 1e6 / 1e5);
         return;
     }
-    let cache = SemanticCache::new(None, entries, entries, None);
+    let cache = SemanticCache::new(None, entries, usize::MAX, entries, None);
     let group = Group { partition: "agent:bench".into(), model: "gpt-bench".into(), context: [7; 32] };
     // Load the model before measuring memory.
     let probe = cache.embed("warm up").expect("the built-in model");

@@ -121,7 +121,9 @@ impl App {
             None => None,
         };
         let sem = &config.cache.semantic;
-        let semantic = crate::cache::semantic::SemanticCache::new(sem.model_dir.clone(), sem.max_entries, config.cache.partition_max_entries, shared_questions);
+        // A model directory is loaded now: a model that does not load stops the start.
+        let embedder = sem.model_dir.as_deref().map(crate::cache::embed::Embedder::from_dir).transpose().map_err(|e| anyhow::anyhow!("cache.semantic.model_dir: {e}"))?;
+        let semantic = crate::cache::semantic::SemanticCache::new(embedder, sem.max_entries, sem.max_bytes, config.cache.partition_max_entries, shared_questions);
         let cache = crate::cache::ResponseCache::new(cache_store, Arc::new(semantic));
         let state = AppState {
             runtime: Arc::new(ArcSwap::from_pointee(Runtime::new(config)?)),

@@ -75,7 +75,8 @@ impl Embedder {
 
     /// The unit vector of a text, quantised.
     pub fn embed(&self, text: &str) -> Vector {
-        // Its first 512 tokens (the semantic cache takes no prompt that long anyway).
+        // Its first 512 tokens: a longer question is compared by its start (the verification
+        // step reads all of it).
         quantise(&self.model.encode_single(text))
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! Nodes are never unlinked: a removed node stays in the graph as a waypoint (searches pass
 //! through it but never return it) and its slot is reused by the next insert, which links the
-//! new vector afresh. So memory is bounded by the most nodes ever held at once, and removal is
-//! O(1). Links that still point at a reused slot lead to an unrelated vector: a detour for a
+//! new vector afresh. So memory is bounded by the most nodes ever held at once (and the graph's
+//! entry node, whose slot is kept), and removal is O(1). Links that still point at a reused slot lead to an unrelated vector: a detour for a
 //! search, never a wrong result (every result is scored against the query).
 
 use std::cell::RefCell;
@@ -94,16 +94,14 @@ impl Hnsw {
     /// Adds a vector; returns its node.
     pub fn insert(&mut self, v: &[i8]) -> u32 {
         debug_assert_eq!(v.len(), self.dim);
-        let mut level = self.level();
-        // A reused slot keeps at least its old layers, so that links into them stay in range;
-        // the entry's slot is never reused (it would move the graph's top).
+        let level = self.level();
+        // A reused slot takes the new node's own layers (links into layers it no longer has are
+        // read through `get` and lead nowhere); the entry's slot is never reused (it would
+        // move the graph's top).
         let node = match self.free.pop() {
             Some(n) => {
-                level = level.max(self.links[n as usize].len() - 1);
                 self.vectors[n as usize * self.dim..(n as usize + 1) * self.dim].copy_from_slice(v);
-                for layer in &mut self.links[n as usize] {
-                    layer.clear();
-                }
+                self.links[n as usize].clear();
                 self.links[n as usize].resize(level + 1, Vec::new());
                 self.alive[n as usize] = true;
                 n
@@ -129,10 +127,9 @@ impl Hnsw {
         for layer in (0..=level.min(top)).rev() {
             let found = self.search_layer(v, ep, EF_CONSTRUCTION, layer, false);
             let cap = if layer == 0 { M0 } else { M };
+            // Never the node itself (old links into a reused slot find it): it has no links yet.
             let chosen: Vec<u32> = found.iter().filter(|(_, n)| *n != node).take(M).map(|(_, n)| *n).collect();
-            if let Some((_, best)) = found.first() {
-                ep = *best;
-            }
+            ep = chosen.first().copied().unwrap_or(ep);
             for &n in &chosen {
                 let links = &mut self.links[n as usize];
                 if links.len() <= layer {
@@ -319,6 +316,27 @@ mod tests {
         assert_eq!(h.len(), 499);
         let v = &vs[2];
         assert!(h.search(v, 1)[0].0 > 0.99, "a reinserted vector is found");
+    }
+
+    #[test]
+    fn recall_holds_after_the_graph_turns_over_several_times() {
+        // As the semantic index at its bound: the oldest out, a new one in, many times over.
+        let mut seed = 5;
+        let dim = 32;
+        let cap = 600;
+        let mut h = Hnsw::new(dim);
+        let mut held: std::collections::VecDeque<(u32, Vec<i8>)> = std::collections::VecDeque::new();
+        for _ in 0..cap * 4 {
+            if held.len() == cap {
+                let (n, _) = held.pop_front().unwrap();
+                h.remove(n);
+            }
+            let v = random_unit(&mut seed, dim);
+            held.push_back((h.insert(&v), v));
+        }
+        assert!(h.slots() <= cap + 1);
+        let found = held.iter().step_by(6).filter(|(n, v)| h.search(v, 1).first().map(|r| r.1) == Some(*n)).count();
+        assert!(found >= 98, "{found} of 100 stored vectors are found as their own nearest");
     }
 
     #[test]

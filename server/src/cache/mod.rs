@@ -76,6 +76,11 @@ impl Purge {
 #[async_trait::async_trait]
 pub trait CacheStore: Send + Sync {
     async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>>;
+    /// As `get`, but a store that could not answer says so (`Err`) instead of a miss: the
+    /// semantic index drops a question only when its answer is known to be gone.
+    async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()> {
+        Ok(self.get(key).await)
+    }
     async fn put(&self, key: &CacheKey, entry: Entry, ttl: Duration);
     /// Removes the matching entries; returns how many (the error says why it could not).
     async fn purge(&self, what: &Purge) -> Result<u64, String>;

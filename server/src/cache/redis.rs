@@ -143,6 +143,10 @@ impl CacheStore for RedisStore {
         }
     }
 
+    async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()> {
+        self.try_get(key).await.map(|e| e.map(Arc::new)).map_err(|e| tracing::warn!(error = %e, "response cache: Redis lookup failed; answering as a miss"))
+    }
+
     async fn put(&self, key: &CacheKey, entry: Entry, ttl: Duration) {
         if let Err(e) = self.try_put(key, &entry, ttl).await {
             tracing::warn!(error = %e, "response cache: Redis did not store an answer");

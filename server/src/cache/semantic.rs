@@ -78,6 +78,8 @@ struct Index {
     partition_order: HashMap<String, VecDeque<(Arc<Group>, u32, u64)>>,
     partition_live: HashMap<String, usize>,
     live: usize,
+    /// What the live questions hold (text, vector and bookkeeping).
+    bytes: usize,
     seq: u64,
 }
 
@@ -89,6 +91,7 @@ impl Index {
     fn remove(&mut self, g: &Arc<Group>, node: u32) {
         let Some(gi) = self.groups.get_mut(g) else { return };
         let Some(slot) = gi.slots.remove(&node) else { return };
+        self.bytes -= entry_bytes(&slot.question, gi.graph.dim());
         gi.by_digest.remove(&slot.question.digest);
         gi.graph.remove(node);
         self.live -= 1;
@@ -129,41 +132,43 @@ impl Index {
 
 /// The semantic cache of this replica.
 pub struct SemanticCache {
-    embedder: Mutex<Option<Embedder>>,
-    model_dir: Option<std::path::PathBuf>,
+    /// A model given at start (a model2vec directory), or the built-in one, loaded on first use.
+    embedder: std::sync::OnceLock<Embedder>,
     index: RwLock<Index>,
     max_entries: usize,
+    max_bytes: usize,
     partition_max: usize,
     shared: Option<SharedLog>,
 }
 
+/// What one indexed question takes: its text, its vector, its graph links and bookkeeping.
+fn entry_bytes(q: &Question, dim: usize) -> usize {
+    q.text.len() + dim + 400
+}
+
 impl SemanticCache {
-    /// `model_dir`: a model2vec model to embed with (the built-in one when `None`); loaded on
-    /// first use, so a gateway whose semantic cache is off never loads one.
-    pub fn new(model_dir: Option<std::path::PathBuf>, max_entries: usize, partition_max: usize, shared: Option<SharedLog>) -> Self {
-        Self { embedder: Mutex::new(None), model_dir, index: RwLock::default(), max_entries, partition_max: partition_max.min(max_entries), shared }
+    /// `embedder`: the model to embed with, loaded at start (the built-in one when `None`,
+    /// loaded on first use, so a gateway whose semantic cache is off never loads one).
+    pub fn new(embedder: Option<Embedder>, max_entries: usize, max_bytes: usize, partition_max: usize, shared: Option<SharedLog>) -> Self {
+        let cell = std::sync::OnceLock::new();
+        if let Some(e) = embedder {
+            let _ = cell.set(e);
+        }
+        Self { embedder: cell, index: RwLock::default(), max_entries, max_bytes, partition_max: partition_max.min(max_entries), shared }
     }
 
-    fn embedder(&self) -> Option<Embedder> {
-        let mut e = self.embedder.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if e.is_none() {
-            *e = match &self.model_dir {
-                None => Some(Embedder::builtin()),
-                Some(dir) => match Embedder::from_dir(dir) {
-                    Ok(m) => Some(m),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "semantic cache: the embedding model could not be loaded; answering as misses");
-                        return None;
-                    }
-                },
-            };
-        }
-        e.clone()
+    fn embedder(&self) -> &Embedder {
+        self.embedder.get_or_init(Embedder::builtin)
+    }
+
+    /// Which local model embeds questions (part of a question's group).
+    pub fn local_model(&self) -> &str {
+        &self.embedder().name
     }
 
     /// The question's vector (`None` if no model could be loaded).
     pub fn embed(&self, text: &str) -> Option<Vector> {
-        self.embedder().map(|e| e.embed(text))
+        Some(self.embedder().embed(text))
     }
 
     /// Questions stored in this replica's index.
@@ -218,12 +223,17 @@ impl SemanticCache {
     /// Stores a question (its answer was just stored under `question.digest`), here and, when
     /// shared, for the other replicas.
     pub async fn add(&self, group: Group, question: Question, v: Vector, ttl: Duration, timeout: Duration) {
+        self.share(&group, &question, &v, ttl, timeout).await;
+        self.insert(group, question, &v);
+    }
+
+    /// Appends a question for the other replicas (when shared).
+    pub async fn share(&self, group: &Group, question: &Question, v: &[i8], ttl: Duration, timeout: Duration) {
         if let Some(shared) = &self.shared {
-            if tokio::time::timeout(timeout, shared.append(&group, &question, &v, ttl, self.partition_max)).await.is_err() {
+            if tokio::time::timeout(timeout, shared.append(group, question, v, ttl, self.partition_max)).await.is_err() {
                 tracing::warn!("semantic cache: Redis did not take a question in time; other replicas will not find it");
             }
         }
-        self.insert(group, question, &v);
     }
 
     /// Indexes a question here (a question already indexed under its digest is left as is).
@@ -241,6 +251,13 @@ impl SemanticCache {
         if index.live >= self.max_entries {
             index.evict_oldest(None);
         }
+        let size = entry_bytes(&question, v.len());
+        if size > self.max_bytes {
+            return;
+        }
+        while index.bytes + size > self.max_bytes && index.live > 0 {
+            index.evict_oldest(None);
+        }
         let g = match index.groups.get_key_value(&group) {
             Some((g, _)) => Arc::clone(g),
             None => Arc::new(group),
@@ -252,6 +269,7 @@ impl SemanticCache {
         gi.by_digest.insert(question.digest, node);
         gi.slots.insert(node, Slot { question, seq });
         index.live += 1;
+        index.bytes += size;
         *index.partition_live.entry(g.partition.clone()).or_default() += 1;
         let queue = index.partition_order.entry(g.partition.clone()).or_default();
         queue.push_back((Arc::clone(&g), node, seq));
@@ -330,12 +348,17 @@ impl SharedLog {
     /// (`None` when not, or when Redis failed).
     async fn read_due(&self, partition: &str) -> Option<Vec<(Group, Question, Vector)>> {
         let from = {
-            let read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match read.get(partition) {
+            let mut read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let from = match read.get(partition) {
                 Some((_, at)) if at.elapsed() < SYNC_EVERY => return None,
                 Some((last, _)) => format!("({last}"),
                 None => "-".to_string(),
-            }
+            };
+            // The attempt counts as the read: concurrent lookups, and lookups after a failed
+            // read, wait their second too.
+            let last = read.get(partition).map_or_else(|| "0-0".to_string(), |(l, _)| l.clone());
+            read.insert(partition.to_string(), (last, Instant::now()));
+            from
         };
         let run = async {
             let mut c = self.conn.get().await?;
@@ -409,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_question_is_found_only_in_its_own_partition_and_context() {
-        let s = SemanticCache::new(None, 100, 10, None);
+        let s = SemanticCache::new(None, 100, 1 << 20, 10, None);
         let v = s.embed("How do I reset my password?").unwrap();
         s.insert(group("agent:a", 1), q(1, "How do I reset my password?"), &v);
         let near = s.embed("What are the steps to reset my password?").unwrap();
@@ -426,7 +449,7 @@ mod tests {
 
     #[test]
     fn the_index_holds_at_most_its_bounds_oldest_out_first() {
-        let s = SemanticCache::new(None, 25, 10, None);
+        let s = SemanticCache::new(None, 25, 1 << 20, 10, None);
         let texts: Vec<String> = (0..40).map(|i| format!("question number {i} about topic {}", i * 7)).collect();
         for (i, t) in texts.iter().enumerate() {
             let v = s.embed(t).unwrap();
@@ -449,9 +472,24 @@ mod tests {
         assert_eq!(s.len(), 25);
     }
 
+    #[test]
+    fn the_index_holds_at_most_its_bytes() {
+        // Each question here takes 2,000 + 256 + 400 bytes: 10,000 bytes hold three.
+        let s = SemanticCache::new(None, 100, 10_000, 100, None);
+        for i in 0..6u8 {
+            let text = format!("{} {i}", "long question ".repeat(143));
+            s.insert(group("agent:a", 1), q(i, &text[..2000]), &s.embed(&text).unwrap());
+        }
+        assert_eq!(s.len(), 3);
+        assert!(s.read().bytes <= 10_000);
+        // One that could never fit is not indexed.
+        s.insert(group("agent:a", 1), q(99, &"x".repeat(20_000)), &s.embed("x").unwrap());
+        assert_eq!(s.len(), 3);
+    }
+
     #[tokio::test]
     async fn a_purge_removes_the_matching_questions() {
-        let s = SemanticCache::new(None, 100, 100, None);
+        let s = SemanticCache::new(None, 100, 1 << 20, 100, None);
         for (p, m) in [("agent:a", "m"), ("agent:a", "n"), ("agent:b", "m")] {
             let g = Group { partition: p.into(), model: m.into(), context: [0; 32] };
             s.insert(g, q(1, "hello there"), &s.embed("hello there").unwrap());

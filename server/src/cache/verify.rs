@@ -130,6 +130,11 @@ fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
 /// The same word as far as the comparison goes: a typo of it, or its abbreviation ("dict",
 /// "env", "repo": three letters or more that start it).
 fn alike(a: &str, b: &str) -> bool {
+    // Letters are counted as bytes: only for ASCII words (in other scripts one byte is not one
+    // letter, and two words a letter apart are as often two words).
+    if !a.is_ascii() || !b.is_ascii() {
+        return false;
+    }
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     typo(a, b) || (short.len() >= 3 && long.len() > short.len() && long.starts_with(short))
 }
@@ -138,6 +143,9 @@ fn alike(a: &str, b: &str) -> bool {
 /// swapped (five or more), one changed (seven or more: shorter words one letter apart are as
 /// often other words, "rats" and "cats").
 fn typo(a: &str, b: &str) -> bool {
+    if !a.is_ascii() || !b.is_ascii() {
+        return false;
+    }
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len().max(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 {
         return false;
@@ -160,7 +168,10 @@ impl Signature {
     }
 
     pub fn of(text: &str) -> Self {
-        let words = split(text);
+        let mut words = split(text);
+        // Bounded work whatever the text: the semantic cache takes questions of at most
+        // `max_prompt_bytes` (8 KiB at most), a few hundred words.
+        words.truncate(MAX_WORDS);
         // A leading "topic:" of a word or two is not part of the sentence's order.
         let topic = text.find(':').map_or(0, |at| split(&text[..at]).len());
         let topic = if topic <= 2 { topic } else { 0 };
@@ -174,19 +185,24 @@ impl Signature {
             // A number, in digits or in words (which may run over several: "ninety seven").
             // ("one" alone is an article: "which one", "keep one copy".)
             if let Some((n, used)) = number(&words[i..]).filter(|(n, used)| !(n == "1" && *used == 1 && w.lower == "one" && words.get(i + 1).is_none_or(|w| unit(&w.lower).is_none()))) {
+                // A unit after it, perhaps after "degrees"; or a currency sign before it.
+                let sign = unit(&w.lower).filter(|_| matches!(w.lower.as_str(), "$" | "€"));
                 i += used;
-                // A unit after it, perhaps after "degrees".
                 let mut j = i;
                 if words.get(j).is_some_and(|w| matches!(w.lower.as_str(), "degree" | "degrees" | "°" | "us")) {
                     j += 1;
                 }
-                match words.get(j).and_then(|w| unit(&w.lower)) {
-                    Some(u) => {
+                match (words.get(j).and_then(|w| unit(&w.lower)), sign) {
+                    (Some(u), _) => {
                         s.quantities.push((n.clone(), u));
                         s.all.push(u.to_string());
                         i = j + 1;
                     }
-                    None => {
+                    (None, Some(u)) => {
+                        s.quantities.push((n.clone(), u));
+                        s.all.push(u.to_string());
+                    }
+                    (None, None) => {
                         if j > i {
                             i = j;
                         }
@@ -298,7 +314,7 @@ fn split(text: &str) -> Vec<Word> {
         let mut marked = false;
         while i < chars.len() {
             let c = chars[i];
-            let inner = (c == '.' || c == '/') && i > start && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            let inner = ((c == '.' || c == '/') && i > start && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())) || (c == ',' && i > start && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit));
             if c.is_alphanumeric() || c == '_' || c == '°' || inner || (c == '.' || c == '/') && i == start {
                 if c == '_' || inner || c == '/' || (c == '.' && i == start) {
                     marked = true;
@@ -322,7 +338,11 @@ fn split(text: &str) -> Vec<Word> {
                 i += 2;
                 continue;
             }
-            i += 1 + rest.chars().count();
+            // An English clitic ("'s", "'re", "'ll") is dropped; any other letters after an
+            // apostrophe ("O'Brien", "l'Italie") are a word of their own.
+            if matches!(rest.to_ascii_lowercase().as_str(), "s" | "re" | "ve" | "ll" | "d" | "m") {
+                i += 1 + rest.chars().count();
+            }
         }
         push(&mut out, &word, marked, &mut sentence_start);
     }
@@ -356,20 +376,19 @@ fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool
 
 /// A number at the start of `words`: its canonical text and how many words it took.
 fn number(words: &[Word]) -> Option<(String, usize)> {
-    let w = words.first()?.lower.as_str();
-    if w == "$" || w == "€" {
-        let (n, used) = number(&words[1..])?;
-        return Some((n, used + 1));
-    }
+    // A currency sign before it is part of it (the unit is read after it).
+    let sign = usize::from(words.first().is_some_and(|w| w.lower == "$" || w.lower == "€"));
+    let w = words.get(sign)?.lower.as_str();
     if w.starts_with(|c: char| c.is_ascii_digit()) && w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
-        let clean: String = w.chars().filter(|c| *c != ',').collect();
-        let value: f64 = clean.parse().ok()?;
-        let mut used = 1;
+        let mut used = 1 + sign;
         // An ordinal's suffix ("3rd") is part of it.
-        if words.get(1).is_some_and(|n| matches!(n.lower.as_str(), "st" | "nd" | "rd" | "th")) {
+        if words.get(used).is_some_and(|n| matches!(n.lower.as_str(), "st" | "nd" | "rd" | "th")) {
             used += 1;
         }
-        return Some((canonical_number(value), used));
+        return Some((canonical_digits(w), used));
+    }
+    if sign == 1 {
+        return None;
     }
     let mut total = 0u64;
     let mut current = 0u64;
@@ -405,36 +424,44 @@ fn number(words: &[Word]) -> Option<(String, usize)> {
             "eighty" => 80,
             "ninety" => 90,
             "hundred" if used > 0 => {
-                current = current.max(1) * 100;
+                current = current.max(1).saturating_mul(100);
                 used += 1;
                 continue;
             }
             "thousand" if used > 0 => {
-                total += current.max(1) * 1000;
+                total = total.saturating_add(current.max(1).saturating_mul(1000));
                 current = 0;
                 used += 1;
                 continue;
             }
             "million" if used > 0 => {
-                total += current.max(1) * 1_000_000;
+                total = total.saturating_add(current.max(1).saturating_mul(1_000_000));
                 current = 0;
                 used += 1;
                 continue;
             }
             _ => break,
         };
-        current += v;
+        current = current.saturating_add(v);
         used += 1;
     }
-    (used > 0).then(|| (canonical_number((total + current) as f64), used))
+    (used > 0).then(|| (total.saturating_add(current).to_string(), used))
 }
 
-fn canonical_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
+/// A number written in digits, as text: thousands separators out when they group by three
+/// ("1,500" = "1500"; "1,5" stays itself), a decimal part of zeros out ("15.0" = "15"), and
+/// nothing else changed ("3.10" is not "3.1": versions; long ids compare digit by digit).
+fn canonical_digits(w: &str) -> String {
+    let grouped = w.split_once('.').map_or(w, |(int, _)| int);
+    let parts: Vec<&str> = grouped.split(',').collect();
+    let by_three = parts.len() > 1 && (1..=3).contains(&parts[0].len()) && parts[1..].iter().all(|p| p.len() == 3);
+    let mut out: String = if by_three { w.chars().filter(|c| *c != ',').collect() } else { w.to_string() };
+    if let Some((int, frac)) = out.split_once('.') {
+        if !frac.is_empty() && frac.chars().all(|c| c == '0') {
+            out = int.to_string();
+        }
     }
+    out
 }
 
 const NEGATIONS: &[&str] = &["not", "no", "never", "without", "none", "nor", "neither", "cannot", "nothing", "nobody", "nowhere"];
@@ -698,6 +725,9 @@ const NAMES: &[&str] = &[
     "vite", "axios", "lodash", "jquery", "tailwind", "bootstrap", "spark", "hadoop", "airflow", "dbt", "snowflake", "bigquery", "redshift", "dynamodb", "s3", "lambda", "ec2", "gcc", "clang", "llvm", "cmake", "make", "rustc", "cargo", "tokio", "serde",
 ];
 
+/// Words of a question read at most.
+const MAX_WORDS: usize = 1024;
+
 /// How much a word must say (its salience by the built-in model) to name a topic.
 const SALIENT: f32 = 75.0;
 
@@ -738,6 +768,11 @@ mod tests {
             ("Recipe for cookies with eggs", "Recipe for cookies without eggs", "negation"),
             ("Summarize the report on mice", "Summarize the report on rats", "topic"),
             ("Email the report to my team", "Email the report to my group", "edit"),
+            ("What's new in Python 3.10?", "What's new in Python 3.1?", "numbers"),
+            ("Ship 1,5 kg of flour", "Ship 15 kg of flour", "numbers"),
+            ("Add a tip to $85", "Add a tax to $85", "topic"),
+            ("Status of order 12345678901234567890", "Status of order 12345678901234567891", "numbers"),
+            ("What did O'Brien say about the budget?", "What did O'Connor say about the budget?", "entities"),
             ("How do I boil an egg?", "How long should pasta cook?", "topic"),
         ] {
             assert_eq!(same(a, b), Err(why), "{a} | {b}");
@@ -753,6 +788,9 @@ mod tests {
             ("How do I cancle my subscription?", "I'd like to cancel my subscription, how do I do that?"),
             ("How do I reverse a string in JavaScript?", "JS: reverse a string, what's the idiomatic way?"),
             ("How many kilometres is 26.2 miles?", "Convert 26.2 mi to km please"),
+            ("Ship 1,500 kg of flour", "ship 1500 kg of flour please"),
+            ("How much is $85 plus tip?", "how much is 85 dollars plus tip"),
+            ("Add a tip to $85 please", "add a tip to $85"),
         ] {
             assert_eq!(same(a, b), Ok(()), "{a} | {b}");
         }
@@ -785,5 +823,11 @@ mod tests {
     fn typos_are_one_edit_in_a_long_word() {
         assert!(typo("cancle", "cancel") && typo("usage", "usge") && typo("passwords", "password"));
         assert!(!typo("rats", "cats") && !typo("encode", "decode") && !typo("import", "export"));
+        assert!(!typo("коты", "киты") && !alike("北京市", "南京市"), "letters, not bytes");
+        // A long run of signs and number words costs little and overflows nothing.
+        let long = format!("{} {}", "$ ".repeat(4000), "one hundred ".repeat(200));
+        let t = std::time::Instant::now();
+        let _ = Signature::of(&long);
+        assert!(t.elapsed() < std::time::Duration::from_millis(200));
     }
 }

@@ -64,13 +64,14 @@ pub struct SemanticSection {
     /// A question (the last user turn) longer than this is only cached exactly.
     pub max_prompt_bytes: usize,
     /// Questions indexed in this replica at most (each partition at most
-    /// `partition_max_entries`; the oldest go first).
+    /// `partition_max_entries`; the oldest go first), and their bytes at most.
     pub max_entries: usize,
+    pub max_bytes: usize,
 }
 
 impl Default for SemanticSection {
     fn default() -> Self {
-        Self { enabled: false, threshold: crate::cache::semantic::DEFAULT_THRESHOLD, model_dir: None, embeddings_model: None, max_prompt_bytes: 2048, max_entries: 100_000 }
+        Self { enabled: false, threshold: crate::cache::semantic::DEFAULT_THRESHOLD, model_dir: None, embeddings_model: None, max_prompt_bytes: 2048, max_entries: 100_000, max_bytes: 128 * 1024 * 1024 }
     }
 }
 
@@ -163,6 +164,7 @@ pub struct SemanticConfig {
     pub embeddings_model: Option<String>,
     pub max_prompt_bytes: usize,
     pub max_entries: usize,
+    pub max_bytes: usize,
 }
 
 /// Whether a call uses the cache, and how.
@@ -245,15 +247,18 @@ impl CacheSection {
         if !(0.0..=1.0).contains(&sem.threshold) || sem.threshold.is_nan() {
             return Err(invalid("cache.semantic.threshold", "must be 0 to 1"));
         }
-        if sem.max_prompt_bytes == 0 || sem.max_prompt_bytes > 65_536 {
-            return Err(invalid("cache.semantic.max_prompt_bytes", "must be 1 to 65536"));
+        if sem.max_prompt_bytes == 0 || sem.max_prompt_bytes > 8192 {
+            return Err(invalid("cache.semantic.max_prompt_bytes", "must be 1 to 8192"));
         }
         if sem.max_entries == 0 || sem.max_entries > 10_000_000 {
             return Err(invalid("cache.semantic.max_entries", "must be 1 to 10000000"));
         }
+        if sem.max_bytes < 1024 * 1024 {
+            return Err(invalid("cache.semantic.max_bytes", "must be at least 1048576"));
+        }
         let model_dir = sem.model_dir.as_ref().map(std::path::PathBuf::from);
         if let Some(dir) = &model_dir {
-            if !dir.join("model.safetensors").is_file() || !dir.join("tokenizer.json").is_file() {
+            if !["model.safetensors", "tokenizer.json", "config.json"].iter().all(|f| dir.join(f).is_file()) {
                 return Err(invalid("cache.semantic.model_dir", format!("{} holds no model2vec model (model.safetensors, tokenizer.json, config.json)", dir.display())));
             }
         }
@@ -261,8 +266,11 @@ impl CacheSection {
             if model_dir.is_some() {
                 return Err(invalid("cache.semantic.embeddings_model", "name either model_dir or embeddings_model, not both"));
             }
-            if !models.iter().any(|m| m.name == *name) {
+            let Some(m) = models.iter().find(|m| m.name == *name) else {
                 return Err(invalid("cache.semantic.embeddings_model", format!("unknown model `{name}`")));
+            };
+            if m.kind != super::ProviderKind::Openai {
+                return Err(invalid("cache.semantic.embeddings_model", format!("model `{name}` is not served by an OpenAI-style provider (its /v1/embeddings embeds the questions)")));
             }
         }
         Ok(CacheConfig {
@@ -278,7 +286,7 @@ impl CacheSection {
             scope_of,
             models: model_settings,
             agents: agent_settings,
-            semantic: SemanticConfig { enabled: sem.enabled, threshold: sem.threshold, model_dir, embeddings_model: sem.embeddings_model.clone(), max_prompt_bytes: sem.max_prompt_bytes, max_entries: sem.max_entries },
+            semantic: SemanticConfig { enabled: sem.enabled, threshold: sem.threshold, model_dir, embeddings_model: sem.embeddings_model.clone(), max_prompt_bytes: sem.max_prompt_bytes, max_entries: sem.max_entries, max_bytes: sem.max_bytes },
         })
     }
 }

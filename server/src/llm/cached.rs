@@ -37,13 +37,13 @@ pub const SIMILARITY_HEADER: &str = "x-weir-cache-similarity";
 /// An embeddings model Weir routes (`[cache.semantic] embeddings_model`): questions are
 /// embedded through `/v1/embeddings` at its first target (by priority), within the lookup
 /// timeout; a provider that fails or is slow leaves the question uncached, never the call failed.
-pub struct Routed {
+pub struct RoutedEmbedder {
     rt: Arc<crate::state::Runtime>,
     provider: String,
     model: String,
 }
 
-impl Routed {
+impl RoutedEmbedder {
     /// The named model's first target, if it is an OpenAI-style provider.
     pub fn new(rt: Arc<crate::state::Runtime>, name: &str) -> Option<Self> {
         let target = rt.config.models.iter().find(|m| m.name == name)?.targets.iter().min_by_key(|t| t.priority)?.clone();
@@ -82,6 +82,10 @@ impl Routed {
                 return None;
             }
         };
+        // A vector longer than any embeddings model gives is not one.
+        if v.is_empty() || v.len() > 8192 {
+            return None;
+        }
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         (norm > 0.0 && norm.is_finite()).then(|| crate::cache::embed::quantise(&v.iter().map(|x| x / norm).collect::<Vec<_>>()))
     }
@@ -89,7 +93,7 @@ impl Routed {
 
 /// A call's question for the semantic cache: where it is compared, its text, and its vector
 /// once computed.
-pub struct SemanticFill {
+pub struct PendingQuestion {
     pub cache: Arc<SemanticCache>,
     pub group: Group,
     pub text: String,
@@ -97,12 +101,12 @@ pub struct SemanticFill {
     pub signature: Signature,
     pub vector: Option<Vector>,
     /// The embeddings model Weir routes that embeds it, when the config names one.
-    pub routed: Option<Arc<Routed>>,
+    pub routed: Option<Arc<RoutedEmbedder>>,
     /// How long embedding through it may take.
     pub timeout: Duration,
 }
 
-impl SemanticFill {
+impl PendingQuestion {
     /// The question's vector: by the routed embeddings model, or by the local one.
     async fn vector(&self) -> Option<Vector> {
         match &self.routed {
@@ -126,7 +130,7 @@ pub struct CacheFill {
     /// How long storing may hold the answer's end.
     pub put_timeout: Duration,
     /// The question, when the semantic cache is on for the call.
-    pub semantic: Option<SemanticFill>,
+    pub semantic: Option<PendingQuestion>,
 }
 
 impl CacheFill {
@@ -156,7 +160,7 @@ impl CacheFill {
         // The question is indexed once its answer is stored (a replica that finds it can read
         // the answer); its vector is computed then if the lookup did not.
         let question = self.semantic.as_ref().map(|q| {
-            let fill = SemanticFill { cache: Arc::clone(&q.cache), group: q.group.clone(), text: q.text.clone(), signature: Signature::default(), vector: q.vector.clone(), routed: q.routed.clone(), timeout: q.timeout };
+            let fill = PendingQuestion { cache: Arc::clone(&q.cache), group: q.group.clone(), text: q.text.clone(), signature: Signature::default(), vector: q.vector.clone(), routed: q.routed.clone(), timeout: q.timeout };
             (fill, Question { digest: key.digest, text: q.text.as_str().into() })
         });
         Some(Box::pin(async move {
@@ -165,12 +169,22 @@ impl CacheFill {
                 return;
             }
             if let Some((fill, question)) = question {
-                let vector = match fill.vector.clone() {
-                    Some(v) => Some(v),
-                    None => fill.vector().await,
-                };
-                if let Some(vector) = vector {
-                    fill.cache.add(fill.group, question, vector, ttl, bound).await;
+                // Indexed here at once (the client's next call finds it); appended for the other
+                // replicas, and embedded by a routed model, in the background: the client does
+                // not wait for either.
+                let local = fill.vector.clone().or_else(|| if fill.routed.is_none() { fill.cache.embed(&fill.text) } else { None });
+                match local {
+                    Some(vector) => {
+                        fill.cache.insert(fill.group.clone(), question.clone(), &vector);
+                        tokio::spawn(async move { fill.cache.share(&fill.group, &question, &vector, ttl, bound).await });
+                    }
+                    None => {
+                        tokio::spawn(async move {
+                            if let Some(vector) = fill.vector().await {
+                                fill.cache.add(fill.group, question, vector, ttl, bound).await;
+                            }
+                        });
+                    }
                 }
             }
         }))
@@ -226,16 +240,23 @@ impl LlmCall {
         let mut vary: Vec<&[u8]> = cfg.vary_headers.iter().map(|h| parts.headers.get(h).map_or(absent, |v| v.as_bytes())).collect();
         vary.push(parts.uri.query().unwrap_or("").as_bytes());
         let key = CacheKey::with_request(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json, &vary);
+        // Questions embedded by one model are compared only with questions embedded by it: the
+        // model is part of the group.
         let mut question = semantic
-            .then(|| key.question(cfg, self.client, user.as_deref(), &parsed.json, &vary, cfg.semantic.max_prompt_bytes))
+            .then(|| {
+                let embedder = cfg.semantic.embeddings_model.as_ref().map_or_else(|| state.cache.semantic.local_model().to_string(), |m| format!("routed:{m}"));
+                let mut with_embedder = vary.clone();
+                with_embedder.push(embedder.as_bytes());
+                key.question(cfg, self.client, user.as_deref(), &parsed.json, &with_embedder, cfg.semantic.max_prompt_bytes)
+            })
             .flatten()
             .and_then(|(group, text, signature)| {
                 // An embeddings model the config names but Weir cannot reach as one: exact only.
                 let routed = match &cfg.semantic.embeddings_model {
-                    Some(name) => Some(Arc::new(Routed::new(state.runtime.load_full(), name)?)),
+                    Some(name) => Some(Arc::new(RoutedEmbedder::new(state.runtime.load_full(), name)?)),
                     None => None,
                 };
-                Some(SemanticFill { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None, routed, timeout: cfg.lookup_timeout })
+                Some(PendingQuestion { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None, routed, timeout: cfg.lookup_timeout })
             });
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
@@ -246,7 +267,9 @@ impl LlmCall {
                 return self.serve_hit(&entry, streamed.then(include_usage), None).await.map(Some);
             }
             if let Some(q) = &mut question {
-                if let Some((entry, similarity)) = self.semantic_lookup(q, &key, &*store, cfg, ttl).await {
+                // The whole semantic lookup (embedding, index, the candidates' answers) within
+                // twice the lookup timeout: past it, a miss.
+                if let Ok(Some((entry, similarity))) = tokio::time::timeout(cfg.lookup_timeout.saturating_mul(2), self.semantic_lookup(q, &key, &*store, cfg, ttl)).await {
                     return self.serve_hit(&entry, streamed.then(include_usage), Some(similarity)).await.map(Some);
                 }
             }
@@ -268,7 +291,7 @@ impl LlmCall {
     /// candidates the index finds above the threshold, in order, the first that passes the
     /// verification step and whose answer is still stored. A candidate whose answer is gone
     /// leaves the index.
-    async fn semantic_lookup(&self, q: &mut SemanticFill, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
+    async fn semantic_lookup(&self, q: &mut PendingQuestion, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
         let vector = q.vector().await?;
         let candidates = q.cache.candidates(&q.group, &vector, cfg.semantic.threshold, cfg.lookup_timeout).await;
         q.vector = Some(vector);
@@ -281,11 +304,13 @@ impl LlmCall {
                 continue;
             }
             let stored = CacheKey { partition: key.partition.clone(), model: key.model.clone(), digest: c.question.digest };
-            match tokio::time::timeout(cfg.lookup_timeout, store.get(&stored)).await {
-                Ok(Some(entry)) if self.servable(&entry, ttl) => return Some((entry, c.similarity)),
-                Ok(Some(_)) => {}
-                Ok(None) => q.cache.forget(&q.group, &c.question.digest),
-                Err(_) => return None,
+            match tokio::time::timeout(cfg.lookup_timeout, store.get_checked(&stored)).await {
+                Ok(Ok(Some(entry))) if self.servable(&entry, ttl) => return Some((entry, c.similarity)),
+                Ok(Ok(Some(_))) => {}
+                // Known to be gone (expired, evicted, purged): the question leaves the index.
+                Ok(Ok(None)) => q.cache.forget(&q.group, &c.question.digest),
+                // The store could not say (Redis slow or down): a miss; the index stays.
+                Ok(Err(())) | Err(_) => return None,
             }
         }
         None
@@ -330,7 +355,7 @@ impl LlmCall {
             }
             Some(s) => {
                 headers.insert(CACHE_HEADER, HeaderValue::from_static("semantic-hit"));
-                if let Ok(v) = HeaderValue::from_str(&format!("{s:.3}")) {
+                if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", s.clamp(0.0, 1.0))) {
                     headers.insert(SIMILARITY_HEADER, v);
                 }
             }
