@@ -45,6 +45,13 @@ pub fn quantise(v: &[f32]) -> Vector {
     v.iter().map(|x| (x * 127.0).round().clamp(-127.0, 127.0) as i8).collect()
 }
 
+/// Why a model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("{dir}: not a model2vec model: {reason}")]
+    Load { dir: String, reason: String },
+}
+
 /// An embedding model.
 #[derive(Clone)]
 pub struct Embedder {
@@ -64,8 +71,8 @@ impl Embedder {
     }
 
     /// A model2vec model directory (`tokenizer.json`, `model.safetensors`, `config.json`).
-    pub fn from_dir(dir: &std::path::Path) -> Result<Self, String> {
-        let model = StaticModel::from_pretrained(dir, None, Some(true), None).map_err(|e| format!("{}: {e:#}", dir.display()))?;
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, EmbedError> {
+        let model = StaticModel::from_pretrained(dir, None, Some(true), None).map_err(|e| EmbedError::Load { dir: dir.display().to_string(), reason: format!("{e:#}") })?;
         Ok(Self { model: Arc::new(model), name: dir.display().to_string() })
     }
 
