@@ -69,13 +69,16 @@ struct GroupIndex {
     by_digest: HashMap<[u8; 32], u32>,
 }
 
+/// Questions in the order they were indexed: group, node, and the node's sequence number then.
+type Order = VecDeque<(Arc<Group>, u32, u64)>;
+
 #[derive(Default)]
 struct Index {
     groups: HashMap<Arc<Group>, GroupIndex>,
     /// Insertion order, in all and per partition (entries whose seq no longer matches were
     /// removed since; they are skipped, and dropped when a queue holds twice what is live).
-    order: VecDeque<(Arc<Group>, u32, u64)>,
-    partition_order: HashMap<String, VecDeque<(Arc<Group>, u32, u64)>>,
+    order: Order,
+    partition_order: HashMap<String, Order>,
     partition_live: HashMap<String, usize>,
     live: usize,
     /// What the live questions hold (text, vector and bookkeeping).
@@ -122,11 +125,9 @@ impl Index {
         }
     }
 
-    fn compact(&mut self) {
-        if self.order.len() > 2 * self.live + 64 {
-            let order = std::mem::take(&mut self.order);
-            self.order = order.into_iter().filter(|(g, n, s)| self.current(g, *n, *s)).collect();
-        }
+    /// A queue without the entries removed since they were queued.
+    fn live_only(&self, queue: Order) -> Order {
+        queue.into_iter().filter(|(g, n, s)| self.current(g, *n, *s)).collect()
     }
 }
 
@@ -275,11 +276,14 @@ impl SemanticCache {
         queue.push_back((Arc::clone(&g), node, seq));
         if queue.len() > 2 * self.partition_max + 64 {
             let q = std::mem::take(queue);
-            let kept: VecDeque<_> = q.into_iter().filter(|(g, n, s)| index.current(g, *n, *s)).collect();
+            let kept = index.live_only(q);
             index.partition_order.insert(g.partition.clone(), kept);
         }
         index.order.push_back((g, node, seq));
-        index.compact();
+        if index.order.len() > 2 * index.live + 64 {
+            let q = std::mem::take(&mut index.order);
+            index.order = index.live_only(q);
+        }
     }
 
     /// Removes the matching questions from this replica's index and, when shared, the

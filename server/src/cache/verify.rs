@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 pub type Rejection = &'static str;
 
 /// What of a prompt the comparison reads.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Signature {
     /// Numbers, in order, as written canonically ("fifteen" = "15" = "15.0").
     numbers: Vec<String>,
@@ -560,13 +560,6 @@ fn mark(w: &str, prev: Option<&str>, next: Option<&str>) -> Option<&'static str>
         "this" if time_follows => "this-period",
         "last" | "previous" | "past" if time_follows || w == "previous" => "previous-period",
         "next" | "upcoming" | "coming" => "next-period",
-        "morning" | "afternoon" | "evening" | "night" => match w {
-            "morning" => "morning",
-            "afternoon" => "afternoon",
-            "evening" => "evening",
-            _ => "night",
-        },
-        "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday" => weekday(w),
         "weekday" | "weekdays" => "weekdays",
         "weekend" | "weekends" => "weekends",
         "all" | "every" | "each" | "everything" | "everyone" | "entire" | "whole" => "all",
@@ -627,27 +620,13 @@ fn mark(w: &str, prev: Option<&str>, next: Option<&str>) -> Option<&'static str>
         "win" | "won" | "winner" => "win",
         "lose" | "lost" | "loser" => "lose",
         "null" | "nil" | "empty" | "missing" | "blank" => "empty",
-        "north" | "south" | "east" | "west" => match w {
-            "north" => "north",
-            "south" => "south",
-            "east" => "east",
-            _ => "west",
-        },
-        _ => return None,
+        // Words that are their own class.
+        _ => return OWN_CLASS.iter().copied().find(|c| *c == w),
     })
 }
 
-fn weekday(w: &str) -> &'static str {
-    match w {
-        "monday" => "monday",
-        "tuesday" => "tuesday",
-        "wednesday" => "wednesday",
-        "thursday" => "thursday",
-        "friday" => "friday",
-        "saturday" => "saturday",
-        _ => "sunday",
-    }
-}
+/// Opposable words that are each their own class.
+const OWN_CLASS: &[&str] = &["morning", "afternoon", "evening", "night", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "north", "south", "east", "west"];
 
 /// A word's canonical form: its alias's, else its stem.
 fn canonical(w: &str) -> String {

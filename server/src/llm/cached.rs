@@ -93,12 +93,11 @@ impl RoutedEmbedder {
 
 /// A call's question for the semantic cache: where it is compared, its text, and its vector
 /// once computed.
+#[derive(Clone)]
 pub struct PendingQuestion {
     pub cache: Arc<SemanticCache>,
     pub group: Group,
     pub text: String,
-    /// What the verification step reads of it.
-    pub signature: Signature,
     pub vector: Option<Vector>,
     /// The embeddings model Weir routes that embeds it, when the config names one.
     pub routed: Option<Arc<RoutedEmbedder>>,
@@ -160,8 +159,7 @@ impl CacheFill {
         // The question is indexed once its answer is stored (a replica that finds it can read
         // the answer); its vector is computed then if the lookup did not.
         let question = self.semantic.as_ref().map(|q| {
-            let fill = PendingQuestion { cache: Arc::clone(&q.cache), group: q.group.clone(), text: q.text.clone(), signature: Signature::default(), vector: q.vector.clone(), routed: q.routed.clone(), timeout: q.timeout };
-            (fill, Question { digest: key.digest, text: q.text.as_str().into() })
+            (q.clone(), Question { digest: key.digest, text: q.text.as_str().into() })
         });
         Some(Box::pin(async move {
             if tokio::time::timeout(bound, store.put(&key, entry, ttl)).await.is_err() {
@@ -256,7 +254,7 @@ impl LlmCall {
                     Some(name) => Some(Arc::new(RoutedEmbedder::new(state.runtime.load_full(), name)?)),
                     None => None,
                 };
-                Some(PendingQuestion { cache: Arc::clone(&state.cache.semantic), group, text, signature, vector: None, routed, timeout: cfg.lookup_timeout })
+                Some((PendingQuestion { cache: Arc::clone(&state.cache.semantic), group, text, vector: None, routed, timeout: cfg.lookup_timeout }, signature))
             });
         let store = Arc::clone(&state.cache.store);
         if directives.lookup {
@@ -266,17 +264,17 @@ impl LlmCall {
             if let Some(entry) = found.filter(|e| self.servable(e, ttl)) {
                 return self.serve_hit(&entry, streamed.then(include_usage), None).await.map(Some);
             }
-            if let Some(q) = &mut question {
+            if let Some((q, signature)) = &mut question {
                 // The whole semantic lookup (embedding, index, the candidates' answers) within
                 // twice the lookup timeout: past it, a miss.
-                if let Ok(Some((entry, similarity))) = tokio::time::timeout(cfg.lookup_timeout.saturating_mul(2), self.semantic_lookup(q, &key, &*store, cfg, ttl)).await {
+                if let Ok(Some((entry, similarity))) = tokio::time::timeout(cfg.lookup_timeout.saturating_mul(2), self.semantic_lookup(q, signature, &key, &*store, cfg, ttl)).await {
                     return self.serve_hit(&entry, streamed.then(include_usage), Some(similarity)).await.map(Some);
                 }
             }
         }
         let outcome = if directives.lookup { "miss" } else { "bypass" };
         self.rec.update_event(|ev| ev.cache = Some(outcome.into()));
-        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome, put_timeout: cfg.lookup_timeout, semantic: question });
+        self.cache = Some(CacheFill { key, ttl, store, max_entry_bytes: cfg.max_entry_bytes, price: model.price, storable: directives.store, outcome, put_timeout: cfg.lookup_timeout, semantic: question.map(|(q, _)| q) });
         Ok(None)
     }
 
@@ -291,7 +289,8 @@ impl LlmCall {
     /// candidates the index finds above the threshold, in order, the first that passes the
     /// verification step and whose answer is still stored. A candidate whose answer is gone
     /// leaves the index.
-    async fn semantic_lookup(&self, q: &mut PendingQuestion, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
+    /// `asked`: what the verification step reads of the call's question.
+    async fn semantic_lookup(&self, q: &mut PendingQuestion, asked: &Signature, key: &CacheKey, store: &dyn CacheStore, cfg: &crate::config::CacheConfig, ttl: Duration) -> Option<(Arc<Entry>, f32)> {
         let vector = q.vector().await?;
         let candidates = q.cache.candidates(&q.group, &vector, cfg.semantic.threshold, cfg.lookup_timeout).await;
         q.vector = Some(vector);
@@ -299,7 +298,7 @@ impl LlmCall {
             return None;
         }
         for c in candidates {
-            if let Err(why) = verify(&q.signature, &Signature::of(&c.question.text)) {
+            if let Err(why) = verify(asked, &Signature::of(&c.question.text)) {
                 tracing::debug!(similarity = c.similarity, why, "semantic cache: a near question asks something else");
                 continue;
             }
