@@ -130,8 +130,8 @@ impl MemoryStore {
 
 #[async_trait::async_trait]
 impl CacheStore for MemoryStore {
-    async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
-        self.get_now(key)
+    async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()> {
+        Ok(self.get_now(key))
     }
 
     async fn put(&self, key: &CacheKey, entry: Entry, ttl: Duration) {

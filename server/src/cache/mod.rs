@@ -75,11 +75,12 @@ impl Purge {
 /// Where entries live. A store's failure is logged and counts as a miss (or as not stored).
 #[async_trait::async_trait]
 pub trait CacheStore: Send + Sync {
-    async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>>;
-    /// As `get`, but a store that could not answer says so (`Err`) instead of a miss: the
+    /// The entry, if stored; `Err` when the store could not answer (logged by the store): the
     /// semantic index drops a question only when its answer is known to be gone.
-    async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()> {
-        Ok(self.get(key).await)
+    async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()>;
+    /// The entry, if stored and the store could answer: a failure is a miss.
+    async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        self.get_checked(key).await.ok().flatten()
     }
     async fn put(&self, key: &CacheKey, entry: Entry, ttl: Duration);
     /// Removes the matching entries; returns how many (the error says why it could not).

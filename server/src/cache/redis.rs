@@ -133,16 +133,6 @@ impl RedisStore {
 
 #[async_trait::async_trait]
 impl CacheStore for RedisStore {
-    async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
-        match self.try_get(key).await {
-            Ok(e) => e.map(Arc::new),
-            Err(e) => {
-                tracing::warn!(error = %e, "response cache: Redis lookup failed; answering as a miss");
-                None
-            }
-        }
-    }
-
     async fn get_checked(&self, key: &CacheKey) -> Result<Option<Arc<Entry>>, ()> {
         self.try_get(key).await.map(|e| e.map(Arc::new)).map_err(|e| tracing::warn!(error = %e, "response cache: Redis lookup failed; answering as a miss"))
     }
