@@ -92,6 +92,17 @@ pub struct AuditEvent {
     pub cache_saved_tokens: Option<i64>,
     #[serde(default)]
     pub cache_saved_cost_usd: Option<f64>,
+    /// A2A: the target agent (its registry name).
+    #[serde(default)]
+    pub a2a_target: Option<String>,
+    /// A2A: the task the call created or named, its context (the A2A session) and the task's
+    /// state as last reported (`completed`, `input-required`, …, v0.3's spelling).
+    #[serde(default)]
+    pub a2a_task_id: Option<String>,
+    #[serde(default)]
+    pub a2a_context_id: Option<String>,
+    #[serde(default)]
+    pub a2a_task_state: Option<String>,
 }
 
 impl AuditEvent {

@@ -71,7 +71,7 @@ fn limits() -> LimitsSection {
             BudgetSection { agent: "*".into(), model: None, tokens: Some(u64::MAX / 4), cost_usd: None, period: Period::Hour },
             BudgetSection { agent: "*".into(), model: None, tokens: None, cost_usd: Some(1e9), period: Period::Month },
         ],
-        rates: vec![RateSection { agent: "*".into(), model: None, rpm: Some(u64::MAX / 4), tpm: Some(u64::MAX / 4), mcp_rpm: None }],
+        rates: vec![RateSection { agent: "*".into(), model: None, rpm: Some(u64::MAX / 4), tpm: Some(u64::MAX / 4), mcp_rpm: None, a2a_rpm: None }],
         redis_prefix: format!("weir-bench-{}:", std::process::id()),
         ..Default::default()
     }

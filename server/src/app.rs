@@ -106,6 +106,8 @@ impl App {
             None => None,
         };
         let mcp = crate::mcp::McpGateway::start(&config.mcp, store.clone(), shared_sessions).context("starting the MCP backends")?;
+        // With Redis, who owns which A2A task is known at every replica.
+        let a2a = crate::a2a::A2aGateway::new(&config.a2a, config.redis_url.as_deref().map(|u| (u, config.limits.redis_prefix.as_str()))).context("starting the A2A gateway")?;
         if let Err(e) = mcp.tools.reload().await {
             tracing::warn!(error = %e, "cannot load pinned MCP tool definitions; they load at the next change");
         }
@@ -136,6 +138,7 @@ impl App {
             circuits: Arc::new(Circuits::default()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             mcp,
+            a2a: Arc::new(a2a),
             console_signouts,
             gates: Gates { gateway: crate::serve::ConnGate::new("gateway"), admin: crate::serve::ConnGate::new("admin") },
             guard_overrides: Arc::default(),
@@ -288,6 +291,7 @@ pub fn gateway_router(state: AppState) -> Router {
     Router::new()
         .merge(crate::llm::routes())
         .merge(crate::mcp::routes())
+        .merge(crate::a2a::routes())
         .route("/healthz", get(healthz))
         .fallback(gateway_fallback)
         .with_state(state)

@@ -1,10 +1,11 @@
-//! Weir: a gateway for AI agents' traffic — LLM calls (OpenAI- and Anthropic-style APIs) and MCP
-//! today, A2A next — that authenticates each agent, forwards its calls, and records every one
+//! Weir: a gateway for AI agents' traffic — LLM calls (OpenAI- and Anthropic-style APIs) and MCP and
+//! A2A — that authenticates each agent, forwards its calls, and records every one
 //! in an audit trail and as OpenTelemetry spans.
 //!
 //! The library exposes [`app::App::build`] (binds the listeners, port 0 works) and the routers,
 //! so tests can run the whole gateway in-process; `main.rs` only parses the command line.
 
+pub mod a2a;
 pub mod admin;
 pub mod app;
 pub mod audit;

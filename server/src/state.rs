@@ -58,6 +58,8 @@ pub struct AppState {
     /// newer one.
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     pub mcp: Arc<crate::mcp::McpGateway>,
+    /// Target agents' cards, connections and task owners.
+    pub a2a: Arc<crate::a2a::A2aGateway>,
     /// Console sign-ins ended by signing out, at any replica (reloaded with the keys).
     pub console_signouts: Arc<crate::console::SignedOutSessions>,
     /// Open and refused connections of each port.

@@ -68,6 +68,9 @@ pub struct RateSection {
     /// MCP requests per minute (not per model).
     #[serde(default)]
     pub mcp_rpm: Option<u64>,
+    /// A2A requests per minute, to every target agent together (not per model).
+    #[serde(default)]
+    pub a2a_rpm: Option<u64>,
 }
 
 /// A budget window, calendar-aligned in UTC.
@@ -131,11 +134,14 @@ impl LimitsSection {
         for (i, r) in self.rates.iter().enumerate() {
             let key = format!("limits.rates[{i}]");
             check_scope(&key, &r.agent, &r.model)?;
-            if r.rpm.is_none() && r.tpm.is_none() && r.mcp_rpm.is_none() {
-                return Err(invalid(key, "set rpm, tpm, mcp_rpm or several"));
+            if r.rpm.is_none() && r.tpm.is_none() && r.mcp_rpm.is_none() && r.a2a_rpm.is_none() {
+                return Err(invalid(key, "set rpm, tpm, mcp_rpm, a2a_rpm or several"));
             }
             if r.mcp_rpm.is_some() && r.model.is_some() {
                 return Err(invalid(format!("{key}.mcp_rpm"), "is per agent: give it in an entry without `model`"));
+            }
+            if r.a2a_rpm.is_some() && r.model.is_some() {
+                return Err(invalid(format!("{key}.a2a_rpm"), "is per agent: give it in an entry without `model`"));
             }
         }
         Ok(())

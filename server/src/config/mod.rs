@@ -12,6 +12,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub mod a2a;
 mod audit;
 pub mod cache;
 mod database;
@@ -25,6 +26,7 @@ mod providers;
 mod secrets;
 mod server;
 
+pub use a2a::{A2aAgent, A2aConfig, A2aRule, A2aSection};
 pub use audit::AuditSection;
 pub use cache::{CacheConfig, CacheSection, CacheSetting, Partition};
 pub use database::DatabaseSection;
@@ -107,6 +109,8 @@ pub struct FileConfig {
     pub guardrails: GuardrailsSection,
     #[serde(default)]
     pub cache: CacheSection,
+    #[serde(default)]
+    pub a2a: A2aSection,
 }
 
 /// Everything `weir serve` needs, validated.
@@ -141,6 +145,7 @@ pub struct Config {
     /// The guardrails every call runs under (before an agent's or a model's overrides).
     pub guardrails: std::sync::Arc<crate::guard::policy::Guardrails>,
     pub cache: CacheConfig,
+    pub a2a: A2aConfig,
     /// Problems that do not stop Weir (a provider key variable that is not set, say).
     pub warnings: Vec<String>,
 }
@@ -184,6 +189,7 @@ impl Config {
         file.failover.validate()?;
         let guardrails = file.guardrails.validate()?;
         let cache = file.cache.validate(&models)?;
+        let a2a = file.a2a.validate(env)?;
         file.server.validate_ip_guard()?;
 
         Ok(Self {
@@ -211,6 +217,7 @@ impl Config {
             mcp,
             guardrails,
             cache,
+            a2a,
             warnings,
         })
     }

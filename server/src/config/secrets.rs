@@ -20,6 +20,10 @@ impl Config {
             out.extend(url_secrets(&p.base_url));
             out.extend(p.proxy.as_deref().into_iter().flat_map(url_secrets));
         }
+        for a in &self.a2a.agents {
+            out.extend(a.headers.iter().filter_map(header_value).flatten());
+            out.extend(url_secrets(&a.base_url));
+        }
         for s in &self.mcp.servers {
             match &s.transport {
                 McpTransport::Http { url, headers, .. } => {

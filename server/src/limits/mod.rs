@@ -71,6 +71,7 @@ enum Label {
     RequestsPerMinute { model: Option<String> },
     TokensPerMinute { model: Option<String> },
     McpRequestsPerMinute,
+    A2aRequestsPerMinute,
 }
 
 impl Label {
@@ -82,6 +83,7 @@ impl Label {
             Self::RequestsPerMinute { model } => ("requests per minute".to_string(), model),
             Self::TokensPerMinute { model } => ("tokens per minute".to_string(), model),
             Self::McpRequestsPerMinute => return "MCP requests per minute".to_string(),
+            Self::A2aRequestsPerMinute => return "A2A requests per minute".to_string(),
         };
         match model {
             Some(m) => format!("{what} for model {m}"),
@@ -472,7 +474,19 @@ impl Limiter {
     /// refused, and not counted, when they do not fit. Returns the `x-ratelimit-*` headers to
     /// send (none when no limit applies).
     pub async fn admit_mcp(&self, agent_id: &str, agent_name: &str, requests: u64) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
-        let Some(limit) = self.policy_for(agent_name).mcp_rpm else { return Ok(Vec::new()) };
+        let limit = self.policy_for(agent_name).mcp_rpm;
+        self.admit_requests(limit, 'm', Label::McpRequestsPerMinute, agent_id, requests).await
+    }
+
+    /// As [`Limiter::admit_mcp`], for A2A requests against the agent's `a2a_rpm`.
+    pub async fn admit_a2a(&self, agent_id: &str, agent_name: &str, requests: u64) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
+        let limit = self.policy_for(agent_name).a2a_rpm;
+        self.admit_requests(limit, 'a', Label::A2aRequestsPerMinute, agent_id, requests).await
+    }
+
+    /// Counts requests of one kind (its counter's letter) against a per-minute limit of the agent.
+    async fn admit_requests(&self, limit: Option<u64>, counter: char, label: Label, agent_id: &str, requests: u64) -> Result<Vec<(HeaderName, HeaderValue)>, Refusal> {
+        let Some(limit) = limit else { return Ok(Vec::new()) };
         if requests == 0 {
             return Ok(Vec::new());
         }
@@ -480,9 +494,9 @@ impl Limiter {
         let (start, end) = window::window(Period::Minute, now);
         let amount = i64::try_from(requests).unwrap_or(i64::MAX);
         let held = Held {
-            charge: Charge { key: rate_key('m', agent_id, "*", start), amount, limit: i64::try_from(limit).unwrap_or(i64::MAX), expires_at_ms: end },
+            charge: Charge { key: rate_key(counter, agent_id, "*", start), amount, limit: i64::try_from(limit).unwrap_or(i64::MAX), expires_at_ms: end },
             unit: Unit::Requests,
-            label: Label::McpRequestsPerMinute,
+            label,
         };
         let mut seeded = false;
         loop {

@@ -57,6 +57,8 @@ pub struct AgentPolicy {
     /// MCP requests per minute: a limit of the agent as a whole, kept apart from the LLM rate
     /// limits (setting one never clears the other).
     pub mcp_rpm: Option<u64>,
+    /// A2A requests per minute (config only), likewise apart.
+    pub a2a_rpm: Option<u64>,
 }
 
 impl AgentPolicy {
@@ -103,6 +105,9 @@ impl PolicyIndex {
             if r.mcp_rpm.is_some() {
                 target.mcp_rpm = r.mcp_rpm;
             }
+            if r.a2a_rpm.is_some() {
+                target.a2a_rpm = r.a2a_rpm;
+            }
         }
         // Agent-specific entries sit on top of the defaults.
         let mut merged: HashMap<String, AgentPolicy> = specific
@@ -116,6 +121,7 @@ impl PolicyIndex {
                     p.put_rate(r);
                 }
                 p.mcp_rpm = own.mcp_rpm.or(p.mcp_rpm);
+                p.a2a_rpm = own.a2a_rpm.or(p.a2a_rpm);
                 (agent, p)
             })
             .collect();
@@ -169,8 +175,8 @@ mod tests {
                 BudgetSection { agent: "big".into(), model: None, tokens: Some(9000), cost_usd: None, period: Period::Hour },
             ],
             rates: vec![
-                RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None, mcp_rpm: None },
-                RateSection { agent: "*".into(), model: None, rpm: None, tpm: None, mcp_rpm: Some(30) },
+                RateSection { agent: "*".into(), model: None, rpm: Some(60), tpm: None, mcp_rpm: None, a2a_rpm: None },
+                RateSection { agent: "*".into(), model: None, rpm: None, tpm: None, mcp_rpm: Some(30), a2a_rpm: None },
             ],
             ..Default::default()
         };

@@ -134,12 +134,18 @@ impl Transport {
     /// POSTs `body` to the provider's `path` (appended to its base URL; `query` as given).
     /// Resolves when the response head has arrived.
     pub async fn post(&self, path: &str, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Result<UpstreamResponse, TransportError> {
+        self.send(Method::POST, path, query, headers, body).await
+    }
+
+    /// Sends a `method` request to `path` (appended to the base URL; `query` as given).
+    /// Resolves when the response head has arrived.
+    pub async fn send(&self, method: Method, path: &str, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Result<UpstreamResponse, TransportError> {
         if let Some(client) = &self.proxied {
             let url = match query {
                 Some(q) if !q.is_empty() => format!("{}{path}?{q}", self.base_url),
                 _ => format!("{}{path}", self.base_url),
             };
-            let resp = client.post(url).headers(headers).body(body).send().await?;
+            let resp = client.request(method, url).headers(headers).body(body).send().await?;
             let (status, headers) = (resp.status(), resp.headers().clone());
             return Ok(UpstreamResponse { status, headers, body: UpstreamBody::proxied(resp) });
         }
@@ -152,7 +158,7 @@ impl Transport {
         }
         let build = |headers: HeaderMap, body: Bytes| -> Result<Request<Full<Bytes>>, TransportError> {
             let mut req = Request::new(Full::new(body));
-            *req.method_mut() = Method::POST;
+            *req.method_mut() = method.clone();
             *req.uri_mut() = target.parse().map_err(|e: axum::http::uri::InvalidUri| TransportError::Request(e.to_string()))?;
             *req.headers_mut() = headers;
             req.headers_mut().insert(axum::http::header::HOST, self.authority.clone());

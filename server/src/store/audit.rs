@@ -182,8 +182,9 @@ impl Store {
             reasoning_tokens, usage_estimated, cost_usd, request_body, response_body, client_ip, \
             reserved_tokens, excess_tokens, attempts, mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, \
             approval_id, decided_by, mcp_session_id, approval_wait_ms, upstream_operation, guardrails, guardrail_action, \
-            cache, cache_origin, cache_similarity, cache_saved_tokens, cache_saved_cost_usd";
-        const NCOLS: usize = 51;
+            cache, cache_origin, cache_similarity, cache_saved_tokens, cache_saved_cost_usd, \
+            a2a_target, a2a_task_id, a2a_context_id, a2a_task_state";
+        const NCOLS: usize = 55;
         // `ttft_ms`, `cost_usd`, `approval_wait_ms` and the cache's floats: a missing value is bound as NaN and stored as NULL (SQLite does
         // that itself). sqlx 0.8's `Any` driver sends a NULL float as a 4-byte float, which fixes
         // the prepared statement's parameter type wrongly for every later row.
@@ -274,7 +275,11 @@ impl Store {
                 .bind(&e.cache_origin)
                 .bind(e.cache_similarity.unwrap_or(f64::NAN))
                 .bind(e.cache_saved_tokens)
-                .bind(e.cache_saved_cost_usd.unwrap_or(f64::NAN));
+                .bind(e.cache_saved_cost_usd.unwrap_or(f64::NAN))
+                .bind(&e.a2a_target)
+                .bind(&e.a2a_task_id)
+                .bind(&e.a2a_context_id)
+                .bind(&e.a2a_task_state);
         }
         let mut tx = self.pool.begin().await?;
         let inserted: std::collections::HashSet<String> =
@@ -495,5 +500,9 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, StoreError> {
         cache_similarity: r.try_get("cache_similarity")?,
         cache_saved_tokens: r.try_get("cache_saved_tokens")?,
         cache_saved_cost_usd: r.try_get("cache_saved_cost_usd")?,
+        a2a_target: r.try_get("a2a_target")?,
+        a2a_task_id: r.try_get("a2a_task_id")?,
+        a2a_context_id: r.try_get("a2a_context_id")?,
+        a2a_task_state: r.try_get("a2a_task_state")?,
     })
 }

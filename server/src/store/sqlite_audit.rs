@@ -36,9 +36,9 @@ const INSERT_EVENT: &str = "INSERT INTO audit_events (id, ts, request_id, trace_
     usage_estimated, cost_usd, request_body, response_body, client_ip, reserved_tokens, excess_tokens, attempts, \
     mcp_server, tool_name, backend_session_id, policy_decision, policy_rule, approval_id, decided_by, mcp_session_id, \
     approval_wait_ms, upstream_operation, guardrails, guardrail_action, cache, cache_origin, cache_similarity, \
-    cache_saved_tokens, cache_saved_cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+    cache_saved_tokens, cache_saved_cost_usd, a2a_target, a2a_task_id, a2a_context_id, a2a_task_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, \
-    ?47, ?48, ?49, ?50, ?51) \
+    ?47, ?48, ?49, ?50, ?51, ?52, ?53, ?54, ?55) \
     ON CONFLICT (id) DO NOTHING";
 
 impl SqliteAuditWriter {
@@ -150,6 +150,10 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
                 e.cache_similarity,
                 e.cache_saved_tokens,
                 e.cache_saved_cost_usd,
+                e.a2a_target,
+                e.a2a_task_id,
+                e.a2a_context_id,
+                e.a2a_task_state,
             ])?;
             if rows == 1 {
                 inserted.push(e);

@@ -41,6 +41,7 @@ pub mod semconv {
     pub const MCP_SESSION_ID: &str = "mcp.session.id";
     pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
     pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+    pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
     pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
     pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
 
@@ -52,6 +53,10 @@ pub mod semconv {
     pub const WEIR_USAGE_ESTIMATED: &str = "weir.usage.estimated";
     pub const WEIR_TIME_TO_FIRST_CHUNK_MS: &str = "weir.time_to_first_chunk_ms";
     pub const WEIR_MCP_SERVER: &str = "weir.mcp.server";
+    pub const WEIR_A2A_METHOD: &str = "weir.a2a.method";
+    pub const WEIR_A2A_VERSION: &str = "weir.a2a.version";
+    pub const WEIR_A2A_TASK_ID: &str = "weir.a2a.task_id";
+    pub const WEIR_A2A_TASK_STATE: &str = "weir.a2a.task_state";
     pub const WEIR_POLICY_DECISION: &str = "weir.policy.decision";
     pub const WEIR_APPROVAL_ID: &str = "weir.approval.id";
     pub const WEIR_APPROVAL_STATUS: &str = "weir.approval.status";

@@ -1,0 +1,600 @@
+//! The HTTP edge of `/a2a/{agent}`: the card, and every request of either binding, relayed.
+//!
+//! A request flows: target → card (public) or caller's key → body (bounded) → what it is
+//! (binding, version, operation, task, skill) → version the target speaks → request limit →
+//! rules → the task is the caller's → push-notification URL → guardrails on its text → the
+//! target (the caller's key never goes on; the target's configured credentials do) → the
+//! answer (task ownership, `ListTasks` narrowed to the caller's, the extended card rewritten,
+//! guardrails on its text; a stream event by event) → record.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::card::{self, CARD_PATHS};
+use super::gateway::{split_url, CardEntry};
+use super::policy::{self as rules, Decision};
+use super::protocol::{self as proto, Binding, Operation, TaskFacts, Version};
+use super::record::{A2aRecord, Caller};
+use crate::config::{A2aAgent, A2aConfig};
+use crate::guard::policy::{Direction, Policy};
+use crate::jsonrpc;
+use crate::llm::UpstreamResponse;
+use crate::state::AppState;
+use std::sync::Arc;
+
+const A2A_VERSION: HeaderName = HeaderName::from_static("a2a-version");
+const A2A_EXTENSIONS: HeaderName = HeaderName::from_static("a2a-extensions");
+/// v0.3's clients name it so.
+const X_A2A_EXTENSIONS: HeaderName = HeaderName::from_static("x-a2a-extensions");
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/a2a/{agent}", any(at_root)).route("/a2a/{agent}/{*rest}", any(below_root))
+}
+
+async fn at_root(State(state): State<AppState>, Path(agent): Path<String>, req: Request) -> Response {
+    handle(state, agent, String::new(), req).await
+}
+
+async fn below_root(State(state): State<AppState>, Path((agent, rest)): Path<(String, String)>, req: Request) -> Response {
+    handle(state, agent, format!("/{rest}"), req).await
+}
+
+/// An answer Weir gives itself, in the caller's binding.
+struct Refusal {
+    status: StatusCode,
+    code: i64,
+    message: String,
+    error_type: &'static str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: i64, error_type: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), error_type, headers: Vec::new() }
+    }
+
+    /// A JSON-RPC error goes with HTTP 200, as A2A servers send theirs (a client reads the
+    /// error, not the status), except a missing key (401) and a limit (429), whose HTTP
+    /// meaning clients act on; a REST error with its HTTP status.
+    fn response(&self, binding: Binding, version: Version, id: &Value) -> Response {
+        let (status, body) = match binding {
+            Binding::JsonRpc => {
+                let status = if matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS) { self.status } else { StatusCode::OK };
+                (status, proto::rpc_error(version, id.clone(), self.code, &self.message))
+            }
+            Binding::Rest => (self.status, proto::rest_error(version, self.status.as_u16(), self.code, &self.message)),
+        };
+        let mut r = json_body(status, &body);
+        for (k, v) in &self.headers {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"weir\""));
+        }
+        r
+    }
+}
+
+fn json_body(status: StatusCode, body: &Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// What a request is, read once.
+struct Parsed {
+    binding: Binding,
+    version: Version,
+    op: Operation,
+    /// The JSON-RPC method, or the REST method and path.
+    method: String,
+    id: Value,
+    /// JSON-RPC params, or the REST body (`Null` when empty).
+    params: Value,
+    task: Option<String>,
+}
+
+async fn handle(state: AppState, name: String, rest: String, req: Request) -> Response {
+    let started = Instant::now();
+    let rt = state.runtime.load_full();
+    let cfg = &rt.config.a2a;
+    let (parts, body) = req.into_parts();
+    let guess = if parts.method == Method::POST && rest.is_empty() { Binding::JsonRpc } else { Binding::Rest };
+    let version_guess = Version::from_header(parts.headers.get("a2a-version").and_then(|v| v.to_str().ok())).unwrap_or(Version::V10);
+    let Some(agent) = cfg.agents.iter().find(|a| a.name == name) else {
+        return Refusal::new(StatusCode::NOT_FOUND, jsonrpc::INVALID_REQUEST, "unknown_agent", format!("no agent `{}` is registered at Weir", crate::audit::clip(&name))).response(guess, version_guess, &Value::Null);
+    };
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    if parts.method == Method::GET && CARD_PATHS.contains(&rest.as_str()) {
+        return serve_card(&state, agent, cfg, &parts.headers, peer, &rt.config.trusted_proxies).await;
+    }
+    let principal = match state.keys.authenticate(&parts.headers) {
+        Ok(p) => p,
+        Err(e) => return Refusal::new(StatusCode::UNAUTHORIZED, proto::UNAUTHORIZED, "unauthorized", e.message()).response(guess, version_guess, &Value::Null),
+    };
+    let body = match read_body(body, cfg.max_message_bytes).await {
+        Ok(b) => b,
+        Err(r) => return r.response(guess, version_guess, &Value::Null),
+    };
+    let parsed = match parse(&parts.method, &rest, &parts.headers, &body) {
+        Ok(p) => p,
+        Err(e) => return e.0.response(e.1, version_guess, &e.2),
+    };
+    let caller = Caller {
+        agent_id: &principal.agent_id,
+        agent_name: &principal.agent_name,
+        key_id: Some(&principal.key_id),
+        end_user: crate::call::header_str(&parts.headers, "x-weir-user"),
+    };
+    let request_id = crate::call::RequestId::new();
+    let context_id = proto::request_context(&parsed.params);
+    let mut rec = A2aRecord::begin(&state, &caller, &agent.name, &parsed.method, parsed.version, context_id.as_deref(), &parts.headers, &request_id.id, started);
+    if let Some(p) = peer {
+        rec.set_client_ip(crate::state::client_ip(p, &parts.headers, &rt.config.trusted_proxies));
+    }
+    if let Some(t) = &parsed.task {
+        rec.named_task(t);
+    }
+    rec.set_request(body.clone());
+    let call = Call { state: &state, cfg, agent, caller: &caller, parsed: &parsed, headers: &parts.headers, query: parts.uri.query(), rest: &rest, peer: peer.map(|p| p.ip()), trusted: &rt.config.trusted_proxies };
+    let resp = call.run(rec, body).await;
+    request_id.stamp(resp)
+}
+
+async fn read_body(body: Body, max: usize) -> Result<Bytes, Refusal> {
+    match axum::body::to_bytes(body, max).await {
+        Ok(b) => Ok(b),
+        Err(_) => Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, jsonrpc::INVALID_REQUEST, "body_too_large", format!("the request is larger than the {max}-byte limit"))),
+    }
+}
+
+type ParseError = Box<(Refusal, Binding, Value)>;
+
+fn parse(method: &Method, rest: &str, headers: &HeaderMap, body: &Bytes) -> Result<Parsed, ParseError> {
+    let header_version = headers.get("a2a-version").and_then(|v| v.to_str().ok());
+    let unsupported = |b: Binding, id: Value| {
+        let r = Refusal::new(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("A2A version `{}` is not supported (Weir speaks 0.3 and 1.0)", crate::audit::clip(header_version.unwrap_or(""))));
+        Box::new((r, b, id))
+    };
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if *method == Method::POST && matches!(first, Some(b'{') | Some(b'[')) {
+        let msg: Value = serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::JsonRpc, Value::Null)))?;
+        if msg.get("jsonrpc").is_some() || msg.is_array() {
+            let id = jsonrpc::id(&msg);
+            if msg.is_array() {
+                return Err(Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "A2A takes one JSON-RPC request at a time, not a batch"), Binding::JsonRpc, Value::Null)));
+            }
+            let name = msg.get("method").and_then(Value::as_str).ok_or_else(|| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "a JSON-RPC request needs a `method`"), Binding::JsonRpc, id.clone())))?;
+            let (op, by_name) = proto::rpc_operation(name).unwrap_or((Operation::Other, Version::V03));
+            // A caller that sends no `A2A-Version` speaks 0.3, unless its method is v1.0's.
+            let version = match header_version.filter(|h| !h.trim().is_empty()) {
+                Some(_) => Version::from_header(header_version).ok_or_else(|| unsupported(Binding::JsonRpc, id.clone()))?,
+                None => by_name,
+            };
+            let params = msg.get("params").cloned().unwrap_or(Value::Null);
+            let task = proto::rpc_task(op, params.as_object());
+            return Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, task });
+        }
+    }
+    let version = Version::from_header(header_version).ok_or_else(|| unsupported(Binding::Rest, Value::Null))?;
+    let (op, task) = proto::rest_operation(method, rest);
+    let params = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::Rest, Value::Null)))?
+    };
+    Ok(Parsed { binding: Binding::Rest, version, op, method: format!("{method} {}", crate::audit::clip(rest)), id: Value::Null, params, task })
+}
+
+enum Relayed {
+    Whole(Response),
+    /// The target's own error answer, relayed as it came: recorded as an error.
+    Failed(Response, &'static str, String),
+}
+
+struct Call<'a> {
+    state: &'a AppState,
+    cfg: &'a A2aConfig,
+    agent: &'a A2aAgent,
+    caller: &'a Caller<'a>,
+    parsed: &'a Parsed,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    rest: &'a str,
+    peer: Option<IpAddr>,
+    trusted: &'a [IpAddr],
+}
+
+impl Call<'_> {
+    /// The request, relayed and recorded (a stream's record ends with the stream).
+    async fn run(&self, mut rec: A2aRecord, body: Bytes) -> Response {
+        let (body, card, policy) = match self.admit(&mut rec, body).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => return self.refused(rec, &refusal),
+        };
+        let resp = match self.send(&rec, card.as_deref(), body).await {
+            Ok(resp) => resp,
+            Err(refusal) => return self.refused(rec, &refusal),
+        };
+        let is_sse = resp.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream"));
+        if is_sse {
+            rec.set_streamed();
+            return super::stream::relay(self.owned(), resp, policy, rec);
+        }
+        match self.whole(&mut rec, resp, policy).await {
+            Ok(Relayed::Whole(resp)) => {
+                rec.finish_ok(self.state, resp.status().as_u16());
+                resp
+            }
+            Ok(Relayed::Failed(resp, error_type, message)) => {
+                rec.finish_error(self.state, resp.status().as_u16(), error_type, Some(message));
+                resp
+            }
+            Err(refusal) => self.refused(rec, &refusal),
+        }
+    }
+
+    fn refused(&self, rec: A2aRecord, refusal: &Refusal) -> Response {
+        let resp = refusal.response(self.parsed.binding, self.parsed.version, &self.parsed.id);
+        rec.finish_error(self.state, resp.status().as_u16(), refusal.error_type, Some(refusal.message.clone()));
+        resp
+    }
+
+    /// Everything decided before the target is called: the body that goes on, the card, and
+    /// the guardrail policy for the answer.
+    async fn admit(&self, rec: &mut A2aRecord, body: Bytes) -> Result<(Bytes, Option<Arc<CardEntry>>, Option<Policy>), Refusal> {
+        let (state, cfg, agent, p) = (self.state, self.cfg, self.agent, self.parsed);
+        let card = match state.a2a.card(agent, cfg).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(agent = %agent.name, error = %e, "relaying without the agent's card");
+                None
+            }
+        };
+        if let Some(c) = card.as_ref().filter(|c| !c.versions.is_empty() && !c.versions.contains(&p.version)) {
+            let spoken: Vec<&str> = c.versions.iter().map(|v| v.as_str()).collect();
+            return Err(Refusal::new(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("agent `{}` does not speak A2A {} (it speaks {})", agent.name, p.version.as_str(), spoken.join(", "))));
+        }
+        if let Err(refusal) = state.limiter.admit_a2a(self.caller.agent_id, self.caller.agent_name, 1).await {
+            let status = match &refusal {
+                crate::limits::Refusal::Exceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+                crate::limits::Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let mut r = Refusal::new(status, proto::RATE_LIMITED, "limit_exceeded", refusal.message());
+            if let crate::limits::Refusal::Exceeded { headers, .. } = refusal {
+                r.headers = headers.into_iter().filter_map(|(k, v)| Some((HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(&v).ok()?))).collect();
+            }
+            return Err(r);
+        }
+        self.authorize(rec, card.as_deref().map(|c| &c.card))?;
+        if let Some(task) = &p.task {
+            // Only a task this caller created may be read, cancelled, followed or continued.
+            let mine = state.a2a.owners.is_owner(&agent.name, task, self.caller.agent_id, cfg.task_ttl).await.map_err(|e| {
+                tracing::error!(error = %e, "task owners unavailable");
+                Refusal::new(StatusCode::SERVICE_UNAVAILABLE, proto::AGENT_UNAVAILABLE, "store_unavailable", "Weir cannot check who owns the task right now; try again")
+            })?;
+            if !mine {
+                return Err(Refusal::new(StatusCode::NOT_FOUND, proto::TASK_NOT_FOUND, "task_not_found", "task not found"));
+            }
+        }
+        for url in proto::push_urls(&p.params) {
+            super::webhooks::check(&url, cfg.allow_private_webhooks).await.map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_PARAMS, "webhook_refused", m))?;
+        }
+        let policy = self.policy();
+        let body = match (&policy, p.op.sends_message()) {
+            (Some(policy), true) => self.guard_request(policy, rec, body).await?,
+            _ => body,
+        };
+        Ok((body, card, policy))
+    }
+
+    fn policy(&self) -> Option<Policy> {
+        let rt = self.state.runtime.load();
+        (!rt.config.guardrails.is_empty()).then(|| self.state.guard_overrides.policy(&rt.config.guardrails, "", self.caller.agent_id))
+    }
+
+    fn guard_context(&self) -> crate::guard::webhook::Context {
+        crate::guard::webhook::Context { agent: self.caller.agent_name.to_string(), user: self.caller.end_user.clone(), model: None }
+    }
+
+    /// Who may call whom: the rules, with the skill the message names (or the target's only
+    /// one). Requests that carry no message (a task's reads, cancels) need a rule that lets the
+    /// caller reach the target at all.
+    fn authorize(&self, rec: &mut A2aRecord, card: Option<&Value>) -> Result<(), Refusal> {
+        let rules = &self.cfg.rules;
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let skill = if self.parsed.op.sends_message() {
+            proto::skill_of(&self.parsed.params).or_else(|| card.and_then(only_skill))
+        } else {
+            None
+        };
+        if let Some(s) = &skill {
+            rec.set_skill(s);
+        }
+        let decision = rules::decide(rules, self.caller.agent_name, &self.agent.name, skill.as_deref(), self.parsed.op.sends_message());
+        match decision {
+            Decision::Allow(rule) => {
+                rec.set_decision(true, Some(rule));
+                Ok(())
+            }
+            Decision::Deny(why) => {
+                rec.set_decision(false, None);
+                Err(Refusal::new(StatusCode::FORBIDDEN, proto::DENIED_BY_POLICY, "denied_by_policy", why))
+            }
+        }
+    }
+
+    async fn guard_request(&self, policy: &Policy, rec: &mut A2aRecord, body: Bytes) -> Result<Bytes, Refusal> {
+        let mut doc: Value = match self.parsed.binding {
+            Binding::JsonRpc => serde_json::from_slice(&body).unwrap_or(Value::Null),
+            Binding::Rest => self.parsed.params.clone(),
+        };
+        let root = if self.parsed.binding == Binding::JsonRpc { "/params" } else { "" };
+        let Some(scope) = doc.pointer(root).and_then(proto::message_of) else { return Ok(body) };
+        let mut pointers = Vec::new();
+        proto::text_parts(scope, &mut String::new(), &mut pointers);
+        let base = format!("{root}/{}", if doc.pointer(&format!("{root}/message")).is_some() { "message" } else { "request" });
+        let pointers: Vec<String> = pointers.into_iter().map(|p| format!("{base}{p}")).collect();
+        match guard_texts(policy, Direction::Request, &mut doc, &pointers, &self.guard_context(), rec).await {
+            GuardOutcome::Unchanged => Ok(body),
+            GuardOutcome::Masked => {
+                rec.set_request(Bytes::from(doc.to_string()));
+                Ok(Bytes::from(doc.to_string()))
+            }
+            GuardOutcome::Blocked(m) => Err(Refusal::new(StatusCode::FORBIDDEN, proto::DENIED_BY_POLICY, "guardrail_blocked", m)),
+        }
+    }
+
+    /// The request as the target gets it: its binding's path below the interface the caller
+    /// used, the caller's `A2A-*` headers and trace, the target's own credentials.
+    async fn send(&self, rec: &A2aRecord, card: Option<&CardEntry>, body: Bytes) -> Result<UpstreamResponse, Refusal> {
+        let (state, cfg, agent) = (self.state, self.cfg, self.agent);
+        let default_routes;
+        let routes = match card {
+            Some(c) => &c.routes,
+            None => {
+                default_routes = card::Routes::of(&agent.base_url, &Value::Null);
+                &default_routes
+            }
+        };
+        let (url, remainder) = routes.upstream(self.rest);
+        let (origin, base_path) = split_url(url);
+        let path = format!("{base_path}{remainder}");
+        let path = if path.is_empty() { "/".to_string() } else { path };
+        let transport = state.a2a.transport(agent, origin, cfg).map_err(|e| {
+            tracing::error!(agent = %agent.name, error = %e, "cannot reach the agent");
+            Refusal::new(StatusCode::BAD_GATEWAY, proto::AGENT_UNAVAILABLE, "upstream_unavailable", format!("agent `{}` cannot be reached", agent.name))
+        })?;
+        let mut headers = HeaderMap::new();
+        for name in [header::CONTENT_TYPE, header::ACCEPT, A2A_VERSION, A2A_EXTENSIONS, X_A2A_EXTENSIONS, header::USER_AGENT] {
+            for v in self.headers.get_all(&name) {
+                headers.append(name.clone(), v.clone());
+            }
+        }
+        if !headers.contains_key(header::CONTENT_TYPE) && !body.is_empty() {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        // This call's span continues the caller's `traceparent`; the target continues it.
+        crate::telemetry::inject_context(rec.context(), &mut headers);
+        for (k, v) in &agent.headers {
+            headers.insert(k.clone(), v.clone());
+        }
+        transport.send(self.method_for_target(), &path, self.query, headers, body).await.map_err(|e| {
+            tracing::warn!(agent = %agent.name, error = %e, "A2A request failed");
+            let (status, ty) = if e.is_timeout() { (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout") } else { (StatusCode::BAD_GATEWAY, "upstream_unavailable") };
+            Refusal::new(status, proto::AGENT_UNAVAILABLE, ty, format!("agent `{}` did not answer", agent.name))
+        })
+    }
+
+    /// A whole (not streamed) answer, read, checked and passed on.
+    async fn whole(&self, rec: &mut A2aRecord, resp: UpstreamResponse, policy: Option<Policy>) -> Result<Relayed, Refusal> {
+        let (cfg, agent, p) = (self.cfg, self.agent, self.parsed);
+        let status = resp.status;
+        let resp_headers = resp.headers;
+        let raw = resp.body.with_chunk_timeout(cfg.stream_idle).collect(cfg.max_answer_bytes).await.map_err(|e| {
+            tracing::warn!(agent = %agent.name, error = %e, "reading the agent's answer failed");
+            Refusal::new(StatusCode::BAD_GATEWAY, proto::INVALID_AGENT_RESPONSE, "upstream_broken", format!("agent `{}` broke off its answer", agent.name))
+        })?;
+        let mut answer: Value = match serde_json::from_slice(&raw) {
+            Ok(v) => v,
+            Err(_) if !status.is_success() => {
+                return Ok(Relayed::Failed(relay_head(status, &resp_headers, raw), "upstream_error", format!("agent answered HTTP {}", status.as_u16())));
+            }
+            Err(_) => return Err(Refusal::new(StatusCode::BAD_GATEWAY, proto::INVALID_AGENT_RESPONSE, "invalid_agent_response", format!("agent `{}` answered something that is not JSON", agent.name))),
+        };
+        let rpc_error = p.binding == Binding::JsonRpc && answer.get("error").is_some_and(|e| !e.is_null());
+        if !status.is_success() || rpc_error {
+            let message = super::record::error_message(&answer).unwrap_or_else(|| format!("agent answered HTTP {}", status.as_u16()));
+            rec.set_response(raw.clone());
+            return Ok(Relayed::Failed(relay_head(status, &resp_headers, raw), "upstream_error", message));
+        }
+        let root = if p.binding == Binding::JsonRpc { "/result" } else { "" };
+        let mut changed = self.after_answer(rec, &mut answer, root).await?;
+        if let Some(policy) = &policy {
+            match self.guard_answer(policy, rec, &mut answer, root).await {
+                GuardOutcome::Unchanged => {}
+                GuardOutcome::Masked => changed = true,
+                GuardOutcome::Blocked(m) => return Err(Refusal::new(StatusCode::FORBIDDEN, proto::DENIED_BY_POLICY, "guardrail_blocked", m)),
+            }
+        }
+        let out = if changed { Bytes::from(answer.to_string()) } else { raw };
+        rec.set_response(out.clone());
+        Ok(Relayed::Whole(relay_head(status, &resp_headers, out)))
+    }
+
+    /// REST keeps the caller's method; JSON-RPC is always POST.
+    fn method_for_target(&self) -> Method {
+        match self.parsed.binding {
+            Binding::JsonRpc => Method::POST,
+            Binding::Rest => self.parsed.method.split(' ').next().and_then(|m| m.parse().ok()).unwrap_or(Method::GET),
+        }
+    }
+
+    /// What an answer changes at Weir: a new task's owner, the caller's tasks only in a list,
+    /// the extended card pointing at Weir. Returns whether the answer was changed.
+    async fn after_answer(&self, rec: &mut A2aRecord, answer: &mut Value, root: &str) -> Result<bool, Refusal> {
+        let (state, cfg, p) = (self.state, self.cfg, self.parsed);
+        let Some(result) = answer.pointer_mut(root) else { return Ok(false) };
+        match p.op {
+            Operation::ListTasks => {
+                let Some(tasks) = result.get_mut("tasks").and_then(Value::as_array_mut) else { return Ok(false) };
+                let ids: Vec<String> = tasks.iter().map(|t| t.get("id").and_then(Value::as_str).unwrap_or("").to_string()).collect();
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let owners = state.a2a.owners.owners(&self.agent.name, &refs, cfg.task_ttl).await.map_err(|e| {
+                    tracing::error!(error = %e, "task owners unavailable");
+                    Refusal::new(StatusCode::SERVICE_UNAVAILABLE, proto::AGENT_UNAVAILABLE, "store_unavailable", "Weir cannot check who owns the tasks right now; try again")
+                })?;
+                let before = tasks.len();
+                let mut keep = owners.into_iter().map(|o| o.as_deref() == Some(self.caller.agent_id));
+                tasks.retain(|_| keep.next().unwrap_or(false));
+                let after = tasks.len();
+                if after != before {
+                    if let Some(total) = result.get_mut("totalSize") {
+                        *total = json!(after);
+                    }
+                }
+                Ok(after != before)
+            }
+            Operation::ExtendedCard => {
+                let entry_routes = state.a2a.cached(self.agent).map(|c| c.routes.clone()).unwrap_or_else(|| card::Routes::of(&self.agent.base_url, result));
+                let routes = card::Routes::of(&self.agent.base_url, result);
+                let routes = if routes == card::Routes::default() { entry_routes } else { routes };
+                let base = self.weir_base();
+                *result = card::rewrite(result, &routes, &base);
+                Ok(true)
+            }
+            _ => {
+                let facts = proto::task_facts(result);
+                self.claim(rec, &facts).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// A task the answer reports becomes the caller's (when it is new).
+    async fn claim(&self, rec: &mut A2aRecord, facts: &TaskFacts) -> Result<(), Refusal> {
+        rec.task(facts);
+        let Some(task) = &facts.task_id else { return Ok(()) };
+        if !self.parsed.op.sends_message() {
+            return Ok(());
+        }
+        match self.state.a2a.owners.claim(&self.agent.name, task, self.caller.agent_id, self.cfg.task_ttl).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refusal::new(StatusCode::NOT_FOUND, proto::TASK_NOT_FOUND, "task_not_found", "task not found")),
+            Err(e) => {
+                tracing::error!(error = %e, "task owner not recorded");
+                Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, proto::AGENT_UNAVAILABLE, "store_unavailable", "Weir cannot record the task's owner right now; try again"))
+            }
+        }
+    }
+
+    async fn guard_answer(&self, policy: &Policy, rec: &mut A2aRecord, answer: &mut Value, root: &str) -> GuardOutcome {
+        let Some(result) = answer.pointer(root) else { return GuardOutcome::Unchanged };
+        let mut pointers = Vec::new();
+        proto::text_parts(result, &mut String::new(), &mut pointers);
+        let pointers: Vec<String> = pointers.into_iter().map(|p| format!("{root}{p}")).collect();
+        guard_texts(policy, Direction::Response, answer, &pointers, &self.guard_context(), rec).await
+    }
+
+    fn weir_base(&self) -> String {
+        weir_base(self.cfg, self.headers, self.peer, self.trusted, &self.agent.name)
+    }
+
+    fn owned(&self) -> super::stream::StreamCall {
+        super::stream::StreamCall {
+            state: self.state.clone(),
+            target: self.agent.name.clone(),
+            caller: self.caller.agent_id.to_string(),
+            caller_name: self.caller.agent_name.to_string(),
+            end_user: self.caller.end_user.clone(),
+            binding: self.parsed.binding,
+            version: self.parsed.version,
+            id: self.parsed.id.clone(),
+            claims: self.parsed.op.sends_message(),
+            task_ttl: self.cfg.task_ttl,
+            idle: self.cfg.stream_idle,
+            max_event: self.cfg.max_answer_bytes,
+        }
+    }
+}
+
+/// The target's only skill, when its card lists exactly one.
+fn only_skill(card: &Value) -> Option<String> {
+    match card.get("skills").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([one]) => one.get("id").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+fn relay_head(status: StatusCode, upstream: &HeaderMap, body: Bytes) -> Response {
+    let mut r = (status, body).into_response();
+    for name in [header::CONTENT_TYPE, A2A_VERSION, A2A_EXTENSIONS, X_A2A_EXTENSIONS] {
+        if let Some(v) = upstream.get(&name) {
+            r.headers_mut().insert(name, v.clone());
+        }
+    }
+    r
+}
+
+pub(super) enum GuardOutcome {
+    Unchanged,
+    Masked,
+    Blocked(String),
+}
+
+/// Checks the texts at `pointers` of `doc` as one document (a JSON list of the texts), masking
+/// them in place unless the policy blocks.
+pub(super) async fn guard_texts(policy: &Policy, dir: Direction, doc: &mut Value, pointers: &[String], cx: &crate::guard::webhook::Context, rec: &mut A2aRecord) -> GuardOutcome {
+    if pointers.is_empty() {
+        return GuardOutcome::Unchanged;
+    }
+    let texts: Vec<Value> = pointers.iter().map(|p| doc.pointer(p).cloned().unwrap_or(Value::Null)).collect();
+    let raw = Value::Array(texts).to_string();
+    let checked = policy.check_document(dir, &raw, cx).await;
+    rec.guarded(&checked.verdict);
+    let what = if dir == Direction::Request { "the message" } else { "the agent's answer" };
+    if let Some(m) = checked.verdict.refusal(what) {
+        return GuardOutcome::Blocked(m);
+    }
+    let Some(out) = checked.outgoing.and_then(|o| serde_json::from_str::<Vec<Value>>(&o).ok()) else { return GuardOutcome::Unchanged };
+    for (p, v) in pointers.iter().zip(out) {
+        if let Some(slot) = doc.pointer_mut(p) {
+            *slot = v;
+        }
+    }
+    GuardOutcome::Masked
+}
+
+/// `https://weir.example.com/a2a/{agent}`: where callers reach this agent through Weir.
+fn weir_base(cfg: &A2aConfig, headers: &HeaderMap, peer: Option<IpAddr>, trusted: &[IpAddr], agent: &str) -> String {
+    let from_proxy = peer.is_some_and(|p| trusted.contains(&p));
+    let forwarded_host = from_proxy.then(|| headers.get("x-forwarded-host").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next_back()).map(str::trim)).flatten();
+    let https = peer.is_some_and(|p| crate::state::forwarded_https(p, headers, trusted));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    format!("{}/a2a/{agent}", card::public_base(cfg.public_url.as_deref(), host, forwarded_host, https))
+}
+
+async fn serve_card(state: &AppState, agent: &A2aAgent, cfg: &A2aConfig, headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpAddr]) -> Response {
+    let entry = match state.a2a.card(agent, cfg).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(agent = %agent.name, error = %e, "agent card unavailable");
+            return json_body(StatusCode::BAD_GATEWAY, &proto::rest_error(Version::V10, 502, proto::AGENT_UNAVAILABLE, &format!("the card of agent `{}` cannot be fetched", agent.name)));
+        }
+    };
+    let base = weir_base(cfg, headers, peer.map(|p| p.ip()), trusted, &agent.name);
+    let out = card::rewrite(&entry.card, &entry.routes, &base);
+    let mut r = json_body(StatusCode::OK, &out);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}

@@ -1,0 +1,201 @@
+//! What every A2A request shares: the target agents' cards (fetched from the agents, kept as
+//! their `Cache-Control` says and revalidated with their `ETag`), the connections to them, and
+//! who owns which task.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use serde_json::Value;
+
+use super::card::{self, Routes};
+use super::protocol::Version;
+use super::tasks::TaskOwners;
+use crate::config::{A2aAgent, A2aConfig};
+use crate::llm::Transport;
+
+/// An agent's card as last fetched.
+pub struct CardEntry {
+    pub card: Value,
+    pub routes: Routes,
+    pub versions: Vec<Version>,
+    etag: Option<HeaderValue>,
+    fresh_until: Instant,
+    /// The card URL and base URL it was fetched for (a reload that moves the agent drops it).
+    source: (String, String),
+}
+
+impl CardEntry {
+    pub fn is_fresh(&self) -> bool {
+        Instant::now() < self.fresh_until
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("the agent's card could not be fetched: {0}")]
+    Fetch(String),
+    #[error("the agent's card answered HTTP {0}")]
+    Status(u16),
+    #[error("the agent's card is not a JSON object")]
+    Invalid,
+}
+
+pub struct A2aGateway {
+    cards: Mutex<HashMap<String, Arc<CardEntry>>>,
+    /// One refresh of a card at a time per agent.
+    refreshing: tokio::sync::Mutex<()>,
+    transports: Mutex<HashMap<String, Arc<Transport>>>,
+    http: reqwest::Client,
+    pub owners: TaskOwners,
+}
+
+impl A2aGateway {
+    pub fn new(config: &A2aConfig, redis: Option<(&str, &str)>) -> anyhow::Result<Self> {
+        let owners = match redis {
+            Some((url, prefix)) => TaskOwners::redis(url, prefix)?,
+            None => TaskOwners::memory(config.max_tasks),
+        };
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(15)).build()?;
+        Ok(Self { cards: Mutex::new(HashMap::new()), refreshing: tokio::sync::Mutex::new(()), transports: Mutex::new(HashMap::new()), http, owners })
+    }
+
+    /// The card as cached, fresh or not (the relay takes a stale card's routes rather than
+    /// wait for the agent).
+    pub fn cached(&self, agent: &A2aAgent) -> Option<Arc<CardEntry>> {
+        let cards = self.cards.lock().unwrap_or_else(|p| p.into_inner());
+        cards.get(&agent.name).filter(|e| e.source == (agent.card_url.clone(), agent.base_url.clone())).cloned()
+    }
+
+    /// The card, fetched when none is cached or the cached one is stale. A stale card is kept
+    /// when the agent cannot be reached (and said so in the log).
+    pub async fn card(&self, agent: &A2aAgent, config: &A2aConfig) -> Result<Arc<CardEntry>, CardError> {
+        if let Some(e) = self.cached(agent).filter(|e| e.is_fresh()) {
+            return Ok(e);
+        }
+        let _one = self.refreshing.lock().await;
+        let old = self.cached(agent);
+        if let Some(e) = old.as_ref().filter(|e| e.is_fresh()) {
+            return Ok(e.clone());
+        }
+        match self.fetch(agent, config, old.as_deref()).await {
+            Ok(e) => {
+                let e = Arc::new(e);
+                self.cards.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.name.clone(), e.clone());
+                Ok(e)
+            }
+            Err(err) => match old {
+                Some(o) => {
+                    tracing::warn!(agent = %agent.name, error = %err, "serving the agent's last card");
+                    Ok(o)
+                }
+                None => Err(err),
+            },
+        }
+    }
+
+    async fn fetch(&self, agent: &A2aAgent, config: &A2aConfig, old: Option<&CardEntry>) -> Result<CardEntry, CardError> {
+        let mut req = self.http.get(&agent.card_url).header(header::ACCEPT, "application/json");
+        for (k, v) in &agent.headers {
+            req = req.header(k, v);
+        }
+        if let Some(tag) = old.and_then(|o| o.etag.as_ref()) {
+            req = req.header(header::IF_NONE_MATCH, tag);
+        }
+        let resp = req.send().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))?;
+        let ttl = freshness(resp.headers(), config.card_ttl);
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            if let Some(o) = old {
+                return Ok(CardEntry { card: o.card.clone(), routes: o.routes.clone(), versions: o.versions.clone(), etag: o.etag.clone(), fresh_until: Instant::now() + ttl, source: o.source.clone() });
+            }
+        }
+        if !resp.status().is_success() {
+            return Err(CardError::Status(resp.status().as_u16()));
+        }
+        let etag = resp.headers().get(header::ETAG).cloned();
+        let body = resp.bytes().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))?;
+        if body.len() > config.max_answer_bytes {
+            return Err(CardError::Invalid);
+        }
+        let card: Value = serde_json::from_slice(&body).map_err(|_| CardError::Invalid)?;
+        if !card.is_object() {
+            return Err(CardError::Invalid);
+        }
+        let routes = Routes::of(&agent.base_url, &card);
+        let versions = card::versions(&card);
+        Ok(CardEntry { card, routes, versions, etag, fresh_until: Instant::now() + ttl, source: (agent.card_url.clone(), agent.base_url.clone()) })
+    }
+
+    /// The connection pool for an origin (`scheme://host[:port]`) of `agent`.
+    pub fn transport(&self, agent: &A2aAgent, origin: &str, config: &A2aConfig) -> Result<Arc<Transport>, String> {
+        let key = format!("{origin} {}", agent.proxy.as_deref().unwrap_or(""));
+        let mut map = self.transports.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = map.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(Transport::new(origin, Duration::from_secs(5), config.request_timeout, agent.proxy.as_deref())?);
+        // Bounded: origins come from agents' cards.
+        if map.len() >= 1024 {
+            map.clear();
+        }
+        map.insert(key, t.clone());
+        Ok(t)
+    }
+
+    /// Forgets the cards of agents no longer configured (after a reload).
+    pub fn retain(&self, agents: &[A2aAgent]) {
+        self.cards.lock().unwrap_or_else(|p| p.into_inner()).retain(|name, _| agents.iter().any(|a| &a.name == name));
+    }
+}
+
+/// How long a response may be kept: its `max-age` (none for `no-store`/`no-cache`), within
+/// `most`; `most` when it says nothing.
+fn freshness(headers: &HeaderMap, most: Duration) -> Duration {
+    let Some(cc) = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) else { return most };
+    let mut age = None;
+    for d in cc.split(',').map(str::trim) {
+        let d = d.to_ascii_lowercase();
+        if d == "no-store" || d == "no-cache" {
+            return Duration::ZERO;
+        }
+        if let Some(v) = d.strip_prefix("max-age=") {
+            age = v.trim_matches('"').parse::<u64>().ok();
+        }
+    }
+    age.map_or(most, |a| Duration::from_secs(a).min(most))
+}
+
+/// `scheme://host[:port]` of a URL, and its path (no trailing slash).
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => (&url[..after_scheme + i], url[after_scheme + i..].trim_end_matches('/')),
+        None => (url, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cards_freshness_follows_cache_control_within_the_configured_most() {
+        let most = Duration::from_secs(300);
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+            h
+        };
+        assert_eq!(freshness(&HeaderMap::new(), most), most);
+        assert_eq!(freshness(&with("public, max-age=60"), most), Duration::from_secs(60));
+        assert_eq!(freshness(&with("max-age=86400"), most), most);
+        assert_eq!(freshness(&with("no-cache"), most), Duration::ZERO);
+    }
+
+    #[test]
+    fn urls_split_into_origin_and_path() {
+        assert_eq!(split_url("http://h:9/a/b/"), ("http://h:9", "/a/b"));
+        assert_eq!(split_url("https://h"), ("https://h", ""));
+    }
+}
