@@ -4,6 +4,7 @@
 //!
 //! Pure data: no I/O, no server state.
 
+pub mod a2a;
 pub mod agents;
 pub mod approvals;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod overview;
 pub mod sessions;
 pub mod tools;
 
+pub use a2a::{A2aAgentPut, A2aAgentView, A2aCardSummary, A2aRegistry, A2aRuleView, A2aRulesPut, A2aSkill};
 pub use agents::{Agent, AgentBudgets, AgentDetail, AgentLimits, AgentOne, AgentsList, BudgetWindow, BudgetsList, CreatedKey, Key, KeyOne, KeysList, RateLimit};
 pub use approvals::{Approval, ApprovalOne, ApprovalStatus, ApprovalsPage};
 pub use audit::{AuditEvent, EventOne, EventsPage, Facets};

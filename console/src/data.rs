@@ -40,6 +40,8 @@ pub struct TraceFilter {
     pub tool: Option<String>,
     /// An MCP server.
     pub server: Option<String>,
+    /// An A2A target agent.
+    pub target: Option<String>,
     pub outcome: Option<String>,
     /// Calls a guardrail fired on: `any`, `flag`, `mask`, `block` or a guardrail's name.
     pub guardrail: Option<String>,
@@ -55,7 +57,7 @@ pub struct TraceFilter {
 impl TraceFilter {
     /// The non-empty filters as query pairs (the cursor left out).
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let fields: [(&'static str, &Option<String>); 13] = [
+        let fields: [(&'static str, &Option<String>); 14] = [
             ("agent", &self.agent),
             ("user", &self.user),
             ("session", &self.session),
@@ -63,6 +65,7 @@ impl TraceFilter {
             ("model", &self.model),
             ("tool", &self.tool),
             ("server", &self.server),
+            ("target", &self.target),
             ("outcome", &self.outcome),
             ("guardrail", &self.guardrail),
             ("status", &self.status),
@@ -162,4 +165,12 @@ pub trait ConsoleData: Send + Sync + 'static {
     /// Every MCP tool seen, with findings, pins and diffs (`GET /api/v1/tools`).
     async fn tools(&self) -> DataResult<Vec<ToolView>>;
     async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()>;
+
+    /// The A2A registry: agents (with what their cards say) and rules.
+    async fn a2a(&self) -> DataResult<weir_api::A2aRegistry>;
+    /// Registers an agent by its base URL or card URL (`url`).
+    async fn register_a2a_agent(&self, name: &str, url: &str) -> DataResult<()>;
+    async fn remove_a2a_agent(&self, name: &str) -> DataResult<()>;
+    /// Replaces the rules set here (the config file's stay).
+    async fn set_a2a_rules(&self, rules: Vec<weir_api::A2aRuleView>) -> DataResult<()>;
 }

@@ -68,6 +68,11 @@ pub fn router(data: Arc<dyn ConsoleData>) -> Router {
         .route("/tools", get(tools))
         .route("/models", get(models))
         .route("/tools/{server}/{tool}/approve", post(approve_tool))
+        .route("/a2a", get(a2a_page))
+        .route("/a2a/agents", post(register_a2a_agent))
+        .route("/a2a/agents/{name}/delete", post(remove_a2a_agent))
+        .route("/a2a/rules", post(add_a2a_rule))
+        .route("/a2a/rules/{number}/delete", post(remove_a2a_rule))
         .with_state(Console { data })
 }
 
@@ -217,6 +222,9 @@ fn flash(code: Option<&str>) -> Option<String> {
             "guardrails" => "Guardrail actions set. Every replica applies them within 2 seconds.",
             "cache" => "Cache setting saved. Every replica applies it within 2 seconds.",
             "cache-purged" => "Cached answers purged.",
+            "a2a-agent" => "Agent registered. Every replica serves it within 2 seconds.",
+            "a2a-agent-removed" => "Agent removed. Every replica stops serving it within 2 seconds.",
+            "a2a-rules" => "Rules saved. Every replica applies them within 2 seconds.",
             _ => return None,
         }
         .to_string(),
@@ -832,6 +840,84 @@ async fn approve_tool(State(c): State<Console>, headers: HeaderMap, Path((server
     }
     match c.data.approve_tool(&server, &tool, &f.hash, "console").await {
         Ok(()) => done("/tools", "tool-approved"),
+        Err(e) => data_error(&e),
+    }
+}
+
+// -- agents called over A2A -------------------------------------------------------------------
+
+async fn a2a_page(State(c): State<Console>, SignedIn(op): SignedIn, headers: HeaderMap, Query(d): Query<Done>) -> Response {
+    match c.data.a2a().await {
+        Ok(reg) => {
+            let frame = c.frame(&op, flash(d.done.as_deref())).await;
+            html(StatusCode::OK, zoned(&headers, || pages::render(pages::shell("Agents called", "/a2a", frame, pages::a2a(&reg, &op.csrf)))))
+        }
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn register_a2a_agent(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let f = match operator_form(&c, &headers, &body).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    match c.data.register_a2a_agent(f.one("name").trim(), f.one("url").trim()).await {
+        Ok(()) => done("/a2a", "a2a-agent"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn remove_a2a_agent(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    if let Err(r) = operator_form(&c, &headers, &body).await {
+        return *r;
+    }
+    match c.data.remove_a2a_agent(&name).await {
+        Ok(()) => done("/a2a", "a2a-agent-removed"),
+        Err(e) => data_error(&e),
+    }
+}
+
+/// A comma-separated list typed into a form, empty parts left out.
+fn names(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// The rules set here (not the config file's), in order.
+async fn api_rules(c: &Console) -> Result<Vec<weir_api::A2aRuleView>, Response> {
+    match c.data.a2a().await {
+        Ok(reg) => Ok(reg.rules.into_iter().filter(|r| r.source == "api").collect()),
+        Err(e) => Err(data_error(&e)),
+    }
+}
+
+async fn add_a2a_rule(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let f = match operator_form(&c, &headers, &body).await {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let mut rules = match api_rules(&c).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let skills = names(f.one("skills"));
+    rules.push(weir_api::A2aRuleView { number: 0, source: "api".into(), agents: names(f.one("agents")), targets: names(f.one("targets")), skills: (!skills.is_empty()).then_some(skills) });
+    match c.data.set_a2a_rules(rules).await {
+        Ok(()) => done("/a2a", "a2a-rules"),
+        Err(e) => data_error(&e),
+    }
+}
+
+async fn remove_a2a_rule(State(c): State<Console>, headers: HeaderMap, Path(number): Path<usize>, body: axum::body::Bytes) -> Response {
+    if let Err(r) = operator_form(&c, &headers, &body).await {
+        return *r;
+    }
+    let mut rules = match api_rules(&c).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    rules.retain(|r| r.number != number);
+    match c.data.set_a2a_rules(rules).await {
+        Ok(()) => done("/a2a", "a2a-rules"),
         Err(e) => data_error(&e),
     }
 }

@@ -4,3 +4,24 @@ ALTER TABLE audit_events ADD COLUMN a2a_target TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_task_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_context_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_task_state TEXT;
+
+-- Target agents registered through the admin API or the console (those of the config file are
+-- not stored): the agent's base URL and card URL, and the headers sent to it (a JSON object).
+CREATE TABLE a2a_agents (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    card_url TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- Who may call whom, set through the admin API or the console, after the config file's rules:
+-- calling agents, target agents and skills (JSON lists of names or globs; skills NULL for any),
+-- in `position` order.
+CREATE TABLE a2a_rules (
+    position INTEGER PRIMARY KEY,
+    agents TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    skills TEXT,
+    updated_at INTEGER NOT NULL
+);

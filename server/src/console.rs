@@ -334,6 +334,24 @@ impl ConsoleData for GatewayConsole {
     async fn approve_tool(&self, server: &str, tool: &str, hash: &str, by: &str) -> DataResult<()> {
         self.run(Method::POST, &format!("/api/v1/tools/{}/{}/approve", enc(server), enc(tool)), Some(json!({"hash": hash, "by": by}))).await
     }
+
+    async fn a2a(&self) -> DataResult<weir_api::A2aRegistry> {
+        self.ok(Method::GET, "/api/v1/a2a", None).await
+    }
+
+    async fn register_a2a_agent(&self, name: &str, url: &str) -> DataResult<()> {
+        // A card's address ends in `.json`; anything else is the agent's base URL.
+        let body = if url.trim_end_matches('/').ends_with(".json") { json!({"card_url": url}) } else { json!({"url": url}) };
+        self.run(Method::PUT, &format!("/api/v1/a2a/agents/{}", enc(name)), Some(body)).await
+    }
+
+    async fn remove_a2a_agent(&self, name: &str) -> DataResult<()> {
+        self.run(Method::DELETE, &format!("/api/v1/a2a/agents/{}", enc(name)), None).await
+    }
+
+    async fn set_a2a_rules(&self, rules: Vec<weir_api::A2aRuleView>) -> DataResult<()> {
+        self.run(Method::PUT, "/api/v1/a2a/rules", Some(json!({"rules": rules}))).await
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The console's pages: Leptos views rendered to HTML on the server. Links and forms only —
 //! nothing needs JavaScript; charts are SVG drawn here ([`crate::charts`]).
 
+mod a2a;
 mod agents;
 mod approvals;
 mod overview;
@@ -8,6 +9,7 @@ mod sessions;
 mod tools;
 mod traces;
 
+pub use a2a::a2a;
 pub use agents::{agent, agents};
 pub use approvals::approvals;
 pub use overview::{model_cache, model_guardrails, models, overview};
@@ -58,7 +60,7 @@ pub struct Frame {
 
 /// The signed-in frame: navigation, sign-out, and the page's own content.
 pub fn shell(title: &str, active: &'static str, frame: Frame, body: impl IntoView + 'static) -> impl IntoView {
-    let nav = [("Overview", "/"), ("Traces", "/traces"), ("Sessions", "/sessions"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools"), ("Models", "/models")];
+    let nav = [("Overview", "/"), ("Traces", "/traces"), ("Sessions", "/sessions"), ("Agents", "/agents"), ("Approvals", "/approvals"), ("Tools", "/tools"), ("Agents called", "/a2a"), ("Models", "/models")];
     let pending = frame.pending.unwrap_or(0);
     let links = nav
         .into_iter()
@@ -236,6 +238,14 @@ fn what(e: &AuditEvent) -> String {
     match e.kind.as_str() {
         "llm" => format!("{op} {}", e.model_requested.as_deref().unwrap_or("")),
         "approval" => format!("approval {op}: {tool}"),
+        // An agent call: the agent called, the method, the task's state, a denial.
+        "a2a" => {
+            let target = e.a2a_target.as_deref().unwrap_or("");
+            let state = e.a2a_task_state.as_deref().map(|s| format!(" → {s}")).unwrap_or_default();
+            let skill = if tool.is_empty() { String::new() } else { format!(" ({tool})") };
+            let denied = if policy == "deny" { " [deny]" } else { "" };
+            format!("{target}: {op}{skill}{state}{denied}")
+        }
         // A tool call's policy decision, when it was not a plain allow.
         _ if !tool.is_empty() && !policy.is_empty() && policy != "allow" => format!("{op} {tool} [{policy}]"),
         _ if !tool.is_empty() => format!("{op} {tool}"),

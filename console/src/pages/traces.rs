@@ -107,7 +107,7 @@ pub fn traces(v: TracesView<'_>) -> impl IntoView {
     } else if filtered {
         "No calls match these filters.".to_string()
     } else {
-        format!("No traces yet — point an agent's base URL at {}/v1 (LLM) or its MCP client at {}/mcp.", v.gateway_url, v.gateway_url)
+        format!("No traces yet — point an agent's base URL at {}/v1 (LLM), its MCP client at {}/mcp, or its A2A client at {}/a2a/{{agent}}.", v.gateway_url, v.gateway_url, v.gateway_url)
     };
     let errors = v.errors;
     view! {
@@ -115,10 +115,11 @@ pub fn traces(v: TracesView<'_>) -> impl IntoView {
             {filter_input("agent", "agent", f.agent, Some("agents"), errors)}
             {filter_input("user", "user", f.user, None, errors)}
             {filter_input("session", "session", f.session, None, errors)}
-            {select_input("kind", "kind", f.kind, &["llm", "mcp", "approval"])}
+            {select_input("kind", "kind", f.kind, &["llm", "mcp", "a2a", "approval"])}
             {filter_input("model", "model", f.model, Some("models"), errors)}
             {filter_input("server", "server", f.server, Some("servers"), errors)}
             {filter_input("tool", "tool", f.tool, Some("tools"), errors)}
+            {filter_input("target", "A2A agent", f.target, None, errors)}
             {select_input("outcome", "outcome", f.outcome, &["ok", "error", "cancelled"])}
             {select_input("guardrail", "guardrail", f.guardrail, &["any", "flag", "mask", "block"])}
             {filter_input("status", "status", f.status, None, errors)}
@@ -178,6 +179,16 @@ fn bodies(e: &AuditEvent) -> impl IntoView {
     }
 }
 
+/// An A2A call's task and the state it was last reported in.
+fn a2a_task(e: &AuditEvent) -> String {
+    match (&e.a2a_task_id, &e.a2a_task_state) {
+        (Some(t), Some(s)) => format!("{t} ({s})"),
+        (Some(t), None) => t.clone(),
+        (None, Some(s)) => format!("({s})"),
+        (None, None) => String::new(),
+    }
+}
+
 pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
     let decision = e.kind == "approval";
     let why = reason(e);
@@ -194,7 +205,10 @@ pub fn event(e: &AuditEvent, findings: &ToolFindings) -> impl IntoView {
         ("provider", e.provider.clone().unwrap_or_default()),
         ("translated", translated(e)),
         ("MCP server", e.mcp_server.clone().unwrap_or_default()),
-        ("tool", e.tool_name.clone().unwrap_or_default()),
+        ("A2A agent called", e.a2a_target.clone().unwrap_or_default()),
+        (if e.kind == "a2a" { "skill" } else { "tool" }, e.tool_name.clone().unwrap_or_default()),
+        ("A2A task", a2a_task(e)),
+        ("A2A context", e.a2a_context_id.clone().unwrap_or_default()),
         ("policy", policy),
         ("approval", e.approval_id.clone().unwrap_or_default()),
         ("decided by", e.decided_by.clone().unwrap_or_default()),

@@ -105,6 +105,7 @@ pub fn versions(card: &Value) -> Vec<Version> {
     for i in card.get("supportedInterfaces").and_then(Value::as_array).into_iter().flatten() {
         add(i.get("protocolVersion").and_then(Value::as_str).unwrap_or("1.0"));
     }
+    out.sort();
     out
 }
 
@@ -276,7 +277,7 @@ mod tests {
         assert_eq!(out["securityRequirements"], json!([{"schemes": {"weir": {}}}]));
         assert!(out.get("security").is_none());
         assert!(out.get("url").is_none());
-        assert_eq!(versions(&card), vec![Version::V10, Version::V03]);
+        assert_eq!(versions(&card), vec![Version::V03, Version::V10]);
         assert_eq!(versions(&v03_card(base)), vec![Version::V03]);
     }
 

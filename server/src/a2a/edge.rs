@@ -62,12 +62,14 @@ impl Refusal {
     }
 
     /// A JSON-RPC error goes with HTTP 200, as A2A servers send theirs (a client reads the
-    /// error, not the status), except a missing key (401) and a limit (429), whose HTTP
-    /// meaning clients act on; a REST error with its HTTP status.
+    /// error, not the status), except where the HTTP meaning is what a client acts on: no such
+    /// agent (404), a missing key (401), a body too large (413), a limit (429). A REST error
+    /// goes with its HTTP status.
     fn response(&self, binding: Binding, version: Version, id: &Value) -> Response {
         let (status, body) = match binding {
             Binding::JsonRpc => {
-                let status = if matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS) { self.status } else { StatusCode::OK };
+                let kept = matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS) || self.error_type == "unknown_agent";
+                let status = if kept { self.status } else { StatusCode::OK };
                 (status, proto::rpc_error(version, id.clone(), self.code, &self.message))
             }
             Binding::Rest => (self.status, proto::rest_error(version, self.status.as_u16(), self.code, &self.message)),
@@ -109,7 +111,8 @@ async fn handle(state: AppState, name: String, rest: String, req: Request) -> Re
     let (parts, body) = req.into_parts();
     let guess = if parts.method == Method::POST && rest.is_empty() { Binding::JsonRpc } else { Binding::Rest };
     let version_guess = Version::from_header(parts.headers.get("a2a-version").and_then(|v| v.to_str().ok())).unwrap_or(Version::V10);
-    let Some(agent) = cfg.agents.iter().find(|a| a.name == name) else {
+    let stored = state.a2a.stored.load();
+    let Some(agent) = state.a2a.agent(cfg, &stored, &name) else {
         return Refusal::new(StatusCode::NOT_FOUND, jsonrpc::INVALID_REQUEST, "unknown_agent", format!("no agent `{}` is registered at Weir", crate::audit::clip(&name))).response(guess, version_guess, &Value::Null);
     };
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
@@ -309,8 +312,8 @@ impl Call<'_> {
     /// one). Requests that carry no message (a task's reads, cancels) need a rule that lets the
     /// caller reach the target at all.
     fn authorize(&self, rec: &mut A2aRecord, card: Option<&Value>) -> Result<(), Refusal> {
-        let rules = &self.cfg.rules;
-        if rules.is_empty() {
+        let stored = self.state.a2a.stored.load();
+        if self.cfg.rules.is_empty() && stored.rules.is_empty() {
             return Ok(());
         }
         let skill = if self.parsed.op.sends_message() {
@@ -321,7 +324,7 @@ impl Call<'_> {
         if let Some(s) = &skill {
             rec.set_skill(s);
         }
-        let decision = rules::decide(rules, self.caller.agent_name, &self.agent.name, skill.as_deref(), self.parsed.op.sends_message());
+        let decision = rules::decide(&self.cfg.rules, &stored.rules, self.caller.agent_name, &self.agent.name, skill.as_deref(), self.parsed.op.sends_message());
         match decision {
             Decision::Allow(rule) => {
                 rec.set_decision(true, Some(rule));

@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::card::{self, Routes};
 use super::protocol::Version;
 use super::tasks::TaskOwners;
-use crate::config::{A2aAgent, A2aConfig};
+use crate::config::{A2aAgent, A2aConfig, A2aRule};
+use crate::store::{A2aAgentRow, A2aRuleRow, Store, StoreError};
 use crate::llm::Transport;
 
 /// An agent's card as last fetched.
@@ -42,7 +43,60 @@ pub enum CardError {
     Invalid,
 }
 
+/// The agents and rules set through the admin API or the console (reloaded with the keys).
+#[derive(Default)]
+pub struct Stored {
+    pub agents: Vec<A2aAgent>,
+    pub rules: Vec<A2aRule>,
+}
+
+impl Stored {
+    /// The stored rows, validated as the config file's are; a row that does not validate (set
+    /// by an older version, say) is left out and logged.
+    pub fn of(agents: &[A2aAgentRow], rules: &[A2aRuleRow]) -> Self {
+        let mut out = Self::default();
+        for row in agents {
+            match agent_of_row(row) {
+                Ok(a) => out.agents.push(a),
+                Err(e) => tracing::warn!(agent = %row.name, error = %e, "stored A2A agent left out"),
+            }
+        }
+        for (i, r) in rules.iter().enumerate() {
+            match rule_of_row(r, i + 1) {
+                Ok(rule) => out.rules.push(rule),
+                Err(e) => tracing::warn!(rule = i + 1, error = %e, "stored A2A rule left out"),
+            }
+        }
+        out
+    }
+}
+
+/// An agent as the admin API sets it, checked as the config file's are.
+pub fn agent_of_row(row: &A2aAgentRow) -> Result<A2aAgent, String> {
+    crate::config::a2a::check_agent_name(&row.name)?;
+    let (base_url, card_url) = crate::config::a2a::agent_urls(Some(&row.url), Some(&row.card_url).filter(|c| !c.is_empty()).map(String::as_str))?;
+    let mut headers = Vec::new();
+    for (k, v) in &row.headers {
+        let name = axum::http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("`{k}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(v).map_err(|_| format!("the value of header `{k}` is not valid"))?;
+        headers.push((name, value));
+    }
+    Ok(A2aAgent { name: row.name.clone(), card_url, base_url, headers, proxy: None })
+}
+
+/// A rule as the admin API sets it.
+pub fn rule_of_row(row: &A2aRuleRow, number: usize) -> Result<A2aRule, String> {
+    use crate::mcp::policy::Glob;
+    if row.agents.is_empty() || row.targets.is_empty() || row.skills.as_ref().is_some_and(Vec::is_empty) {
+        return Err("a rule names at least one caller, one target and (when given) one skill; `*` for any".into());
+    }
+    let globs = |l: &[String]| l.iter().map(|s| Glob::new(s)).collect();
+    Ok(A2aRule { number, agents: globs(&row.agents), targets: globs(&row.targets), skills: row.skills.as_deref().map(globs) })
+}
+
 pub struct A2aGateway {
+    /// Agents and rules of the admin API.
+    pub stored: arc_swap::ArcSwap<Stored>,
     cards: Mutex<HashMap<String, Arc<CardEntry>>>,
     /// One refresh of a card at a time per agent.
     refreshing: tokio::sync::Mutex<()>,
@@ -58,7 +112,7 @@ impl A2aGateway {
             None => TaskOwners::memory(config.max_tasks),
         };
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(15)).build()?;
-        Ok(Self { cards: Mutex::new(HashMap::new()), refreshing: tokio::sync::Mutex::new(()), transports: Mutex::new(HashMap::new()), http, owners })
+        Ok(Self { stored: arc_swap::ArcSwap::from_pointee(Stored::default()), cards: Mutex::new(HashMap::new()), refreshing: tokio::sync::Mutex::new(()), transports: Mutex::new(HashMap::new()), http, owners })
     }
 
     /// The card as cached, fresh or not (the relay takes a stale card's routes rather than
@@ -143,9 +197,16 @@ impl A2aGateway {
         Ok(t)
     }
 
-    /// Forgets the cards of agents no longer configured (after a reload).
-    pub fn retain(&self, agents: &[A2aAgent]) {
-        self.cards.lock().unwrap_or_else(|p| p.into_inner()).retain(|name, _| agents.iter().any(|a| &a.name == name));
+    /// Reloads the stored agents and rules.
+    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let (agents, rules) = (store.a2a_agents().await?, store.a2a_rules().await?);
+        self.stored.store(Arc::new(Stored::of(&agents, &rules)));
+        Ok(())
+    }
+
+    /// The agent of this name: the config file's, else a stored one.
+    pub fn agent<'a>(&self, config: &'a A2aConfig, stored: &'a Stored, name: &str) -> Option<&'a A2aAgent> {
+        config.agents.iter().find(|a| a.name == name).or_else(|| stored.agents.iter().find(|a| a.name == name))
     }
 }
 

@@ -20,7 +20,7 @@ pub const AGENT_UNAVAILABLE: i64 = -32053;
 /// The message metadata key that names the skill a message is for.
 pub const SKILL_KEY: &str = "skill";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
     V03,
     V10,

@@ -23,6 +23,8 @@ pub(super) struct EventQuery {
     request_id: Option<String>,
     tool: Option<String>,
     server: Option<String>,
+    /// A2A: the target agent.
+    target: Option<String>,
     error_type: Option<String>,
     /// `any`, `flag`, `mask`, `block`, or a guardrail's name.
     guardrail: Option<String>,
@@ -76,6 +78,7 @@ pub(super) async fn list_events(State(state): State<AppState>, query: Result<Que
         request_id: q.request_id,
         tool: q.tool,
         mcp_server: q.server,
+        a2a_target: q.target,
         error_type: q.error_type,
         guardrail: match q.guardrail {
             Some(g) if g.is_empty() || g.len() > 64 || !g.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {

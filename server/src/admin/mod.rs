@@ -8,6 +8,7 @@
 //! error shape, the token check and the helpers the resources share (pages and cursors, times,
 //! optional bodies, name matching).
 
+mod a2a;
 mod agents;
 mod approvals;
 mod audit;
@@ -77,6 +78,9 @@ fn api_router(state: AppState) -> Router<AppState> {
         .route("/api/v1/approvals/{id}/approve", post(approvals::approve_call))
         .route("/api/v1/approvals/{id}/deny", post(approvals::deny_call))
         .route("/api/v1/tools", get(tools::list_tools))
+        .route("/api/v1/a2a", get(a2a::registry))
+        .route("/api/v1/a2a/agents/{name}", axum::routing::put(a2a::put_agent).delete(a2a::delete_agent))
+        .route("/api/v1/a2a/rules", axum::routing::put(a2a::put_rules))
         .route("/api/v1/tools/{server}/{tool}/approve", post(tools::approve_tool))
         // Deny by default: everything above needs the token.
         .route_layer(middleware::from_fn_with_state(state, require_admin_token))

@@ -369,6 +369,9 @@ impl Store {
         if let Some(v) = &f.mcp_server {
             w.and("mcp_server = $?", Arg::Text(v.clone()));
         }
+        if let Some(v) = &f.a2a_target {
+            w.and("a2a_target = $?", Arg::Text(v.clone()));
+        }
         if let Some(v) = &f.error_type {
             w.and("error_type = $?", Arg::Text(v.clone()));
         }
@@ -436,6 +439,8 @@ pub struct AuditFilter {
     /// kind of failure.
     pub tool: Option<String>,
     pub mcp_server: Option<String>,
+    /// A2A: the target agent.
+    pub a2a_target: Option<String>,
     pub error_type: Option<String>,
     /// Calls a guardrail fired on: `any`, an action (`flag`, `mask`, `block`), or a guardrail's
     /// name.

@@ -11,6 +11,7 @@
 //! `mcp` (approvals and pinned tool definitions). This file holds the pool, migrations, errors and the
 //! small SQL helpers they share.
 
+mod a2a;
 mod agents;
 mod audit;
 mod console;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use a2a::{A2aAgentRow, A2aRuleRow};
 pub use agents::{AgentRow, KeyIndexRow, KeyRow};
 pub use audit::AuditFilter;
 pub use cache::CacheSettings;
