@@ -1,6 +1,6 @@
 """The observability stack as shipped: Grafana dashboards whose every PromQL expression names only
 metrics Weir really emits (checked against `/metrics` after real traffic: LLM calls, a stream,
-a 429, failover attempts, an MCP call held for approval), a docker compose file held honest
+a 429, failover attempts, an MCP call held for approval, an A2A call to an a2a-sdk agent), a docker compose file held honest
 without a Docker engine — Compose's own reading of it (`docker compose config`): its mounted
 files exist, its environment for `weir` is what Weir reads, its health checks name routes Weir
 serves, every `${VAR}` it needs is in `.env.example` — and the Prometheus config and Weir's
@@ -30,6 +30,9 @@ from conftest import ADMIN_TOKEN, AGENT, PROVIDER_KEY, REPO_ROOT, FakeProvider, 
 from test_mcp import FIXTURE, _require_node, connect
 from test_mcp_policy import start, stop
 
+sys.path.insert(0, str(REPO_ROOT / "tests" / "a2a"))
+from agents import spawn_agent  # noqa: E402
+
 DASHBOARDS = sorted((REPO_ROOT / "dashboards").glob("*.json"))
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 METRIC = re.compile(r"\b((?:weir|gen_ai|mcp)_[a-zA-Z0-9_]+)")
@@ -39,7 +42,12 @@ METRIC = re.compile(r"\b((?:weir|gen_ai|mcp)_[a-zA-Z0-9_]+)")
 def weir(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weir]:
     _require_node()
     directory = tmp_path_factory.mktemp("weir-stack")
+    agent, agent_url = spawn_agent("v1", name="stack-agent")
     config = config_toml(fake_provider, directory / "audit.spool") + f"""
+[[a2a.agents]]
+name = "helper"
+url = "{agent_url}"
+
 [[providers]]
 name = "nowhere"
 kind = "openai"
@@ -72,6 +80,8 @@ agents = ["{AGENT}"]
         yield w
     finally:
         stop(w)
+        agent.terminate()
+        agent.wait(10)
 
 
 def metric_names(expr: str) -> list[str]:
@@ -120,6 +130,11 @@ def make_traffic(w: Weir) -> None:
 
     anyio.run(mcp)
     approver.join(timeout=10)
+
+    # An agent called over A2A.
+    send = {"jsonrpc": "2.0", "id": "1", "method": "SendMessage", "params": {"message": {"messageId": secrets.token_hex(8), "role": "ROLE_USER", "parts": [{"text": "hi"}]}}}
+    r = httpx.post(f"{w.base}/a2a/helper", json=send, headers={"Authorization": f"Bearer {w.key}", "A2A-Version": "1.0"}, timeout=20)
+    assert r.status_code == 200 and r.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED", r.text
 
 
 def test_every_dashboard_expression_names_metrics_weir_emits(weir: Weir) -> None:

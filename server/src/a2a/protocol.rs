@@ -115,6 +115,38 @@ pub fn rpc_operation(method: &str) -> Option<(Operation, Version)> {
     })
 }
 
+impl Operation {
+    /// v1.0's method name for the operation (the metrics' label, whatever the version and
+    /// binding).
+    pub fn v1_name(self) -> &'static str {
+        match self {
+            Self::Send => "SendMessage",
+            Self::Stream => "SendStreamingMessage",
+            Self::GetTask => "GetTask",
+            Self::ListTasks => "ListTasks",
+            Self::Cancel => "CancelTask",
+            Self::Subscribe => "SubscribeToTask",
+            Self::PushSet => "CreateTaskPushNotificationConfig",
+            Self::PushGet => "GetTaskPushNotificationConfig",
+            Self::PushList => "ListTaskPushNotificationConfigs",
+            Self::PushDelete => "DeleteTaskPushNotificationConfig",
+            Self::ExtendedCard => "GetExtendedAgentCard",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The metrics' method label of a recorded operation (a JSON-RPC method, or `METHOD /path`).
+pub fn metric_method(operation: &str) -> &'static str {
+    if let Some((op, _)) = rpc_operation(operation) {
+        return op.v1_name();
+    }
+    match operation.split_once(' ') {
+        Some((method, path)) => method.parse::<axum::http::Method>().map_or("other", |m| rest_operation(&m, path).0.v1_name()),
+        None => "other",
+    }
+}
+
 /// A REST request's operation and the task it names, from its method and path (the part after
 /// the interface's own path; a tenant segment, and v0.3's `/v1`, may come first).
 pub fn rest_operation(method: &axum::http::Method, path: &str) -> (Operation, Option<String>) {
@@ -388,6 +420,15 @@ mod tests {
         assert_eq!(op(Method::GET, "/extendedAgentCard"), (Operation::ExtendedCard, None));
         assert_eq!(op(Method::GET, "/v1/card"), (Operation::ExtendedCard, None));
         assert_eq!(op(Method::GET, "/elsewhere"), (Operation::Other, None));
+    }
+
+    #[test]
+    fn metrics_name_operations_of_either_version_and_binding_alike() {
+        assert_eq!(metric_method("message/send"), "SendMessage");
+        assert_eq!(metric_method("SendMessage"), "SendMessage");
+        assert_eq!(metric_method("POST /v1/message:send"), "SendMessage");
+        assert_eq!(metric_method("GET /tasks/6f1c"), "GetTask");
+        assert_eq!(metric_method("x/unknown"), "other");
     }
 
     #[test]

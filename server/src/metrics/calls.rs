@@ -116,6 +116,7 @@ pub struct CallMetrics {
     duration: Family,
     first_chunk: Family,
     mcp_duration: Family,
+    a2a_duration: Family,
     failover: Table<AtomicU64>,
     guardrails: Table<AtomicU64>,
     /// Response cache lookups by outcome; what hits saved (tokens, and cost in micro-USD).
@@ -129,6 +130,7 @@ impl Default for CallMetrics {
         const TOKENS: &[&str] = &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent", "gen_ai.token.type"];
         const DURATION: &[&str] = &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "weir.agent", "error.type"];
         const MCP: &[&str] = &["mcp.method.name", "weir.mcp.server", "error.type", "weir.agent"];
+        const A2A: &[&str] = &["weir.a2a.method", "gen_ai.agent.name", "error.type", "weir.agent"];
         Self {
             known: arc_swap::ArcSwap::from_pointee(KnownNames::default()),
             token_usage: Family::new(
@@ -162,6 +164,14 @@ impl Default for CallMetrics {
                 "MCP request duration at Weir's endpoint (mcp.server.operation.duration).",
                 SECONDS_BUCKETS,
                 MCP,
+            ),
+            a2a_duration: Family::new(
+                "weir.a2a.operation.duration",
+                "weir_a2a_operation_duration_seconds",
+                "s",
+                "A2A request duration at Weir's endpoint, by method (v1.0's names for both versions), agent called, error and caller.",
+                SECONDS_BUCKETS,
+                A2A,
             ),
             failover: Table::new(&["target", "outcome"]),
             guardrails: Table::new(&["weir.guardrail", "weir.guardrail.action", "weir.guardrail.direction", "weir.call.kind"]),
@@ -248,13 +258,18 @@ impl CallMetrics {
                 };
                 self.mcp_duration.observe(&[method, server, error, text(&e.agent_name)], e.latency_ms / 1000.0);
             }
+            // Targets are registered agents (a request to an unknown one is not recorded).
+            "a2a" => {
+                let method = crate::a2a::protocol::metric_method(&e.operation);
+                self.a2a_duration.observe(&[method, text(&e.a2a_target), error, text(&e.agent_name)], e.latency_ms / 1000.0);
+            }
             _ => {}
         }
     }
 
     /// The call metrics as they stand.
     pub fn collect(&self, out: &mut Vec<Metric>) {
-        for f in [&self.token_usage, &self.duration, &self.first_chunk, &self.mcp_duration] {
+        for f in [&self.token_usage, &self.duration, &self.first_chunk, &self.mcp_duration, &self.a2a_duration] {
             out.push(f.metric());
         }
         let mut failover = Metric::new(
