@@ -349,6 +349,64 @@ async fn an_agent_sessions_llm_and_mcp_calls_form_one_trace() {
     assert!(followed.links.iter().any(|l| hex(&l.trace_id) == want), "linked to the session's trace");
 }
 
+/// An A2A call is an `invoke_agent {agent}` SERVER span: continuing the caller's `traceparent`
+/// (and passing its own to the agent), or, without one, in the trace of the agent session its
+/// message's `contextId` names — the trace an LLM call with `x-weir-session` of that name joins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_calls_are_invoke_agent_spans_in_the_callers_or_the_sessions_trace() {
+    let agent = A2aAgent::start().await;
+    let (endpoint, spans) = http_collector().await;
+    let env = test_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
+    let telemetry = Telemetry::from_env(&env).expect("telemetry");
+    let extra_toml = format!("[[a2a.agents]]\nname = \"helper\"\nurl = \"{}\"\n", agent.url);
+    let gw = TestGateway::start_with(Backend::Sqlite, GatewayOptions { telemetry: Some(telemetry), extra_toml, ..Default::default() }).await;
+    let send = |text: &str, context: &str, traceparent: Option<&'static str>| {
+        let body = json!({"jsonrpc": "2.0", "id": "a-1", "method": "SendMessage", "params": {"message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER", "contextId": context, "parts": [{"text": text}]}}});
+        let mut req = gw.http.post(gw.url("/a2a/helper")).bearer_auth(&gw.key).header("a2a-version", "1.0");
+        if let Some(tp) = traceparent {
+            req = req.header("traceparent", tp);
+        }
+        req.json(&body).send()
+    };
+    // The caller's trace: followed, and the agent receives Weir's span as its parent.
+    let resp = send("headers", "ctx-traced", Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: serde_json::Value = resp.json().await.unwrap();
+    let seen: serde_json::Value = serde_json::from_str(answer["result"]["task"]["artifacts"][0]["parts"][0]["text"].as_str().unwrap()).unwrap();
+    // The session's trace: an LLM call of session `trip-9` and an A2A call whose context is it.
+    let session = "trip-9";
+    let agent_id = gw.store.agent_by_name("bot").await.unwrap().unwrap().id;
+    let session_trace = hex(&weir_server::telemetry::session_context(&agent_id, session).trace_id().to_bytes());
+    let chat = gw.http.post(gw.url("/v1/chat/completions")).bearer_auth(&gw.key).header("x-weir-session", session);
+    assert_eq!(chat.json(&json!({"model": "gpt-test", "messages": [{"role": "user", "content": "plan"}]})).send().await.unwrap().status(), 200);
+    assert_eq!(send("hello", session, None).await.unwrap().status(), 200);
+    gw.stop().await;
+    eventually(Duration::from_secs(5), "the A2A spans", || {
+        let n = spans.lock().unwrap().iter().filter(|(_, s)| s.name == "invoke_agent helper").count();
+        async move { n >= 2 }
+    })
+    .await;
+    let spans: Vec<Span> = spans.lock().unwrap().iter().map(|(_, s)| s.clone()).collect();
+    let invoked: Vec<&Span> = spans.iter().filter(|s| s.name == "invoke_agent helper").collect();
+    let traced = invoked.iter().find(|s| hex(&s.trace_id) == "4bf92f3577b34da6a3ce929d0e0e4736").expect("the caller's trace is followed");
+    assert_eq!(traced.kind, 2, "SERVER");
+    assert_eq!(hex(&traced.parent_span_id), "00f067aa0ba902b7");
+    assert_eq!(attr_str(traced, "gen_ai.operation.name").as_deref(), Some("invoke_agent"));
+    assert_eq!(attr_str(traced, "gen_ai.agent.name").as_deref(), Some("helper"));
+    assert_eq!(attr_str(traced, "gen_ai.conversation.id").as_deref(), Some("ctx-traced"));
+    assert_eq!(attr_str(traced, "weir.a2a.method").as_deref(), Some("SendMessage"));
+    assert_eq!(attr_str(traced, "weir.a2a.version").as_deref(), Some("1.0"));
+    assert_eq!(attr_str(traced, "weir.a2a.task_state").as_deref(), Some("completed"));
+    assert!(attr_str(traced, "weir.a2a.task_id").is_some_and(|t| !t.is_empty()));
+    assert_eq!(attr_str(traced, "weir.agent").as_deref(), Some("bot"));
+    assert_eq!(seen["traceparent"].as_str(), Some(format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", hex(&traced.span_id)).as_str()), "the agent continues Weir's span: {seen}");
+    assert!(seen.get("authorization").is_none(), "the caller's key never reaches the agent: {seen}");
+    let want = invoked.iter().find(|s| attr_str(s, "gen_ai.conversation.id").as_deref() == Some(session)).map(|s| hex(&s.trace_id)).expect("the session's A2A span");
+    let chat_server = spans.iter().find(|s| s.kind == 2 && s.name == "POST /v1/chat/completions").expect("the LLM call's span");
+    assert_eq!(want, session_trace, "the A2A call's trace is the session's");
+    assert_eq!(hex(&chat_server.trace_id), want, "the LLM call and the A2A call of one session are one trace");
+}
+
 /// The last export's metric named `name` (OpenTelemetry name).
 fn last_metric(exports: &Exports, name: &str) -> Option<opentelemetry_proto::tonic::metrics::v1::Metric> {
     let exports = exports.lock().unwrap();

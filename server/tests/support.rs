@@ -692,3 +692,47 @@ impl Drop for HttpFixture {
         let _ = self.child.start_kill();
     }
 }
+
+/// The end-to-end tests' fixture A2A agent (the official a2a-sdk 1.x server, v1.0 with v0.3
+/// compatibility) on a port of its own, run with the suite's Python environment (`.venv`, which
+/// scripts/test sets up first). Stopped when dropped.
+pub struct A2aAgent {
+    child: tokio::process::Child,
+    pub url: String,
+}
+
+impl A2aAgent {
+    pub async fn start() -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf();
+        let python = root.join(".venv/bin/python");
+        assert!(python.exists(), "{} is missing: scripts/test sets up the Python environment", python.display());
+        let mut child = tokio::process::Command::new(python)
+            .arg(root.join("tests/a2a/agent_v1.py"))
+            .args(["--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the A2A fixture agent");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut port = None;
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.expect("the agent to listen in time").expect("read");
+            match line.as_deref() {
+                Some(l) if l.starts_with("PORT=") => port = l[5..].trim().parse::<u16>().ok(),
+                Some("READY") => break,
+                Some(_) => {}
+                None => panic!("the A2A fixture agent exited while starting"),
+            }
+        }
+        Self { child, url: format!("http://127.0.0.1:{}", port.expect("the agent's port")) }
+    }
+}
+
+impl Drop for A2aAgent {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

@@ -17,7 +17,7 @@ Card: url = http://127.0.0.1:PORT{prefix} ("/" when no prefix),
 preferredTransport JSONRPC, additionalInterfaces = [JSONRPC, HTTP+JSON].
 
 Executor behaviour by user text (see README.md): default echo, "message...",
-"stream...", "slow", "die", "headers".
+"stream...", "slow", "die", "headers", "contact...".
 
 Prints "READY" (flushed) on stdout once listening.  With --port 0 a free port
 is chosen and "PORT=N" is printed before READY.
@@ -91,6 +91,9 @@ INTERESTING_HEADERS = (
 
 SLOW_MAX_SECONDS = 600.0
 
+# What the "contact" behaviour answers with.
+CONTACT_EMAIL = 'ops.desk@example.com'
+
 
 def text_part(t: str) -> Part:
     return Part(root=TextPart(text=t))
@@ -122,6 +125,18 @@ class FixtureExecutor(AgentExecutor):
 
         def agent_msg(t: str):  # noqa: ANN202
             return updater.new_agent_message([text_part(t)])
+
+        if text.startswith('contact'):
+            # An answer holding an e-mail address the caller never sent (for
+            # guardrails on answers): working, one artifact, completed.
+            await updater.start_work(agent_msg('looking it up'))
+            await updater.add_artifact(
+                [text_part(f'write to {CONTACT_EMAIL}')],
+                artifact_id='contact',
+                name='contact',
+            )
+            await updater.complete(agent_msg(f'ask {CONTACT_EMAIL}'))
+            return
 
         if text.startswith('stream'):
             await updater.start_work(agent_msg('streaming'))

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Fixture A2A agent speaking protocol v1.0 (a2a-sdk 1.3.x), with v0.3 compat.
 
-Run with the .venv interpreter (requirements-v1.txt):
+Run with the .venv interpreter (tests/requirements.txt):
 
     .venv/bin/python tests/a2a/agent_v1.py --port 9101 [--prefix /some/path]
         [--name NAME] [--no-compat] [--security] [--rest-path /rest]
-        [--wire-log FILE]
+        [--skills echo] [--signed] [--grpc-url HOST:PORT] [--wire-log FILE]
 
 Serves (everything under --prefix, default none):
   GET  {prefix}/.well-known/agent-card.json   public card (also agent.json when compat on)
@@ -21,7 +21,7 @@ protocolVersion, additionalInterfaces, supportsAuthenticatedExtendedCard) into
 the served JSON so 0.3 clients can read it.
 
 Executor behaviour by user text (see README.md): default echo, "message...",
-"stream...", "slow", "die", "headers".
+"stream...", "slow", "die", "headers", "contact...".
 
 Prints "READY" (flushed) on stdout once listening.  With --port 0 a free port
 is chosen and "PORT=N" is printed before READY.
@@ -67,6 +67,7 @@ from a2a.server.tasks import (
 from a2a.types.a2a_pb2 import (
     AgentCapabilities,
     AgentCard,
+    AgentCardSignature,
     AgentInterface,
     AgentProvider,
     AgentSkill,
@@ -102,6 +103,9 @@ INTERESTING_HEADERS = (
 
 SLOW_MAX_SECONDS = 600.0
 
+# What the "contact" behaviour answers with.
+CONTACT_EMAIL = 'ops.desk@example.com'
+
 
 class FixtureExecutor(AgentExecutor):
     """Behaviour is chosen by the text of the user message."""
@@ -131,6 +135,18 @@ class FixtureExecutor(AgentExecutor):
 
         def agent_msg(t: str):  # noqa: ANN202
             return updater.new_agent_message([new_text_part(t)])
+
+        if text.startswith('contact'):
+            # An answer holding an e-mail address the caller never sent (for
+            # guardrails on answers): working, one artifact, completed.
+            await updater.start_work(agent_msg('looking it up'))
+            await updater.add_artifact(
+                [new_text_part(f'write to {CONTACT_EMAIL}')],
+                artifact_id='contact',
+                name='contact',
+            )
+            await updater.complete(agent_msg(f'ask {CONTACT_EMAIL}'))
+            return
 
         if text.startswith('stream'):
             await updater.start_work(agent_msg('streaming'))
@@ -205,6 +221,9 @@ def build_card(
     compat: bool,
     security: bool,
     extended: bool = False,
+    only_skills: list[str] | None = None,
+    signed: bool = False,
+    grpc_url: str = '',
 ) -> AgentCard:
     interfaces = [
         AgentInterface(
@@ -243,6 +262,14 @@ def build_card(
             examples=['slow'],
         ),
     ]
+    if only_skills:
+        skills = [s for s in skills if s.id in only_skills]
+    if grpc_url:
+        interfaces.append(
+            AgentInterface(
+                url=grpc_url, protocol_binding='GRPC', protocol_version='1.0'
+            )
+        )
     if extended:
         skills.append(
             AgentSkill(
@@ -285,6 +312,13 @@ def build_card(
         req = SecurityRequirement()
         req.schemes['bearer'].CopyFrom(StringList(list=[]))
         card.security_requirements.append(req)
+    if signed:
+        # Not a real JWS: enough for a gateway to show it drops signatures.
+        card.signatures.append(
+            AgentCardSignature(
+                protected='eyJhbGciOiJFUzI1NiJ9', signature='c2lnbmVk'
+            )
+        )
     return card
 
 
@@ -306,9 +340,22 @@ def build_app(args: argparse.Namespace, port: int) -> Starlette:
     jsonrpc_url = f'{origin}{prefix}' if prefix else f'{origin}/'
     rest_url = f'{origin}{prefix}{rest_path}' if (prefix or rest_path) else f'{origin}/'
 
-    card = build_card(args.name, jsonrpc_url, rest_url, compat, args.security)
+    extras = {
+        'only_skills': [x for x in args.skills.split(',') if x] or None,
+        'signed': args.signed,
+        'grpc_url': args.grpc_url,
+    }
+    card = build_card(
+        args.name, jsonrpc_url, rest_url, compat, args.security, **extras
+    )
     ext_card = build_card(
-        args.name, jsonrpc_url, rest_url, compat, args.security, extended=True
+        args.name,
+        jsonrpc_url,
+        rest_url,
+        compat,
+        args.security,
+        extended=True,
+        **extras,
     )
     if args.no_push:
         card.capabilities.push_notifications = False
@@ -393,6 +440,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--no-extended-card',
         action='store_true',
         help='no authenticated extended card (extendedAgentCard=false)',
+    )
+    p.add_argument(
+        '--skills',
+        default='',
+        help='comma-separated skill ids to list on the card (default: all)',
+    )
+    p.add_argument(
+        '--signed',
+        action='store_true',
+        help='add a (fake) signature to the card',
+    )
+    p.add_argument(
+        '--grpc-url',
+        default='',
+        help='also list a GRPC interface at this URL (not served)',
     )
     p.add_argument('--wire-log', default='', help='append raw traffic (JSONL)')
     return p.parse_args(argv)

@@ -101,7 +101,8 @@ struct Parsed {
     id: Value,
     /// JSON-RPC params, or the REST body (`Null` when empty).
     params: Value,
-    task: Option<String>,
+    /// Every task the request names (each must be the caller's).
+    tasks: Vec<String>,
 }
 
 async fn handle(state: AppState, name: String, rest: String, req: Request) -> Response {
@@ -143,7 +144,7 @@ async fn handle(state: AppState, name: String, rest: String, req: Request) -> Re
     if let Some(p) = peer {
         rec.set_client_ip(crate::state::client_ip(p, &parts.headers, &rt.config.trusted_proxies));
     }
-    if let Some(t) = &parsed.task {
+    if let Some(t) = parsed.tasks.first() {
         rec.named_task(t);
     }
     rec.set_request(body.clone());
@@ -167,8 +168,11 @@ fn parse(method: &Method, rest: &str, headers: &HeaderMap, body: &Bytes) -> Resu
         let r = Refusal::new(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("A2A version `{}` is not supported (Weir speaks 0.3 and 1.0)", crate::audit::clip(header_version.unwrap_or(""))));
         Box::new((r, b, id))
     };
+    // The path decides the binding: a REST operation's path is REST whatever its body holds
+    // (a JSON-RPC body there must not pass for another operation than the one the agent runs).
+    let (rest_op, rest_task) = proto::rest_operation(method, rest);
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if *method == Method::POST && matches!(first, Some(b'{') | Some(b'[')) {
+    if *method == Method::POST && rest_op == Operation::Other && rest_task.is_none() && matches!(first, Some(b'{') | Some(b'[')) {
         let msg: Value = serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::JsonRpc, Value::Null)))?;
         if msg.get("jsonrpc").is_some() || msg.is_array() {
             let id = jsonrpc::id(&msg);
@@ -183,18 +187,24 @@ fn parse(method: &Method, rest: &str, headers: &HeaderMap, body: &Bytes) -> Resu
                 None => by_name,
             };
             let params = msg.get("params").cloned().unwrap_or(Value::Null);
-            let task = proto::rpc_task(op, params.as_object());
-            return Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, task });
+            let tasks = proto::named_tasks(op, &params);
+            return Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, tasks });
         }
     }
     let version = Version::from_header(header_version).ok_or_else(|| unsupported(Binding::Rest, Value::Null))?;
-    let (op, task) = proto::rest_operation(method, rest);
     let params = if body.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::Rest, Value::Null)))?
     };
-    Ok(Parsed { binding: Binding::Rest, version, op, method: format!("{method} {}", crate::audit::clip(rest)), id: Value::Null, params, task })
+    // The path's task, and any the body names as well.
+    let mut tasks: Vec<String> = rest_task.into_iter().collect();
+    for t in proto::named_tasks(rest_op, &params) {
+        if !tasks.contains(&t) {
+            tasks.push(t);
+        }
+    }
+    Ok(Parsed { binding: Binding::Rest, version, op: rest_op, method: format!("{method} {}", crate::audit::clip(rest)), id: Value::Null, params, tasks })
 }
 
 enum Relayed {
@@ -278,17 +288,18 @@ impl Call<'_> {
             return Err(r);
         }
         self.authorize(rec, card.as_deref().map(|c| &c.card))?;
-        if let Some(task) = &p.task {
+        if !p.tasks.is_empty() {
             // Only a task this caller created may be read, cancelled, followed or continued.
-            let mine = state.a2a.owners.is_owner(&agent.name, task, self.caller.agent_id, cfg.task_ttl).await.map_err(|e| {
+            let refs: Vec<&str> = p.tasks.iter().map(String::as_str).collect();
+            let owners = state.a2a.owners.owners(&agent.name, &refs, cfg.task_ttl).await.map_err(|e| {
                 tracing::error!(error = %e, "task owners unavailable");
                 Refusal::new(StatusCode::SERVICE_UNAVAILABLE, proto::AGENT_UNAVAILABLE, "store_unavailable", "Weir cannot check who owns the task right now; try again")
             })?;
-            if !mine {
+            if owners.iter().any(|o| o.as_deref() != Some(self.caller.agent_id)) {
                 return Err(Refusal::new(StatusCode::NOT_FOUND, proto::TASK_NOT_FOUND, "task_not_found", "task not found"));
             }
         }
-        for url in proto::push_urls(&p.params) {
+        for url in proto::push_urls(p.op, &p.params) {
             super::webhooks::check(&url, cfg.allow_private_webhooks).await.map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_PARAMS, "webhook_refused", m))?;
         }
         let policy = self.policy();

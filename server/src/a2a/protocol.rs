@@ -4,7 +4,7 @@
 //! stream event reports. It never converts between versions: what a caller sends goes on as
 //! it was sent.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A2A's own JSON-RPC error codes (the same in v0.3 and v1.0; -32009 is v1.0's).
 pub const TASK_NOT_FOUND: i64 = -32001;
@@ -178,13 +178,14 @@ pub fn rest_operation(method: &axum::http::Method, path: &str) -> (Operation, Op
             let op = if *method == Method::DELETE { PushDelete } else { PushGet };
             return (if cfg.is_empty() { Other } else { op }, Some(decode(task)));
         }
-        return (Other, None);
+        // Something else below a task: Weir does not know it, but the task is still named.
+        return (Other, Some(decode(task)));
     }
     if let Some((task, verb)) = rest.rsplit_once(':') {
         return match verb {
             "cancel" => (Cancel, Some(decode(task))),
             "subscribe" | "resubscribe" => (Subscribe, Some(decode(task))),
-            _ => (Other, None),
+            _ => (Other, Some(decode(task))),
         };
     }
     if *method == Method::GET && !rest.is_empty() {
@@ -193,33 +194,50 @@ pub fn rest_operation(method: &axum::http::Method, path: &str) -> (Operation, Op
     (Other, None)
 }
 
-/// The task a JSON-RPC request's params name.
-pub fn rpc_task(op: Operation, params: Option<&Map<String, Value>>) -> Option<String> {
-    let p = params?;
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    if op.sends_message() {
-        return s(p.get("message").and_then(|m| m.get("taskId")));
-    }
-    if !op.names_task() {
-        return None;
-    }
-    // v1.0 resource names: `tasks/{id}` or `tasks/{id}/pushNotificationConfigs/{config}`.
-    for key in ["name", "parent"] {
-        if let Some(n) = p.get(key).and_then(Value::as_str).and_then(|n| n.strip_prefix("tasks/")) {
-            return Some(n.split('/').next().unwrap_or(n).to_string());
+/// Every task a request's params (JSON-RPC) or body (REST) can be read as naming. An agent reads
+/// one of them — `id`, `taskId`, protobuf's `task_id`, a `tasks/{id}` resource name — and which
+/// one is the agent's business; so Weir takes them all, and the caller must own every one.
+/// In push-notification requests that name the task otherwise, `id` is the config's.
+pub fn named_tasks(op: Operation, params: &Value) -> Vec<String> {
+    fn add(out: &mut Vec<String>, t: &str) {
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
         }
     }
-    if let Some(t) = s(p.get("taskId")) {
-        return Some(t);
+    fn task_keys(v: &Value, out: &mut Vec<String>) {
+        for key in ["taskId", "task_id"] {
+            if let Some(t) = v.get(key).and_then(Value::as_str) {
+                add(out, t);
+            }
+        }
     }
-    // v0.3 push-notification `set` nests it; elsewhere `id` is the task's.
-    if let Some(t) = s(p.get("pushNotificationConfig").and_then(|c| c.get("taskId"))) {
-        return Some(t);
+    let mut out: Vec<String> = Vec::new();
+    if op.sends_message() {
+        if let Some(m) = message_of(params) {
+            task_keys(m, &mut out);
+        }
+        return out;
     }
-    match op {
-        Operation::PushSet => None,
-        _ => s(p.get("id")),
+    // A method Weir does not know may act on a task too: its names count.
+    if !op.names_task() && op != Operation::Other {
+        return out;
     }
+    let Some(top) = params.as_object() else { return out };
+    // The params themselves and the objects one level down (a push config, its resource name).
+    for v in std::iter::once(params).chain(top.values().filter(|v| v.is_object())) {
+        task_keys(v, &mut out);
+        for key in ["name", "parent"] {
+            if let Some(n) = v.get(key).and_then(Value::as_str).and_then(|n| n.strip_prefix("tasks/")) {
+                add(&mut out, n.split('/').next().unwrap_or(n));
+            }
+        }
+    }
+    let push_op = matches!(op, Operation::PushSet | Operation::PushGet | Operation::PushDelete | Operation::PushList);
+    let named_otherwise = !out.is_empty();
+    if let Some(t) = top.get("id").and_then(Value::as_str).filter(|_| !push_op || !named_otherwise) {
+        add(&mut out, t);
+    }
+    out
 }
 
 /// The message a send carries (its `parts` and `metadata`).
@@ -233,22 +251,50 @@ pub fn skill_of(params: &Value) -> Option<String> {
     from(message_of(params).and_then(|m| m.get("metadata"))).or_else(|| from(params.get("metadata")))
 }
 
-/// Every push-notification URL a request registers (a send's configuration, or a config set).
-pub fn push_urls(params: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in [
-        "/configuration/pushNotificationConfig/url",
-        "/configuration/pushNotification/url",
-        "/configuration/taskPushNotificationConfig/url",
-        "/pushNotificationConfig/url",
-        "/config/url",
-        "/config/pushNotificationConfig/url",
-        "/url",
-    ] {
-        if let Some(u) = params.pointer(p).and_then(Value::as_str) {
-            out.push(u.to_string());
+/// Every push-notification URL a request registers: any `url` (or `uri`) inside a member named
+/// for a push-notification config (`pushNotificationConfig`, `taskPushNotificationConfig`,
+/// `push_notification_config`, `config`, …) at any depth, and for a push-config request any
+/// `url` in it at all (v1.0 writes the config's members at the top).
+pub fn push_urls(op: Operation, params: &Value) -> Vec<String> {
+    fn urls(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    match child {
+                        Value::String(u) if k == "url" || k == "uri" => out.push(u.clone()),
+                        _ => urls(child, out, depth + 1),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|c| urls(c, out, depth + 1)),
+            _ => {}
         }
     }
+    fn under_push_keys(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        if let Value::Object(m) = v {
+            for (k, child) in m {
+                let key: String = k.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect();
+                if key.contains("pushnotification") || key == "config" {
+                    urls(child, out, depth + 1);
+                } else if k != "message" {
+                    under_push_keys(child, out, depth + 1);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if op == Operation::PushSet {
+        urls(params, &mut out, 0);
+    } else {
+        under_push_keys(params, &mut out, 0);
+    }
+    out.dedup();
     out
 }
 
@@ -279,11 +325,16 @@ pub fn task_facts(result: &Value) -> TaskFacts {
 
 /// `TASK_STATE_INPUT_REQUIRED` (v1.0) and `input-required` (v0.3) alike as `input-required`.
 pub fn normal_state(state: &str) -> String {
-    state.strip_prefix("TASK_STATE_").unwrap_or(state).to_ascii_lowercase().replace('_', "-")
+    let s = state.strip_prefix("TASK_STATE_").unwrap_or(state).to_ascii_lowercase().replace('_', "-");
+    // v0.3's protobuf spelling (its REST binding) is `TASK_STATE_CANCELLED`.
+    if s == "cancelled" {
+        return "canceled".into();
+    }
+    s
 }
 
 pub fn is_terminal(state: &str) -> bool {
-    matches!(state, "completed" | "canceled" | "cancelled" | "failed" | "rejected")
+    matches!(state, "completed" | "canceled" | "failed" | "rejected")
 }
 
 /// The context a request's message names.
@@ -420,6 +471,8 @@ mod tests {
         assert_eq!(op(Method::GET, "/extendedAgentCard"), (Operation::ExtendedCard, None));
         assert_eq!(op(Method::GET, "/v1/card"), (Operation::ExtendedCard, None));
         assert_eq!(op(Method::GET, "/elsewhere"), (Operation::Other, None));
+        assert_eq!(op(Method::POST, "/tasks/t-1:pause"), (Operation::Other, Some("t-1".into())), "an unknown verb still names its task");
+        assert_eq!(op(Method::GET, "/tasks/t-1/history"), (Operation::Other, Some("t-1".into())));
     }
 
     #[test]
@@ -432,17 +485,23 @@ mod tests {
     }
 
     #[test]
-    fn the_task_a_request_names_is_found_in_either_version() {
-        let t = |op, p: Value| rpc_task(op, p.as_object());
-        assert_eq!(t(Operation::GetTask, json!({"id": "a"})), Some("a".into()));
-        assert_eq!(t(Operation::GetTask, json!({"name": "tasks/a"})), Some("a".into()));
-        assert_eq!(t(Operation::PushGet, json!({"taskId": "a", "id": "cfg"})), Some("a".into()));
-        assert_eq!(t(Operation::PushGet, json!({"id": "a", "pushNotificationConfigId": "cfg"})), Some("a".into()));
-        assert_eq!(t(Operation::PushSet, json!({"taskId": "a", "pushNotificationConfig": {"url": "http://x"}})), Some("a".into()));
-        assert_eq!(t(Operation::PushSet, json!({"parent": "tasks/a/pushNotificationConfigs", "config": {}})), Some("a".into()));
-        assert_eq!(t(Operation::Send, json!({"message": {"taskId": "a"}})), Some("a".into()));
-        assert_eq!(t(Operation::Send, json!({"message": {}})), None);
-        assert_eq!(t(Operation::ListTasks, json!({"id": "a"})), None);
+    fn every_task_a_request_can_be_read_as_naming_is_found_in_either_version() {
+        let t = |op, p: Value| named_tasks(op, &p);
+        assert_eq!(t(Operation::GetTask, json!({"id": "a"})), vec!["a"]);
+        assert_eq!(t(Operation::GetTask, json!({"name": "tasks/a"})), vec!["a"]);
+        // Named twice: both are the caller's to check, whichever the agent reads.
+        assert_eq!(t(Operation::GetTask, json!({"id": "bobs", "taskId": "mine"})), vec!["mine", "bobs"]);
+        assert_eq!(t(Operation::Cancel, json!({"id": "bobs", "name": "tasks/mine"})), vec!["mine", "bobs"]);
+        assert_eq!(t(Operation::GetTask, json!({"id": "bobs", "task_id": "mine"})), vec!["mine", "bobs"]);
+        // Push configs: `id` is the config's when the task is named otherwise.
+        assert_eq!(t(Operation::PushGet, json!({"taskId": "a", "id": "cfg"})), vec!["a"]);
+        assert_eq!(t(Operation::PushSet, json!({"taskId": "a", "id": "cfg", "url": "http://x"})), vec!["a"]);
+        assert_eq!(t(Operation::PushGet, json!({"id": "a", "pushNotificationConfigId": "cfg"})), vec!["a"]);
+        assert_eq!(t(Operation::PushSet, json!({"taskId": "a", "pushNotificationConfig": {"url": "http://x"}})), vec!["a"]);
+        assert_eq!(t(Operation::PushSet, json!({"parent": "tasks/a", "config": {"name": "tasks/b/pushNotificationConfigs/c"}})), vec!["a", "b"]);
+        assert_eq!(t(Operation::Send, json!({"message": {"taskId": "a", "task_id": "b"}})), vec!["a", "b"]);
+        assert!(t(Operation::Send, json!({"message": {}})).is_empty());
+        assert!(t(Operation::ListTasks, json!({"id": "a"})).is_empty());
     }
 
     #[test]
@@ -475,7 +534,12 @@ mod tests {
         assert_eq!(skill_of(&json!({"message": {"metadata": {"skill": "echo"}}})), Some("echo".into()));
         assert_eq!(skill_of(&json!({"message": {}, "metadata": {"skill": "slow"}})), Some("slow".into()));
         assert_eq!(skill_of(&json!({"message": {}})), None);
-        assert_eq!(push_urls(&json!({"configuration": {"pushNotificationConfig": {"url": "http://a"}}})), vec!["http://a".to_string()]);
-        assert_eq!(push_urls(&json!({"taskId": "t", "pushNotificationConfig": {"url": "http://b"}})), vec!["http://b".to_string()]);
+        let urls = |op, p: Value| push_urls(op, &p);
+        assert_eq!(urls(Operation::Send, json!({"configuration": {"pushNotificationConfig": {"url": "http://a"}}})), vec!["http://a"]);
+        assert_eq!(urls(Operation::Send, json!({"configuration": {"task_push_notification_config": {"url": "http://a"}}})), vec!["http://a"]);
+        assert_eq!(urls(Operation::Send, json!({"message": {"parts": [{"url": "http://file"}]}})), Vec::<String>::new(), "a file part is not a webhook");
+        assert_eq!(urls(Operation::PushSet, json!({"taskId": "t", "pushNotificationConfig": {"url": "http://b"}})), vec!["http://b"]);
+        assert_eq!(urls(Operation::PushSet, json!({"taskId": "t", "url": "http://c"})), vec!["http://c"]);
+        assert_eq!(urls(Operation::PushSet, json!({"config": {"push_notification_config": {"url": "http://d"}}})), vec!["http://d"]);
     }
 }

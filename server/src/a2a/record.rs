@@ -113,6 +113,11 @@ impl A2aRecord {
             if self.event.a2a_context_id.is_none() {
                 self.event.a2a_context_id = Some(crate::audit::clip(c).to_string());
             }
+            // A first message names no context; the one its answer opens is its session (the
+            // span's trace was chosen before: later calls of the context share theirs).
+            if self.event.session_id.is_none() {
+                self.event.session_id = Some(crate::audit::clip(c).to_string());
+            }
         }
         if let Some(s) = &facts.state {
             self.event.a2a_task_state = Some(s.clone());

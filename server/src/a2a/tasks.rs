@@ -111,7 +111,8 @@ impl TaskOwners {
     }
 
     /// Whether `task` is `agent`'s.
-    pub async fn is_owner(&self, target: &str, task: &str, agent: &str, ttl: Duration) -> Result<bool, TaskStoreError> {
+    #[cfg(test)]
+    async fn is_owner(&self, target: &str, task: &str, agent: &str, ttl: Duration) -> Result<bool, TaskStoreError> {
         Ok(self.owners(target, &[task], ttl).await?.first().cloned().flatten().as_deref() == Some(agent))
     }
 
