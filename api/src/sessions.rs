@@ -1,4 +1,4 @@
-//! Sessions: an agent's calls grouped by `x-weir-session` (or its MCP session).
+//! Sessions: an agent's calls grouped by `x-weir-session` (or its MCP session, or its A2A context).
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,9 @@ pub struct Session {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
+    /// Calls to other agents (A2A).
+    #[serde(default)]
+    pub a2a_calls: i64,
 }
 
 /// `GET /api/v1/sessions`: the most recently active first.

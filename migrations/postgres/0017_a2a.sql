@@ -5,6 +5,9 @@ ALTER TABLE audit_events ADD COLUMN a2a_task_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_context_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_task_state TEXT;
 
+-- A session's calls to other agents (there were none before this migration).
+ALTER TABLE audit_sessions ADD COLUMN a2a_calls BIGINT NOT NULL DEFAULT 0;
+
 -- Target agents registered through the admin API or the console (those of the config file are
 -- not stored): the agent's base URL and card URL, and the headers sent to it (a JSON object).
 CREATE TABLE a2a_agents (

@@ -1216,6 +1216,10 @@ def test_llm_mcp_and_a2a_calls_of_one_session_share_one_trace(weir: Weir, keys: 
     r = rpc(url(weir, "v1"), key, "SendMessage", {"message": msg10("hello", context=new_id())}, headers={"x-weir-session": session})
     ev = audit(weir, r)
     assert ev["session_id"] == session and ev["a2a_context_id"] != session and ev["trace_id"] == llm["trace_id"]
+    # The session counts its calls of each kind, A2A's apart.
+    listed = weir.admin_get("/api/v1/sessions", agent="e2e", limit=100).json()["sessions"]
+    mine = next(s for s in listed if s["session_id"] == session)
+    assert (mine["llm_calls"], mine["mcp_calls"] >= 1, mine["a2a_calls"]) == (1, True, 2), mine
 
 
 def test_a_callers_traceparent_wins_over_the_session_trace(weir: Weir, keys: dict[str, str]) -> None:

@@ -28,6 +28,7 @@ pub fn sessions(page: &SessionsPage, agent: Option<&str>, agents: &[String]) -> 
                     <td class="num" data-label="duration">{duration(s)}</td>
                     <td class="num" data-label="LLM calls">{fmt::int(s.llm_calls)}</td>
                     <td class="num" data-label="MCP calls">{fmt::int(s.mcp_calls)}</td>
+                    <td class="num" data-label="A2A calls">{fmt::int(s.a2a_calls)}</td>
                     <td class="num" data-label="tokens">{fmt::int(s.input_tokens + s.output_tokens)}</td>
                     <td class="num" data-label="cost">{fmt::cost(Some(s.cost_usd))}</td>
                     <td class=errors_class data-label="errors">{fmt::int(s.errors)}</td>
@@ -45,11 +46,11 @@ pub fn sessions(page: &SessionsPage, agent: Option<&str>, agents: &[String]) -> 
             <button type="submit">"Show"</button>
         </form>
         {if empty {
-            view! { <p class="empty">"No sessions yet. Calls that send the header x-weir-session: <name> (and MCP sessions) are grouped here, LLM and MCP calls together."</p> }.into_any()
+            view! { <p class="empty">"No sessions yet. Calls that send the header x-weir-session: <name> (and MCP sessions, and A2A contexts) are grouped here, LLM, MCP and A2A calls together."</p> }.into_any()
         } else {
             view! {
                 <table class="sessions">
-                    <thead><tr><th>"session"</th><th>"agent"</th><th>{format!("started ({})", fmt::zone_label())}</th><th>"duration"</th><th>"LLM calls"</th><th>"MCP calls"</th><th>"tokens"</th><th>"cost"</th><th>"errors"</th></tr></thead>
+                    <thead><tr><th>"session"</th><th>"agent"</th><th>{format!("started ({})", fmt::zone_label())}</th><th>"duration"</th><th>"LLM calls"</th><th>"MCP calls"</th><th>"A2A calls"</th><th>"tokens"</th><th>"cost"</th><th>"errors"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             }.into_any()

@@ -64,6 +64,7 @@ pub(super) struct SessionSums {
     pub(super) end_ts: i64,
     pub(super) llm_calls: i64,
     pub(super) mcp_calls: i64,
+    pub(super) a2a_calls: i64,
     pub(super) approvals: i64,
     pub(super) errors: i64,
     pub(super) input_tokens: i64,
@@ -85,6 +86,7 @@ fn session_rollup<'e>(inserted: &[&'e AuditEvent]) -> BTreeMap<(&'e str, &'e str
             end_ts: end,
             llm_calls: 0,
             mcp_calls: 0,
+            a2a_calls: 0,
             approvals: 0,
             errors: 0,
             input_tokens: 0,
@@ -97,6 +99,7 @@ fn session_rollup<'e>(inserted: &[&'e AuditEvent]) -> BTreeMap<(&'e str, &'e str
         match e.kind.as_str() {
             "llm" => s.llm_calls += 1,
             "mcp" => s.mcp_calls += 1,
+            "a2a" => s.a2a_calls += 1,
             "approval" => s.approvals += 1,
             _ => {}
         }
@@ -158,12 +161,12 @@ pub(super) const UPSERT_LATENCY_MINUTELY: &str = "INSERT INTO audit_latency_minu
 // `CASE` rather than `LEAST`/`GREATEST` (Postgres) or two-argument `MIN`/`MAX` (SQLite): the
 // one form both engines accept.
 pub(super) const UPSERT_SESSION: &str = "INSERT INTO audit_sessions (agent_name, session_id, first_ts, last_ts, end_ts, llm_calls, mcp_calls, approvals, \
-    errors, input_tokens, output_tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    errors, input_tokens, output_tokens, cost_usd, a2a_calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
     ON CONFLICT (agent_name, session_id) DO UPDATE SET \
     first_ts = CASE WHEN excluded.first_ts < audit_sessions.first_ts THEN excluded.first_ts ELSE audit_sessions.first_ts END, \
     last_ts = CASE WHEN excluded.last_ts > audit_sessions.last_ts THEN excluded.last_ts ELSE audit_sessions.last_ts END, \
     end_ts = CASE WHEN excluded.end_ts > audit_sessions.end_ts THEN excluded.end_ts ELSE audit_sessions.end_ts END, \
-    llm_calls = audit_sessions.llm_calls + excluded.llm_calls, mcp_calls = audit_sessions.mcp_calls + excluded.mcp_calls, \
+    llm_calls = audit_sessions.llm_calls + excluded.llm_calls, mcp_calls = audit_sessions.mcp_calls + excluded.mcp_calls, a2a_calls = audit_sessions.a2a_calls + excluded.a2a_calls, \
     approvals = audit_sessions.approvals + excluded.approvals, errors = audit_sessions.errors + excluded.errors, \
     input_tokens = audit_sessions.input_tokens + excluded.input_tokens, output_tokens = audit_sessions.output_tokens + excluded.output_tokens, \
     cost_usd = audit_sessions.cost_usd + excluded.cost_usd";
@@ -328,6 +331,7 @@ impl Store {
                 .bind(s.input_tokens)
                 .bind(s.output_tokens)
                 .bind(s.cost_usd)
+                .bind(s.a2a_calls)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -347,7 +347,7 @@ pub struct SessionFilter {
 pub use weir_api::Session;
 
 const SESSION_COLS: &str = "SELECT agent_name, session_id, first_ts, last_ts, end_ts, llm_calls, mcp_calls, approvals, errors, \
-    input_tokens, output_tokens, cost_usd FROM audit_sessions";
+    input_tokens, output_tokens, cost_usd, a2a_calls FROM audit_sessions";
 
 fn session_from_row(r: &AnyRow) -> Result<Session, StoreError> {
     Ok(Session {
@@ -363,5 +363,6 @@ fn session_from_row(r: &AnyRow) -> Result<Session, StoreError> {
         input_tokens: r.try_get(9)?,
         output_tokens: r.try_get(10)?,
         cost_usd: r.try_get(11)?,
+        a2a_calls: r.try_get(12)?,
     })
 }

@@ -190,7 +190,8 @@ fn insert_batch(conn: &mut Connection, events: &[AuditEvent]) -> rusqlite::Resul
                     s.errors,
                     s.input_tokens,
                     s.output_tokens,
-                    s.cost_usd
+                    s.cost_usd,
+                    s.a2a_calls
                 ])?;
             }
         }
