@@ -124,8 +124,8 @@ def build(base_rev: str | None, skip: bool) -> Path | None:
     return base_dir / "release" / "weir"
 
 
-def config_text(upstream: int, mcp_url: str, tmp: Path) -> str:
-    # Only keys both builds know: the comparison runs the same config on each.
+def measured_settings(tmp: Path) -> str:
+    """The settings instructions are counted under (bench/a2a.py measures with them too)."""
     return f"""
 [server]
 reload_interval_ms = 3600000
@@ -141,6 +141,12 @@ spool_path = "{tmp / 'weir-audit.spool'}"
 # calls run), so the rows written and the batches they go in are the same in every run.
 batch_size = 1000
 flush_interval_ms = 3600000
+"""
+
+
+def config_text(upstream: int, mcp_url: str, tmp: Path) -> str:
+    # Only keys both builds know: the comparison runs the same config on each.
+    return measured_settings(tmp) + f"""
 
 [[limits.budgets]]
 agent = "*"

@@ -58,6 +58,18 @@ def log(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM, newest first; killed when one has not stopped within 15 s."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -213,14 +225,7 @@ command = ["node", "{FIXTURE}", "stdio"]
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         (OUT_DIR / "mcp.md").write_text(text + "\n")
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

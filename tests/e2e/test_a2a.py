@@ -14,8 +14,8 @@ Callers (Weir agents) of the main Weir, and the rules that bind them:
 - `alice`: targets `v1` and `solo`, skill `echo` only (rule 2);
 - `carol`: no rule at all.
 
-Needs `.venv` (tests/requirements.txt, a2a-sdk 1.3.0) and `.venv-a2a03` (a2a-sdk 0.3.26):
-`bash tests/a2a/setup-venvs.sh`.
+Needs `.venv` (tests/requirements.txt, a2a-sdk 1.3.0) and `.venv-a2a03`
+(tests/a2a/requirements-v03.txt, a2a-sdk 0.3.26); scripts/test sets both up.
 """
 
 from __future__ import annotations
@@ -962,6 +962,93 @@ def test_a_task_named_twice_in_params_is_checked_as_the_agent_reads_it(weir: Wei
     finally:
         rpc(u, bob, "CancelTask", {"id": theirs["id"]})
         rpc(url(weir, "v03"), bob, "tasks/cancel", {"id": theirs03["id"]}, version=None)
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/tasks%3F"),  # decoded: `/tasks?` — the agent would list everyone's tasks
+        ("POST", "/tasks/{victim}:cancel%23/tasks"),  # decoded `#`: the agent would cancel the victim's
+        ("GET", "/tasks/{victim}%3F/tasks/{mine}"),  # decoded `?`: the agent would read the victim's
+        ("GET", "/tasks/%2E%2E/tasks/{victim}"),
+        ("POST", "/tasks/{mine}/pushNotificationConfigs%3F"),  # would hide a webhook from the check
+    ],
+)
+def test_a_path_that_reads_differently_decoded_is_refused_before_the_agent(weir: Weir, keys: dict[str, str], method: str, path: str) -> None:
+    bob, dave = keys["bob"], keys["dave"]
+    victim = slow_task10(weir, bob)
+    mine = task_of(result(rpc(url(weir, "v1"), dave, "SendMessage", {"message": msg10("dave's own")})))
+    try:
+        target = url(weir, "v1", path.format(victim=victim["id"], mine=mine["id"]))
+        r = httpx.request(method, target, headers=auth(dave), json={"url": "http://169.254.169.254/"} if method == "POST" else None, timeout=20)
+        assert victim["id"] not in r.text, r.text[:300]
+        rest_error(r, 400)
+        # The victim's task runs on, untouched.
+        assert result(rpc(url(weir, "v1"), bob, "GetTask", {"id": victim["id"]}))["status"]["state"] == "TASK_STATE_WORKING"
+    finally:
+        rpc(url(weir, "v1"), bob, "CancelTask", {"id": victim["id"]})
+
+
+def test_operations_a2a_does_not_define_are_not_relayed(weir: Weir, keys: dict[str, str]) -> None:
+    dave = keys["dave"]
+    rpc_error(rpc(url(weir, "v1"), dave, "tasks/list", {}), -32601, reason="METHOD_NOT_FOUND")
+    rpc_error(rpc(url(weir, "v1"), dave, "ExportEverything", {"id": "x"}), -32601, reason="METHOD_NOT_FOUND")
+    rest_error(httpx.get(url(weir, "v1", "/admin"), headers=auth(dave), timeout=10), 404)
+    rest_error(httpx.post(url(weir, "v1", "/tasks/x:pause"), headers=auth(dave), timeout=10), 404)
+    rest_error(httpx.delete(url(weir, "v1", "/tasks/x"), headers=auth(dave), timeout=10), 404)
+
+
+def test_a_v03_request_without_jsonrpc_is_checked_like_any_other(weir: Weir, keys: dict[str, str]) -> None:
+    """The 0.3 server takes a request without `"jsonrpc"`; Weir reads it as JSON-RPC too, so the
+    caller's task check applies."""
+    bob, dave = keys["bob"], keys["dave"]
+    theirs = slow_task03(weir, bob)
+    try:
+        bare = {"id": 1, "method": "tasks/get", "params": {"id": theirs["id"]}}
+        r = httpx.post(url(weir, "v03"), json=bare, headers=auth(dave, None), timeout=20)
+        assert theirs["id"] not in r.text, r.text[:300]
+        rpc_error(r, TASK_NOT_FOUND, version="0.3")
+        cont = {"id": 2, "method": "message/send", "params": {"message": msg03("hijack", task=theirs["id"])}}
+        rpc_error(httpx.post(url(weir, "v03"), json=cont, headers=auth(dave, None), timeout=20), TASK_NOT_FOUND, version="0.3")
+    finally:
+        rpc(url(weir, "v03"), bob, "tasks/cancel", {"id": theirs["id"]}, version=None)
+
+
+def test_a_v03_push_config_request_is_checked_on_the_task_its_id_names(weir: Weir, keys: dict[str, str]) -> None:
+    """v0.3's push-config get/delete read `id` as the task: a `taskId` naming the caller's own
+    task beside it must not pass the check for another's."""
+    bob, dave = keys["bob"], keys["dave"]
+    theirs = slow_task03(weir, bob)
+    mine = slow_task03(weir, dave)
+    u = url(weir, "v03")
+    try:
+        cfg = {"taskId": theirs["id"], "pushNotificationConfig": {"id": "c1", "url": "http://93.184.216.34:9/hook", "token": "bobs-secret-token"}}
+        result(rpc(u, bob, "tasks/pushNotificationConfig/set", cfg, version=None))
+        for method in ("tasks/pushNotificationConfig/get", "tasks/pushNotificationConfig/delete"):
+            r = rpc(u, dave, method, {"id": theirs["id"], "taskId": mine["id"], "pushNotificationConfigId": "c1"}, version=None)
+            assert "bobs-secret-token" not in r.text, r.text[:300]
+            rpc_error(r, TASK_NOT_FOUND, version="0.3")
+        got = result(rpc(u, bob, "tasks/pushNotificationConfig/get", {"id": theirs["id"], "pushNotificationConfigId": "c1"}, version=None))
+        assert got["pushNotificationConfig"]["token"] == "bobs-secret-token", "still there: the delete was refused"
+    finally:
+        rpc(u, bob, "tasks/cancel", {"id": theirs["id"]}, version=None)
+        rpc(u, dave, "tasks/cancel", {"id": mine["id"]}, version=None)
+
+
+def test_every_skill_a_message_names_must_be_allowed(weir: Weir, keys: dict[str, str]) -> None:
+    """`alice` may call skill `echo` only: a message naming `echo` in its metadata and `slow` in
+    the request's is denied (the agent might read either)."""
+    params = {"message": msg10("two skills", skill="echo"), "metadata": {"skill": "slow"}}
+    err = rpc_error(rpc(url(weir, "v1"), keys["alice"], "SendMessage", params), DENIED)
+    assert "skill `slow`" in err["message"], err
+
+
+def test_a_message_may_refer_only_to_the_callers_own_tasks(weir: Weir, keys: dict[str, str]) -> None:
+    bob, dave = keys["bob"], keys["dave"]
+    theirs = task_of(result(rpc(url(weir, "v1"), bob, "SendMessage", {"message": msg10("bob's")})))
+    m = msg10("about bob's task")
+    m["referenceTaskIds"] = [theirs["id"]]
+    rpc_error(rpc(url(weir, "v1"), dave, "SendMessage", {"message": m}), TASK_NOT_FOUND)
 
 
 def test_a_task_is_its_callers_at_every_replica(cluster: Cluster) -> None:

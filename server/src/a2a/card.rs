@@ -22,30 +22,51 @@ pub fn relayed_binding(binding: &str) -> bool {
     matches!(binding.to_ascii_uppercase().as_str(), "JSONRPC" | "HTTP+JSON" | "REST" | "HTTP_JSON")
 }
 
-/// Which Weir path (below `/a2a/{agent}`) goes to which of the agent's URLs. The longest
-/// matching path wins; the empty path is the agent's base URL.
+/// Which Weir path (below `/a2a/{agent}`) goes to which path at the agent. Every route stays
+/// on the origin the agent was registered with: a card names paths, never where Weir sends a
+/// caller's request or the agent's credentials (a card that names another host — `localhost`
+/// as seen from the agent, or a metadata address — has its interface's path taken at the
+/// agent's own origin). The longest matching Weir path wins; the empty one is the base path.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Routes(Vec<(String, String)>);
+pub struct Routes(Vec<Route>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Route {
+    /// The interface's URL as the card writes it (no trailing slash), to find it by.
+    url: String,
+    /// Below `/a2a/{agent}`, no trailing slash (`""`, `/rest`, `/_interface/1`).
+    weir: String,
+    /// The path at the agent's origin, trailing slash kept (`/`, `/agents/echo/`, `/rpc`).
+    path: String,
+}
 
 impl Routes {
     /// The routes for an agent at `base` (no trailing slash) with this card.
     pub fn of(base: &str, card: &Value) -> Self {
-        let mut routes = vec![(String::new(), base.to_string())];
+        let (_, base_path) = split(base);
+        let base_path = base_path.trim_end_matches('/').to_string();
+        let mut routes = vec![Route { url: base.trim_end_matches('/').to_string(), weir: String::new(), path: base_path.clone() }];
         let mut foreign = 0usize;
         for url in interface_urls(card) {
-            let url = url.trim_end_matches('/');
-            if routes.iter().any(|(_, u)| u == url) {
+            let key = url.trim_end_matches('/').to_string();
+            let (_, path) = split(&url);
+            if let Some(known) = routes.iter_mut().find(|r| r.url == key) {
+                // The base URL as the card writes it: its trailing slash is kept (a server may
+                // insist on it).
+                if known.weir.is_empty() && path.ends_with('/') {
+                    known.path = path.to_string();
+                }
                 continue;
             }
-            let suffix = match url.strip_prefix(base) {
+            let weir = match path.trim_end_matches('/').strip_prefix(base_path.as_str()) {
                 Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_string(),
-                // Another origin or path: a path of its own below the agent's.
+                // Elsewhere on the agent: a path of its own below the agent's at Weir.
                 _ => {
                     foreign += 1;
                     format!("/_interface/{foreign}")
                 }
             };
-            routes.push((suffix, url.to_string()));
+            routes.push(Route { url: key, weir, path: path.to_string() });
         }
         Self(routes)
     }
@@ -53,23 +74,36 @@ impl Routes {
     /// Weir's path (below `/a2a/{agent}`) for one of the agent's URLs.
     pub fn weir_path(&self, url: &str) -> Option<&str> {
         let url = url.trim_end_matches('/');
-        self.0.iter().find(|(_, u)| u == url).map(|(s, _)| s.as_str())
+        self.0.iter().find(|r| r.url == url).map(|r| r.weir.as_str())
     }
 
-    /// The agent's URL for `path` (what follows `/a2a/{agent}`), and the part of it the route
-    /// does not cover.
-    pub fn upstream<'p>(&self, path: &'p str) -> (&str, &'p str) {
-        let mut best: Option<&(String, String)> = None;
+    /// The path at the agent for `path` (what follows `/a2a/{agent}`, as sent), and the part of
+    /// `path` below the interface it names.
+    pub fn upstream<'p>(&self, path: &'p str) -> (String, &'p str) {
+        let mut best: Option<&Route> = None;
         for r in &self.0 {
-            let covers = path == r.0 || (path.starts_with(r.0.as_str()) && path[r.0.len()..].starts_with('/'));
-            if covers && best.is_none_or(|b| r.0.len() > b.0.len()) {
+            let covers = path == r.weir || (path.starts_with(r.weir.as_str()) && path[r.weir.len()..].starts_with('/'));
+            if covers && best.is_none_or(|b| r.weir.len() > b.weir.len()) {
                 best = Some(r);
             }
         }
-        match best {
-            Some((suffix, url)) => (url.as_str(), &path[suffix.len()..]),
-            None => (self.0.first().map_or("", |r| r.1.as_str()), path),
-        }
+        let Some(r) = best else { return (path.to_string(), path) };
+        let below = &path[r.weir.len()..];
+        let at = if below.is_empty() || below == "/" {
+            if r.path.is_empty() { "/".to_string() } else { r.path.clone() }
+        } else {
+            format!("{}{below}", r.path.trim_end_matches('/'))
+        };
+        (at, below)
+    }
+}
+
+/// `scheme://host[:port]` of a URL, and its path (`""` when it has none).
+pub fn split(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => (&url[..after_scheme + i], &url[after_scheme + i..]),
+        None => (url, ""),
     }
 }
 
@@ -243,10 +277,10 @@ mod tests {
         assert_eq!(out["securitySchemes"]["weir"]["scheme"], "bearer");
         assert!(out["skills"][0].get("security").is_none());
         assert!(!out.to_string().contains("10.0.0.5"), "{out}");
-        // And back: Weir's paths go to the agent's URLs.
-        assert_eq!(routes.upstream("/rest/v1/message:send"), ("http://10.0.0.5:9000/agents/echo/rest", "/v1/message:send"));
-        assert_eq!(routes.upstream(""), ("http://10.0.0.5:9000/agents/echo", ""));
-        assert_eq!(routes.upstream("/restless"), ("http://10.0.0.5:9000/agents/echo", "/restless"));
+        // And back: Weir's paths go to the agent's paths, the card's trailing slash kept.
+        assert_eq!(routes.upstream("/rest/v1/message:send"), ("/agents/echo/rest/v1/message:send".to_string(), "/v1/message:send"));
+        assert_eq!(routes.upstream(""), ("/agents/echo/".to_string(), ""));
+        assert_eq!(routes.upstream("/restless"), ("/agents/echo/restless".to_string(), "/restless"));
     }
 
     #[test]
@@ -271,14 +305,27 @@ mod tests {
         assert_eq!(list[0]["url"], "http://weir:4000/a2a/echo/a2a/jsonrpc");
         assert_eq!(list[0]["tenant"], "acme");
         assert_eq!(list[2]["protocolVersion"], "0.3");
-        assert_eq!(list[3]["url"], "http://weir:4000/a2a/echo/_interface/1");
-        assert_eq!(routes.upstream("/_interface/1/message:send"), ("http://other-host:7000/x", "/message:send"));
+        // Another host's interface is its path at the agent's own origin.
+        assert_eq!(list[3]["url"], "http://weir:4000/a2a/echo/x");
+        assert_eq!(routes.upstream("/x/message:send"), ("/x/message:send".to_string(), "/message:send"));
+        assert_eq!(routes.upstream("/a2a/jsonrpc"), ("/a2a/jsonrpc".to_string(), ""));
         assert_eq!(out["securitySchemes"], json!({"weir": {"httpAuthSecurityScheme": {"scheme": "Bearer", "description": WEIR_KEY}}}));
         assert_eq!(out["securityRequirements"], json!([{"schemes": {"weir": {}}}]));
         assert!(out.get("security").is_none());
         assert!(out.get("url").is_none());
         assert_eq!(versions(&card), vec![Version::V03, Version::V10]);
         assert_eq!(versions(&v03_card(base)), vec![Version::V03]);
+    }
+
+    #[test]
+    fn an_interface_outside_the_agents_path_gets_a_path_of_its_own_at_the_agents_origin() {
+        let card = json!({"url": "http://localhost:9000/rpc/", "protocolVersion": "0.3.0", "preferredTransport": "JSONRPC"});
+        let routes = Routes::of("http://agent.internal:9000/agents/echo", &card);
+        let out = rewrite(&card, &routes, "https://weir/a2a/echo");
+        assert_eq!(out["url"], "https://weir/a2a/echo/_interface/1");
+        // Its path (trailing slash kept), never its host: Weir sends to agent.internal only.
+        assert_eq!(routes.upstream("/_interface/1"), ("/rpc/".to_string(), ""));
+        assert_eq!(routes.upstream(""), ("/agents/echo".to_string(), ""));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::card::{self, CARD_PATHS};
-use super::gateway::{split_url, CardEntry};
+use super::gateway::CardEntry;
 use super::policy::{self as rules, Decision};
 use super::protocol::{self as proto, Binding, Operation, TaskFacts, Version};
 use super::record::{A2aRecord, Caller};
@@ -40,11 +40,23 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn at_root(State(state): State<AppState>, Path(agent): Path<String>, req: Request) -> Response {
-    handle(state, agent, String::new(), req).await
+    handle(state, agent, req).await
 }
 
-async fn below_root(State(state): State<AppState>, Path((agent, rest)): Path<(String, String)>, req: Request) -> Response {
-    handle(state, agent, format!("/{rest}"), req).await
+async fn below_root(State(state): State<AppState>, Path((agent, _)): Path<(String, String)>, req: Request) -> Response {
+    handle(state, agent, req).await
+}
+
+/// The path below `/a2a/{agent}` as the caller sent it, still percent-encoded: what goes to the
+/// agent, and what Weir reads (decoded segment by segment) before it does.
+fn raw_rest(path: &str) -> &str {
+    let after = path.strip_prefix("/a2a/").unwrap_or(path);
+    after.find('/').map_or("", |i| &after[i..])
+}
+
+/// Whether a path reads as one of A2A's REST routes (behind any interface path).
+fn looks_rest(method: &Method, raw: &str) -> bool {
+    proto::segments(raw).is_some_and(|segs| (0..=segs.len()).any(|k| proto::rest_operation(method, &segs[k..]).is_some()))
 }
 
 /// An answer Weir gives itself, in the caller's binding.
@@ -103,21 +115,26 @@ struct Parsed {
     params: Value,
     /// Every task the request names (each must be the caller's).
     tasks: Vec<String>,
+    http_method: Method,
+    /// The path at the agent (the interface's path, then what the caller sent below it).
+    upstream_path: String,
 }
 
-async fn handle(state: AppState, name: String, rest: String, req: Request) -> Response {
+async fn handle(state: AppState, name: String, req: Request) -> Response {
     let started = Instant::now();
     let rt = state.runtime.load_full();
     let cfg = &rt.config.a2a;
     let (parts, body) = req.into_parts();
-    let guess = if parts.method == Method::POST && rest.is_empty() { Binding::JsonRpc } else { Binding::Rest };
+    let rest = raw_rest(parts.uri.path());
+    // Before the body is read, errors take the binding the path suggests.
+    let guess = if parts.method == Method::POST && !looks_rest(&parts.method, rest) { Binding::JsonRpc } else { Binding::Rest };
     let version_guess = Version::from_header(parts.headers.get("a2a-version").and_then(|v| v.to_str().ok())).unwrap_or(Version::V10);
     let stored = state.a2a.stored.load();
     let Some(agent) = state.a2a.agent(cfg, &stored, &name) else {
         return Refusal::new(StatusCode::NOT_FOUND, jsonrpc::INVALID_REQUEST, "unknown_agent", format!("no agent `{}` is registered at Weir", crate::audit::clip(&name))).response(guess, version_guess, &Value::Null);
     };
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    if parts.method == Method::GET && CARD_PATHS.contains(&rest.as_str()) {
+    if parts.method == Method::GET && CARD_PATHS.contains(&rest) {
         return serve_card(&state, agent, cfg, &parts.headers, peer, &rt.config.trusted_proxies).await;
     }
     let principal = match state.keys.authenticate(&parts.headers) {
@@ -128,7 +145,22 @@ async fn handle(state: AppState, name: String, rest: String, req: Request) -> Re
         Ok(b) => b,
         Err(r) => return r.response(guess, version_guess, &Value::Null),
     };
-    let parsed = match parse(&parts.method, &rest, &parts.headers, &body) {
+    let card = match state.a2a.card(agent, cfg).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(agent = %agent.name, error = %e, "relaying without the agent's card");
+            None
+        }
+    };
+    let default_routes;
+    let routes = match &card {
+        Some(c) => &c.routes,
+        None => {
+            default_routes = card::Routes::of(&agent.base_url, &Value::Null);
+            &default_routes
+        }
+    };
+    let parsed = match parse(&parts.method, rest, routes, &parts.headers, &body) {
         Ok(p) => p,
         Err(e) => return e.0.response(e.1, version_guess, &e.2),
     };
@@ -148,7 +180,7 @@ async fn handle(state: AppState, name: String, rest: String, req: Request) -> Re
         rec.named_task(t);
     }
     rec.set_request(body.clone());
-    let call = Call { state: &state, cfg, agent, caller: &caller, parsed: &parsed, headers: &parts.headers, query: parts.uri.query(), rest: &rest, peer: peer.map(|p| p.ip()), trusted: &rt.config.trusted_proxies };
+    let call = Call { state: &state, cfg, agent, card, caller: &caller, parsed: &parsed, headers: &parts.headers, query: parts.uri.query(), peer: peer.map(|p| p.ip()), trusted: &rt.config.trusted_proxies };
     let resp = call.run(rec, body).await;
     request_id.stamp(resp)
 }
@@ -156,55 +188,69 @@ async fn handle(state: AppState, name: String, rest: String, req: Request) -> Re
 async fn read_body(body: Body, max: usize) -> Result<Bytes, Refusal> {
     match axum::body::to_bytes(body, max).await {
         Ok(b) => Ok(b),
-        Err(_) => Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, jsonrpc::INVALID_REQUEST, "body_too_large", format!("the request is larger than the {max}-byte limit"))),
+        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
+            Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, jsonrpc::INVALID_REQUEST, "body_too_large", format!("the request is larger than the {max}-byte limit")))
+        }
+        Err(_) => Err(Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "body_unreadable", "the request body could not be read")),
     }
 }
 
 type ParseError = Box<(Refusal, Binding, Value)>;
 
-fn parse(method: &Method, rest: &str, headers: &HeaderMap, body: &Bytes) -> Result<Parsed, ParseError> {
+fn parse(method: &Method, raw: &str, routes: &card::Routes, headers: &HeaderMap, body: &Bytes) -> Result<Parsed, ParseError> {
     let header_version = headers.get("a2a-version").and_then(|v| v.to_str().ok());
+    let refuse = |status: StatusCode, code: i64, ty: &'static str, message: String, b: Binding, id: Value| Box::new((Refusal::new(status, code, ty, message), b, id));
     let unsupported = |b: Binding, id: Value| {
-        let r = Refusal::new(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("A2A version `{}` is not supported (Weir speaks 0.3 and 1.0)", crate::audit::clip(header_version.unwrap_or(""))));
-        Box::new((r, b, id))
+        refuse(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("A2A version `{}` is not supported (Weir speaks 0.3 and 1.0)", crate::audit::clip(header_version.unwrap_or(""))), b, id)
     };
-    // The path decides the binding: a REST operation's path is REST whatever its body holds
-    // (a JSON-RPC body there must not pass for another operation than the one the agent runs).
-    let (rest_op, rest_task) = proto::rest_operation(method, rest);
-    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if *method == Method::POST && rest_op == Operation::Other && rest_task.is_none() && matches!(first, Some(b'{') | Some(b'[')) {
-        let msg: Value = serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::JsonRpc, Value::Null)))?;
-        if msg.get("jsonrpc").is_some() || msg.is_array() {
-            let id = jsonrpc::id(&msg);
-            if msg.is_array() {
-                return Err(Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "A2A takes one JSON-RPC request at a time, not a batch"), Binding::JsonRpc, Value::Null)));
+    // What the caller sent below the interface it addressed, read segment by segment: a path
+    // that would read differently decoded is refused, so Weir checks what the agent runs.
+    let (upstream_path, below) = routes.upstream(raw);
+    let Some(segs) = proto::segments(below) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_path", "the path holds an encoded `/`, `?`, `#`, `\\` or `..`, which Weir does not relay".into(), Binding::Rest, Value::Null));
+    };
+    let http_method = method.clone();
+    if let Some((op, path_tasks)) = proto::rest_operation(method, &segs) {
+        // A REST route is REST whatever its body holds.
+        let version = Version::from_header(header_version).ok_or_else(|| unsupported(Binding::Rest, Value::Null))?;
+        let params = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(body).map_err(|_| refuse(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON".into(), Binding::Rest, Value::Null))?
+        };
+        let mut tasks = path_tasks;
+        for t in proto::named_tasks(op, version, &params) {
+            if !tasks.contains(&t) {
+                tasks.push(t);
             }
-            let name = msg.get("method").and_then(Value::as_str).ok_or_else(|| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "a JSON-RPC request needs a `method`"), Binding::JsonRpc, id.clone())))?;
-            let (op, by_name) = proto::rpc_operation(name).unwrap_or((Operation::Other, Version::V03));
-            // A caller that sends no `A2A-Version` speaks 0.3, unless its method is v1.0's.
-            let version = match header_version.filter(|h| !h.trim().is_empty()) {
-                Some(_) => Version::from_header(header_version).ok_or_else(|| unsupported(Binding::JsonRpc, id.clone()))?,
-                None => by_name,
-            };
-            let params = msg.get("params").cloned().unwrap_or(Value::Null);
-            let tasks = proto::named_tasks(op, &params);
-            return Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, tasks });
         }
+        let method = format!("{method} {}", crate::audit::clip(raw));
+        return Ok(Parsed { binding: Binding::Rest, version, op, method, id: Value::Null, params, tasks, http_method, upstream_path });
     }
-    let version = Version::from_header(header_version).ok_or_else(|| unsupported(Binding::Rest, Value::Null))?;
-    let params = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(body).map_err(|_| Box::new((Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON"), Binding::Rest, Value::Null)))?
+    if !(*method == Method::POST && segs.is_empty()) {
+        let message = format!("`{method} {}` is not an A2A operation Weir relays", crate::audit::clip(raw));
+        return Err(refuse(StatusCode::NOT_FOUND, jsonrpc::METHOD_NOT_FOUND, "unknown_operation", message, Binding::Rest, Value::Null));
+    }
+    // JSON-RPC, at an interface's own address. (A v0.3 server takes a request without
+    // `jsonrpc`; so does Weir, and reads it the same way.)
+    let msg: Value = serde_json::from_slice(body).map_err(|_| refuse(StatusCode::BAD_REQUEST, jsonrpc::PARSE_ERROR, "invalid_json", "the request body is not valid JSON".into(), Binding::JsonRpc, Value::Null))?;
+    if msg.is_array() {
+        return Err(refuse(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "A2A takes one JSON-RPC request at a time, not a batch".into(), Binding::JsonRpc, Value::Null));
+    }
+    let id = jsonrpc::id(&msg);
+    let name = msg.get("method").and_then(Value::as_str).ok_or_else(|| refuse(StatusCode::BAD_REQUEST, jsonrpc::INVALID_REQUEST, "invalid_request", "a JSON-RPC request needs a `method`".into(), Binding::JsonRpc, id.clone()))?;
+    let Some((op, by_name)) = proto::rpc_operation(name) else {
+        let message = format!("method `{}` is not one of A2A's; Weir relays A2A's methods only", crate::audit::clip(name));
+        return Err(refuse(StatusCode::NOT_FOUND, jsonrpc::METHOD_NOT_FOUND, "unknown_operation", message, Binding::JsonRpc, id));
     };
-    // The path's task, and any the body names as well.
-    let mut tasks: Vec<String> = rest_task.into_iter().collect();
-    for t in proto::named_tasks(rest_op, &params) {
-        if !tasks.contains(&t) {
-            tasks.push(t);
-        }
-    }
-    Ok(Parsed { binding: Binding::Rest, version, op: rest_op, method: format!("{method} {}", crate::audit::clip(rest)), id: Value::Null, params, tasks })
+    // A caller that sends no `A2A-Version` speaks 0.3, unless its method is v1.0's.
+    let version = match header_version.filter(|h| !h.trim().is_empty()) {
+        Some(_) => Version::from_header(header_version).ok_or_else(|| unsupported(Binding::JsonRpc, id.clone()))?,
+        None => by_name,
+    };
+    let params = msg.get("params").cloned().unwrap_or(Value::Null);
+    let tasks = proto::named_tasks(op, version, &params);
+    Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, tasks, http_method, upstream_path })
 }
 
 enum Relayed {
@@ -217,11 +263,11 @@ struct Call<'a> {
     state: &'a AppState,
     cfg: &'a A2aConfig,
     agent: &'a A2aAgent,
+    card: Option<Arc<CardEntry>>,
     caller: &'a Caller<'a>,
     parsed: &'a Parsed,
     headers: &'a HeaderMap,
     query: Option<&'a str>,
-    rest: &'a str,
     peer: Option<IpAddr>,
     trusted: &'a [IpAddr],
 }
@@ -229,11 +275,11 @@ struct Call<'a> {
 impl Call<'_> {
     /// The request, relayed and recorded (a stream's record ends with the stream).
     async fn run(&self, mut rec: A2aRecord, body: Bytes) -> Response {
-        let (body, card, policy) = match self.admit(&mut rec, body).await {
+        let (body, policy) = match self.admit(&mut rec, body).await {
             Ok(admitted) => admitted,
             Err(refusal) => return self.refused(rec, &refusal),
         };
-        let resp = match self.send(&rec, card.as_deref(), body).await {
+        let resp = match self.send(&rec, body).await {
             Ok(resp) => resp,
             Err(refusal) => return self.refused(rec, &refusal),
         };
@@ -263,16 +309,9 @@ impl Call<'_> {
 
     /// Everything decided before the target is called: the body that goes on, the card, and
     /// the guardrail policy for the answer.
-    async fn admit(&self, rec: &mut A2aRecord, body: Bytes) -> Result<(Bytes, Option<Arc<CardEntry>>, Option<Policy>), Refusal> {
+    async fn admit(&self, rec: &mut A2aRecord, body: Bytes) -> Result<(Bytes, Option<Policy>), Refusal> {
         let (state, cfg, agent, p) = (self.state, self.cfg, self.agent, self.parsed);
-        let card = match state.a2a.card(agent, cfg).await {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(agent = %agent.name, error = %e, "relaying without the agent's card");
-                None
-            }
-        };
-        if let Some(c) = card.as_ref().filter(|c| !c.versions.is_empty() && !c.versions.contains(&p.version)) {
+        if let Some(c) = self.card.as_ref().filter(|c| !c.versions.is_empty() && !c.versions.contains(&p.version)) {
             let spoken: Vec<&str> = c.versions.iter().map(|v| v.as_str()).collect();
             return Err(Refusal::new(StatusCode::BAD_REQUEST, proto::VERSION_NOT_SUPPORTED, "version_not_supported", format!("agent `{}` does not speak A2A {} (it speaks {})", agent.name, p.version.as_str(), spoken.join(", "))));
         }
@@ -281,13 +320,14 @@ impl Call<'_> {
                 crate::limits::Refusal::Exceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
                 crate::limits::Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             };
-            let mut r = Refusal::new(status, proto::RATE_LIMITED, "limit_exceeded", refusal.message());
+            let (code, ty) = if status == StatusCode::TOO_MANY_REQUESTS { (proto::RATE_LIMITED, "limit_exceeded") } else { (proto::AGENT_UNAVAILABLE, "limits_unavailable") };
+            let mut r = Refusal::new(status, code, ty, refusal.message());
             if let crate::limits::Refusal::Exceeded { headers, .. } = refusal {
                 r.headers = headers.into_iter().filter_map(|(k, v)| Some((HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(&v).ok()?))).collect();
             }
             return Err(r);
         }
-        self.authorize(rec, card.as_deref().map(|c| &c.card))?;
+        self.authorize(rec, self.card.as_deref().map(|c| &c.card))?;
         if !p.tasks.is_empty() {
             // Only a task this caller created may be read, cancelled, followed or continued.
             let refs: Vec<&str> = p.tasks.iter().map(String::as_str).collect();
@@ -307,7 +347,7 @@ impl Call<'_> {
             (Some(policy), true) => self.guard_request(policy, rec, body).await?,
             _ => body,
         };
-        Ok((body, card, policy))
+        Ok((body, policy))
     }
 
     fn policy(&self) -> Option<Policy> {
@@ -327,15 +367,28 @@ impl Call<'_> {
         if self.cfg.rules.is_empty() && stored.rules.is_empty() {
             return Ok(());
         }
-        let skill = if self.parsed.op.sends_message() {
-            proto::skill_of(&self.parsed.params).or_else(|| card.and_then(only_skill))
-        } else {
-            None
-        };
-        if let Some(s) = &skill {
-            rec.set_skill(s);
+        // Every skill the message names must be allowed (an agent may read either); none named:
+        // the card's only skill.
+        let mut skills = if self.parsed.op.sends_message() { proto::skills_of(&self.parsed.params) } else { Vec::new() };
+        if skills.is_empty() && self.parsed.op.sends_message() {
+            skills.extend(card.and_then(only_skill));
         }
-        let decision = rules::decide(&self.cfg.rules, &stored.rules, self.caller.agent_name, &self.agent.name, skill.as_deref(), self.parsed.op.sends_message());
+        if !skills.is_empty() {
+            rec.set_skill(&skills.join(", "));
+        }
+        let one = |skill: Option<&str>| rules::decide(&self.cfg.rules, &stored.rules, self.caller.agent_name, &self.agent.name, skill, self.parsed.op.sends_message());
+        let decision = if skills.is_empty() {
+            one(None)
+        } else {
+            let mut last = Decision::Deny(String::new());
+            for s in &skills {
+                last = one(Some(s));
+                if matches!(last, Decision::Deny(_)) {
+                    break;
+                }
+            }
+            last
+        };
         match decision {
             Decision::Allow(rule) => {
                 rec.set_decision(true, Some(rule));
@@ -371,20 +424,11 @@ impl Call<'_> {
 
     /// The request as the target gets it: its binding's path below the interface the caller
     /// used, the caller's `A2A-*` headers and trace, the target's own credentials.
-    async fn send(&self, rec: &A2aRecord, card: Option<&CardEntry>, body: Bytes) -> Result<UpstreamResponse, Refusal> {
+    async fn send(&self, rec: &A2aRecord, body: Bytes) -> Result<UpstreamResponse, Refusal> {
         let (state, cfg, agent) = (self.state, self.cfg, self.agent);
-        let default_routes;
-        let routes = match card {
-            Some(c) => &c.routes,
-            None => {
-                default_routes = card::Routes::of(&agent.base_url, &Value::Null);
-                &default_routes
-            }
-        };
-        let (url, remainder) = routes.upstream(self.rest);
-        let (origin, base_path) = split_url(url);
-        let path = format!("{base_path}{remainder}");
-        let path = if path.is_empty() { "/".to_string() } else { path };
+        // Always the origin the agent was registered with (its card names paths only).
+        let (origin, _) = card::split(&agent.base_url);
+        let path = &self.parsed.upstream_path;
         let transport = state.a2a.transport(agent, origin, cfg).map_err(|e| {
             tracing::error!(agent = %agent.name, error = %e, "cannot reach the agent");
             Refusal::new(StatusCode::BAD_GATEWAY, proto::AGENT_UNAVAILABLE, "upstream_unavailable", format!("agent `{}` cannot be reached", agent.name))
@@ -403,7 +447,7 @@ impl Call<'_> {
         for (k, v) in &agent.headers {
             headers.insert(k.clone(), v.clone());
         }
-        transport.send(self.method_for_target(), &path, self.query, headers, body).await.map_err(|e| {
+        transport.send(self.method_for_target(), path, self.query, headers, body).await.map_err(|e| {
             tracing::warn!(agent = %agent.name, error = %e, "A2A request failed");
             let (status, ty) = if e.is_timeout() { (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout") } else { (StatusCode::BAD_GATEWAY, "upstream_unavailable") };
             Refusal::new(status, proto::AGENT_UNAVAILABLE, ty, format!("agent `{}` did not answer", agent.name))
@@ -450,7 +494,7 @@ impl Call<'_> {
     fn method_for_target(&self) -> Method {
         match self.parsed.binding {
             Binding::JsonRpc => Method::POST,
-            Binding::Rest => self.parsed.method.split(' ').next().and_then(|m| m.parse().ok()).unwrap_or(Method::GET),
+            Binding::Rest => self.parsed.http_method.clone(),
         }
     }
 
@@ -461,34 +505,40 @@ impl Call<'_> {
         let Some(result) = answer.pointer_mut(root) else { return Ok(false) };
         match p.op {
             Operation::ListTasks => {
-                let Some(tasks) = result.get_mut("tasks").and_then(Value::as_array_mut) else { return Ok(false) };
+                // A list Weir cannot narrow is not passed on (it could hold anyone's tasks).
+                let Some(tasks) = result.get_mut("tasks").and_then(Value::as_array_mut) else {
+                    return Err(Refusal::new(StatusCode::BAD_GATEWAY, proto::INVALID_AGENT_RESPONSE, "invalid_agent_response", format!("agent `{}` answered ListTasks without a list of tasks", self.agent.name)));
+                };
                 let ids: Vec<String> = tasks.iter().map(|t| t.get("id").and_then(Value::as_str).unwrap_or("").to_string()).collect();
                 let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
                 let owners = state.a2a.owners.owners(&self.agent.name, &refs, cfg.task_ttl).await.map_err(|e| {
                     tracing::error!(error = %e, "task owners unavailable");
                     Refusal::new(StatusCode::SERVICE_UNAVAILABLE, proto::AGENT_UNAVAILABLE, "store_unavailable", "Weir cannot check who owns the tasks right now; try again")
                 })?;
-                let before = tasks.len();
                 let mut keep = owners.into_iter().map(|o| o.as_deref() == Some(self.caller.agent_id));
                 tasks.retain(|_| keep.next().unwrap_or(false));
-                let after = tasks.len();
-                if after != before {
-                    if let Some(total) = result.get_mut("totalSize") {
-                        *total = json!(after);
-                    }
+                let kept = tasks.len();
+                // The agent's total counts every caller's tasks: the caller learns only its page's.
+                if let Some(total) = result.get_mut("totalSize") {
+                    *total = json!(kept);
                 }
-                Ok(after != before)
+                Ok(true)
             }
             Operation::ExtendedCard => {
-                let entry_routes = state.a2a.cached(self.agent).map(|c| c.routes.clone()).unwrap_or_else(|| card::Routes::of(&self.agent.base_url, result));
-                let routes = card::Routes::of(&self.agent.base_url, result);
-                let routes = if routes == card::Routes::default() { entry_routes } else { routes };
-                let base = self.weir_base();
-                *result = card::rewrite(result, &routes, &base);
+                // Routed as the public card says (the relay's routes), whatever this one lists.
+                let routes = self.card.as_ref().map_or_else(|| card::Routes::of(&self.agent.base_url, &Value::Null), |c| c.routes.clone());
+                *result = card::rewrite(result, &routes, &self.weir_base());
                 Ok(true)
             }
             _ => {
                 let facts = proto::task_facts(result);
+                // A second line: an answer about a task must be about one the caller named.
+                if p.op.names_task() {
+                    if let Some(t) = facts.task_id.as_ref().filter(|t| !p.tasks.contains(t)) {
+                        tracing::warn!(agent = %self.agent.name, task = %t, "the agent answered about a task the caller did not name");
+                        return Err(Refusal::new(StatusCode::NOT_FOUND, proto::TASK_NOT_FOUND, "task_not_found", "task not found"));
+                    }
+                }
                 self.claim(rec, &facts).await?;
                 Ok(false)
             }
@@ -592,9 +642,15 @@ pub(super) async fn guard_texts(policy: &Policy, dir: Direction, doc: &mut Value
 /// `https://weir.example.com/a2a/{agent}`: where callers reach this agent through Weir.
 fn weir_base(cfg: &A2aConfig, headers: &HeaderMap, peer: Option<IpAddr>, trusted: &[IpAddr], agent: &str) -> String {
     let from_proxy = peer.is_some_and(|p| trusted.contains(&p));
-    let forwarded_host = from_proxy.then(|| headers.get("x-forwarded-host").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next_back()).map(str::trim)).flatten();
+    // The nearest proxy's word (the last value), and only a host (with a port): a name that
+    // could bend the card's URLs is not taken.
+    let host_like = |h: &&str| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    let forwarded_host = from_proxy
+        .then(|| headers.get_all("x-forwarded-host").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).next_back())
+        .flatten()
+        .filter(host_like);
     let https = peer.is_some_and(|p| crate::state::forwarded_https(p, headers, trusted));
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(host_like);
     format!("{}/a2a/{agent}", card::public_base(cfg.public_url.as_deref(), host, forwarded_host, https))
 }
 

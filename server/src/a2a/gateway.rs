@@ -16,7 +16,14 @@ use crate::config::{A2aAgent, A2aConfig, A2aRule};
 use crate::store::{A2aAgentRow, A2aRuleRow, Store, StoreError};
 use crate::llm::Transport;
 
+/// How long a card that could not be read is not asked for again (the last one is served).
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The least time a card is kept, whatever its `Cache-Control` says: a `no-cache` card is not
+/// fetched once per request.
+const LEAST_FRESH: Duration = Duration::from_secs(1);
+
 /// An agent's card as last fetched.
+#[derive(Clone)]
 pub struct CardEntry {
     pub card: Value,
     pub routes: Routes,
@@ -99,7 +106,10 @@ pub struct A2aGateway {
     pub stored: arc_swap::ArcSwap<Stored>,
     cards: Mutex<HashMap<String, Arc<CardEntry>>>,
     /// One refresh of a card at a time per agent.
-    refreshing: tokio::sync::Mutex<()>,
+    /// Each agent's turn to refresh its card.
+    refreshing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Agents whose card could not be read (none cached), and why: not asked again for a while.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
     transports: Mutex<HashMap<String, Arc<Transport>>>,
     http: reqwest::Client,
     pub owners: TaskOwners,
@@ -111,8 +121,9 @@ impl A2aGateway {
             Some((url, prefix)) => TaskOwners::redis(url, prefix)?,
             None => TaskOwners::memory(config.max_tasks),
         };
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(15)).build()?;
-        Ok(Self { stored: arc_swap::ArcSwap::from_pointee(Stored::default()), cards: Mutex::new(HashMap::new()), refreshing: tokio::sync::Mutex::new(()), transports: Mutex::new(HashMap::new()), http, owners })
+        // Redirects are not followed: they would take the agent's credentials elsewhere.
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(15)).redirect(reqwest::redirect::Policy::none()).build()?;
+        Ok(Self { stored: arc_swap::ArcSwap::from_pointee(Stored::default()), cards: Mutex::new(HashMap::new()), refreshing: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()), transports: Mutex::new(HashMap::new()), http, owners })
     }
 
     /// The card as cached, fresh or not (the relay takes a stale card's routes rather than
@@ -128,25 +139,58 @@ impl A2aGateway {
         if let Some(e) = self.cached(agent).filter(|e| e.is_fresh()) {
             return Ok(e);
         }
-        let _one = self.refreshing.lock().await;
+        // A stale card is served while one request refreshes it; without one, the callers wait
+        // for that refresh. Each agent has its own turn: a dead agent holds up nobody else's.
+        let turn = {
+            let mut turns = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+            turns.entry(agent.name.clone()).or_default().clone()
+        };
+        let old = self.cached(agent);
+        let _one = match (turn.try_lock(), &old) {
+            (Ok(g), _) => g,
+            (Err(_), Some(o)) => return Ok(o.clone()),
+            (Err(_), None) => turn.lock().await,
+        };
         let old = self.cached(agent);
         if let Some(e) = old.as_ref().filter(|e| e.is_fresh()) {
             return Ok(e.clone());
+        }
+        if let Some(failed) = self.failed_recently(agent) {
+            return Err(failed);
         }
         match self.fetch(agent, config, old.as_deref()).await {
             Ok(e) => {
                 let e = Arc::new(e);
                 self.cards.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.name.clone(), e.clone());
+                self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&agent.name);
                 Ok(e)
             }
-            Err(err) => match old {
-                Some(o) => {
-                    tracing::warn!(agent = %agent.name, error = %err, "serving the agent's last card");
-                    Ok(o)
+            Err(err) => {
+                tracing::warn!(agent = %agent.name, error = %err, "the agent's card could not be read");
+                match old {
+                    // Kept, and not asked again for a while.
+                    Some(o) => {
+                        let kept = Arc::new(CardEntry { fresh_until: Instant::now() + RETRY_AFTER, ..o.as_ref().clone() });
+                        self.cards.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.name.clone(), kept.clone());
+                        Ok(kept)
+                    }
+                    None => {
+                        let why = match &err {
+                            CardError::Fetch(why) => why.clone(),
+                            other => other.to_string(),
+                        };
+                        self.failures.lock().unwrap_or_else(|p| p.into_inner()).insert(agent.name.clone(), (Instant::now(), why));
+                        Err(err)
+                    }
                 }
-                None => Err(err),
-            },
+            }
         }
+    }
+
+    /// The error of a fetch that failed less than [`RETRY_AFTER`] ago.
+    fn failed_recently(&self, agent: &A2aAgent) -> Option<CardError> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.get(&agent.name).filter(|(at, _)| at.elapsed() < RETRY_AFTER).map(|(_, why)| CardError::Fetch(why.clone()))
     }
 
     async fn fetch(&self, agent: &A2aAgent, config: &A2aConfig, old: Option<&CardEntry>) -> Result<CardEntry, CardError> {
@@ -157,8 +201,8 @@ impl A2aGateway {
         if let Some(tag) = old.and_then(|o| o.etag.as_ref()) {
             req = req.header(header::IF_NONE_MATCH, tag);
         }
-        let resp = req.send().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))?;
-        let ttl = freshness(resp.headers(), config.card_ttl);
+        let mut resp = req.send().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))?;
+        let ttl = freshness(resp.headers(), config.card_ttl).max(LEAST_FRESH);
         if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
             if let Some(o) = old {
                 return Ok(CardEntry { card: o.card.clone(), routes: o.routes.clone(), versions: o.versions.clone(), etag: o.etag.clone(), fresh_until: Instant::now() + ttl, source: o.source.clone() });
@@ -168,9 +212,13 @@ impl A2aGateway {
             return Err(CardError::Status(resp.status().as_u16()));
         }
         let etag = resp.headers().get(header::ETAG).cloned();
-        let body = resp.bytes().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))?;
-        if body.len() > config.max_answer_bytes {
-            return Err(CardError::Invalid);
+        // Read within the bound, not whole first.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| CardError::Fetch(e.without_url().to_string()))? {
+            if body.len() + chunk.len() > config.max_answer_bytes {
+                return Err(CardError::Invalid);
+            }
+            body.extend_from_slice(&chunk);
         }
         let card: Value = serde_json::from_slice(&body).map_err(|_| CardError::Invalid)?;
         if !card.is_object() {
@@ -183,7 +231,7 @@ impl A2aGateway {
 
     /// The connection pool for an origin (`scheme://host[:port]`) of `agent`.
     pub fn transport(&self, agent: &A2aAgent, origin: &str, config: &A2aConfig) -> Result<Arc<Transport>, String> {
-        let key = format!("{origin} {}", agent.proxy.as_deref().unwrap_or(""));
+        let key = format!("{origin} {} {}", agent.proxy.as_deref().unwrap_or(""), config.request_timeout.as_millis());
         let mut map = self.transports.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = map.get(&key) {
             return Ok(t.clone());
@@ -227,15 +275,6 @@ fn freshness(headers: &HeaderMap, most: Duration) -> Duration {
     age.map_or(most, |a| Duration::from_secs(a).min(most))
 }
 
-/// `scheme://host[:port]` of a URL, and its path (no trailing slash).
-pub fn split_url(url: &str) -> (&str, &str) {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => (&url[..after_scheme + i], url[after_scheme + i..].trim_end_matches('/')),
-        None => (url, ""),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,9 +293,4 @@ mod tests {
         assert_eq!(freshness(&with("no-cache"), most), Duration::ZERO);
     }
 
-    #[test]
-    fn urls_split_into_origin_and_path() {
-        assert_eq!(split_url("http://h:9/a/b/"), ("http://h:9", "/a/b"));
-        assert_eq!(split_url("https://h"), ("https://h", ""));
-    }
 }

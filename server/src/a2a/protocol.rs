@@ -39,7 +39,8 @@ impl Version {
         match v.map(str::trim) {
             None | Some("") => Some(Self::V03),
             Some(v) if v == "0.3" || v.starts_with("0.3.") => Some(Self::V03),
-            Some(v) if v == "1.0" || v.starts_with("1.0.") || v == "1" => Some(Self::V10),
+            // The SDKs compare the major version: every 1.x is 1.0's protocol.
+            Some(v) if v == "1" || v.starts_with("1.") => Some(Self::V10),
             Some(_) => None,
         }
     }
@@ -69,11 +70,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// Whether the answer is a stream of events.
-    pub fn streams(self) -> bool {
-        matches!(self, Self::Stream | Self::Subscribe)
-    }
-
     /// Whether the request names an existing task, which must be the caller's.
     pub fn names_task(self) -> bool {
         matches!(self, Self::GetTask | Self::Cancel | Self::Subscribe | Self::PushSet | Self::PushGet | Self::PushList | Self::PushDelete)
@@ -141,64 +137,80 @@ pub fn metric_method(operation: &str) -> &'static str {
     if let Some((op, _)) = rpc_operation(operation) {
         return op.v1_name();
     }
-    match operation.split_once(' ') {
-        Some((method, path)) => method.parse::<axum::http::Method>().map_or("other", |m| rest_operation(&m, path).0.v1_name()),
-        None => "other",
-    }
+    // `METHOD /path`, the path below the agent's address (an interface's path may come first).
+    let Some((method, path)) = operation.split_once(' ') else { return "other" };
+    let (Ok(method), Some(segs)) = (method.parse::<axum::http::Method>(), segments(path)) else { return "other" };
+    (0..=segs.len()).find_map(|skip| rest_operation(&method, &segs[skip..])).map_or("other", |(op, _)| op.v1_name())
 }
 
-/// A REST request's operation and the task it names, from its method and path (the part after
-/// the interface's own path; a tenant segment, and v0.3's `/v1`, may come first).
-pub fn rest_operation(method: &axum::http::Method, path: &str) -> (Operation, Option<String>) {
+/// A path's segments, each percent-decoded, or `None` when one would read differently decoded
+/// than as sent — holding a `/`, `?`, `#`, `\\`, a control character or bad UTF-8, or being `.`
+/// or `..` — so that what Weir checks is what the agent routes. An empty path has no segment.
+pub fn segments(raw: &str) -> Option<Vec<String>> {
+    let raw = raw.strip_prefix('/').unwrap_or(raw);
+    if raw.is_empty() {
+        return Some(Vec::new());
+    }
+    let raw = raw.strip_suffix('/').unwrap_or(raw);
+    raw.split('/')
+        .map(|seg| {
+            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8().ok()?;
+            let bad = decoded.is_empty() || decoded == "." || decoded == ".." || decoded.chars().any(|c| matches!(c, '/' | '?' | '#' | '\\') || c.is_control());
+            (!bad).then(|| decoded.into_owned())
+        })
+        .collect()
+}
+
+/// The REST operation of `method` on `segs` (the path below the interface's own, decoded): one
+/// of A2A's routes, after at most two segments (a tenant, v0.3's `v1`), with the tasks it names
+/// under every reading; `None` when it is none of A2A's routes.
+pub fn rest_operation(method: &axum::http::Method, segs: &[String]) -> Option<(Operation, Vec<String>)> {
+    let mut found: Option<Operation> = None;
+    let mut tasks: Vec<String> = Vec::new();
+    for skip in 0..=segs.len().min(2) {
+        let Some((op, task)) = rest_shape(method, &segs[..skip], &segs[skip..]) else { continue };
+        found.get_or_insert(op);
+        if let Some(t) = task.filter(|t| !tasks.contains(t)) {
+            tasks.push(t);
+        }
+    }
+    found.map(|op| (op, tasks))
+}
+
+fn rest_shape(method: &axum::http::Method, prefix: &[String], shape: &[String]) -> Option<(Operation, Option<String>)> {
     use axum::http::Method;
     use Operation::*;
-    let path = path.trim_end_matches('/');
-    if path.ends_with("/message:send") || path == "message:send" {
-        return (Send, None);
+    let m = method;
+    let s: Vec<&str> = shape.iter().map(String::as_str).collect();
+    let one = |op: Operation, t: &str| Some((op, Some(t.to_string())));
+    match s.as_slice() {
+        ["message:send"] if *m == Method::POST => Some((Send, None)),
+        ["message:stream"] if *m == Method::POST => Some((Stream, None)),
+        ["tasks"] if *m == Method::GET => Some((ListTasks, None)),
+        ["extendedAgentCard"] if *m == Method::GET => Some((ExtendedCard, None)),
+        ["card"] if *m == Method::GET && prefix.last().is_some_and(|p| p == "v1") => Some((ExtendedCard, None)),
+        ["agent", "authenticatedExtendedCard"] if *m == Method::GET => Some((ExtendedCard, None)),
+        ["tasks", t] => match t.rsplit_once(':') {
+            Some((task, "cancel")) if *m == Method::POST => one(Cancel, task),
+            Some((task, "subscribe" | "resubscribe")) if *m == Method::GET || *m == Method::POST => one(Subscribe, task),
+            None if *m == Method::GET => one(GetTask, t),
+            _ => None,
+        },
+        ["tasks", t, "pushNotificationConfigs"] if *m == Method::POST => one(PushSet, t),
+        ["tasks", t, "pushNotificationConfigs"] if *m == Method::GET => one(PushList, t),
+        ["tasks", t, "pushNotificationConfigs", _] if *m == Method::GET => one(PushGet, t),
+        ["tasks", t, "pushNotificationConfigs", _] if *m == Method::DELETE => one(PushDelete, t),
+        _ => None,
     }
-    if path.ends_with("/message:stream") || path == "message:stream" {
-        return (Stream, None);
-    }
-    if path.ends_with("/extendedAgentCard") || path.ends_with("/card") {
-        return (ExtendedCard, None);
-    }
-    if path.ends_with("/tasks") {
-        return (if *method == Method::GET { ListTasks } else { Other }, None);
-    }
-    let Some(at) = path.rfind("/tasks/").or_else(|| path.starts_with("tasks/").then_some(usize::MAX)) else { return (Other, None) };
-    let rest = if at == usize::MAX { &path["tasks/".len()..] } else { &path[at + "/tasks/".len()..] };
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-    if let Some((task, tail)) = rest.split_once('/') {
-        // `{task}/pushNotificationConfigs[/{config}]`
-        if tail == "pushNotificationConfigs" {
-            let op = if *method == Method::POST { PushSet } else { PushList };
-            return (op, Some(decode(task)));
-        }
-        if let Some(cfg) = tail.strip_prefix("pushNotificationConfigs/") {
-            let op = if *method == Method::DELETE { PushDelete } else { PushGet };
-            return (if cfg.is_empty() { Other } else { op }, Some(decode(task)));
-        }
-        // Something else below a task: Weir does not know it, but the task is still named.
-        return (Other, Some(decode(task)));
-    }
-    if let Some((task, verb)) = rest.rsplit_once(':') {
-        return match verb {
-            "cancel" => (Cancel, Some(decode(task))),
-            "subscribe" | "resubscribe" => (Subscribe, Some(decode(task))),
-            _ => (Other, Some(decode(task))),
-        };
-    }
-    if *method == Method::GET && !rest.is_empty() {
-        return (GetTask, Some(decode(rest)));
-    }
-    (Other, None)
 }
 
 /// Every task a request's params (JSON-RPC) or body (REST) can be read as naming. An agent reads
 /// one of them — `id`, `taskId`, protobuf's `task_id`, a `tasks/{id}` resource name — and which
 /// one is the agent's business; so Weir takes them all, and the caller must own every one.
-/// In push-notification requests that name the task otherwise, `id` is the config's.
-pub fn named_tasks(op: Operation, params: &Value) -> Vec<String> {
+/// In v1.0's push-notification requests that name the task otherwise, `id` is the config's
+/// (v0.3's read `id` as the task whatever else is there). A send's message may also name tasks
+/// it refers to (`referenceTaskIds`): those must be the caller's too.
+pub fn named_tasks(op: Operation, version: Version, params: &Value) -> Vec<String> {
     fn add(out: &mut Vec<String>, t: &str) {
         if !out.iter().any(|o| o == t) {
             out.push(t.to_string());
@@ -215,11 +227,15 @@ pub fn named_tasks(op: Operation, params: &Value) -> Vec<String> {
     if op.sends_message() {
         if let Some(m) = message_of(params) {
             task_keys(m, &mut out);
+            for key in ["referenceTaskIds", "reference_task_ids"] {
+                for t in m.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                    add(&mut out, t);
+                }
+            }
         }
         return out;
     }
-    // A method Weir does not know may act on a task too: its names count.
-    if !op.names_task() && op != Operation::Other {
+    if !op.names_task() {
         return out;
     }
     let Some(top) = params.as_object() else { return out };
@@ -234,7 +250,7 @@ pub fn named_tasks(op: Operation, params: &Value) -> Vec<String> {
     }
     let push_op = matches!(op, Operation::PushSet | Operation::PushGet | Operation::PushDelete | Operation::PushList);
     let named_otherwise = !out.is_empty();
-    if let Some(t) = top.get("id").and_then(Value::as_str).filter(|_| !push_op || !named_otherwise) {
+    if let Some(t) = top.get("id").and_then(Value::as_str).filter(|_| !push_op || !named_otherwise || version == Version::V03) {
         add(&mut out, t);
     }
     out
@@ -245,10 +261,13 @@ pub fn message_of(params: &Value) -> Option<&Value> {
     params.get("message").or_else(|| params.get("request"))
 }
 
-/// The skill a message asks for: its metadata's `skill`, or the request's.
-pub fn skill_of(params: &Value) -> Option<String> {
+/// The skills a message names: its metadata's `skill` and the request's (an agent may read
+/// either, so a rule must allow each).
+pub fn skills_of(params: &Value) -> Vec<String> {
     let from = |v: Option<&Value>| v.and_then(|m| m.get(SKILL_KEY)).and_then(Value::as_str).map(str::to_string);
-    from(message_of(params).and_then(|m| m.get("metadata"))).or_else(|| from(params.get("metadata")))
+    let mut out: Vec<String> = [from(message_of(params).and_then(|m| m.get("metadata"))), from(params.get("metadata"))].into_iter().flatten().collect();
+    out.dedup();
+    out
 }
 
 /// Every push-notification URL a request registers: any `url` (or `uri`) inside a member named
@@ -396,6 +415,7 @@ fn reason(code: i64) -> &'static str {
         RATE_LIMITED => "RATE_LIMITED",
         AGENT_UNAVAILABLE => "AGENT_UNAVAILABLE",
         crate::jsonrpc::INVALID_PARAMS => "INVALID_PARAMS",
+        crate::jsonrpc::METHOD_NOT_FOUND => "METHOD_NOT_FOUND",
         crate::jsonrpc::PARSE_ERROR | crate::jsonrpc::INVALID_REQUEST => "INVALID_REQUEST",
         _ => "INTERNAL_ERROR",
     }
@@ -418,6 +438,7 @@ pub fn rpc_error(version: Version, id: Value, code: i64, message: &str) -> Value
 /// (with the v1.0 member beside it, which v0.3 clients ignore).
 pub fn rest_error(version: Version, status: u16, code: i64, message: &str) -> Value {
     let status_name = match status {
+        400 if code == VERSION_NOT_SUPPORTED => "FAILED_PRECONDITION",
         400 | 413 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
@@ -451,42 +472,50 @@ mod tests {
         assert_eq!(Version::from_header(None), Some(Version::V03));
         assert_eq!(Version::from_header(Some("1.0")), Some(Version::V10));
         assert_eq!(Version::from_header(Some("0.3.0")), Some(Version::V03));
+        assert_eq!(Version::from_header(Some("1.3")), Some(Version::V10));
         assert_eq!(Version::from_header(Some("2.0")), None);
     }
 
     #[test]
     fn rest_paths_name_their_operation_and_task_with_or_without_tenant_or_v1() {
-        let op = |m: Method, p: &str| rest_operation(&m, p);
-        assert_eq!(op(Method::POST, "/message:send"), (Operation::Send, None));
-        assert_eq!(op(Method::POST, "/v1/message:stream"), (Operation::Stream, None));
-        assert_eq!(op(Method::GET, "/acme/tasks/t-1"), (Operation::GetTask, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/v1/tasks/t%2F1"), (Operation::GetTask, Some("t/1".into())));
-        assert_eq!(op(Method::POST, "/tasks/t-1:cancel"), (Operation::Cancel, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/tasks/t-1:subscribe"), (Operation::Subscribe, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/tasks"), (Operation::ListTasks, None));
-        assert_eq!(op(Method::POST, "/tasks/t-1/pushNotificationConfigs"), (Operation::PushSet, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/tasks/t-1/pushNotificationConfigs"), (Operation::PushList, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/tasks/t-1/pushNotificationConfigs/c"), (Operation::PushGet, Some("t-1".into())));
-        assert_eq!(op(Method::DELETE, "/tasks/t-1/pushNotificationConfigs/c"), (Operation::PushDelete, Some("t-1".into())));
-        assert_eq!(op(Method::GET, "/extendedAgentCard"), (Operation::ExtendedCard, None));
-        assert_eq!(op(Method::GET, "/v1/card"), (Operation::ExtendedCard, None));
-        assert_eq!(op(Method::GET, "/elsewhere"), (Operation::Other, None));
-        assert_eq!(op(Method::POST, "/tasks/t-1:pause"), (Operation::Other, Some("t-1".into())), "an unknown verb still names its task");
-        assert_eq!(op(Method::GET, "/tasks/t-1/history"), (Operation::Other, Some("t-1".into())));
+        let op = |m: Method, p: &str| rest_operation(&m, &segments(p).expect("segments"));
+        let task = |t: &str| vec![t.to_string()];
+        assert_eq!(op(Method::POST, "/message:send"), Some((Operation::Send, vec![])));
+        assert_eq!(op(Method::POST, "/v1/message:stream"), Some((Operation::Stream, vec![])));
+        assert_eq!(op(Method::GET, "/acme/tasks/t-1"), Some((Operation::GetTask, task("t-1"))));
+        assert_eq!(op(Method::GET, "/v1/tasks/t%20one"), Some((Operation::GetTask, task("t one"))));
+        assert_eq!(op(Method::POST, "/tasks/t-1:cancel"), Some((Operation::Cancel, task("t-1"))));
+        assert_eq!(op(Method::GET, "/tasks/t-1:subscribe"), Some((Operation::Subscribe, task("t-1"))));
+        assert_eq!(op(Method::GET, "/tasks"), Some((Operation::ListTasks, vec![])));
+        assert_eq!(op(Method::GET, "/acme/tasks"), Some((Operation::ListTasks, vec![])));
+        assert_eq!(op(Method::POST, "/tasks/t-1/pushNotificationConfigs"), Some((Operation::PushSet, task("t-1"))));
+        assert_eq!(op(Method::GET, "/tasks/t-1/pushNotificationConfigs"), Some((Operation::PushList, task("t-1"))));
+        assert_eq!(op(Method::GET, "/tasks/t-1/pushNotificationConfigs/c"), Some((Operation::PushGet, task("t-1"))));
+        assert_eq!(op(Method::DELETE, "/tasks/t-1/pushNotificationConfigs/c"), Some((Operation::PushDelete, task("t-1"))));
+        assert_eq!(op(Method::GET, "/extendedAgentCard"), Some((Operation::ExtendedCard, vec![])));
+        assert_eq!(op(Method::GET, "/v1/card"), Some((Operation::ExtendedCard, vec![])));
+        assert_eq!(op(Method::GET, "/agent/authenticatedExtendedCard"), Some((Operation::ExtendedCard, vec![])));
+        // Whole routes only: a path that merely ends like one, or a verb A2A lacks, is none.
+        assert_eq!(op(Method::GET, "/elsewhere/card"), None);
+        assert_eq!(op(Method::GET, "/a/b/c/tasks"), None);
+        assert_eq!(op(Method::POST, "/tasks/t-1:pause"), None);
+        assert_eq!(op(Method::DELETE, "/tasks/t-1"), None);
+        // Every reading counts: a tenant named `tasks` makes `/tasks/tasks/V` a read of V.
+        assert_eq!(op(Method::GET, "/tasks/tasks/V"), Some((Operation::GetTask, task("V"))));
     }
 
     #[test]
-    fn metrics_name_operations_of_either_version_and_binding_alike() {
-        assert_eq!(metric_method("message/send"), "SendMessage");
-        assert_eq!(metric_method("SendMessage"), "SendMessage");
-        assert_eq!(metric_method("POST /v1/message:send"), "SendMessage");
-        assert_eq!(metric_method("GET /tasks/6f1c"), "GetTask");
-        assert_eq!(metric_method("x/unknown"), "other");
+    fn a_path_that_reads_differently_decoded_is_refused() {
+        assert_eq!(segments("/tasks/a%20b/"), Some(vec!["tasks".to_string(), "a b".to_string()]));
+        assert_eq!(segments(""), Some(vec![]));
+        for bad in ["/tasks%3F", "/tasks/V%23/tasks", "/tasks/a%2Fb", "/tasks/..", "/tasks/%2E%2E", "/x//y", "/tasks/%5Cx", "/tasks/%FF", "/a%00b"] {
+            assert_eq!(segments(bad), None, "{bad}");
+        }
     }
 
     #[test]
     fn every_task_a_request_can_be_read_as_naming_is_found_in_either_version() {
-        let t = |op, p: Value| named_tasks(op, &p);
+        let t = |op, p: Value| named_tasks(op, Version::V10, &p);
         assert_eq!(t(Operation::GetTask, json!({"id": "a"})), vec!["a"]);
         assert_eq!(t(Operation::GetTask, json!({"name": "tasks/a"})), vec!["a"]);
         // Named twice: both are the caller's to check, whichever the agent reads.
@@ -500,6 +529,9 @@ mod tests {
         assert_eq!(t(Operation::PushSet, json!({"taskId": "a", "pushNotificationConfig": {"url": "http://x"}})), vec!["a"]);
         assert_eq!(t(Operation::PushSet, json!({"parent": "tasks/a", "config": {"name": "tasks/b/pushNotificationConfigs/c"}})), vec!["a", "b"]);
         assert_eq!(t(Operation::Send, json!({"message": {"taskId": "a", "task_id": "b"}})), vec!["a", "b"]);
+        assert_eq!(t(Operation::Send, json!({"message": {"referenceTaskIds": ["r1", "r2"]}})), vec!["r1", "r2"]);
+        // v0.3's push methods read `id` as the task, whatever else is there.
+        assert_eq!(named_tasks(Operation::PushGet, Version::V03, &json!({"id": "victim", "taskId": "mine"})), vec!["mine", "victim"]);
         assert!(t(Operation::Send, json!({"message": {}})).is_empty());
         assert!(t(Operation::ListTasks, json!({"id": "a"})).is_empty());
     }
@@ -531,9 +563,10 @@ mod tests {
 
     #[test]
     fn skills_and_push_urls_are_read_from_the_documented_places() {
-        assert_eq!(skill_of(&json!({"message": {"metadata": {"skill": "echo"}}})), Some("echo".into()));
-        assert_eq!(skill_of(&json!({"message": {}, "metadata": {"skill": "slow"}})), Some("slow".into()));
-        assert_eq!(skill_of(&json!({"message": {}})), None);
+        assert_eq!(skills_of(&json!({"message": {"metadata": {"skill": "echo"}}})), vec!["echo"]);
+        assert_eq!(skills_of(&json!({"message": {}, "metadata": {"skill": "slow"}})), vec!["slow"]);
+        assert_eq!(skills_of(&json!({"message": {"metadata": {"skill": "echo"}}, "metadata": {"skill": "slow"}})), vec!["echo", "slow"]);
+        assert!(skills_of(&json!({"message": {}})).is_empty());
         let urls = |op, p: Value| push_urls(op, &p);
         assert_eq!(urls(Operation::Send, json!({"configuration": {"pushNotificationConfig": {"url": "http://a"}}})), vec!["http://a"]);
         assert_eq!(urls(Operation::Send, json!({"configuration": {"task_push_notification_config": {"url": "http://a"}}})), vec!["http://a"]);

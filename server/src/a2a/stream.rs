@@ -59,7 +59,8 @@ enum End {
     Done,
     /// The caller went away.
     Left,
-    Failed(&'static str, String),
+    /// Ended with an error event: what the record says (error type, the status it counts as).
+    Failed(&'static str, u16, String),
 }
 
 async fn pump(call: StreamCall, upstream: UpstreamResponse, policy: Option<Policy>, mut rec: A2aRecord, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
@@ -70,29 +71,41 @@ async fn pump(call: StreamCall, upstream: UpstreamResponse, policy: Option<Polic
     let mut claimed = !call.claims;
     let mut captured: Vec<u8> = Vec::new();
     let end = 'stream: loop {
-        let chunk = match body.next().await {
+        // A caller that leaves is noticed at once, not at the agent's next event.
+        let next = tokio::select! {
+            next = body.next() => next,
+            () = tx.closed() => break End::Left,
+        };
+        let chunk = match next {
             None => break End::Done,
             Some(Ok(c)) => c,
             Some(Err(e)) => {
                 tracing::warn!(agent = %call.target, error = %e, "the agent broke off its stream");
-                let message = format!("agent `{}` broke off its stream", call.target);
+                let (ty, message) = if e.is_timeout() {
+                    ("upstream_stream_idle", format!("agent `{}` sent nothing for {} s", call.target, call.idle.as_secs()))
+                } else {
+                    ("upstream_stream_broken", format!("agent `{}` broke off its stream", call.target))
+                };
                 let _ = tx.send(Ok(error_event(&call, proto::AGENT_UNAVAILABLE, 502, &message))).await;
-                break End::Failed("upstream_stream_broken", message);
+                break End::Failed(ty, 502, message);
             }
         };
         events.clear();
         if splitter.push(&chunk, &mut events).is_err() {
             let message = format!("an event of agent `{}` is larger than the {}-byte limit", call.target, call.max_event);
             let _ = tx.send(Ok(error_event(&call, proto::INVALID_AGENT_RESPONSE, 502, &message))).await;
-            break End::Failed("upstream_too_large", message);
+            break End::Failed("upstream_too_large", 502, message);
         }
         for ev in events.drain(..) {
-            rec.first_event();
+            // A keep-alive comment is not the answer's first event.
+            if !ev.data.is_empty() {
+                rec.first_event();
+            }
             let out = match handle_event(&call, &policy, &mut rec, &mut claimed, ev).await {
                 Ok(out) => out,
-                Err((ty, code, message)) => {
-                    let _ = tx.send(Ok(error_event(&call, code, 403, &message))).await;
-                    break 'stream End::Failed(ty, message);
+                Err((ty, code, status, message)) => {
+                    let _ = tx.send(Ok(error_event(&call, code, status, &message))).await;
+                    break 'stream End::Failed(ty, status, message);
                 }
             };
             if rec.capturing() && captured.len() < 1 << 20 {
@@ -109,11 +122,12 @@ async fn pump(call: StreamCall, upstream: UpstreamResponse, policy: Option<Polic
     match end {
         End::Done => rec.finish_ok(&call.state, status),
         End::Left => rec.finish_error(&call.state, 499, "client_cancelled", Some("the caller closed the stream".into())),
-        End::Failed(ty, message) => rec.finish_error(&call.state, 502, ty, Some(message)),
+        End::Failed(ty, status, message) => rec.finish_error(&call.state, status, ty, Some(message)),
     }
 }
 
-type EventError = (&'static str, i64, String);
+/// Why an event ended the stream: error type, A2A code, HTTP status it counts as, message.
+type EventError = (&'static str, i64, u16, String);
 
 /// One event: its task read, its texts checked; the bytes that go to the caller.
 async fn handle_event(call: &StreamCall, policy: &Option<Policy>, rec: &mut A2aRecord, claimed: &mut bool, ev: SseEvent) -> Result<Bytes, EventError> {
@@ -125,10 +139,10 @@ async fn handle_event(call: &StreamCall, policy: &Option<Policy>, rec: &mut A2aR
     if let (false, Some(task)) = (*claimed, facts.task_id.as_deref()) {
         match call.state.a2a.owners.claim(&call.target, task, &call.caller, call.task_ttl).await {
             Ok(true) => *claimed = true,
-            Ok(false) => return Err(("task_not_found", proto::TASK_NOT_FOUND, "task not found".into())),
+            Ok(false) => return Err(("task_not_found", proto::TASK_NOT_FOUND, 404, "task not found".into())),
             Err(e) => {
                 tracing::error!(error = %e, "task owner not recorded");
-                return Err(("store_unavailable", proto::AGENT_UNAVAILABLE, "Weir cannot record the task's owner right now".into()));
+                return Err(("store_unavailable", proto::AGENT_UNAVAILABLE, 503, "Weir cannot record the task's owner right now".into()));
             }
         }
     }
@@ -149,7 +163,7 @@ async fn handle_event(call: &StreamCall, policy: &Option<Policy>, rec: &mut A2aR
             crate::sse::write_event(&mut out, ev.event.as_deref(), &data);
             Ok(Bytes::from(out))
         }
-        GuardOutcome::Blocked(m) => Err(("guardrail_blocked", proto::DENIED_BY_POLICY, m)),
+        GuardOutcome::Blocked(m) => Err(("guardrail_blocked", proto::DENIED_BY_POLICY, 403, m)),
     }
 }
 

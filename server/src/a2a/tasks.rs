@@ -116,15 +116,13 @@ impl TaskOwners {
         Ok(self.owners(target, &[task], ttl).await?.first().cloned().flatten().as_deref() == Some(agent))
     }
 
-    pub fn len(&self) -> usize {
+    /// Owners kept in memory (Redis keeps its own count).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         match self {
             Self::Memory(m) => m.lock().map(|m| m.owners.len()).unwrap_or(0),
             Self::Redis { .. } => 0,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
