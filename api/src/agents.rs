@@ -136,4 +136,7 @@ pub struct AgentLimits {
     pub limits: Vec<RateLimit>,
     /// MCP requests per minute; `None`: no limit.
     pub mcp_rpm: Option<u64>,
+    /// A2A requests per minute; `None`: no limit.
+    #[serde(default)]
+    pub a2a_rpm: Option<u64>,
 }

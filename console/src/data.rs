@@ -138,7 +138,7 @@ pub trait ConsoleData: Send + Sync + 'static {
     async fn set_key_models(&self, id: &str, models: Option<Vec<String>>) -> DataResult<()>;
     /// Sets the limits of one scope (an empty value removes that limit); `mcp_rpm` applies to
     /// the agent as a whole and is left alone when a model is given.
-    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()>;
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str, a2a_rpm: &str) -> DataResult<()>;
     /// Sets one budget: `kind` is `tokens` or `cost_usd`.
     async fn set_budget(&self, agent: &str, period: &str, kind: &str, amount: &str, model: Option<&str>) -> DataResult<()>;
 

@@ -642,6 +642,7 @@ struct Limits {
     rpm: String,
     tpm: String,
     mcp_rpm: String,
+    a2a_rpm: String,
 }
 
 async fn set_limits(State(c): State<Console>, headers: HeaderMap, Path(name): Path<String>, Form(f): Form<Limits>) -> Response {
@@ -649,7 +650,7 @@ async fn set_limits(State(c): State<Console>, headers: HeaderMap, Path(name): Pa
         return *r;
     }
     let model = Some(f.model.trim()).filter(|s| !s.is_empty());
-    match c.data.set_limits(&name, model, f.rpm.trim(), f.tpm.trim(), f.mcp_rpm.trim()).await {
+    match c.data.set_limits(&name, model, f.rpm.trim(), f.tpm.trim(), f.mcp_rpm.trim(), f.a2a_rpm.trim()).await {
         Ok(()) => done(&format!("/agents/{}", fmt::query_escape(&name)), "limits"),
         Err(e) => data_error(&e),
     }

@@ -5,6 +5,10 @@ ALTER TABLE audit_events ADD COLUMN a2a_task_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_context_id TEXT;
 ALTER TABLE audit_events ADD COLUMN a2a_task_state TEXT;
 
+-- A2A requests per minute an agent may make (set through the CLI, the admin API or the console;
+-- agent-wide scope only, like mcp_rpm).
+ALTER TABLE rate_limits ADD COLUMN a2a_rpm BIGINT;
+
 -- A session's calls to other agents (there were none before this migration).
 ALTER TABLE audit_sessions ADD COLUMN a2a_calls BIGINT NOT NULL DEFAULT 0;
 

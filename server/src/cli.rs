@@ -92,6 +92,9 @@ pub enum LimitsCommand {
         /// MCP requests per minute (for the agent as a whole: not with --model).
         #[arg(long, value_parser = parse_limit)]
         mcp_rpm: Option<LimitValue>,
+        /// A2A requests per minute (for the agent as a whole: not with --model).
+        #[arg(long, value_parser = parse_limit)]
+        a2a_rpm: Option<LimitValue>,
         #[arg(long)]
         model: Option<String>,
     },
@@ -343,12 +346,12 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Limits(LimitsCommand::Set { agent, rpm, tpm, mcp_rpm, model }) => {
-            let change = crate::limits::RateChange { rpm: rpm.map(|v| v.0), tpm: tpm.map(|v| v.0), mcp_rpm: mcp_rpm.map(|v| v.0) };
+        Command::Limits(LimitsCommand::Set { agent, rpm, tpm, mcp_rpm, a2a_rpm, model }) => {
+            let change = crate::limits::RateChange { rpm: rpm.map(|v| v.0), tpm: tpm.map(|v| v.0), mcp_rpm: mcp_rpm.map(|v| v.0), a2a_rpm: a2a_rpm.map(|v| v.0) };
             match change.check(model.as_deref()) {
                 Ok(()) => {}
-                Err(crate::limits::RateChangeError::Nothing) => anyhow::bail!("give --rpm, --tpm, --mcp-rpm or several"),
-                Err(crate::limits::RateChangeError::McpRpmWithModel) => anyhow::bail!("--mcp-rpm is per agent: give it without --model"),
+                Err(crate::limits::RateChangeError::Nothing) => anyhow::bail!("give --rpm, --tpm, --mcp-rpm, --a2a-rpm or several"),
+                Err(crate::limits::RateChangeError::McpRpmWithModel) => anyhow::bail!("--mcp-rpm and --a2a-rpm are per agent: give them without --model"),
             }
             if let Some(m) = &model {
                 if config.model(m).is_none() {
@@ -369,6 +372,7 @@ async fn manage(command: Command, config: &Config) -> anyhow::Result<()> {
                 println!("{:<16} {:>10} {:>12}  {}", r.model.as_deref().unwrap_or("*"), show(r.rpm), show(r.tpm), r.source);
             }
             println!("MCP requests per minute: {}", show(policy.mcp_rpm));
+            println!("A2A requests per minute: {}", show(policy.a2a_rpm));
         }
         Command::Serve | Command::Config(_) => unreachable!("handled in run"),
     }

@@ -258,11 +258,14 @@ impl ConsoleData for GatewayConsole {
         self.run(Method::PATCH, &format!("/api/v1/keys/{}", enc(id)), Some(json!({"models": models}))).await
     }
 
-    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str) -> DataResult<()> {
+    async fn set_limits(&self, agent: &str, model: Option<&str>, rpm: &str, tpm: &str, mcp_rpm: &str, a2a_rpm: &str) -> DataResult<()> {
         let mut body = json!({"rpm": whole_number("requests per minute", rpm)?, "tpm": whole_number("tokens per minute", tpm)?});
         match model {
             Some(m) => body["model"] = json!(m),
-            None => body["mcp_rpm"] = whole_number("MCP requests per minute", mcp_rpm)?,
+            None => {
+                body["mcp_rpm"] = whole_number("MCP requests per minute", mcp_rpm)?;
+                body["a2a_rpm"] = whole_number("A2A requests per minute", a2a_rpm)?;
+            }
         }
         self.run(Method::PUT, &format!("/api/v1/agents/{}/limits", enc(agent)), Some(body)).await
     }

@@ -217,8 +217,33 @@ def test_the_console_lists_registers_and_removes_agents_and_rules_and_shows_a2a_
     listing = http.get("/traces", params={"kind": "a2a", "target": name}).text
     assert f"{name}: SendMessage → completed" in listing
     assert "filed:" not in listing, "the target filter keeps other agents' calls out"
+    # The session its answer opened (the A2A context) lists it, and counts it as an A2A call.
+    assert event["session_id"] == event["a2a_context_id"]
+    session_page = http.get(f"/sessions/{event['a2a_context_id']}", params={"agent": AGENT}).text
+    assert f"{name}: SendMessage → completed" in session_page, session_page[:2000]
+    sessions_page = http.get("/sessions", params={"agent": AGENT}).text
+    assert "A2A calls" in sessions_page and event["a2a_context_id"] in sessions_page
     # Removed; a form without its token is refused.
     assert http.post(f"/a2a/agents/{name}/delete", data={"csrf": "wrong"}).status_code in (400, 403)
     r = http.post(f"/a2a/agents/{name}/delete", data={"csrf": csrf})
     assert r.status_code == 200 and "Agent removed" in r.text and f"<code>{name}</code>" not in r.text
     http.close()
+
+
+def test_an_a2a_rate_set_through_the_api_applies_at_the_other_replica_within_two_seconds(pair: Pair) -> None:
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    limits = f"{pair.one.admin}/api/v1/agents/{OTHER}/limits"
+    try:
+        r = pair.one.admin_http.put(limits, json={"a2a_rpm": 1}, headers=auth)
+        assert r.status_code == 200 and r.json()["a2a_rpm"] == 1, r.text
+        assert pair.one.admin_http.put(limits, json={"a2a_rpm": 1, "model": "x"}, headers=auth).status_code == 400, "per agent, not per model"
+
+        def limited() -> bool | None:
+            statuses = [send(pair.two, "filed", f"rate {i}", key=pair.other_key).status_code for i in range(2)]
+            return statuses[-1] == 429 or None
+
+        eventually(limited, 2.5, "the other replica to apply the agent's A2A rate")
+        refused = send(pair.two, "filed", "over", key=pair.other_key)
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == -32052 and refused.headers.get("retry-after"), refused.text
+    finally:
+        pair.one.admin_http.put(limits, json={"a2a_rpm": None}, headers=auth)

@@ -167,6 +167,7 @@ pub fn agent(a: &AgentView, recent: &[AuditEvent], models: &[String], csrf: &str
     let (c1, c2, c3) = (csrf.to_string(), csrf.to_string(), csrf.to_string());
     let limits = a.limits.as_ref().map(|l| l.limits.clone()).unwrap_or_default();
     let mcp_rpm = a.limits.as_ref().and_then(|l| l.mcp_rpm);
+    let a2a_rpm = a.limits.as_ref().and_then(|l| l.a2a_rpm);
     let limit_rows = limits
         .iter()
         .map(|l| {
@@ -220,12 +221,14 @@ pub fn agent(a: &AgentView, recent: &[AuditEvent], models: &[String], csrf: &str
                 </table>
             })}
             <p>"MCP requests / min: " {mcp_rpm.map_or_else(|| "no limit".to_string(), |n| fmt::int(n as i64))}</p>
+            <p>"A2A requests / min: " {a2a_rpm.map_or_else(|| "no limit".to_string(), |n| fmt::int(n as i64))}</p>
             <form method="post" action=limits_action class="inline">
                 <input type="hidden" name="csrf" value=c3/>
                 <label>"Model (optional) " <input type="text" name="model" list="model-names"/></label>
                 <label>"Requests / min " <input type="text" name="rpm" inputmode="numeric"/></label>
                 <label>"Tokens / min " <input type="text" name="tpm" inputmode="numeric"/></label>
                 <label>"MCP requests / min (all models only) " <input type="text" name="mcp_rpm" inputmode="numeric"/></label>
+                <label>"A2A requests / min (all models only) " <input type="text" name="a2a_rpm" inputmode="numeric"/></label>
                 <button type="submit">"Set limits"</button>
             </form>
             <p class="muted">"An empty field removes that limit."</p>

@@ -122,7 +122,7 @@ pub(super) async fn get_limits(State(state): State<AppState>, Path(name): Path<S
     let agent = agent_or_404(&state, &name).await?;
     let policy = state.limiter.policy_for(&agent.name);
     let limits = policy.rates.iter().map(|r| RateLimit { model: r.model.clone(), rpm: r.rpm, tpm: r.tpm, source: r.source.into() }).collect();
-    Ok(Json(AgentLimits { agent: agent.name, limits, mcp_rpm: policy.mcp_rpm }))
+    Ok(Json(AgentLimits { agent: agent.name, limits, mcp_rpm: policy.mcp_rpm, a2a_rpm: policy.a2a_rpm }))
 }
 
 #[derive(Deserialize)]
@@ -137,6 +137,8 @@ pub(super) struct LimitsBody {
     tpm: Option<Option<u64>>,
     #[serde(default, deserialize_with = "present")]
     mcp_rpm: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    a2a_rpm: Option<Option<u64>>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
@@ -145,11 +147,11 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
 
 pub(super) async fn put_limits(State(state): State<AppState>, Path(name): Path<String>, AdminJson(body): AdminJson<LimitsBody>) -> Result<Json<AgentLimits>, ApiError> {
     agent_or_404(&state, &name).await?;
-    let change = crate::limits::RateChange { rpm: body.rpm, tpm: body.tpm, mcp_rpm: body.mcp_rpm };
+    let change = crate::limits::RateChange { rpm: body.rpm, tpm: body.tpm, mcp_rpm: body.mcp_rpm, a2a_rpm: body.a2a_rpm };
     change.check(body.model.as_deref()).map_err(|e| {
         ApiError::bad_request(match e {
-            crate::limits::RateChangeError::Nothing => "give rpm, tpm, mcp_rpm or several",
-            crate::limits::RateChangeError::McpRpmWithModel => "mcp_rpm is per agent: give it without a model",
+            crate::limits::RateChangeError::Nothing => "give rpm, tpm, mcp_rpm, a2a_rpm or several",
+            crate::limits::RateChangeError::McpRpmWithModel => "mcp_rpm and a2a_rpm are per agent: give them without a model",
         })
     })?;
     if let Some(m) = &body.model {

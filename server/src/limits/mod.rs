@@ -688,6 +688,7 @@ pub struct RateChange {
     pub rpm: Option<Option<u64>>,
     pub tpm: Option<Option<u64>>,
     pub mcp_rpm: Option<Option<u64>>,
+    pub a2a_rpm: Option<Option<u64>>,
 }
 
 /// Why a rate change cannot apply (each caller says it in its own terms: fields or flags).
@@ -695,17 +696,17 @@ pub struct RateChange {
 pub enum RateChangeError {
     /// No limit named.
     Nothing,
-    /// `mcp_rpm` given with a model: it is a limit of the agent as a whole.
+    /// `mcp_rpm` or `a2a_rpm` given with a model: each is a limit of the agent as a whole.
     McpRpmWithModel,
 }
 
 impl RateChange {
     /// Why the change cannot apply to `model`'s scope, if it cannot.
     pub fn check(&self, model: Option<&str>) -> Result<(), RateChangeError> {
-        if self.rpm.is_none() && self.tpm.is_none() && self.mcp_rpm.is_none() {
+        if self.rpm.is_none() && self.tpm.is_none() && self.mcp_rpm.is_none() && self.a2a_rpm.is_none() {
             return Err(RateChangeError::Nothing);
         }
-        if model.is_some() && self.mcp_rpm.is_some() {
+        if model.is_some() && (self.mcp_rpm.is_some() || self.a2a_rpm.is_some()) {
             return Err(RateChangeError::McpRpmWithModel);
         }
         Ok(())
@@ -720,10 +721,15 @@ pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, ch
         Some(v) => v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         None => old,
     };
-    let rates = crate::store::RateValues { rpm: keep(change.rpm, current.rpm), tpm: keep(change.tpm, current.tpm), mcp_rpm: keep(change.mcp_rpm, current.mcp_rpm) };
+    let rates = crate::store::RateValues {
+        rpm: keep(change.rpm, current.rpm),
+        tpm: keep(change.tpm, current.tpm),
+        mcp_rpm: keep(change.mcp_rpm, current.mcp_rpm),
+        a2a_rpm: keep(change.a2a_rpm, current.a2a_rpm),
+    };
     // Nothing of the agent's own left in this scope: the row goes, and the config's defaults
     // apply (an empty row would read as "no limit").
-    if rates.rpm.is_none() && rates.tpm.is_none() && rates.mcp_rpm.is_none() {
+    if rates.rpm.is_none() && rates.tpm.is_none() && rates.mcp_rpm.is_none() && rates.a2a_rpm.is_none() {
         return store.delete_rate(agent, model).await;
     }
     store.set_rate(agent, model, rates).await

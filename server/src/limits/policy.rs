@@ -138,7 +138,7 @@ impl PolicyIndex {
         for row in rates {
             let p = merged.entry(row.agent.clone()).or_insert_with(|| default.clone());
             // A row set only for MCP leaves the LLM limits of its scope as they were.
-            if row.rates.rpm.is_some() || row.rates.tpm.is_some() || row.rates.mcp_rpm.is_none() {
+            if row.rates.rpm.is_some() || row.rates.tpm.is_some() || (row.rates.mcp_rpm.is_none() && row.rates.a2a_rpm.is_none()) {
                 p.put_rate(Rate {
                     model: (!row.model.is_empty()).then(|| row.model.clone()),
                     rpm: row.rates.rpm.map(|v| v.max(0) as u64),
@@ -148,6 +148,9 @@ impl PolicyIndex {
             }
             if let Some(m) = row.rates.mcp_rpm {
                 p.mcp_rpm = Some(m.max(0) as u64);
+            }
+            if let Some(m) = row.rates.a2a_rpm {
+                p.a2a_rpm = Some(m.max(0) as u64);
             }
         }
         for p in merged.values_mut() {
@@ -189,8 +192,8 @@ mod tests {
             updated_at: 0,
         }];
         let rates = vec![
-            RateRow { agent: "small".into(), model: String::new(), rates: crate::store::RateValues { rpm: Some(5), tpm: Some(100), mcp_rpm: None }, updated_at: 0 },
-            RateRow { agent: "mcp-only".into(), model: String::new(), rates: crate::store::RateValues { rpm: None, tpm: None, mcp_rpm: Some(7) }, updated_at: 0 },
+            RateRow { agent: "small".into(), model: String::new(), rates: crate::store::RateValues { rpm: Some(5), tpm: Some(100), mcp_rpm: None, a2a_rpm: None }, updated_at: 0 },
+            RateRow { agent: "mcp-only".into(), model: String::new(), rates: crate::store::RateValues { rpm: None, tpm: None, mcp_rpm: Some(7), a2a_rpm: None }, updated_at: 0 },
         ];
         let idx = PolicyIndex::build(&config, &rows, &rates);
         let other = idx.for_agent("other");

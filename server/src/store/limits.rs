@@ -74,14 +74,15 @@ impl Store {
         let agent_id = self.agent_id(agent).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO rate_limits (agent_id, model, rpm, tpm, mcp_rpm, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, mcp_rpm = excluded.mcp_rpm, updated_at = excluded.updated_at",
+            "INSERT INTO rate_limits (agent_id, model, rpm, tpm, mcp_rpm, a2a_rpm, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (agent_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm, mcp_rpm = excluded.mcp_rpm, a2a_rpm = excluded.a2a_rpm, updated_at = excluded.updated_at",
         )
         .bind(&agent_id)
         .bind(model)
         .bind(rates.rpm)
         .bind(rates.tpm)
         .bind(rates.mcp_rpm)
+        .bind(rates.a2a_rpm)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -99,7 +100,7 @@ impl Store {
     }
 
     pub async fn list_rates(&self, agent: Option<&str>) -> Result<Vec<RateRow>, StoreError> {
-        let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.mcp_rpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
+        let base = "SELECT a.name, r.model, r.rpm, r.tpm, r.mcp_rpm, r.a2a_rpm, r.updated_at FROM rate_limits r JOIN agents a ON a.id = r.agent_id";
         let rows = match agent {
             Some(name) => sqlx::query(&format!("{base} WHERE a.name = $1 ORDER BY r.model")).bind(name).fetch_all(&self.pool).await?,
             None => sqlx::query(&format!("{base} ORDER BY a.name, r.model")).fetch_all(&self.pool).await?,
@@ -109,8 +110,8 @@ impl Store {
                 Ok(RateRow {
                     agent: r.try_get(0)?,
                     model: r.try_get(1)?,
-                    rates: RateValues { rpm: r.try_get(2)?, tpm: r.try_get(3)?, mcp_rpm: r.try_get(4)? },
-                    updated_at: r.try_get(5)?,
+                    rates: RateValues { rpm: r.try_get(2)?, tpm: r.try_get(3)?, mcp_rpm: r.try_get(4)?, a2a_rpm: r.try_get(5)? },
+                    updated_at: r.try_get(6)?,
                 })
             })
             .collect()
@@ -146,4 +147,6 @@ pub struct RateValues {
     pub tpm: Option<i64>,
     /// MCP requests per minute (agent-wide scope only).
     pub mcp_rpm: Option<i64>,
+    /// A2A requests per minute (agent-wide scope only).
+    pub a2a_rpm: Option<i64>,
 }
