@@ -1419,6 +1419,10 @@ def test_malformed_json_and_batches_are_refused(weir: Weir, keys: dict[str, str]
     assert "batch" in err["message"].lower(), err
     r = httpx.post(url(weir, "v1", "/message:send"), headers=h, content=b"{nope", timeout=30)
     rest_error(r, 400, "INVALID_REQUEST")
+    # A refused request of a known caller is recorded all the same.
+    ev = audit(weir, r)
+    assert (ev["kind"], ev["agent_name"], ev["a2a_target"], ev["outcome"], ev["error_type"], ev["status_code"]) == ("a2a", "e2e", "v1", "error", "invalid_json", 400), ev
+    assert ev["operation"] == "POST /message:send", ev
 
 
 def test_a_body_over_the_limit_is_refused(weir: Weir, keys: dict[str, str]) -> None:

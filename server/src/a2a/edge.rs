@@ -141,9 +141,25 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return Refusal::new(StatusCode::UNAUTHORIZED, proto::UNAUTHORIZED, "unauthorized", e.message()).response(guess, version_guess, &Value::Null),
     };
+    let caller = Caller {
+        agent_id: &principal.agent_id,
+        agent_name: &principal.agent_name,
+        key_id: Some(&principal.key_id),
+        end_user: crate::call::header_str(&parts.headers, "x-weir-user"),
+    };
+    let request_id = crate::call::RequestId::new();
+    // A request refused before it is read through is recorded all the same (by what it is
+    // as sent), so that every A2A request of a known caller leaves an audit event.
+    let refused = |refusal: Refusal, binding: Binding, id: &Value| {
+        let method = format!("{} {}", parts.method, crate::audit::clip(rest));
+        let rec = A2aRecord::begin(&state, &caller, &agent.name, &method, version_guess, None, &parts.headers, &request_id.id, started);
+        let resp = refusal.response(binding, version_guess, id);
+        rec.finish_error(&state, resp.status().as_u16(), refusal.error_type, Some(refusal.message.clone()));
+        request_id.stamp(resp)
+    };
     let body = match read_body(body, cfg.max_message_bytes).await {
         Ok(b) => b,
-        Err(r) => return r.response(guess, version_guess, &Value::Null),
+        Err(r) => return refused(r, guess, &Value::Null),
     };
     let card = match state.a2a.card(agent, cfg).await {
         Ok(c) => Some(c),
@@ -162,15 +178,11 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
     };
     let parsed = match parse(&parts.method, rest, routes, &parts.headers, &body) {
         Ok(p) => p,
-        Err(e) => return e.0.response(e.1, version_guess, &e.2),
+        Err(e) => {
+            let (refusal, binding, id) = *e;
+            return refused(refusal, binding, &id);
+        }
     };
-    let caller = Caller {
-        agent_id: &principal.agent_id,
-        agent_name: &principal.agent_name,
-        key_id: Some(&principal.key_id),
-        end_user: crate::call::header_str(&parts.headers, "x-weir-user"),
-    };
-    let request_id = crate::call::RequestId::new();
     let context_id = proto::request_context(&parsed.params);
     let mut rec = A2aRecord::begin(&state, &caller, &agent.name, &parsed.method, parsed.version, context_id.as_deref(), &parts.headers, &request_id.id, started);
     if let Some(p) = peer {
