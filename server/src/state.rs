@@ -153,7 +153,7 @@ pub async fn reload_from_store(state: &AppState) -> Result<(), crate::store::Sto
     state.keys.reload(&state.store).await?;
     state.console_signouts.reload(&state.store).await?;
     state.mcp.tools.reload().await?;
-    state.a2a.reload(&state.store).await?;
+    state.a2a.reload(&state.store, &state.runtime.load().config.a2a).await?;
     state.guard_overrides.replace(state.store.guardrail_overrides().await?);
     state.cache.replace_settings(state.store.cache_settings().await?);
     state.limiter.reload(&state.store).await

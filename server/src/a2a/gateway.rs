@@ -60,10 +60,10 @@ pub struct Stored {
 impl Stored {
     /// The stored rows, validated as the config file's are; a row that does not validate (set
     /// by an older version, say) is left out and logged.
-    pub fn of(agents: &[A2aAgentRow], rules: &[A2aRuleRow]) -> Self {
+    pub fn of(agents: &[A2aAgentRow], rules: &[A2aRuleRow], config: &A2aConfig) -> Self {
         let mut out = Self::default();
         for row in agents {
-            match agent_of_row(row) {
+            match agent_of_row(row, config) {
                 Ok(a) => out.agents.push(a),
                 Err(e) => tracing::warn!(agent = %row.name, error = %e, "stored A2A agent left out"),
             }
@@ -79,7 +79,7 @@ impl Stored {
 }
 
 /// An agent as the admin API sets it, checked as the config file's are.
-pub fn agent_of_row(row: &A2aAgentRow) -> Result<A2aAgent, String> {
+pub fn agent_of_row(row: &A2aAgentRow, config: &A2aConfig) -> Result<A2aAgent, String> {
     crate::config::a2a::check_agent_name(&row.name)?;
     let (base_url, card_url) = crate::config::a2a::agent_urls(Some(&row.url), Some(&row.card_url).filter(|c| !c.is_empty()).map(String::as_str))?;
     let mut headers = Vec::new();
@@ -88,7 +88,8 @@ pub fn agent_of_row(row: &A2aAgentRow) -> Result<A2aAgent, String> {
         let value = HeaderValue::from_str(v).map_err(|_| format!("the value of header `{k}` is not valid"))?;
         headers.push((name, value));
     }
-    Ok(A2aAgent { name: row.name.clone(), card_url, base_url, headers, proxy: None })
+    let proxy = crate::config::proxy_from_env(&config.proxy_env, &base_url);
+    Ok(A2aAgent { name: row.name.clone(), card_url, base_url, headers, proxy })
 }
 
 /// A rule as the admin API sets it.
@@ -246,9 +247,13 @@ impl A2aGateway {
     }
 
     /// Reloads the stored agents and rules.
-    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+    pub async fn reload(&self, store: &Store, config: &A2aConfig) -> Result<(), StoreError> {
         let (agents, rules) = (store.a2a_agents().await?, store.a2a_rules().await?);
-        self.stored.store(Arc::new(Stored::of(&agents, &rules)));
+        // What Weir relays, captures and logs loses the stored credentials too, as the file's.
+        crate::audit::learn_secrets(
+            agents.iter().flat_map(|a| a.headers.iter()).filter(|(k, _)| crate::config::names_a_credential(k)).flat_map(|(_, v)| crate::config::credential_value(v)),
+        );
+        self.stored.store(Arc::new(Stored::of(&agents, &rules, config)));
         Ok(())
     }
 
@@ -278,6 +283,16 @@ fn freshness(headers: &HeaderMap, most: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agents_set_through_the_api_take_the_proxy_of_the_environment_weir_started_in() {
+        let env: crate::config::Env = [("HTTP_PROXY", "http://proxy:3128"), ("NO_PROXY", "internal.example"), ("OTHER", "x")].into_iter().collect();
+        let cfg = crate::config::Config::from_toml("", &env).unwrap().a2a;
+        let row = |url: &str| A2aAgentRow { name: "a".into(), url: url.into(), card_url: String::new(), headers: Default::default() };
+        assert_eq!(agent_of_row(&row("http://agent:9"), &cfg).unwrap().proxy.as_deref(), Some("http://proxy:3128"));
+        assert_eq!(agent_of_row(&row("http://a.internal.example:9"), &cfg).unwrap().proxy, None, "NO_PROXY holds");
+        assert!(agent_of_row(&row("http://agent:9/x?y=1"), &cfg).is_err());
+    }
 
     #[test]
     fn a_cards_freshness_follows_cache_control_within_the_configured_most() {

@@ -3,7 +3,9 @@
 //! created through Weir belongs to its caller; another caller asking after it is told the task
 //! does not exist.
 //!
-//! In memory (bounded, oldest first) on one replica; in Redis when it is set, so a task
+//! In memory on one replica, bounded: past the bound, the caller holding the most tasks loses
+//! its oldest (a caller that creates tasks without end pushes out only its own). In Redis when
+//! it is set, so a task
 //! created at one replica is its caller's at every other (`{prefix}a2a:task:{target}:{task}`,
 //! with a TTL). A Redis that cannot answer fails the check closed: the caller is told to try
 //! again, never shown another's task.
@@ -27,13 +29,32 @@ pub enum TaskOwners {
 
 pub struct MemoryOwners {
     owners: HashMap<(String, String), (String, Instant)>,
-    order: VecDeque<(String, String)>,
+    /// Each caller's tasks, oldest first (a task claimed again after its TTL by another caller
+    /// is left in the first one's queue, and skipped when it comes up).
+    by_caller: HashMap<String, VecDeque<(String, String)>>,
     max: usize,
+}
+
+impl MemoryOwners {
+    /// Forgets the oldest task of the caller holding the most.
+    fn evict_one(&mut self) {
+        let Some(heaviest) = self.by_caller.iter().max_by_key(|(_, q)| q.len()).map(|(a, _)| a.clone()) else { return };
+        let Some(queue) = self.by_caller.get_mut(&heaviest) else { return };
+        while let Some(key) = queue.pop_front() {
+            if self.owners.get(&key).is_some_and(|(owner, _)| *owner == heaviest) {
+                self.owners.remove(&key);
+                break;
+            }
+        }
+        if queue.is_empty() {
+            self.by_caller.remove(&heaviest);
+        }
+    }
 }
 
 impl TaskOwners {
     pub fn memory(max: usize) -> Self {
-        Self::Memory(Mutex::new(MemoryOwners { owners: HashMap::new(), order: VecDeque::new(), max }))
+        Self::Memory(Mutex::new(MemoryOwners { owners: HashMap::new(), by_caller: HashMap::new(), max }))
     }
 
     pub fn redis(url: &str, prefix: &str) -> Result<Self, TaskStoreError> {
@@ -57,12 +78,12 @@ impl TaskOwners {
                         return Ok(owner == agent);
                     }
                 }
-                if m.owners.insert(key.clone(), (agent.to_string(), Instant::now())).is_none() {
-                    m.order.push_back(key);
+                let before = m.owners.insert(key.clone(), (agent.to_string(), Instant::now()));
+                if before.is_none_or(|(owner, _)| owner != agent) {
+                    m.by_caller.entry(agent.to_string()).or_default().push_back(key);
                 }
                 while m.owners.len() > m.max {
-                    let Some(old) = m.order.pop_front() else { break };
-                    m.owners.remove(&old);
+                    m.evict_one();
                 }
                 Ok(true)
             }
@@ -144,6 +165,22 @@ mod tests {
         assert_eq!(owners.len(), 2, "bounded: the oldest is forgotten");
         assert!(!owners.is_owner("echo", "t1", "a", ttl).await.unwrap());
         assert_eq!(owners.owners("echo", &["t2", "zz"], ttl).await.unwrap(), vec![Some("a".to_string()), None]);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_floods_the_store_pushes_out_only_its_own_tasks() {
+        let owners = TaskOwners::memory(4);
+        let ttl = Duration::from_secs(60);
+        owners.claim("echo", "alice-1", "alice", ttl).await.unwrap();
+        owners.claim("echo", "bob-1", "bob", ttl).await.unwrap();
+        for i in 0..20 {
+            owners.claim("echo", &format!("mallory-{i}"), "mallory", ttl).await.unwrap();
+        }
+        assert_eq!(owners.len(), 4);
+        assert!(owners.is_owner("echo", "alice-1", "alice", ttl).await.unwrap());
+        assert!(owners.is_owner("echo", "bob-1", "bob", ttl).await.unwrap());
+        assert!(owners.is_owner("echo", "mallory-19", "mallory", ttl).await.unwrap(), "the newest are kept");
+        assert!(!owners.is_owner("echo", "mallory-0", "mallory", ttl).await.unwrap());
     }
 
     #[tokio::test]

@@ -83,7 +83,7 @@ pub(super) async fn put_agent(State(state): State<AppState>, Path(name): Path<St
     }
     let (url, card_url) = crate::config::a2a::agent_urls(body.url.as_deref(), body.card_url.as_deref()).map_err(ApiError::bad_request)?;
     let row = A2aAgentRow { name: name.clone(), url, card_url, headers: body.headers };
-    let agent = agent_of_row(&row).map_err(ApiError::bad_request)?;
+    let agent = agent_of_row(&row, &state.runtime.load().config.a2a).map_err(ApiError::bad_request)?;
     state.store.put_a2a_agent(&row).await?;
     refresh_keys(&state).await;
     Ok(Json(view(&state, &agent, "api").await))

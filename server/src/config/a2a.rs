@@ -122,6 +122,9 @@ pub struct A2aConfig {
     pub task_ttl: Duration,
     pub agents: Vec<A2aAgent>,
     pub rules: Vec<A2aRule>,
+    /// The proxy variables of the environment Weir started in (`HTTPS_PROXY` and the like):
+    /// agents registered through the admin API are reached through them as the file's are.
+    pub proxy_env: Env,
 }
 
 /// The well-known path of an agent's card (A2A v0.3 and v1.0), and its name before v0.3.
@@ -173,9 +176,13 @@ impl A2aSection {
             task_ttl: Duration::from_secs(self.task_ttl_secs),
             agents,
             rules,
+            proxy_env: PROXY_VARS.iter().flat_map(|v| [v.to_string(), v.to_ascii_lowercase()]).filter_map(|v| env.get(&v).map(|x| (v.clone(), x.to_string()))).collect(),
         })
     }
 }
+
+/// The variables that choose a proxy.
+const PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"];
 
 /// A target agent's name: it is a path segment of `/a2a/{agent}`.
 pub fn check_agent_name(name: &str) -> Result<(), String> {

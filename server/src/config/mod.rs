@@ -24,6 +24,7 @@ mod mcp;
 mod models;
 mod providers;
 mod secrets;
+pub(crate) use secrets::{credential_value, names_a_credential};
 mod server;
 
 pub use a2a::{A2aAgent, A2aConfig, A2aRule, A2aSection};

@@ -49,14 +49,14 @@ impl Config {
 }
 
 /// Whether a header or variable name says its value is a credential.
-fn names_a_credential(name: &str) -> bool {
+pub(crate) fn names_a_credential(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["auth", "key", "token", "secret", "passw", "credential", "cookie", "signature", "session"].iter().any(|w| name.contains(w))
 }
 
 /// A credential as it may be echoed: the whole value, the token after an auth scheme
 /// (`Bearer …`, `Basic …`, in any case), and a `Basic` credential's password once decoded.
-fn credential_value(value: &str) -> Vec<String> {
+pub(crate) fn credential_value(value: &str) -> Vec<String> {
     let mut out = vec![value.to_string()];
     if let Some((scheme, token)) = value.split_once(' ').filter(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic())) {
         let token = token.trim();
