@@ -423,8 +423,11 @@ impl Store {
     /// Deletes minutely rollups of minutes wholly before `ts_ms`.
     pub async fn delete_minutely_before(&self, ts_ms: i64) -> Result<u64, StoreError> {
         let minute = Step::Minute.floor(ts_ms);
-        let mut n = sqlx::query("DELETE FROM audit_minutely WHERE minute < $1").bind(minute).execute(&self.pool).await?.rows_affected();
-        n += sqlx::query("DELETE FROM audit_latency_minutely WHERE minute < $1").bind(minute).execute(&self.pool).await?.rows_affected();
+        // One transaction: a reader never sees a minute's sums gone and its histogram still there.
+        let mut tx = self.pool.begin().await?;
+        let mut n = sqlx::query("DELETE FROM audit_minutely WHERE minute < $1").bind(minute).execute(&mut *tx).await?.rows_affected();
+        n += sqlx::query("DELETE FROM audit_latency_minutely WHERE minute < $1").bind(minute).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
         Ok(n)
     }
 }
