@@ -433,6 +433,36 @@ def replica_of(directory: Path, config_text: str, db: TestDatabase, extra_env: d
 
 
 @contextlib.contextmanager
+def running_replicas(
+    directory: Path, db: TestDatabase, count: int, config_text: Callable[[Path], str], extra_env: dict[str, str], agents: tuple[str, ...] = (AGENT,)
+) -> Iterator[tuple[list[Weir], dict[str, str]]]:
+    """`count` replicas of `weir serve` sharing `db`, each configured by `config_text` (given its
+    own directory) into `directory/replica{n}`, with `agents` created and a key for each (the
+    first's is every replica's `key`); stopped, and checked to have stopped cleanly, on exit."""
+    replicas: list[Weir] = []
+    keys: dict[str, str] = {}
+    try:
+        for n in range(count):
+            rd = directory / f"replica{n}"
+            rd.mkdir(exist_ok=True)
+            w = replica_of(rd, config_text(rd), db, extra_env)
+            if n == 0:
+                for a in agents:
+                    w.cli("agents", "create", a)
+                    keys[a] = w.create_key(a)
+            w.key = keys[agents[0]]
+            _start_weir(w)
+            replicas.append(w)
+        yield replicas, keys
+        for w in replicas:
+            assert _stop_weir(w) == 0, f"weir did not stop cleanly; log:\n{w.log_text()}"
+    finally:
+        for w in replicas:
+            _stop_weir(w)
+            w.admin_http.close()
+
+
+@contextlib.contextmanager
 def running_weir(
     backend: str, directory: Path, config_text: Callable[[Path], str], extra_env: dict[str, str] | None = None, agents: tuple[str, ...] = (AGENT,)
 ) -> Iterator[Weir]:

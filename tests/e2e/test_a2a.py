@@ -52,7 +52,7 @@ from conftest import (
     clean_env,
     eventually,
     free_port,
-    replica_of,
+    running_replicas,
     told_providers,
 )
 
@@ -322,26 +322,15 @@ def cluster(targets: dict[str, Target], tmp_path_factory: pytest.TempPathFactory
     d = tmp_path_factory.mktemp("weir-a2a-replicas")
     db = TestDatabase.create("postgres", d)
     prefix = f"weir-e2e-{secrets.token_hex(4)}:"
-    replicas: list[Weir] = []
-    keys: dict[str, str] = {}
+
+    def config(rd: Path) -> str:
+        base = base_sections(rd / "audit.spool").replace("[server]\n", '[server]\ntrusted_proxies = ["127.0.0.1"]\n')
+        return base + f'\n[limits]\nredis_prefix = "{prefix}"\n\n[a2a]\npublic_url = "{PUBLIC_URL}"\n' + agents_toml(targets, ["v1"])
+
     try:
-        for n in range(2):
-            rd = d / f"replica{n}"
-            base = base_sections(rd / "audit.spool").replace("[server]\n", '[server]\ntrusted_proxies = ["127.0.0.1"]\n')
-            text = base + f'\n[limits]\nredis_prefix = "{prefix}"\n\n[a2a]\npublic_url = "{PUBLIC_URL}"\n' + agents_toml(targets, ["v1"])
-            w = replica_of(rd, text, db, {"WEIR_REDIS_URL": "redis://127.0.0.1:6379"})
-            if n == 0:
-                for a in ("bob", "dave"):
-                    w.cli("agents", "create", a)
-                    keys[a] = w.create_key(a)
-            w.key = keys["bob"]
-            _start_weir(w)
-            replicas.append(w)
-        yield Cluster(replicas, keys)
+        with running_replicas(d, db, 2, config, {"WEIR_REDIS_URL": "redis://127.0.0.1:6379"}, ("bob", "dave")) as (replicas, keys):
+            yield Cluster(replicas, keys)
     finally:
-        for w in replicas:
-            _stop_weir(w)
-            w.admin_http.close()
         db.drop()
 
 

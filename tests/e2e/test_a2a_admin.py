@@ -28,11 +28,9 @@ from conftest import (
     REPO_ROOT,
     TestDatabase,
     Weir,
-    _start_weir,
-    _stop_weir,
     base_sections,
     eventually,
-    replica_of,
+    running_replicas,
 )
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "a2a"))
@@ -62,27 +60,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     d = tmp_path_factory.mktemp("a2a-admin")
     proc, agent_url = spawn_agent("v1", name="registry-target")
     db = TestDatabase.create("postgres", d)
-    replicas: list[Weir] = []
     try:
-        key, other = "", ""
-        for n in range(2):
-            rd = d / f"replica{n}"
-            w = replica_of(rd, pair_config(rd / "audit.spool", agent_url), db, {})
-            if n == 0:
-                w.cli("agents", "create", AGENT)
-                w.cli("agents", "create", OTHER)
-                key = w.create_key()
-                other = w.create_key(OTHER)
-            w.key = key
-            _start_weir(w)
-            replicas.append(w)
-        yield Pair(replicas[0], replicas[1], agent_url, other)
-        for w in replicas:
-            assert _stop_weir(w) == 0, f"weir did not stop cleanly; log:\n{w.log_text()}"
+        with running_replicas(d, db, 2, lambda rd: pair_config(rd / "audit.spool", agent_url), {}, (AGENT, OTHER)) as (replicas, keys):
+            yield Pair(replicas[0], replicas[1], agent_url, keys[OTHER])
     finally:
-        for w in replicas:
-            _stop_weir(w)
-            w.admin_http.close()
         db.drop()
         proc.terminate()
         proc.wait(10)

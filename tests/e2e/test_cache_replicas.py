@@ -27,11 +27,9 @@ from conftest import (
     FakeProvider,
     TestDatabase,
     Weir,
-    _start_weir,
-    _stop_weir,
     base_sections,
     eventually,
-    replica_of,
+    running_replicas,
     told_providers,
 )
 from test_cache import chat, chat_stream, say, upstream_calls
@@ -144,26 +142,11 @@ def pair(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) 
     prefix = f"weir-e2e-{secrets.token_hex(4)}:"
     proxy = CuttableProxy(REDIS)
     db = TestDatabase.create("postgres", d)
-    replicas: list[Weir] = []
     try:
-        key = ""
-        for n in range(2):
-            rd = d / f"replica{n}"
-            text = pair_config(fake_provider, rd / "audit.spool", prefix)
-            w = replica_of(rd, text, db, {"WEIR_REDIS_URL": f"redis://127.0.0.1:{proxy.port}", "FAKE_PROVIDER_KEY": PROVIDER_KEY})
-            if n == 0:
-                w.cli("agents", "create", AGENT)
-                key = w.create_key()
-            w.key = key
-            _start_weir(w)
-            replicas.append(w)
-        yield Pair(replicas[0], replicas[1], proxy, prefix)
-        for w in replicas:
-            assert _stop_weir(w) == 0, f"weir did not stop cleanly; log:\n{w.log_text()}"
+        env = {"WEIR_REDIS_URL": f"redis://127.0.0.1:{proxy.port}", "FAKE_PROVIDER_KEY": PROVIDER_KEY}
+        with running_replicas(d, db, 2, lambda rd: pair_config(fake_provider, rd / "audit.spool", prefix), env) as (replicas, _):
+            yield Pair(replicas[0], replicas[1], proxy, prefix)
     finally:
-        for w in replicas:
-            _stop_weir(w)
-            w.admin_http.close()
         proxy.close()
         db.drop()
         r = redis.Redis(*REDIS)

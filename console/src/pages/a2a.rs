@@ -18,6 +18,17 @@ fn rule_text(r: &A2aRuleView) -> String {
     }
 }
 
+/// A form that removes what the API set (an agent, a rule) by posting to `action`.
+fn remove_button(action: String, csrf: &str) -> impl IntoView {
+    let csrf = csrf.to_string();
+    view! {
+        <form method="post" action=action class="inline">
+            <input type="hidden" name="csrf" value=csrf/>
+            <button type="submit">"Remove"</button>
+        </form>
+    }
+}
+
 pub fn a2a(reg: &A2aRegistry, csrf: &str) -> impl IntoView {
     let agents = reg
         .agents
@@ -32,16 +43,7 @@ pub fn a2a(reg: &A2aRegistry, csrf: &str) -> impl IntoView {
                 None => (format!("card unavailable: {}", a.card_error.clone().unwrap_or_default()), String::new(), String::new()),
             };
             let traces = format!("/traces?kind=a2a&target={}", q(&a.name));
-            let remove = (a.source == "api").then(|| {
-                let action = format!("/a2a/agents/{}/delete", q(&a.name));
-                let csrf = csrf.to_string();
-                view! {
-                    <form method="post" action=action class="inline">
-                        <input type="hidden" name="csrf" value=csrf/>
-                        <button type="submit">"Remove"</button>
-                    </form>
-                }
-            });
+            let remove = (a.source == "api").then(|| remove_button(format!("/a2a/agents/{}/delete", q(&a.name)), csrf));
             view! {
                 <tr class=if a.card.is_none() { "flagged" } else { "" }>
                     <td><a href=traces><code>{a.name.clone()}</code></a></td>
@@ -61,16 +63,7 @@ pub fn a2a(reg: &A2aRegistry, csrf: &str) -> impl IntoView {
         .rules
         .iter()
         .map(|r| {
-            let remove = (r.source == "api").then(|| {
-                let action = format!("/a2a/rules/{}/delete", r.number);
-                let csrf = csrf.to_string();
-                view! {
-                    <form method="post" action=action class="inline">
-                        <input type="hidden" name="csrf" value=csrf/>
-                        <button type="submit">"Remove"</button>
-                    </form>
-                }
-            });
+            let remove = (r.source == "api").then(|| remove_button(format!("/a2a/rules/{}/delete", r.number), csrf));
             view! { <tr><td>{r.number}</td><td>{rule_text(r)}</td><td>{r.source.clone()}</td><td>{remove}</td></tr> }
         })
         .collect_view();

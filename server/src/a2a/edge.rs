@@ -126,12 +126,12 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
     let cfg = &rt.config.a2a;
     let (parts, body) = req.into_parts();
     let rest = raw_rest(parts.uri.path());
-    // Before the body is read, errors take the binding the path suggests.
-    let guess = if parts.method == Method::POST && !looks_rest(&parts.method, rest) { Binding::JsonRpc } else { Binding::Rest };
+    // Before the body is read, errors take the binding the path suggests (read only for them).
+    let guess = || if parts.method == Method::POST && !looks_rest(&parts.method, rest) { Binding::JsonRpc } else { Binding::Rest };
     let version_guess = Version::from_header(parts.headers.get("a2a-version").and_then(|v| v.to_str().ok())).unwrap_or(Version::V10);
     let stored = state.a2a.stored.load();
     let Some(agent) = state.a2a.agent(cfg, &stored, &name) else {
-        return Refusal::new(StatusCode::NOT_FOUND, jsonrpc::INVALID_REQUEST, "unknown_agent", format!("no agent `{}` is registered at Weir", crate::audit::clip(&name))).response(guess, version_guess, &Value::Null);
+        return Refusal::new(StatusCode::NOT_FOUND, jsonrpc::INVALID_REQUEST, "unknown_agent", format!("no agent `{}` is registered at Weir", crate::audit::clip(&name))).response(guess(), version_guess, &Value::Null);
     };
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     if parts.method == Method::GET && CARD_PATHS.contains(&rest) {
@@ -139,7 +139,7 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
     }
     let principal = match state.keys.authenticate(&parts.headers) {
         Ok(p) => p,
-        Err(e) => return Refusal::new(StatusCode::UNAUTHORIZED, proto::UNAUTHORIZED, "unauthorized", e.message()).response(guess, version_guess, &Value::Null),
+        Err(e) => return Refusal::new(StatusCode::UNAUTHORIZED, proto::UNAUTHORIZED, "unauthorized", e.message()).response(guess(), version_guess, &Value::Null),
     };
     let caller = Caller {
         agent_id: &principal.agent_id,
@@ -159,7 +159,7 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
     };
     let body = match read_body(body, cfg.max_message_bytes).await {
         Ok(b) => b,
-        Err(r) => return refused(r, guess, &Value::Null),
+        Err(r) => return refused(r, guess(), &Value::Null),
     };
     let card = match state.a2a.card(agent, cfg).await {
         Ok(c) => Some(c),
@@ -334,9 +334,7 @@ impl Call<'_> {
             };
             let (code, ty) = if status == StatusCode::TOO_MANY_REQUESTS { (proto::RATE_LIMITED, "limit_exceeded") } else { (proto::AGENT_UNAVAILABLE, "limits_unavailable") };
             let mut r = Refusal::new(status, code, ty, refusal.message());
-            if let crate::limits::Refusal::Exceeded { headers, .. } = refusal {
-                r.headers = headers.into_iter().filter_map(|(k, v)| Some((HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(&v).ok()?))).collect();
-            }
+            r.headers = refusal.http_headers();
             return Err(r);
         }
         self.authorize(rec, self.card.as_deref().map(|c| &c.card))?;

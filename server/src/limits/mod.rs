@@ -209,6 +209,13 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The headers an exceeded limit's answer carries (`retry-after`, `x-ratelimit-*`), as
+    /// HTTP headers (none when the limits could not be checked).
+    pub fn http_headers(&self) -> Vec<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        let Self::Exceeded { headers, .. } = self else { return Vec::new() };
+        headers.iter().filter_map(|(k, v)| Some((axum::http::HeaderName::from_bytes(k.as_bytes()).ok()?, axum::http::HeaderValue::from_str(v).ok()?))).collect()
+    }
+
     /// The refusal in words, for the caller.
     pub fn message(&self) -> String {
         match self {

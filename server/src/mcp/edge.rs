@@ -281,13 +281,7 @@ pub(super) async fn admit_requests(state: &AppState, caller: &SessionPrincipal, 
                 crate::limits::Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, jsonrpc::INTERNAL_ERROR),
             };
             let mut r = rpc_error(status, id, code, refusal.message());
-            if let crate::limits::Refusal::Exceeded { headers, .. } = refusal {
-                for (k, v) in headers {
-                    if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
-                        r.headers_mut().insert(k, v);
-                    }
-                }
-            }
+            r.headers_mut().extend(refusal.http_headers());
             Err(r)
         }
     }
