@@ -111,13 +111,23 @@ struct Parsed {
     /// The JSON-RPC method, or the REST method and path.
     method: String,
     id: Value,
-    /// JSON-RPC params, or the REST body (`Null` when empty).
-    params: Value,
+    /// The JSON-RPC message, or the REST body (`Null` when empty), as parsed once.
+    doc: Value,
     /// Every task the request names (each must be the caller's).
     tasks: Vec<String>,
     http_method: Method,
     /// The path at the agent (the interface's path, then what the caller sent below it).
     upstream_path: String,
+}
+
+impl Parsed {
+    /// The JSON-RPC params, or the REST body.
+    fn params(&self) -> &Value {
+        match self.binding {
+            Binding::JsonRpc => self.doc.get("params").unwrap_or(&Value::Null),
+            Binding::Rest => &self.doc,
+        }
+    }
 }
 
 async fn handle(state: AppState, name: String, req: Request) -> Response {
@@ -183,7 +193,7 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
             return refused(refusal, binding, &id);
         }
     };
-    let context_id = proto::request_context(&parsed.params);
+    let context_id = proto::request_context(parsed.params());
     let mut rec = A2aRecord::begin(&state, &caller, &agent.name, &parsed.method, parsed.version, context_id.as_deref(), &parts.headers, &request_id.id, started);
     if let Some(p) = peer {
         rec.set_client_ip(crate::state::client_ip(p, &parts.headers, &rt.config.trusted_proxies));
@@ -237,7 +247,7 @@ fn parse(method: &Method, raw: &str, routes: &card::Routes, headers: &HeaderMap,
             }
         }
         let method = format!("{method} {}", crate::audit::clip(raw));
-        return Ok(Parsed { binding: Binding::Rest, version, op, method, id: Value::Null, params, tasks, http_method, upstream_path });
+        return Ok(Parsed { binding: Binding::Rest, version, op, method, id: Value::Null, doc: params, tasks, http_method, upstream_path });
     }
     if !(*method == Method::POST && segs.is_empty()) {
         let message = format!("`{method} {}` is not an A2A operation Weir relays", crate::audit::clip(raw));
@@ -260,9 +270,9 @@ fn parse(method: &Method, raw: &str, routes: &card::Routes, headers: &HeaderMap,
         Some(_) => Version::from_header(header_version).ok_or_else(|| unsupported(Binding::JsonRpc, id.clone()))?,
         None => by_name,
     };
-    let params = msg.get("params").cloned().unwrap_or(Value::Null);
-    let tasks = proto::named_tasks(op, version, &params);
-    Ok(Parsed { binding: Binding::JsonRpc, version, op, method: crate::audit::clip(name).to_string(), id, params, tasks, http_method, upstream_path })
+    let tasks = proto::named_tasks(op, version, msg.get("params").unwrap_or(&Value::Null));
+    let method = crate::audit::clip(name).to_string();
+    Ok(Parsed { binding: Binding::JsonRpc, version, op, method, id, doc: msg, tasks, http_method, upstream_path })
 }
 
 enum Relayed {
@@ -349,7 +359,7 @@ impl Call<'_> {
                 return Err(Refusal::new(StatusCode::NOT_FOUND, proto::TASK_NOT_FOUND, "task_not_found", "task not found"));
             }
         }
-        for url in proto::push_urls(p.op, &p.params) {
+        for url in proto::push_urls(p.op, p.params()) {
             super::webhooks::check(&url, cfg.allow_private_webhooks).await.map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, jsonrpc::INVALID_PARAMS, "webhook_refused", m))?;
         }
         let policy = self.policy();
@@ -379,7 +389,7 @@ impl Call<'_> {
         }
         // Every skill the message names must be allowed (an agent may read either); none named:
         // the card's only skill.
-        let mut skills = if self.parsed.op.sends_message() { proto::skills_of(&self.parsed.params) } else { Vec::new() };
+        let mut skills = if self.parsed.op.sends_message() { proto::skills_of(self.parsed.params()) } else { Vec::new() };
         if skills.is_empty() && self.parsed.op.sends_message() {
             skills.extend(card.and_then(only_skill));
         }
@@ -412,10 +422,8 @@ impl Call<'_> {
     }
 
     async fn guard_request(&self, policy: &Policy, rec: &mut A2aRecord, body: Bytes) -> Result<Bytes, Refusal> {
-        let mut doc: Value = match self.parsed.binding {
-            Binding::JsonRpc => serde_json::from_slice(&body).unwrap_or(Value::Null),
-            Binding::Rest => self.parsed.params.clone(),
-        };
+        // The message as parsed once, copied to be masked.
+        let mut doc = self.parsed.doc.clone();
         let root = if self.parsed.binding == Binding::JsonRpc { "/params" } else { "" };
         let Some(scope) = doc.pointer(root).and_then(proto::message_of) else { return Ok(body) };
         let mut pointers = Vec::new();
@@ -425,8 +433,9 @@ impl Call<'_> {
         match guard_texts(policy, Direction::Request, &mut doc, &pointers, &self.guard_context(), rec).await {
             GuardOutcome::Unchanged => Ok(body),
             GuardOutcome::Masked => {
-                rec.set_request(Bytes::from(doc.to_string()));
-                Ok(Bytes::from(doc.to_string()))
+                let masked = Bytes::from(doc.to_string());
+                rec.set_request(masked.clone());
+                Ok(masked)
             }
             GuardOutcome::Blocked(m) => Err(Refusal::new(StatusCode::FORBIDDEN, proto::DENIED_BY_POLICY, "guardrail_blocked", m)),
         }

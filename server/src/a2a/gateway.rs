@@ -131,7 +131,7 @@ impl A2aGateway {
     /// wait for the agent).
     pub fn cached(&self, agent: &A2aAgent) -> Option<Arc<CardEntry>> {
         let cards = self.cards.lock().unwrap_or_else(|p| p.into_inner());
-        cards.get(&agent.name).filter(|e| e.source == (agent.card_url.clone(), agent.base_url.clone())).cloned()
+        cards.get(&agent.name).filter(|e| e.source.0 == agent.card_url && e.source.1 == agent.base_url).cloned()
     }
 
     /// The card, fetched when none is cached or the cached one is stale. A stale card is kept
