@@ -20,8 +20,16 @@ postgres://postgres@127.0.0.1:5432), a session begun at the first and called at 
 Weir without Redis and the server directly; what a call at another replica than the session's
 first adds. Results in bench/out/mcp-replicas.md.
 
+With --stateless it measures revision 2026-07-28: tools/call of `greet` on
+tests/mcp-conformance/fixture-server-2026.mjs (the TypeScript SDK's 2.x packages, stateless only)
+directly and through Weir's /mcp/modern, and a stateless client's call of the 1.x fixture's `echo`
+through Weir (/mcp/fix: Weir keeps the backend session on the client's behalf); with
+--redis (WEIR_REDIS_URL, default redis://127.0.0.1:6379) the Weir has shared sessions, to show a
+stateless pair needs no Redis round trip. Results in bench/out/mcp-stateless.md.
+
 Usage:  python3 bench/mcp.py [--runs 5] [--calls 2000] [--sessions 1000] [--skip-build]
                           [--suspicious-tools flag|hide|block_until_approved] [--replicas]
+                          [--stateless [--redis]]
 Needs Linux, Python 3.11 (stdlib only), cargo, Node.js and `npm ci` done in tests/mcp-node.
 Results are printed and written to bench/out/mcp.md.
 """
@@ -49,6 +57,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 WEIR_BIN = TARGET / "weir"
 LOADGEN = TARGET / "examples" / "bench_mcp"
 FIXTURE = ROOT / "tests" / "mcp-node" / "fixture-server.mjs"
+FIXTURE_2026 = ROOT / "tests" / "mcp-conformance" / "fixture-server-2026.mjs"
 
 TARGET_ADDED_P50_MS = 0.3
 TARGET_SESSION_KB = 10.0
@@ -136,6 +145,8 @@ def main() -> None:
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--suspicious-tools", default="flag", choices=["flag", "hide", "block_until_approved"], help="the `fix` server's action for suspicious tools (what a call pays for tool checks)")
     ap.add_argument("--replicas", action="store_true", help="measure shared sessions across two replicas instead")
+    ap.add_argument("--stateless", action="store_true", help="measure revision 2026-07-28 instead")
+    ap.add_argument("--redis", action="store_true", help="with --stateless: Weir with shared sessions (Redis)")
     args = ap.parse_args()
 
     if not (ROOT / "tests" / "mcp-node" / "node_modules").exists():
@@ -168,6 +179,9 @@ name = "fixstdio"
 command = ["node", "{FIXTURE}", "stdio"]
 """
         )
+        if args.stateless:
+            stateless_bench(args, tmp, procs, config, direct)
+            return
         weir, base, key = start_weir("weir", tmp, config, f"sqlite://{tmp / 'weir.db'}", {})
         procs.append(weir)
         if args.replicas:
@@ -227,6 +241,43 @@ command = ["node", "{FIXTURE}", "stdio"]
     finally:
         stop_processes(procs)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stateless_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.Popen[bytes]], config: Path, legacy: str) -> None:
+    if not (FIXTURE_2026.parent / "node_modules" / "@modelcontextprotocol" / "server").exists():
+        sys.exit("run `bash tests/mcp-conformance/run.sh --setup` first")
+    port = free_port()
+    log(f"2026-07-28 fixture MCP server (stateless only) on {port}")
+    procs.append(subprocess.Popen(["node", str(FIXTURE_2026), "--port", str(port), "--modern-only"], cwd=FIXTURE_2026.parent, stdout=subprocess.DEVNULL, stderr=open(tmp / "fixture-2026.log", "wb")))
+    wait_http(f"http://127.0.0.1:{port}/", "the 2026-07-28 fixture")
+    direct = f"http://127.0.0.1:{port}/mcp"
+    config.write_text(config.read_text() + f'\n[[mcp.servers]]\nname = "modern"\nurl = "{direct}"\n')
+    redis = os.environ.get("WEIR_REDIS_URL", "redis://127.0.0.1:6379") if args.redis else None
+    env = {"WEIR_REDIS_URL": redis, "WEIR_REDIS_PREFIX": f"weir-bench-{os.getpid()}:"} if redis else {}
+    weir, base, key = start_weir("weir", tmp, config, f"sqlite://{tmp / 'weir.db'}", env)
+    procs.append(weir)
+    runs = []
+    for i in range(args.runs):
+        out = subprocess.run([str(LOADGEN), "stateless", direct, base, "modern", key, "greet", "fix", "echo", str(args.calls)], check=True, capture_output=True, text=True).stdout
+        r = json.loads(out)
+        runs.append(r)
+        log(f"run {i + 1}: p50 direct {r['direct']['p50']:.3f} ms, /mcp/modern {r['weir_server']['p50']:.3f} ms, bridged /mcp/fix {r['weir_bridged']['p50']:.3f} ms")
+    added = diff(runs, "weir_server", "direct", "p50")
+    lines = [
+        f"MCP 2026-07-28 benchmark, {dt.date.today().isoformat()}: {args.runs} runs × {args.calls} sequential stateless tools/call per side; Weir {'with shared sessions (Redis)' if redis else 'alone'}",
+        "",
+        "| | direct (2026-07-28 server) | /mcp/modern (2026-07-28 both sides) | /mcp/fix (bridged to a 2025-11-25 server) |",
+        "|---|---|---|---|",
+        f"| p50 (ms) | {med(runs, 'direct', 'p50'):.3f} | {med(runs, 'weir_server', 'p50'):.3f} | {med(runs, 'weir_bridged', 'p50'):.3f} |",
+        f"| p99 (ms) | {med(runs, 'direct', 'p99'):.3f} | {med(runs, 'weir_server', 'p99'):.3f} | {med(runs, 'weir_bridged', 'p99'):.3f} |",
+        f"| added p50 (ms) | | {added:+.3f} | |",
+        "",
+        f"target: added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if added <= TARGET_ADDED_P50_MS else 'NOT met'} ({added:+.3f} ms)",
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"mcp-stateless{'-redis' if redis else ''}.md").write_text(text + "\n")
 
 
 def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.Popen[bytes]], config: Path, direct: str, local: str, local_key: str) -> None:

@@ -8,6 +8,12 @@
 //!       machine hits every side alike. Prints one JSON line of latency percentiles (ms).
 //!   bench_mcp sessions URL KEY COUNT
 //!       Opens COUNT sessions (initialize + notifications/initialized) and leaves them idle.
+//!   bench_mcp stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED TOOL2 CALLS
+//!       Revision 2026-07-28 (no session; `_meta` and the revision's headers on every request):
+//!       a stateless server directly, on Weir's one-server endpoint (WEIR_BASE/mcp/SERVER), and a
+//!       server with sessions reached by a stateless client through Weir (WEIR_BASE/mcp/BRIDGED,
+//!       its tool TOOL2), in rounds as `latency` does. TOOL is called with `{"name": "hello"}`,
+//!       TOOL2 with `{"text": "hello"}`.
 //!   bench_mcp replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS
 //!       Shared sessions: one session on a Weir without Redis (LOCAL), one begun on replica A and
 //!       called in turn at A (its first replica) and at B (another), on WEIR/mcp/SERVER; and the
@@ -20,19 +26,29 @@ use serde_json::{json, Value};
 
 const ACCEPT: &str = "application/json, text/event-stream";
 const VERSION: &str = "2025-11-25";
+const STATELESS: &str = "2026-07-28";
 
 struct Side {
     name: &'static str,
     url: String,
     key: Option<String>,
     tool: String,
+    args: Value,
     session: String,
+    /// Revision 2026-07-28: no session, `_meta` and headers on every request.
+    stateless: bool,
     samples: Vec<f64>,
 }
 
 impl Side {
     fn new(name: &'static str, url: String, key: Option<&str>, tool: &str) -> Self {
-        Self { name, url, key: key.map(str::to_string), tool: tool.to_string(), session: String::new(), samples: vec![] }
+        Self { name, url, key: key.map(str::to_string), tool: tool.to_string(), args: json!({"text": "hello"}), session: String::new(), stateless: false, samples: vec![] }
+    }
+
+    fn stateless(mut self, args: Value) -> Self {
+        self.stateless = true;
+        self.args = args;
+        self
     }
 }
 
@@ -87,9 +103,29 @@ async fn measure(http: &reqwest::Client, sides: &mut [Side], calls: usize) -> an
     let warmup = calls / 10;
     for round in 0..calls + warmup {
         for s in sides.iter_mut() {
-            let body = json!({"jsonrpc": "2.0", "id": round, "method": "tools/call", "params": {"name": s.tool, "arguments": {"text": "hello"}}});
+            let mut body = json!({"jsonrpc": "2.0", "id": round, "method": "tools/call", "params": {"name": s.tool, "arguments": s.args}});
             let t0 = Instant::now();
-            let resp = post(http, &s.url, s.key.as_deref(), Some(&s.session), &body).await?;
+            let resp = if s.stateless {
+                body["params"]["_meta"] = json!({
+                    "io.modelcontextprotocol/protocolVersion": STATELESS,
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+                });
+                let mut req = http
+                    .post(&s.url)
+                    .header("accept", ACCEPT)
+                    .header("content-type", "application/json")
+                    .header("mcp-protocol-version", STATELESS)
+                    .header("mcp-method", "tools/call")
+                    .header("mcp-name", &s.tool)
+                    .body(body.to_string());
+                if let Some(k) = &s.key {
+                    req = req.bearer_auth(k);
+                }
+                req.send().await.with_context(|| format!("POST {}", s.url))?
+            } else {
+                post(http, &s.url, s.key.as_deref(), Some(&s.session), &body).await?
+            };
             let status = resp.status();
             let bytes = resp.bytes().await?;
             let took = t0.elapsed();
@@ -108,6 +144,18 @@ async fn measure(http: &reqwest::Client, sides: &mut [Side], calls: usize) -> an
     }
     println!("{}", Value::Object(out));
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stateless(direct: &str, weir: &str, server: &str, key: &str, tool: &str, bridged: &str, tool2: &str, calls: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(4).build()?;
+    let hello = json!({"name": "hello"});
+    let mut sides = vec![
+        Side::new("direct", direct.to_string(), None, tool).stateless(hello.clone()),
+        Side::new("weir_server", format!("{weir}/mcp/{server}"), Some(key), tool).stateless(hello),
+        Side::new("weir_bridged", format!("{weir}/mcp/{bridged}"), Some(key), tool2).stateless(json!({"text": "hello"})),
+    ];
+    measure(&http, &mut sides, calls).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -141,9 +189,10 @@ async fn sessions(url: &str, key: &str, count: usize) -> anyhow::Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | sessions URL KEY COUNT | replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS";
+    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED TOOL2 CALLS | sessions URL KEY COUNT | replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS";
     match args.first().map(String::as_str) {
         Some("replicas") if args.len() == 10 => replicas(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], &args[8], args[9].parse().context(usage)?).await,
+        Some("stateless") if args.len() == 9 => stateless(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], args[8].parse().context(usage)?).await,
         Some("latency") if args.len() == 7 => latency(&args[1], &args[2], &args[3], &args[4], &args[5], args[6].parse().context(usage)?).await,
         Some("sessions") if args.len() == 4 => sessions(&args[1], &args[2], args[3].parse().context(usage)?).await,
         _ => bail!("{usage}"),

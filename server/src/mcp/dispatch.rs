@@ -195,6 +195,9 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
     let pages = futures_util::future::join_all(targets.iter().map(|(i, inner)| list_page(state, session, &servers[*i], &method, inner.as_deref()))).await;
     let mut items = Vec::new();
     let mut pending = Vec::new();
+    // How long the merged page may be kept, and by whom: the shortest of its parts', private
+    // if any part is (or says nothing).
+    let (mut ttl, mut private) = (None::<u64>, false);
     for ((index, _), page) in targets.iter().zip(pages) {
         let server = &servers[*index];
         let result = match page {
@@ -217,6 +220,10 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
                 continue;
             }
         };
+        // A part that says nothing is not to be kept.
+        let t = result.get("ttlMs").and_then(Value::as_u64).unwrap_or(0);
+        ttl = Some(ttl.map_or(t, |x| x.min(t)));
+        private |= result.get("cacheScope").and_then(Value::as_str) != Some("public");
         let mut page_items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
         if field == "tools" {
             // Every definition is learned (scanned, pinned) whoever asks; what the server's
@@ -256,6 +263,10 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
         items.extend(page_items);
     }
     let mut out = json!({ field: items });
+    if let Some(t) = ttl.filter(|_| session.protocol_version == stateless::STATELESS) {
+        out["ttlMs"] = json!(t);
+        out["cacheScope"] = json!(if private { "private" } else { "public" });
+    }
     match (&session.scope, pending.as_slice()) {
         (_, []) => {}
         (Some(_), [(_, next)]) => out["nextCursor"] = json!(next),
@@ -272,6 +283,9 @@ pub(super) enum PageError {
 
 /// One backend's page of a list, and its backend session.
 pub(super) async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, method: &str, cursor: Option<&str>) -> Result<(Value, Option<String>), PageError> {
+    if let Some(page) = state.mcp.lists.get(server, method, cursor, &session.id) {
+        return Ok((page, session.backend_record(server).and_then(|r| r.session)));
+    }
     let mut req = jsonrpc::request(json!(format!("weir-list-{}", uuid::Uuid::new_v4().simple())), method, json!({}));
     if let Some(c) = cursor {
         req["params"]["cursor"] = json!(c);
@@ -283,7 +297,9 @@ pub(super) async fn list_page(state: &AppState, session: &Arc<Session>, server: 
     if jsonrpc::error_of(&ans).is_some() {
         return Err(PageError::Refused(ans));
     }
-    Ok((ans.get("result").cloned().unwrap_or_else(|| json!({})), link.backend_session()))
+    let page = ans.get("result").cloned().unwrap_or_else(|| json!({}));
+    state.mcp.lists.put(server, method, cursor, &session.id, &page);
+    Ok((page, link.backend_session()))
 }
 
 /// `tools/call`: the tool must exist as the backend lists it, and policy must allow the call.

@@ -221,7 +221,11 @@ pub(super) async fn handle_post(state: AppState, scope: Option<String>, headers:
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::PARSE_ERROR, format!("parse error: {e}")),
     };
 
+    let stateless = stateless::is_stateless(&headers, &msg);
     if msg.is_array() {
+        if stateless {
+            return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, format!("revision {} takes one message per request, not a batch", stateless::STATELESS));
+        }
         return handle_batch(&state, &scope, &headers, &caller, msg, started).await;
     }
     let kind = jsonrpc::kind(&msg);
@@ -236,7 +240,9 @@ pub(super) async fn handle_post(state: AppState, scope: Option<String>, headers:
     } else {
         Vec::new()
     };
-    let mut resp = if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
+    let mut resp = if stateless {
+        stateless::answer(state, scope, caller, kind, msg, &headers, started).await
+    } else if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
         if headers.contains_key("mcp-session-id") {
             return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "initialize must not carry an Mcp-Session-Id");
         }
@@ -476,6 +482,9 @@ pub(super) async fn handle_get(state: AppState, scope: Option<String>, headers: 
     if let Some(r) = origin_refused(&headers, cfg, rt.config.listen) {
         return r;
     }
+    if let Some(r) = stateless::method_not_allowed(&headers) {
+        return r;
+    }
     if !accepts_sse(&headers) {
         return rpc_error(StatusCode::NOT_ACCEPTABLE, Value::Null, jsonrpc::INVALID_REQUEST, "GET /mcp needs Accept: text/event-stream");
     }
@@ -621,6 +630,9 @@ pub(super) async fn handle_delete(state: AppState, scope: Option<String>, header
     let rt = state.runtime.load_full();
     let cfg = &rt.config.mcp;
     if let Some(r) = origin_refused(&headers, cfg, rt.config.listen) {
+        return r;
+    }
+    if let Some(r) = stateless::method_not_allowed(&headers) {
         return r;
     }
     let caller = match caller(&state, &headers, cfg).await {

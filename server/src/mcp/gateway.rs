@@ -28,6 +28,10 @@ pub struct McpGateway {
     pub shared: Option<Arc<Shared>>,
     /// Where the SSE streams Weir serves are kept for resumption (Redis, or memory).
     pub streams: Arc<dyn StreamStore>,
+    /// The key the state of bridged round trips is signed with (shared by every replica).
+    state_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// Backends' list pages they said may be kept (`ttlMs`).
+    pub(super) lists: listcache::ListCache,
 }
 
 impl McpGateway {
@@ -54,6 +58,7 @@ impl McpGateway {
                             timeout: cfg.request_timeout,
                             transport: *kind,
                             detected_sse: Default::default(),
+                            era: Default::default(),
                             max_message: cfg.max_backend_message_bytes,
                         }),
                     );
@@ -79,7 +84,43 @@ impl McpGateway {
                 None => Arc::new(streams::MemoryStreams::new(cfg.replay_window, cfg.replay_max_events)),
             },
             shared,
+            state_key: tokio::sync::OnceCell::new(),
+            lists: listcache::ListCache::default(),
         }))
+    }
+
+    /// The key bridged round trips' state is signed with: this replica's own, or with shared
+    /// sessions the one every replica reads from Redis.
+    pub(super) async fn state_key(&self) -> Result<Vec<u8>, shared::SharedError> {
+        self.state_key
+            .get_or_try_init(|| async {
+                match &self.shared {
+                    Some(sh) => sh.state_key().await.map(String::into_bytes),
+                    None => Ok(rand::random::<[u8; 32]>().to_vec()),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Whether a stateless client of `scope` needs a session kept for it: some backend there
+    /// keeps sessions (or has not said yet that it does not).
+    pub(super) fn keeps_state(&self, scope: &Option<String>) -> bool {
+        let stateless = |s: &String| self.http.get(s).is_some_and(|h| h.era() == backend::http::Era::Stateless);
+        match scope {
+            Some(s) => !stateless(s),
+            None => !self.order.iter().all(stateless),
+        }
+    }
+
+    /// Keeps an agent within its number of sessions on this replica alone (sessions that need
+    /// nothing shared).
+    pub(super) async fn cap_local_sessions(&self, new: &Session, max: usize) {
+        for s in self.sessions.evict_oldest(&new.principal.agent_id, max, &new.id) {
+            tracing::info!(session = %s.id, agent = %s.principal.agent_name, max, "MCP session ended: its agent opened more than mcp.max_sessions_per_agent");
+            s.close().await;
+            self.streams.forget(&s.id).await;
+        }
     }
 
     /// Passes on the answers other replicas relay for backends only this one reaches.
@@ -107,7 +148,11 @@ impl McpGateway {
     /// Whether any replica reaches `server`'s backend sessions (Streamable HTTP: by session id),
     /// rather than only the one that made them (stdio, legacy SSE).
     pub(super) fn adoptable(&self, server: &str) -> bool {
-        self.http.get(server).is_some_and(|h| h.transport != crate::config::UrlTransport::Sse && !h.detected_sse.load(std::sync::atomic::Ordering::Relaxed))
+        // A stateless backend's answers to what it asked go back with the retry of the replica
+        // that waits for them.
+        self.http.get(server).is_some_and(|h| {
+            h.transport != crate::config::UrlTransport::Sse && !h.detected_sse.load(std::sync::atomic::Ordering::Relaxed) && h.era() != backend::http::Era::Stateless
+        })
     }
 
     /// A session another replica began, made ready to serve here: its stream relayed to Redis.
@@ -178,6 +223,15 @@ impl McpGateway {
                 // Word of a backend's answer stream concerns a request's own stream, not this one.
                 let Related::Message(m) = related else { continue };
                 let Some(session) = weak.upgrade() else { return };
+                // A stateless client has no stream for a backend's requests: one goes to the
+                // call that can take it, or is answered that nothing can.
+                if session.protocol_version == stateless::STATELESS && jsonrpc::kind(&m) == Kind::Request {
+                    match session.input_call() {
+                        Some(call) => backend::deliver(&call, &server, m),
+                        None => rounds::refuse_unasked(&session, &server, &m).await,
+                    }
+                    continue;
+                }
                 // Boxed: the task stays small while it waits (an idle session costs little).
                 Box::pin(append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false)).await;
             }

@@ -34,6 +34,9 @@ mod dispatch;
 mod guarded;
 mod edge;
 mod gateway;
+mod listcache;
+mod rounds;
+pub mod stateless;
 
 pub use edge::routes;
 pub use gateway::{McpGateway, PROTOCOL_VERSIONS};

@@ -107,11 +107,22 @@ pub struct Session {
     /// Whether Redis holds the session's record (not yet, when Redis was out of reach at
     /// `initialize`).
     pub recorded: AtomicBool,
+    /// For a client of the stateless revision: its calls in flight that may take input, newest
+    /// last. A backend's request that comes unrelated to any call (on its own stream) goes to
+    /// the newest, as the only one the client can answer it with.
+    input_calls: Mutex<Vec<(u64, Sink)>>,
 }
 
 impl Session {
     pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let trace_session = agent_session.unwrap_or_else(|| id.clone());
+        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica)
+    }
+
+    /// A session under an id Weir derives rather than issues: what Weir keeps, for a client of
+    /// the stateless revision, of its backends that are not (see `stateless`).
+    pub fn with_id(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let trace_session = agent_session.unwrap_or_else(|| id.clone());
         Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica)
     }
@@ -164,7 +175,25 @@ impl Session {
             replica,
             ended: CancellationToken::new(),
             recorded: AtomicBool::new(false),
+            input_calls: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Notes a stateless client's call that may take input; returns what forgets it.
+    pub fn begin_input_call(&self, sink: Sink) -> u64 {
+        let n = self.next_seq();
+        lock(&self.input_calls).push((n, sink));
+        n
+    }
+
+    pub fn end_input_call(&self, n: u64) {
+        lock(&self.input_calls).retain(|(k, _)| *k != n);
+    }
+
+    /// Where a backend's unrelated request goes for a stateless client: its newest call that
+    /// may take input.
+    pub fn input_call(&self) -> Option<Sink> {
+        lock(&self.input_calls).last().map(|(_, s)| s.clone())
     }
 
     /// A number unique within the session (on this replica).

@@ -290,6 +290,24 @@ impl Shared {
         Ok(id)
     }
 
+    /// The key every replica signs the state of a bridged round trip with: made by the first
+    /// replica that needs it, read by the others.
+    pub async fn state_key(&self) -> Result<String, SharedError> {
+        let mut c = self.conn().await?;
+        let key = format!("{}state-key", self.prefix);
+        let fresh = hex::encode(rand::random::<[u8; 32]>());
+        let _: Option<String> = redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").query_async(&mut c).await.map_err(err)?;
+        let v: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut c).await.map_err(err)?;
+        v.ok_or_else(|| SharedError("the round-trip state key vanished".into()))
+    }
+
+    /// The id of a stream's newest entry (`0` when it has none).
+    pub async fn tail(&self, stream: &str) -> Result<String, SharedError> {
+        let mut c = self.conn().await?;
+        let reply: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE").arg(stream).arg("+").arg("-").arg("COUNT").arg(1).query_async(&mut c).await.map_err(err)?;
+        Ok(reply.into_iter().next().map_or_else(|| "0".to_string(), |(id, _)| id))
+    }
+
     /// Reads a stream after `after` (`0` for its start), waiting up to `block` for something.
     /// Entries older than the replay window are gone; the caller sees a gap as it is.
     pub async fn read(&self, conn: &mut MultiplexedConnection, stream: &str, after: &str, block: Duration) -> Result<Vec<Event>, SharedError> {

@@ -26,6 +26,9 @@ pub trait StreamStore: Send + Sync {
     async fn append(&self, stream: &str, data: &str, last: bool) -> Result<String, SharedError>;
     /// Something to read streams with (a connection of its own, for Redis).
     async fn reader(&self) -> Result<Box<dyn StreamReader>, SharedError>;
+    /// The id of a stream's newest event (`0` for an empty stream): reading after it gives what
+    /// is appended from now on.
+    async fn tail(&self, stream: &str) -> Result<String, SharedError>;
     /// Whether a stream still exists (one past the replay window does not).
     async fn exists(&self, stream: &str) -> Result<bool, SharedError>;
     /// Makes `token` the session stream's listener; returns where the last one stopped.
@@ -85,6 +88,9 @@ impl StreamStore for RedisStreams {
     }
     async fn still_listener(&self, session: &str, token: &str, cursor: Option<&str>) -> Result<bool, SharedError> {
         self.0.still_listener(session, token, cursor).await
+    }
+    async fn tail(&self, stream: &str) -> Result<String, SharedError> {
+        self.0.tail(stream).await
     }
     fn valid_id(&self, id: &str) -> bool {
         id.split_once('-').is_some_and(|(ms, n)| digits(ms) && digits(n))
@@ -204,6 +210,9 @@ impl StreamStore for Arc<MemoryStreams> {
     }
     async fn reader(&self) -> Result<Box<dyn StreamReader>, SharedError> {
         Ok(Box::new(MemReader(self.clone())))
+    }
+    async fn tail(&self, stream: &str) -> Result<String, SharedError> {
+        Ok(self.lock().streams.get(stream).map_or(0, |s| s.next).to_string())
     }
     async fn exists(&self, stream: &str) -> Result<bool, SharedError> {
         Ok(self.lock().streams.get(stream).is_some_and(|s| !s.entries.is_empty()))

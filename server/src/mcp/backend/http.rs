@@ -44,9 +44,32 @@ pub struct HttpServer {
     /// The largest message read from it (a JSON answer, one event of a stream):
     /// `mcp.max_backend_message_bytes`.
     pub max_message: usize,
+    /// Which revision it speaks, once a link found out ([`Era`]).
+    pub era: std::sync::atomic::AtomicU8,
+}
+
+/// Which revision a backend reached by URL speaks: one with sessions (`initialize`), or the
+/// stateless one (`server/discover`, `_meta` on every request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    Unknown = 0,
+    Sessions = 1,
+    Stateless = 2,
 }
 
 impl HttpServer {
+    pub fn era(&self) -> Era {
+        match self.era.load(Ordering::Relaxed) {
+            1 => Era::Sessions,
+            2 => Era::Stateless,
+            _ => Era::Unknown,
+        }
+    }
+
+    fn set_era(&self, era: Era) {
+        self.era.store(era as u8, Ordering::Relaxed);
+    }
+
     /// Reads a whole answer body within `max_message`.
     pub(super) async fn body(&self, resp: reqwest::Response) -> Result<bytes::Bytes, BackendError> {
         read_capped(resp, self.max_message).await.map_err(|e| match e {
@@ -72,7 +95,34 @@ struct State {
     /// Bumped by each initialisation, so concurrent requests that all saw the session lost
     /// re-initialise it once.
     generation: u64,
+    /// The backend speaks the stateless revision: no session; `_meta` on every request.
+    stateless: bool,
+    /// With a stateless backend: the log level the client set (`logLevel` in `_meta`), and the
+    /// resources it subscribed to (carried by the backend's `subscriptions/listen`).
+    level: Option<String>,
+    subscriptions: std::collections::BTreeSet<String>,
 }
+
+impl State {
+    fn new(session: Option<String>, version: String, init_result: Value, generation: u64) -> Self {
+        let stateless = version == STATELESS;
+        Self { session, version, init_result, generation, stateless, level: None, subscriptions: Default::default() }
+    }
+}
+
+tokio::task_local! {
+    /// Headers of the client's request that go on to a stateless backend as they are (its
+    /// `Mcp-Param-*`), for the task that runs the request.
+    pub static FORWARD_HEADERS: Arc<Vec<(axum::http::HeaderName, HeaderValue)>>;
+}
+
+/// The stateless revision.
+const STATELESS: &str = crate::mcp::stateless::STATELESS;
+/// The most rounds of input one request of a session client goes through with a stateless
+/// backend before Weir gives up on it.
+const MAX_ROUNDS: usize = 16;
+/// The most resources a session client subscribes to at one stateless backend.
+const MAX_SUBSCRIPTIONS: usize = 256;
 
 pub struct HttpLink {
     server: Arc<HttpServer>,
@@ -85,6 +135,24 @@ pub struct HttpLink {
     /// held open (an idle session costs no connection to the backend).
     listening: AtomicBool,
     next_id: AtomicU64,
+    /// With a stateless backend and a client of a session revision: what the backend asked of
+    /// the client (`input_required`), by the id Weir asked it under, awaiting the client.
+    waiting: std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
+}
+
+/// Forgets what a request still waits for when it ends (answered, timed out or dropped).
+struct Waits<'a> {
+    link: &'a HttpLink,
+    ids: Vec<String>,
+}
+
+impl Drop for Waits<'_> {
+    fn drop(&mut self) {
+        let mut w = self.link.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for id in &self.ids {
+            w.remove(id);
+        }
+    }
 }
 
 enum Posted {
@@ -104,20 +172,92 @@ impl HttpLink {
             get_task: std::sync::Mutex::new(None),
             listening: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            waiting: Default::default(),
         }
     }
 
+    /// A link to the backend: stateless when it says so at `server/discover` (asked until the
+    /// backend is known to keep sessions), else a backend session of its own.
     pub async fn connect(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink) -> Result<Self, BackendError> {
-        let state = State { session: None, version: init.protocol_version.clone(), init_result: Value::Null, generation: 0 };
-        let link = Self::new(server, init, unsolicited, state);
-        link.initialize().await?;
-        Ok(link)
+        let state = State::new(None, session_revision(&init.protocol_version).to_string(), Value::Null, 0);
+        let link = Self::new(server.clone(), init, unsolicited, state);
+        if server.era() != Era::Sessions && link.discover().await? {
+            return Ok(link);
+        }
+        match link.initialize().await {
+            // A server that kept sessions may have been replaced by a stateless one.
+            Err(BackendError::InitializeRefused(..)) if server.era() == Era::Sessions && link.discover().await? => Ok(link),
+            r => r.map(|()| link),
+        }
+    }
+
+    fn next(&self, what: &str) -> Value {
+        json!(format!("weir-{what}-{}", self.next_id.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// What the client is, as a stateless backend reads it on every request.
+    fn meta(&self) -> Value {
+        let caps = self.init.params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
+        let info = self.init.params.get("clientInfo").cloned().unwrap_or_else(|| json!({"name": "weir", "version": env!("CARGO_PKG_VERSION")}));
+        let mut meta = json!({
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
+            "io.modelcontextprotocol/clientCapabilities": caps,
+            "io.modelcontextprotocol/clientInfo": info,
+        });
+        if let Some(l) = &self.lock().level {
+            meta["io.modelcontextprotocol/logLevel"] = json!(l);
+        }
+        meta
+    }
+
+    /// Asks the backend to describe itself the stateless revision's way; `true` when it did
+    /// (the link is stateless from then on), `false` when it keeps sessions.
+    async fn discover(&self) -> Result<bool, BackendError> {
+        let id = self.next("discover");
+        let msg = jsonrpc::request(id.clone(), "server/discover", json!({"_meta": self.meta()}));
+        let Posted::Response(resp) = self.post(&msg, None, Some(STATELESS)).await? else { return Ok(false) };
+        let result = if resp.status().is_success() {
+            match self.read_response(resp, &id, &self.unsolicited, None).await {
+                Ok(answer) => answer.get("result").cloned(),
+                Err(BackendError::Protocol(..) | BackendError::Unavailable(..)) => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        let Some(result) = result.filter(|r| r.get("supportedVersions").and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == STATELESS))) else {
+            self.server.set_era(Era::Sessions);
+            return Ok(false);
+        };
+        let mut init = json!({
+            "protocolVersion": STATELESS,
+            "capabilities": result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+            "serverInfo": result.pointer("/_meta/io.modelcontextprotocol~1serverInfo").or_else(|| result.get("serverInfo")).cloned().unwrap_or_else(|| json!({"name": &*self.server.name, "version": "unknown"})),
+        });
+        for k in ["instructions", "ttlMs", "cacheScope"] {
+            if let Some(v) = result.get(k) {
+                init[k] = v.clone();
+            }
+        }
+        {
+            let mut st = self.lock();
+            st.session = None;
+            st.version = STATELESS.to_string();
+            st.init_result = init;
+            st.stateless = true;
+            st.generation += 1;
+        }
+        self.server.set_era(Era::Stateless);
+        if self.listening.load(Ordering::Relaxed) {
+            self.open_get_stream(None, STATELESS.to_string(), None);
+        }
+        Ok(true)
     }
 
     /// A link to a backend session another replica initialised (recorded in Redis): used as
     /// it is, without a new `initialize`.
     pub fn adopt(server: Arc<HttpServer>, init: InitParams, unsolicited: Sink, rec: &crate::mcp::shared::BackendRecord) -> Self {
-        let state = State { session: rec.session.clone(), version: rec.version.clone(), init_result: rec.init_result.clone(), generation: 1 };
+        let state = State::new(rec.session.clone(), rec.version.clone(), rec.init_result.clone(), 1);
         Self::new(server, init, unsolicited, state)
     }
 
@@ -131,6 +271,7 @@ impl HttpLink {
             }
             st.session.clone_from(&rec.session);
             st.version.clone_from(&rec.version);
+            st.stateless = rec.version == STATELESS;
             st.init_result = rec.init_result.clone();
             st.generation += 1;
         }
@@ -169,8 +310,9 @@ impl HttpLink {
     async fn initialize(&self) -> Result<(), BackendError> {
         let id = json!(format!("weir-init-{}", self.next_id.fetch_add(1, Ordering::Relaxed)));
         let mut params = self.init.params.clone();
+        let asked = session_revision(&self.init.protocol_version);
         if let Some(p) = params.as_object_mut() {
-            p.insert("protocolVersion".into(), json!(self.init.protocol_version));
+            p.insert("protocolVersion".into(), json!(asked));
         }
         let msg = jsonrpc::request(id.clone(), "initialize", params);
         let resp = match self.post(&msg, None, None).await? {
@@ -193,14 +335,16 @@ impl HttpLink {
             return Err(self.unavailable(format!("initialize failed ({code}): {message}")));
         }
         let result = answer.get("result").cloned().unwrap_or(Value::Null);
-        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(&self.init.protocol_version).to_string();
+        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or(asked).to_string();
         {
             let mut st = self.lock();
             st.session = session.clone();
             st.version = version.clone();
             st.init_result = result;
+            st.stateless = false;
             st.generation += 1;
         }
+        self.server.set_era(Era::Sessions);
         let note = jsonrpc::notification("notifications/initialized", json!({}));
         if let Posted::Response(r) = self.post(&note, session.as_deref(), Some(&version)).await? {
             if !r.status().is_success() {
@@ -238,6 +382,23 @@ impl HttpLink {
         }
         if let Some(v) = version {
             req = req.header("mcp-protocol-version", v);
+            if v == STATELESS {
+                // The revision's routing headers, as the body says.
+                let method = jsonrpc::method(msg);
+                if !method.is_empty() {
+                    req = req.header("mcp-method", method);
+                }
+                if let Some(n) = crate::mcp::stateless::named(msg) {
+                    req = req.header("mcp-name", crate::mcp::stateless::encode_header_value(n));
+                }
+                if method == "tools/call" {
+                    if let Ok(extra) = FORWARD_HEADERS.try_with(Arc::clone) {
+                        for (k, v) in extra.iter() {
+                            req = req.header(k, v);
+                        }
+                    }
+                }
+            }
         }
         let resp = req.send().await.map_err(|e| self.unavailable(transport_reason(&e)))?;
         let status = resp.status();
@@ -361,6 +522,10 @@ impl HttpLink {
     /// Sends a request and reads its answer; `client_back`, for a client's request, is notified
     /// when the client resumes its stream of the request (see [`Related::Paused`]).
     pub async fn request(&self, msg: Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
+        if self.lock().stateless {
+            let fut = self.stateless_request(msg, related, client_back);
+            return tokio::time::timeout(self.server.timeout, fut).await.unwrap_or_else(|_| Err(BackendError::Timeout(self.server.name.clone())));
+        }
         let want = jsonrpc::id(&msg);
         let fut = async {
             for attempt in 0..2 {
@@ -379,7 +544,117 @@ impl HttpLink {
         tokio::time::timeout(self.server.timeout, fut).await.unwrap_or_else(|_| Err(BackendError::Timeout(self.server.name.clone())))
     }
 
+    /// A request to a stateless backend: what a session client would have set at the session
+    /// (its log level, its resource subscriptions) kept here and carried as the revision
+    /// carries it; the rest sent with `_meta`. A backend's `input_required` is the client's to
+    /// answer when it is of the stateless revision too; for a session client Weir asks it
+    /// (requests on the request's stream, as a backend of its revision would) and retries.
+    async fn stateless_request(&self, mut msg: Value, related: &Sink, client_back: Option<&Notify>) -> Result<Value, BackendError> {
+        let id = jsonrpc::id(&msg);
+        let method = jsonrpc::method(&msg).to_string();
+        let uri = || msg.pointer("/params/uri").and_then(Value::as_str).unwrap_or("").to_string();
+        match method.as_str() {
+            "ping" => return Ok(jsonrpc::result(id, json!({}))),
+            "logging/setLevel" => {
+                self.lock().level = msg.pointer("/params/level").and_then(Value::as_str).map(str::to_string);
+                return Ok(jsonrpc::result(id, json!({})));
+            }
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let uri = uri();
+                let changed = {
+                    let mut st = self.lock();
+                    if method == "resources/subscribe" {
+                        if st.subscriptions.len() >= MAX_SUBSCRIPTIONS && !st.subscriptions.contains(&uri) {
+                            return Ok(jsonrpc::error(id, jsonrpc::INVALID_PARAMS, format!("at most {MAX_SUBSCRIPTIONS} resource subscriptions per session")));
+                        }
+                        st.subscriptions.insert(uri)
+                    } else {
+                        st.subscriptions.remove(&uri)
+                    }
+                };
+                // The backend's subscription stream is opened again with the new set.
+                if changed && self.listening.load(Ordering::Relaxed) {
+                    self.stop_get_stream();
+                    self.open_get_stream(None, STATELESS.to_string(), None);
+                }
+                return Ok(jsonrpc::result(id, json!({})));
+            }
+            _ => {}
+        }
+        if let Some(p) = msg.as_object_mut().map(|m| m.entry("params").or_insert_with(|| json!({}))).and_then(Value::as_object_mut) {
+            let meta = p.entry("_meta").or_insert_with(|| json!({}));
+            if let (Some(m), Value::Object(add)) = (meta.as_object_mut(), self.meta()) {
+                m.extend(add);
+            }
+        }
+        let asks_client = self.init.protocol_version != STATELESS && matches!(method.as_str(), "tools/call" | "prompts/get" | "resources/read");
+        let mut waits = Waits { link: self, ids: Vec::new() };
+        for _ in 0..MAX_ROUNDS {
+            let want = jsonrpc::id(&msg);
+            let Posted::Response(resp) = self.post(&msg, None, Some(STATELESS)).await? else {
+                return Err(self.unavailable("refused a stateless request as of a lost session"));
+            };
+            let mut answer = self.read_response(resp, &want, related, client_back).await?;
+            answer["id"] = id.clone();
+            if !asks_client || answer.pointer("/result/resultType").and_then(Value::as_str) != Some("input_required") {
+                return Ok(answer);
+            }
+            let result = answer.get("result").cloned().unwrap_or_default();
+            let asked: Vec<(String, Value)> = result.get("inputRequests").and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            let mut pending = Vec::new();
+            for (key, req) in asked {
+                let weir_id = self.next("input");
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let wid = weir_id.as_str().unwrap_or_default().to_string();
+                self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(wid.clone(), tx);
+                waits.ids.push(wid);
+                let params = req.get("params").cloned().unwrap_or_else(|| json!({}));
+                deliver(related, &self.server.name, jsonrpc::request(weir_id, req.get("method").and_then(Value::as_str).unwrap_or(""), params));
+                pending.push((key, rx));
+            }
+            let mut responses = serde_json::Map::new();
+            for (key, rx) in pending {
+                let Ok(reply) = rx.await else { return Err(self.unavailable("the client's answer to the backend's request was lost")) };
+                match reply.get("result") {
+                    Some(r) => {
+                        responses.insert(key, r.clone());
+                    }
+                    // The client refused what was asked: the call ends with its error.
+                    None => {
+                        let (code, message) = jsonrpc::error_of(&reply).unwrap_or((jsonrpc::INTERNAL_ERROR, "the client could not answer".into()));
+                        return Ok(jsonrpc::error(id, code, message));
+                    }
+                }
+            }
+            msg["id"] = self.next("retry");
+            if let Some(p) = msg.get_mut("params").and_then(Value::as_object_mut) {
+                p.insert("inputResponses".into(), Value::Object(responses));
+                match result.get("requestState") {
+                    Some(s) => p.insert("requestState".into(), s.clone()),
+                    None => p.remove("requestState"),
+                };
+            }
+        }
+        Err(BackendError::Protocol(self.server.name.clone(), format!("asked for input more than {MAX_ROUNDS} times in one request")))
+    }
+
     pub async fn send(&self, msg: Value) -> Result<(), BackendError> {
+        if self.lock().stateless {
+            // The client's answer to what Weir asked it for the backend (a stateless backend
+            // takes no messages of the kind itself).
+            if jsonrpc::kind(&msg) == Kind::Response {
+                let id = jsonrpc::id(&msg);
+                if let Some(tx) = self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id.as_str().unwrap_or_default()) {
+                    let _ = tx.send(msg);
+                }
+                return Ok(());
+            }
+            return match self.post(&msg, None, Some(STATELESS)).await? {
+                Posted::Response(r) if r.status().is_success() => Ok(()),
+                Posted::Response(r) => Err(self.unavailable(format!("HTTP {}", r.status().as_u16()))),
+                Posted::SessionLost => Ok(()),
+            };
+        }
         for attempt in 0..2 {
             let (session, version, generation) = {
                 let st = self.lock();
@@ -407,6 +682,9 @@ impl HttpLink {
 
     pub async fn close(&self) {
         self.stop_get_stream();
+        if self.lock().stateless {
+            return;
+        }
         let (session, version) = {
             let st = self.lock();
             (st.session.clone(), st.version.clone())
@@ -451,8 +729,13 @@ impl HttpLink {
     }
 
     /// The GET stream for the backend's unsolicited messages, reopened when it ends while the
-    /// session lives. A backend that does not offer one (405) is left alone.
+    /// session lives. A backend that does not offer one (405) is left alone. A stateless
+    /// backend has none: its `subscriptions/listen` stream carries list changes and the
+    /// updates of the resources subscribed to instead.
     fn open_get_stream(&self, session: Option<String>, version: String, mut ready: Option<tokio::sync::oneshot::Sender<()>>) {
+        if self.lock().stateless {
+            return self.open_listen_stream(ready);
+        }
         let Some(session) = session else { return };
         let (server, sink) = (self.server.clone(), self.unsolicited.clone());
         let task = tokio::spawn(async move {
@@ -505,6 +788,84 @@ impl HttpLink {
             }
         });
         *self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+}
+
+impl HttpLink {
+    fn open_listen_stream(&self, mut ready: Option<tokio::sync::oneshot::Sender<()>>) {
+        let uris: Vec<String> = self.lock().subscriptions.iter().cloned().collect();
+        let mut params = json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true}, "_meta": self.meta()});
+        if !uris.is_empty() {
+            params["notifications"]["resourceSubscriptions"] = json!(uris);
+        }
+        let (server, sink) = (self.server.clone(), self.unsolicited.clone());
+        let id = self.next("listen");
+        let msg = jsonrpc::request(id, "subscriptions/listen", params);
+        let task = tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(250);
+            loop {
+                let answered = server
+                    .client
+                    .post(&server.url)
+                    .headers(server.headers.clone())
+                    .header("accept", "application/json, text/event-stream")
+                    .header("content-type", "application/json")
+                    .header("mcp-protocol-version", STATELESS)
+                    .header("mcp-method", "subscriptions/listen")
+                    .body(msg.to_string())
+                    .send()
+                    .await;
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(());
+                }
+                match answered {
+                    Ok(r) if r.status().is_success() => {
+                        let (tx, mut rx) = tokio::sync::mpsc::channel::<super::Tagged>(super::SINK_CAPACITY);
+                        let relay = relay_stream(r, &server, &tx);
+                        tokio::pin!(relay);
+                        loop {
+                            tokio::select! {
+                                _ = &mut relay => break,
+                                Some(item) = rx.recv() => {
+                                    let (name, related) = *item;
+                                    let super::Related::Message(mut m) = related else { continue };
+                                    // What the backend says of the subscription itself is Weir's.
+                                    if jsonrpc::kind(&m) != Kind::Notification || jsonrpc::method(&m) == "notifications/subscriptions/acknowledged" {
+                                        continue;
+                                    }
+                                    if let Some(meta) = m.pointer_mut("/params/_meta").and_then(Value::as_object_mut) {
+                                        meta.remove("io.modelcontextprotocol/subscriptionId");
+                                    }
+                                    deliver(&sink, &name, m);
+                                }
+                            }
+                        }
+                        backoff = Duration::from_millis(250);
+                    }
+                    Ok(r) => {
+                        tracing::debug!(server = %server.name, status = %r.status(), "stateless backend offers no subscriptions/listen");
+                        return;
+                    }
+                    Err(e) => tracing::debug!(server = %server.name, error = %e, "backend subscription stream failed"),
+                }
+                if sink.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        });
+        *self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+}
+
+/// The revision a backend session is asked for: the client's, or for a client of the stateless
+/// revision the newest with sessions.
+fn session_revision(client: &str) -> &str {
+    if client == STATELESS {
+        crate::mcp::PROTOCOL_VERSIONS[0]
+    } else {
+        client
     }
 }
 
