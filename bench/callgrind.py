@@ -25,6 +25,9 @@ run that idles after N1 calls, and taken out in proportion to the time the extra
   the same question (a hit after the warm-up), so the two can be compared.
 - MCP path: `tools/call echo` on `/mcp/fix`, the fixture server (official TypeScript SDK) over
   Streamable HTTP with JSON answers, audit with bodies on.
+- With `--stateless` (this tree only): MCP revision 2026-07-28, `tools/call greet` on
+  `/mcp/modern` (tests/mcp-conformance/fixture-server-2026.mjs, stateless on both sides) and a
+  stateless client's `tools/call echo` on `/mcp/fix` (bridged to the 2025-11-25 fixture).
 
 The calls are sequential on one kept-alive connection from this script (outside valgrind).
 
@@ -57,6 +60,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
 FIXTURE = ROOT / "tests" / "mcp-node" / "fixture-server.mjs"
+FIXTURE_2026 = ROOT / "tests" / "mcp-conformance" / "fixture-server-2026.mjs"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 FAKE_KEY = "sk-callgrind-fake-key-0123456789"
 PROMPT = "Summarise the quarterly report in three short bullet points for the leadership team. " * 5
@@ -321,6 +325,21 @@ def mcp_calls(run: Run, n: int) -> None:
             raise SystemExit(f"tools/call answered {status}: {body[:300]!r}")
 
 
+def stateless_calls(path: str, tool: str, args: dict):
+    """Stateless (2026-07-28) `tools/call`s on `path`: `_meta` and the revision's headers on each."""
+
+    def calls(run: Run, n: int) -> None:
+        headers = {"authorization": f"Bearer {run.key}", "accept": "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": tool}
+        meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": {"name": "callgrind", "version": "1"}}
+        for i in range(1, n + 1):
+            call = {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": tool, "arguments": args, "_meta": meta}}
+            status, body, _ = run.post(path, json.dumps(call), headers)
+            if status != 200 or b'"complete"' not in body:
+                raise SystemExit(f"stateless tools/call answered {status}: {body[:300]!r}")
+
+    return calls
+
+
 def per_call(weir: Path, config: Path, tmp: Path, label: str, calls, n1: int, n2: int, idle: float) -> dict[str, float]:
     """Instructions per call by kind of thread. Background work runs by the clock (the audit
     writer wakes every 10 ms, tasks tick every second), and a run under valgrind lasts longer
@@ -357,7 +376,8 @@ def main() -> int:
     ap.add_argument("--only", choices=["base", "this"], help="measure one build alone (while tuning)")
     ap.add_argument("--translated", action="store_true", help="also measure a 2 KB chat call, same protocol and translated (this tree)")
     ap.add_argument("--guardrails", action="store_true", help="also measure a 2 KB chat call with a 1.5 KB answer, without and with the default guardrails (this tree)")
-    ap.add_argument("--extra-only", action="store_true", help="measure only the paths asked for with --translated, --guardrails or --cache")
+    ap.add_argument("--extra-only", action="store_true", help="measure only the paths asked for with --translated, --guardrails, --cache or --stateless")
+    ap.add_argument("--stateless", action="store_true", help="also measure MCP revision 2026-07-28: stateless on both sides, and bridged (this tree)")
     ap.add_argument("--cache", action="store_true", help="also measure a 2 KB chat call with a 1.5 KB answer with the response cache on, missing and hitting (this tree)")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
@@ -384,12 +404,19 @@ def main() -> int:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return True
 
+        modern_port = free_port()
+        if args.stateless:
+            procs.append(subprocess.Popen(["node", str(FIXTURE_2026), "--port", str(modern_port), "--modern-only"], cwd=FIXTURE_2026.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_until(lambda: up(modern_port), "the 2026-07-28 fixture MCP server")
+
         wait_until(lambda: up(upstream), "the fake provider")
         wait_until(lambda: up(mcp_port), "the fixture MCP server")
         config = tmp / "weir.toml"
         config.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp))
         guarded = tmp / "weir-guarded.toml"
         guarded.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + "\n[guardrails]\nenabled = true\n")
+        both = tmp / "weir-2026.toml"
+        both.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + f'\n[[mcp.servers]]\nname = "modern"\nurl = "http://127.0.0.1:{modern_port}/mcp"\n')
         cached = tmp / "weir-cached.toml"
         cached.write_text(config_text(upstream, f"http://127.0.0.1:{mcp_port}/mcp", tmp) + "\n[cache]\nenabled = true\n")
 
@@ -403,6 +430,11 @@ def main() -> int:
                     paths += [("LLM 2 KB", llm2k_calls, config), ("LLM 2 KB translated", llm2k_translated_calls, config)]
                 if args.guardrails and side == "this tree":
                     paths += [("LLM 2 KB + 1.5 KB answer", llm2k_long_answer_calls, config), ("LLM 2 KB + 1.5 KB answer, guardrails", llm2k_long_answer_calls, guarded)]
+                if args.stateless and side == "this tree":
+                    paths += [
+                        ("MCP 2026-07-28", stateless_calls("/mcp/modern", "greet", {"name": "callgrind"}), both),
+                        ("MCP 2026-07-28 bridged", stateless_calls("/mcp/fix", "echo", {"text": "callgrind"}), both),
+                    ]
                 if args.cache and side == "this tree":
                     paths += [("LLM 2 KB + 1.5 KB answer, cache miss", llm2k_miss_calls, cached), ("LLM 2 KB + 1.5 KB answer, cache hit", llm2k_hit_calls, cached)]
                 for path, calls, cfg in paths:
@@ -427,6 +459,8 @@ def main() -> int:
             "LLM 2 KB + 1.5 KB answer, guardrails",
             "LLM 2 KB + 1.5 KB answer, cache miss",
             "LLM 2 KB + 1.5 KB answer, cache hit",
+            "MCP 2026-07-28",
+            "MCP 2026-07-28 bridged",
         ):
             if not results.get(("this tree", path)) and not results.get(("base", path)):
                 continue

@@ -29,7 +29,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from conftest import AGENT, REPO_ROOT, TestDatabase, Weir, base_sections, eventually, free_port, running_replicas
+from conftest import ADMIN_TOKEN, AGENT, REPO_ROOT, TestDatabase, Weir, base_sections, eventually, free_port, running_replicas
 from test_cache_replicas import CuttableProxy
 from test_mcp import EVERYTHING, FIXTURE, HttpBackend, connect, start_mcp_weir, text_of
 
@@ -86,6 +86,11 @@ url = "{backends['fix'].url}"
 [[mcp.servers]]
 name = "modern"
 url = "{backends['modern'].url}"
+
+[[mcp.rules]]
+tools = ["fix__deploy"]
+agents = ["{AGENT}"]
+require_approval = true
 
 # Every tool but one, for the agents of these tests.
 [[mcp.rules]]
@@ -225,6 +230,39 @@ async def test_rules_apply_to_a_stateless_client_as_to_any(weir: Weir) -> None:
     assert raw.json()["error"]["code"] == -32003, raw.text
 
 
+async def test_a_stateless_clients_call_is_held_for_approval_and_audited_like_any(weir: Weir) -> None:
+    env = f"stateless-{os.getpid()}-{free_port()}"
+    box: list[httpx.Response] = []
+
+    def call() -> None:
+        box.append(post(weir.base, weir.key, "tools/call", {"name": "fix__deploy", "arguments": {"env": env}, "_meta": meta()}, rid=77))
+
+    import threading
+
+    th = threading.Thread(target=call)
+    th.start()
+
+    def held() -> dict[str, Any] | None:
+        r = weir.admin_get("/api/v1/approvals", status="pending")
+        return next((a for a in r.json()["approvals"] if a["arguments"].get("env") == env), None)
+
+    a = eventually(held, 15, "the stateless call held for approval")
+    assert (a["agent_name"], a["tool"]) == (AGENT, "fix__deploy")
+    assert not box, "nothing answered before the decision"
+    r = httpx.post(f"{weir.admin}/api/v1/approvals/{a['id']}/approve", json={"by": "alice"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    th.join(30)
+    done = box[0].json()
+    assert done["id"] == 77 and done["result"]["resultType"] == "complete" and f"deployed to {env}" in json.dumps(done["result"])
+
+    def audited() -> dict[str, Any] | None:
+        events = weir.admin_get("/api/v1/audit/events", kind="mcp", tool="fix__deploy", limit=50).json()["events"]
+        return next((e for e in events if e.get("approval_id") == a["id"]), None)
+
+    e = eventually(audited, 15, "the audit event of the stateless call")
+    assert (e["agent_name"], e["tool_name"], e["status_code"]) == (AGENT, "fix__deploy", 200), e
+
+
 async def test_a_stateless_backends_input_round_trip_passes_through_to_a_stateless_client(weir: Weir) -> None:
     asked: list[Any] = []
 
@@ -269,11 +307,14 @@ async def test_a_2025_backends_elicitation_and_roots_reach_the_stateless_client(
     assert "file:///srv/bridged" in text_of(r)
 
 
-async def test_a_backend_request_the_client_cannot_answer_is_refused_to_the_backend(weir: Weir) -> None:
-    # No sampling declared: the backend hears that the client cannot, and says so in its result.
-    async with stateless(weir) as c:
-        r = await c.call_tool("every__trigger-sampling-request", {"prompt": "x", "maxTokens": 5})
-    assert r.is_error or "error" in text_of(r).lower(), r
+async def test_a_backend_request_the_client_did_not_declare_is_an_error_naming_the_capability(weir: Weir) -> None:
+    # No sampling declared: the backend is refused, and the client told what it lacks.
+    r = post(weir.base, weir.key, "tools/call", {"name": "fix__roots", "arguments": {}, "_meta": meta({"elicitation": {}})})
+    assert r.status_code == 400, r.text
+    e = r.json()["error"]
+    assert e["code"] == -32021 and e["data"] == {"requiredCapabilities": {"roots": {}}} and "`fix`" in e["message"]
+    # The backend went on (it was answered): the next call is served.
+    assert text_of(t.CallToolResult.model_validate(post(weir.base, weir.key, "tools/call", {"name": "every__echo", "arguments": {"message": "still here"}, "_meta": meta()}).json()["result"])) != ""
 
 
 async def test_a_tampered_or_foreign_request_state_is_refused(weir: Weir) -> None:

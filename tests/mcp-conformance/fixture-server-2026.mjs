@@ -38,27 +38,11 @@ import {
   localhostAllowedOrigins,
   originValidationResponse,
 } from '@modelcontextprotocol/server';
+// The data the conformance scenarios dictate, shared by both fixtures.
+import * as scenario from './scenario-data.mjs';
 
-function parsePort() {
-  const i = process.argv.indexOf('--port');
-  const raw = i >= 0 ? process.argv[i + 1] : process.env.PORT;
-  const port = Number(raw ?? 0);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`invalid port: ${raw}`);
-    process.exit(2);
-  }
-  return port;
-}
+const { sleep, text } = scenario;
 
-// 1x1 red PNG and a minimal (empty) WAV: real media of the declared MIME types.
-const PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const WAV_BASE64 = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=';
-
-const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const text = (t) => ({ type: 'text', text: t });
 const objectSchema = (properties = {}, required) =>
   fromJsonSchema({ type: 'object', properties, ...(required ? { required } : {}) });
 const NO_ARGS = objectSchema();
@@ -78,61 +62,6 @@ const CONFIRM_FORM = {
   message: 'Please confirm',
   requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
 };
-const DEFAULTS_FORM = {
-  message: 'Please review and update the form fields with defaults',
-  requestedSchema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', description: 'User name', default: 'John Doe' },
-      age: { type: 'integer', description: 'User age', default: 30 },
-      score: { type: 'number', description: 'User score', default: 95.5 },
-      status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
-      verified: { type: 'boolean', description: 'Verification status', default: true },
-    },
-    required: [],
-  },
-};
-const ENUMS_FORM = {
-  message: 'Please pick from each kind of enum',
-  requestedSchema: {
-    type: 'object',
-    properties: {
-      untitledSingle: { type: 'string', description: 'Untitled single-select', enum: ['option1', 'option2', 'option3'] },
-      titledSingle: {
-        type: 'string',
-        description: 'Titled single-select',
-        oneOf: [
-          { const: 'value1', title: 'First Option' },
-          { const: 'value2', title: 'Second Option' },
-          { const: 'value3', title: 'Third Option' },
-        ],
-      },
-      legacyEnum: {
-        type: 'string',
-        description: 'Legacy titled single-select',
-        enum: ['opt1', 'opt2', 'opt3'],
-        enumNames: ['Option One', 'Option Two', 'Option Three'],
-      },
-      untitledMulti: {
-        type: 'array',
-        description: 'Untitled multi-select',
-        items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
-      },
-      titledMulti: {
-        type: 'array',
-        description: 'Titled multi-select',
-        items: {
-          anyOf: [
-            { const: 'value1', title: 'First Choice' },
-            { const: 'value2', title: 'Second Choice' },
-            { const: 'value3', title: 'Third Choice' },
-          ],
-        },
-      },
-    },
-    required: [],
-  },
-};
 
 // The raw elicitation result for `key` (action and content), whatever the action.
 function elicitResult(ctx, key) {
@@ -146,11 +75,6 @@ function samplingText(response) {
   return JSON.stringify(content ?? null);
 }
 
-const COMPLETIONS = {
-  arg1: ['paris', 'park', 'party', 'test-value'],
-  arg2: ['alpha', 'beta', 'gamma'],
-};
-
 // Set once the HTTP handler exists; the list-change trigger tools publish through it.
 let mcpHandler;
 
@@ -158,68 +82,19 @@ function registerTools(server, era, subscriptions) {
   const tool = (name, description, inputSchema, cb) => server.registerTool(name, { description, inputSchema }, cb);
 
   // --- content types -------------------------------------------------------------------
-  tool('test_simple_text', 'Returns a simple text content block', NO_ARGS, async () => ({
-    content: [text('This is a simple text response for testing.')],
-  }));
-  tool('test_image_content', 'Returns an image content block', NO_ARGS, async () => ({
-    content: [{ type: 'image', data: PNG_BASE64, mimeType: 'image/png' }],
-  }));
-  tool('test_audio_content', 'Returns an audio content block', NO_ARGS, async () => ({
-    content: [{ type: 'audio', data: WAV_BASE64, mimeType: 'audio/wav' }],
-  }));
-  tool('test_embedded_resource', 'Returns an embedded resource content block', NO_ARGS, async () => ({
-    content: [
-      {
-        type: 'resource',
-        resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' },
-      },
-    ],
-  }));
-  tool('test_multiple_content_types', 'Returns text, image and embedded resource content blocks', NO_ARGS, async () => ({
-    content: [
-      text('Multiple content types test:'),
-      { type: 'image', data: PNG_BASE64, mimeType: 'image/png' },
-      {
-        type: 'resource',
-        resource: {
-          uri: 'test://mixed-content-resource',
-          mimeType: 'application/json',
-          text: JSON.stringify({ test: 'data', value: 123 }),
-        },
-      },
-    ],
-  }));
-  tool('test_error_handling', 'Always fails with a tool error result', NO_ARGS, async () => ({
-    isError: true,
-    content: [text('This tool intentionally returns an error for testing')],
-  }));
+  const fixedResult = (name, description) =>
+    tool(name, description, NO_ARGS, async () => scenario.TOOL_RESULTS[name]());
+  fixedResult('test_simple_text', 'Returns a simple text content block');
+  fixedResult('test_image_content', 'Returns an image content block');
+  fixedResult('test_audio_content', 'Returns an audio content block');
+  fixedResult('test_embedded_resource', 'Returns an embedded resource content block');
+  fixedResult('test_multiple_content_types', 'Returns text, image and embedded resource content blocks');
+  fixedResult('test_error_handling', 'Always fails with a tool error result');
   tool(
     'json_schema_2020_12_tool',
     'Tool with JSON Schema 2020-12 features',
-    fromJsonSchema({
-      $schema: JSON_SCHEMA_2020_12,
-      type: 'object',
-      $defs: {
-        address: {
-          $anchor: 'addressDef',
-          type: 'object',
-          properties: { street: { type: 'string' }, city: { type: 'string' } },
-        },
-      },
-      properties: {
-        name: { type: 'string' },
-        address: { $ref: '#/$defs/address' },
-        contactMethod: { type: 'string', enum: ['phone', 'email'] },
-        phone: { type: 'string' },
-        email: { type: 'string' },
-      },
-      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
-      if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
-      then: { required: ['phone'] },
-      else: { required: ['email'] },
-      additionalProperties: false,
-    }),
-    async (args) => ({ content: [text(`Received: ${JSON.stringify(args)}`)] }),
+    fromJsonSchema(scenario.JSON_SCHEMA_2020_12_INPUT),
+    async (args) => scenario.TOOL_RESULTS.json_schema_2020_12_tool(args),
   );
   // SEP-2243: `region` must be mirrored into an `Mcp-Param-Region` header (the SDK checks
   // the header against the argument before the handler runs).
@@ -236,31 +111,16 @@ function registerTools(server, era, subscriptions) {
   // --- notifications during a call -----------------------------------------------------
   // Log messages go out only at or above the level the request asked for: on 2026-07-28
   // `_meta["io.modelcontextprotocol/logLevel"]`, none without it; on 2025 logging/setLevel.
-  tool('test_tool_with_logging', 'Emits three log notifications while running', NO_ARGS, async (_args, ctx) => {
-    const steps = ['Tool execution started', 'Tool processing data', 'Tool execution completed'];
-    for (const [i, data] of steps.entries()) {
-      if (i > 0) await sleep(50);
-      await ctx.mcpReq.log('info', data, 'fixture');
-    }
-    return { content: [text('Tool with logging executed successfully')] };
-  });
+  tool('test_tool_with_logging', 'Emits three log notifications while running', NO_ARGS, async (_args, ctx) =>
+    scenario.TOOL_RESULTS.test_tool_with_logging((data) => ctx.mcpReq.log('info', data, 'fixture')),
+  );
   tool('test_logging_tool', 'Logs one message (delivered only when the request set a log level)', NO_ARGS, async (_args, ctx) => {
     await ctx.mcpReq.log('info', 'test_logging_tool ran', 'fixture');
     return { content: [text('Logged through the request-scoped channel')] };
   });
-  tool('test_tool_with_progress', 'Reports progress 0, 50 and 100 of 100 while running', NO_ARGS, async (_args, ctx) => {
-    const progressToken = ctx.mcpReq._meta?.progressToken;
-    for (const progress of [0, 50, 100]) {
-      if (progress > 0) await sleep(50);
-      if (progressToken !== undefined) {
-        await ctx.mcpReq.notify({
-          method: 'notifications/progress',
-          params: { progressToken, progress, total: 100, message: `Completed step ${progress} of 100` },
-        });
-      }
-    }
-    return { content: [text(`Progress reported for token ${String(progressToken)}`)] };
-  });
+  tool('test_tool_with_progress', 'Reports progress 0, 50 and 100 of 100 while running', NO_ARGS, async (_args, ctx) =>
+    scenario.TOOL_RESULTS.test_tool_with_progress(ctx.mcpReq._meta?.progressToken, (n) => ctx.mcpReq.notify(n)),
+  );
   tool('test_streaming_elicitation', 'Answers with a plain result: no server-to-client request on the stream', NO_ARGS, async () => ({
     content: [text('Result only; nothing but this response on the stream')],
   }));
@@ -271,7 +131,7 @@ function registerTools(server, era, subscriptions) {
   tool('test_reconnection', 'Closes its SSE stream mid-call; the result arrives after the client resumes', NO_ARGS, async (_args, ctx) => {
     ctx.http?.closeSSE?.();
     await sleep(100);
-    return { content: [text('Reconnection test completed: the result was delivered after the client resumed.')] };
+    return scenario.TOOL_RESULTS.test_reconnection();
   });
 
   // --- list-change triggers -------------------------------------------------------------
@@ -331,7 +191,7 @@ function registerTools(server, era, subscriptions) {
           },
         });
       }
-      return { content: [text(`LLM response: ${samplingText(answer)}`)] };
+      return scenario.TOOL_RESULTS.test_sampling(samplingText(answer));
     },
   );
   tool(
@@ -343,38 +203,22 @@ function registerTools(server, era, subscriptions) {
       if (!result) {
         return inputRequired({
           inputRequests: {
-            user_input: inputRequired.elicit({
-              message: String(args.message ?? ''),
-              requestedSchema: {
-                type: 'object',
-                properties: {
-                  username: { type: 'string', description: "User's response" },
-                  email: { type: 'string', description: "User's email address" },
-                },
-                required: ['username', 'email'],
-              },
-            }),
+            user_input: inputRequired.elicit(scenario.userInputForm(String(args.message ?? ''))),
           },
         });
       }
-      return {
-        content: [text(`User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`)],
-      };
+      return scenario.TOOL_RESULTS.test_elicitation(result);
     },
   );
   tool('test_elicitation_sep1034_defaults', 'Elicits a form whose primitive fields all carry defaults (SEP-1034)', NO_ARGS, async (_args, ctx) => {
     const result = elicitResult(ctx, 'form');
-    if (!result) return inputRequired({ inputRequests: { form: inputRequired.elicit(DEFAULTS_FORM) } });
-    return {
-      content: [text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`)],
-    };
+    if (!result) return inputRequired({ inputRequests: { form: inputRequired.elicit(scenario.DEFAULTS_FORM) } });
+    return scenario.TOOL_RESULTS.test_elicitation_sep1034_defaults(result);
   });
   tool('test_elicitation_sep1330_enums', 'Elicits a form with every enum variant (SEP-1330)', NO_ARGS, async (_args, ctx) => {
     const result = elicitResult(ctx, 'form');
-    if (!result) return inputRequired({ inputRequests: { form: inputRequired.elicit(ENUMS_FORM) } });
-    return {
-      content: [text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`)],
-    };
+    if (!result) return inputRequired({ inputRequests: { form: inputRequired.elicit(scenario.ENUMS_FORM) } });
+    return scenario.TOOL_RESULTS.test_elicitation_sep1330_enums(result);
   });
   // Needs sampling: a request whose envelope does not declare it is refused by the SDK
   // with -32021 (MissingRequiredClientCapability) before anything reaches the client.
@@ -524,42 +368,32 @@ function registerResources(server) {
       // Never changes: cacheable by anyone for a minute (resources/read ttlMs/cacheScope).
       cacheHint: { ttlMs: 60000, cacheScope: 'public' },
     },
-    async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
-    }),
+    async (uri) => scenario.RESOURCE_CONTENTS['static-text'](uri.href),
   );
   server.registerResource(
     'static-binary',
     'test://static-binary',
     { description: 'A static binary resource (PNG image)', mimeType: 'image/png' },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'image/png', blob: PNG_BASE64 }] }),
+    async (uri) => scenario.RESOURCE_CONTENTS['static-binary'](uri.href),
   );
   server.registerResource(
     'watched-resource',
     'test://watched-resource',
     { description: 'A resource clients can subscribe to (test_trigger_resource_updated)', mimeType: 'text/plain' },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content' }] }),
+    async (uri) => scenario.RESOURCE_CONTENTS['watched-resource'](uri.href),
   );
   server.registerResource(
     'template-data',
     new ResourceTemplate('test://template/{id}/data', { list: undefined }),
     { description: 'Data for an id, substituted into the URI', mimeType: 'application/json' },
-    async (uri, { id }) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: 'application/json',
-          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
-        },
-      ],
-    }),
+    async (uri, { id }) => scenario.RESOURCE_CONTENTS['template-data'](uri.href, id),
   );
 }
 
 function registerPrompts(server) {
-  server.registerPrompt('test_simple_prompt', { description: 'A prompt without arguments' }, async () => ({
-    messages: [{ role: 'user', content: text('This is a simple prompt for testing.') }],
-  }));
+  server.registerPrompt('test_simple_prompt', { description: 'A prompt without arguments' }, async () =>
+    scenario.PROMPT_MESSAGES.test_simple_prompt(),
+  );
   server.registerPrompt(
     'test_prompt_with_arguments',
     {
@@ -572,9 +406,7 @@ function registerPrompts(server) {
         ['arg1', 'arg2'],
       ),
     },
-    async (args) => ({
-      messages: [{ role: 'user', content: text(`Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'`) }],
-    }),
+    async (args) => scenario.PROMPT_MESSAGES.test_prompt_with_arguments(args.arg1, args.arg2),
   );
   server.registerPrompt(
     'test_prompt_with_embedded_resource',
@@ -584,25 +416,11 @@ function registerPrompts(server) {
         'resourceUri',
       ]),
     },
-    async (args) => ({
-      messages: [
-        {
-          role: 'user',
-          content: {
-            type: 'resource',
-            resource: { uri: args.resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
-          },
-        },
-        { role: 'user', content: text('Please process the embedded resource above.') },
-      ],
-    }),
+    async (args) => scenario.PROMPT_MESSAGES.test_prompt_with_embedded_resource(args.resourceUri),
   );
-  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with image content' }, async () => ({
-    messages: [
-      { role: 'user', content: { type: 'image', data: PNG_BASE64, mimeType: 'image/png' } },
-      { role: 'user', content: text('Please analyze the image above.') },
-    ],
-  }));
+  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with image content' }, async () =>
+    scenario.PROMPT_MESSAGES.test_prompt_with_image(),
+  );
   // prompts/get may answer input_required too: the prompt needs a context first. A prompt
   // without argsSchema gets the request context as its only argument.
   server.registerPrompt(
@@ -935,11 +753,9 @@ function createServer(era) {
     return {};
   });
 
-  server.server.setRequestHandler('completion/complete', async (req) => {
-    const prefix = String(req.params.argument?.value ?? '');
-    const values = (COMPLETIONS[req.params.argument?.name] ?? []).filter((v) => v.startsWith(prefix));
-    return { completion: { values, total: values.length, hasMore: false } };
-  });
+  server.server.setRequestHandler('completion/complete', async (req) =>
+    scenario.complete(req.params.argument?.name, req.params.argument?.value),
+  );
   return server;
 }
 
@@ -965,34 +781,6 @@ mcpHandler = createMcpHandler(() => createServer('modern'), {
 // SDK's stateless legacy fallback, a session knows the client's capabilities, so
 // input_required results are fulfilled with real server-to-client requests.
 
-// In-memory event log for resuming a closed SSE stream with Last-Event-ID; ids are
-// `<streamId>/<seq>`.
-function createEventStore() {
-  const events = [];
-  let seq = 0;
-  return {
-    async storeEvent(streamId, message) {
-      const eventId = `${streamId}/${++seq}`;
-      events.push({ eventId, streamId, seq, message });
-      return eventId;
-    },
-    async getStreamIdForEventId(eventId) {
-      return events.find((e) => e.eventId === eventId)?.streamId;
-    },
-    async replayEventsAfter(lastEventId, { send }) {
-      const last = events.find((e) => e.eventId === lastEventId);
-      if (!last) throw new Error(`unknown event id ${lastEventId}`);
-      for (const e of events) {
-        // Priming events carry an empty message and have nothing to replay.
-        if (e.streamId === last.streamId && e.seq > last.seq && Object.keys(e.message).length > 0) {
-          await send(e.eventId, e.message);
-        }
-      }
-      return last.streamId;
-    },
-  };
-}
-
 const sessions = new Map();
 
 async function isInitializeRequest(request) {
@@ -1017,7 +805,8 @@ async function serveLegacy(request) {
   const server = createServer('legacy');
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
-    eventStore: createEventStore(),
+    // In-memory event log for resuming a closed SSE stream with Last-Event-ID.
+    eventStore: scenario.createEventStore(),
     // Clients are asked to wait this long before reconnecting to a stream the server closed.
     retryInterval: 1000,
     onsessioninitialized: (id) => {
@@ -1122,7 +911,7 @@ const httpServer = http.createServer((req, res) => {
   });
 });
 
-httpServer.listen(parsePort(), '127.0.0.1', () => {
+httpServer.listen(scenario.parsePort(), '127.0.0.1', () => {
   console.log(`listening http://127.0.0.1:${httpServer.address().port}/mcp`);
 });
 

@@ -27,24 +27,8 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-
-function parsePort() {
-  const i = process.argv.indexOf('--port');
-  const raw = i >= 0 ? process.argv[i + 1] : process.env.PORT;
-  const port = Number(raw ?? 0);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`invalid port: ${raw}`);
-    process.exit(2);
-  }
-  return port;
-}
-
-// 1x1 red PNG and a minimal (empty) WAV: real media of the declared MIME types.
-const PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const WAV_BASE64 = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=';
-
-const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
+// The data the conformance scenarios dictate, shared by both fixtures.
+import * as scenario from './scenario-data.mjs';
 
 const EMPTY_INPUT = { type: 'object', properties: {} };
 
@@ -101,29 +85,7 @@ const TOOLS = [
   {
     name: 'json_schema_2020_12_tool',
     description: 'Tool with JSON Schema 2020-12 features',
-    inputSchema: {
-      $schema: JSON_SCHEMA_2020_12,
-      type: 'object',
-      $defs: {
-        address: {
-          $anchor: 'addressDef',
-          type: 'object',
-          properties: { street: { type: 'string' }, city: { type: 'string' } },
-        },
-      },
-      properties: {
-        name: { type: 'string' },
-        address: { $ref: '#/$defs/address' },
-        contactMethod: { type: 'string', enum: ['phone', 'email'] },
-        phone: { type: 'string' },
-        email: { type: 'string' },
-      },
-      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
-      if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
-      then: { required: ['phone'] },
-      else: { required: ['email'] },
-      additionalProperties: false,
-    },
+    inputSchema: scenario.JSON_SCHEMA_2020_12_INPUT,
   },
 ];
 
@@ -175,75 +137,22 @@ const PROMPTS = [
   { name: 'test_prompt_with_image', description: 'A prompt with image content' },
 ];
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function text(t) {
-  return { type: 'text', text: t };
-}
-
 async function callTool(server, name, args, extra) {
   switch (name) {
     case 'test_simple_text':
-      return { content: [text('This is a simple text response for testing.')] };
     case 'test_image_content':
-      return { content: [{ type: 'image', data: PNG_BASE64, mimeType: 'image/png' }] };
     case 'test_audio_content':
-      return { content: [{ type: 'audio', data: WAV_BASE64, mimeType: 'audio/wav' }] };
     case 'test_embedded_resource':
-      return {
-        content: [
-          {
-            type: 'resource',
-            resource: {
-              uri: 'test://embedded-resource',
-              mimeType: 'text/plain',
-              text: 'This is an embedded resource content.',
-            },
-          },
-        ],
-      };
     case 'test_multiple_content_types':
-      return {
-        content: [
-          text('Multiple content types test:'),
-          { type: 'image', data: PNG_BASE64, mimeType: 'image/png' },
-          {
-            type: 'resource',
-            resource: {
-              uri: 'test://mixed-content-resource',
-              mimeType: 'application/json',
-              text: JSON.stringify({ test: 'data', value: 123 }),
-            },
-          },
-        ],
-      };
-    case 'test_tool_with_logging': {
-      // Sent related to the call, so they ride its POST response stream.
-      const steps = ['Tool execution started', 'Tool processing data', 'Tool execution completed'];
-      for (const [i, data] of steps.entries()) {
-        if (i > 0) await sleep(50);
-        await extra.sendNotification({
-          method: 'notifications/message',
-          params: { level: 'info', logger: 'fixture', data },
-        });
-      }
-      return { content: [text('Tool with logging executed successfully')] };
-    }
-    case 'test_tool_with_progress': {
-      const progressToken = extra._meta?.progressToken;
-      for (const progress of [0, 50, 100]) {
-        if (progress > 0) await sleep(50);
-        if (progressToken !== undefined) {
-          await extra.sendNotification({
-            method: 'notifications/progress',
-            params: { progressToken, progress, total: 100, message: `Completed step ${progress} of 100` },
-          });
-        }
-      }
-      return { content: [text(`Progress reported for token ${String(progressToken)}`)] };
-    }
     case 'test_error_handling':
-      return { isError: true, content: [text('This tool intentionally returns an error for testing')] };
+      return scenario.TOOL_RESULTS[name]();
+    case 'test_tool_with_logging':
+      // Sent related to the call, so they ride its POST response stream.
+      return scenario.TOOL_RESULTS.test_tool_with_logging((data) =>
+        extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'fixture', data } }),
+      );
+    case 'test_tool_with_progress':
+      return scenario.TOOL_RESULTS.test_tool_with_progress(extra._meta?.progressToken, (n) => extra.sendNotification(n));
     case 'test_sampling': {
       // Sent unrelated to the call, so it travels on the standalone GET stream: the
       // elicitation tools below use the call's own POST stream, and a gateway has to
@@ -252,216 +161,64 @@ async function callTool(server, name, args, extra) {
         {
           method: 'sampling/createMessage',
           params: {
-            messages: [{ role: 'user', content: text(String(args.prompt ?? '')) }],
+            messages: [{ role: 'user', content: scenario.text(String(args.prompt ?? '')) }],
             maxTokens: 100,
           },
         },
         CreateMessageResultSchema,
       );
       const reply = result.content?.type === 'text' ? result.content.text : JSON.stringify(result.content);
-      return { content: [text(`LLM response: ${reply}`)] };
+      return scenario.TOOL_RESULTS.test_sampling(reply);
     }
-    case 'test_elicitation': {
-      const result = await extra.sendRequest(
-        {
-          method: 'elicitation/create',
-          params: {
-            mode: 'form',
-            message: String(args.message ?? ''),
-            requestedSchema: {
-              type: 'object',
-              properties: {
-                username: { type: 'string', description: "User's response" },
-                email: { type: 'string', description: "User's email address" },
-              },
-              required: ['username', 'email'],
-            },
-          },
-        },
-        ElicitResultSchema,
-      );
-      return {
-        content: [text(`User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`)],
-      };
-    }
-    case 'test_elicitation_sep1034_defaults': {
-      const result = await extra.sendRequest(
-        {
-          method: 'elicitation/create',
-          params: {
-            mode: 'form',
-            message: 'Please review and update the form fields with defaults',
-            requestedSchema: {
-              type: 'object',
-              properties: {
-                name: { type: 'string', description: 'User name', default: 'John Doe' },
-                age: { type: 'integer', description: 'User age', default: 30 },
-                score: { type: 'number', description: 'User score', default: 95.5 },
-                status: {
-                  type: 'string',
-                  description: 'User status',
-                  enum: ['active', 'inactive', 'pending'],
-                  default: 'active',
-                },
-                verified: { type: 'boolean', description: 'Verification status', default: true },
-              },
-              required: [],
-            },
-          },
-        },
-        ElicitResultSchema,
-      );
-      return {
-        content: [
-          text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`),
-        ],
-      };
-    }
-    case 'test_elicitation_sep1330_enums': {
-      const result = await extra.sendRequest(
-        {
-          method: 'elicitation/create',
-          params: {
-            mode: 'form',
-            message: 'Please pick from each kind of enum',
-            requestedSchema: {
-              type: 'object',
-              properties: {
-                untitledSingle: {
-                  type: 'string',
-                  description: 'Untitled single-select',
-                  enum: ['option1', 'option2', 'option3'],
-                },
-                titledSingle: {
-                  type: 'string',
-                  description: 'Titled single-select',
-                  oneOf: [
-                    { const: 'value1', title: 'First Option' },
-                    { const: 'value2', title: 'Second Option' },
-                    { const: 'value3', title: 'Third Option' },
-                  ],
-                },
-                legacyEnum: {
-                  type: 'string',
-                  description: 'Legacy titled single-select',
-                  enum: ['opt1', 'opt2', 'opt3'],
-                  enumNames: ['Option One', 'Option Two', 'Option Three'],
-                },
-                untitledMulti: {
-                  type: 'array',
-                  description: 'Untitled multi-select',
-                  items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
-                },
-                titledMulti: {
-                  type: 'array',
-                  description: 'Titled multi-select',
-                  items: {
-                    anyOf: [
-                      { const: 'value1', title: 'First Choice' },
-                      { const: 'value2', title: 'Second Choice' },
-                      { const: 'value3', title: 'Third Choice' },
-                    ],
-                  },
-                },
-              },
-              required: [],
-            },
-          },
-        },
-        ElicitResultSchema,
-      );
-      return {
-        content: [
-          text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`),
-        ],
-      };
-    }
+    case 'test_elicitation':
+      return scenario.TOOL_RESULTS.test_elicitation(await elicit(extra, scenario.userInputForm(String(args.message ?? ''))));
+    case 'test_elicitation_sep1034_defaults':
+      return scenario.TOOL_RESULTS.test_elicitation_sep1034_defaults(await elicit(extra, scenario.DEFAULTS_FORM));
+    case 'test_elicitation_sep1330_enums':
+      return scenario.TOOL_RESULTS.test_elicitation_sep1330_enums(await elicit(extra, scenario.ENUMS_FORM));
     case 'test_reconnection':
       // The client only learns the result by resuming the stream with Last-Event-ID before
       // it is ready: 100 ms after the stream closes, it goes to the resumed stream or is lost
-      // (see createEventStore).
+      // (see droppedWhileDisconnected).
       extra.closeSSEStream?.();
-      await sleep(100);
-      return { content: [text('Reconnection test completed: the result was delivered after the client resumed.')] };
+      await scenario.sleep(100);
+      return scenario.TOOL_RESULTS.test_reconnection();
     case 'json_schema_2020_12_tool':
-      return { content: [text(`Received: ${JSON.stringify(args)}`)] };
+      return scenario.TOOL_RESULTS.json_schema_2020_12_tool(args);
     default:
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
   }
 }
 
+// Asks for `form` (message and requestedSchema) on the call's own POST stream.
+function elicit(extra, form) {
+  return extra.sendRequest({ method: 'elicitation/create', params: { mode: 'form', ...form } }, ElicitResultSchema);
+}
+
 function readResource(uri) {
-  if (uri === 'test://static-text') {
-    return { contents: [{ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }] };
-  }
-  if (uri === 'test://static-binary') {
-    return { contents: [{ uri, mimeType: 'image/png', blob: PNG_BASE64 }] };
-  }
-  if (uri === 'test://watched-resource') {
-    return { contents: [{ uri, mimeType: 'text/plain', text: 'Watched resource content' }] };
-  }
+  if (uri === 'test://static-text') return scenario.RESOURCE_CONTENTS['static-text'](uri);
+  if (uri === 'test://static-binary') return scenario.RESOURCE_CONTENTS['static-binary'](uri);
+  if (uri === 'test://watched-resource') return scenario.RESOURCE_CONTENTS['watched-resource'](uri);
   const m = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
-  if (m) {
-    const id = decodeURIComponent(m[1]);
-    return {
-      contents: [
-        {
-          uri,
-          mimeType: 'application/json',
-          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
-        },
-      ],
-    };
-  }
+  if (m) return scenario.RESOURCE_CONTENTS['template-data'](uri, decodeURIComponent(m[1]));
   throw new McpError(ErrorCode.InvalidParams, `Resource not found: ${uri}`);
 }
 
 function getPrompt(name, args) {
   switch (name) {
     case 'test_simple_prompt':
-      return { messages: [{ role: 'user', content: text('This is a simple prompt for testing.') }] };
-    case 'test_prompt_with_arguments':
-      return {
-        messages: [
-          {
-            role: 'user',
-            content: text(`Prompt with arguments: arg1='${args.arg1 ?? ''}', arg2='${args.arg2 ?? ''}'`),
-          },
-        ],
-      };
-    case 'test_prompt_with_embedded_resource':
-      return {
-        messages: [
-          {
-            role: 'user',
-            content: {
-              type: 'resource',
-              resource: {
-                uri: String(args.resourceUri ?? 'test://example-resource'),
-                mimeType: 'text/plain',
-                text: 'Embedded resource content for testing.',
-              },
-            },
-          },
-          { role: 'user', content: text('Please process the embedded resource above.') },
-        ],
-      };
     case 'test_prompt_with_image':
-      return {
-        messages: [
-          { role: 'user', content: { type: 'image', data: PNG_BASE64, mimeType: 'image/png' } },
-          { role: 'user', content: text('Please analyze the image above.') },
-        ],
-      };
+      return scenario.PROMPT_MESSAGES[name]();
+    case 'test_prompt_with_arguments':
+      return scenario.PROMPT_MESSAGES.test_prompt_with_arguments(args.arg1 ?? '', args.arg2 ?? '');
+    case 'test_prompt_with_embedded_resource':
+      return scenario.PROMPT_MESSAGES.test_prompt_with_embedded_resource(
+        String(args.resourceUri ?? 'test://example-resource'),
+      );
     default:
       throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
   }
 }
-
-const COMPLETIONS = {
-  arg1: ['paris', 'park', 'party', 'test-value'],
-  arg2: ['alpha', 'beta', 'gamma'],
-};
 
 function createServer(subscriptions) {
   const server = new Server(
@@ -495,52 +252,20 @@ function createServer(subscriptions) {
   });
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: PROMPTS }));
   server.setRequestHandler(GetPromptRequestSchema, async (req) => getPrompt(req.params.name, req.params.arguments ?? {}));
-  server.setRequestHandler(CompleteRequestSchema, async (req) => {
-    const prefix = String(req.params.argument.value ?? '');
-    const values = (COMPLETIONS[req.params.argument.name] ?? []).filter((v) => v.startsWith(prefix));
-    return { completion: { values, total: values.length, hasMore: false } };
-  });
+  server.setRequestHandler(CompleteRequestSchema, async (req) =>
+    scenario.complete(req.params.argument.name, req.params.argument.value),
+  );
   return server;
 }
 
-// In-memory event log so a stream closed mid-call (test_reconnection) can be resumed
-// with Last-Event-ID; event ids are `<streamId>/<seq>`.
-//
-// It keeps what the reference everything-server's SDK (1.29) keeps, not what this fixture's
-// SDK would: there a message for a request's stream while no connection is open on it (the
-// stream was closed for polling and the client has not reconnected yet) is dropped, not
-// stored for replay, so a client that resumes late never gets it. `isConnected(streamId)`
-// says whether a connection is open on a stream now.
-function createEventStore(isConnected) {
-  const events = [];
-  let seq = 0;
-  let dropped = 0;
-  return {
-    async storeEvent(streamId, message) {
-      const priming = Object.keys(message).length === 0;
-      if (!priming && streamId !== STANDALONE_STREAM_ID && !isConnected(streamId)) {
-        // An id no replay ever names: the message is lost.
-        return `${streamId}/lost-${++dropped}`;
-      }
-      const eventId = `${streamId}/${++seq}`;
-      events.push({ eventId, streamId, seq, message });
-      return eventId;
-    },
-    async getStreamIdForEventId(eventId) {
-      return events.find((e) => e.eventId === eventId)?.streamId;
-    },
-    async replayEventsAfter(lastEventId, { send }) {
-      const last = events.find((e) => e.eventId === lastEventId);
-      if (!last) throw new Error(`unknown event id ${lastEventId}`);
-      for (const e of events) {
-        // Priming events carry an empty message and have nothing to replay.
-        if (e.streamId === last.streamId && e.seq > last.seq && Object.keys(e.message).length > 0) {
-          await send(e.eventId, e.message);
-        }
-      }
-      return last.streamId;
-    },
-  };
+// The event log (createEventStore in scenario-data.mjs) keeps what the reference
+// everything-server's SDK (1.29) keeps, not what this fixture's SDK would: there a message
+// for a request's stream while no connection is open on it (the stream was closed for
+// polling, as test_reconnection does, and the client has not reconnected yet) is dropped,
+// not stored for replay, so a client that resumes late never gets it. Priming events (empty
+// messages) are always kept.
+function droppedWhileDisconnected(transport, streamId, message) {
+  return Object.keys(message).length > 0 && streamId !== STANDALONE_STREAM_ID && !streamConnected(transport, streamId);
 }
 
 // The SDK's name for the session's own (GET) stream, whose messages it always stores.
@@ -631,7 +356,7 @@ async function handle(req, res) {
     const subscriptions = new Set();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: createEventStore((streamId) => streamConnected(transport, streamId)),
+      eventStore: scenario.createEventStore((streamId, message) => droppedWhileDisconnected(transport, streamId, message)),
       // As the reference everything-server: clients are asked to wait 5 s before they
       // reconnect to a stream the server closed.
       retryInterval: 5000,
@@ -657,7 +382,7 @@ const httpServer = http.createServer((req, res) => {
   });
 });
 
-httpServer.listen(parsePort(), '127.0.0.1', () => {
+httpServer.listen(scenario.parsePort(), '127.0.0.1', () => {
   console.log(`listening http://127.0.0.1:${httpServer.address().port}/mcp`);
 });
 

@@ -7,6 +7,12 @@
 //! record (audit event and span). This module never blocks on the database on a request's path
 //! except at `initialize` of an anonymous session; records go to the audit queue.
 //!
+//! Revision 2026-07-28 is stateless: `stateless` takes its requests at the same routes (the
+//! checks of `_meta` and the headers, `server/discover`, `subscriptions/listen`, the session Weir
+//! keeps for such a client when a backend needs one) and `rounds` answers them, turning what an
+//! older backend asks of its client into `input_required` round trips; a backend of that
+//! revision is found and spoken to by `backend::http`, and its list pages kept by `listcache`.
+//!
 //! One concern a module: `edge` (the HTTP routes: origin and host checks, who is calling, which
 //! session, batches, `initialize`, the GET stream, DELETE), `dispatch` (a request's method:
 //! forwarding by name or URI, aggregated lists, tool calls and approvals), `authorize` (what

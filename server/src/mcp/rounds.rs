@@ -81,17 +81,24 @@ struct Ctx {
 
 impl Ctx {
     /// A backend's request to its client, while the call runs: one the client can answer is
-    /// for it (`Some`); anything else Weir answers to the backend itself.
-    async fn triage(&self, server: &str, m: Value) -> Option<Value> {
+    /// for it (`Ok(Some)`); anything else Weir answers to the backend itself, and one that needs
+    /// a capability the client did not declare is the call's failure (`Err`, the capability).
+    async fn triage(&self, server: &str, m: Value) -> Result<Option<Value>, &'static str> {
         let method = jsonrpc::method(&m).to_string();
+        let mut missing = Ok(None);
         let reply = match input_capability(&method) {
-            Some(cap) if self.meta.declares(cap) && takes_input(&self.method) => return Some(m),
-            Some(cap) => jsonrpc::error_with_data(
-                jsonrpc::id(&m),
-                MISSING_CAPABILITY,
-                format!("the client did not declare `{cap}`, or cannot be asked during {}", self.method),
-                json!({"requiredCapabilities": {cap: {}}}),
-            ),
+            Some(cap) if self.meta.declares(cap) && takes_input(&self.method) => return Ok(Some(m)),
+            Some(cap) => {
+                if !self.meta.declares(cap) {
+                    missing = Err(cap);
+                }
+                jsonrpc::error_with_data(
+                    jsonrpc::id(&m),
+                    MISSING_CAPABILITY,
+                    format!("the client did not declare `{cap}`, or cannot be asked during {}", self.method),
+                    json!({"requiredCapabilities": {cap: {}}}),
+                )
+            }
             // The revision has no ping: the client is there as far as the backend can tell.
             None if method == "ping" => jsonrpc::result(jsonrpc::id(&m), json!({})),
             None => jsonrpc::error(jsonrpc::id(&m), jsonrpc::METHOD_NOT_FOUND, format!("`{}` cannot be passed to a client of revision {}", crate::audit::clip(&method), stateless::STATELESS)),
@@ -101,8 +108,18 @@ impl Ctx {
                 tracing::debug!(server, error = %e, "answer to a backend's request not delivered");
             }
         }
-        None
+        missing
     }
+}
+
+/// The answer to a call whose backend needs a capability the client did not declare.
+fn missing_capability(id: &Value, server: &str, cap: &str) -> Value {
+    jsonrpc::error_with_data(
+        id.clone(),
+        MISSING_CAPABILITY,
+        format!("MCP server `{server}` asked the client for `{cap}`, which the client did not declare in io.modelcontextprotocol/clientCapabilities"),
+        json!({"requiredCapabilities": {cap: {}}}),
+    )
 }
 
 /// A backend's request while no call of the stateless client can take it: answered to the
@@ -153,7 +170,16 @@ async fn drive(ctx: Ctx, mut call: tokio::task::JoinHandle<Value>, mut rx: mpsc:
         let (server, Related::Message(m)) = *item else { continue };
         match jsonrpc::kind(&m) {
             Kind::Request => {
-                let Some(asked) = ctx.triage(&server, m).await else { continue };
+                let asked = match ctx.triage(&server, m).await {
+                    Ok(Some(asked)) => asked,
+                    Ok(None) => continue,
+                    // The backend was told; the client hears what it lacks (the call's own
+                    // answer, whatever the backend makes of the refusal, is not waited for).
+                    Err(cap) => {
+                        let _ = out.send(Frame::Last(missing_capability(&ctx.id, &server, cap))).await;
+                        return;
+                    }
+                };
                 let last = record(&ctx, &server, asked, call, rx).await;
                 let _ = out.send(Frame::Last(last)).await;
                 return;
@@ -199,8 +225,8 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
             let (server, Related::Message(m)) = *item else { continue };
             let m = match jsonrpc::kind(&m) {
                 Kind::Request => match ctx2.triage(&server, m).await {
-                    Some(m) => m,
-                    None => continue,
+                    Ok(Some(m)) => m,
+                    Ok(None) | Err(_) => continue,
                 },
                 Kind::Notification if ctx2.meta.wants(&m) => m,
                 _ => continue,

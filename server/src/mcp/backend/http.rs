@@ -6,6 +6,12 @@
 //! the backend answers that it does not know the session (404, or 400 naming the session, as
 //! some servers do), the link initialises a new backend session and retries the request once,
 //! so the client's Weir session carries on across a backend restart.
+//!
+//! A backend of revision 2026-07-28 has no session: asked `server/discover` first (until the
+//! server is known to keep sessions), it is spoken to statelessly from then on — every request
+//! with the client's `_meta` and the revision's headers, its `subscriptions/listen` stream in
+//! place of the GET stream, and for a client of an older revision its `input_required` answers
+//! turned into the requests that client knows, and retried with the client's answers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
