@@ -406,7 +406,7 @@ def main() -> int:
 
         modern_port = free_port()
         if args.stateless:
-            procs.append(subprocess.Popen(["node", str(FIXTURE_2026), "--port", str(modern_port), "--modern-only"], cwd=FIXTURE_2026.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(subprocess.Popen(["node", str(FIXTURE_2026), "--port", str(modern_port), "--modern-only", "--bench"], cwd=FIXTURE_2026.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_until(lambda: up(modern_port), "the 2026-07-28 fixture MCP server")
 
         wait_until(lambda: up(upstream), "the fake provider")

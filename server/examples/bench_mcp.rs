@@ -8,12 +8,12 @@
 //!       machine hits every side alike. Prints one JSON line of latency percentiles (ms).
 //!   bench_mcp sessions URL KEY COUNT
 //!       Opens COUNT sessions (initialize + notifications/initialized) and leaves them idle.
-//!   bench_mcp stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED TOOL2 CALLS
+//!   bench_mcp stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED_DIRECT BRIDGED TOOL2 CALLS
 //!       Revision 2026-07-28 (no session; `_meta` and the revision's headers on every request):
 //!       a stateless server directly, on Weir's one-server endpoint (WEIR_BASE/mcp/SERVER), and a
-//!       server with sessions reached by a stateless client through Weir (WEIR_BASE/mcp/BRIDGED,
-//!       its tool TOOL2), in rounds as `latency` does. TOOL is called with `{"name": "hello"}`,
-//!       TOOL2 with `{"text": "hello"}`.
+//!       server with sessions, directly (a session of its own, BRIDGED_DIRECT) and reached by a
+//!       stateless client through Weir (WEIR_BASE/mcp/BRIDGED, its tool TOOL2), in rounds as
+//!       `latency` does. TOOL is called with `{"name": "hello"}`, TOOL2 with `{"text": "hello"}`.
 //!   bench_mcp replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS
 //!       Shared sessions: one session on a Weir without Redis (LOCAL), one begun on replica A and
 //!       called in turn at A (its first replica) and at B (another), on WEIR/mcp/SERVER; and the
@@ -147,14 +147,16 @@ async fn measure(http: &reqwest::Client, sides: &mut [Side], calls: usize) -> an
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn stateless(direct: &str, weir: &str, server: &str, key: &str, tool: &str, bridged: &str, tool2: &str, calls: usize) -> anyhow::Result<()> {
+async fn stateless(direct: &str, weir: &str, server: &str, key: &str, tool: &str, bridged_direct: &str, bridged: &str, tool2: &str, calls: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(4).build()?;
     let hello = json!({"name": "hello"});
     let mut sides = vec![
         Side::new("direct", direct.to_string(), None, tool).stateless(hello.clone()),
         Side::new("weir_server", format!("{weir}/mcp/{server}"), Some(key), tool).stateless(hello),
+        Side::new("direct_sessions", bridged_direct.to_string(), None, tool2),
         Side::new("weir_bridged", format!("{weir}/mcp/{bridged}"), Some(key), tool2).stateless(json!({"text": "hello"})),
     ];
+    sides[2].session = open_session(&http, bridged_direct, None).await?;
     measure(&http, &mut sides, calls).await
 }
 
@@ -189,10 +191,10 @@ async fn sessions(url: &str, key: &str, count: usize) -> anyhow::Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED TOOL2 CALLS | sessions URL KEY COUNT | replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS";
+    let usage = "usage: bench_mcp latency DIRECT_URL WEIR_BASE SERVER KEY TOOL CALLS | stateless DIRECT_URL WEIR_BASE SERVER KEY TOOL BRIDGED_DIRECT BRIDGED TOOL2 CALLS | sessions URL KEY COUNT | replicas DIRECT_URL LOCAL_BASE LOCAL_KEY A_BASE B_BASE SHARED_KEY SERVER TOOL CALLS";
     match args.first().map(String::as_str) {
         Some("replicas") if args.len() == 10 => replicas(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], &args[8], args[9].parse().context(usage)?).await,
-        Some("stateless") if args.len() == 9 => stateless(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], args[8].parse().context(usage)?).await,
+        Some("stateless") if args.len() == 10 => stateless(&args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7], &args[8], args[9].parse().context(usage)?).await,
         Some("latency") if args.len() == 7 => latency(&args[1], &args[2], &args[3], &args[4], &args[5], args[6].parse().context(usage)?).await,
         Some("sessions") if args.len() == 4 => sessions(&args[1], &args[2], args[3].parse().context(usage)?).await,
         _ => bail!("{usage}"),

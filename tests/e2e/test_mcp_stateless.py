@@ -495,3 +495,21 @@ async def test_the_typescript_2x_client_negotiates_and_reaches_a_stateless_backe
     legacy = ts_client(weir, "/mcp/modern", "legacy", ("test_elicitation", {"message": "who?"}), ("test_sampling", {"prompt": "x"}))
     assert legacy[0] == {"step": "connected", "protocolVersion": "2025-11-25", "era": "legacy"}
     assert "username" in ts_text(legacy[1]) and "sampled by the ts client" in ts_text(legacy[2])
+
+
+async def test_weir_keeps_a_stateless_backends_list_as_long_as_it_says_and_for_whom(weir: Weir, backends: dict[str, HttpBackend]) -> None:
+    def lists() -> int:
+        return httpx.get(f"http://127.0.0.1:{backends['modern'].port}/counters").json()["tools_lists"]
+
+    # The fixture keeps tools/list 30 s, privately: one fetch serves the same client again.
+    mine = {"name": "lists-client", "version": "1"}
+    m = {**meta({"roots": {}}), "io.modelcontextprotocol/clientInfo": mine}
+    before = lists()
+    first = post(weir.base, weir.key, "tools/list", {"_meta": m}, path="/mcp/modern").json()["result"]
+    again = post(weir.base, weir.key, "tools/list", {"_meta": m}, path="/mcp/modern").json()["result"]
+    assert first["tools"] == again["tools"] and lists() == before + 1, "the second list came from Weir"
+    # Another client (another session): private means not for it.
+    post(weir.base, weir.key, "tools/list", {"_meta": {**m, "io.modelcontextprotocol/clientInfo": {"name": "someone-else", "version": "1"}}}, path="/mcp/modern")
+    assert lists() == before + 2
+    # Rules still filter a kept page.
+    assert "test_error_handling" not in {t["name"] for t in again["tools"]}

@@ -14,7 +14,7 @@
 // a 2026-07-28 client with `inputResponses`, while for a 2025 session the SDK sends the
 // embedded requests (sampling, elicitation, roots) to the client itself.
 //
-// Usage: node fixture-server-2026.mjs [--port N] [--modern-only]   (or PORT=N; 0 picks a free port)
+// Usage: node fixture-server-2026.mjs [--port N] [--modern-only] [--bench]   (or PORT=N; 0 picks a free port)
 // Prints one line `listening http://127.0.0.1:<port>/mcp` once it accepts connections.
 
 import http from 'node:http';
@@ -735,6 +735,14 @@ function createServer(era) {
       requestState: { verify: requestStateCodec.verify },
     },
   );
+  // --bench: one tool (`greet`) and nothing else, so that a request costs the server little
+  // and what a gateway adds to it can be measured (bench/mcp.py --stateless).
+  if (BENCH_ONLY) {
+    server.registerTool('greet', { description: 'Greets', inputSchema: objectSchema({ name: { type: 'string' } }) }, async (args) => ({
+      content: [text(`Hello, ${args.name ?? 'World'}!`)],
+    }));
+    return server;
+  }
   if (era === 'modern') interceptTaskRequiredCalls(server);
   registerTools(server, era, subscriptions);
   registerTaskTools(server);
@@ -760,6 +768,9 @@ function createServer(era) {
 }
 
 const MODERN_ONLY = process.argv.includes('--modern-only');
+// GET /counters: how many tools/list requests this process was sent.
+const counters = { tools_lists: 0 };
+const BENCH_ONLY = process.argv.includes('--bench');
 
 const debug = (what, e) => {
   if (process.env.FIXTURE_DEBUG) console.error(`${what}:`, e);
@@ -891,9 +902,21 @@ async function handle(req, res) {
   });
   const request = await toWebRequest(req, controller.signal);
   let response;
-  if (new URL(request.url).pathname !== '/mcp') {
+  const path = new URL(request.url).pathname;
+  if (path === '/counters' && request.method === 'GET') {
+    // What a test of a gateway's list caching counts: the lists this process was asked for.
+    response = Response.json(counters);
+  } else if (path !== '/mcp') {
     response = new Response(null, { status: 404 });
   } else {
+    if (request.method === 'POST') {
+      const method = await request
+        .clone()
+        .json()
+        .then((m) => m?.method)
+        .catch(() => undefined);
+      if (method === 'tools/list') counters.tools_lists += 1;
+    }
     // Listening on loopback without auth: refuse other Host/Origin values (DNS rebinding).
     response =
       hostHeaderValidationResponse(request, localhostAllowedHostnames()) ??

@@ -241,7 +241,7 @@ pub(super) async fn handle_post(state: AppState, scope: Option<String>, headers:
         Vec::new()
     };
     let mut resp = if stateless {
-        stateless::answer(state, scope, caller, kind, msg, &headers, started).await
+        stateless::answer(state, scope, caller, kind, msg, bytes.len(), &headers, started).await
     } else if kind == Kind::Request && jsonrpc::method(&msg) == "initialize" {
         if headers.contains_key("mcp-session-id") {
             return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "initialize must not carry an Mcp-Session-Id");

@@ -153,13 +153,15 @@ pub(super) fn error_status(answer: &Value) -> StatusCode {
 /// The request's `_meta`, checked: the fields the revision requires, within
 /// `mcp.max_initialize_params_bytes` (it is what `initialize` params were), then the headers
 /// against the body, then the revision.
-pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize) -> Result<Meta, Box<Response>> {
+/// `body` is the length of the message as it came: a `_meta` cannot be longer, so it is only
+/// measured when the message is.
+pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usize) -> Result<Meta, Box<Response>> {
     let id = jsonrpc::id(msg);
     let invalid = |message: String| Err(Box::new(refuse(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message, None)));
     let Some(meta) = msg.pointer("/params/_meta").and_then(Value::as_object) else {
         return invalid(format!("params._meta is required in revision {STATELESS}, with `{META_VERSION}` and `{META_CAPS}`"));
     };
-    let size = serde_json::to_vec(meta).map_or(usize::MAX, |v| v.len());
+    let size = if body <= max_meta { 0 } else { serde_json::to_vec(meta).map_or(usize::MAX, |v| v.len()) };
     if size > max_meta {
         return invalid(format!("params._meta of {size} bytes; at most {max_meta} are taken (mcp.max_initialize_params_bytes)"));
     }
@@ -202,12 +204,13 @@ pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize) -> Result
 
 /// A stateless message: a request is checked, then answered; a notification is taken (a
 /// cancellation stops the request it names); nothing else is expected.
-pub(super) async fn answer(state: AppState, scope: Option<String>, caller: SessionPrincipal, kind: Kind, msg: Value, headers: &HeaderMap, started: Instant) -> Response {
+#[expect(clippy::too_many_arguments, reason = "the request's parts, as the edge read them")]
+pub(super) async fn answer(state: AppState, scope: Option<String>, caller: SessionPrincipal, kind: Kind, msg: Value, body: usize, headers: &HeaderMap, started: Instant) -> Response {
     match kind {
         Kind::Request => {}
         Kind::Notification => {
             if jsonrpc::method(&msg) == "notifications/cancelled" {
-                if let Ok(meta) = check(&msg, headers, state.runtime.load().config.mcp.max_initialize_params_bytes) {
+                if let Ok(meta) = check(&msg, headers, state.runtime.load().config.mcp.max_initialize_params_bytes, body) {
                     if let Some(session) = state.mcp.sessions.get(&bridge_id(&caller, &scope, &meta)) {
                         client_notification(&state, &session, msg).await;
                     }
@@ -221,7 +224,7 @@ pub(super) async fn answer(state: AppState, scope: Option<String>, caller: Sessi
         Kind::Invalid => return rpc_error(StatusCode::BAD_REQUEST, jsonrpc::id(&msg), jsonrpc::INVALID_REQUEST, "not a valid JSON-RPC 2.0 message"),
     }
     let id = jsonrpc::id(&msg);
-    let meta = match check(&msg, headers, state.runtime.load().config.mcp.max_initialize_params_bytes) {
+    let meta = match check(&msg, headers, state.runtime.load().config.mcp.max_initialize_params_bytes, body) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -564,23 +567,23 @@ mod tests {
     fn headers_must_agree_with_the_body_and_meta_must_be_whole() {
         let ok = [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", "a__b")];
         let call = request("tools/call", json!({"name": "a__b", "_meta": meta_of(json!({"sampling": {}}))}));
-        let m = check(&call, &headers(&ok), 65536).map_err(code).unwrap();
+        let m = check(&call, &headers(&ok), 65536, usize::MAX).map_err(code).unwrap();
         assert!(m.declares("sampling") && !m.declares("elicitation"));
-        assert_eq!(check(&call, &headers(&[ok[0], ok[1], ("mcp-name", "a__c")]), 65536).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
-        assert_eq!(check(&call, &headers(&[ok[0], ok[1]]), 65536).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
-        assert_eq!(check(&call, &headers(&[ok[0], ("mcp-method", "tools/list"), ok[2]]), 65536).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
-        assert_eq!(check(&call, &headers(&[ok[1], ok[2]]), 65536).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
-        assert!(check(&call, &headers(&[ok[0], ok[1], ("mcp-name", "=?base64?YV9fYg==?=")]), 65536).is_ok(), "an encoded name is compared decoded");
+        assert_eq!(check(&call, &headers(&[ok[0], ok[1], ("mcp-name", "a__c")]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
+        assert_eq!(check(&call, &headers(&[ok[0], ok[1]]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
+        assert_eq!(check(&call, &headers(&[ok[0], ("mcp-method", "tools/list"), ok[2]]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
+        assert_eq!(check(&call, &headers(&[ok[1], ok[2]]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
+        assert!(check(&call, &headers(&[ok[0], ok[1], ("mcp-name", "=?base64?YV9fYg==?=")]), 65536, usize::MAX).is_ok(), "an encoded name is compared decoded");
         let bare = request("tools/call", json!({"name": "a__b"}));
-        assert_eq!(check(&bare, &headers(&ok), 65536).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)));
+        assert_eq!(check(&bare, &headers(&ok), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)));
         let no_caps = request("tools/call", json!({"name": "a__b", "_meta": {META_VERSION: STATELESS}}));
-        assert_eq!(check(&no_caps, &headers(&ok), 65536).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)));
-        assert_eq!(check(&call, &headers(&ok), 40).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)), "_meta past its bound");
+        assert_eq!(check(&no_caps, &headers(&ok), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)));
+        assert_eq!(check(&call, &headers(&ok), 40, usize::MAX).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)), "_meta past its bound");
         let v9 = request("tools/list", json!({"_meta": {META_VERSION: "v9", META_CAPS: {}}}));
-        assert_eq!(check(&v9, &headers(&[("mcp-protocol-version", "v9"), ("mcp-method", "tools/list")]), 65536).map(|_| ()).map_err(code), Err((400, UNSUPPORTED_VERSION)));
+        assert_eq!(check(&v9, &headers(&[("mcp-protocol-version", "v9"), ("mcp-method", "tools/list")]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, UNSUPPORTED_VERSION)));
         // The tasks extension's methods name their task.
         let task = request("tasks/get", json!({"taskId": "t1", "_meta": meta_of(json!({}))}));
-        assert!(check(&task, &headers(&[ok[0], ("mcp-method", "tasks/get"), ("mcp-name", "t1")]), 65536).is_ok());
+        assert!(check(&task, &headers(&[ok[0], ("mcp-method", "tasks/get"), ("mcp-name", "t1")]), 65536, usize::MAX).is_ok());
     }
 
     #[test]

@@ -144,6 +144,8 @@ pub struct HttpLink {
     /// With a stateless backend and a client of a session revision: what the backend asked of
     /// the client (`input_required`), by the id Weir asked it under, awaiting the client.
     waiting: std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
+    /// The client's `_meta` for a stateless backend, made once.
+    meta: std::sync::OnceLock<Value>,
 }
 
 /// Forgets what a request still waits for when it ends (answered, timed out or dropped).
@@ -179,6 +181,7 @@ impl HttpLink {
             listening: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             waiting: Default::default(),
+            meta: std::sync::OnceLock::new(),
         }
     }
 
@@ -203,13 +206,18 @@ impl HttpLink {
 
     /// What the client is, as a stateless backend reads it on every request.
     fn meta(&self) -> Value {
-        let caps = self.init.params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
-        let info = self.init.params.get("clientInfo").cloned().unwrap_or_else(|| json!({"name": "weir", "version": env!("CARGO_PKG_VERSION")}));
-        let mut meta = json!({
-            "io.modelcontextprotocol/protocolVersion": STATELESS,
-            "io.modelcontextprotocol/clientCapabilities": caps,
-            "io.modelcontextprotocol/clientInfo": info,
-        });
+        let mut meta = self
+            .meta
+            .get_or_init(|| {
+                let caps = self.init.params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
+                let info = self.init.params.get("clientInfo").cloned().unwrap_or_else(|| json!({"name": "weir", "version": env!("CARGO_PKG_VERSION")}));
+                json!({
+                    "io.modelcontextprotocol/protocolVersion": STATELESS,
+                    "io.modelcontextprotocol/clientCapabilities": caps,
+                    "io.modelcontextprotocol/clientInfo": info,
+                })
+            })
+            .clone();
         if let Some(l) = &self.lock().level {
             meta["io.modelcontextprotocol/logLevel"] = json!(l);
         }
