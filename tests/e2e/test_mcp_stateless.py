@@ -15,6 +15,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,8 @@ from test_cache_replicas import CuttableProxy
 from test_mcp import EVERYTHING, FIXTURE, HttpBackend, connect, start_mcp_weir, text_of
 
 MODERN_FIXTURE = REPO_ROOT / "tests" / "mcp-conformance" / "fixture-server-2026.mjs"
+# A server of both revisions written with the Python SDK (`mcp` 2.x, MCPServer).
+PY_SERVER = Path(__file__).parent / "py_mcp_server.py"
 REV = "2026-07-28"
 
 pytestmark = pytest.mark.anyio
@@ -54,8 +57,9 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Htt
     _require_modern_fixture()
     d = tmp_path_factory.mktemp("stateless-backends")
     env = dict(os.environ)
-    every, fix, modern = free_port(), free_port(), free_port()
+    every, fix, modern, py = free_port(), free_port(), free_port(), free_port()
     out = {
+        "py": HttpBackend("py", py, [sys.executable, str(PY_SERVER), str(py)], env, d / "py.log"),
         "every": HttpBackend("every", every, ["node", str(EVERYTHING), "streamableHttp"], {**env, "PORT": str(every)}, d / "every.log"),
         "fix": HttpBackend("fix", fix, ["node", str(FIXTURE), "http", str(fix)], env, d / "fix.log"),
         "modern": HttpBackend("modern", modern, ["node", str(MODERN_FIXTURE), "--port", str(modern), "--modern-only"], env, d / "modern.log"),
@@ -87,6 +91,10 @@ url = "{backends['fix'].url}"
 name = "modern"
 url = "{backends['modern'].url}"
 
+[[mcp.servers]]
+name = "py"
+url = "{backends['py'].url}"
+
 [[mcp.rules]]
 tools = ["fix__deploy"]
 agents = ["{AGENT}"]
@@ -94,7 +102,7 @@ require_approval = true
 
 # Every tool but one, for the agents of these tests.
 [[mcp.rules]]
-tools = ["every__*", "fix__*", "modern__test_s*", "modern__test_el*", "modern__test_t*", "modern__test_i*"]
+tools = ["every__*", "fix__*", "py__*", "modern__test_s*", "modern__test_el*", "modern__test_t*", "modern__test_i*"]
 resources = ["*"]
 prompts = ["*"]
 agents = ["{AGENT}", "stateless-other"]
@@ -513,3 +521,31 @@ async def test_weir_keeps_a_stateless_backends_list_as_long_as_it_says_and_for_w
     assert lists() == before + 2
     # Rules still filter a kept page.
     assert "test_error_handling" not in {t["name"] for t in again["tools"]}
+
+
+
+# -------------------------------------------------------------------------------------------
+# The Python SDK's 2.x server behind Weir
+# -------------------------------------------------------------------------------------------
+
+
+async def test_the_python_2x_server_through_weir_to_clients_of_both_revisions(weir: Weir) -> None:
+    async def elicit(ctx: Any, params: Any) -> t.ElicitResult:
+        return t.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def sampling(ctx: Any, params: t.CreateMessageRequestParams) -> t.CreateMessageResult:
+        return t.CreateMessageResult(role="assistant", content=t.TextContent(type="text", text="forty-two"), model="m", stop_reason="endTurn")
+
+    # A stateless client: the server's own input_required round trips, passed through.
+    async with stateless(weir, elicitation_callback=elicit, sampling_callback=sampling) as c:
+        assert c.session.protocol_version == REV
+        assert text_of(await c.call_tool("py__py_echo", {"text": "through"})) == "through"
+        assert text_of(await c.call_tool("py__py_ask_name", {})) == "Hello, Ada!"
+    # A client with a session: the same round trips as the requests it knows.
+    async with connect(weir, "/mcp/py", elicitation_callback=elicit, sampling_callback=sampling) as (s, _):
+        assert s.protocol_version == "2025-11-25"
+        assert text_of(await s.call_tool("py_ask_name", {})) == "Hello, Ada!"
+        assert text_of(await s.call_tool("py_sample", {"prompt": "the answer?"})) == "sampled: forty-two"
+    # And the TypeScript 2.x client.
+    lines = ts_client(weir, "/mcp/py", "2026-07-28", ("py_sample", {"prompt": "x"}))
+    assert ts_text(lines[1]) == "sampled: sampled by the ts client"
