@@ -223,6 +223,9 @@ async def test_the_revisions_checks_refuse_what_they_must(weir: Weir) -> None:
     # A batch is not one message.
     r = httpx.post(f"{weir.base}/mcp", json=[{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta()}}], headers={"Authorization": f"Bearer {weir.key}", "MCP-Protocol-Version": REV, "Mcp-Method": "tools/list"})
     assert r.status_code == 400
+    # A subscription watches at most 256 resources.
+    r = post(weir.base, weir.key, "subscriptions/listen", {"_meta": meta(), "notifications": {"resourceSubscriptions": [f"every+test://{i}" for i in range(257)]}})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, -32602) and "at most 256" in r.json()["error"]["message"]
     # Without a key, nothing is said of the backends.
     r = post(weir.base, "not-a-key", "tools/list", {"_meta": meta()})
     assert r.status_code == 401

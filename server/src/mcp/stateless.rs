@@ -380,19 +380,16 @@ async fn discover(state: &AppState, session: &Arc<Session>, id: Value) -> Respon
     }
     let weir = json!({"name": "weir", "title": "Weir MCP gateway", "version": env!("CARGO_PKG_VERSION")});
     let mut result = match (session.scope.as_deref(), single) {
-        (Some(_), Some(init)) => json!({
-            "capabilities": init.get("capabilities").cloned().unwrap_or_else(|| json!({})),
-            "_meta": {META_SERVER_INFO: init.get("serverInfo").cloned().unwrap_or(weir)},
-        })
-        .as_object()
-        .cloned()
-        .map(|mut m| {
+        (Some(_), Some(init)) => {
+            let mut r = json!({
+                "capabilities": init.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+                "_meta": {META_SERVER_INFO: init.get("serverInfo").cloned().unwrap_or(weir)},
+            });
             if let Some(i) = init.get("instructions") {
-                m.insert("instructions".into(), i.clone());
+                r["instructions"] = i.clone();
             }
-            Value::Object(m)
-        })
-        .unwrap_or_default(),
+            r
+        }
         (Some(server), None) => {
             return refuse(StatusCode::BAD_GATEWAY, id, jsonrpc::BACKEND_UNAVAILABLE, format!("MCP server `{server}` is unavailable"), None);
         }
