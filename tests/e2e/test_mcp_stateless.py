@@ -223,6 +223,10 @@ async def test_the_revisions_checks_refuse_what_they_must(weir: Weir) -> None:
     # A batch is not one message.
     r = httpx.post(f"{weir.base}/mcp", json=[{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta()}}], headers={"Authorization": f"Bearer {weir.key}", "MCP-Protocol-Version": REV, "Mcp-Method": "tools/list"})
     assert r.status_code == 400
+    # An Mcp-Param-* header must carry an argument of the call.
+    r = post(weir.base, weir.key, "tools/call", call, headers={"Mcp-Param-Region": "not-an-argument"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, -32020)
+    assert post(weir.base, weir.key, "tools/call", call, headers={"Mcp-Param-Text": "x"}).status_code == 200
     # A subscription watches at most 256 resources.
     r = post(weir.base, weir.key, "subscriptions/listen", {"_meta": meta(), "notifications": {"resourceSubscriptions": [f"every+test://{i}" for i in range(257)]}})
     assert (r.status_code, r.json()["error"]["code"]) == (400, -32602) and "at most 256" in r.json()["error"]["message"]
@@ -402,22 +406,49 @@ async def test_listen_carries_a_2025_backends_resource_updates_and_list_changes(
     assert getattr(event, "uri", None) == uri, event
 
 
-async def test_listen_is_acknowledged_first_and_tagged(weir: Weir) -> None:
+def listen_frames(weir: Weir, path: str, notifications: dict[str, Any], trigger: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Opens `subscriptions/listen` on `path`, calls `trigger` once it is acknowledged, and
+    returns the acknowledgement and the first notification after it."""
     frames: list[dict[str, Any]] = []
     h = {"Authorization": f"Bearer {weir.key}", "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": REV, "Mcp-Method": "subscriptions/listen"}
-    body = {"jsonrpc": "2.0", "id": "sub-1", "method": "subscriptions/listen", "params": {"_meta": meta(), "notifications": {"toolsListChanged": True}}}
-    with httpx.stream("POST", f"{weir.base}/mcp/fix", json=body, headers=h, timeout=30) as r:
+    body = {"jsonrpc": "2.0", "id": "sub-1", "method": "subscriptions/listen", "params": {"_meta": meta(), "notifications": notifications}}
+    with httpx.stream("POST", f"{weir.base}{path}", json=body, headers=h, timeout=30) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = r.iter_lines()
         for line in lines:
             if line.startswith("data:"):
                 frames.append(json.loads(line[5:]))
                 break
-        post(weir.base, weir.key, "tools/call", {"name": "add_tool", "arguments": {"name": "added_while_listening"}, "_meta": meta()}, path="/mcp/fix")
+        post(weir.base, weir.key, "tools/call", {"name": trigger, "arguments": args or {}, "_meta": meta()}, path=path)
         for line in lines:
             if line.startswith("data:"):
                 frames.append(json.loads(line[5:]))
                 break
+    return frames
+
+
+async def test_a_client_has_a_few_listen_streams_at_most(weir: Weir) -> None:
+    import contextlib
+
+    h = {"Authorization": f"Bearer {weir.key}", "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": REV, "Mcp-Method": "subscriptions/listen"}
+    m = {**meta(), "io.modelcontextprotocol/clientInfo": {"name": "many-listens", "version": "1"}}
+    body = {"jsonrpc": "2.0", "id": "l", "method": "subscriptions/listen", "params": {"_meta": m, "notifications": {"toolsListChanged": True}}}
+    with contextlib.ExitStack() as stack:
+        for _ in range(8):
+            r = stack.enter_context(httpx.stream("POST", f"{weir.base}/mcp/fix", json=body, headers=h, timeout=30))
+            assert r.headers["content-type"].startswith("text/event-stream")
+        ninth = httpx.post(f"{weir.base}/mcp/fix", json=body, headers=h, timeout=30)
+        assert ninth.status_code == 429 and "at most 8" in ninth.json()["error"]["message"]
+    # Closed streams free their places.
+    def again() -> bool | None:
+        with httpx.stream("POST", f"{weir.base}/mcp/fix", json=body, headers=h, timeout=30) as r:
+            return r.headers["content-type"].startswith("text/event-stream") or None
+
+    eventually(again, 10, "a listen stream once the others closed")
+
+
+async def test_listen_is_acknowledged_first_and_tagged(weir: Weir) -> None:
+    frames = listen_frames(weir, "/mcp/fix", {"toolsListChanged": True}, "add_tool", {"name": "added_while_listening"})
     assert frames[0]["method"] == "notifications/subscriptions/acknowledged"
     assert frames[1]["method"] == "notifications/tools/list_changed"
     assert all(f["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub-1" for f in frames)
@@ -445,11 +476,15 @@ async def test_a_bridged_round_trip_goes_on_at_another_replica_and_stateless_pai
             retry = {"name": "every__trigger-sampling-request", "arguments": args, "inputResponses": {key: answer}, "requestState": first["requestState"], "_meta": meta(caps)}
             done = post(b.base, b.key, "tools/call", retry, rid=9).json()
             assert done["id"] == 9 and "answered at b" in json.dumps(done["result"]), done
-            # Both sides stateless: Redis is not needed for a call.
+            # Both sides stateless: Redis is not needed for a call, nor for a subscription.
             proxy.cut()
             for w in (a, b):
                 r = post(w.base, w.key, "tools/call", {"name": "test_simple_text", "arguments": {}, "_meta": meta()}, path="/mcp/modern")
                 assert r.status_code == 200 and r.json()["result"]["resultType"] == "complete", r.text
+            assert [f["method"] for f in listen_frames(a, "/mcp/modern", {"toolsListChanged": True}, "test_trigger_tool_change")] == [
+                "notifications/subscriptions/acknowledged",
+                "notifications/tools/list_changed",
+            ]
             proxy.restore()
     finally:
         proxy.close()

@@ -192,7 +192,7 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
             _ => return Err(McpError::new(200, "invalid_cursor", jsonrpc::error(id, jsonrpc::INVALID_PARAMS, "invalid cursor"))),
         },
     };
-    let pages = futures_util::future::join_all(targets.iter().map(|(i, inner)| list_page(state, session, &servers[*i], &method, inner.as_deref()))).await;
+    let pages = futures_util::future::join_all(targets.iter().map(|(i, inner)| list_page(state, session, &servers[*i], &method, inner.as_deref(), true))).await;
     let mut items = Vec::new();
     let mut pending = Vec::new();
     // How long the merged page may be kept, and by whom: the shortest of its parts', private
@@ -282,8 +282,10 @@ pub(super) enum PageError {
 }
 
 /// One backend's page of a list, and its backend session.
-pub(super) async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, method: &str, cursor: Option<&str>) -> Result<(Value, Option<String>), PageError> {
-    if let Some(page) = state.mcp.lists.get(server, method, cursor, &session.id) {
+/// `kept`: a page the backend said may be kept is taken from what Weir kept (not when Weir
+/// learns the tools it checks calls against: those are always the backend's own, now).
+pub(super) async fn list_page(state: &AppState, session: &Arc<Session>, server: &str, method: &str, cursor: Option<&str>, kept: bool) -> Result<(Value, Option<String>), PageError> {
+    if let Some(page) = state.mcp.lists.get(server, method, cursor, &session.id).filter(|_| kept) {
         return Ok((page, session.backend_record(server).and_then(|r| r.session)));
     }
     let mut req = jsonrpc::request(json!(format!("weir-list-{}", uuid::Uuid::new_v4().simple())), method, json!({}));
@@ -378,7 +380,7 @@ pub(super) async fn call_tool(state: &AppState, session: &Arc<Session>, mut msg:
 pub(super) async fn learn_tools(state: &AppState, session: &Arc<Session>, server: &str, action: SuspiciousTools) -> bool {
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
-        match list_page(state, session, server, "tools/list", cursor.as_deref()).await {
+        match list_page(state, session, server, "tools/list", cursor.as_deref(), false).await {
             Ok((result, _)) => {
                 let tools: Vec<Value> = result.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
                 state.mcp.tools.learn(server, action, &tools).await;

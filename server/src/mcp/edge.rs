@@ -644,7 +644,7 @@ pub(super) async fn handle_delete(state: AppState, scope: Option<String>, header
         Err(r) => return *r,
     };
     state.mcp.sessions.remove(&session.id);
-    state.mcp.streams.forget(&session.id).await;
+    state.mcp.streams_of(&session).forget(&session.id).await;
     if let Some(sh) = &state.mcp.shared {
         if let Err(e) = sh.leave_agent(&session.principal.agent_id, &session.id).await {
             tracing::warn!(session = %session.id, error = %e, "ended MCP session still counted among its agent's until it is the oldest");

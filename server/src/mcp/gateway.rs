@@ -31,7 +31,9 @@ pub struct McpGateway {
     /// The key the state of bridged round trips is signed with (shared by every replica).
     state_key: tokio::sync::OnceCell<Vec<u8>>,
     /// Backends' list pages they said may be kept (`ttlMs`).
-    pub(super) lists: listcache::ListCache,
+    pub(super) lists: Arc<listcache::ListCache>,
+    /// The streams of sessions this replica keeps alone (in memory, whatever `streams` is).
+    local_streams: Arc<dyn StreamStore>,
 }
 
 impl McpGateway {
@@ -85,7 +87,8 @@ impl McpGateway {
             },
             shared,
             state_key: tokio::sync::OnceCell::new(),
-            lists: listcache::ListCache::default(),
+            lists: Arc::default(),
+            local_streams: Arc::new(streams::MemoryStreams::new(cfg.replay_window, cfg.replay_max_events)),
         }))
     }
 
@@ -101,6 +104,22 @@ impl McpGateway {
             })
             .await
             .cloned()
+    }
+
+    /// The shared key as Redis has it now (another replica may have made a new one after Redis
+    /// lost it); `None` without shared sessions or when Redis cannot say.
+    pub(super) async fn reload_state_key(&self) -> Option<Vec<u8>> {
+        self.shared.as_ref()?.state_key().await.ok().map(String::into_bytes)
+    }
+
+    /// Where a session's streams are kept: Redis (or memory, without it), or this process's
+    /// memory for a session this replica keeps alone.
+    pub(super) fn streams_of(&self, session: &Session) -> Arc<dyn StreamStore> {
+        if session.is_local() {
+            self.local_streams.clone()
+        } else {
+            self.streams.clone()
+        }
     }
 
     /// Whether a stateless client of `scope` needs a session kept for it: some backend there
@@ -119,7 +138,7 @@ impl McpGateway {
         for s in self.sessions.evict_oldest(&new.principal.agent_id, max, &new.id) {
             tracing::info!(session = %s.id, agent = %s.principal.agent_name, max, "MCP session ended: its agent opened more than mcp.max_sessions_per_agent");
             s.close().await;
-            self.streams.forget(&s.id).await;
+            self.streams_of(&s).forget(&s.id).await;
         }
     }
 
@@ -192,7 +211,7 @@ impl McpGateway {
     /// Records in Redis the backend session this replica's link uses, when it is new or changed
     /// (a backend that lost its session got a new one).
     pub(super) async fn publish_backend(&self, session: &Session, server: &str, link: &Link) {
-        let (Some(sh), Link::Http(h)) = (&self.shared, link) else { return };
+        let (Some(sh), Link::Http(h)) = (self.shared.as_ref().filter(|_| !session.is_local()), link) else { return };
         if session.backend_record(server).map(|r| r.session) == Some(h.backend_session()) {
             return;
         }
@@ -209,7 +228,8 @@ impl McpGateway {
     pub(super) fn start_pump(&self, session: &Arc<Session>) {
         let Some(mut rx) = session.take_outbox() else { return };
         let (weak, ended) = (Arc::downgrade(session), session.ended.clone());
-        let (sh, store) = (self.shared.clone(), self.streams.clone());
+        let (sh, store) = (self.shared.clone().filter(|_| !session.is_local()), self.streams_of(session));
+        let lists = self.lists.clone();
         let stream = store.session_stream(&session.id);
         tokio::spawn(async move {
             loop {
@@ -222,13 +242,21 @@ impl McpGateway {
                 };
                 // Word of a backend's answer stream concerns a request's own stream, not this one.
                 let Related::Message(m) = related else { continue };
+                // A list a backend says changed is fetched again, not taken from what was kept.
+                if let Some(list) = jsonrpc::method(&m).strip_prefix("notifications/").and_then(|n| n.strip_suffix("/list_changed")) {
+                    lists.forget(&server, &format!("{list}/list"));
+                }
                 let Some(session) = weak.upgrade() else { return };
                 // A stateless client has no stream for a backend's requests: one goes to the
                 // call that can take it, or is answered that nothing can.
                 if session.protocol_version == stateless::STATELESS && jsonrpc::kind(&m) == Kind::Request {
                     match session.input_call() {
                         Some(call) => backend::deliver(&call, &server, m),
-                        None => rounds::refuse_unasked(&session, &server, &m).await,
+                        None => {
+                            // Not waited for: one slow backend holds up no other message.
+                            let (session, server) = (session.clone(), server.clone());
+                            tokio::spawn(async move { rounds::refuse_unasked(&session, &server, &m).await });
+                        }
                     }
                     continue;
                 }
@@ -255,7 +283,7 @@ impl McpGateway {
         for s in evicted {
             tracing::info!(session = %s.id, agent = %s.principal.agent_name, max, "MCP session ended: its agent opened more than mcp.max_sessions_per_agent");
             s.close().await;
-            self.streams.forget(&s.id).await;
+            self.streams_of(&s).forget(&s.id).await;
         }
     }
 
@@ -297,7 +325,7 @@ impl McpGateway {
             }
             tracing::info!(session = %s.id, agent = %s.principal.agent_name, "MCP session expired");
             s.close().await;
-            self.streams.forget(&s.id).await;
+            self.streams_of(&s).forget(&s.id).await;
         }
     }
 

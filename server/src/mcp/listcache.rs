@@ -65,6 +65,11 @@ impl ListCache {
         pages.insert(key, (until, page.clone()));
     }
 
+    /// Forgets a server's pages of a kind (`tools/list` …) once it says that list changed.
+    pub fn forget(&self, server: &str, method: &str) {
+        self.lock().retain(|k, _| !(k.server == server && k.method == method));
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -91,6 +96,8 @@ mod tests {
         c.put("e", "tools/list", Some("p2"), "s1", &json!({"tools": [], "ttlMs": 1, "cacheScope": "public"}));
         std::thread::sleep(Duration::from_millis(5));
         assert!(c.get("e", "tools/list", Some("p2"), "s1").is_none());
+        c.forget("a", "tools/list");
+        assert!(c.get("a", "tools/list", None, "s2").is_none() && c.get("b", "tools/list", None, "s1").is_some());
     }
 
     #[test]

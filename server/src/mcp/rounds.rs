@@ -46,19 +46,24 @@ pub(super) async fn run(state: AppState, session: Arc<Session>, msg: Value, meta
         let token = token.to_string();
         return resume(state, &session, id, &method, &token, msg.pointer("/params/inputResponses").cloned(), meta, wants_sse).await;
     }
+    // The client's id goes no further: clients of one agent that declare alike share the
+    // session Weir keeps for them (and its backend sessions), and each numbers its requests
+    // its own way.
+    let mut msg = msg;
+    let inner = json!(format!("weir-c-{}", uuid::Uuid::new_v4().simple()));
+    msg["id"] = inner.clone();
     let (tx, rx) = mpsc::channel::<backend::Tagged>(SINK_CAPACITY);
-    let _tokens = session.begin_request(&id);
+    let _tokens = session.begin_request(&inner);
     let input_call = takes_input(&method).then(|| session.begin_input_call(tx.clone()));
     let trace = trace_headers(headers);
-    let (st, sess, call_id, m) = (state.clone(), session.clone(), id.clone(), method.clone());
+    let (st, sess, call_id, client_id, m) = (state.clone(), session.clone(), inner, id.clone(), method.clone());
     // The client's `Mcp-Param-*` headers go on to a backend of the revision (unread here).
     let params: Vec<(axum::http::HeaderName, HeaderValue)> = headers.iter().filter(|(k, _)| k.as_str().starts_with("mcp-param-")).take(64).map(|(k, v)| (k.clone(), v.clone())).collect();
     let call = tokio::spawn(backend::http::FORWARD_HEADERS.scope(Arc::new(params), async move {
+        // Ended however the call ends (answered, aborted, or panicking).
+        let _ended = CallEnd { session: sess.clone(), id: call_id, input_call };
         let mut answer = run_request(&st, &sess, msg, &tx, started, &trace).await;
-        sess.end_request(&call_id);
-        if let Some(n) = input_call {
-            sess.end_input_call(n);
-        }
+        answer["id"] = client_id;
         complete(&m, &mut answer);
         answer
     }));
@@ -66,6 +71,22 @@ pub(super) async fn run(state: AppState, session: Arc<Session>, msg: Value, meta
     let ctx = Ctx { state, session, meta, method, id, wants_sse };
     tokio::spawn(drive(ctx, call, rx, out));
     respond(frames, wants_sse).await
+}
+
+/// Ends a call's tracking in its session when dropped.
+struct CallEnd {
+    session: Arc<Session>,
+    id: Value,
+    input_call: Option<u64>,
+}
+
+impl Drop for CallEnd {
+    fn drop(&mut self) {
+        self.session.end_request(&self.id);
+        if let Some(n) = self.input_call {
+            self.session.end_input_call(n);
+        }
+    }
 }
 
 /// What a request's driver works with.
@@ -204,15 +225,15 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
         Some(sh) => format!("{}.{}", sh.replica, ctx.session.next_seq()),
         None => ctx.session.next_seq().to_string(),
     };
-    let store = state.mcp.streams.clone();
+    let store = state.mcp.streams_of(&ctx.session);
     let stream = store.request_stream(&ctx.session.id, &name);
-    let sh = state.mcp.shared.clone();
+    let sh = state.mcp.shared.clone().filter(|_| !ctx.session.is_local());
     let first = append_for_client(sh.as_deref(), &*store, &ctx.session, server, asked, &stream, false).await;
     let (Some((text, Some(entry))), Ok(key)) = (first, state.mcp.state_key().await) else {
         call.abort();
         return jsonrpc::error(ctx.id.clone(), jsonrpc::INTERNAL_ERROR, "the backend asked for the client's input, and the request cannot be kept for its retry (the session store is unreachable)");
     };
-    let round = input_required(&ctx.id, &text, &key, &ctx.session.id, &name, &entry);
+    let round = input_required(&ctx.id, &text, &key, &ctx.session.id, &name, &entry, state.runtime.load().config.mcp.replay_window);
     let session = ctx.session.clone();
     let meta_wants = Meta { caps: ctx.meta.caps.clone(), info: Value::Null, level: ctx.meta.level.clone() };
     let ctx2 = Ctx { state: state.clone(), session: session.clone(), meta: meta_wants, method: ctx.method.clone(), id: ctx.id.clone(), wants_sse: true };
@@ -243,13 +264,14 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
 
 /// The `input_required` answer naming one request of the backend's (as recorded, its id
 /// Weir's): the key the client answers it under is that id.
-fn input_required(id: &Value, recorded: &str, key: &[u8], session: &str, name: &str, entry: &str) -> Value {
+fn input_required(id: &Value, recorded: &str, key: &[u8], session: &str, name: &str, entry: &str, window: Duration) -> Value {
     let asked: Value = serde_json::from_str(recorded).unwrap_or_default();
     let k = match jsonrpc::id(&asked) {
         Value::String(s) => s,
         other => other.to_string(),
     };
-    let state = RoundState { s: session.to_string(), n: name.to_string(), e: entry.to_string(), k: vec![k.clone()] };
+    let expires = crate::store::now_ms() + i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 2);
+    let state = RoundState { s: session.to_string(), n: name.to_string(), e: entry.to_string(), k: vec![k.clone()], x: expires };
     let mut request = json!({"method": jsonrpc::method(&asked)});
     if let Some(p) = asked.get("params") {
         request["params"] = p.clone();
@@ -265,6 +287,8 @@ struct RoundState {
     n: String,
     e: String,
     k: Vec<String>,
+    /// When it stops being taken (ms since the epoch): the call's recording is gone by then.
+    x: i64,
 }
 
 /// How Weir's request states begin (a backend of the stateless revision has states of its own,
@@ -315,13 +339,24 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 #[expect(clippy::too_many_arguments, reason = "the retry's parts, as the edge read them")]
 async fn resume(state: AppState, caller: &Session, id: Value, method: &str, token: &str, responses: Option<Value>, meta: Meta, wants_sse: bool) -> Response {
     let invalid = |message: String| refuse(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message, None);
-    let key = match state.mcp.state_key().await {
+    let mut key = match state.mcp.state_key().await {
         Ok(k) => k,
         Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again", None),
     };
-    let Some(round) = RoundState::verify(token, &key) else {
-        return invalid("requestState was not issued by this gateway, or was altered".into());
+    let round = match RoundState::verify(token, &key) {
+        Some(r) => r,
+        // Redis may have lost the key and another replica made a new one: read it again.
+        None => match state.mcp.reload_state_key().await.and_then(|k| RoundState::verify(token, &k).map(|r| (r, k))) {
+            Some((r, k)) => {
+                key = k;
+                r
+            }
+            None => return invalid("requestState was not issued by this gateway, or was altered".into()),
+        },
     };
+    if round.x < crate::store::now_ms() {
+        return invalid("requestState has expired (mcp.replay_window_secs); send the request again without it".into());
+    }
     let Some(responses) = responses.as_ref().and_then(Value::as_object) else {
         return invalid("a retry with requestState needs inputResponses (an object)".into());
     };
@@ -363,7 +398,7 @@ async fn resume(state: AppState, caller: &Session, id: Value, method: &str, toke
 /// Reads a call's recorded stream after what the client just answered: notifications (for a
 /// client that takes a stream), then the next thing asked or the response.
 async fn read_on(ctx: Ctx, round: RoundState, key: Vec<u8>, out: mpsc::Sender<Frame>) {
-    let store = ctx.state.mcp.streams.clone();
+    let store = ctx.state.mcp.streams_of(&ctx.session);
     let stream = store.request_stream(&round.s, &round.n);
     let timeout = ctx.state.runtime.load().config.mcp.request_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -403,7 +438,7 @@ async fn read_on(ctx: Ctx, round: RoundState, key: Vec<u8>, out: mpsc::Sender<Fr
             }
             match jsonrpc::kind(&m) {
                 Kind::Request => {
-                    let _ = out.send(Frame::Last(input_required(&ctx.id, &ev.data, &key, &round.s, &round.n, &ev.id))).await;
+                    let _ = out.send(Frame::Last(input_required(&ctx.id, &ev.data, &key, &round.s, &round.n, &ev.id, ctx.state.runtime.load().config.mcp.replay_window))).await;
                     return;
                 }
                 Kind::Notification if ctx.wants_sse => {
@@ -459,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_state_verifies_only_as_signed_and_with_its_key() {
-        let s = RoundState { s: "s-1".into(), n: "3".into(), e: "7".into(), k: vec!["fixture/4".into()] };
+        let s = RoundState { s: "s-1".into(), n: "3".into(), e: "7".into(), k: vec!["fixture/4".into()], x: 1 };
         let token = s.sign(b"key");
         let back = RoundState::verify(&token, b"key").unwrap();
         assert_eq!((back.s.as_str(), back.n.as_str(), back.e.as_str(), back.k), ("s-1", "3", "7", vec!["fixture/4".to_string()]));
@@ -467,7 +502,7 @@ mod tests {
         assert!(RoundState::verify(&token, b"other key").is_none());
         // The body changed, the signature kept.
         let (_, mac) = token.rsplit_once('.').unwrap();
-        let forged = RoundState { s: "s-2".into(), n: "3".into(), e: "7".into(), k: vec![] }.sign(b"x");
+        let forged = RoundState { s: "s-2".into(), n: "3".into(), e: "7".into(), k: vec![], x: 1 }.sign(b"x");
         let (body, _) = forged.rsplit_once('.').unwrap();
         assert!(RoundState::verify(&format!("{body}.{mac}"), b"key").is_none());
     }

@@ -111,6 +111,13 @@ pub struct Session {
     /// last. A backend's request that comes unrelated to any call (on its own stream) goes to
     /// the newest, as the only one the client can answer it with.
     input_calls: Mutex<Vec<(u64, Sink)>>,
+    /// Kept by this replica alone, though sessions are shared: a stateless client whose backends
+    /// are stateless too (its streams stay in this process, never in Redis).
+    local: AtomicBool,
+    /// For a session under a derived id: a mark of this instance of it (see `to_client`).
+    pub instance: Option<String>,
+    /// The `subscriptions/listen` streams open on it here.
+    pub listens: std::sync::atomic::AtomicUsize,
 }
 
 impl Session {
@@ -124,7 +131,11 @@ impl Session {
     /// the stateless revision, of its backends that are not (see `stateless`).
     pub fn with_id(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let trace_session = agent_session.unwrap_or_else(|| id.clone());
-        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica)
+        let mut s = Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica);
+        if let Some(me) = Arc::get_mut(&mut s) {
+            me.instance = Some(hex::encode(rand::random::<[u8; 4]>()));
+        }
+        s
     }
 
     /// A session another replica began, as Redis records it.
@@ -176,7 +187,19 @@ impl Session {
             ended: CancellationToken::new(),
             recorded: AtomicBool::new(false),
             input_calls: Mutex::new(Vec::new()),
+            local: AtomicBool::new(false),
+            instance: None,
+            listens: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// Marks a session this replica keeps alone (see `local`).
+    pub fn keep_local(&self) {
+        self.local.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.local.load(Ordering::Relaxed)
     }
 
     /// Notes a stateless client's call that may take input; returns what forgets it.
@@ -349,9 +372,13 @@ impl Session {
         match jsonrpc::kind(&msg) {
             Kind::Request => {
                 let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let weir_id = match &self.replica {
-                    Some(r) => format!("{server}/{r}.{n}"),
-                    None => format!("{server}/{n}"),
+                // A session under a derived id can be begun again under the same id: its own
+                // mark keeps an old round trip's answer from meeting a new request.
+                let weir_id = match (&self.replica, &self.instance) {
+                    (Some(r), Some(i)) => format!("{server}/{r}.{i}.{n}"),
+                    (None, Some(i)) => format!("{server}/{i}.{n}"),
+                    (Some(r), None) => format!("{server}/{r}.{n}"),
+                    (None, None) => format!("{server}/{n}"),
                 };
                 let backend_id = jsonrpc::id(&msg);
                 msg["id"] = json!(weir_id);

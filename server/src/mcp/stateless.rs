@@ -191,6 +191,27 @@ pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usi
             None => return mismatch(format!("the Mcp-Name header is required on {method}")),
         }
     }
+    // `Mcp-Param-*` headers go on to a stateless backend: each must carry the value of an
+    // argument of the call (the one the rules saw), never anything else.
+    if method == "tools/call" {
+        let args = msg.pointer("/params/arguments").and_then(Value::as_object);
+        for (k, v) in headers.iter().filter(|(k, _)| k.as_str().starts_with("mcp-param-")) {
+            let Some(value) = v.to_str().ok().and_then(decode_header_value) else {
+                return mismatch(format!("{k} is not a valid header value"));
+            };
+            let agrees = args.is_some_and(|a| {
+                a.values().any(|x| match x {
+                    Value::String(s) => *s == value,
+                    Value::Number(n) => n.to_string() == value || n.as_f64().zip(value.parse::<f64>().ok()).is_some_and(|(a, b)| a == b),
+                    Value::Bool(b) => b.to_string() == value,
+                    _ => false,
+                })
+            });
+            if !agrees {
+                return mismatch(format!("{k} carries a value no argument of the call has"));
+            }
+        }
+    }
     if version != STATELESS {
         let data = json!({"supported": supported_versions(), "requested": version});
         return Err(Box::new(refuse(StatusCode::BAD_REQUEST, id, UNSUPPORTED_VERSION, format!("unsupported protocol revision `{}`", crate::audit::clip(version)), Some(data))));
@@ -320,7 +341,11 @@ async fn session_for(state: &AppState, scope: &Option<String>, caller: &SessionP
     let agent_session = headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| s.chars().take(256).collect());
     let params = json!({"capabilities": meta.caps, "clientInfo": meta.info});
     let replica = state.mcp.shared.as_ref().map(|sh| sh.replica.clone());
-    let (session, new) = state.mcp.sessions.get_or_insert(Session::with_id(id, caller.clone(), scope.clone(), STATELESS.to_string(), params, agent_session, replica));
+    let fresh = Session::with_id(id, caller.clone(), scope.clone(), STATELESS.to_string(), params, agent_session, replica);
+    if shared.is_none() && state.mcp.shared.is_some() {
+        fresh.keep_local();
+    }
+    let (session, new) = state.mcp.sessions.get_or_insert(fresh);
     if new {
         // A client that answers backends' requests: the backends' own streams are opened, for
         // those a backend sends unrelated to any call.
@@ -439,6 +464,46 @@ impl Filter {
 
 /// The most resources one `subscriptions/listen` may watch.
 const MAX_LISTEN_URIS: usize = 256;
+/// The most `subscriptions/listen` streams one client (one session Weir keeps) has open here.
+const MAX_LISTENS: usize = 8;
+
+/// Counts a listen stream open while it lives.
+struct ListenOpen(Arc<Session>);
+
+impl Drop for ListenOpen {
+    fn drop(&mut self) {
+        self.0.listens.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Unsubscribes a listen stream's resources when it ends.
+struct Unsubscribe {
+    state: AppState,
+    session: Arc<Session>,
+    uris: Vec<String>,
+}
+
+impl Drop for Unsubscribe {
+    fn drop(&mut self) {
+        if self.uris.is_empty() {
+            return;
+        }
+        let (state, session, uris) = (self.state.clone(), self.session.clone(), std::mem::take(&mut self.uris));
+        tokio::spawn(async move {
+            for uri in &uris {
+                subscription(&state, &session, "resources/unsubscribe", uri).await;
+            }
+        });
+    }
+}
+
+/// `resources/subscribe` or `resources/unsubscribe` of one URI, as the client's own request
+/// would be (rules, records).
+async fn subscription(state: &AppState, session: &Arc<Session>, method: &str, uri: &str) -> Value {
+    let msg = jsonrpc::request(json!(format!("weir-sub-{}", uuid::Uuid::new_v4().simple())), method, json!({"uri": uri}));
+    let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
+    run_request(state, session, msg, &tx, Instant::now(), &HeaderMap::new()).await
+}
 
 /// `subscriptions/listen`: an event stream that first says what it took, then carries the
 /// backends' list changes and resource updates the client asked for, each tagged with the
@@ -450,21 +515,29 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
     if filter.uris.len() > MAX_LISTEN_URIS {
         return refuse(StatusCode::BAD_REQUEST, id, jsonrpc::INVALID_PARAMS, format!("{} resource subscriptions; at most {MAX_LISTEN_URIS} are taken", filter.uris.len()), None);
     }
+    // Each stream is a task and a reader: a session has a few at most.
+    if session.listens.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_LISTENS {
+        session.listens.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        return refuse(StatusCode::TOO_MANY_REQUESTS, id, jsonrpc::INVALID_REQUEST, format!("at most {MAX_LISTENS} subscriptions/listen streams are open per client at a time"), None);
+    }
+    let open = ListenOpen(session.clone());
     let servers = state.mcp.servers_of(&session);
     let _ = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
     state.mcp.start_pump(&session);
     session.listen().await;
-    let store = state.mcp.streams.clone();
+    let store = state.mcp.streams_of(&session);
     let stream = store.session_stream(&session.id);
     // Read from here on: what was said before this subscription is not its business.
     let Ok(mut pos) = store.tail(&stream).await else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again", None);
     };
-    for uri in &filter.uris {
-        let sub = jsonrpc::request(json!(format!("weir-sub-{}", uuid::Uuid::new_v4().simple())), "resources/subscribe", json!({"uri": uri}));
-        let (tx, _rx) = mpsc::channel(SINK_CAPACITY);
-        let answer = run_request(&state, &session, sub, &tx, Instant::now(), &HeaderMap::new()).await;
+    for (n, uri) in filter.uris.iter().enumerate() {
+        let answer = subscription(&state, &session, "resources/subscribe", uri).await;
         if let Some((code, message)) = jsonrpc::error_of(&answer) {
+            // What was subscribed for this stream is let go.
+            for done in &filter.uris[..n] {
+                subscription(&state, &session, "resources/unsubscribe", done).await;
+            }
             return refuse(StatusCode::OK, id, code, format!("cannot subscribe to `{}`: {message}", crate::audit::clip(uri)), None);
         }
     }
@@ -485,6 +558,9 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
     let (closing, ended) = (state.mcp.closing.clone(), session.ended.clone());
     drop(meta);
     tokio::spawn(async move {
+        let _open = open;
+        // When the stream ends, so do its resource subscriptions.
+        let _unsubscribe = Unsubscribe { state: state.clone(), session: session.clone(), uris: filter.uris.clone() };
         let Ok(mut reader) = store.reader().await else { return };
         loop {
             let read = tokio::select! {
@@ -578,6 +654,11 @@ mod tests {
         assert_eq!(check(&call, &headers(&ok), 40, usize::MAX).map(|_| ()).map_err(code), Err((400, jsonrpc::INVALID_PARAMS)), "_meta past its bound");
         let v9 = request("tools/list", json!({"_meta": {META_VERSION: "v9", META_CAPS: {}}}));
         assert_eq!(check(&v9, &headers(&[("mcp-protocol-version", "v9"), ("mcp-method", "tools/list")]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, UNSUPPORTED_VERSION)));
+        // Mcp-Param-* headers carry arguments of the call, and nothing else.
+        let with_args = request("tools/call", json!({"name": "a__b", "arguments": {"region": "eu", "n": 3}, "_meta": meta_of(json!({}))}));
+        assert!(check(&with_args, &headers(&[ok[0], ok[1], ok[2], ("mcp-param-region", "eu"), ("mcp-param-n", "3")]), 65536, usize::MAX).is_ok());
+        assert!(check(&with_args, &headers(&[ok[0], ok[1], ok[2], ("mcp-param-region", "=?base64?ZXU=?=")]), 65536, usize::MAX).is_ok());
+        assert_eq!(check(&with_args, &headers(&[ok[0], ok[1], ok[2], ("mcp-param-region", "us")]), 65536, usize::MAX).map(|_| ()).map_err(code), Err((400, HEADER_MISMATCH)));
         // The tasks extension's methods name their task.
         let task = request("tasks/get", json!({"taskId": "t1", "_meta": meta_of(json!({}))}));
         assert!(check(&task, &headers(&[ok[0], ("mcp-method", "tasks/get"), ("mcp-name", "t1")]), 65536, usize::MAX).is_ok());

@@ -833,28 +833,43 @@ impl HttpLink {
                     let _ = tx.send(());
                 }
                 match answered {
-                    Ok(r) if r.status().is_success() => {
+                    // A stream: relayed while it lasts.
+                    Ok(r) if r.status().is_success() && r.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream")) => {
                         let (tx, mut rx) = tokio::sync::mpsc::channel::<super::Tagged>(super::SINK_CAPACITY);
+                        let pass = |item: super::Tagged, delivered: &mut bool| {
+                            let (name, related) = *item;
+                            let super::Related::Message(mut m) = related else { return };
+                            *delivered = true;
+                            // What the backend says of the subscription itself is Weir's.
+                            if jsonrpc::kind(&m) != Kind::Notification || jsonrpc::method(&m) == "notifications/subscriptions/acknowledged" {
+                                return;
+                            }
+                            if let Some(meta) = m.pointer_mut("/params/_meta").and_then(Value::as_object_mut) {
+                                meta.remove("io.modelcontextprotocol/subscriptionId");
+                            }
+                            deliver(&sink, &name, m);
+                        };
+                        let mut delivered = false;
                         let relay = relay_stream(r, &server, &tx);
                         tokio::pin!(relay);
                         loop {
                             tokio::select! {
                                 _ = &mut relay => break,
-                                Some(item) = rx.recv() => {
-                                    let (name, related) = *item;
-                                    let super::Related::Message(mut m) = related else { continue };
-                                    // What the backend says of the subscription itself is Weir's.
-                                    if jsonrpc::kind(&m) != Kind::Notification || jsonrpc::method(&m) == "notifications/subscriptions/acknowledged" {
-                                        continue;
-                                    }
-                                    if let Some(meta) = m.pointer_mut("/params/_meta").and_then(Value::as_object_mut) {
-                                        meta.remove("io.modelcontextprotocol/subscriptionId");
-                                    }
-                                    deliver(&sink, &name, m);
-                                }
+                                Some(item) = rx.recv() => pass(item, &mut delivered),
                             }
                         }
-                        backoff = Duration::from_millis(250);
+                        // What came just before the stream ended still goes.
+                        while let Ok(item) = rx.try_recv() {
+                            pass(item, &mut delivered);
+                        }
+                        // A stream that carried nothing is opened again ever more slowly.
+                        if delivered {
+                            backoff = Duration::from_millis(250);
+                        }
+                    }
+                    Ok(r) if r.status().is_success() => {
+                        tracing::debug!(server = %server.name, "stateless backend answered subscriptions/listen without a stream");
+                        return;
                     }
                     Ok(r) => {
                         tracing::debug!(server = %server.name, status = %r.status(), "stateless backend offers no subscriptions/listen");
@@ -869,7 +884,10 @@ impl HttpLink {
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         });
-        *self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+        // Whatever stream was open before (a subscription changed meanwhile) goes.
+        if let Some(old) = self.get_task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace(task) {
+            old.abort();
+        }
     }
 }
 
