@@ -237,6 +237,9 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
     let session = ctx.session.clone();
     let meta_wants = Meta { caps: ctx.meta.caps.clone(), info: Value::Null, level: ctx.meta.level.clone() };
     let ctx2 = Ctx { state: state.clone(), session: session.clone(), meta: meta_wants, method: ctx.method.clone(), id: ctx.id.clone(), wants_sse: true };
+    // The ids of what the backend asked, so that what was never answered is forgotten once the
+    // call has its answer (a client may well never retry).
+    let mut asked_ids = vec![jsonrpc::id(&serde_json::from_str::<Value>(&text).unwrap_or_default())];
     tokio::spawn(async move {
         let answer = loop {
             let item = match next(&mut call, &mut rx).await {
@@ -252,15 +255,24 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
                 Kind::Notification if ctx2.meta.wants(&m) => m,
                 _ => continue,
             };
-            append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false).await;
+            if let Some((text, _)) = append_for_client(sh.as_deref(), &*store, &session, &server, m, &stream, false).await {
+                if asked_ids.len() < MAX_ROUNDS_KEPT {
+                    asked_ids.push(jsonrpc::id(&serde_json::from_str::<Value>(&text).unwrap_or_default()));
+                }
+            }
         };
         let answer = answer.unwrap_or_else(|_| jsonrpc::error(Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"));
         if let Err(e) = store.append(&stream, &wire_text(&answer), true).await {
             tracing::warn!(session = %session.id, error = %e, "the answer of a call awaiting input was not recorded; its retry will not find it");
         }
+        session.forget_requests(sh.as_deref(), &asked_ids).await;
     });
     round
 }
+
+/// The most requests of one call whose pending record is forgotten when the call ends (a
+/// backend asking more than this in one call leaves the rest to expire with the session).
+const MAX_ROUNDS_KEPT: usize = 64;
 
 /// The `input_required` answer naming one request of the backend's (as recorded, its id
 /// Weir's): the key the client answers it under is that id.

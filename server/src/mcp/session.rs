@@ -404,6 +404,23 @@ impl Session {
         }
     }
 
+    /// Forgets the backend requests `ids` still waiting for the client's answer (their call has
+    /// ended): here, and in Redis with shared sessions.
+    pub async fn forget_requests(&self, sh: Option<&super::shared::Shared>, ids: &[Value]) {
+        for id in ids.iter().filter(|i| i.is_string()) {
+            match sh {
+                Some(sh) => {
+                    if let Err(e) = sh.take_request(&self.id, id.as_str().unwrap_or_default()).await {
+                        tracing::debug!(session = %self.id, error = %e, "an unanswered backend request stays recorded until its session expires");
+                    }
+                }
+                None => {
+                    lock(&self.server_requests).remove(&jsonrpc::id_key(id));
+                }
+            }
+        }
+    }
+
     /// The client's answer to a backend request: the server it goes to, with the backend's id.
     pub fn from_client_answer(&self, mut msg: Value) -> Option<(String, Value)> {
         let (server, original) = lock(&self.server_requests).remove(&jsonrpc::id_key(&jsonrpc::id(&msg)))?;
@@ -496,5 +513,32 @@ impl SessionMap for LocalSessions {
     }
     fn len(&self) -> usize {
         lock(&self.map).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal() -> SessionPrincipal {
+        SessionPrincipal { agent_id: "a1".into(), agent_name: "a".into(), key_id: None, end_user: None }
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_backend_request_is_forgotten_when_its_call_ends() {
+        let s = Session::with_id("s-x".into(), principal(), None, "2026-07-28".into(), json!({}), None, None);
+        let ask = |n: u64| jsonrpc::request(json!(n), "elicitation/create", json!({}));
+        let (first, _) = s.to_client("fix", ask(7)).unwrap();
+        let (second, _) = s.to_client("fix", ask(8)).unwrap();
+        // A session under a derived id marks its ids with its instance.
+        assert!(jsonrpc::id(&first).as_str().unwrap().starts_with(&format!("fix/{}.", s.instance.as_deref().unwrap())));
+        s.forget_requests(None, &[jsonrpc::id(&first)]).await;
+        assert!(s.from_client_answer(jsonrpc::result(jsonrpc::id(&first), json!({}))).is_none(), "forgotten");
+        let (server, answer) = s.from_client_answer(jsonrpc::result(jsonrpc::id(&second), json!({}))).unwrap();
+        assert_eq!((server.as_str(), jsonrpc::id(&answer)), ("fix", json!(8)), "the other one is still awaited");
+        // Another instance under the same id never gives the same ids.
+        let again = Session::with_id("s-x".into(), principal(), None, "2026-07-28".into(), json!({}), None, None);
+        let (other, _) = again.to_client("fix", ask(7)).unwrap();
+        assert_ne!(jsonrpc::id(&other), jsonrpc::id(&first));
     }
 }
