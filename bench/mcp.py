@@ -128,6 +128,14 @@ def start_weir(name: str, tmp: Path, config: Path, database: str, extra_env: dic
     return proc, f"http://127.0.0.1:{gw}", key
 
 
+def publish(lines: list[str], name: str) -> None:
+    """Prints a benchmark's table and writes it to bench/out/`name`."""
+    text = "\n".join(lines)
+    print("\n" + text)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / name).write_text(text + "\n")
+
+
 def med(runs: list[dict], side: str, q: str) -> float:
     return statistics.median(r[side][q] for r in runs)
 
@@ -234,10 +242,7 @@ command = ["node", "{FIXTURE}", "stdio"]
             f"target: added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if worst <= TARGET_ADDED_P50_MS else 'NOT met'} ({worst:+.3f} ms)",
             f"target: ≤ {TARGET_SESSION_KB} KB per idle session: {'met' if per_session <= TARGET_SESSION_KB else 'NOT met'} ({per_session:.2f} KB)",
         ]
-        text = "\n".join(lines)
-        print("\n" + text)
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        (OUT_DIR / "mcp.md").write_text(text + "\n")
+        publish(lines, "mcp.md")
     finally:
         stop_processes(procs)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -275,10 +280,7 @@ def stateless_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.
         "",
         f"target: added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if added <= TARGET_ADDED_P50_MS else 'NOT met'} ({added:+.3f} ms)",
     ]
-    text = "\n".join(lines)
-    print("\n" + text)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"mcp-stateless{'-redis' if redis else ''}.md").write_text(text + "\n")
+    publish(lines, f"mcp-stateless{'-redis' if redis else ''}.md")
 
 
 def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.Popen[bytes]], config: Path, direct: str, local: str, local_key: str) -> None:
@@ -321,10 +323,7 @@ def replicas_bench(args: argparse.Namespace, tmp: Path, procs: list[subprocess.P
             f"other replica − first replica: p50 {diff(runs, 'other_replica', 'first_replica', 'p50'):+.3f} ms, p99 {diff(runs, 'other_replica', 'first_replica', 'p99'):+.3f} ms",
             f"target: a call at another replica adds ≤ 1 ms p50: {'met' if worst <= 1.0 else 'NOT met'} ({worst:+.3f} ms)",
         ]
-        text = "\n".join(lines)
-        print("\n" + text)
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        (OUT_DIR / "mcp-replicas.md").write_text(text + "\n")
+        publish(lines, "mcp-replicas.md")
     finally:
         for p in procs[2:]:
             if p.poll() is None:

@@ -195,9 +195,8 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
     let pages = futures_util::future::join_all(targets.iter().map(|(i, inner)| list_page(state, session, &servers[*i], &method, inner.as_deref(), true))).await;
     let mut items = Vec::new();
     let mut pending = Vec::new();
-    // How long the merged page may be kept, and by whom: the shortest of its parts', private
-    // if any part is (or says nothing).
-    let (mut ttl, mut private) = (None::<u64>, false);
+    // How long the merged page may be kept, and by whom.
+    let mut hints = listcache::Hints::default();
     for ((index, _), page) in targets.iter().zip(pages) {
         let server = &servers[*index];
         let result = match page {
@@ -220,10 +219,7 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
                 continue;
             }
         };
-        // A part that says nothing is not to be kept.
-        let t = result.get("ttlMs").and_then(Value::as_u64).unwrap_or(0);
-        ttl = Some(ttl.map_or(t, |x| x.min(t)));
-        private |= result.get("cacheScope").and_then(Value::as_str) != Some("public");
+        hints.add(&result);
         let mut page_items: Vec<Value> = result.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
         if field == "tools" {
             // Every definition is learned (scanned, pinned) whoever asks; what the server's
@@ -263,9 +259,8 @@ pub(super) async fn list(state: &AppState, session: &Arc<Session>, msg: &Value, 
         items.extend(page_items);
     }
     let mut out = json!({ field: items });
-    if let Some(t) = ttl.filter(|_| session.protocol_version == stateless::STATELESS) {
-        out["ttlMs"] = json!(t);
-        out["cacheScope"] = json!(if private { "private" } else { "public" });
+    if session.protocol_version == stateless::STATELESS {
+        hints.write(&mut out);
     }
     match (&session.scope, pending.as_slice()) {
         (_, []) => {}

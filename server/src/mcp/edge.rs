@@ -586,20 +586,7 @@ pub(super) async fn stream_get(state: &AppState, session: Arc<Session>, headers:
         let Ok(mut reader) = sh.reader().await else { return };
         let mut pos = last.or(cursor).unwrap_or_else(|| "0".to_string());
         loop {
-            let read = tokio::select! {
-                () = closing.cancelled() => return,
-                () = ended.cancelled() => return,
-                () = out_tx.closed() => return,
-                r = reader.read(&stream, &pos, STREAM_POLL) => r,
-            };
-            let events = match read {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(session = %session.id, error = %e, "MCP session stream read failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
+            let Some(events) = read_for_client(&mut *reader, &stream, &pos, &closing, &ended, &out_tx, &session.id).await else { return };
             // A newer GET took the stream (the client reconnected, here or elsewhere): this one
             // ends, before sending anything the newer one sends too.
             if matches!(sh.still_listener(&session.id, &token, None).await, Ok(false)) {
@@ -623,6 +610,35 @@ pub(super) async fn stream_get(state: &AppState, session: Arc<Session>, headers:
         }
     });
     sse_response(tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok))
+}
+
+/// The next events of a session's stream for a client listening on it; `None` once the
+/// listening is over (Weir shuts down, the session ends here, the client went away). A read that
+/// fails is tried again a second later.
+pub(super) async fn read_for_client(
+    reader: &mut dyn streams::StreamReader,
+    stream: &str,
+    pos: &str,
+    closing: &tokio_util::sync::CancellationToken,
+    ended: &tokio_util::sync::CancellationToken,
+    out: &mpsc::Sender<Bytes>,
+    session: &str,
+) -> Option<Vec<shared::Event>> {
+    loop {
+        let read = tokio::select! {
+            () = closing.cancelled() => return None,
+            () = ended.cancelled() => return None,
+            () = out.closed() => return None,
+            r = reader.read(stream, pos, STREAM_POLL) => r,
+        };
+        match read {
+            Ok(events) => return Some(events),
+            Err(e) => {
+                tracing::warn!(session, error = %e, "MCP session stream read failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// DELETE: ends the session and its backend sessions.

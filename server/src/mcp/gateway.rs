@@ -112,6 +112,11 @@ impl McpGateway {
         self.shared.as_ref()?.state_key().await.ok().map(String::into_bytes)
     }
 
+    /// The shared store a session uses: none for one this replica keeps alone.
+    pub(super) fn shared_for(&self, session: &Session) -> Option<&Arc<Shared>> {
+        self.shared.as_ref().filter(|_| !session.is_local())
+    }
+
     /// Where a session's streams are kept: Redis (or memory, without it), or this process's
     /// memory for a session this replica keeps alone.
     pub(super) fn streams_of(&self, session: &Session) -> Arc<dyn StreamStore> {
@@ -132,15 +137,6 @@ impl McpGateway {
         }
     }
 
-    /// Keeps an agent within its number of sessions on this replica alone (sessions that need
-    /// nothing shared).
-    pub(super) async fn cap_local_sessions(&self, new: &Session, max: usize) {
-        for s in self.sessions.evict_oldest(&new.principal.agent_id, max, &new.id) {
-            tracing::info!(session = %s.id, agent = %s.principal.agent_name, max, "MCP session ended: its agent opened more than mcp.max_sessions_per_agent");
-            s.close().await;
-            self.streams_of(&s).forget(&s.id).await;
-        }
-    }
 
     /// Passes on the answers other replicas relay for backends only this one reaches.
     pub fn spawn_relay(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
@@ -211,7 +207,7 @@ impl McpGateway {
     /// Records in Redis the backend session this replica's link uses, when it is new or changed
     /// (a backend that lost its session got a new one).
     pub(super) async fn publish_backend(&self, session: &Session, server: &str, link: &Link) {
-        let (Some(sh), Link::Http(h)) = (self.shared.as_ref().filter(|_| !session.is_local()), link) else { return };
+        let (Some(sh), Link::Http(h)) = (self.shared_for(session), link) else { return };
         if session.backend_record(server).map(|r| r.session) == Some(h.backend_session()) {
             return;
         }
@@ -228,7 +224,7 @@ impl McpGateway {
     pub(super) fn start_pump(&self, session: &Arc<Session>) {
         let Some(mut rx) = session.take_outbox() else { return };
         let (weak, ended) = (Arc::downgrade(session), session.ended.clone());
-        let (sh, store) = (self.shared.clone().filter(|_| !session.is_local()), self.streams_of(session));
+        let (sh, store) = (self.shared_for(session).cloned(), self.streams_of(session));
         let lists = self.lists.clone();
         let stream = store.session_stream(&session.id);
         tokio::spawn(async move {
@@ -267,10 +263,11 @@ impl McpGateway {
     }
 
     /// Keeps an agent within its number of sessions: past it, its longest-unused sessions end
-    /// (counted at every replica when sessions are shared).
+    /// (counted at every replica when sessions are shared; here alone for one this replica
+    /// keeps alone).
     pub(super) async fn cap_agent_sessions(&self, new: &Session, max: usize) {
         let agent = &new.principal.agent_id;
-        let evicted: Vec<Arc<Session>> = match &self.shared {
+        let evicted: Vec<Arc<Session>> = match self.shared_for(new) {
             Some(sh) => match sh.admit_agent_session(agent, &new.id, max).await {
                 Ok(ids) => ids.iter().filter_map(|id| self.sessions.remove(id)).collect(),
                 Err(e) => {

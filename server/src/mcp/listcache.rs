@@ -14,6 +14,29 @@ pub const MAX_PAGES: usize = 1024;
 /// The longest a page is kept, whatever its backend says.
 const MAX_TTL: Duration = Duration::from_secs(3600);
 
+/// The caching hints of an answer made of several (`server/discover` on `/mcp`, a list on it):
+/// the shortest `ttlMs` of its parts (a part that says nothing, as a backend of an older revision
+/// does, is not to be kept: 0), private if any part is (or says nothing, or there is none).
+#[derive(Default)]
+pub struct Hints {
+    ttl: Option<u64>,
+    private: bool,
+}
+
+impl Hints {
+    pub fn add(&mut self, part: &Value) {
+        let t = part.get("ttlMs").and_then(Value::as_u64).unwrap_or(0);
+        self.ttl = Some(self.ttl.map_or(t, |x| x.min(t)));
+        self.private |= part.get("cacheScope").and_then(Value::as_str) != Some("public");
+    }
+
+    /// Writes them into the merged result.
+    pub fn write(&self, into: &mut Value) {
+        into["ttlMs"] = serde_json::json!(self.ttl.unwrap_or(0));
+        into["cacheScope"] = serde_json::json!(if self.private || self.ttl.is_none() { "private" } else { "public" });
+    }
+}
+
 #[derive(Default)]
 pub struct ListCache {
     pages: Mutex<HashMap<Key, (Instant, Value)>>,
@@ -98,6 +121,24 @@ mod tests {
         assert!(c.get("e", "tools/list", Some("p2"), "s1").is_none());
         c.forget("a", "tools/list");
         assert!(c.get("a", "tools/list", None, "s2").is_none() && c.get("b", "tools/list", None, "s1").is_some());
+    }
+
+    #[test]
+    fn merged_hints_take_the_shortest_ttl_and_private_wins() {
+        let merged = |parts: &[Value]| {
+            let mut h = Hints::default();
+            for p in parts {
+                h.add(p);
+            }
+            let mut out = json!({});
+            h.write(&mut out);
+            (out["ttlMs"].as_u64().unwrap(), out["cacheScope"].as_str().unwrap().to_string())
+        };
+        let public = |t: u64| json!({"ttlMs": t, "cacheScope": "public"});
+        assert_eq!(merged(&[public(500), public(300)]), (300, "public".into()));
+        assert_eq!(merged(&[public(500), json!({"ttlMs": 900, "cacheScope": "private"})]), (500, "private".into()));
+        assert_eq!(merged(&[public(500), json!({})]), (0, "private".into()), "a part that says nothing");
+        assert_eq!(merged(&[]), (0, "private".into()));
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub(super) async fn run(state: AppState, session: Arc<Session>, msg: Value, meta
     let (out, frames) = mpsc::channel::<Frame>(SINK_CAPACITY);
     let ctx = Ctx { state, session, meta, method, id, wants_sse };
     tokio::spawn(drive(ctx, call, rx, out));
-    respond(frames, wants_sse).await
+    respond(frames).await
 }
 
 /// Ends a call's tracking in its session when dropped.
@@ -227,7 +227,7 @@ async fn record(ctx: &Ctx, server: &str, asked: Value, mut call: tokio::task::Jo
     };
     let store = state.mcp.streams_of(&ctx.session);
     let stream = store.request_stream(&ctx.session.id, &name);
-    let sh = state.mcp.shared.clone().filter(|_| !ctx.session.is_local());
+    let sh = state.mcp.shared_for(&ctx.session).cloned();
     let first = append_for_client(sh.as_deref(), &*store, &ctx.session, server, asked, &stream, false).await;
     let (Some((text, Some(entry))), Ok(key)) = (first, state.mcp.state_key().await) else {
         call.abort();
@@ -404,7 +404,7 @@ async fn resume(state: AppState, caller: &Session, id: Value, method: &str, toke
     let (out, frames) = mpsc::channel::<Frame>(SINK_CAPACITY);
     let ctx = Ctx { state, session, meta, method: method.to_string(), id, wants_sse };
     tokio::spawn(read_on(ctx, round, key, out));
-    respond(frames, wants_sse).await
+    respond(frames).await
 }
 
 /// Reads a call's recorded stream after what the client just answered: notifications (for a
@@ -464,12 +464,13 @@ async fn read_on(ctx: Ctx, round: RoundState, key: Vec<u8>, out: mpsc::Sender<Fr
 
 /// The HTTP answer: JSON when the answer comes first, an event stream when a notification does
 /// (only a client that takes one is sent any).
-async fn respond(mut frames: mpsc::Receiver<Frame>, wants_sse: bool) -> Response {
+async fn respond(mut frames: mpsc::Receiver<Frame>) -> Response {
     let first = frames.recv().await;
     match first {
         None => rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error"),
         Some(Frame::Last(answer)) => json_status(stateless::error_status(&answer), &answer),
-        Some(Frame::Note(note)) if wants_sse => {
+        // Notifications are only sent to a client that takes a stream.
+        Some(Frame::Note(note)) => {
             let (tx, rx) = mpsc::channel::<Bytes>(SINK_CAPACITY);
             let _ = tx.try_send(message_event(&wire_text(&note)));
             tokio::spawn(async move {
@@ -481,15 +482,6 @@ async fn respond(mut frames: mpsc::Receiver<Frame>, wants_sse: bool) -> Response
                 }
             });
             sse_response(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok))
-        }
-        Some(Frame::Note(_)) => {
-            // Not sent unless wanted; the answer follows.
-            while let Some(f) = frames.recv().await {
-                if let Frame::Last(answer) = f {
-                    return json_status(stateless::error_status(&answer), &answer);
-                }
-            }
-            rpc_error(StatusCode::INTERNAL_SERVER_ERROR, Value::Null, jsonrpc::INTERNAL_ERROR, "internal error")
         }
     }
 }

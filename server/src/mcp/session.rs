@@ -124,24 +124,20 @@ impl Session {
     pub fn new(principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let trace_session = agent_session.unwrap_or_else(|| id.clone());
-        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica)
+        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica, None)
     }
 
     /// A session under an id Weir derives rather than issues: what Weir keeps, for a client of
     /// the stateless revision, of its backends that are not (see `stateless`).
     pub fn with_id(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, agent_session: Option<String>, replica: Option<String>) -> Arc<Self> {
         let trace_session = agent_session.unwrap_or_else(|| id.clone());
-        let mut s = Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica);
-        if let Some(me) = Arc::get_mut(&mut s) {
-            me.instance = Some(hex::encode(rand::random::<[u8; 4]>()));
-        }
-        s
+        Self::build(id, principal, scope, protocol_version, client_params, trace_session, replica, Some(hex::encode(rand::random::<[u8; 4]>())))
     }
 
     /// A session another replica began, as Redis records it.
     pub fn restore(id: &str, rec: SessionRecord, backends: HashMap<String, BackendRecord>, replica: String) -> Arc<Self> {
         let principal = SessionPrincipal { agent_id: rec.agent_id, agent_name: rec.agent_name, key_id: rec.key_id, end_user: rec.end_user };
-        let s = Self::build(id.to_string(), principal, rec.scope, rec.protocol_version, rec.client_params, rec.trace_session, Some(replica));
+        let s = Self::build(id.to_string(), principal, rec.scope, rec.protocol_version, rec.client_params, rec.trace_session, Some(replica), None);
         *lock(&s.backends) = backends;
         s.recorded.store(true, Ordering::Relaxed);
         s
@@ -161,7 +157,8 @@ impl Session {
         }
     }
 
-    fn build(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, trace_session: String, replica: Option<String>) -> Arc<Self> {
+    #[expect(clippy::too_many_arguments, reason = "what a session is made of, from three places")]
+    fn build(id: String, principal: SessionPrincipal, scope: Option<String>, protocol_version: String, client_params: Value, trace_session: String, replica: Option<String>, instance: Option<String>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(SINK_CAPACITY);
         Arc::new(Self {
             trace_anchor: crate::telemetry::session_context(&principal.agent_id, &trace_session),
@@ -188,7 +185,7 @@ impl Session {
             recorded: AtomicBool::new(false),
             input_calls: Mutex::new(Vec::new()),
             local: AtomicBool::new(false),
-            instance: None,
+            instance,
             listens: std::sync::atomic::AtomicUsize::new(0),
         })
     }

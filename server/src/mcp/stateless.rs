@@ -223,22 +223,15 @@ pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usi
     })
 }
 
-/// A stateless message: a request is checked, then answered; a notification is taken (a
-/// cancellation stops the request it names); nothing else is expected.
+/// A stateless message: a request is checked, then answered; a notification is taken; nothing
+/// else is expected.
 #[expect(clippy::too_many_arguments, reason = "the request's parts, as the edge read them")]
 pub(super) async fn answer(state: AppState, scope: Option<String>, caller: SessionPrincipal, kind: Kind, msg: Value, body: usize, headers: &HeaderMap, started: Instant) -> Response {
     match kind {
         Kind::Request => {}
-        Kind::Notification => {
-            if jsonrpc::method(&msg) == "notifications/cancelled" {
-                if let Ok(meta) = check(&msg, headers, state.runtime.load().config.mcp.max_initialize_params_bytes, body) {
-                    if let Some(session) = state.mcp.sessions.get(&bridge_id(&caller, &scope, &meta)) {
-                        client_notification(&state, &session, msg).await;
-                    }
-                }
-            }
-            return StatusCode::ACCEPTED.into_response();
-        }
+        // Taken and let be: a stateless request goes to its backend under an id of Weir's, so a
+        // cancellation naming the client's id has nothing to reach.
+        Kind::Notification => return StatusCode::ACCEPTED.into_response(),
         Kind::Response => {
             return rpc_error(StatusCode::BAD_REQUEST, Value::Null, jsonrpc::INVALID_REQUEST, format!("revision {STATELESS} has no requests from servers to answer; input goes in a retry's inputResponses"));
         }
@@ -355,14 +348,11 @@ async fn session_for(state: &AppState, scope: &Option<String>, caller: &SessionP
             let _ = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(&session, s))).await;
             session.listen().await;
         }
-        let max = state.runtime.load().config.mcp.max_sessions_per_agent;
         if shared.is_some() {
             state.mcp.record_session(&session).await;
             state.mcp.start_pump(&session);
-            state.mcp.cap_agent_sessions(&session, max).await;
-        } else {
-            state.mcp.cap_local_sessions(&session, max).await;
         }
+        state.mcp.cap_agent_sessions(&session, state.runtime.load().config.mcp.max_sessions_per_agent).await;
     }
     Ok(session)
 }
@@ -386,16 +376,13 @@ async fn discover(state: &AppState, session: &Arc<Session>, id: Value) -> Respon
     let links = futures_util::future::join_all(servers.iter().map(|s| state.mcp.link(session, s))).await;
     let mut capabilities = json!({});
     let mut single = None;
-    let (mut ttl, mut private) = (None::<u64>, false);
+    let mut hints = listcache::Hints::default();
     for (server, link) in servers.iter().zip(links) {
         match link {
             Ok(link) => {
                 let init = link.init_result();
                 merge_capabilities(&mut capabilities, init.get("capabilities"));
-                // A backend that gives no hint (an older revision) is not to be kept.
-                let t = init.get("ttlMs").and_then(Value::as_u64).unwrap_or(0);
-                ttl = Some(ttl.map_or(t, |x| x.min(t)));
-                private |= init.get("cacheScope").and_then(Value::as_str) != Some("public");
+                hints.add(&init);
                 if session.scope.is_some() {
                     single = Some(init);
                 }
@@ -425,8 +412,7 @@ async fn discover(state: &AppState, session: &Arc<Session>, id: Value) -> Respon
         }),
     };
     result["supportedVersions"] = json!(supported_versions());
-    result["ttlMs"] = json!(ttl.unwrap_or(0));
-    result["cacheScope"] = json!(if private || ttl.is_none() { "private" } else { "public" });
+    hints.write(&mut result);
     result["resultType"] = json!("complete");
     json_response(&jsonrpc::result(id, result))
 }
@@ -563,16 +549,7 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
         let _unsubscribe = Unsubscribe { state: state.clone(), session: session.clone(), uris: filter.uris.clone() };
         let Ok(mut reader) = store.reader().await else { return };
         loop {
-            let read = tokio::select! {
-                () = closing.cancelled() => return,
-                () = ended.cancelled() => return,
-                () = out_tx.closed() => return,
-                r = reader.read(&stream, &pos, STREAM_POLL) => r,
-            };
-            let Ok(events) = read else {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            };
+            let Some(events) = read_for_client(&mut *reader, &stream, &pos, &closing, &ended, &out_tx, &session.id).await else { return };
             session.touch();
             if events.is_empty() {
                 if out_tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
