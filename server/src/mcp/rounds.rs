@@ -12,7 +12,7 @@
 //! Everything else a stateless client asks is answered as it comes: JSON, or an event stream
 //! when the client takes one and the backend sends progress or logs first.
 
-use super::stateless::{complete, refuse, Meta, MISSING_CAPABILITY};
+use super::stateless::{complete, Meta, MISSING_CAPABILITY};
 use super::*;
 
 /// What a request's driver produces: a notification to pass on (event streams only), then
@@ -350,10 +350,10 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 /// stream is read on from there.
 #[expect(clippy::too_many_arguments, reason = "the retry's parts, as the edge read them")]
 async fn resume(state: AppState, caller: &Session, id: Value, method: &str, token: &str, responses: Option<Value>, meta: Meta, wants_sse: bool) -> Response {
-    let invalid = |message: String| refuse(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message, None);
+    let invalid = |message: String| rpc_error(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message);
     let mut key = match state.mcp.state_key().await {
         Ok(k) => k,
-        Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again", None),
+        Err(_) => return rpc_error(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again"),
     };
     let round = match RoundState::verify(token, &key) {
         Some(r) => r,

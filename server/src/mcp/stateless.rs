@@ -98,15 +98,6 @@ fn severity(level: &str) -> usize {
     ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"].iter().position(|l| *l == level).unwrap_or(1)
 }
 
-/// A JSON-RPC error as an HTTP response of the revision's status.
-pub(super) fn refuse(status: StatusCode, id: Value, code: i64, message: impl Into<String>, data: Option<Value>) -> Response {
-    let msg = match data {
-        Some(d) => jsonrpc::error_with_data(id, code, message, d),
-        None => jsonrpc::error(id, code, message),
-    };
-    json_status(status, &msg)
-}
-
 /// The name a request's `Mcp-Name` header must repeat, for the methods that have one (the
 /// tasks extension's included).
 pub fn named(msg: &Value) -> Option<&str> {
@@ -157,7 +148,7 @@ pub(super) fn error_status(answer: &Value) -> StatusCode {
 /// measured when the message is.
 pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usize) -> Result<Meta, Box<Response>> {
     let id = jsonrpc::id(msg);
-    let invalid = |message: String| Err(Box::new(refuse(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message, None)));
+    let invalid = |message: String| Err(Box::new(rpc_error(StatusCode::BAD_REQUEST, id.clone(), jsonrpc::INVALID_PARAMS, message)));
     let Some(meta) = msg.pointer("/params/_meta").and_then(Value::as_object) else {
         return invalid(format!("params._meta is required in revision {STATELESS}, with `{META_VERSION}` and `{META_CAPS}`"));
     };
@@ -171,7 +162,7 @@ pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usi
     let Some(caps) = meta.get(META_CAPS).filter(|c| c.is_object()) else {
         return invalid(format!("params._meta lacks `{META_CAPS}` (an object)"));
     };
-    let mismatch = |message: String| Err(Box::new(refuse(StatusCode::BAD_REQUEST, id.clone(), HEADER_MISMATCH, message, None)));
+    let mismatch = |message: String| Err(Box::new(rpc_error(StatusCode::BAD_REQUEST, id.clone(), HEADER_MISMATCH, message)));
     let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     match header("mcp-protocol-version") {
         Some(h) if h == version => {}
@@ -214,7 +205,7 @@ pub(super) fn check(msg: &Value, headers: &HeaderMap, max_meta: usize, body: usi
     }
     if version != STATELESS {
         let data = json!({"supported": supported_versions(), "requested": version});
-        return Err(Box::new(refuse(StatusCode::BAD_REQUEST, id, UNSUPPORTED_VERSION, format!("unsupported protocol revision `{}`", crate::audit::clip(version)), Some(data))));
+        return Err(Box::new(json_status(StatusCode::BAD_REQUEST, &jsonrpc::error_with_data(id, UNSUPPORTED_VERSION, format!("unsupported protocol revision `{}`", crate::audit::clip(version)), data))));
     }
     Ok(Meta {
         caps: caps.clone(),
@@ -264,7 +255,7 @@ pub(super) async fn answer(state: AppState, scope: Option<String>, caller: Sessi
 }
 
 pub(super) fn not_found(id: Value, method: &str) -> Response {
-    refuse(StatusCode::NOT_FOUND, id, jsonrpc::METHOD_NOT_FOUND, format!("method `{}` is not part of revision {STATELESS} here", crate::audit::clip(method)), None)
+    rpc_error(StatusCode::NOT_FOUND, id, jsonrpc::METHOD_NOT_FOUND, format!("method `{}` is not part of revision {STATELESS} here", crate::audit::clip(method)))
 }
 
 /// JSON with its keys in one order, whatever order the client wrote them in.
@@ -403,7 +394,7 @@ async fn discover(state: &AppState, session: &Arc<Session>, id: Value) -> Respon
             r
         }
         (Some(server), None) => {
-            return refuse(StatusCode::BAD_GATEWAY, id, jsonrpc::BACKEND_UNAVAILABLE, format!("MCP server `{server}` is unavailable"), None);
+            return rpc_error(StatusCode::BAD_GATEWAY, id, jsonrpc::BACKEND_UNAVAILABLE, format!("MCP server `{server}` is unavailable"));
         }
         (None, _) => json!({
             "capabilities": capabilities,
@@ -499,12 +490,12 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
     let id = jsonrpc::id(&msg);
     let filter = Filter::of(msg.get("params"));
     if filter.uris.len() > MAX_LISTEN_URIS {
-        return refuse(StatusCode::BAD_REQUEST, id, jsonrpc::INVALID_PARAMS, format!("{} resource subscriptions; at most {MAX_LISTEN_URIS} are taken", filter.uris.len()), None);
+        return rpc_error(StatusCode::BAD_REQUEST, id, jsonrpc::INVALID_PARAMS, format!("{} resource subscriptions; at most {MAX_LISTEN_URIS} are taken", filter.uris.len()));
     }
     // Each stream is a task and a reader: a session has a few at most.
     if session.listens.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_LISTENS {
         session.listens.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        return refuse(StatusCode::TOO_MANY_REQUESTS, id, jsonrpc::INVALID_REQUEST, format!("at most {MAX_LISTENS} subscriptions/listen streams are open per client at a time"), None);
+        return rpc_error(StatusCode::TOO_MANY_REQUESTS, id, jsonrpc::INVALID_REQUEST, format!("at most {MAX_LISTENS} subscriptions/listen streams are open per client at a time"));
     }
     let open = ListenOpen(session.clone());
     let servers = state.mcp.servers_of(&session);
@@ -515,7 +506,7 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
     let stream = store.session_stream(&session.id);
     // Read from here on: what was said before this subscription is not its business.
     let Ok(mut pos) = store.tail(&stream).await else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again", None);
+        return rpc_error(StatusCode::SERVICE_UNAVAILABLE, id, jsonrpc::INTERNAL_ERROR, "the MCP session store (Redis) is unreachable; try again");
     };
     for (n, uri) in filter.uris.iter().enumerate() {
         let answer = subscription(&state, &session, "resources/subscribe", uri).await;
@@ -524,7 +515,7 @@ async fn listen(state: AppState, session: Arc<Session>, msg: Value, meta: Meta) 
             for done in &filter.uris[..n] {
                 subscription(&state, &session, "resources/unsubscribe", done).await;
             }
-            return refuse(StatusCode::OK, id, code, format!("cannot subscribe to `{}`: {message}", crate::audit::clip(uri)), None);
+            return rpc_error(StatusCode::OK, id, code, format!("cannot subscribe to `{}`: {message}", crate::audit::clip(uri)));
         }
     }
     // The subscription is known by its request's id.
