@@ -73,6 +73,29 @@ struct Frame {
 pub fn string_end(raw: &[u8], from: usize) -> (usize, bool) {
     let mut i = from;
     let mut escaped = false;
+    // Most strings of a document are short (keys, identifiers): their first 16 bytes are read
+    // eight at a time, and only the rest of a long one is searched.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    while i < from + 16 {
+        let Some(chunk) = raw.get(i..i + 8) else { break };
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let m = has(w, b'"') | has(w, b'\\');
+        if m != 0 {
+            // The lowest marked byte is the first quote or backslash.
+            let at = i + (m.trailing_zeros() / 8) as usize;
+            if raw[at] == b'"' {
+                return (at, false);
+            }
+            i = at;
+            break;
+        }
+        i += 8;
+    }
     while let Some(off) = memchr::memchr2(b'"', b'\\', &raw[i..]) {
         let at = i + off;
         if raw[at] == b'\\' {
@@ -200,6 +223,134 @@ pub fn member_value(raw: &str, key: &'static str) -> Option<usize> {
     })
 }
 
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Where the JSON value that starts at `at` (after any whitespace) ends, just past it; `None`
+/// when it does not end in `raw`. Only the nesting and the strings are read, not checked.
+pub fn value_end(raw: &[u8], at: usize) -> Option<usize> {
+    let i = skip_space(raw, at);
+    match *raw.get(i)? {
+        b'"' => {
+            let (end, _) = string_end(raw, i + 1);
+            (end < raw.len()).then_some(end + 1)
+        }
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < raw.len() {
+                match raw[j] {
+                    b'"' => {
+                        j = string_end(raw, j + 1).0;
+                        if j >= raw.len() {
+                            return None;
+                        }
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let n = raw[i..].iter().position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(raw.len() - i);
+            (n > 0).then_some(i + n)
+        }
+    }
+}
+
+/// Reads the object that starts at `at` (after any whitespace) member by member, calling `f`
+/// with each key as written (escapes left as they are) and where its value starts and ends.
+/// Returns where the object ends, or `None` when `raw` has no whole object there.
+pub fn members<'a>(raw: &'a str, at: usize, f: impl FnMut(&'a str, usize, usize)) -> Option<usize> {
+    let b = raw.as_bytes();
+    let i = skip_space(b, at);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    let j = skip_space(b, i + 1);
+    if b.get(j) == Some(&b'}') {
+        return Some(j + 1);
+    }
+    // As if after a value: the first member follows.
+    members_from(raw, j, false, f)
+}
+
+/// Goes on reading an object's members (see [`members`]) from just after a member's value.
+pub fn members_after<'a>(raw: &'a str, after: usize, f: impl FnMut(&'a str, usize, usize)) -> Option<usize> {
+    members_from(raw, after, true, f)
+}
+
+fn members_from<'a>(raw: &'a str, mut i: usize, mut after_value: bool, mut f: impl FnMut(&'a str, usize, usize)) -> Option<usize> {
+    let b = raw.as_bytes();
+    loop {
+        if after_value {
+            i = skip_space(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_space(b, i + 1),
+                Some(b'}') => return Some(i + 1),
+                _ => return None,
+            }
+        }
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (key_end, _) = string_end(b, i + 1);
+        let key = raw.get(i + 1..key_end)?;
+        i = skip_space(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_space(b, i + 1);
+        let end = value_end(b, start)?;
+        f(key, start, end);
+        i = end;
+        after_value = true;
+    }
+}
+
+/// Reads the array that starts at `at` (after any whitespace) element by element, calling `f`
+/// with where each starts and ends. Returns where the array ends, or `None` when `raw` has no
+/// whole array there.
+pub fn elements(raw: &str, at: usize, mut f: impl FnMut(usize, usize)) -> Option<usize> {
+    let b = raw.as_bytes();
+    let mut i = skip_space(b, at);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_space(b, i + 1);
+    if b.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        let end = value_end(b, i)?;
+        f(i, end);
+        i = skip_space(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_space(b, i + 1),
+            Some(b']') => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The string at `start..end` (with its quotes) as a [`Text`], when it is one.
+pub fn string_at(raw: &str, start: usize, end: usize) -> Option<Text> {
+    let inner = raw.get(start..end)?.strip_prefix('"')?.strip_suffix('"')?;
+    Some(Text { start: start + 1, end: end - 1, escaped: inner.contains('\\'), trusted: false })
+}
+
 /// The text as it reads (escapes decoded).
 pub fn read<'a>(raw: &'a str, t: &Text) -> Cow<'a, str> {
     let inner = &raw[t.start..t.end];
@@ -261,6 +412,33 @@ mod tests {
         let out = rewrite(raw, &edits);
         assert_eq!(out, r#"{"a":"z\n","b":["keep","[EMAIL]"],"n":1}"#);
         assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+    }
+
+    #[test]
+    fn members_and_elements_read_without_values() {
+        let raw = r#" {"a" : "x\"}y", "b":[1, {"c":[2,3]}, "]"] ,"n":-1.5e3,"t":true, "o":{}}"#;
+        let mut seen = Vec::new();
+        let end = members(raw, 0, |k, s, e| seen.push((k, &raw[s..e])));
+        assert_eq!(end, Some(raw.len()));
+        assert_eq!(seen, vec![("a", r#""x\"}y""#), ("b", r#"[1, {"c":[2,3]}, "]"]"#), ("n", "-1.5e3"), ("t", "true"), ("o", "{}")]);
+        let b = raw.find('[').unwrap();
+        let mut items = Vec::new();
+        assert!(elements(raw, b, |s, e| items.push(&raw[s..e])).is_some());
+        assert_eq!(items, vec!["1", r#"{"c":[2,3]}"#, r#""]""#]);
+        let mut first = None;
+        members(raw, 0, |_, s, e| {
+            first.get_or_insert((s, e));
+        });
+        let (s, e) = first.unwrap();
+        let t = string_at(raw, s, e).unwrap();
+        assert!(t.escaped);
+        assert_eq!(read(raw, &t), "x\"}y");
+        assert_eq!(string_at(raw, s + 1, e), None);
+        for bad in ["", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\" 1}", "[1,", "{\"a\":\"b}", "{\"a\":[}"] {
+            assert_eq!(members(bad, 0, |_, _, _| {}), None, "{bad:?}");
+        }
+        assert_eq!(elements("[1,", 0, |_, _| {}), None);
+        assert_eq!(elements("[]", 0, |_, _| {}), Some(2));
     }
 
     #[test]

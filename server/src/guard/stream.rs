@@ -145,7 +145,7 @@ impl StreamMasker {
         let run_start = pending.char_indices().rev().take_while(|&(_, c)| token_char(c)).last().map_or(len, |(i, _)| self.sent + i);
         b = b.min(run_start);
         // A private key block not ended yet.
-        if let Some(open) = pending.rfind(BEGIN) {
+        if let Some(open) = memchr::memmem::rfind(pending.as_bytes(), BEGIN.as_bytes()) {
             let rest = &pending[open..];
             let ended = rest.find("-----END ").is_some_and(|e| rest[e + 9..].contains("-----"));
             if !ended {
@@ -158,6 +158,11 @@ impl StreamMasker {
             floor += 1;
         }
         b = b.max(floor);
+        if b <= self.sent {
+            // Nothing can go out yet: what is held is read when some of it can.
+            self.findings.clear();
+            return self.sent;
+        }
         self.scan();
         // A value across the boundary waits whole.
         loop {

@@ -30,9 +30,237 @@ use crate::sse::{write_event as push_event, SseEvent, SseSplitter};
 /// Tool-call arguments held until the call is complete.
 #[derive(Default)]
 struct HeldCall {
-    /// Chat: the call's id, type and name, from its first fragment.
-    head: Value,
+    /// Chat: the call's first fragment (its id, type and name), as JSON.
+    head: Option<String>,
     arguments: String,
+}
+
+/// A chat tool call whole: its first fragment with all of its `arguments` (a JSON string)
+/// in place of the piece it carried.
+fn write_call(out: &mut Vec<u8>, key: (u64, u64), head: Option<&str>, arguments: &str) {
+    let quoted = serde_json::to_string(arguments).unwrap_or_default();
+    if let Some((h, Some(t))) = head.and_then(|h| CallFragment::read(h, 0).map(|c| (h, c.arguments))) {
+        out.extend_from_slice(&h.as_bytes()[..t.start - 1]);
+        out.extend_from_slice(quoted.as_bytes());
+        out.extend_from_slice(&h.as_bytes()[t.end + 1..]);
+        return;
+    }
+    // A first fragment without arguments, or none.
+    let mut call = head.and_then(|h| serde_json::from_str::<Value>(h).ok()).filter(Value::is_object).unwrap_or_else(|| json!({"index": key.1}));
+    if !call.get("function").is_some_and(Value::is_object) {
+        call["function"] = json!({});
+    }
+    call["function"]["arguments"] = Value::String(arguments.to_string());
+    let _ = serde_json::to_writer(&mut *out, &call);
+}
+
+/// The members a chunk Weir adds to a chat stream starts with: its kind, then the values of
+/// [`crate::llm::CHAT_HEAD_MEMBERS`] a chunk of the provider's had (JSON texts, in that order).
+fn head_of(values: [Option<&str>; 5]) -> String {
+    let mut head = String::from("\"object\":\"chat.completion.chunk\"");
+    for (key, v) in crate::llm::CHAT_HEAD_MEMBERS.iter().zip(values) {
+        if let Some(v) = v {
+            head.push_str(",\"");
+            head.push_str(key);
+            head.push_str("\":");
+            head.push_str(v);
+        }
+    }
+    head
+}
+
+/// A chat chunk of the common shapes, read without a tree of values: no choice, or one
+/// choice with a delta of `role`, `content`, `refusal` (null) and `tool_calls`, its
+/// `finish_reason` and null `logprobs`, and no usage. Any other member of a choice or its
+/// delta, or a member given twice, and it is not read (`None`).
+struct ChatChunk<'a> {
+    /// The values of [`crate::llm::CHAT_HEAD_MEMBERS`]; `None` when they are the previous
+    /// chunk's (the chunk began with the same bytes, up to its choices).
+    head: Option<[Option<&'a str>; 5]>,
+    choices: usize,
+    index: u64,
+    /// The delta's `content`, when a string.
+    content: Option<json::Text>,
+    role: bool,
+    delta_members: usize,
+    /// Where the delta's `tool_calls` array starts and ends.
+    tool_calls: Option<(usize, usize)>,
+    finish: bool,
+}
+
+/// What the chunks of a stream begin with, up to their choices: the members before them are
+/// read once, and a chunk that begins with the same bytes is read from its choices on.
+#[derive(Default)]
+struct ChatPrefix {
+    /// Up to and including the `[` that opens the choices.
+    bytes: Vec<u8>,
+    /// The head of a chunk Weir adds, from those members.
+    head: String,
+}
+
+impl<'a> ChatChunk<'a> {
+    fn read(data: &'a str, prefix: &mut ChatPrefix) -> Option<Self> {
+        let mut c = ChatChunk { head: None, choices: 0, index: 0, content: None, role: false, delta_members: 0, tool_calls: None, finish: false };
+        let mut choices: Option<(usize, usize)> = None;
+        let mut usage = None;
+        let mut twice = false;
+        let mut head = [None; 5];
+        // Where the last head member ends.
+        let mut head_end = 0;
+        let mut member = |k: &str, s: usize, e: usize| {
+            if k == "choices" {
+                twice |= choices.replace((s, e)).is_some();
+            } else if k == "usage" {
+                twice |= usage.replace(&data[s..e]).is_some();
+            } else if let Some(p) = crate::llm::CHAT_HEAD_MEMBERS.iter().position(|h| *h == k) {
+                twice |= head[p].replace(&data[s..e]).is_some();
+                head_end = e;
+            }
+        };
+        let same = !prefix.bytes.is_empty() && data.as_bytes().starts_with(&prefix.bytes);
+        if same {
+            let open = prefix.bytes.len() - 1;
+            let end = json::value_end(data.as_bytes(), open)?;
+            member("choices", open, end);
+            json::members_after(data, end, &mut member)?;
+            if head_end > 0 {
+                return None;
+            }
+        } else {
+            json::members(data, 0, &mut member)?;
+        }
+        let (at, _) = choices?;
+        if twice || !data[at..].starts_with('[') {
+            return None;
+        }
+        if !same {
+            if head_end < at {
+                prefix.bytes = data.as_bytes()[..=at].to_vec();
+                prefix.head = head_of(head);
+            }
+            c.head = Some(head);
+        }
+        let mut one = None;
+        json::elements(data, at, |s, _| {
+            c.choices += 1;
+            one = Some(s);
+        })?;
+        if c.choices == 0 {
+            return Some(c);
+        }
+        if c.choices > 1 || usage.is_some_and(|u| u != "null") {
+            return None;
+        }
+        let (mut index, mut delta, mut finish, mut other) = (None, None, None, false);
+        json::members(data, one?, |k, s, e| {
+            let v = &data[s..e];
+            match k {
+                "index" => twice |= index.replace(v.parse::<u64>().ok()).is_some(),
+                "delta" => twice |= delta.replace(s).is_some(),
+                "finish_reason" => twice |= finish.replace(v != "null").is_some(),
+                "logprobs" => other |= v != "null",
+                _ => other = true,
+            }
+        })?;
+        c.index = index??;
+        c.finish = finish.unwrap_or(false);
+        if twice || other {
+            return None;
+        }
+        let Some(delta) = delta else { return Some(c) };
+        let (mut content, mut role, mut calls) = (None, None, None);
+        json::members(data, delta, |k, s, e| {
+            c.delta_members += 1;
+            let v = &data[s..e];
+            match k {
+                "content" => twice |= content.replace((s, e)).is_some(),
+                "role" => twice |= role.replace(()).is_some(),
+                "refusal" => other |= v != "null",
+                "tool_calls" => twice |= calls.replace((s, e)).is_some(),
+                _ => other = true,
+            }
+        })?;
+        if twice || other {
+            return None;
+        }
+        c.role = role.is_some();
+        if let Some((s, e)) = content {
+            if &data[s..e] != "null" {
+                c.content = Some(json::string_at(data, s, e)?);
+            }
+        }
+        if let Some((s, _)) = calls {
+            if !data[s..].starts_with('[') {
+                return None;
+            }
+        }
+        c.tool_calls = calls;
+        Some(c)
+    }
+}
+
+/// The bytes around the one string that changes from chunk to chunk of a kind (a text piece,
+/// a piece of a tool call's arguments) in the last such chunk that was read whole: a chunk that
+/// is those bytes around a string is the same kind for the same choice (and call), and only
+/// that string needs reading.
+#[derive(Default)]
+struct Template {
+    before: Vec<u8>,
+    after: Vec<u8>,
+    key: (u64, u64),
+}
+
+impl Template {
+    fn of(data: &str, t: json::Text, key: (u64, u64)) -> Self {
+        Self { before: data.as_bytes()[..t.start].to_vec(), after: data.as_bytes()[t.end..].to_vec(), key }
+    }
+
+    /// The string of `data`, when `data` is this template around one.
+    fn string_in(&self, data: &str) -> Option<json::Text> {
+        let b = data.as_bytes();
+        if self.before.is_empty() || !b.starts_with(&self.before) {
+            return None;
+        }
+        let start = self.before.len();
+        let (end, escaped) = json::string_end(b, start);
+        (end < b.len() && b[end..] == self.after[..]).then_some(json::Text { start, end, escaped, trusted: false })
+    }
+}
+
+/// A fragment of a chat tool call: its index and the piece of arguments it carries.
+struct CallFragment {
+    index: u64,
+    /// It names the call (its first fragment).
+    head: bool,
+    arguments: Option<json::Text>,
+}
+
+impl CallFragment {
+    fn read(data: &str, at: usize) -> Option<Self> {
+        let (mut index, mut function, mut head) = (None, None, false);
+        json::members(data, at, |k, s, _| match k {
+            "index" => index = Some(s),
+            "function" => function = Some(s),
+            _ => head = true,
+        })?;
+        let index = match index {
+            Some(s) => data[s..json::value_end(data.as_bytes(), s)?].parse().ok()?,
+            None => 0,
+        };
+        let mut arguments = None;
+        if let Some(f) = function {
+            json::members(data, f, |k, s, e| {
+                if k == "arguments" {
+                    arguments = Some((s, e));
+                }
+            })?;
+        }
+        let arguments = match arguments {
+            Some((s, e)) => Some(json::string_at(data, s, e)?),
+            None => None,
+        };
+        Some(Self { index, head, arguments })
+    }
 }
 
 pub struct StreamGuard {
@@ -44,8 +272,12 @@ pub struct StreamGuard {
     values: Policy,
     /// Who the call is for, as a webhook is told.
     pub context: webhook::Context,
-    /// The last chat chunk's members other than its choices, for a chunk Weir adds.
-    chat_head: Value,
+    /// The members a chunk Weir adds to a chat stream starts with (`"id":…,"object":…`), from
+    /// the first chunk with choices.
+    chat_head: String,
+    chat_prefix: ChatPrefix,
+    text_template: Template,
+    arguments_template: Template,
     splitter: SseSplitter,
     events: Vec<SseEvent>,
     /// By choice (chat), block (messages) or output and content index (responses).
@@ -83,7 +315,10 @@ impl StreamGuard {
             masking: policy.with_only(|g, a| g.detector.masks() && a >= Action::Mask),
             values: policy.with_only(|g, _| g.detector.masks()),
             context,
-            chat_head: json!({"object": "chat.completion.chunk"}),
+            chat_head: String::new(),
+            chat_prefix: ChatPrefix::default(),
+            text_template: Template::default(),
+            arguments_template: Template::default(),
             splitter: SseSplitter::with_max_event(max_event),
             events: Vec::new(),
             texts: BTreeMap::new(),
@@ -143,38 +378,32 @@ impl StreamGuard {
         }
     }
 
-    /// The common event — a piece of text and nothing else to check — with the piece replaced
-    /// in place by what the masker releases, without reading the event as JSON values.
-    /// `None` when the event is of another kind.
+    /// The common events — a piece of text, a piece of a tool call's arguments, a choice's end,
+    /// the usage chunk — handled without reading the event as JSON values: a text piece is
+    /// replaced in place by what the masker releases. `None` when the event is of another kind.
     fn text_only(&mut self, ev: &SseEvent, out: &mut Out) -> Option<Result<(), String>> {
-        static TOOL_CALLS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"tool_calls\""));
         static TEXT_DELTA: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\"text_delta\""));
         let data = ev.data.as_str();
-        let (member, key) = match self.client {
-            Api::Chat => {
-                if let Some(tc) = TOOL_CALLS.find(data.as_bytes()) {
-                    return self.chat_arguments(data, tc);
-                }
-                // A content piece, not a choice's end or several choices.
-                if !(json::member_value(data, "finish_reason").is_some_and(|at| data[at..].starts_with("null")) && json::member_value(data, "index").is_some()) {
-                    return None;
-                }
-                ("content", 0)
+        match self.client {
+            Api::Chat => self.chat_fast(data, &ev.raw, out),
+            Api::Messages if ev.event.as_deref() == Some("content_block_delta") && TEXT_DELTA.find(data.as_bytes()).is_some() => {
+                let t = json::member_string(data, "text")?;
+                let key = (int_member(data, "index")?, 0);
+                Some(self.text_in_place(ev.event.as_deref(), data, t, key, out))
             }
-            Api::Messages if ev.event.as_deref() == Some("content_block_delta") && TEXT_DELTA.find(data.as_bytes()).is_some() => ("text", 1),
-            _ => return None,
-        };
-        let t = json::member_string(data, member)?;
-        let key = if key == 0 { (0, 0) } else { (int_member(data, "index")?, 0) };
-        let piece = json::read(data, &t).into_owned();
-        let released = match self.push_text(key, &piece) {
-            Ok(r) => r,
-            Err(e) => return Some(Err(e)),
-        };
-        if released.is_empty() && self.client == Api::Messages {
-            return Some(Ok(()));
+            _ => None,
         }
-        if let Some(e) = &ev.event {
+    }
+
+    /// A text piece at `t` in `data`, through the masker, and the event with what it released
+    /// in its place (none for a messages event that released nothing).
+    fn text_in_place(&mut self, event: Option<&str>, data: &str, t: json::Text, key: (u64, u64), out: &mut Out) -> Result<(), String> {
+        let piece = json::read(data, &t).into_owned();
+        let released = self.push_text(key, &piece)?;
+        if released.is_empty() && self.client == Api::Messages {
+            return Ok(());
+        }
+        if let Some(e) = event {
             out.extend_from_slice(b"event: ");
             out.extend_from_slice(e.as_bytes());
             out.push(b'\n');
@@ -184,23 +413,76 @@ impl StreamGuard {
         out.extend_from_slice(serde_json::to_string(&released).unwrap_or_default().as_bytes());
         out.extend_from_slice(&data.as_bytes()[t.end + 1..]);
         out.extend_from_slice(b"\n\n");
-        Some(Ok(()))
+        Ok(())
     }
 
-    /// A chat chunk that only carries the next fragment of a tool call's arguments (the call's
-    /// id and name came before): the fragment is held, the chunk dropped.
-    fn chat_arguments(&mut self, data: &str, tc: usize) -> Option<Result<(), String>> {
-        // Exactly one `id` (the chunk's): not the call's first fragment, which names it.
-        json::member_value(data, "id")?;
-        if !json::member_value(data, "finish_reason").is_some_and(|at| data[at..].starts_with("null")) {
-            return None;
+    /// A chat chunk of one of the common shapes, read without a tree of values: the usage
+    /// chunk (no choices) goes out as it came; one choice with only text, only tool-call
+    /// fragments, or an end with nothing else in its delta. Anything else (several choices,
+    /// log probabilities, members this does not know) is `None`, for the general reading.
+    fn chat_fast(&mut self, data: &str, raw: &[u8], out: &mut Out) -> Option<Result<(), String>> {
+        if let Some(t) = self.text_template.string_in(data) {
+            return Some(self.text_in_place(None, data, t, self.text_template.key, out));
         }
-        let choice = int_member(&data[..tc], "index")?;
-        let tool = int_member(&data[tc..], "index")?;
-        let held = self.calls.get_mut(&(choice, tool))?;
-        let t = json::member_string(&data[tc..], "arguments")?;
-        held.arguments.push_str(&json::read(&data[tc..], &t));
-        Some(Ok(()))
+        if let Some(t) = self.arguments_template.string_in(data) {
+            if let Some(held) = self.calls.get_mut(&self.arguments_template.key) {
+                held.arguments.push_str(&json::read(data, &t));
+                return Some(Ok(()));
+            }
+        }
+        let c = ChatChunk::read(data, &mut self.chat_prefix)?;
+        if c.choices == 0 {
+            out.extend_from_slice(raw);
+            return Some(Ok(()));
+        }
+        let head = |prefix: &ChatPrefix| c.head.map_or_else(|| prefix.head.clone(), head_of);
+        if self.chat_head.is_empty() {
+            self.chat_head = head(&self.chat_prefix);
+        }
+        let no_text = c.content.is_none_or(|t| t.start == t.end);
+        if let Some(calls) = c.tool_calls {
+            // Fragments of tool calls and nothing else: held, the chunk dropped.
+            if c.finish || !no_text || c.role {
+                return None;
+            }
+            let mut fragments = Vec::new();
+            json::elements(data, calls.0, |s, e| fragments.push((s, e)))?;
+            // All read before any is held: one that cannot be read leaves the chunk whole to
+            // the general reading.
+            let fragments = fragments.into_iter().map(|(s, e)| Some((s, e, CallFragment::read(data, s)?))).collect::<Option<Vec<_>>>()?;
+            let one = fragments.len() == 1;
+            for (s, e, call) in fragments {
+                let key = (c.index, call.index);
+                let held = self.calls.entry(key).or_default();
+                if let Some(a) = call.arguments {
+                    held.arguments.push_str(&json::read(data, &a));
+                    if one && !call.head && held.head.is_some() {
+                        self.arguments_template = Template::of(data, a, key);
+                    }
+                }
+                if held.head.is_none() {
+                    held.head = Some(data[s..e].to_string());
+                }
+            }
+            return Some(Ok(()));
+        }
+        if c.finish {
+            // A choice's end: what it holds goes out before it, then the chunk as it came.
+            if !no_text {
+                return None;
+            }
+            let head = head(&self.chat_prefix);
+            return Some(self.chat_flush(c.index, &head, out).map(|()| out.extend_from_slice(raw)));
+        }
+        let Some(t) = c.content else {
+            // Nothing to check in the delta: as it came, or dropped when it is empty.
+            if c.delta_members > 0 {
+                out.extend_from_slice(raw);
+            }
+            return Some(Ok(()));
+        };
+        self.text_template = Template::of(data, t, (c.index, 0));
+        Some(self.text_in_place(None, data, t, (c.index, 0), out))
     }
 
     /// Takes the next event of the client's stream, as the relay read it (or as `filter` split
@@ -235,9 +517,12 @@ impl StreamGuard {
         }
         let mut choices: Vec<u64> = self.texts.keys().chain(self.calls.keys()).map(|k| k.0).collect();
         choices.dedup();
-        let like = self.chat_head.clone();
+        if self.chat_head.is_empty() {
+            self.chat_head = head_of([None; 5]);
+        }
+        let head = self.chat_head.clone();
         for c in choices {
-            self.chat_flush(c, &like, out)?;
+            self.chat_flush(c, &head, out)?;
         }
         Ok(())
     }
@@ -252,12 +537,11 @@ impl StreamGuard {
             out.extend_from_slice(raw);
             return Ok(());
         }
-        if self.chat_head.get("id").is_none() {
-            for key in crate::llm::CHAT_HEAD_MEMBERS {
-                if let Some(v) = data.get(key) {
-                    self.chat_head[key] = v.clone();
-                }
-            }
+        // The members a chunk Weir adds repeats, as this chunk has them.
+        let values = crate::llm::CHAT_HEAD_MEMBERS.map(|k| data.get(k).map(Value::to_string));
+        let head = head_of(values.each_ref().map(Option::as_deref));
+        if self.chat_head.is_empty() {
+            self.chat_head.clone_from(&head);
         }
         let all = choices.len();
         let mut kept = Vec::with_capacity(all);
@@ -279,8 +563,8 @@ impl StreamGuard {
                         if let Some(a) = c.pointer("/function/arguments").and_then(Value::as_str) {
                             held.arguments.push_str(a);
                         }
-                        if held.head.is_null() {
-                            held.head = c;
+                        if held.head.is_none() {
+                            held.head = Some(c.to_string());
                         }
                     }
                 }
@@ -295,7 +579,7 @@ impl StreamGuard {
             }
         }
         for i in finished {
-            self.chat_flush(i, data, out)?;
+            self.chat_flush(i, &head, out)?;
         }
         if kept.is_empty() && data.get("usage").is_none_or(Value::is_null) {
             return Ok(());
@@ -309,39 +593,41 @@ impl StreamGuard {
         Ok(())
     }
 
-    /// What choice `i` still holds, in a chunk of its own shaped like `like`.
-    fn chat_flush(&mut self, i: u64, like: &Value, out: &mut Out) -> Result<(), String> {
-        let mut delta = serde_json::Map::new();
+    /// What choice `i` still holds, in a chunk of its own starting with the members `head`.
+    fn chat_flush(&mut self, i: u64, head: &str, out: &mut Out) -> Result<(), String> {
+        let mut delta = Vec::new();
         if let Some(mut m) = self.texts.remove(&(i, 0)) {
             let rest = m.finish(&mut self.verdict);
             self.blocked()?;
             if !rest.is_empty() {
-                delta.insert("content".into(), Value::String(rest));
+                delta.extend_from_slice(b"\"content\":");
+                delta.extend_from_slice(serde_json::to_string(&rest).unwrap_or_default().as_bytes());
             }
         }
         let keys: Vec<(u64, u64)> = self.calls.range((i, 0)..=(i, u64::MAX)).map(|(k, _)| *k).collect();
-        let mut calls = Vec::new();
+        let mut calls = 0;
         for k in keys {
             let Some(held) = self.calls.remove(&k) else { continue };
             let arguments = self.check_arguments(&held.arguments)?;
-            let mut head = held.head;
-            if let Some(f) = head.get_mut("function").and_then(Value::as_object_mut) {
-                f.insert("arguments".into(), Value::String(arguments));
-            }
-            calls.push(head);
+            delta.extend_from_slice(match (calls, delta.is_empty()) {
+                (0, true) => b"\"tool_calls\":[".as_slice(),
+                (0, false) => b",\"tool_calls\":[",
+                _ => b",",
+            });
+            write_call(&mut delta, k, held.head.as_deref(), &arguments);
+            calls += 1;
         }
-        if !calls.is_empty() {
-            delta.insert("tool_calls".into(), Value::Array(calls));
+        if calls > 0 {
+            delta.push(b']');
         }
         if delta.is_empty() {
             return Ok(());
         }
-        let mut chunk = like.clone();
-        if let Some(o) = chunk.as_object_mut() {
-            o.remove("usage");
-        }
-        chunk["choices"] = json!([{"index": i, "delta": delta, "finish_reason": null}]);
-        push_event(out, None, &chunk);
+        out.extend_from_slice(b"data: {");
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(format!(",\"choices\":[{{\"index\":{i},\"delta\":{{").as_bytes());
+        out.extend_from_slice(&delta);
+        out.extend_from_slice(b"},\"finish_reason\":null}]}\n\n");
         Ok(())
     }
 
@@ -551,5 +837,171 @@ mod tests {
         // The choice's end and the usage chunk are the provider's bytes, in order, then [DONE].
         let at = out.find(&finish).expect("the finish chunk as it came");
         assert!(out[at..].starts_with(&format!("{finish}{usage}data: [DONE]\n\n")), "{out}");
+    }
+}
+
+#[cfg(test)]
+mod chat_shapes {
+    use super::tests_support::*;
+    use serde_json::{json, Value};
+
+    /// A chat stream: `pieces` of (choice, text) or (choice, tool call fragment), then each
+    /// choice's end, a usage chunk and `[DONE]`; `compact` writes chunks without spaces.
+    fn stream(parts: &[(u64, Part)], compact: bool, extra: Option<(&str, Value)>) -> String {
+        let mut out = String::new();
+        let mut chunk = |choice: Value| {
+            let mut c = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "gpt-x", "system_fingerprint": "fp", "choices": [choice]});
+            if let Some((k, v)) = &extra {
+                c["choices"][0][*k] = v.clone();
+            }
+            let text = if compact { c.to_string() } else { serde_json::to_string_pretty(&c).unwrap().replace('\n', " ") };
+            out.push_str(&format!("data: {text}\n\n"));
+        };
+        let mut choices = Vec::new();
+        for (i, part) in parts {
+            if !choices.contains(i) {
+                choices.push(*i);
+                chunk(json!({"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}));
+            }
+            let delta = match part {
+                Part::Text(t) => json!({"content": t}),
+                Part::Call { index, head: true, args } => json!({"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function", "function": {"name": "open_ticket", "arguments": args}}]}),
+                Part::Call { index, head: false, args } => json!({"tool_calls": [{"index": index, "function": {"arguments": args}}]}),
+            };
+            chunk(json!({"index": i, "delta": delta, "logprobs": null, "finish_reason": null}));
+        }
+        for i in choices {
+            chunk(json!({"index": i, "delta": {}, "logprobs": null, "finish_reason": "stop"}));
+        }
+        out.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"gpt-x\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\n");
+        out.push_str("data: [DONE]\n\n");
+        out
+    }
+
+    #[test]
+    fn every_chunk_shape_is_masked_and_reassembles() {
+        use Part::*;
+        let parts = vec![
+            (0, Text("Mail jane.d".into())),
+            (1, Text("Other choice: bob@exa".into())),
+            (0, Text("oe@example.org \"quoted\"\nline é ".into())),
+            (1, Text("mple.com end".into())),
+            (0, Call { index: 0, head: true, args: String::new() }),
+            (0, Call { index: 0, head: false, args: "{\"note\": \"card 4111 1111 ".into() }),
+            (0, Call { index: 0, head: false, args: "1111 1111, mail x@y.example\"}".into() }),
+            (0, Call { index: 1, head: true, args: "{\"a\":".into() }),
+            (0, Call { index: 1, head: false, args: "1}".into() }),
+        ];
+        for compact in [true, false] {
+            for extra in [None, Some(("logprobs", json!({"content": []})))] {
+                let raw = stream(&parts, compact, extra.clone());
+                let (text, calls, order) = run(&raw);
+                assert_eq!(text[&0], "Mail [EMAIL] \"quoted\"\nline é ", "compact {compact}, {extra:?}");
+                assert_eq!(text[&1], "Other choice: [EMAIL] end");
+                assert_eq!(calls[&(0, 0)], ("call_0".to_string(), "{\"note\": \"card [CARD], mail [EMAIL]\"}".to_string()));
+                assert_eq!(calls[&(0, 1)], ("call_1".to_string(), "{\"a\":1}".to_string()));
+                assert!(!raw_out(&raw).contains("jane.d") && !raw_out(&raw).contains("4111"));
+                // Each choice's held text and calls go out before its end, the usage chunk
+                // and [DONE] last.
+                assert_eq!(order.last().map(String::as_str), Some("[DONE]"));
+                assert_eq!(order[order.len() - 2], "usage");
+                // Read by the common shapes' reading unless a choice has log probabilities.
+                assert_eq!(guarded(&raw).1, extra.is_none());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod chat_odd_shapes {
+    use super::tests_support::*;
+
+    /// A chunk the common reading cannot read whole goes to the general reading untouched:
+    /// nothing of it is held twice.
+    #[test]
+    fn a_chunk_read_in_part_is_not_held_twice() {
+        let head = r#""id":"c","object":"chat.completion.chunk","created":1,"model":"m""#;
+        let mut raw = String::new();
+        for choice in [
+            r#"{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}"#,
+            r#"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}},{"index":1,"function":"odd"}]},"finish_reason":null}"#,
+            r#"{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]},"finish_reason":null}"#,
+            r#"{"index":0,"delta":{},"finish_reason":"tool_calls"}"#,
+        ] {
+            raw.push_str(&format!("data: {{{head},\"choices\":[{choice}]}}\n\n"));
+        }
+        raw.push_str("data: [DONE]\n\n");
+        let (_, calls, _) = run(&raw);
+        assert_eq!(calls[&(0, 0)], ("call_a".to_string(), "{\"a\":1}".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    use crate::config::{Config, Env};
+    use std::collections::BTreeMap;
+
+    pub enum Part {
+        Text(String),
+        Call { index: u64, head: bool, args: String },
+    }
+
+    pub fn raw_out(raw: &str) -> String {
+        guarded(raw).0
+    }
+
+    /// The guard's output, and whether it read text and argument pieces by their templates.
+    pub fn guarded(raw: &str) -> (String, bool) {
+        let cfg = Config::from_toml("[guardrails]\nenabled = true\n", &Env::default()).unwrap();
+        let mut g = StreamGuard::new(Api::Chat, &cfg.guardrails.policy(None, None), webhook::Context::default(), 1 << 20).unwrap();
+        let mut evs = Vec::new();
+        SseSplitter::default().push(raw.as_bytes(), &mut evs).unwrap();
+        let mut out = Vec::new();
+        for ev in &evs {
+            g.filter_event(ev, &mut out).unwrap();
+        }
+        (String::from_utf8(out).unwrap(), !g.text_template.before.is_empty() && !g.arguments_template.before.is_empty())
+    }
+
+    /// What the client reads: each choice's text, each call's id and arguments, and the kind
+    /// of each event in order (`text`, `call`, `end`, `usage`, `[DONE]`).
+    #[allow(clippy::type_complexity)]
+    pub fn run(raw: &str) -> (BTreeMap<u64, String>, BTreeMap<(u64, u64), (String, String)>, Vec<String>) {
+        let out = raw_out(raw);
+        let mut evs = Vec::new();
+        SseSplitter::default().push(out.as_bytes(), &mut evs).unwrap();
+        let (mut text, mut calls, mut order) = (BTreeMap::new(), BTreeMap::<(u64, u64), (String, String)>::new(), Vec::new());
+        let mut ended = Vec::new();
+        for ev in evs {
+            if ev.data == "[DONE]" {
+                order.push("[DONE]".into());
+                continue;
+            }
+            let v: Value = serde_json::from_str(&ev.data).expect("every event is JSON");
+            let Some(c) = v["choices"].as_array().and_then(|c| c.first()) else {
+                order.push("usage".into());
+                continue;
+            };
+            let i = c["index"].as_u64().unwrap();
+            assert!(!ended.contains(&i), "nothing of choice {i} after its end: {out}");
+            if let Some(t) = c["delta"]["content"].as_str() {
+                text.entry(i).or_insert_with(String::new).push_str(t);
+                order.push("text".into());
+            }
+            for call in c["delta"]["tool_calls"].as_array().into_iter().flatten() {
+                let e = calls.entry((i, call["index"].as_u64().unwrap())).or_default();
+                if let Some(id) = call["id"].as_str() {
+                    e.0 = id.into();
+                }
+                e.1.push_str(call["function"]["arguments"].as_str().unwrap_or(""));
+                order.push("call".into());
+            }
+            if !c["finish_reason"].is_null() {
+                ended.push(i);
+                order.push("end".into());
+            }
+        }
+        (text, calls, order)
     }
 }
