@@ -124,8 +124,9 @@ const TOO_MANY: &str = "weir: too many members";
 /// Whether `json` (valid JSON) nests arrays and objects deeper than `max`. Strings are skipped
 /// with a vectorised search, so the cost is in the structure, not the prompt text.
 fn nests_deeper_than(json: &[u8], max: usize) -> bool {
-    // Too short to nest that deep: each level takes two bytes at least.
-    if json.len() <= max * 2 {
+    // Too short to nest that deep: each level takes two bytes at least. Nor can a body with no
+    // more than `max` opening brackets in all (inside strings too), found by a vector search.
+    if json.len() <= max * 2 || memchr::memchr2_iter(b'[', b'{', json).take(max + 1).count() <= max {
         return false;
     }
     let mut depth = 0usize;
