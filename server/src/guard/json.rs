@@ -271,8 +271,8 @@ pub fn value_end(raw: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Reads the object that starts at `at` (after any whitespace) member by member, calling `f`
-/// with each key as written (escapes left as they are) and where its value starts and ends.
-/// Returns where the object ends, or `None` when `raw` has no whole object there.
+/// with each key and where its value starts and ends. Returns where the object ends, or `None`
+/// when `raw` has no whole object there or a key is written with escapes.
 pub fn members<'a>(raw: &'a str, at: usize, f: impl FnMut(&'a str, usize, usize)) -> Option<usize> {
     let b = raw.as_bytes();
     let i = skip_space(b, at);
@@ -306,7 +306,11 @@ fn members_from<'a>(raw: &'a str, mut i: usize, mut after_value: bool, mut f: im
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let (key_end, _) = string_end(b, i + 1);
+        let (key_end, escaped) = string_end(b, i + 1);
+        // A key written with escapes names what it decodes to: not read here.
+        if escaped {
+            return None;
+        }
         let key = raw.get(i + 1..key_end)?;
         i = skip_space(b, key_end + 1);
         if b.get(i) != Some(&b':') {
@@ -434,7 +438,7 @@ mod tests {
         assert!(t.escaped);
         assert_eq!(read(raw, &t), "x\"}y");
         assert_eq!(string_at(raw, s + 1, e), None);
-        for bad in ["", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\" 1}", "[1,", "{\"a\":\"b}", "{\"a\":[}"] {
+        for bad in ["", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\" 1}", "[1,", "{\"a\":\"b}", "{\"a\":[}", "{\"\\u0061\":1}"] {
             assert_eq!(members(bad, 0, |_, _, _| {}), None, "{bad:?}");
         }
         assert_eq!(elements("[1,", 0, |_, _| {}), None);

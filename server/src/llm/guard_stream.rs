@@ -107,11 +107,14 @@ impl<'a> ChatChunk<'a> {
         let mut head = [None; 5];
         // Where the last head member ends.
         let mut head_end = 0;
+        // Where the usage member starts.
+        let mut usage_at = usize::MAX;
         let mut member = |k: &str, s: usize, e: usize| {
             if k == "choices" {
                 twice |= choices.replace((s, e)).is_some();
             } else if k == "usage" {
                 twice |= usage.replace(&data[s..e]).is_some();
+                usage_at = s;
             } else if let Some(p) = crate::llm::CHAT_HEAD_MEMBERS.iter().position(|h| *h == k) {
                 twice |= head[p].replace(&data[s..e]).is_some();
                 head_end = e;
@@ -134,7 +137,8 @@ impl<'a> ChatChunk<'a> {
             return None;
         }
         if !same {
-            if head_end < at {
+            // The bytes before the choices are kept only when they are the head's alone.
+            if head_end < at && usage_at > at {
                 prefix.bytes = data.as_bytes()[..=at].to_vec();
                 prefix.head = head_of(head);
             }
@@ -237,10 +241,10 @@ struct CallFragment {
 
 impl CallFragment {
     fn read(data: &str, at: usize) -> Option<Self> {
-        let (mut index, mut function, mut head) = (None, None, false);
+        let (mut index, mut function, mut head, mut twice) = (None, None, false, false);
         json::members(data, at, |k, s, _| match k {
-            "index" => index = Some(s),
-            "function" => function = Some(s),
+            "index" => twice |= index.replace(s).is_some(),
+            "function" => twice |= function.replace(s).is_some(),
             _ => head = true,
         })?;
         let index = match index {
@@ -251,9 +255,13 @@ impl CallFragment {
         if let Some(f) = function {
             json::members(data, f, |k, s, e| {
                 if k == "arguments" {
-                    arguments = Some((s, e));
+                    twice |= arguments.replace((s, e)).is_some();
                 }
             })?;
+        }
+        // A member given twice: which one a client reads is its parser's choice.
+        if twice {
+            return None;
         }
         let arguments = match arguments {
             Some((s, e)) => Some(json::string_at(data, s, e)?),
@@ -384,8 +392,13 @@ impl StreamGuard {
     fn text_only(&mut self, ev: &SseEvent, out: &mut Out) -> Option<Result<(), String>> {
         static TEXT_DELTA: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\"text_delta\""));
         let data = ev.data.as_str();
+        // An event whose data came in several lines, or with lines of its own beside the data,
+        // is written again whole by the general reading.
+        if memchr::memchr2(b'\n', b'\r', data.as_bytes()).is_some() {
+            return None;
+        }
         match self.client {
-            Api::Chat => self.chat_fast(data, &ev.raw, out),
+            Api::Chat if ev.event.is_none() && ev.id.is_none() => self.chat_fast(data, &ev.raw, out),
             Api::Messages if ev.event.as_deref() == Some("content_block_delta") && TEXT_DELTA.find(data.as_bytes()).is_some() => {
                 let t = json::member_string(data, "text")?;
                 let key = (int_member(data, "index")?, 0);
@@ -933,6 +946,72 @@ mod chat_odd_shapes {
         raw.push_str("data: [DONE]\n\n");
         let (_, calls, _) = run(&raw);
         assert_eq!(calls[&(0, 0)], ("call_a".to_string(), "{\"a\":1}".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod chat_tricky_shapes {
+    use super::tests_support::*;
+
+    const HEAD: &str = r#""id":"c","object":"chat.completion.chunk","created":1,"model":"m""#;
+
+    fn chunk(body: &str) -> String {
+        format!("data: {{{HEAD},{body}}}\n\n")
+    }
+
+    /// A key written with escapes is what it decodes to, for the client: such a chunk is read
+    /// by the general reading, which masks what the client will read.
+    #[test]
+    fn keys_written_with_escapes_are_not_passed_over() {
+        let raw = [
+            chunk(r#""choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"ch\u006fices":[{"index":0,"delta":{"content":"mail jane.doe@example.org now"},"finish_reason":null}]"#),
+            chunk(r#""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"","arg\u0075ments":"card 4111 1111 1111 1111"}}]},"finish_reason":null}]"#),
+            chunk(r#""choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]"#),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let out = raw_out(&raw);
+        assert!(!out.contains("jane.doe") && !out.contains("4111"), "{out}");
+    }
+
+    /// A member given twice in a call's first fragment: neither value goes out unchecked.
+    #[test]
+    fn a_call_fragment_with_a_member_twice_goes_out_checked() {
+        let raw = [
+            chunk(r#""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"card 4111 1111 1111 1111","arguments":""}}]},"finish_reason":null}]"#),
+            chunk(r#""choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]"#),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let out = raw_out(&raw);
+        assert!(!out.contains("4111"), "{out}");
+        run(&raw);
+    }
+
+    /// An event whose data came in several lines is written again on one: every event the
+    /// client reads is JSON, and its text masked.
+    #[test]
+    fn data_in_several_lines_is_written_again_whole() {
+        let raw = [
+            format!("data: {{{HEAD},\ndata: \"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\ndata: \"id\":\"call_1\",\"type\":\"function\",\"function\":{{\"name\":\"f\",\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}]}}\n\n"),
+            chunk(r#""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":1}"}}]},"finish_reason":null}]"#),
+            format!("data: {{{HEAD},\"choices\":[{{\"index\":0,\ndata: \"delta\":{{\"content\":\"write to bob@example.com\"}},\"finish_reason\":null}}]}}\n\n"),
+            chunk(r#""choices":[{"index":0,"delta":{},"finish_reason":"stop"}]"#),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let (text, calls, _) = run(&raw);
+        assert_eq!(text[&0], "write to [EMAIL]");
+        assert_eq!(calls[&(0, 0)], ("call_1".to_string(), "{\"a\":1}".to_string()));
+    }
+
+    /// Usage given before the choices, in chunks that begin alike: each chunk's usage goes
+    /// out, as the general reading sends it.
+    #[test]
+    fn usage_before_the_choices_is_sent_with_every_chunk() {
+        let one = chunk(r#""usage":{"total_tokens":3},"choices":[{"index":0,"delta":{},"finish_reason":null}]"#);
+        let raw = [one.clone(), one, "data: [DONE]\n\n".to_string()].concat();
+        assert_eq!(raw_out(&raw).matches("total_tokens").count(), 2);
     }
 }
 
