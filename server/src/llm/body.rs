@@ -133,20 +133,9 @@ fn nests_deeper_than(json: &[u8], max: usize) -> bool {
     let mut i = 0;
     while i < json.len() {
         match json[i] {
-            b'"' => {
-                // To the closing quote: past each escape, and its escaped byte.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
-                        Some(off) if json[i + off] == b'\\' => i += off + 2,
-                        Some(off) => {
-                            i += off;
-                            break;
-                        }
-                        None => return false,
-                    }
-                }
-            }
+            // To the closing quote (past each escape, and its escaped byte); a string that
+            // never closes ends the reading.
+            b'"' => i = crate::guard::json::string_end(json, i + 1).0,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {

@@ -242,13 +242,13 @@ struct CallFragment {
 impl CallFragment {
     fn read(data: &str, at: usize) -> Option<Self> {
         let (mut index, mut function, mut head, mut twice) = (None, None, false, false);
-        json::members(data, at, |k, s, _| match k {
-            "index" => twice |= index.replace(s).is_some(),
+        json::members(data, at, |k, s, e| match k {
+            "index" => twice |= index.replace(&data[s..e]).is_some(),
             "function" => twice |= function.replace(s).is_some(),
             _ => head = true,
         })?;
         let index = match index {
-            Some(s) => data[s..json::value_end(data.as_bytes(), s)?].parse().ok()?,
+            Some(v) => v.parse().ok()?,
             None => 0,
         };
         let mut arguments = None;
@@ -389,7 +389,7 @@ impl StreamGuard {
     /// The common events — a piece of text, a piece of a tool call's arguments, a choice's end,
     /// the usage chunk — handled without reading the event as JSON values: a text piece is
     /// replaced in place by what the masker releases. `None` when the event is of another kind.
-    fn text_only(&mut self, ev: &SseEvent, out: &mut Out) -> Option<Result<(), String>> {
+    fn common_event(&mut self, ev: &SseEvent, out: &mut Out) -> Option<Result<(), String>> {
         static TEXT_DELTA: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\"text_delta\""));
         let data = ev.data.as_str();
         // An event whose data came in several lines, or with lines of its own beside the data,
@@ -502,7 +502,7 @@ impl StreamGuard {
     /// it); what goes on is added to `out`. Fails with the guardrail's refusal when a blocking
     /// guardrail found something.
     pub fn filter_event(&mut self, ev: &SseEvent, out: &mut Out) -> Result<(), String> {
-        if let Some(done) = self.text_only(ev, out) {
+        if let Some(done) = self.common_event(ev, out) {
             return done;
         }
         let parsed = if ev.data.starts_with('{') { serde_json::from_str::<Value>(&ev.data).ok() } else { None };
