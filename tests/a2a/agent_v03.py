@@ -17,7 +17,7 @@ Card: url = http://127.0.0.1:PORT{prefix} ("/" when no prefix),
 preferredTransport JSONRPC, additionalInterfaces = [JSONRPC, HTTP+JSON].
 
 Executor behaviour by user text (see README.md): default echo, "message...",
-"stream...", "slow", "die", "headers", "contact...".
+"stream...", "slow", "slow ticking", "die", "headers", "contact...".
 
 Prints "READY" (flushed) on stdout once listening.  With --port 0 a free port
 is chosen and "PORT=N" is printed before READY.
@@ -63,6 +63,7 @@ from a2a.types import (
     In,
     Part,
     SecurityScheme,
+    TaskState,
     TextPart,
 )
 from a2a.utils import new_agent_text_message, new_task
@@ -90,6 +91,26 @@ INTERESTING_HEADERS = (
 )
 
 SLOW_MAX_SECONDS = 600.0
+TICK_SECONDS = 0.2
+
+
+async def wait_ticking(
+    ev: asyncio.Event, updater: TaskUpdater | None, limit: float
+) -> None:
+    """Waits for ev (TimeoutError after limit seconds); with an updater, puts
+    a working status on the task's queue every TICK_SECONDS meanwhile."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise TimeoutError
+        step = left if updater is None else min(left, TICK_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ev.wait(), step)
+            return
+        if updater is not None:
+            await updater.update_status(TaskState.working)
 
 # What the "contact" behaviour answers with.
 CONTACT_EMAIL = 'ops.desk@example.com'
@@ -152,16 +173,23 @@ class FixtureExecutor(AgentExecutor):
             await updater.complete(agent_msg('stream done'))
             return
 
-        if text == 'slow':
+        if text in ('slow', 'slow ticking'):
             # The 0.3 handler gives cancel() a *tap* of the task queue, and
             # events put on a tap are not seen by other taps (e.g. a
             # tasks/resubscribe stream).  So the canceled status is emitted
             # here, on the task's main queue, once cancel() signals us.
+            # "slow ticking" also puts a working status (no message) on the
+            # queue every TICK_SECONDS: a 0.3 resubscription begins with no
+            # snapshot, so a tick is how its caller knows it is listening.
             ev, done = asyncio.Event(), asyncio.Event()
             self._cancel_events[task.id] = (ev, done)
             await updater.start_work(agent_msg('working slowly'))
             try:
-                await asyncio.wait_for(ev.wait(), SLOW_MAX_SECONDS)
+                await wait_ticking(
+                    ev,
+                    updater if text == 'slow ticking' else None,
+                    SLOW_MAX_SECONDS,
+                )
                 await updater.cancel(agent_msg('canceled'))
             except TimeoutError:
                 await updater.complete(agent_msg('slow timed out'))

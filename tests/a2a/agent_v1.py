@@ -21,7 +21,7 @@ protocolVersion, additionalInterfaces, supportsAuthenticatedExtendedCard) into
 the served JSON so 0.3 clients can read it.
 
 Executor behaviour by user text (see README.md): default echo, "message...",
-"stream...", "slow", "die", "headers", "contact...".
+"stream...", "slow", "slow ticking", "die", "headers", "contact...".
 
 Prints "READY" (flushed) on stdout once listening.  With --port 0 a free port
 is chosen and "PORT=N" is printed before READY.
@@ -162,7 +162,9 @@ class FixtureExecutor(AgentExecutor):
             await updater.complete(agent_msg('stream done'))
             return
 
-        if text == 'slow':
+        if text in ('slow', 'slow ticking'):
+            # A 1.0 subscription begins with the task itself, so "slow
+            # ticking" needs no ticks here (see agent_v03.py).
             ev = self._cancel_events.setdefault(task.id, asyncio.Event())
             await updater.start_work(agent_msg('working slowly'))
             try:

@@ -9,7 +9,7 @@ full URL of a card (anything ending in ".json").  Works against agent_v03.py
 and against agent_v1.py's v0.3 compat mode (the 0.3 client reads the v0.3
 top-level fields url/preferredTransport/additionalInterfaces of the card).
 
-For each binding: send (blocking), stream, tasks/get, a "slow" task
+For each binding: send (blocking), stream, tasks/get, a "slow ticking" task
 (blocking=false), push config set/get (SDK) + list/delete (raw requests; the
 0.3 client has no API for them), resubscribe + cancel, "headers", the
 authenticated extended card, and the TaskNotFound error.  Exit status 0 only
@@ -29,6 +29,8 @@ import uuid
 from urllib.parse import urlsplit
 
 import httpx
+
+from listening import until_listening
 
 from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.client.middleware import ClientCallContext
@@ -181,8 +183,8 @@ async def run_binding(
         print('   ', dump(got)[:500])
         ck.check('get task', got.id == task.id)
 
-    print('-- message/send "slow" (blocking=false)')
-    res = [e async for e in polling.send_message(user_msg('slow'))]
+    print('-- message/send "slow ticking" (blocking=false)')
+    res = [e async for e in polling.send_message(user_msg('slow ticking'))]
     slow = res[-1][0]
     print('   ', dump(slow)[:400])
     ck.check('slow task not terminal', slow.status.state in (TaskState.submitted, TaskState.working))
@@ -218,7 +220,9 @@ async def run_binding(
             print('    sub:', dump(sub_events[-1])[:300])
 
     st_task = asyncio.create_task(sub())
-    await asyncio.sleep(0.5)
+    # Cancel once the resubscription is listening: its first event (a tick of
+    # the "slow ticking" task, or the task itself from a 1.0 agent) says so.
+    await until_listening(sub_events, st_task)
     canceled = await blocking.cancel_task(TaskIdParams(id=slow.id))
     print('    cancel:', dump(canceled)[:300])
     try:

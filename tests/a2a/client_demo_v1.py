@@ -8,7 +8,7 @@ URL is either the agent base URL (the card is fetched from
 URL/.well-known/agent-card.json) or the full URL of a card (anything ending in
 ".json").  For each binding the script: resolves the card, sends a message
 (non-streaming), streams one, gets the task, lists tasks (1.0 only), starts a
-"slow" task (returnImmediately), creates/gets/lists push configs for it,
+"slow ticking" task (returnImmediately), creates/gets/lists push configs for it,
 subscribes to it, cancels it (the subscription ends with CANCELED), deletes
 the push config, sends "headers" (prints what the agent saw), fetches the
 extended card, and checks the TaskNotFound error.
@@ -31,6 +31,8 @@ import uuid
 from urllib.parse import urlsplit
 
 import httpx
+
+from listening import until_listening
 
 from google.protobuf.json_format import MessageToDict
 
@@ -192,12 +194,12 @@ async def run_binding(
         ck.check('list tasks', len(lst.tasks) >= 1)
 
     # 5. slow task, push config, subscribe, cancel
-    print('-- send "slow" (returnImmediately)')
+    print('-- send "slow ticking" (returnImmediately)')
     ev = [
         e
         async for e in polling.send_message(
             SendMessageRequest(
-                message=user_msg('slow'),
+                message=user_msg('slow ticking'),
                 configuration=SendMessageConfiguration(return_immediately=True),
             )
         )
@@ -248,7 +250,9 @@ async def run_binding(
             print('    sub:', j(e))
 
     sub_task = asyncio.create_task(subscribe())
-    await asyncio.sleep(0.5)
+    # Cancel once the subscription is listening: its first event (the task
+    # itself in 1.0, a tick of the "slow ticking" task in 0.3) says so.
+    await until_listening(sub_events, sub_task)
     canceled = await blocking.cancel_task(CancelTaskRequest(id=slow.id))
     print('    cancel:', j(canceled))
     try:
