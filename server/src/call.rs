@@ -2,7 +2,7 @@
 //! agent session it belongs to, the SERVER span that starts and ends it, and the audit event
 //! it leaves.
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
@@ -31,8 +31,11 @@ impl RequestId {
 
     /// `resp` with this id in its headers.
     pub fn stamp(&self, mut resp: Response) -> Response {
-        resp.headers_mut().insert("x-request-id", self.header.clone());
-        resp.headers_mut().insert("request-id", self.header.clone());
+        // Named once, not read from text on every answer.
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+        resp.headers_mut().insert(X_REQUEST_ID, self.header.clone());
+        resp.headers_mut().insert(REQUEST_ID, self.header.clone());
         resp
     }
 }
@@ -43,15 +46,20 @@ impl Default for RequestId {
     }
 }
 
+/// `x-weir-user`: the end user a call is made for.
+pub const WEIR_USER: HeaderName = HeaderName::from_static("x-weir-user");
+/// `x-weir-session`: the agent session a call belongs to.
+pub const WEIR_SESSION: HeaderName = HeaderName::from_static("x-weir-session");
+
 /// A request header as text, cut to 256 characters; `None` when absent or empty.
-pub fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()).filter(|s: &String| !s.is_empty())
 }
 
 /// The agent session a request belongs to (`x-weir-session`): LLM and MCP calls of one
 /// session record the same value, so they form one timeline.
 pub fn agent_session(headers: &HeaderMap) -> Option<String> {
-    header_str(headers, "x-weir-session")
+    header_str(headers, &WEIR_SESSION)
 }
 
 /// A new audit event of `kind` in the span of `cx`: its ids and time; the rest to fill in.

@@ -244,7 +244,8 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
             return Some(v[7..].trim());
         }
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    const X_API_KEY: axum::http::HeaderName = axum::http::HeaderName::from_static("x-api-key");
+    headers.get(X_API_KEY).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

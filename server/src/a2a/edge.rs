@@ -155,7 +155,7 @@ async fn handle(state: AppState, name: String, req: Request) -> Response {
         agent_id: &principal.agent_id,
         agent_name: &principal.agent_name,
         key_id: Some(&principal.key_id),
-        end_user: crate::call::header_str(&parts.headers, "x-weir-user"),
+        end_user: crate::call::header_str(&parts.headers, &crate::call::WEIR_USER),
     };
     let request_id = crate::call::RequestId::new();
     // A request refused before it is read through is recorded all the same (by what it is

@@ -56,7 +56,7 @@ impl CacheKey {
             Api::Responses => "input",
             Api::Embeddings => return None,
         };
-        let raw = body.members().find(|(k, _)| *k == turns)?.1.get();
+        let raw = body.members().find(|(k, _)| *k == turns)?.1;
         let (text, context) = last_user_turn(api, raw)?;
         if text.len() > max_bytes || text.trim().is_empty() {
             return None;
@@ -89,7 +89,7 @@ fn members<'a>(api: Api, body: &'a RequestBody<'_>) -> impl Iterator<Item = (&'a
     // A responses call's `store` decides whether its answer's id can be built on later
     // (`previous_response_id`): it is part of the answer there.
     let delivery_only = move |k: &str| DELIVERY_ONLY.contains(&k) && !(api == Api::Responses && k == "store");
-    body.members().filter(move |(k, _)| !delivery_only(k) && *k != "model").map(|(k, v)| (k, v.get()))
+    body.members().filter(move |(k, _)| !delivery_only(k) && *k != "model")
 }
 
 /// The text of the last turn if a user's, and the turns with that text left out (every earlier

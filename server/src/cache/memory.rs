@@ -22,13 +22,17 @@ struct Slot {
     bytes: usize,
 }
 
+/// The maps' hashing: foldhash, seeded at random per process (a key's digest is BLAKE3's, and
+/// SipHash's cost was a fair part of a hit).
+type Map<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
+
 #[derive(Default)]
 struct Lru {
-    slots: HashMap<CacheKey, Slot>,
+    slots: Map<CacheKey, Slot>,
     /// Keys by last use, oldest first.
     order: BTreeMap<u64, CacheKey>,
     /// Each partition's entries by last use.
-    partitions: HashMap<String, BTreeSet<u64>>,
+    partitions: Map<String, BTreeSet<u64>>,
     bytes: usize,
     next_tick: u64,
 }
@@ -84,13 +88,14 @@ impl MemoryStore {
 
     pub fn get_now(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         let mut lru = self.lru.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let expired = lru.slots.get(key)?.expires <= Instant::now();
-        if expired {
+        let slot = lru.slots.get(key)?;
+        if slot.expires <= Instant::now() {
             lru.remove(key);
             return None;
         }
+        let entry = Arc::clone(&slot.entry);
         lru.touch(key);
-        lru.slots.get(key).map(|s| Arc::clone(&s.entry))
+        Some(entry)
     }
 
     pub fn put_now(&self, key: &CacheKey, entry: Entry, ttl: Duration) {

@@ -155,9 +155,19 @@ impl Unit {
     fn header_value(self, v: i64) -> HeaderValue {
         match self {
             Self::CostMicros => {
-                let sign = if v < 0 { "-" } else { "" };
-                let v = v.unsigned_abs();
-                HeaderValue::from_str(&format!("{sign}{}.{:06}", v / 1_000_000, v % 1_000_000)).unwrap_or(HeaderValue::from_static("0"))
+                // Dollars with six decimals, written without the formatting machinery (three
+                // of these go out on every answer under a cost budget).
+                let (whole, micros) = (v.unsigned_abs() / 1_000_000, v.unsigned_abs() % 1_000_000);
+                let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+                let mut text = String::with_capacity(28);
+                if v < 0 {
+                    text.push('-');
+                }
+                text.push_str(a.format(whole));
+                text.push('.');
+                // 1_000_000 + micros has seven digits: the six after the leading 1 are padded.
+                text.push_str(&b.format(1_000_000 + micros)[1..]);
+                HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0"))
             }
             _ => HeaderValue::from(v),
         }
@@ -740,4 +750,17 @@ pub async fn set_rate_limits(store: &Store, agent: &str, model: Option<&str>, ch
         return store.delete_rate(agent, model).await;
     }
     store.set_rate(agent, model, rates).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unit;
+
+    #[test]
+    fn cost_headers_are_dollars_with_six_decimals() {
+        for (micros, text) in [(0, "0.000000"), (7, "0.000007"), (1_500_000, "1.500000"), (123_456_789, "123.456789"), (-2_000_001, "-2.000001"), (i64::MIN, "-9223372036854.775808")] {
+            assert_eq!(Unit::CostMicros.header_value(micros), text, "{micros}");
+        }
+        assert_eq!(Unit::Tokens.header_value(4096), "4096");
+    }
 }

@@ -16,9 +16,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+/// Each key (unescaped) with its value's JSON text, in the body's order.
+type MemberList<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 #[derive(Clone)]
 pub struct RequestBody<'a> {
-    members: Vec<(Cow<'a, str>, Cow<'a, RawValue>)>,
+    members: MemberList<'a>,
     /// Whether a member was set since the body was read.
     changed: bool,
 }
@@ -45,27 +48,19 @@ pub enum BodyError {
 
 impl<'a> RequestBody<'a> {
     pub fn parse(raw: &'a [u8]) -> Result<Self, BodyError> {
-        let members = match serde_json::from_slice::<Members<'a>>(raw) {
-            Ok(Members(Some(members))) => members,
-            Ok(Members(None)) => return Err(BodyError::NotAnObject),
-            Err(e) if e.is_data() => {
-                let text = e.to_string();
-                return Err(match text.strip_prefix(DUPLICATE) {
-                    Some(rest) => BodyError::DuplicateKey(rest.split('`').next().unwrap_or_default().to_string()),
-                    None if text.starts_with(TOO_MANY) => BodyError::TooManyMembers,
-                    None => BodyError::NotAnObject,
-                });
-            }
-            Err(e) => return Err(BodyError::Json(e.to_string(), e.line(), e.column())),
+        // Most bodies are read by the scan alone; whatever it does not take (an error to name,
+        // a key with escapes, a member twice, too many, too deep) is read by serde_json, whose
+        // reading is the reference: the scan takes nothing serde_json refuses and splits what
+        // it takes into the same members (`tests::the_scan_agrees_with_serde_json`).
+        let members = match scan::object(raw) {
+            Some(members) => members,
+            None => with_serde(raw)?,
         };
-        // Raw members are skipped over without serde_json's depth limit: checked here.
-        if nests_deeper_than(raw, MAX_DEPTH) {
-            return Err(BodyError::TooDeep);
-        }
         Ok(Self { members, changed: false })
     }
 
-    fn raw(&self, key: &str) -> Option<&RawValue> {
+    /// A member's value, as the JSON text it was given as.
+    fn raw(&self, key: &str) -> Option<&str> {
         self.members.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
     }
 
@@ -76,12 +71,12 @@ impl<'a> RequestBody<'a> {
 
     /// The member read as `T`; `None` when absent or of another shape.
     pub fn get<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
-        self.raw(key).and_then(|v| serde_json::from_str(v.get()).ok())
+        self.raw(key).and_then(|v| serde_json::from_str(v).ok())
     }
 
     /// Sets a member, in place when present, else at the end.
     pub fn set(&mut self, key: &str, value: &Value) {
-        let Ok(raw) = serde_json::value::to_raw_value(value) else { return };
+        let Ok(raw) = serde_json::to_string(value) else { return };
         self.changed = true;
         match self.members.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) => *v = Cow::Owned(raw),
@@ -93,14 +88,21 @@ impl<'a> RequestBody<'a> {
         self.changed
     }
 
-    /// Every member, in the body's order.
-    pub fn members(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+    /// Every member, in the body's order, with its value as the JSON text it was given as.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &str)> {
         self.members.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// Every member, in the body's order, with its value read as a raw JSON value (for the
+    /// translations, which read values further; this reads each value's text once more).
+    pub fn raw_members(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        // Every value was read as valid JSON, so each reads again.
+        self.members.iter().filter_map(|(k, v)| Some((&**k, serde_json::from_str::<&RawValue>(v).ok()?)))
     }
 
     /// The body as it goes upstream.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let size: usize = self.members.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+        let size: usize = self.members.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
         let mut out = Vec::with_capacity(size + 2);
         out.push(b'{');
         for (i, (k, v)) in self.members.iter().enumerate() {
@@ -110,11 +112,33 @@ impl<'a> RequestBody<'a> {
             // A key is a string; writing one to a Vec cannot fail.
             let _ = serde_json::to_writer(&mut out, &**k);
             out.push(b':');
-            out.extend_from_slice(v.get().as_bytes());
+            out.extend_from_slice(v.as_bytes());
         }
         out.push(b'}');
         out
     }
+}
+
+/// The body read by serde_json (see `RequestBody::parse`).
+fn with_serde(raw: &[u8]) -> Result<MemberList<'_>, BodyError> {
+    let members = match serde_json::from_slice::<Members<'_>>(raw) {
+        Ok(Members(Some(members))) => members,
+        Ok(Members(None)) => return Err(BodyError::NotAnObject),
+        Err(e) if e.is_data() => {
+            let text = e.to_string();
+            return Err(match text.strip_prefix(DUPLICATE) {
+                Some(rest) => BodyError::DuplicateKey(rest.split('`').next().unwrap_or_default().to_string()),
+                None if text.starts_with(TOO_MANY) => BodyError::TooManyMembers,
+                None => BodyError::NotAnObject,
+            });
+        }
+        Err(e) => return Err(BodyError::Json(e.to_string(), e.line(), e.column())),
+    };
+    // Raw members are skipped over without serde_json's depth limit: checked here.
+    if nests_deeper_than(raw, MAX_DEPTH) {
+        return Err(BodyError::TooDeep);
+    }
+    Ok(members)
 }
 
 /// How the visitor says why it refused an object (serde errors carry text only).
@@ -150,8 +174,254 @@ fn nests_deeper_than(json: &[u8], max: usize) -> bool {
     false
 }
 
+/// The body read without serde_json: one pass that checks the whole of JSON's grammar (RFC 8259,
+/// as serde_json reads it: strings without raw control characters, the escapes JSON has, numbers
+/// without leading zeros, whitespace of four kinds, nothing after the value) and keeps the
+/// top-level members as slices. It answers only for what it is sure of: a body that is an
+/// object of at most `MAX_MEMBERS` members with plain keys given once, nesting no deeper than
+/// `MAX_DEPTH`, valid UTF-8. Anything else is `None`, and serde_json reads it (and names what is
+/// wrong). Strings, most of a prompt, are searched eight bytes at a time.
+mod scan {
+    use std::borrow::Cow;
+
+    use super::{MemberList, MAX_DEPTH, MAX_MEMBERS};
+
+    pub fn object(raw: &[u8]) -> Option<MemberList<'_>> {
+        // Valid UTF-8 throughout, so every slice taken below is a `str`: outside strings any
+        // byte that is not ASCII is a syntax error anyway.
+        let text = std::str::from_utf8(raw).ok()?;
+        let mut s = Scan { b: raw, i: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        let mut members: MemberList<'_> = Vec::with_capacity(8);
+        s.ws();
+        if s.peek() == Some(b'}') {
+            s.i += 1;
+        } else {
+            loop {
+                s.ws();
+                s.eat(b'"')?;
+                let from = s.i;
+                if s.string()? {
+                    return None;
+                }
+                let key = &text[from..s.i - 1];
+                if members.len() == MAX_MEMBERS || members.iter().any(|(k, _)| k == key) {
+                    return None;
+                }
+                s.ws();
+                s.eat(b':')?;
+                s.ws();
+                let start = s.i;
+                s.value()?;
+                members.push((Cow::Borrowed(key), Cow::Borrowed(&text[start..s.i])));
+                s.ws();
+                match s.next()? {
+                    b',' => {}
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        s.ws();
+        (s.i == raw.len()).then_some(members)
+    }
+
+    struct Scan<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    impl Scan<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+
+        fn next(&mut self) -> Option<u8> {
+            let c = self.peek()?;
+            self.i += 1;
+            Some(c)
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.next()? == c).then_some(())
+        }
+
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+                self.i += 1;
+            }
+        }
+
+        /// One value of any kind, nested ones included (the body's object is the first level).
+        fn value(&mut self) -> Option<()> {
+            // Per open level: whether it is an object (else an array).
+            let mut objects = [false; MAX_DEPTH + 1];
+            let mut depth = 0usize;
+            loop {
+                // A value starts here.
+                self.ws();
+                match self.next()? {
+                    open @ (b'{' | b'[') => {
+                        depth += 1;
+                        if depth + 1 > MAX_DEPTH {
+                            return None;
+                        }
+                        let object = open == b'{';
+                        objects[depth] = object;
+                        self.ws();
+                        if self.peek() == Some(if object { b'}' } else { b']' }) {
+                            // Empty: closed at once.
+                            self.i += 1;
+                            depth -= 1;
+                        } else {
+                            if object {
+                                self.key()?;
+                            }
+                            continue;
+                        }
+                    }
+                    b'"' => {
+                        self.string()?;
+                    }
+                    b't' => self.rest(b"rue")?,
+                    b'f' => self.rest(b"alse")?,
+                    b'n' => self.rest(b"ull")?,
+                    c @ (b'-' | b'0'..=b'9') => self.number(c)?,
+                    _ => return None,
+                }
+                // A value ended: close what it ends, until the next value starts.
+                loop {
+                    if depth == 0 {
+                        return Some(());
+                    }
+                    self.ws();
+                    let object = objects[depth];
+                    match self.next()? {
+                        b',' => {
+                            if object {
+                                self.ws();
+                                self.key()?;
+                            }
+                            break;
+                        }
+                        b'}' if object => depth -= 1,
+                        b']' if !object => depth -= 1,
+                        _ => return None,
+                    }
+                }
+            }
+        }
+
+        /// A member's key and its colon (any key: below the top level keys are not read).
+        fn key(&mut self) -> Option<()> {
+            self.eat(b'"')?;
+            self.string()?;
+            self.ws();
+            self.eat(b':')
+        }
+
+        fn rest(&mut self, word: &[u8]) -> Option<()> {
+            let end = self.i + word.len();
+            (self.b.get(self.i..end)? == word).then(|| self.i = end)
+        }
+
+        /// A number whose first byte `first` was read.
+        fn number(&mut self, first: u8) -> Option<()> {
+            let first = if first == b'-' { self.next()? } else { first };
+            match first {
+                b'0' => {}
+                b'1'..=b'9' => self.digits(),
+                _ => return None,
+            }
+            if self.peek() == Some(b'.') {
+                self.i += 1;
+                self.digit()?;
+                self.digits();
+            }
+            if let Some(b'e' | b'E') = self.peek() {
+                self.i += 1;
+                if let Some(b'+' | b'-') = self.peek() {
+                    self.i += 1;
+                }
+                self.digit()?;
+                self.digits();
+            }
+            // A digit right after a leading zero ("01") is refused by what follows a value.
+            Some(())
+        }
+
+        fn digit(&mut self) -> Option<()> {
+            self.next()?.is_ascii_digit().then_some(())
+        }
+
+        fn digits(&mut self) {
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.i += 1;
+            }
+        }
+
+        /// The rest of a string whose opening quote was read, to past its closing quote;
+        /// whether it holds escapes.
+        fn string(&mut self) -> Option<bool> {
+            let b = self.b;
+            let mut i = self.i;
+            let mut escaped = false;
+            loop {
+                i = special(b, i);
+                match *b.get(i)? {
+                    b'"' => {
+                        self.i = i + 1;
+                        return Some(escaped);
+                    }
+                    b'\\' => {
+                        escaped = true;
+                        match *b.get(i + 1)? {
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                            b'u' => {
+                                b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit).then_some(())?;
+                                i += 6;
+                            }
+                            _ => return None,
+                        }
+                    }
+                    // A control character, which a string must escape.
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// The first byte from `i` on that ends a string's plain run: a quote, a backslash or a
+    /// control character (or `b.len()`). The lowest byte a word marks is always a true match.
+    fn special(b: &[u8], mut i: usize) -> usize {
+        let has = |w: u64, c: u8| {
+            let x = w ^ (ONES * u64::from(c));
+            x.wrapping_sub(ONES) & !x & HIGH
+        };
+        while let Some(chunk) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let m = has(w, b'"') | has(w, b'\\') | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+            if m != 0 {
+                return i + (m.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while let Some(&c) = b.get(i) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+}
+
 /// The members of a JSON object, or `None` for any other JSON value.
-struct Members<'a>(Option<Vec<(Cow<'a, str>, Cow<'a, RawValue>)>>);
+struct Members<'a>(Option<MemberList<'a>>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -162,7 +432,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, Cow<'de, RawValue>)> = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                let mut members: MemberList<'de> = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     let v: &'de RawValue = map.next_value()?;
                     if members.iter().any(|(existing, _)| *existing == k) {
@@ -171,7 +441,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
                     if members.len() == MAX_MEMBERS {
                         return Err(serde::de::Error::custom(TOO_MANY));
                     }
-                    members.push((k, Cow::Borrowed(v)));
+                    members.push((k, Cow::Borrowed(v.get())));
                 }
                 Ok(Members(Some(members)))
             }
@@ -231,6 +501,134 @@ impl<'de> Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scan against serde_json: on every body the scan takes, serde_json gives the same
+    /// members; and the scan takes every body serde_json reads with plain keys. Bodies are
+    /// generated (every kind of value, escapes, numbers of each form, non-ASCII text, odd
+    /// whitespace) and then broken one byte at a time (removed, added, replaced, cut).
+    #[test]
+    fn the_scan_agrees_with_serde_json() {
+        use rand::{Rng, SeedableRng};
+
+        fn check(raw: &[u8], taken: &mut usize) {
+            let reference = with_serde(raw);
+            match scan::object(raw) {
+                Some(members) => {
+                    *taken += 1;
+                    match reference {
+                        Ok(r) => assert_eq!(members, r, "{:?}", String::from_utf8_lossy(raw)),
+                        Err(e) => panic!("the scan took what serde_json refuses ({e}): {:?}", String::from_utf8_lossy(raw)),
+                    }
+                }
+                None => {
+                    if let Ok(r) = reference {
+                        assert!(r.iter().any(|(k, _)| matches!(k, Cow::Owned(_))), "the scan refused a plain body: {:?}", String::from_utf8_lossy(raw));
+                    }
+                }
+            }
+        }
+
+        fn ws(rng: &mut rand::rngs::StdRng, out: &mut String) {
+            out.push_str(["", "", "", " ", "\n", "\t", "\r\n  "][rng.random_range(0..7)]);
+        }
+
+        fn string(rng: &mut rand::rngs::StdRng, out: &mut String, keyish: bool) {
+            const PIECES: [&str; 16] = ["a", "model", "x y", "\\\"", "\\\\", "\\n", "\\/", "\\u00e9", "\\uD83D", "é", "日本", "😀", "\u{7f}", "[{", "\\b\\f\\r\\t", "0"];
+            out.push('"');
+            for _ in 0..rng.random_range(0..6) {
+                let piece = PIECES[rng.random_range(0..PIECES.len())];
+                if keyish && piece.starts_with('\\') && rng.random_bool(0.8) {
+                    continue;
+                }
+                out.push_str(piece);
+            }
+            out.push('"');
+        }
+
+        fn value(rng: &mut rand::rngs::StdRng, out: &mut String, depth: usize) {
+            const NUMBERS: [&str; 12] = ["0", "-0", "7", "-12", "3.25", "-0.5", "1e10", "2E-3", "6.02e+23", "12345678901234567890123", "0.0", "-1E+0"];
+            match rng.random_range(0..if depth > 4 { 4 } else { 7 }) {
+                0 => string(rng, out, false),
+                1 => out.push_str(NUMBERS[rng.random_range(0..NUMBERS.len())]),
+                2 => out.push_str(["true", "false", "null"][rng.random_range(0..3)]),
+                3 => out.push_str(NUMBERS[rng.random_range(0..NUMBERS.len())]),
+                4 | 5 => object(rng, out, depth + 1),
+                _ => {
+                    out.push('[');
+                    for i in 0..rng.random_range(0..4) {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        ws(rng, out);
+                        value(rng, out, depth + 1);
+                        ws(rng, out);
+                    }
+                    out.push(']');
+                }
+            }
+        }
+
+        fn object(rng: &mut rand::rngs::StdRng, out: &mut String, depth: usize) {
+            out.push('{');
+            ws(rng, out);
+            for i in 0..rng.random_range(0..5) {
+                if i > 0 {
+                    out.push(',');
+                    ws(rng, out);
+                }
+                string(rng, out, true);
+                ws(rng, out);
+                out.push(':');
+                ws(rng, out);
+                value(rng, out, depth);
+                ws(rng, out);
+            }
+            out.push('}');
+        }
+
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+        let (mut taken, mut read) = (0usize, 0usize);
+        for _ in 0..40_000 {
+            let mut body = String::new();
+            ws(&mut rng, &mut body);
+            object(&mut rng, &mut body, 1);
+            ws(&mut rng, &mut body);
+            let whole = body.into_bytes();
+            check(&whole, &mut taken);
+            read += 1;
+            for _ in 0..4 {
+                let mut broken = whole.clone();
+                const BYTES: [u8; 24] = [b'"', b'\\', b',', b':', b'{', b'}', b'[', b']', b'0', b'1', b'-', b'+', b'.', b'e', b'u', b'x', b' ', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff, b'n'];
+                let at = rng.random_range(0..broken.len());
+                match rng.random_range(0..4) {
+                    0 => {
+                        broken.remove(at);
+                    }
+                    1 => broken.insert(at, BYTES[rng.random_range(0..BYTES.len())]),
+                    2 => broken[at] = BYTES[rng.random_range(0..BYTES.len())],
+                    _ => broken.truncate(at),
+                }
+                check(&broken, &mut taken);
+                read += 1;
+            }
+        }
+        // Most generated bodies are whole, plain objects: the scan must take them.
+        assert!(taken > read / 6, "the scan took {taken} of {read}");
+
+        let edges: [&[u8]; 40] = [
+            b"{}", b" {\n} ", b"{\"a\":01}", b"{\"a\":1.}", b"{\"a\":-}", b"{\"a\":1e}", b"{\"a\":1e+}", b"{\"a\":.5}", b"{\"a\":+1}",
+            b"{\"a\":\"\\x\"}", b"{\"a\":\"\\u12\"}", b"{\"a\":\"\\u12G4\"}", b"{\"a\":\"\x01\"}", b"{\"a\":\"\x7f\"}", b"{\"a\":tru}", b"{\"a\":nul}",
+            b"{\"a\":[1,]}", b"{\"a\":{,}}", b"{\"a\":1,}", b"{,}", b"{\"a\" 1}", b"{\"a\":1}x", b"{\"a\":1}}", b"\xef\xbb\xbf{}", b"{\"a\":-0.0e-0}",
+            b"{\"a\":\"\xff\"}", b"{\"\xc3\":1}", b"{\"a\":[}", b"{\"a\":{\"b\"}}", b"{\"a\":{\"b\":}}", b"{\"a\":\"unterminated}", b"{\"a\":1", b"{\"a\"",
+            b"{\"a\":\"\\uD800\"}", b"{\"a\":1,\"a\":2}", b"{\"a\":1,\"\\u0061\":2}", b"{\"a\x00\":1}", b"{\"a\":[[[]]],\"b\":{\"c\":{}}}", b"{\"a\":1}\n\t\r ", b"{\"a\":\"\\\\\\\"\"}",
+        ];
+        for raw in edges {
+            check(raw, &mut taken);
+        }
+        for raw in [&b"{}"[..], b"{\"a\":-0.0e-0}", b"{\"a\":\"\x7f\"}", b"{\"a\":\"\\uD800\"}", b"{\"a\":[[[]]],\"b\":{\"c\":{}}}", b"{\"a\":\"\\\\\\\"\"}"] {
+            assert!(scan::object(raw).is_some(), "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
 
     #[test]
     fn untouched_members_pass_byte_for_byte() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -30,9 +30,18 @@ use crate::sse::{SseEvent, SseSplitter};
 use crate::state::{AppState, Runtime};
 
 /// The header that says what the cache did (`hit`, `semantic-hit`, `miss`, `bypass`).
-pub const CACHE_HEADER: &str = "x-weir-cache";
+pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-weir-cache");
 /// On a semantic hit: how similar the stored question was (cosine, 0 to 1).
-pub const SIMILARITY_HEADER: &str = "x-weir-cache-similarity";
+pub const SIMILARITY_HEADER: HeaderName = HeaderName::from_static("x-weir-cache-similarity");
+
+/// A stored answer's text as the bytes of a response body.
+struct StoredBody(Arc<Entry>);
+
+impl AsRef<[u8]> for StoredBody {
+    fn as_ref(&self) -> &[u8] {
+        self.0.body.as_bytes()
+    }
+}
 
 /// An embeddings model Weir routes (`[cache.semantic] embeddings_model`): questions are
 /// embedded through `/v1/embeddings` at its first target (by priority), within the lookup
@@ -262,13 +271,13 @@ impl LlmCall {
             let include_usage = || parsed.json.get::<serde_json::Value>("stream_options").is_some_and(|o| o.get("include_usage").and_then(serde_json::Value::as_bool) == Some(true));
             let found = tokio::time::timeout(cfg.lookup_timeout, store.get(&key)).await.ok().flatten();
             if let Some(entry) = found.filter(|e| self.servable(e, ttl)) {
-                return self.serve_hit(&entry, streamed.then(include_usage), None).await.map(Some);
+                return self.serve_hit(entry, streamed.then(include_usage), None).await.map(Some);
             }
             if let Some((q, signature)) = &mut question {
                 // The whole semantic lookup (embedding, index, the candidates' answers) within
                 // twice the lookup timeout: past it, a miss.
                 if let Ok(Some((entry, similarity))) = tokio::time::timeout(cfg.lookup_timeout.saturating_mul(2), self.semantic_lookup(q, signature, &key, &*store, cfg, ttl)).await {
-                    return self.serve_hit(&entry, streamed.then(include_usage), Some(similarity)).await.map(Some);
+                    return self.serve_hit(entry, streamed.then(include_usage), Some(similarity)).await.map(Some);
                 }
             }
         }
@@ -319,7 +328,7 @@ impl LlmCall {
     /// provider's usage left out of what is charged (recorded as saved instead); as a stream
     /// (`stream`: whether a chat client asked for the usage chunk) or whole.
     /// `similarity`: the stored question's, on a semantic hit.
-    async fn serve_hit(&mut self, entry: &Entry, stream: Option<bool>, similarity: Option<f32>) -> Result<Answer, LlmError> {
+    async fn serve_hit(&mut self, entry: Arc<Entry>, stream: Option<bool>, similarity: Option<f32>) -> Result<Answer, LlmError> {
         self.rec.update_event(|ev| {
             ev.cache = Some(if similarity.is_some() { "semantic_hit" } else { "hit" }.into());
             ev.cache_similarity = similarity.map(f64::from);
@@ -327,7 +336,8 @@ impl LlmCall {
             ev.cache_saved_tokens = Some(i64::try_from(entry.input_tokens + entry.output_tokens).unwrap_or(i64::MAX));
             ev.cache_saved_cost_usd = Some(entry.cost_usd);
         });
-        let body = Bytes::from(entry.body.clone());
+        // The stored answer itself, shared with the store (not copied).
+        let body = Bytes::from_owner(StoredBody(Arc::clone(&entry)));
         // The provider's usage is not this call's: nothing is charged.
         let facts = usage::ResponseFacts { usage: usage::Usage::default(), model: entry.model.clone(), id: entry.id.clone(), finish_reasons: entry.finish_reasons.clone() };
         self.rec.mark_first_chunk();
@@ -344,6 +354,9 @@ impl LlmCall {
         };
         let mut out = Response::new(Body::from(body));
         let headers = out.headers_mut();
+        // Room for every header written below at once (the map would otherwise grow, and
+        // rehash, three times): the ones here, the rate limits', the request ids.
+        headers.reserve(8 + self.limit_headers.len());
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if stream.is_some() {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

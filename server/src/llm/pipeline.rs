@@ -90,7 +90,7 @@ impl LlmCall {
         let principal = state.keys.authenticate(headers);
         // An agent's session is a trace of its own: the agent is part of its identity.
         let session = principal.as_ref().ok().and_then(|p| {
-            headers.get("x-weir-session").and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| telemetry::session_context(&p.agent_id, s))
+            headers.get(&call::WEIR_SESSION).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).map(|s| telemetry::session_context(&p.agent_id, s))
         });
         let server_cx = call::start_server_span(&state.telemetry, &parent, session.as_ref(), "POST", client.route(), &request_id.id);
         let principal = match principal {
@@ -110,7 +110,7 @@ impl LlmCall {
             agent_id: Some(principal.agent_id.clone()),
             agent_name: Some(principal.agent_name.to_string()),
             key_id: Some(principal.key_id.to_string()),
-            end_user: call::header_str(headers, "x-weir-user"),
+            end_user: call::header_str(headers, &call::WEIR_USER),
             session_id: call::agent_session(headers),
             client_ip: client_ip.map(|ip| ip.to_string()),
             ..call::new_event(&opentelemetry::Context::new(), "llm", request_id.id.clone())

@@ -76,46 +76,70 @@ impl Metric {
 pub(crate) struct Table<T> {
     keys: &'static [&'static str],
     /// By the hash of the values: the series whose values hash alike.
-    series: RwLock<HashMap<u64, Vec<Series<T>>>>,
+    series: RwLock<HashMap<u64, Vec<Series<T>>, BuildHash>>,
+}
+
+/// The tables' hashing: foldhash, seeded at random once per process (the standard library's
+/// SipHash costs a few thousand instructions a call here, for attribute values that are names
+/// from the configuration; a collision only lengthens a bucket's list).
+type BuildHash = foldhash::quality::RandomState;
+
+fn build_hash() -> BuildHash {
+    static SEED: std::sync::OnceLock<BuildHash> = std::sync::OnceLock::new();
+    SEED.get_or_init(BuildHash::default).clone()
 }
 
 /// A series' attribute values (in the table's key order) and its state.
 type Series<T> = (Box<[String]>, T);
 
-fn hash_values(values: &[&str]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+/// The longest attribute value kept, in characters.
+const MAX_VALUE_CHARS: usize = 128;
+
+/// A value as it is kept: its first `MAX_VALUE_CHARS` characters.
+fn clipped(v: &str) -> &str {
+    if v.len() <= MAX_VALUE_CHARS {
+        return v;
+    }
+    v.char_indices().nth(MAX_VALUE_CHARS).map_or(v, |(i, _)| &v[..i])
+}
+
+fn hash_values(build: &BuildHash, values: &[&str]) -> u64 {
+    use std::hash::BuildHasher;
+    let mut h = build.build_hasher();
     for v in values {
-        v.hash(&mut h);
+        clipped(v).hash(&mut h);
     }
     h.finish()
 }
 
+/// Whether a kept series is the one of `values` (compared as they are kept).
 fn same(stored: &[String], values: &[&str]) -> bool {
-    stored.len() == values.len() && stored.iter().zip(values).all(|(a, b)| a == b)
+    stored.len() == values.len() && stored.iter().zip(values).all(|(a, b)| a == clipped(b))
 }
 
 impl<T> Table<T> {
     pub(crate) fn new(keys: &'static [&'static str]) -> Self {
-        Self { keys, series: RwLock::new(HashMap::new()) }
+        Self { keys, series: RwLock::new(HashMap::with_hasher(build_hash())) }
     }
 
     /// Runs `f` on the series of `values` (one per key), made by `make` the first time.
     pub(crate) fn with(&self, values: &[&str], make: impl FnOnce() -> T, f: impl FnOnce(&T)) {
         debug_assert_eq!(values.len(), self.keys.len());
-        let h = hash_values(values);
-        {
+        let h = {
             let map = self.series.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let h = hash_values(map.hasher(), values);
             if let Some((_, t)) = map.get(&h).and_then(|list| list.iter().find(|(k, _)| same(k, values))) {
                 f(t);
                 return;
             }
-        }
+            h
+        };
         let mut map = self.series.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let list = map.entry(h).or_default();
         let i = match list.iter().position(|(k, _)| same(k, values)) {
             Some(i) => i,
             None => {
-                list.push((values.iter().map(|v| v.chars().take(128).collect()).collect(), make()));
+                list.push((values.iter().map(|v| clipped(v).to_string()).collect(), make()));
                 list.len() - 1
             }
         };
@@ -241,4 +265,31 @@ pub async fn collect(state: &AppState) -> Vec<Metric> {
     }
     out.push(remaining);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    use super::{Table, MAX_VALUE_CHARS};
+
+    #[test]
+    fn a_series_is_found_again_whatever_the_length_of_its_values() {
+        let t: Table<AtomicU64> = Table::new(&["model", "agent"]);
+        let long = "m".repeat(MAX_VALUE_CHARS + 50);
+        let wide = "é".repeat(MAX_VALUE_CHARS + 1);
+        for _ in 0..3 {
+            for values in [["a", "x"], ["a", "y"], [long.as_str(), "x"], [wide.as_str(), "x"]] {
+                t.with(&values, AtomicU64::default, |c| {
+                    c.fetch_add(1, Relaxed);
+                });
+            }
+        }
+        let points = t.points(|c| super::Value::Int(c.load(Relaxed)));
+        // Four series, each counted three times; a long value is kept cut to its first characters.
+        assert_eq!(points.len(), 4, "a value past the kept length made a new series on each call");
+        assert!(points.iter().all(|p| matches!(p.value, super::Value::Int(3))));
+        assert!(points.iter().any(|p| p.attributes[0].1 == "m".repeat(MAX_VALUE_CHARS)));
+        assert!(points.iter().any(|p| p.attributes[0].1 == "é".repeat(MAX_VALUE_CHARS)));
+    }
 }

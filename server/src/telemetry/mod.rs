@@ -316,7 +316,15 @@ struct HeaderExtract<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtract<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        // The names the W3C propagator asks for on every call, without reading them as text.
+        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+        const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+        match key {
+            "traceparent" => self.0.get(TRACEPARENT),
+            "tracestate" => self.0.get(TRACESTATE),
+            _ => self.0.get(key),
+        }
+        .and_then(|v| v.to_str().ok())
     }
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(HeaderName::as_str).collect()

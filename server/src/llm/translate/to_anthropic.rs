@@ -610,7 +610,7 @@ pub fn chat_request(body: &RequestBody<'_>, model: &str) -> Result<(Vec<u8>, boo
     let mut include_usage = false;
     let mut max_completion = None;
     let mut max_legacy = None;
-    for (key, v) in body.members() {
+    for (key, v) in body.raw_members() {
         if is_null(v) && key != "messages" {
             continue;
         }
@@ -744,7 +744,7 @@ struct TextConfig<'a> {
 pub fn responses_request(body: &RequestBody<'_>, model: &str) -> Result<Vec<u8>, LlmError> {
     let mut r = Request { model, ..Default::default() };
     let mut instructions = None;
-    for (key, v) in body.members() {
+    for (key, v) in body.raw_members() {
         if is_null(v) {
             continue;
         }

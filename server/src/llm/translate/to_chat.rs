@@ -358,7 +358,7 @@ pub fn request(body: &RequestBody<'_>, model: &str) -> Result<Vec<u8>, LlmError>
     let mut choice: Option<ChoiceOut<'_>> = None;
     let mut no_parallel = false;
     let mut stream = false;
-    for (key, v) in body.members() {
+    for (key, v) in body.raw_members() {
         if is_null(v) {
             continue;
         }
