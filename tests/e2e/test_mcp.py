@@ -379,9 +379,18 @@ async def test_resource_updates_arrive_after_subscribing(weir: Weir, server: str
 @pytest.mark.parametrize("server", ["fix", "fixhttp", "fixsse"])
 async def test_cancellation_reaches_the_backend(weir: Weir, server: str) -> None:
     async with connect(weir) as (s, _):
-        before = json.loads(text_of(await s.call_tool(f"{server}__cancellations", {})))
-        with anyio.move_on_after(1.0):
-            await s.call_tool(f"{server}__wait_for_cancel", {})
+
+        async def counts() -> dict[str, int]:
+            return json.loads(text_of(await s.call_tool(f"{server}__cancellations", {})))
+
+        before = await counts()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(s.call_tool, f"{server}__wait_for_cancel", {})
+            # Cancelled once the backend has it (cancelling earlier would test nothing).
+            with anyio.fail_after(10):
+                while (await counts())["started"] == before["started"]:
+                    await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
         with anyio.fail_after(10):
             while True:
                 now = json.loads(text_of(await s.call_tool(f"{server}__cancellations", {})))
@@ -414,6 +423,12 @@ async def test_a_cancelled_request_gets_no_response_on_the_wire(weir: Weir) -> N
             await r.aread()
             return r
 
+        async def started() -> int:
+            r = await http.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 40, "method": "tools/call", "params": {"name": "fix__cancellations", "arguments": {}}})
+            answer = r.json() if r.headers["content-type"].startswith("application/json") else next(json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:"))
+            return json.loads(answer["result"]["content"][0]["text"])["started"]
+
+        before = await started()
         async with anyio.create_task_group() as tg:
             box: list[httpx.Response] = []
 
@@ -421,7 +436,10 @@ async def test_a_cancelled_request_gets_no_response_on_the_wire(weir: Weir) -> N
                 box.append(await call())
 
             tg.start_soon(run)
-            await anyio.sleep(0.5)
+            # Cancelled once the backend has the call (cancelling earlier would test nothing).
+            with anyio.fail_after(10):
+                while await started() == before:
+                    await anyio.sleep(0.05)
             note = await http.post("/mcp", headers=h, json={"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 41, "reason": "user stopped it"}})
             assert note.status_code == 202
         r = box[0]
