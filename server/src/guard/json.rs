@@ -75,16 +75,9 @@ pub fn string_end(raw: &[u8], from: usize) -> (usize, bool) {
     let mut escaped = false;
     // Most strings of a document are short (keys, identifiers): their first 16 bytes are read
     // eight at a time, and only the rest of a long one is searched.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has = |w: u64, b: u8| {
-        let x = w ^ (ONES * u64::from(b));
-        x.wrapping_sub(ONES) & !x & HIGH
-    };
     while i < from + 16 {
-        let Some(chunk) = raw.get(i..i + 8) else { break };
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let m = has(w, b'"') | has(w, b'\\');
+        let Some(w) = word_at(raw, i) else { break };
+        let m = bytes_equal(w, b'"') | bytes_equal(w, b'\\');
         if m != 0 {
             // The lowest marked byte is the first quote or backslash.
             let at = i + (m.trailing_zeros() / 8) as usize;
@@ -109,6 +102,27 @@ pub fn string_end(raw: &[u8], from: usize) -> (usize, bool) {
         }
     }
     (raw.len(), escaped)
+}
+
+/// Eight bytes of `raw` from `i` as one word (the first byte lowest), when there are eight.
+pub(crate) fn word_at(raw: &[u8], i: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(raw.get(i..i + 8)?.try_into().ok()?))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` equal to `b`. Only the lowest marked byte is sure to be one
+/// (a borrow may mark a byte above it): enough to find the first.
+pub(crate) fn bytes_equal(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The high bit of each byte of `w` below `n` (at most 128); as for [`bytes_equal`], the lowest
+/// marked byte is sure to be one.
+pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
 }
 
 /// Every text of `raw` (a JSON document), in document order. Malformed input yields what
@@ -223,7 +237,8 @@ pub fn member_value(raw: &str, key: &'static str) -> Option<usize> {
     })
 }
 
-fn skip_space(b: &[u8], mut i: usize) -> usize {
+/// Past the JSON whitespace from `i`.
+pub(crate) fn skip_space(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }

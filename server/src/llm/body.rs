@@ -185,6 +185,7 @@ mod scan {
     use std::borrow::Cow;
 
     use super::{MemberList, MAX_DEPTH, MAX_MEMBERS};
+    use crate::guard::json;
 
     pub fn object(raw: &[u8]) -> Option<MemberList<'_>> {
         // Valid UTF-8 throughout, so every slice taken below is a `str`: outside strings any
@@ -232,9 +233,6 @@ mod scan {
         i: usize,
     }
 
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-
     impl Scan<'_> {
         fn peek(&self) -> Option<u8> {
             self.b.get(self.i).copied()
@@ -251,9 +249,7 @@ mod scan {
         }
 
         fn ws(&mut self) {
-            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-                self.i += 1;
-            }
+            self.i = json::skip_space(self.b, self.i);
         }
 
         /// One value of any kind, nested ones included (the body's object is the first level).
@@ -398,13 +394,8 @@ mod scan {
     /// The first byte from `i` on that ends a string's plain run: a quote, a backslash or a
     /// control character (or `b.len()`). The lowest byte a word marks is always a true match.
     fn special(b: &[u8], mut i: usize) -> usize {
-        let has = |w: u64, c: u8| {
-            let x = w ^ (ONES * u64::from(c));
-            x.wrapping_sub(ONES) & !x & HIGH
-        };
-        while let Some(chunk) = b.get(i..i + 8) {
-            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-            let m = has(w, b'"') | has(w, b'\\') | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        while let Some(w) = json::word_at(b, i) {
+            let m = json::bytes_equal(w, b'"') | json::bytes_equal(w, b'\\') | json::bytes_below(w, 0x20);
             if m != 0 {
                 return i + (m.trailing_zeros() / 8) as usize;
             }

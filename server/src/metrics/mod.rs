@@ -79,15 +79,10 @@ pub(crate) struct Table<T> {
     series: RwLock<HashMap<u64, Vec<Series<T>>, BuildHash>>,
 }
 
-/// The tables' hashing: foldhash, seeded at random once per process (the standard library's
-/// SipHash costs a few thousand instructions a call here, for attribute values that are names
-/// from the configuration; a collision only lengthens a bucket's list).
+/// The tables' hashing: foldhash, seeded at random per table (the standard library's SipHash
+/// costs a few thousand instructions a call here, for attribute values that are names from the
+/// configuration; a collision only lengthens a bucket's list).
 type BuildHash = foldhash::quality::RandomState;
-
-fn build_hash() -> BuildHash {
-    static SEED: std::sync::OnceLock<BuildHash> = std::sync::OnceLock::new();
-    SEED.get_or_init(BuildHash::default).clone()
-}
 
 /// A series' attribute values (in the table's key order) and its state.
 type Series<T> = (Box<[String]>, T);
@@ -119,7 +114,7 @@ fn same(stored: &[String], values: &[&str]) -> bool {
 
 impl<T> Table<T> {
     pub(crate) fn new(keys: &'static [&'static str]) -> Self {
-        Self { keys, series: RwLock::new(HashMap::with_hasher(build_hash())) }
+        Self { keys, series: RwLock::new(HashMap::default()) }
     }
 
     /// Runs `f` on the series of `values` (one per key), made by `make` the first time.
