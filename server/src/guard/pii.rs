@@ -255,7 +255,7 @@ const NUMBERING_LABELS: &[&str] = &["version", "ver", "v", "section", "sec", "§
 
 /// Words for "number", which leave saying what kind to the word before them (`Order no.`,
 /// `Phone no.`, `Part number`, `Rack #`).
-const NUMBER_WORDS: &[&str] = &["number", "nummer", "numero", "número", "num", "no", "nr", "nº", "n°", "code", "#"];
+const NUMBER_WORDS: &[&str] = &["number", "nummer", "numero", "número", "num", "no", "nr", "nº", "n°", "code", "#", "番号", "号码", "號碼", "编号", "編號", "번호"];
 
 /// What may stand between a label and its number: `Order: `, `"version": "`, `<version>`,
 /// `AssemblyVersion("`.
@@ -311,7 +311,7 @@ fn labelled(text: &str, start: usize, labels: &[&str]) -> bool {
 /// "number" (`Kontonummer`, `Kundennr.`) that is not a card's, a phone's or an SSN's
 /// (`Kartennummer`, `Telefonnummer`).
 fn id_labelled(text: &str, start: usize) -> bool {
-    const PERSONAL: &[&str] = &["card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn", "social", "sozial"];
+    const PERSONAL: &[&str] = &["card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn", "social", "sozial", "電話", "电话", "携帯", "전화"];
     // A country prefix (`VAT No. GB 314 1592 65`) leaves saying what it is to the label before it.
     let head = text[..start].trim_end().as_bytes();
     let start = match head.len().checked_sub(2) {
@@ -357,7 +357,7 @@ fn ssn_cue(text: &str, start: usize, end: usize) -> bool {
     let after: Vec<&str> = after.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(6).collect();
     let before = words_before(text, start, 5);
     let cue = |w: &str| matches!(w, "ssn" | "ssns" | "ss" | "tin" | "itin" | "taxpayer");
-    let pair = |a: &str, b: &str| (a == "social" || a == "soc") && (b == "security" || b == "sec");
+    let pair = |a: &str, b: &str| ((a == "social" || a == "soc") && (b == "security" || b == "sec")) || (a == "tax" && matches!(b, "id" | "number" | "no"));
     before.iter().map(String::as_str).chain(after.iter().copied()).any(cue) || before.windows(2).any(|p| pair(&p[0], &p[1])) || after.windows(2).any(|p| pair(p[0], p[1]))
 }
 
@@ -383,6 +383,10 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     if matches!(byte_at(text, end), Some(b'-' | b':' | b'/')) && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
+    // A measurement (`0012 3456 kWh`, `12 500 000 EUR`): a quantity, not a way to reach anyone.
+    if unit_after(text, end) {
+        return None;
+    }
     // The shape and the checksums first; the words around it only for what passes them.
     let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
     // Nine digits bare or spaced 3-2-4 are an SSN only when the text says so (`SSN 508 63 2471`).
@@ -398,7 +402,7 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
         // A value assigned in code (`offset = 512-64-1024`) is arithmetic unless said to be one.
         let assigned = text[..start].trim_end().ends_with(['=', '+', '*', '(']);
         let cue = ssn_cue(text, start, end);
-        return (ssn_ok(&digits) && (cue || !id_labelled(text, start) && !assigned)).then_some((Kind::Ssn, start));
+        return (ssn_ok(&digits) && (cue || !id_labelled(text, start) && !assigned && !in_range(text, start, end))).then_some((Kind::Ssn, start));
     }
     let separators_only_spaces_dashes = s.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
     if (13..=19).contains(&digits.len()) && separators_only_spaces_dashes && card_grouping(s) {
@@ -408,6 +412,34 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     // A shape a phone has only when the text says one follows needs the words that say so.
     let phone = phone_ok(s, &digits, false) || (phone_ok(s, &digits, true) && phone_cue(text, start));
     (phone && (support_line(text, start) || !id_labelled(text, start))).then_some((Kind::Phone, start))
+}
+
+/// One end of a range of numbers that share all but their last group (`101-22-3344 through
+/// 101-22-3399`, `… to …`, `…–…`): ids counted in order, not people's numbers.
+fn in_range(text: &str, start: usize, end: usize) -> bool {
+    const JOINS: &[&str] = &["through", "thru", "to", "till", "until", "and", "-", "–", "—", "..", "bis", "à", "a", "al"];
+    let value = &text[start..end];
+    let Some(stem) = value.rfind('-').map(|i| &value[..=i]) else { return false };
+    let joined = |between: &str| JOINS.contains(&between.trim().to_lowercase().as_str());
+    // The other end after this one, or before it.
+    let after = text[end..].find(stem).is_some_and(|i| i <= 12 && joined(&text[end..end + i]));
+    let before = text[..start].rfind(stem).is_some_and(|i| {
+        let other_end = text[i..start].find(|c: char| !c.is_ascii_digit() && c != '-').map_or(start, |k| i + k);
+        start - other_end <= 12 && joined(&text[other_end..start])
+    });
+    after || before
+}
+
+/// Whether the word right after `end` is a unit of measure or a currency.
+fn unit_after(text: &str, end: usize) -> bool {
+    const UNITS: &[&str] = &[
+        "kwh", "mwh", "wh", "kw", "mw", "w", "kg", "g", "mg", "t", "km", "m", "cm", "mm", "m2", "m²", "m3", "m³", "l", "ml", "hl", "eur", "euro", "euros", "€",
+        "usd", "$", "chf", "gbp", "£", "jpy", "¥", "yen", "%", "ms", "µs", "ns", "bytes", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "pcs", "stück",
+        "units", "tonnes", "tons", "litres", "liters", "metres", "meters", "kilometres", "kilometers", "miles", "lbs", "gallons",
+    ];
+    let rest = text[end..].trim_start_matches([' ', '\u{a0}', '\u{202f}']);
+    let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || matches!(c, '€' | '$' | '£' | '¥' | '%' | '²' | '³' | 'µ')).take(12).collect::<String>().to_lowercase();
+    rest.len() < text.len() - end && UNITS.contains(&word.as_str()) || rest.starts_with(['€', '$', '£', '¥', '%'])
 }
 
 /// `123 45 6789`.
@@ -485,7 +517,11 @@ fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     if !(8..=15).contains(&digits.len()) {
         return false;
     }
-    let international = s.starts_with('+') || s.starts_with("00");
+    // A country code starts 1–9: `00012-003` is no call abroad.
+    let international = (s.starts_with('+') || s.starts_with("00")) && !s.trim_start_matches('+').starts_with("000") && !s.starts_with("+0");
+    if s.starts_with("000") {
+        return false;
+    }
     // `+44 (0)20 …`: the trunk 0 kept in brackets is not a group of its own.
     let trunk = s.find("(0)");
     let without_trunk;
@@ -552,7 +588,24 @@ fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     if !international && pairs && (!s.starts_with('0') || rising_small(&groups)) {
         return false;
     }
-    international || s.starts_with('0') || s.starts_with('(') || groups.len() >= 3
+    // Otherwise, without the words that say so, it must have the shape of a number dialled
+    // without a trunk prefix: not a count grouped by thousands (`12 345 678`), a checksum in
+    // fours or a D-U-N-S number, but a trunk prefix, an area code in brackets, or a national
+    // number in its own country's grouping.
+    international || s.starts_with('0') || s.starts_with('(') || national(&groups)
+}
+
+/// `212 555 0147`, `1-212-555-0147` (North America, area code 2–9xx; an Italian mobile, `347
+/// 123 4567`, is written the same), `138 0013 8000` (a Chinese mobile, 13x–19x).
+fn national(groups: &[&str]) -> bool {
+    let g = match groups {
+        ["1", rest @ ..] => rest,
+        g => g,
+    };
+    let lead = |x: &str, from: u8| x.as_bytes().first().is_some_and(|b| (from..=b'9').contains(b));
+    let north_american = matches!(g, [a, e, n] if a.len() == 3 && e.len() == 3 && n.len() == 4 && lead(a, b'2'));
+    let chinese_mobile = matches!(groups, [a, b, c] if a.len() == 3 && b.len() == 4 && c.len() == 4 && a.starts_with('1') && lead(&a[1..], b'3'));
+    north_american || chinese_mobile
 }
 
 /// Every group greater than the one before it, all under 60: numbers drawn and sorted.
@@ -623,7 +676,28 @@ fn ipv4_ok(text: &str, start: usize, end: usize) -> bool {
     if byte_at(text, end).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return false;
     }
-    text[start..end].parse::<std::net::Ipv4Addr>().is_ok()
+    let Ok(ip) = text[start..end].parse::<std::net::Ipv4Addr>() else { return false };
+    let o = ip.octets();
+    // A host's address: not `0.…`, not multicast or reserved (224 and up: `255.255.255.0` is a
+    // netmask).
+    if o[0] == 0 || o[0] >= 224 {
+        return false;
+    }
+    // Four small numbers after a small first one (`1.24.3.0`, `2.1.3.4`, `3.14.15.92`) are how
+    // versions and section numbers are written, and one real address in tens of thousands: an
+    // address only when the text says so, or when it repeats one number (`1.1.1.1`, `8.8.8.8`).
+    let small = o[0] < 10 && o[1..].iter().all(|&x| x < 100) && !o.iter().all(|&x| x == o[0]);
+    !small || network_cue(text, start)
+}
+
+/// Words that say an address of a machine is near (`ping`, `host`, `server`, `dns`).
+fn network_cue(text: &str, start: usize) -> bool {
+    const WORDS: &[&str] = &[
+        "ip", "ips", "ipv4", "address", "addr", "host", "hosts", "server", "ping", "dns", "resolver", "gateway", "router", "subnet", "ssh", "connect", "connection",
+        "blocked", "banned", "allowed", "denied", "client", "peer", "remote", "src", "dst", "source", "destination", "nameserver", "proxy", "firewall", "allow", "deny", "block", "inet", "curl", "http",
+        "https", "listen", "bind", "adresse", "dirección", "indirizzo",
+    ];
+    words_before(text, start, 6).iter().any(|w| WORDS.contains(&w.as_str()))
 }
 
 #[cfg(test)]
@@ -744,6 +818,39 @@ mod tests {
         for not in ["version 1.2.3.4.5", "v10.0.0.1-beta", "999.1.1.1", "on 2024-01-15", "std::vec::Vec", "mac 00:1A:2B:3C:4D:5E", "the name (without ::)", "bind [::1]:8080"] {
             assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
         }
+    }
+
+    #[test]
+    fn grouped_counts_versions_netmasks_and_id_ranges_are_not_personal_data() {
+        for not in [
+            "Die Region hat rund 12 345 678 Einwohner.",
+            "Total rows scanned: 48 213 907 (of 112 004 551).",
+            "Upgrade the chart from 1.24.3.0 to 1.25.0.1 tonight.",
+            "Figures 2.1.3.4 through 2.1.3.9 show the layout.",
+            "Netmask 255.255.255.0 on every subnet; 0.0.0.0 listens everywhere.",
+            "Run tests 101-22-3344 through 101-22-3399 after the merge.",
+            "Cases 204-11-0042 to 204-11-0057 were closed.",
+            "Checksum 8841 2290 1177 matched the manifest.",
+            "D-U-N-S 15-048-3782",
+            "Zählerstand 0012 3456 kWh am Jahresende",
+            "Budget: 1 250 480 000 EUR",
+            "Transit 00012-003 (Canada)",
+            "部品番号 512-77-0193 の在庫を確認してください。",
+        ] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
+        // The same shapes where the text says what they are, or where they could be nothing else.
+        assert_eq!(kinds("Call 12 345 678 tonight"), [(Kind::Phone, "12 345 678")]);
+        assert_eq!(kinds("reach me on 415-555-0132"), [(Kind::Phone, "415-555-0132")]);
+        assert_eq!(kinds("scrivimi al 347 123 4567 stasera"), [(Kind::Phone, "347 123 4567")]);
+        assert_eq!(kinds("我的手机 138 0013 8000"), [(Kind::Phone, "138 0013 8000")]);
+        assert_eq!(kinds("電話番号 03-1234-5678"), [(Kind::Phone, "03-1234-5678")]);
+        assert_eq!(kinds("matched field=tax_id value=367-91-2204"), [(Kind::Ssn, "367-91-2204")]);
+        assert_eq!(kinds("ping 2.1.3.4 fails"), [(Kind::IpAddress, "2.1.3.4")]);
+        assert_eq!(kinds("resolving through 1.1.1.1 now"), [(Kind::IpAddress, "1.1.1.1")]);
+        assert_eq!(kinds("from 10.0.0.5 to 10.0.0.6"), [(Kind::IpAddress, "10.0.0.5"), (Kind::IpAddress, "10.0.0.6")]);
+        assert_eq!(kinds("SSNs 101-22-3344 through 101-22-3399 on file"), [(Kind::Ssn, "101-22-3344"), (Kind::Ssn, "101-22-3399")]);
+        assert_eq!(kinds("Dependents: 879-12-4057 and 403-75-1198"), [(Kind::Ssn, "879-12-4057"), (Kind::Ssn, "403-75-1198")]);
     }
 
     #[test]
