@@ -34,6 +34,10 @@ pub struct Signature {
     /// Units no number precedes.
     units: Vec<&'static str>,
     negations: usize,
+    /// A yes/no question ("Are all of these even?"), where "all" is part of what is asked.
+    yes_no: bool,
+    /// Each mark and the word that gave it.
+    marked_by: Vec<(&'static str, String)>,
     /// The opposable words, as their classes.
     marks: BTreeSet<&'static str>,
     /// Named things, canonical.
@@ -62,10 +66,11 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
     if prompt.negations != candidate.negations {
         return Err("negation");
     }
-    if prompt.marks != candidate.marks {
+    if prompt.marks != candidate.marks && !prompt.marks.symmetric_difference(&candidate.marks).all(|m| one_sided(m, prompt, candidate)) {
         return Err("opposites");
     }
-    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.binary_search(e).is_ok());
+    // (By name, or misspelt: "pyhton", "Eifel".)
+    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.binary_search(e).is_ok() || b.all.iter().any(|w| typo(e, w)));
     if !named_in(prompt, candidate) || !named_in(candidate, prompt) {
         return Err("entities");
     }
@@ -108,6 +113,21 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
         return Err("topic");
     }
     Ok(())
+}
+
+/// Whether a mark that only one of two prompts has leaves the question as it is: "all" said or
+/// left implied ("list all running containers" = "list running containers") unless the other
+/// says a scope of its own ("only", "one", "some", "first") or "all" is what a yes/no question
+/// asks ("are all of these even?"); a particle ("take up", "turn down") where the other has no
+/// direction.
+fn one_sided(m: &str, a: &Signature, b: &Signature) -> bool {
+    let (has, other) = if a.marks.contains(m) { (a, b) } else { (b, a) };
+    match m {
+        "all" => !has.yes_no && !["only", "one", "some", "first", "both", "either"].iter().any(|s| other.marks.contains(s) && !has.marks.contains(s)),
+        "up" | "down" => !other.marks.contains("up") && !other.marks.contains("down"),
+        // A misspelling on the other side ("instal" for "install").
+        _ => has.marked_by.iter().filter(|(x, _)| *x == m).all(|(_, word)| other.all.iter().any(|w| typo(word, w))),
+    }
 }
 
 /// The words of `words` that `keep` holds, each where it first appears.
@@ -176,6 +196,11 @@ impl Signature {
         let topic = text.find(':').map_or(0, |at| split(&text[..at]).len());
         let topic = if topic <= 2 { topic } else { 0 };
         let mut s = Signature::default();
+        // ("Can I …?" asks yes or no; "Can you …?" asks for something.)
+        let modal = |w: &Word| matches!(w.lower.as_str(), "can" | "could" | "should" | "will" | "would" | "may" | "might" | "must");
+        // ("Is there a way to …", "is it possible to …" ask how.)
+        let asks_how = words.get(topic + 1..topic + 3).is_some_and(|n| matches!((n[0].lower.as_str(), n[1].lower.as_str()), ("there", "a" | "any") | ("it", "possible")));
+        s.yes_no = !asks_how && words.get(topic).is_some_and(|w| matches!(w.lower.as_str(), "are" | "is" | "was" | "were" | "do" | "does" | "did" | "has" | "have") || (modal(w) && words.get(topic + 1).is_some_and(|n| n.lower != "you")));
         // The last content word, and the direction a connector just opened (true: from).
         let mut last: Option<String> = None;
         let mut direction: Option<bool> = None;
@@ -192,7 +217,12 @@ impl Signature {
                 if words.get(j).is_some_and(|w| matches!(w.lower.as_str(), "degree" | "degrees" | "°" | "us")) {
                     j += 1;
                 }
-                match (words.get(j).and_then(|w| unit(&w.lower)), sign) {
+                // "per cent" is one unit.
+                let per_cent = words.get(j).is_some_and(|w| w.lower == "per") && words.get(j + 1).is_some_and(|w| w.lower == "cent");
+                if per_cent {
+                    j += 1;
+                }
+                match (words.get(j).and_then(|w| if per_cent { Some("percent") } else { unit(&w.lower) }), sign) {
                     (Some(u), _) => {
                         s.quantities.push((n.clone(), u));
                         s.all.push(u.to_string());
@@ -219,6 +249,11 @@ impl Signature {
                 s.negations += 1;
                 continue;
             }
+            // "to" before a verb is an infinitive ("safe to eat"), not a direction.
+            if lower == "to" && next.is_some_and(|n| INFINITIVES.contains(&n)) {
+                s.all.push(lower.to_string());
+                continue;
+            }
             if let Some(dir) = connector(lower) {
                 if !dir {
                     if let Some(l) = last.take() {
@@ -230,7 +265,11 @@ impl Signature {
             }
             if let Some(u) = unit(lower) {
                 // "what year" asks when; "2 hours a day" is a rate: neither is a unit asked for.
-                let asked = !(prev.is_some_and(|p| matches!(p, "what" | "which" | "a" | "per" | "each")) && matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year"));
+                // A letter alone ("w/", "in s") or "am" ("what am I owed") is a unit only after
+                // a number.
+                let asked = !(prev.is_some_and(|p| matches!(p, "what" | "which" | "a" | "per" | "each")) && matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year"))
+                    && lower.chars().count() > 1
+                    && !matches!(u, "am" | "pm");
                 if asked {
                     s.units.push(u);
                     s.all.push(u.to_string());
@@ -238,8 +277,19 @@ impl Signature {
                 continue;
             }
             let canon = canonical(lower);
-            let word = if let Some(m) = mark(lower, prev, next) {
+            // "most recent" is "newest": "most" only intensifies the opposable word after it.
+            if lower == "most" && next.is_some_and(|n| mark(n, Some(lower), words.get(i + 1).map(|w| w.lower.as_str())).is_some_and(|m| m != "most")) {
+                continue;
+            }
+            // "one package", "a single copy": a scope, as opposed to "every package" ("one line
+            // at a time" is a pace).
+            let scope_one = matches!(lower, "one" | "single")
+                && next.is_some_and(|n| !is_weak(n) && n != "more")
+                && !prev.is_some_and(|p| matches!(p, "which" | "no" | "any" | "every" | "each" | "this" | "that"))
+                && words.get(i + 1).is_none_or(|w| w.lower != "at");
+            let word = if let Some(m) = if scope_one { Some("one") } else { mark(lower, prev, next) } {
                 s.marks.insert(m);
+                s.marked_by.push((m, lower.to_string()));
                 m.to_string()
             } else {
                 if w.named || is_name(&canon) {
@@ -271,6 +321,12 @@ impl Signature {
         s
     }
 }
+
+/// Verbs that "to" before them makes an infinitive of.
+const INFINITIVES: &[&str] = &[
+    "be", "do", "make", "get", "have", "keep", "use", "see", "find", "avoid", "know", "learn", "eat", "drink", "reach", "run", "go", "stay", "become", "ask", "pay", "take",
+    "give", "say", "tell", "help", "start", "stop", "try", "work", "build", "create", "set", "fix", "handle", "prevent", "improve", "reduce", "increase", "check", "let",
+];
 
 /// A word that gives what follows a direction: `Some(true)` for where it starts ("from"),
 /// `Some(false)` for where it goes ("to"; the word before it is then where it starts).
@@ -329,6 +385,12 @@ fn split(text: &str) -> Vec<Word> {
             i += 1;
         }
         let word: String = chars[start..i].iter().collect();
+        // "w/" is "with".
+        if word.eq_ignore_ascii_case("w") && chars.get(i) == Some(&'/') {
+            out.push(Word { lower: "with".into(), named: false });
+            i += 1;
+            continue;
+        }
         // "don't", "isn't", "can't": the negation is a word of its own.
         if chars.get(i) == Some(&'\'') || chars.get(i) == Some(&'’') {
             let rest: String = chars.get(i + 1..).map(|r| r.iter().take_while(|c| c.is_alphabetic()).collect()).unwrap_or_default();
@@ -350,10 +412,16 @@ fn split(text: &str) -> Vec<Word> {
 }
 
 fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool) {
+    // Shorthand: "w/o" is "without".
+    if word.eq_ignore_ascii_case("w/o") {
+        return out.push(Word { lower: "without".into(), named: false });
+    }
     // Split a letter run from a digit run unless the word is an identifier or a decimal.
     let has_digit = word.chars().any(|c| c.is_ascii_digit());
     let has_alpha = word.chars().any(char::is_alphabetic);
-    if has_digit && has_alpha && !marked && !word.contains('.') {
+    // Digits between letters make a numeronym, one word ("k8s", "i18n", "a11y").
+    let numeronym = word.starts_with(char::is_alphabetic) && word.ends_with(char::is_alphabetic);
+    if has_digit && has_alpha && !marked && !numeronym && !word.contains('.') {
         let mut part = String::new();
         let mut digit = None;
         for c in word.chars() {
@@ -416,6 +484,12 @@ fn number(words: &[Word]) -> Option<(String, usize)> {
             "eighteen" => 18,
             "nineteen" => 19,
             "twenty" => 20,
+            "twice" if used == 0 => {
+                return Some(("2".into(), 1));
+            }
+            "thrice" if used == 0 => {
+                return Some(("3".into(), 1));
+            }
             "thirty" => 30,
             "forty" => 40,
             "fifty" => 50,
@@ -468,6 +542,14 @@ const NEGATIONS: &[&str] = &["not", "no", "never", "without", "none", "nor", "ne
 
 /// A unit's canonical name.
 fn unit(w: &str) -> Option<&'static str> {
+    unit_named(w).or_else(|| {
+        // A long unit name misspelt ("farenheit", "kilometeres").
+        const LONG: &[&str] = &["fahrenheit", "celsius", "kilometres", "kilometers", "kilograms", "centimetres", "centimeters", "millimetres", "millimeters", "milliliters", "millilitres", "milligrams", "megabytes", "gigabytes", "terabytes", "kilobytes", "milliseconds"];
+        (w.len() >= 6).then(|| LONG.iter().find(|l| typo(w, l)).and_then(|l| unit_named(l))).flatten()
+    })
+}
+
+fn unit_named(w: &str) -> Option<&'static str> {
     Some(match w {
         "km" | "kms" | "kilometre" | "kilometres" | "kilometer" | "kilometers" => "km",
         "mi" | "mile" | "miles" => "mile",
@@ -479,6 +561,7 @@ fn unit(w: &str) -> Option<&'static str> {
         "yd" | "yard" | "yards" => "yard",
         "kg" | "kgs" | "kilogram" | "kilograms" | "kilo" | "kilos" => "kg",
         "g" | "gram" | "grams" => "g",
+        "mg" | "milligram" | "milligrams" | "milligramme" | "milligrammes" => "mg",
         "lb" | "lbs" | "pound" | "pounds" => "lb",
         "oz" | "ounce" | "ounces" => "oz",
         "l" | "litre" | "litres" | "liter" | "liters" => "l",
@@ -540,6 +623,7 @@ fn mark(w: &str, prev: Option<&str>, next: Option<&str>) -> Option<&'static str>
         "remove" | "removing" | "removed" | "delete" | "deleting" | "deleted" | "drop" | "erase" | "eliminate" | "rid" => "remove",
         "largest" | "biggest" | "highest" | "greatest" | "max" | "maximum" | "most" | "top" | "tallest" | "longest" | "heaviest" | "fastest" => "most",
         "smallest" | "lowest" | "least" | "min" | "minimum" | "shortest" | "fewest" | "slowest" | "bottom" => "least",
+        "more" if prev == Some("one") && next.is_some_and(|n| matches!(n, "thing" | "question" | "quick")) => return None,
         "larger" | "bigger" | "higher" | "greater" | "more" | "extra" | "additional" | "above" | "exceeding" | "longer" | "faster" | "taller" => "more",
         "over" if number_follows => "more",
         "smaller" | "lower" | "fewer" | "less" | "below" | "shorter" | "slower" => "less",
@@ -563,6 +647,8 @@ fn mark(w: &str, prev: Option<&str>, next: Option<&str>) -> Option<&'static str>
         "weekday" | "weekdays" => "weekdays",
         "weekend" | "weekends" => "weekends",
         "all" | "every" | "each" | "everything" | "everyone" | "entire" | "whole" => "all",
+        // ("I just started", "the airline just cancelled": a moment, not a scope.)
+        "just" if next.is_some_and(|n| n.ends_with("ed") || matches!(n, "got" | "made" | "did" | "had" | "saw" | "found" | "bought" | "left" | "came" | "went" | "began" | "moved" | "joined" | "heard" | "learnt" | "lost" | "ran" | "been")) => return None,
         "only" | "just" | "solely" => "only",
         "some" | "several" | "few" => "some",
         "both" => "both",
@@ -637,6 +723,7 @@ fn canonical(w: &str) -> String {
         "golang" => "go",
         "postgres" | "postgresql" | "psql" | "pg" => "postgresql",
         "k8s" | "kubernetes" | "kubectl" => "kubernetes",
+        "mac" | "macos" | "osx" => "macos",
         "mongo" | "mongodb" => "mongodb",
         "node" | "nodejs" | "node.js" => "node.js",
         "cwd" | "folder" | "directory" | "dir" => "directory",
@@ -775,27 +862,63 @@ mod tests {
         }
     }
 
-    /// The tuning part of the labelled corpus (`tests/cache_corpus/tune.jsonl`; the held-out
-    /// part is only read to report figures, by `examples/eval_semantic.rs`): no near-miss is
-    /// served another's answer, and most paraphrases are.
     #[test]
-    fn on_the_tuning_corpus_no_near_miss_is_served_and_most_paraphrases_are() {
-        let e = crate::cache::embed::Embedder::builtin();
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cache_corpus/tune.jsonl")).unwrap();
-        let (mut served, mut paraphrases, mut wrong) = (0, 0, Vec::new());
-        for line in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let (a, b) = (v["a"].as_str().unwrap(), v["b"].as_str().unwrap());
-            let hit = crate::cache::embed::similarity(&e.embed(a), &e.embed(b)) >= crate::cache::semantic::DEFAULT_THRESHOLD && same(b, a).is_ok();
-            if v["kind"] == "paraphrase" {
-                paraphrases += 1;
-                served += usize::from(hit);
-            } else if hit {
-                wrong.push(v["id"].to_string());
-            }
+    fn shorthand_spelling_and_implied_scope_do_not_make_another_question() {
+        for (a, b) in [
+            ("Set up CI with GitHub Actions for a Node.js project", "set up CI w/ GitHub Actions for a Node.js project"),
+            ("What's 20 percent of 85?", "What is twenty per cent of eighty-five?"),
+            ("What is the boiling point of water in Fahrenheit?", "what is the boiling point of water in farenheit"),
+            ("How do I merge two dictionaries in Python?", "how do I merge two dictionaries in pyhton"),
+            ("What temperature should chicken reach to be safe to eat?", "To be safe to eat, what temperature should chicken reach?"),
+            ("How do I list all running Docker containers?", "How do I list running Docker containers?"),
+            ("How do I install Node.js on Ubuntu?", "how do i instal nodejs on ubuntu"),
+            ("I just joined: what is the probation period?", "What is the probation period?"),
+            ("Is there a way to silence all warnings in Python?", "How do I silence warnings in Python?"),
+        ] {
+            assert_eq!(same(a, b), Ok(()), "{a} | {b}");
         }
-        assert!(wrong.is_empty(), "near-misses served: {wrong:?}");
-        assert!(served * 10 >= paraphrases * 6, "{served} of {paraphrases} paraphrases served");
+        assert_eq!(Signature::of("why does it render twice").numbers(), ["2"]);
+        assert_eq!(Signature::of("kubernetes vs k8s").content, ["kubernetes", "differ", "kubernetes"]);
+    }
+
+    #[test]
+    fn a_scope_said_on_one_side_still_counts_where_it_changes_the_question() {
+        for (a, b, why) in [
+            ("Are all of these numbers even: 3, 8, 12?", "Which of these numbers are even: 3, 8, 12?", "opposites"),
+            ("Run the tests for every package in the workspace", "Run the tests for one package in the workspace", "opposites"),
+            ("Can I carry over all of my unused vacation days?", "Can I carry over any of my unused vacation days?", "opposites"),
+            ("Recipe for cookies with eggs", "Recipe for cookies w/o eggs", "negation"),
+            ("How do I scroll up in tmux?", "How do I scroll down in tmux?", "opposites"),
+            ("What's 70 mph in m/s?", "What's 70 mph in km/h?", "units"),
+        ] {
+            assert_eq!(same(a, b), Err(why), "{a} | {b}");
+        }
+    }
+
+    /// The tuning parts of the labelled corpora (`tests/cache_corpus/tune.jsonl`,
+    /// `tests/cache_corpus2/tune.jsonl`; the held-out parts are only read to report figures, by
+    /// `examples/eval_semantic.rs`): no near-miss is served another's answer, and most
+    /// paraphrases are.
+    #[test]
+    fn on_the_tuning_corpora_no_near_miss_is_served_and_most_paraphrases_are() {
+        let e = crate::cache::embed::Embedder::builtin();
+        for (file, tenths) in [("cache_corpus/tune.jsonl", 6), ("cache_corpus2/tune.jsonl", 5)] {
+            let text = std::fs::read_to_string(format!("{}/../tests/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            let (mut served, mut paraphrases, mut wrong) = (0, 0, Vec::new());
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let (a, b) = (v["a"].as_str().unwrap(), v["b"].as_str().unwrap());
+                let hit = crate::cache::embed::similarity(&e.embed(a), &e.embed(b)) >= crate::cache::semantic::DEFAULT_THRESHOLD && same(b, a).is_ok();
+                if v["kind"] == "paraphrase" {
+                    paraphrases += 1;
+                    served += usize::from(hit);
+                } else if hit {
+                    wrong.push(v["id"].to_string());
+                }
+            }
+            assert!(wrong.is_empty(), "{file}: near-misses served: {wrong:?}");
+            assert!(served * 10 >= paraphrases * tenths, "{file}: {served} of {paraphrases} paraphrases served");
+        }
     }
 
     #[test]
