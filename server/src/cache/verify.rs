@@ -38,6 +38,9 @@ pub struct Signature {
     yes_no: bool,
     /// Each mark and the word that gave it.
     marked_by: Vec<(&'static str, String)>,
+    /// Every word of letters in order: its initials and its canonical form (where an acronym of
+    /// the other prompt is spelt out).
+    spelled: Vec<(String, String)>,
     /// The opposable words, as their classes.
     marks: BTreeSet<&'static str>,
     /// Named things, canonical.
@@ -69,16 +72,22 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
     if prompt.marks != candidate.marks && !prompt.marks.symmetric_difference(&candidate.marks).all(|m| one_sided(m, prompt, candidate)) {
         return Err("opposites");
     }
-    // (By name, or misspelt: "pyhton", "Eifel".)
-    let named_in = |a: &Signature, b: &Signature| a.entities.iter().all(|e| b.all.binary_search(e).is_ok() || b.all.iter().any(|w| typo(e, w)));
-    if !named_in(prompt, candidate) || !named_in(candidate, prompt) {
+    // By name, misspelt ("pyhton", "Eifel"), or as an acronym spelt out ("CI", "continuous
+    // integration"): then the acronym and the words are one shared word.
+    let (mut spelt_a, mut spelt_b) = (Vec::new(), Vec::new());
+    let missing_a = named_in(prompt, candidate, &mut spelt_a);
+    let missing_b = named_in(candidate, prompt, &mut spelt_b);
+    // (A name that spells out the other's acronym is there: "GitHub" for "GH".)
+    let spells = |missing: &[&String], spelt: &[(String, Vec<&str>)]| missing.iter().all(|e| spelt.iter().any(|(_, words)| words.contains(&e.as_str())));
+    if !spells(&missing_a, &spelt_b) || !spells(&missing_b, &spelt_a) {
         return Err("entities");
     }
-    let a: BTreeSet<&str> = prompt.content.iter().map(String::as_str).collect();
-    let b: BTreeSet<&str> = candidate.content.iter().map(String::as_str).collect();
-    // The numbers are the same (checked above): they count as shared content.
-    let shared = a.intersection(&b).count() + prompt.numbers.len();
-    let union = a.union(&b).count() + prompt.numbers.len();
+    let spelt: BTreeSet<&str> = spelt_a.iter().chain(&spelt_b).flat_map(|(e, words)| std::iter::once(e.as_str()).chain(words.iter().copied())).collect();
+    let a: BTreeSet<&str> = prompt.content.iter().map(String::as_str).filter(|w| !spelt.contains(w)).collect();
+    let b: BTreeSet<&str> = candidate.content.iter().map(String::as_str).filter(|w| !spelt.contains(w)).collect();
+    // The numbers are the same (checked above): they count as shared content, and so do acronyms.
+    let shared = a.intersection(&b).count() + prompt.numbers.len() + spelt_a.len() + spelt_b.len();
+    let union = a.union(&b).count() + prompt.numbers.len() + spelt_a.len() + spelt_b.len();
     if union == 0 {
         return Ok(());
     }
@@ -128,6 +137,20 @@ fn one_sided(m: &str, a: &Signature, b: &Signature) -> bool {
         // A misspelling on the other side ("instal" for "install").
         _ => has.marked_by.iter().filter(|(x, _)| *x == m).all(|(_, word)| other.all.iter().any(|w| typo(word, w))),
     }
+}
+
+/// The named things of `a` that `b` does not have by name, misspelt, or as an acronym `b` spells
+/// out (each such acronym and the words that spell it go to `spelt`).
+fn named_in<'a, 'b>(a: &'a Signature, b: &'b Signature, spelt: &mut Vec<(String, Vec<&'b str>)>) -> Vec<&'a String> {
+    a.entities
+        .iter()
+        .filter(|e| {
+            if b.all.binary_search(e).is_ok() || b.all.iter().any(|w| typo(e, w)) {
+                return false;
+            }
+            b.spelling_out(e).map(|words| spelt.push(((*e).clone(), words))).is_none()
+        })
+        .collect()
 }
 
 /// The words of `words` that `keep` holds, each where it first appears.
@@ -180,6 +203,32 @@ fn typo(a: &str, b: &str) -> bool {
 }
 
 impl Signature {
+    /// The words (canonical) whose initials, in a row, spell `acronym` (2 to 5 letters): "work
+    /// from home" for "wfh", "GitHub" for "gh".
+    fn spelling_out(&self, acronym: &str) -> Option<Vec<&str>> {
+        if !(2..=5).contains(&acronym.len()) || !acronym.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        (0..self.spelled.len()).find_map(|i| {
+            let mut initials = String::new();
+            for (j, (first, _)) in self.spelled[i..].iter().enumerate() {
+                initials.push_str(first);
+                if !acronym.starts_with(initials.as_str()) {
+                    return None;
+                }
+                if initials == acronym {
+                    // One word is not an acronym's spelling unless it has several parts, and two
+                    // letters are spelt by words that say something ("pull request"), not by
+                    // chance ("put it").
+                    let window = &self.spelled[i..=i + j];
+                    let chance = acronym.len() == 2 && window.iter().any(|(_, w)| is_weak(w));
+                    return (!chance && (j > 0 || first.len() > 1)).then(|| window.iter().map(|(_, w)| w.as_str()).collect());
+                }
+            }
+            None
+        })
+    }
+
     /// Its numbers, sorted: two questions the verification step can match have the same.
     pub fn numbers(&self) -> Vec<&str> {
         let mut n: Vec<&str> = self.numbers.iter().map(String::as_str).collect();
@@ -192,10 +241,11 @@ impl Signature {
         // Bounded work whatever the text: the semantic cache takes questions of at most
         // `max_prompt_bytes` (8 KiB at most), a few hundred words.
         words.truncate(MAX_WORDS);
+        let spelled = words.iter().filter(|w| w.lower.chars().all(char::is_alphabetic)).map(|w| (w.initials.clone(), canonical(&w.lower))).collect();
         // A leading "topic:" of a word or two is not part of the sentence's order.
         let topic = text.find(':').map_or(0, |at| split(&text[..at]).len());
         let topic = if topic <= 2 { topic } else { 0 };
-        let mut s = Signature::default();
+        let mut s = Signature { spelled, ..Signature::default() };
         // ("Can I …?" asks yes or no; "Can you …?" asks for something.)
         let modal = |w: &Word| matches!(w.lower.as_str(), "can" | "could" | "should" | "will" | "would" | "may" | "might" | "must");
         // ("Is there a way to …", "is it possible to …" ask how.)
@@ -342,6 +392,14 @@ fn connector(w: &str) -> Option<bool> {
 struct Word {
     lower: String,
     named: bool,
+    /// Its first letter and each capital after a small letter ("GitHub": "gh"), lower case.
+    initials: String,
+}
+
+impl Word {
+    fn plain(lower: &str) -> Self {
+        Word { lower: lower.into(), named: false, initials: lower.chars().take(1).collect() }
+    }
 }
 
 /// Words: runs of letters and digits, keeping what makes an identifier or a file name one word
@@ -362,7 +420,7 @@ fn split(text: &str) -> Vec<Word> {
             continue;
         }
         if matches!(c, '$' | '%' | '€') {
-            out.push(Word { lower: c.to_string(), named: false });
+            out.push(Word::plain(&c.to_string()));
             i += 1;
             continue;
         }
@@ -387,7 +445,7 @@ fn split(text: &str) -> Vec<Word> {
         let word: String = chars[start..i].iter().collect();
         // "w/" is "with".
         if word.eq_ignore_ascii_case("w") && chars.get(i) == Some(&'/') {
-            out.push(Word { lower: "with".into(), named: false });
+            out.push(Word::plain("with"));
             i += 1;
             continue;
         }
@@ -396,7 +454,7 @@ fn split(text: &str) -> Vec<Word> {
             let rest: String = chars.get(i + 1..).map(|r| r.iter().take_while(|c| c.is_alphabetic()).collect()).unwrap_or_default();
             if rest.eq_ignore_ascii_case("t") && word.to_ascii_lowercase().ends_with('n') {
                 push(&mut out, &word[..word.len() - 1], marked, &mut sentence_start);
-                out.push(Word { lower: "not".into(), named: false });
+                out.push(Word::plain("not"));
                 i += 2;
                 continue;
             }
@@ -414,7 +472,7 @@ fn split(text: &str) -> Vec<Word> {
 fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool) {
     // Shorthand: "w/o" is "without".
     if word.eq_ignore_ascii_case("w/o") {
-        return out.push(Word { lower: "without".into(), named: false });
+        return out.push(Word::plain("without"));
     }
     // Split a letter run from a digit run unless the word is an identifier or a decimal.
     let has_digit = word.chars().any(|c| c.is_ascii_digit());
@@ -439,7 +497,15 @@ fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool
     let first_upper = word.chars().next().is_some_and(char::is_uppercase);
     let named = marked || (upper >= 2 && word.chars().count() >= 2) || (first_upper && !*sentence_start && word != "I");
     *sentence_start = false;
-    out.push(Word { lower: word.to_lowercase(), named });
+    let mut initials = String::new();
+    let mut prev_lower = false;
+    for (i, c) in word.chars().enumerate() {
+        if i == 0 || (c.is_uppercase() && prev_lower) {
+            initials.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase();
+    }
+    out.push(Word { lower: word.to_lowercase(), named, initials });
 }
 
 /// A number at the start of `words`: its canonical text and how many words it took.
@@ -805,7 +871,7 @@ const REQUESTS: &[&str] = &["compute", "show", "find", "convert"];
 const WEAK: &[&str] = &[
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "how", "what", "whats", "which", "who", "whom", "whose", "when", "where", "why", "i", "me", "my", "mine", "myself", "we", "us", "our", "you", "your",
     "yours", "it", "its", "this", "that", "these", "those", "there", "here", "to", "from", "of", "for", "with", "by", "in", "into", "onto", "on", "at", "as", "about", "than", "then", "per", "via", "and", "or", "but", "if", "so", "please", "pls", "plz",
-    "thanks", "thank", "hi", "hello", "hey", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "need", "want", "wanna", "like", "help", "tell", "give", "explain", "know", "way", "ways", "step", "steps", "exact", "exactly", "quick",
+    "thanks", "thank", "thx", "ty", "hi", "hello", "hey", "u", "ur", "gimme", "gonna", "lemme", "btw", "tbh", "idk", "kindly", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "need", "want", "wanna", "like", "help", "tell", "give", "explain", "know", "way", "ways", "step", "steps", "exact", "exactly", "quick",
     "quickly", "briefly", "brief", "simple", "simply", "also", "really", "possible", "get", "got", "use", "using", "used", "have", "has", "had", "idiomatic", "correct", "proper", "properly", "command", "go", "let", "lets", "let's", "some", "any", "kind",
     "type", "thing", "things", "something", "anything", "someone", "anyone", "one", "ones", "other", "another", "such", "again", "still", "even", "yet", "already", "typical", "typically", "usually", "generally", "basically", "actually", "ok", "okay",
     "sure", "now", "new", "current", "take", "between", "they", "them", "their", "e", "named", "called", "call", "number", "numbers", "value", "values", "good", "great", "nice", "able", "there's", "im", "ive", "id", "dont", "doesnt", "isnt", "whats", "hows", "e.g", "i.e", "etc", "too", "very", "much", "many", "lot", "lots", "bit", "little", "well", "just", "want", "wanted",
@@ -878,6 +944,16 @@ mod tests {
             assert_eq!(same(a, b), Ok(()), "{a} | {b}");
         }
         assert_eq!(Signature::of("why does it render twice").numbers(), ["2"]);
+        // Acronyms spelt out on the other side.
+        for (a, b) in [
+            ("How do I set up continuous integration with GitHub Actions?", "set up CI w/ GH Actions"),
+            ("Does the company reimburse work-from-home equipment?", "Does the company reimburse WFH equipment?"),
+        ] {
+            assert_eq!(same(a, b), Ok(()), "{a} | {b}");
+            assert_eq!(same(b, a), Ok(()), "{b} | {a}");
+        }
+        assert_eq!(same("How do I open a PR on GitHub?", "How do I open an issue on GitHub?"), Err("entities"));
+        assert_eq!(same("Set up CI for the repo", "Set up CD for the repo"), Err("entities"));
         assert_eq!(Signature::of("kubernetes vs k8s").content, ["kubernetes", "differ", "kubernetes"]);
     }
 
