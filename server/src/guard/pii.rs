@@ -430,10 +430,11 @@ fn in_range(text: &str, start: usize, end: usize) -> bool {
     after || before
 }
 
-/// Whether the word right after `end` is a unit of measure or a currency.
+/// Whether the word right after `end` is a unit of measure or a currency (not a letter alone: a
+/// contact card's `M` or `W` labels what follows).
 fn unit_after(text: &str, end: usize) -> bool {
     const UNITS: &[&str] = &[
-        "kwh", "mwh", "wh", "kw", "mw", "w", "kg", "g", "mg", "t", "km", "m", "cm", "mm", "m2", "m²", "m3", "m³", "l", "ml", "hl", "eur", "euro", "euros", "€",
+        "kwh", "mwh", "wh", "kw", "mw", "kg", "mg", "km", "cm", "mm", "m2", "m²", "m3", "m³", "ml", "hl", "eur", "euro", "euros", "€",
         "usd", "$", "chf", "gbp", "£", "jpy", "¥", "yen", "%", "ms", "µs", "ns", "bytes", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "pcs", "stück",
         "units", "tonnes", "tons", "litres", "liters", "metres", "meters", "kilometres", "kilometers", "miles", "lbs", "gallons",
     ];

@@ -1145,7 +1145,7 @@ struct Ctx<'o> {
 }
 
 /// Whether `head` ends with the full stop of an abbreviation that does not end a sentence
-/// (`e.g.`, `i.e.`, `etc.`, `z.B.`, `p. ej.`, `cf.`, `vs.`).
+/// (`e.g.`, `i.e.`, `z.B.`, `p. ej.`, `cf.`, `vs.`; not `etc.`, which often does).
 fn abbreviation(head: &[u8]) -> bool {
     const ABBREVIATIONS: &[&[u8]] = &[b"e.g.", b"i.e.", b"eg.", b"ie.", b"cf.", b"vs.", b"z.b.", b"z. b.", b"d.h.", b"bzw.", b"p.ej.", b"p. ej.", b"ej.", b"p.ex.", b"p. ex.", b"ex.", b"es.", b"ad es.", b"incl.", b"approx."];
     ABBREVIATIONS.iter().any(|a| {
