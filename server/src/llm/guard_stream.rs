@@ -144,19 +144,19 @@ impl<'a> ChatChunk<'a> {
             }
             c.head = Some(head);
         }
-        let mut one = None;
-        json::elements(data, at, |s, _| {
-            c.choices += 1;
-            one = Some(s);
-        })?;
-        if c.choices == 0 {
+        // The choices are read in place: no choice, or one whose object the array closes after
+        // (a second one, or anything else, and the chunk is not read here).
+        let b = data.as_bytes();
+        let first = json::skip_space(b, at + 1);
+        if b.get(first) == Some(&b']') {
             return Some(c);
         }
-        if c.choices > 1 || usage.is_some_and(|u| u != "null") {
+        if usage.is_some_and(|u| u != "null") {
             return None;
         }
+        c.choices = 1;
         let (mut index, mut delta, mut finish, mut other) = (None, None, None, false);
-        json::members(data, one?, |k, s, e| {
+        let choice_end = json::members(data, first, |k, s, e| {
             let v = &data[s..e];
             match k {
                 "index" => twice |= index.replace(v.parse::<u64>().ok()).is_some(),
@@ -166,6 +166,9 @@ impl<'a> ChatChunk<'a> {
                 _ => other = true,
             }
         })?;
+        if b.get(json::skip_space(b, choice_end)) != Some(&b']') {
+            return None;
+        }
         c.index = index??;
         c.finish = finish.unwrap_or(false);
         if twice || other {
