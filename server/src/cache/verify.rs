@@ -38,8 +38,8 @@ pub struct Signature {
     yes_no: bool,
     /// Each mark and the word that gave it.
     marked_by: Vec<(&'static str, String)>,
-    /// Every word of letters in order: its initials and its canonical form (where an acronym of
-    /// the other prompt is spelt out).
+    /// Every word of letters in order: its initials and the word, lower case (where an acronym
+    /// of the other prompt is spelt out).
     spelled: Vec<(String, String)>,
     /// The opposable words, as their classes.
     marks: BTreeSet<&'static str>,
@@ -78,11 +78,11 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
     let missing_a = named_in(prompt, candidate, &mut spelt_a);
     let missing_b = named_in(candidate, prompt, &mut spelt_b);
     // (A name that spells out the other's acronym is there: "GitHub" for "GH".)
-    let spells = |missing: &[&String], spelt: &[(String, Vec<&str>)]| missing.iter().all(|e| spelt.iter().any(|(_, words)| words.contains(&e.as_str())));
+    let spells = |missing: &[&String], spelt: &[(String, Vec<String>)]| missing.iter().all(|e| spelt.iter().any(|(_, words)| words.contains(e)));
     if !spells(&missing_a, &spelt_b) || !spells(&missing_b, &spelt_a) {
         return Err("entities");
     }
-    let spelt: BTreeSet<&str> = spelt_a.iter().chain(&spelt_b).flat_map(|(e, words)| std::iter::once(e.as_str()).chain(words.iter().copied())).collect();
+    let spelt: BTreeSet<&str> = spelt_a.iter().chain(&spelt_b).flat_map(|(e, words)| std::iter::once(e).chain(words)).map(String::as_str).collect();
     let a: BTreeSet<&str> = prompt.content.iter().map(String::as_str).filter(|w| !spelt.contains(w)).collect();
     let b: BTreeSet<&str> = candidate.content.iter().map(String::as_str).filter(|w| !spelt.contains(w)).collect();
     // The numbers are the same (checked above): they count as shared content, and so do acronyms.
@@ -141,7 +141,7 @@ fn one_sided(m: &str, a: &Signature, b: &Signature) -> bool {
 
 /// The named things of `a` that `b` does not have by name, misspelt, or as an acronym `b` spells
 /// out (each such acronym and the words that spell it go to `spelt`).
-fn named_in<'a, 'b>(a: &'a Signature, b: &'b Signature, spelt: &mut Vec<(String, Vec<&'b str>)>) -> Vec<&'a String> {
+fn named_in<'a>(a: &'a Signature, b: &Signature, spelt: &mut Vec<(String, Vec<String>)>) -> Vec<&'a String> {
     a.entities
         .iter()
         .filter(|e| {
@@ -205,7 +205,7 @@ fn typo(a: &str, b: &str) -> bool {
 impl Signature {
     /// The words (canonical) whose initials, in a row, spell `acronym` (2 to 5 letters): "work
     /// from home" for "wfh", "GitHub" for "gh".
-    fn spelling_out(&self, acronym: &str) -> Option<Vec<&str>> {
+    fn spelling_out(&self, acronym: &str) -> Option<Vec<String>> {
         if !(2..=5).contains(&acronym.len()) || !acronym.bytes().all(|b| b.is_ascii_lowercase()) {
             return None;
         }
@@ -220,9 +220,9 @@ impl Signature {
                     // One word is not an acronym's spelling unless it has several parts, and two
                     // letters are spelt by words that say something ("pull request"), not by
                     // chance ("put it").
-                    let window = &self.spelled[i..=i + j];
-                    let chance = acronym.len() == 2 && window.iter().any(|(_, w)| is_weak(w));
-                    return (!chance && (j > 0 || first.len() > 1)).then(|| window.iter().map(|(_, w)| w.as_str()).collect());
+                    let window: Vec<String> = self.spelled[i..=i + j].iter().map(|(_, w)| canonical(w)).collect();
+                    let chance = acronym.len() == 2 && window.iter().any(|w| is_weak(w));
+                    return (!chance && (j > 0 || first.len() > 1)).then_some(window);
                 }
             }
             None
@@ -241,11 +241,10 @@ impl Signature {
         // Bounded work whatever the text: the semantic cache takes questions of at most
         // `max_prompt_bytes` (8 KiB at most), a few hundred words.
         words.truncate(MAX_WORDS);
-        let spelled = words.iter().filter(|w| w.lower.chars().all(char::is_alphabetic)).map(|w| (w.initials.clone(), canonical(&w.lower))).collect();
         // A leading "topic:" of a word or two is not part of the sentence's order.
         let topic = text.find(':').map_or(0, |at| split(&text[..at]).len());
         let topic = if topic <= 2 { topic } else { 0 };
-        let mut s = Signature { spelled, ..Signature::default() };
+        let mut s = Signature::default();
         // ("Can I …?" asks yes or no; "Can you …?" asks for something.)
         let modal = |w: &Word| matches!(w.lower.as_str(), "can" | "could" | "should" | "will" | "would" | "may" | "might" | "must");
         // ("Is there a way to …", "is it possible to …" ask how.)
@@ -366,6 +365,7 @@ impl Signature {
             last = Some(word.clone());
             s.content.push(word);
         }
+        s.spelled = words.into_iter().filter(|w| w.lower.chars().all(char::is_alphabetic)).map(|w| (w.initials, w.lower)).collect();
         s.all.sort_unstable();
         s.all.dedup();
         s
