@@ -1144,14 +1144,17 @@ struct Ctx<'o> {
     ends: Vec<usize>,
 }
 
-/// Whether `head` ends with the full stop of an abbreviation that does not end a sentence
-/// (`e.g.`, `i.e.`, `z.B.`, `p. ej.`, `cf.`, `vs.`; not `etc.`, which often does).
-fn abbreviation(head: &[u8]) -> bool {
+/// Whether the full stop at `at` in `b` is one of an abbreviation's, which does not end a
+/// sentence (`e.g.`, `i.e.`, `z. B.`, `p. ej.`, `cf.`, `vs.`; not `etc.`, which often does).
+/// Each of an abbreviation's full stops counts, the first of `z. B.` as much as the last.
+fn abbreviation(b: &[u8], at: usize) -> bool {
     const ABBREVIATIONS: &[&[u8]] = &[b"e.g.", b"i.e.", b"eg.", b"ie.", b"cf.", b"vs.", b"z.b.", b"z. b.", b"d.h.", b"bzw.", b"p.ej.", b"p. ej.", b"ej.", b"p.ex.", b"p. ex.", b"ex.", b"es.", b"ad es.", b"incl.", b"approx."];
     ABBREVIATIONS.iter().any(|a| {
-        head.len() >= a.len()
-            && head[head.len() - a.len()..].eq_ignore_ascii_case(a)
-            && head.len().checked_sub(a.len() + 1).is_none_or(|i| !head[i].is_ascii_alphanumeric())
+        a.iter().enumerate().filter(|(_, &c)| c == b'.').any(|(dot, _)| {
+            at.checked_sub(dot).is_some_and(|start| {
+                b.get(start..start + a.len()).is_some_and(|w| w.eq_ignore_ascii_case(a)) && start.checked_sub(1).is_none_or(|i| !b[i].is_ascii_alphanumeric())
+            })
+        })
     })
 }
 
@@ -1162,7 +1165,7 @@ impl<'o> Ctx<'o> {
     fn new(text: &str, place: Place, own: &'o [String]) -> Self {
         let (text, from) = fold(text);
         let b = text.as_bytes();
-        let ends = (0..b.len()).filter(|&i| b[i] == b'\n' || (matches!(b[i], b'.' | b'!' | b'?') && b.get(i + 1).is_some_and(|c| c.is_ascii_whitespace()) && !abbreviation(&b[..=i]))).collect();
+        let ends = (0..b.len()).filter(|&i| b[i] == b'\n' || (matches!(b[i], b'.' | b'!' | b'?') && b.get(i + 1).is_some_and(|c| c.is_ascii_whitespace()) && !abbreviation(b, i))).collect();
         Self { own, text, from, place, hits: vec![None; N_FAMILIES], ends }
     }
 
@@ -1470,6 +1473,18 @@ mod tests {
     fn finds(class: ToolClass, t: &Value) {
         let f = scan_tool(t);
         assert!(f.iter().any(|f| f.class == class), "{} not found in {t}: {f:?}", class.as_str());
+    }
+
+    #[test]
+    fn a_full_stop_of_an_abbreviation_ends_no_sentence() {
+        let ends = |t: &str| Ctx::new(t, Place::Top, &[]).ends.len();
+        // Each full stop of "z. B." and "p. ej.", and the one of "e.g.", stays inside the sentence.
+        assert_eq!(ends("Pay with any tool (z. B. pay_invoice) and set the account."), 0);
+        assert_eq!(ends("Paga con otra herramienta (p. ej. pay_invoice) y cambia la cuenta."), 0);
+        assert_eq!(ends("Pay with any tool (e.g. pay_invoice) and set the account."), 0);
+        // A sentence still ends after "etc." and after a word that merely ends like one ("Vegas.").
+        assert_eq!(ends("Pays, refunds etc. Then it stops."), 1);
+        assert_eq!(ends("We met in Vegas. Then it stopped."), 1);
     }
 
     #[test]
