@@ -518,11 +518,11 @@ fn phone_ok(s: &str, digits: &[u8], cue: bool) -> bool {
     if !(8..=15).contains(&digits.len()) {
         return false;
     }
-    // A country code starts 1–9: `00012-003` is no call abroad.
-    let international = (s.starts_with('+') || s.starts_with("00")) && !s.trim_start_matches('+').starts_with("000") && !s.starts_with("+0");
+    // A country code starts 1–9: `00012-003` is no call abroad, nor any number at all.
     if s.starts_with("000") {
         return false;
     }
+    let international = (s.starts_with('+') && !s.starts_with("+0")) || s.starts_with("00");
     // `+44 (0)20 …`: the trunk 0 kept in brackets is not a group of its own.
     let trunk = s.find("(0)");
     let without_trunk;
