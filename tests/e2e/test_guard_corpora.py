@@ -21,14 +21,20 @@ def test_split_files_are_what_the_seeded_script_derives(script):
     assert "MISMATCH" not in run.stdout
 
 
-@pytest.mark.parametrize("corpus", ["cache_corpus", "cache_corpus2"])
+CACHE_CORPORA = ["cache_corpus", "cache_corpus2", "cache_corpus3"]
+
+
+@pytest.mark.parametrize("corpus", CACHE_CORPORA)
 def test_cache_corpus_splits_are_what_the_seeded_script_derives(corpus, tmp_path):
     """The semantic cache corpora's tuning and held-out files are exactly what `split.py`
-    derives from `pairs.jsonl`."""
-    src = ROOT.parent / corpus
-    for name in ("pairs.jsonl", "split.py"):
-        (tmp_path / name).write_bytes((src / name).read_bytes())
-    run = subprocess.run([sys.executable, str(tmp_path / "split.py")], capture_output=True, text=True, timeout=60)
+    derives from `pairs.jsonl` (a script may run another corpus's, so each is copied beside its
+    siblings, without the derived files)."""
+    for name in CACHE_CORPORA:
+        (tmp_path / name).mkdir()
+        for file in ("pairs.jsonl", "split.py"):
+            (tmp_path / name / file).write_bytes((ROOT.parent / name / file).read_bytes())
+    run = subprocess.run([sys.executable, str(tmp_path / corpus / "split.py")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     for name in ("tune.jsonl", "heldout.jsonl"):
-        assert (tmp_path / name).read_bytes() == (src / name).read_bytes(), f"{corpus}/{name} differs from what split.py derives"
+        derived = tmp_path / corpus / name
+        assert derived.read_bytes() == (ROOT.parent / corpus / name).read_bytes(), f"{corpus}/{name} differs from what split.py derives"
