@@ -185,7 +185,8 @@ fn formulas(words: &[Word]) -> Vec<usize> {
     let mut i = 0;
     while i < words.len() {
         let len = match at(i) {
-            "good" if matches!(at(i + 1), "morning" | "afternoon" | "evening" | "night" | "day") => 2,
+            // (A greeting opens the text: "a good morning routine" is a routine.)
+            "good" if (i == 0 || matches!(at(i - 1), "hi" | "hello" | "hey" | "and")) && matches!(at(i + 1), "morning" | "afternoon" | "evening" | "night" | "day") => 2,
             // "hope you're well", "hope all is well", "hope this finds you well"
             "hope" => (1..=5).take_while(|&k| matches!(at(i + k), "you" | "are" | "all" | "is" | "this" | "finds" | "doing" | "things" | "everything" | "going" | "well")).filter(|&k| at(i + k) == "well").last().map_or(0, |k| k + 1),
             // "thanks for your help earlier", "thank you for the quick reply before"
@@ -1009,6 +1010,8 @@ mod tests {
             // One word changed in an otherwise unchanged question, however little the word says.
             ("How do I get the length of a slice in Go?", "How do I get the capacity of a slice in Go?", "edit"),
             ("Is it safe to leave cooked rice out overnight?", "Is it safe to leave cooked rice in overnight?", "edit"),
+            ("What's a good morning routine for kids?", "What's a good evening routine for kids?", "opposites"),
+            ("Good morning! What's a good morning routine for kids?", "Good morning! What's a good evening routine for kids?", "opposites"),
             ("How many calories are in a cup of rice?", "How many calories are in 2 cups of rice?", "numbers"),
             ("What's the maximum caffeine intake for an adult per day?", "What's the maximum caffeine intake for an adult per week?", "rates"),
             ("What's the meal allowance per day on a business trip?", "What's the meal allowance per trip on a business trip?", "rates"),
