@@ -150,6 +150,12 @@ pub fn respell(word: &str) -> Option<&'static str> {
     if !(MIN_RESPELT..=MAX_RESPELT_LEN).contains(&word.len()) || !word.bytes().all(|b| b.is_ascii_lowercase()) || salience(word).is_some() {
         return None;
     }
+    nearest(word)
+}
+
+/// [`respell`] for a word already known to be lower-case letters of a length respelt, and not in
+/// the vocabulary.
+fn nearest(word: &str) -> Option<&'static str> {
     let speller = speller();
     let mut best: Option<(f32, &'static str)> = None;
     let mut look = |variant: &[u8]| {
@@ -157,7 +163,7 @@ pub fn respell(word: &str) -> Option<&'static str> {
         let from = speller.keys.partition_point(|(k, _)| *k < key);
         for &(_, id) in speller.keys[from..].iter().take_while(|(k, _)| *k == key) {
             let (candidate, weight) = speller.words[id as usize];
-            if one_edit(word.as_bytes(), candidate.as_bytes()) && best.is_none_or(|(w, _)| weight < w) {
+            if edit(word.as_bytes(), candidate.as_bytes()).is_some() && best.is_none_or(|(w, _)| weight < w) {
                 best = Some((weight, candidate));
             }
         }
@@ -223,15 +229,27 @@ fn fnv(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Whether two words are one edit apart: a letter dropped, added or changed, or two neighbours
-/// swapped.
-fn one_edit(a: &[u8], b: &[u8]) -> bool {
+/// The one edit that makes one word of another, if one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// A letter dropped or added.
+    Dropped,
+    /// A letter changed.
+    Changed,
+    /// Two neighbours swapped.
+    Swapped,
+}
+
+/// The one edit between two words (bytes), if they are one edit apart.
+pub fn edit(a: &[u8], b: &[u8]) -> Option<Edit> {
     let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (ra, rb) = (&a[p..], &b[p..]);
     match ra.len().cmp(&rb.len()) {
-        std::cmp::Ordering::Equal => !ra.is_empty() && (ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])),
-        std::cmp::Ordering::Greater => ra.len() == rb.len() + 1 && ra[1..] == *rb,
-        std::cmp::Ordering::Less => rb.len() == ra.len() + 1 && *ra == rb[1..],
+        std::cmp::Ordering::Equal if ra.is_empty() => None,
+        std::cmp::Ordering::Equal if ra[1..] == rb[1..] => Some(Edit::Changed),
+        std::cmp::Ordering::Equal => (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..]).then_some(Edit::Swapped),
+        std::cmp::Ordering::Greater => (ra.len() == rb.len() + 1 && ra[1..] == *rb).then_some(Edit::Dropped),
+        std::cmp::Ordering::Less => (rb.len() == ra.len() + 1 && *ra == rb[1..]).then_some(Edit::Dropped),
     }
 }
 
@@ -271,7 +289,7 @@ pub fn respelt(text: &str) -> Option<String> {
             continue;
         }
         tried += 1;
-        if let Some(right) = respell(&word) {
+        if let Some(right) = nearest(&word) {
             let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 8));
             o.push_str(&text[done..start]);
             o.push_str(right);

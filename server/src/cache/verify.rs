@@ -97,7 +97,10 @@ pub fn verify(prompt: &Signature, candidate: &Signature) -> Result<(), Rejection
     // abbreviation, one opposable word for another of its class) or neither says anything.
     if let Some((x, y)) = one_word_changed(&prompt.spelled, &candidate.spelled) {
         let class = |s: &Signature, w: &str| s.marked_by.iter().find(|(_, by)| by == w).map(|(m, _)| *m);
-        let empty = |w: &str| is_weak(w) || is_weak(&canonical(w)) || REQUESTS.contains(&canonical(w).as_str());
+        let empty = |w: &str| is_weak(w) || {
+            let c = canonical(w);
+            is_weak(&c) || REQUESTS.contains(&c.as_str())
+        };
         let one = canonical(x) == canonical(y) || alike(x, y) || class(prompt, x).is_some_and(|m| class(candidate, y) == Some(m)) || (empty(x) && empty(y));
         if !one {
             return Err("edit");
@@ -256,20 +259,11 @@ fn alike(a: &str, b: &str) -> bool {
 /// swapped (five or more), one changed (seven or more: shorter words one letter apart are as
 /// often other words, "rats" and "cats").
 fn typo(a: &str, b: &str) -> bool {
-    if !a.is_ascii() || !b.is_ascii() {
+    use crate::cache::embed::{edit, Edit};
+    if !a.is_ascii() || !b.is_ascii() || a.len().max(b.len()) < 5 {
         return false;
     }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len().max(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 {
-        return false;
-    }
-    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (&a[p..], &b[p..]);
-    match ra.len().cmp(&rb.len()) {
-        std::cmp::Ordering::Equal => ra.is_empty() || (a.len() >= 7 && ra[1..] == rb[1..]) || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..]),
-        std::cmp::Ordering::Greater => ra[1..] == *rb,
-        std::cmp::Ordering::Less => *ra == rb[1..],
-    }
+    a == b || edit(a.as_bytes(), b.as_bytes()).is_some_and(|e| e != Edit::Changed || a.len() >= 7)
 }
 
 impl Signature {
@@ -393,7 +387,7 @@ impl Signature {
                 // but a rate's period is part of the question ("per day" is not "per week", and
                 // is "daily"). A letter alone ("w/", "in s") or "am"
                 // ("what am I owed") is a unit only after a number.
-                let time = matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year");
+                let time = period(u);
                 // ("Twice a day" is a rate, "for a day" a length of time.)
                 let before_a = i.checked_sub(3).and_then(|at| words.get(at)).map(|w| w.lower.as_str());
                 let rate = time && prev.is_some_and(|p| matches!(p, "per" | "each" | "every") || (p == "a" && !before_a.is_some_and(|b| matches!(b, "for" | "in" | "within" | "of" | "on" | "about" | "than" | "after" | "before" | "over" | "under"))));
@@ -607,7 +601,7 @@ fn push(out: &mut Vec<Word>, word: &str, marked: bool, sentence_start: &mut bool
 fn number(words: &[Word]) -> Option<(String, usize)> {
     // "a tablespoon" is "1 tbsp" (not a period of time: "twice a day" is a rate).
     if words.first().is_some_and(|w| w.lower == "a" || w.lower == "an")
-        && words.get(1).is_some_and(|n| n.lower.len() > 2 && unit_named(&n.lower).is_some_and(|u| !matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year" | "am" | "pm")))
+        && words.get(1).is_some_and(|n| n.lower.len() > 2 && unit_named(&n.lower).is_some_and(|u| !period(u) && !matches!(u, "am" | "pm")))
     {
         return Some(("1".into(), 1));
     }
@@ -706,6 +700,11 @@ fn canonical_digits(w: &str) -> String {
 }
 
 const NEGATIONS: &[&str] = &["not", "no", "never", "without", "none", "nor", "neither", "cannot", "nothing", "nobody", "nowhere"];
+
+/// Whether a unit is a period of time (which "a" before makes a rate, not one of it).
+fn period(u: &str) -> bool {
+    matches!(u, "second" | "minute" | "hour" | "day" | "week" | "month" | "year")
+}
 
 /// A unit's canonical name.
 fn unit(w: &str) -> Option<&'static str> {
