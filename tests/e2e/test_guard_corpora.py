@@ -21,7 +21,7 @@ def test_split_files_are_what_the_seeded_script_derives(script):
     assert "MISMATCH" not in run.stdout
 
 
-CACHE_CORPORA = ["cache_corpus", "cache_corpus2", "cache_corpus3"]
+CACHE_CORPORA = ["cache_corpus", "cache_corpus2", "cache_corpus3", "cache_corpus4"]
 
 
 @pytest.mark.parametrize("corpus", CACHE_CORPORA)
