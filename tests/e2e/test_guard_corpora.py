@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2] / "tests" / "guardrails"
     "corpus/generate_pii_secrets.py",
     "corpus2/split.py",
     "corpus4/split.py",
+    "corpus5/split.py",
 ])
 def test_split_files_are_what_the_seeded_script_derives(script):
     run = subprocess.run([sys.executable, str(ROOT / script), "--check"], capture_output=True, text=True, timeout=300)
