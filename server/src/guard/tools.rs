@@ -1092,7 +1092,7 @@ fn family_pattern(f: F) -> Regex {
         // An order that changes what a call does.
         F::Modify => family(concat!(
             r"set|add|include|cc|bcc|route|redirect|change|replace|grant|append|insert|attach|switch|prepend|override|invite|go to|be sent to|be posted to|be copied to|be added|as (?:an? )?(?:attendee|reviewer|recipient|collaborator|admin|owner|member|bcc|cc)",
-            r"|ajoute\w*|mett\w*|défini\w*|modifie\w*|remplace\w*|invite[rz]?|añade|agrega|establece|pon|cambia|reemplaza|sustituye|invita|füge\w*|setze\w*|trage\w*|änder\w*|ersetze\w*|lade\w* \w+ ein|aggiungi|imposta|sostituisci|invita",
+            r"|ajoute\w*|mett\w*|défini\w*|modifie\w*|remplace\w*|invite[rz]?|añade|agrega|establece|pon|cambia|reemplaza|sustituye|invita|füge\w*|setze\w*|trage\w*|änder\w*|ersetze\w*|lade\w* \w+ ein|aggiungi|imposta|sostituisci",
         )),
         // Doing something with a call (not a modal: what is done).
         F::Act => family(r"use|call|invoke|run|choose|pick|select|send|post|push|set|add|include|cc|bcc|route|redirect|change|replace|grant|append|attach|assign|tag|label|approve|merge|delete|transfer|pay|apply|verwende\w*|nutze\w*|setze\w*|füge\w*|änder\w*|utilise\w*|ajoute\w*|usa|utiliza|añade|cambia|aggiungi|utilizza"),
