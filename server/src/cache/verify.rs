@@ -176,15 +176,19 @@ fn one_sided(m: &str, a: &Signature, b: &Signature) -> bool {
 /// plural, or says "a" thing where `has` says "every" one: "stop a running container" is not
 /// "stop all running containers", "delete an entry" not "delete every entry".
 fn one_of_all(has: &Signature, other: &Signature) -> bool {
-    let says = |s: &Signature, w: &str| s.spelled.iter().any(|(_, x)| x == w);
-    let after = |s: &Signature, first: &[&str], w: &str| s.spelled.windows(2).any(|p| first.contains(&p[0].1.as_str()) && p[1].1 == w);
-    if other.spelled.windows(2).any(|p| matches!(p[0].1.as_str(), "a" | "an") && after(has, &["every", "each"], &p[1].1)) {
+    // (Sets: a question's words are looked up once each, not once per word of the other.)
+    fn words(s: &Signature) -> BTreeSet<&str> {
+        s.spelled.iter().map(|(_, w)| w.as_str()).collect()
+    }
+    let (in_has, in_other) = (words(has), words(other));
+    let every: BTreeSet<&str> = has.spelled.windows(2).filter(|p| matches!(p[0].1.as_str(), "every" | "each")).map(|p| p[1].1.as_str()).collect();
+    if other.spelled.windows(2).any(|p| matches!(p[0].1.as_str(), "a" | "an") && every.contains(p[1].1.as_str())) {
         return true;
     }
-    other.spelled.iter().any(|(_, one)| {
-        one.len() >= 3 && !is_weak(one) && !says(has, one) && {
+    in_other.iter().any(|one| {
+        one.len() >= 3 && !is_weak(one) && !in_has.contains(one) && {
             let plurals = [format!("{one}s"), format!("{one}es"), one.strip_suffix('y').map(|stem| format!("{stem}ies")).unwrap_or_default()];
-            plurals.iter().any(|p| !p.is_empty() && says(has, p) && !says(other, p))
+            plurals.iter().any(|p| !p.is_empty() && in_has.contains(p.as_str()) && !in_other.contains(p.as_str()))
         }
     })
 }
@@ -477,7 +481,9 @@ impl Signature {
             }
             // (A misspelt word is read as the word it misspells where that word has another
             // canonical form: "diffrence" is "difference", "differ".)
-            let respelt = || crate::cache::embed::respell(lower).map(|w| (w, canonical(w))).filter(|(w, c)| c != w).map(|(_, c)| c);
+            // (How much the word says by the built-in model; `None`: not in its vocabulary.)
+            let salience = crate::cache::embed::salience(lower);
+            let respelt = || salience.is_none().then(|| crate::cache::embed::respell(lower)).flatten().map(|w| (w, canonical(w))).filter(|(w, c)| c != w).map(|(_, c)| c);
             let canon = Some(canonical(lower)).filter(|c| c != lower).or_else(respelt).unwrap_or_else(|| lower.to_string());
             // "one use per customer" is not "one use overall" ("as per the docs" counts nothing).
             if prev == Some("per") && !is_weak(lower) && !matches!(lower, "se" | "cent") && i.checked_sub(3).and_then(|at| words.get(at)).is_none_or(|w| w.lower != "as") {
@@ -505,7 +511,7 @@ impl Signature {
                     }
                 }
                 // (A typo of a weak word, "shoud", is weak too.)
-                let misspelt = || lower.len() >= 4 && crate::cache::embed::salience(lower).is_none() && WEAK.iter().any(|k| k.len().abs_diff(lower.len()) <= 1 && typo(lower, k));
+                let misspelt = || lower.len() >= 4 && salience.is_none() && WEAK.iter().any(|k| k.len().abs_diff(lower.len()) <= 1 && typo(lower, k));
                 if is_weak(lower) || is_weak(&canon) || REQUESTS.contains(&canon.as_str()) || misspelt() {
                     s.all.push(canon);
                     continue;
@@ -513,7 +519,7 @@ impl Signature {
                 canon
             };
             s.all.push(word.clone());
-            if crate::cache::embed::salience(lower).is_none_or(|v| v >= SALIENT) {
+            if salience.is_none_or(|v| v >= SALIENT) {
                 s.salient.insert(word.clone());
             }
             if let Some(from) = direction.take() {
