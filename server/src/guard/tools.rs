@@ -1075,11 +1075,14 @@ fn family_pattern(f: F) -> Regex {
         // When some other action happens, do something to it.
         F::Conditional => re(CONDITIONAL),
         // Every use of a named tool.
+        // "for every git_push", "für nachfolgende git_push-Aufrufe", "pour chaque …", "para cada …"
         F::EveryCall => re(concat!(
-            r#"(?i)\b(?:for|with|on|after|before|to) (?:every|each|any|all|later|subsequent|future|further) (?:calls? (?:to|of) )?[`'"]?[a-z][a-z0-9]*(?:_{1,2}[a-z0-9]+)+"#,
-            r#"|(?i)\b(?:für|fur|bei) (?:alle|jede[nmrs]?|nachfolgende[nm]?|kunftige[nm]?|künftige[nm]?|weitere[nm]?|spatere[nm]?|spätere[nm]?) [`'"]?[a-z][a-z0-9]*(?:_{1,2}[a-z0-9]+)+"#,
-            r#"|(?i)\b(?:pour|à|a|avec) (?:chaque|tous les|tout|les prochains) (?:appels? (?:à|a|de) )?[`'"]?[a-z][a-z0-9]*(?:_{1,2}[a-z0-9]+)+"#,
-            r#"|(?i)\b(?:para|en|con) (?:cada|todas? las|todos los|cualquier|las siguientes|los siguientes) (?:llamadas? (?:a|de) )?[`'"]?[a-z][a-z0-9]*(?:_{1,2}[a-z0-9]+)+"#,
+            r#"(?i)\b(?:(?:for|with|on|after|before|to) (?:every|each|any|all|later|subsequent|future|further) (?:calls? (?:to|of) )?"#,
+            r#"|(?:für|fur|bei) (?:alle|jede[nmrs]?|nachfolgende[nm]?|kunftige[nm]?|künftige[nm]?|weitere[nm]?|spatere[nm]?|spätere[nm]?) "#,
+            r#"|(?:pour|à|a|avec) (?:chaque|tous les|tout|les prochains) (?:appels? (?:à|a|de) )?"#,
+            r#"|(?:para|en|con) (?:cada|todas? las|todos los|cualquier|las siguientes|los siguientes) (?:llamadas? (?:a|de) )?)"#,
+            // A tool's name.
+            r#"[`'"]?[a-z][a-z0-9]*(?:_{1,2}[a-z0-9]+)+"#,
         )),
         // Tools other than this one.
         F::OtherTools => family(concat!(
