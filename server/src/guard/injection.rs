@@ -3117,12 +3117,16 @@ fn fake_agreement(text: &str) -> bool {
         return false;
     }
     let lower = text.to_ascii_lowercase();
-    let first = |from: usize, marks: &[&str]| marks.iter().filter_map(|m| lower[from..].find(m).map(|k| (from + k, m.len()))).min();
+    // (Searches remembered, each mark's next place found once: `from` only grows, so the work
+    // stays linear in the text however many turns it holds.)
+    let finders = |marks: &[&'static str]| marks.iter().map(|m| Next::new(&lower, m)).collect::<Vec<_>>();
+    let (mut system, mut assistant, mut user) = (finders(SYSTEM), finders(ASSISTANT), finders(USER));
+    let first = |from: usize, next: &mut [Next<'_>]| next.iter_mut().filter_map(|n| n.at(from).map(|k| (k, n.pat.len()))).min();
     let mut from = 0;
-    while let Some((s, len)) = first(from, SYSTEM) {
+    while let Some((s, len)) = first(from, &mut system) {
         from = s + len;
-        let Some((a, alen)) = first(from, ASSISTANT) else { return false };
-        if first(from, USER).is_some_and(|(u, _)| u < a) {
+        let Some((a, alen)) = first(from, &mut assistant) else { return false };
+        if first(from, &mut user).is_some_and(|(u, _)| u < a) {
             continue;
         }
         // The turn's first words, past the template's or the JSON's punctuation.
@@ -3403,7 +3407,14 @@ mod tests {
 
     #[test]
     fn large_and_degenerate_texts_stay_fast() {
-        for text in ["<!-- ".repeat(50_000), "![a](b \"c\") ".repeat(20_000), "a".repeat(200_000), " ".repeat(100_000)]
+        for text in [
+            "<!-- ".repeat(50_000),
+            "![a](b \"c\") ".repeat(20_000),
+            "a".repeat(200_000),
+            " ".repeat(100_000),
+            // Many system turns, one assistant turn far after them.
+            format!("{}\"role\":\"assistant\" hello", "<|im_start|>system x ".repeat(100_000)),
+        ]
         {
             let started = std::time::Instant::now();
             let _ = scan(&text);
