@@ -1995,15 +1995,19 @@ fn addressed(d: &Doc, i: usize) -> bool {
     let bare_model = d.pat(i) == "model";
     // A heading that says whom its section is for: "## Setup for AI coding agents".
     {
-        let mut start = t0;
-        while start > 0 && !toks[start].line_start {
-            start -= 1;
-        }
-        let heading = toks[start].ch == b'#' && !toks[start].word;
         let for_them = (t0.saturating_sub(3)..t0).any(|t| toks[t].word && matches!(d.tok_text(t).to_ascii_lowercase().as_str(), "for" | "para" | "pour" | "für" | "voor" | "per"));
         // (The heading ends within three words.)
         let ends = (t1..=t1 + 3).any(|t| t >= toks.len() || toks[t].line_start);
-        if heading && for_them && ends {
+        // (Its line's start is looked for last: only a hit near a line's end gets that far, so
+        // a long line of agent words is walked back once, not once per word.)
+        let heading = || {
+            let mut start = t0;
+            while start > 0 && !toks[start].line_start {
+                start -= 1;
+            }
+            toks[start].ch == b'#' && !toks[start].word
+        };
+        if for_them && ends && heading() {
             return true;
         }
     }
@@ -2033,17 +2037,17 @@ fn addressed(d: &Doc, i: usize) -> bool {
             }
             break;
         }
+        let w = d.tok_text(t).to_ascii_lowercase();
         if between == 0 {
-            let w = d.tok_text(t);
             // (Or a preposition, which says which agent as a participle does: "Bots with merge
             // rights:", "Agents in this repository:", "Asistentes con acceso al correo:".)
-            let preposition = matches!(w.to_ascii_lowercase().as_str(), "with" | "for" | "in" | "on" | "of" | "under" | "con" | "mit" | "avec" | "met" | "com" | "per" | "para" | "pour" | "für" | "voor" | "en" | "dans" | "im");
-            first_ok = (w.len() > 4 && w.to_ascii_lowercase().ends_with("ing")) || d.tag(t, TAG_LINK) || preposition;
+            let preposition = matches!(w.as_str(), "with" | "for" | "in" | "on" | "of" | "under" | "con" | "mit" | "avec" | "met" | "com" | "per" | "para" | "pour" | "für" | "voor" | "en" | "dans" | "im");
+            first_ok = (w.len() > 4 && w.ends_with("ing")) || d.tag(t, TAG_LINK) || preposition;
         }
         // A relative clause says which agent, as a participle does: "for the assistant that
         // summarises these reviews:", "voor de assistent die dit verslag verwerkt:" (its
         // pronoun first, or after one adjective: "el asistente virtual que resuma …").
-        if between <= 1 && matches!(d.tok_text(t).to_ascii_lowercase().as_str(), "that" | "who" | "which" | "que" | "qui" | "der" | "die" | "che" | "welche" | "welcher" | "dat") {
+        if between <= 1 && matches!(w.as_str(), "that" | "who" | "which" | "que" | "qui" | "der" | "die" | "che" | "welche" | "welcher" | "dat") {
             first_ok = true;
         }
         between += 1;
@@ -3412,6 +3416,8 @@ mod tests {
             "![a](b \"c\") ".repeat(20_000),
             "a".repeat(200_000),
             " ".repeat(100_000),
+            // One long line of agents named after a comma, each a heading's candidate.
+            format!("# notes{}", ", for agents".repeat(60_000)),
             // Many system turns, one assistant turn far after them.
             format!("{}\"role\":\"assistant\" hello", "<|im_start|>system x ".repeat(100_000)),
         ]
