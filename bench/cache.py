@@ -153,15 +153,16 @@ http {{
 
         def run(kind: tuple[str, str, str, str], seconds: int) -> float:
             name, url, key, mode = kind
-            at = urllib.parse.urlsplit(url)
-            wait_until(lambda: socket.create_connection((at.hostname, at.port), timeout=2).close() is None, name)
             out = subprocess.run([str(load), url, key, str(seconds), str(args.concurrency), mode], check=True, capture_output=True, text=True).stdout.split()
             rps, bad = float(out[0]), int(out[1])
             if bad:
                 sys.exit(f"{bad} calls of {name} did not answer 200 (config and logs in {tmp})")
             return rps
 
+        # Each listener up once, then a warm-up run of each kind.
         for kind in kinds:
+            at = urllib.parse.urlsplit(kind[1])
+            wait_until(lambda: socket.create_connection((at.hostname, at.port), timeout=2).close() is None, kind[0])
             run(kind, 1)
         figures: dict[str, list[float]] = {name: [] for name, *_ in kinds}
         for i in range(args.runs):
