@@ -378,15 +378,19 @@ async def test_a_stateless_backends_input_requests_reach_a_2025_client_as_reques
 async def test_a_2025_clients_resource_subscription_at_a_stateless_backend(weir: Weir) -> None:
     async with connect(weir, "/mcp/modern") as (s, got):
         await s.subscribe_resource("test://watched-resource")
-        await anyio.sleep(0.5)
-        await s.call_tool("test_trigger_resource_updated", {"uri": "test://watched-resource"})
 
         def updated() -> list[Any]:
             return [n for n in got.notifications if getattr(n, "method", None) == "notifications/resources/updated"]
 
+        # The subscription is carried by a listen stream Weir opens to the backend; a change
+        # made before that stream is up reaches no one, so the change is made again, each second,
+        # until one reaches the client.
         with anyio.fail_after(15):
             while not updated():
-                await anyio.sleep(0.1)
+                await s.call_tool("test_trigger_resource_updated", {"uri": "test://watched-resource"})
+                with anyio.move_on_after(1):
+                    while not updated():
+                        await anyio.sleep(0.05)
     assert str(updated()[0].params.uri) == "test://watched-resource"
 
 
