@@ -44,6 +44,8 @@ pub enum Class {
     Concealment,
     HiddenText,
     ToolSteering,
+    /// Found by the learned model ([`super::classifier`]) where no rule found anything.
+    Classifier,
 }
 
 impl Class {
@@ -55,6 +57,7 @@ impl Class {
             Self::Concealment => "concealment",
             Self::HiddenText => "hidden_text",
             Self::ToolSteering => "tool_steering",
+            Self::Classifier => "classifier",
         }
     }
 }
@@ -3342,8 +3345,19 @@ fn fake_agreement(text: &str) -> bool {
 /// text. Beyond this (far more than any request), only the start is read.
 const MAX_TEXT: usize = 1 << 30;
 
-/// The classes of injection found in `text` (sorted, each once).
+/// The classes of injection found in `text` (sorted, each once): by the word-family rules, or,
+/// where they find nothing, by the learned model.
 pub fn scan(text: &str) -> Vec<Class> {
+    let mut found = scan_rules(text);
+    if found.is_empty() && super::classifier::flags(text) {
+        found.push(Class::Classifier);
+    }
+    found
+}
+
+/// The classes the word-family rules alone find in `text` (what tool definitions are read
+/// with: the model learned from messages and documents, not from tools' descriptions).
+pub fn scan_rules(text: &str) -> Vec<Class> {
     let mut end = text.len().min(MAX_TEXT);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -4,6 +4,7 @@
 //! A detector reports findings (what kind, where); what is done about them (block, mask,
 //! flag) is the policy's business, not the detector's.
 
+pub mod classifier;
 pub mod engine;
 pub mod injection;
 pub mod json;

@@ -315,7 +315,7 @@ fn scan_text(text: &str, place: Place, location: &str, own: &[String], out: &mut
         // person; what the free-text detector finds counts here when the text speaks to the
         // agent.
         if place != Place::Name && t.contains(' ') && SPEAKS_TO_AGENT.is_match(t) {
-            for c in injection::scan(t) {
+            for c in injection::scan_rules(t) {
                 let class = match c.as_str() {
                     "instruction_override" | "role_impersonation" => ToolClass::InstructionOverride,
                     "exfiltration" => ToolClass::Exfiltration,
