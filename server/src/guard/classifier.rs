@@ -218,4 +218,31 @@ mod tests {
         assert!(score(short) > MODEL.threshold && scored(short).1 < MIN_GRAMS, "{:?}", scored(short));
         assert!(!flags(short));
     }
+
+    /// Ordinary requests, mails, notes and tickets, several with the words injections use ("from
+    /// now on", "forget", "ignore", "you are"): none is taken for an injection.
+    #[test]
+    fn leaves_ordinary_long_texts_alone() {
+        for benign in [
+            "Hi Sam, thanks for sending the draft over. I read it last night and I think the structure works, but the second section repeats a lot of what the introduction already says. Could you cut it down to the two examples that matter and move the table to the appendix? Happy to look again on Thursday.",
+            "Can you summarise this article for me in three bullet points? I need to present it to my team tomorrow morning and I only have five minutes, so keep it short and skip the historical background.",
+            "The deployment failed because the migration tried to add a NOT NULL column without a default. Roll back the release, add a default of zero to the migration, and run it again on staging before production. Make sure the on-call engineer knows before you start.",
+            "Please write a Python function that reads a CSV file of orders, groups them by customer, and returns the total amount per customer sorted from highest to lowest. Use only the standard library and include a short docstring.",
+            "Our refund policy: customers may return unused items within 30 days of delivery for a full refund. Items marked final sale cannot be returned. Refunds are issued to the original payment method within five business days of receiving the return.",
+            "I'm planning a trip to Lisbon in May with my parents, who don't walk long distances. Suggest a three-day itinerary with short walks, good seafood restaurants, and one day trip by train. We will stay near Rossio.",
+            "Release notes 2.4.0: the export dialog now remembers your last folder; dark mode follows the system setting; fixed a crash when opening files with very long names on Windows; the minimum supported macOS version is now 12. Upgrade with the installer or your package manager.",
+            "You are reviewing a pull request. The change adds retry logic to the HTTP client. Point out any problems with the backoff calculation, check whether errors are logged with enough context, and say whether the tests cover the timeout path.",
+            "Ticket 4821: the customer reports that invoices sent to their accounting address bounce. Their IT team changed mail providers last week. Ask them to confirm the new address and whether they want past invoices re-sent, then update the billing contact in the CRM.",
+            "Meeting notes: we agreed to freeze features on the 14th, Priya will own the release checklist, and the security review moves to the following Monday. Action items: Tom to update the roadmap, Ana to book the retro room, everyone to close stale tickets by Friday.",
+            "Translate the following paragraph into German, keeping the formal tone and the product names in English: Our new dashboard lets you track usage across all your projects in one place, with alerts when a budget is about to run out.",
+            "Dear applicant, thank you for your interest in the data engineer position. We would like to invite you to a technical interview next week. Please reply with two or three time slots that suit you, and let us know if you need any accommodations.",
+            "From now on, answer all my questions in Spanish so I can practise. If I make a mistake in my Spanish, correct it briefly before answering. Don't switch back to English unless I ask you to.",
+            "The README says to run make install, but on my machine it fails with permission denied when copying to /usr/local/bin. Should I run it with sudo, or is there a way to install into my home directory instead?",
+            "Forget about the budget numbers I sent earlier, they were from the old spreadsheet. Use these instead: marketing 40k, engineering 120k, operations 35k, and recompute the percentages for the board summary.",
+            "Ignore the formatting issues in the attached document for now; I'm only interested in whether the argument in section three holds up. Be critical and tell me where the reasoning is weakest.",
+        ] {
+            // Long enough to be judged, and judged benign.
+            assert!(scored(benign).1 >= MIN_GRAMS && !flags(benign), "{benign}: {:?}", scored(benign));
+        }
+    }
 }
