@@ -57,21 +57,7 @@ impl Grams {
             f(bucket(self.window));
         }
     }
-}
 
-/// Each ASCII byte lowercased, or 0 for what Python's `str.split()` splits on.
-static ASCII: [u8; 128] = {
-    let mut t = [0u8; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        t[b] = if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f) { 0 } else { c.to_ascii_lowercase() };
-        b += 1;
-    }
-    t
-};
-
-impl Grams {
     /// A separator: the word being read, if any, ends.
     #[inline]
     fn end(&mut self, f: &mut impl FnMut(usize)) {
@@ -92,6 +78,21 @@ impl Grams {
     }
 }
 
+/// Not an ASCII byte: marks a separator in [`ASCII`].
+const SEPARATOR: u8 = 0x80;
+
+/// Each ASCII byte lowercased, or [`SEPARATOR`] for what Python's `str.split()` splits on.
+static ASCII: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f) { SEPARATOR } else { c.to_ascii_lowercase() };
+        b += 1;
+    }
+    t
+};
+
 /// Calls `f` with the bucket of each 4-gram of `text`'s padded, lowercased words (repeats
 /// included).
 fn each_bucket(text: &str, mut f: impl FnMut(usize)) {
@@ -103,7 +104,7 @@ fn each_bucket(text: &str, mut f: impl FnMut(usize)) {
         if b.is_ascii() {
             i += 1;
             match ASCII[usize::from(b)] {
-                0 => g.end(&mut f),
+                SEPARATOR => g.end(&mut f),
                 l => g.letter(u32::from(l), &mut f),
             }
             continue;
@@ -188,9 +189,11 @@ mod tests {
     #[test]
     fn four_grams_of_padded_lowercased_words() {
         let mut got = Vec::new();
-        each_bucket("Ab  c\tDEF", |b| got.push(b));
+        each_bucket("Ab  c\tDEF\u{1f}x\0y", |b| got.push(b));
         let pack = |g: [u64; 4]| g.iter().fold(0u64, |w, &c| (w << 16) | c);
-        let want: Vec<usize> = [[32, 97, 98, 32], [32, 100, 101, 102], [100, 101, 102, 32]].into_iter().map(pack).map(bucket).collect();
+        // U+001F separates words, as in Python; NUL does not.
+        let want: Vec<usize> =
+            [[32, 97, 98, 32], [32, 100, 101, 102], [100, 101, 102, 32], [32, 120, 0, 121], [120, 0, 121, 32]].into_iter().map(pack).map(bucket).collect();
         assert_eq!(got, want);
         // Nothing to read: the bias alone.
         assert_eq!(score(""), MODEL.bias);
