@@ -197,6 +197,10 @@ fn ipv6(text: &str, out: &mut Vec<Finding>) {
                 // Not an address, or `::` (`without ::`) and `::1`, which point at no one.
                 continue;
             }
+            // Eight pairs of hex digits are a hardware address (EUI-64: `00:12:4b:00:1c:a7:3e:59`).
+            if m.as_str().split(':').all(|g| g.len() == 2) {
+                continue;
+            }
             if !neighbours_word(text, m.start(), stop) {
                 out.push(Finding::new(Kind::IpAddress, m.start(), stop));
             }
@@ -251,7 +255,16 @@ const ID_LABELS: &[&str] = &[
 ];
 
 /// Words that say the dotted numbers after them are a version or a section, not an address.
-const NUMBERING_LABELS: &[&str] = &["version", "ver", "v", "section", "sec", "§", "chapter", "release", "build", "rule", "step", "clause", "article"];
+const NUMBERING_LABELS: &[&str] = &[
+    "version", "ver", "v", "section", "sec", "§", "chapter", "release", "build", "rule", "step", "clause", "article", "firmware", "fw", "bios", "kernel", "driver",
+    "sdk",
+];
+
+/// Words that say the dotted numbers after them name a thing sold or filed (`P/N 12.4.110.3`).
+const PART_LABELS: &[&str] = &[
+    "part", "p/n", "pn", "sku", "item", "art", "artikel", "artikelnummer", "mat", "catalog", "catalogue", "product", "model", "serial", "sn", "s/n", "lot", "batch",
+    "order", "invoice", "ref", "reference", "isbn", "ean", "gtin", "upc", "patent", "tariff", "hts", "cas",
+];
 
 /// Words for "number", which leave saying what kind to the word before them (`Order no.`,
 /// `Phone no.`, `Part number`, `Rack #`).
@@ -311,7 +324,10 @@ fn labelled(text: &str, start: usize, labels: &[&str]) -> bool {
 /// "number" (`Kontonummer`, `Kundennr.`) that is not a card's, a phone's or an SSN's
 /// (`Kartennummer`, `Telefonnummer`).
 fn id_labelled(text: &str, start: usize) -> bool {
-    const PERSONAL: &[&str] = &["card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn", "social", "sozial", "電話", "电话", "携帯", "전화"];
+    const PERSONAL: &[&str] = &[
+        "card", "kart", "carte", "tarjeta", "cartao", "cartão", "kaart", "kredit", "credit", "tel", "telef", "phone", "fon", "handy", "mobil", "fax", "ruf", "ssn",
+        "social", "sozial", "電話", "电话", "携帯", "전화",
+    ];
     // A country prefix (`VAT No. GB 314 1592 65`) leaves saying what it is to the label before it.
     let head = text[..start].trim_end().as_bytes();
     let start = match head.len().checked_sub(2) {
@@ -320,7 +336,9 @@ fn id_labelled(text: &str, start: usize) -> bool {
     };
     let label = label_before(text, start);
     let last = label.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-    labelled(text, start, ID_LABELS) || (NUMBER_WORDS.iter().any(|n| last.len() >= n.len() + 3 && last.ends_with(n)) && !PERSONAL.iter().any(|p| last.contains(p)))
+    // A short stem only at the compound's start: `Telefonnummer`, but `Bestelnummer` (an order).
+    let personal = |p: &&str| if p.len() <= 3 { last.starts_with(p) } else { last.contains(p) };
+    labelled(text, start, ID_LABELS) || (NUMBER_WORDS.iter().any(|n| last.len() >= n.len() + 3 && last.ends_with(n)) && !PERSONAL.iter().any(personal))
 }
 
 /// The last few words before `start`, lowercased.
@@ -402,7 +420,7 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
         // A value assigned in code (`offset = 512-64-1024`) is arithmetic unless said to be one.
         let assigned = text[..start].trim_end().ends_with(['=', '+', '*', '(']);
         let cue = ssn_cue(text, start, end);
-        return (ssn_ok(&digits) && (cue || !id_labelled(text, start) && !assigned && !in_range(text, start, end))).then_some((Kind::Ssn, start));
+        return (ssn_ok(&digits) && (cue || !id_labelled(text, start) && !assigned && !in_range(text, start, end) && !parts_named(text, start))).then_some((Kind::Ssn, start));
     }
     let separators_only_spaces_dashes = s.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
     if (13..=19).contains(&digits.len()) && separators_only_spaces_dashes && card_grouping(s) {
@@ -412,6 +430,31 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
     // A shape a phone has only when the text says one follows needs the words that say so.
     let phone = phone_ok(s, &digits, false) || (phone_ok(s, &digits, true) && phone_cue(text, start));
     (phone && (support_line(text, start) || !id_labelled(text, start))).then_some((Kind::Phone, start))
+}
+
+/// A value whose three parts are spelt out before it, in its table column's header (`W-T-L (mm)`,
+/// `min-step-max`) or on its line (`aisle-shelf-bin like 204-11-0042`): measures, bounds or
+/// places written with dashes, not an SSN.
+fn parts_named(text: &str, start: usize) -> bool {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let near = ceil_char(text, start.saturating_sub(40).max(line_start));
+    if names_three_parts(&text[near..start]) {
+        return true;
+    }
+    let Some(sep) = [',', ';', '\t', '|'].into_iter().find(|&c| text[line_start..start].contains(c)) else { return false };
+    let column = text[line_start..start].matches(sep).count();
+    let Some(header) = text.lines().find(|l| l.matches(sep).count() >= column && !l.trim().is_empty()) else { return false };
+    line_start > 0 && header.split(sep).nth(column).is_some_and(names_three_parts)
+}
+
+/// Three words joined by dashes that name parts (`W-T-L`, `min-step-max`), not a phrase
+/// (`up-to-date`, `face-to-face`).
+fn names_three_parts(s: &str) -> bool {
+    const JOINERS: &[&str] = &["to", "of", "the", "and", "in", "by", "a", "on", "for", "or", "at", "de", "la", "le", "du", "zu", "und"];
+    s.split(|c: char| !c.is_alphanumeric() && c != '-').any(|w| {
+        let parts: Vec<&str> = w.split('-').collect();
+        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(char::is_alphabetic) && !JOINERS.contains(&p.to_lowercase().as_str()))
+    })
 }
 
 /// One end of a range of numbers that share all but their last group (`101-22-3344 through
@@ -668,10 +711,14 @@ fn ipv4_ok(text: &str, start: usize, end: usize) -> bool {
     // A version, a section, an object identifier (`attribute type 2.5.4.3`), an article number
     // (`Art.-Nr. 12.34.56.78`).
     const OID_LABELS: &[&str] = &["oid", "attribute", "type", "arc"];
-    if labelled(text, start, NUMBERING_LABELS) || labelled(text, start, OID_LABELS) || NUMBER_WORDS.contains(&label_before(text, start).rsplit(|c: char| !c.is_alphanumeric() && c != '#' && c != '°').find(|p| !p.is_empty()).unwrap_or("")) {
+    if labelled(text, start, NUMBERING_LABELS) || labelled(text, start, OID_LABELS) || labelled(text, start, PART_LABELS) || NUMBER_WORDS.contains(&label_before(text, start).rsplit(|c: char| !c.is_alphanumeric() && c != '#' && c != '°').find(|p| !p.is_empty()).unwrap_or("")) {
         return false;
     }
     if byte_at(text, end) == Some(b'.') && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // An image's tag (`registry.example.com:5000/platform/api:2.8.0.241`).
+    if byte_before(text, start) == Some(b':') && text[..start - 1].rsplit(char::is_whitespace).next().is_some_and(|t| t.contains('/') && !t.ends_with('/')) {
         return false;
     }
     if byte_at(text, end).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -691,14 +738,22 @@ fn ipv4_ok(text: &str, start: usize, end: usize) -> bool {
     !small || network_cue(text, start)
 }
 
-/// Words that say an address of a machine is near (`ping`, `host`, `server`, `dns`).
+/// Words that say an address of a machine is near (`ping`, `host`, `server`, `dns`), unless a
+/// word that says a version follows them (`Router firmware 1.1.4.2 … you have 1.1.3.8`).
 fn network_cue(text: &str, start: usize) -> bool {
     const WORDS: &[&str] = &[
         "ip", "ips", "ipv4", "address", "addr", "host", "hosts", "server", "ping", "dns", "resolver", "gateway", "router", "subnet", "ssh", "connect", "connection",
         "blocked", "banned", "allowed", "denied", "client", "peer", "remote", "src", "dst", "source", "destination", "nameserver", "proxy", "firewall", "allow", "deny", "block", "inet", "curl", "http",
         "https", "listen", "bind", "adresse", "dirección", "indirizzo",
     ];
-    words_before(text, start, 6).iter().any(|w| WORDS.contains(&w.as_str()))
+    words_before(text, start, 6).iter().rev().find_map(|w| {
+        let w = w.as_str();
+        if NUMBERING_LABELS.contains(&w) {
+            Some(false)
+        } else {
+            WORDS.contains(&w).then_some(true)
+        }
+    }) == Some(true)
 }
 
 #[cfg(test)]
@@ -852,6 +907,34 @@ mod tests {
         assert_eq!(kinds("from 10.0.0.5 to 10.0.0.6"), [(Kind::IpAddress, "10.0.0.5"), (Kind::IpAddress, "10.0.0.6")]);
         assert_eq!(kinds("SSNs 101-22-3344 through 101-22-3399 on file"), [(Kind::Ssn, "101-22-3344"), (Kind::Ssn, "101-22-3399")]);
         assert_eq!(kinds("Dependents: 879-12-4057 and 403-75-1198"), [(Kind::Ssn, "879-12-4057"), (Kind::Ssn, "403-75-1198")]);
+    }
+
+    #[test]
+    fn firmware_part_numbers_image_tags_hardware_addresses_and_spelt_out_parts_are_not_personal_data() {
+        for not in [
+            // A version named after a network word, and one that follows it.
+            "Access point firmware 2.0.7.14 ships Monday; yours runs 2.0.6.9.",
+            "Gateway BIOS 1.3.0.22 fixes the fan curve.",
+            // A part, an image's tag, a hardware address.
+            "Order two of P/N 14.2.180.6 for the pump.",
+            "image: registry.example.com/team/worker:3.1.0.200",
+            "neighbour 02:1a:2b:ff:fe:3c:4d:5e joined the mesh",
+            // Three parts spelt out before them, in prose or in a table's header.
+            "Shelf codes follow row-bay-level, e.g. 233-14-0907.",
+            "part,H-W-D (cm),stock\ncabinet,180-45-0600,3",
+            // `Bestelnummer` (Dutch, an order) holds `tel` but is no phone's or card's number.
+            "Bestelnummer 414-27-6650 is onderweg.",
+        ] {
+            assert!(kinds(not).is_empty(), "{not}: {:?}", kinds(not));
+        }
+        // Addresses and SSNs the same rules must leave alone.
+        assert_eq!(kinds("router 2.0.7.14 drops packets"), [(Kind::IpAddress, "2.0.7.14")]);
+        assert_eq!(kinds("firmware pulled from host 2.0.7.14"), [(Kind::IpAddress, "2.0.7.14")]);
+        assert_eq!(kinds("ssh admin@host:22 via 10.20.30.40"), [(Kind::IpAddress, "10.20.30.40")]);
+        assert_eq!(kinds("peer fe80::21a:2bff:fe3c:4d5e is up"), [(Kind::IpAddress, "fe80::21a:2bff:fe3c:4d5e")]);
+        assert_eq!(kinds("Our up-to-date record: 233-14-0907"), [(Kind::Ssn, "233-14-0907")]);
+        assert_eq!(kinds("name,ssn\nAda,233-14-0907"), [(Kind::Ssn, "233-14-0907")]);
+        assert_eq!(kinds("Telefonnummer 030 1234567"), [(Kind::Phone, "030 1234567")]);
     }
 
     #[test]
