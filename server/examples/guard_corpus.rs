@@ -2,7 +2,7 @@
 //! `tests/guardrails/corpus/` (`tuning` while detectors are worked on; `heldout` only to report
 //! figures, never to tune against).
 //!
-//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection|tools] [--misses]
+//!     cargo run --release -p weir-server --example guard_corpus -- tuning [pii|secrets|injection|injection-rules|tools] [--misses]
 //!
 //! The split is `tuning` or `heldout` of the first corpus, or `corpus2/tuning` / `corpus2/heldout`
 //! of the second (written later, by other hands, against detectors it had not seen).
@@ -54,8 +54,8 @@ fn main() -> Result<(), Error> {
     let split = std::env::args().nth(1).unwrap_or_else(|| "tuning".into());
     let corpus = std::env::args().nth(2).filter(|a| !a.starts_with("--")).unwrap_or_else(|| "pii".into());
     let misses = std::env::args().any(|a| a == "--misses");
-    if corpus == "injection" {
-        return injection_scores(&split, misses);
+    if corpus == "injection" || corpus == "injection-rules" {
+        return injection_scores(&split, misses, if corpus == "injection" { injection::scan } else { injection::scan_rules });
     }
     if corpus == "tools" {
         return tool_scores(&split, misses);
@@ -117,10 +117,11 @@ struct Labelled {
     tool: serde_json::Value,
 }
 
-/// Injections caught (by class) and benign texts flagged.
-fn injection_scores(split: &str, misses: bool) -> Result<(), Error> {
+/// Injections caught (by class) and benign texts flagged, by the whole detector or (with
+/// `injection-rules`) by its rules alone, without the learned model.
+fn injection_scores(split: &str, misses: bool, scan: fn(&str) -> Vec<injection::Class>) -> Result<(), Error> {
     labelled_scores(split, "injection", "injection", "injections", misses, |line| {
-        let found = injection::scan(&line.text);
+        let found = scan(&line.text);
         (!found.is_empty()).then(|| format!("{found:?}: {:?}", line.text.chars().take(160).collect::<String>()))
     })
 }

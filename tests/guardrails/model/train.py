@@ -3,8 +3,8 @@
     python3 tests/guardrails/model/train.py      # needs numpy and scikit-learn
 
 Reads only the *tuning* parts of the labelled corpora (`corpus/tuning`, `corpus2/tuning`,
-`corpus5/tuning`; never a held-out part) and writes `server/src/guard/injection_model.bin`,
-which the server embeds, and `server/src/guard/injection_model_check.json`, texts with the scores
+`corpus5/tuning`, `corpus6/tuning`; never a held-out part) and writes
+`server/src/guard/injection_model.bin`, which the server embeds, and `server/src/guard/injection_model_check.json`, texts with the scores
 this script gives them, which a unit test compares with the Rust scorer's.
 
 The model: logistic regression over hashed character 4-grams of each lowercased word padded
@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 ROOT = Path(__file__).resolve().parents[3]
-PARTS = ["corpus/tuning", "corpus2/tuning", "corpus5/tuning"]
+PARTS = ["corpus/tuning", "corpus2/tuning", "corpus5/tuning", "corpus6/tuning"]
 BITS = 16
 MASK = (1 << 64) - 1
 FALSE_ALARM_RATE = 0.01
