@@ -130,7 +130,7 @@ fn injection_scores(split: &str, misses: bool, scan: fn(&str) -> Vec<injection::
 fn tool_scores(split: &str, misses: bool) -> Result<(), Error> {
     labelled_scores(split, "tools", "poisoned", "poisoned", misses, |line| {
         let found = weir_server::guard::tools::scan_tool(&line.tool);
-        (!found.is_empty()).then(|| format!("{:?}", found.iter().map(|f| (f.rule, f.location.as_str())).collect::<Vec<_>>()))
+        (!found.is_empty()).then(|| format!("{:?}", found.iter().map(|f| (f.rule, f.location.as_str(), f.excerpt.as_str())).collect::<Vec<_>>()))
     })
 }
 
