@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2] / "tests" / "guardrails"
     "corpus2/split.py",
     "corpus4/split.py",
     "corpus5/split.py",
+    "corpus6/split.py",
+    "corpus7/split.py",
+    "corpus7/generate.py",
 ])
 def test_split_files_are_what_the_seeded_script_derives(script):
     run = subprocess.run([sys.executable, str(ROOT / script), "--check"], capture_output=True, text=True, timeout=300)
