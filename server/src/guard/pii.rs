@@ -436,15 +436,22 @@ fn digits_kind(text: &str, start: usize, end: usize) -> Option<(Kind, usize)> {
 /// `min-step-max`) or on its line (`aisle-shelf-bin like 204-11-0042`): measures, bounds or
 /// places written with dashes, not an SSN.
 fn parts_named(text: &str, start: usize) -> bool {
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let near = ceil_char(text, start.saturating_sub(40).max(line_start));
+    // A table's row and its header are read only within their first `ROW` bytes, so the work per
+    // number is bounded however long the text or its lines.
+    const ROW: usize = 1024;
+    let window = ceil_char(text, start.saturating_sub(ROW));
+    let line_start = text[window..start].rfind('\n').map(|i| window + i + 1);
+    let near = ceil_char(text, start.saturating_sub(40).max(line_start.unwrap_or(0)));
     if names_three_parts(&text[near..start]) {
         return true;
     }
-    let Some(sep) = [',', ';', '\t', '|'].into_iter().find(|&c| text[line_start..start].contains(c)) else { return false };
-    let column = text[line_start..start].matches(sep).count();
-    let Some(header) = text.lines().find(|l| l.matches(sep).count() >= column && !l.trim().is_empty()) else { return false };
-    line_start > 0 && header.split(sep).nth(column).is_some_and(names_three_parts)
+    let Some(line_start) = line_start.filter(|&l| l > 0) else { return false };
+    let row = &text[line_start..start];
+    let Some(sep) = [',', ';', '\t', '|'].into_iter().find(|&c| row.contains(c)) else { return false };
+    let column = row.matches(sep).count();
+    let head = &text[..ceil_char(text, ROW.min(text.len()))];
+    let Some(header) = head.lines().find(|l| !l.trim().is_empty()) else { return false };
+    header.split(sep).nth(column).is_some_and(names_three_parts)
 }
 
 /// Three words joined by dashes that name parts (`W-T-L`, `min-step-max`), not a phrase
@@ -465,8 +472,12 @@ fn in_range(text: &str, start: usize, end: usize) -> bool {
     let Some(stem) = value.rfind('-').map(|i| &value[..=i]) else { return false };
     let joined = |between: &str| JOINS.contains(&between.trim().to_lowercase().as_str());
     // The other end after this one, or before it.
-    let after = text[end..].find(stem).is_some_and(|i| i <= 12 && joined(&text[end..end + i]));
-    let before = text[..start].rfind(stem).is_some_and(|i| {
+    // Only as far as the other end can be (12 bytes between, then the stem), so the work per
+    // number is bounded however many numbers a text holds.
+    let ahead = &text[end..ceil_char(text, (end + 12 + stem.len()).min(text.len()))];
+    let after = ahead.find(stem).is_some_and(|i| joined(&text[end..end + i]));
+    let from = ceil_char(text, start.saturating_sub(12 + value.len()));
+    let before = text[from..start].rfind(stem).map(|i| from + i).is_some_and(|i| {
         let other_end = text[i..start].find(|c: char| !c.is_ascii_digit() && c != '-').map_or(start, |k| i + k);
         start - other_end <= 12 && joined(&text[other_end..start])
     });
@@ -935,6 +946,18 @@ mod tests {
         assert_eq!(kinds("Our up-to-date record: 233-14-0907"), [(Kind::Ssn, "233-14-0907")]);
         assert_eq!(kinds("name,ssn\nAda,233-14-0907"), [(Kind::Ssn, "233-14-0907")]);
         assert_eq!(kinds("Telefonnummer 030 1234567"), [(Kind::Phone, "030 1234567")]);
+    }
+
+    #[test]
+    fn large_and_degenerate_texts_stay_fast() {
+        // SSN-shaped numbers whose stems never recur (each end of a range is looked for), on one
+        // long line of a table (each one's row and header are read).
+        let distinct: String = (0..60_000u32).map(|i| format!("{:03}-{:02}-{:04}, ", 100 + i % 700, 10 + i % 89, 1000 + i % 9000)).collect();
+        for text in [distinct.clone(), format!("id,W-T-L\n{distinct}"), format!("{}{distinct}", ",".repeat(300_000)), format!("{}\n{distinct}", "x".repeat(300_000))] {
+            let started = std::time::Instant::now();
+            let _ = kinds(&text);
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        }
     }
 
     #[test]
