@@ -76,11 +76,14 @@ pub enum Verdict {
 pub struct ToolGuard {
     store: Store,
     known: RwLock<HashMap<(String, String), Known>>,
+    /// Counts what was written into `known` one tool at a time (learned, approved), under its
+    /// lock: a reload whose rows were read before such a write does not replace it.
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl ToolGuard {
     pub fn new(store: Store) -> Self {
-        Self { store, known: RwLock::new(HashMap::new()) }
+        Self { store, known: RwLock::new(HashMap::new()), writes: std::sync::atomic::AtomicU64::new(0) }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String), Known>> {
@@ -92,11 +95,29 @@ impl ToolGuard {
     }
 
     /// Reloads every known definition from the database (pins approved or changed elsewhere).
+    /// Rows read before a tool was learned or approved here would undo it: then they are read
+    /// again (the write is in the database by then), up to three times, and otherwise what is
+    /// known stays until the next reload.
     pub async fn reload(&self) -> Result<(), crate::store::StoreError> {
-        let rows = self.store.list_tools().await?;
-        let fresh: HashMap<(String, String), Known> = rows.iter().map(|r| ((r.server.clone(), r.tool.clone()), Known::from_row(r))).collect();
-        *self.write() = fresh;
+        use std::sync::atomic::Ordering;
+        for _ in 0..3 {
+            let writes = self.writes.load(Ordering::SeqCst);
+            let rows = self.store.list_tools().await?;
+            let fresh: HashMap<(String, String), Known> = rows.iter().map(|r| ((r.server.clone(), r.tool.clone()), Known::from_row(r))).collect();
+            let mut known = self.write();
+            if self.writes.load(Ordering::SeqCst) == writes {
+                *known = fresh;
+                return Ok(());
+            }
+        }
         Ok(())
+    }
+
+    /// Writes what is known of one tool.
+    fn put(&self, key: (String, String), known: Known) {
+        let mut map = self.write();
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        map.insert(key, known);
     }
 
     /// Learns the definitions of one `tools/list` page of `server` (scanning and recording
@@ -115,7 +136,7 @@ impl ToolGuard {
                 let findings = scan::scan_tool(tool);
                 let before = self.read().get(&key).cloned();
                 let known = self.record(server, name, &hash, &text, findings, before).await;
-                self.write().insert(key.clone(), known);
+                self.put(key.clone(), known);
             }
             out.push(self.read().get(&key).is_none_or(|k| k.withheld(action).is_none()));
         }
@@ -166,7 +187,7 @@ impl ToolGuard {
 
     /// After an operator approved a definition: what is known of that tool now.
     pub fn update(&self, row: &ToolRow) {
-        self.write().insert((row.server.clone(), row.tool.clone()), Known::from_row(row));
+        self.put((row.server.clone(), row.tool.clone()), Known::from_row(row));
     }
 
     /// Whether the tool is listed under `action`, for the admin API.
