@@ -728,9 +728,13 @@ fn ipv4_ok(text: &str, start: usize, end: usize) -> bool {
     if byte_at(text, end) == Some(b'.') && byte_at(text, end + 1).is_some_and(|b| b.is_ascii_digit()) {
         return false;
     }
-    // An image's tag (`registry.example.com:5000/platform/api:2.8.0.241`).
-    if byte_before(text, start) == Some(b':') && text[..start - 1].rsplit(char::is_whitespace).next().is_some_and(|t| t.contains('/') && !t.ends_with('/')) {
-        return false;
+    // An image's tag (`registry.example.com:5000/platform/api:2.8.0.241`): a reference of at
+    // most 255 bytes, so no more is read back.
+    if byte_before(text, start) == Some(b':') {
+        let reference = &text[ceil_char(text, (start - 1).saturating_sub(255))..start - 1];
+        if reference.rsplit(char::is_whitespace).next().is_some_and(|t| t.contains('/') && !t.ends_with('/')) {
+            return false;
+        }
     }
     if byte_at(text, end).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return false;
@@ -953,7 +957,9 @@ mod tests {
         // SSN-shaped numbers whose stems never recur (each end of a range is looked for), on one
         // long line of a table (each one's row and header are read).
         let distinct: String = (0..60_000u32).map(|i| format!("{:03}-{:02}-{:04}, ", 100 + i % 700, 10 + i % 89, 1000 + i % 9000)).collect();
-        for text in [distinct.clone(), format!("id,W-T-L\n{distinct}"), format!("{}{distinct}", ",".repeat(300_000)), format!("{}\n{distinct}", "x".repeat(300_000))] {
+        // Addresses after a colon, each a candidate image tag, in one run with no space.
+        let tags = format!("a/b{}", ":10.0.0.1".repeat(100_000));
+        for text in [distinct.clone(), format!("id,W-T-L\n{distinct}"), format!("{}{distinct}", ",".repeat(300_000)), format!("{}\n{distinct}", "x".repeat(300_000)), tags] {
             let started = std::time::Instant::now();
             let _ = kinds(&text);
             assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
