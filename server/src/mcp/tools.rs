@@ -99,18 +99,26 @@ impl ToolGuard {
     /// again (the write is in the database by then), up to three times, and otherwise what is
     /// known stays until the next reload.
     pub async fn reload(&self) -> Result<(), crate::store::StoreError> {
-        use std::sync::atomic::Ordering;
         for _ in 0..3 {
-            let writes = self.writes.load(Ordering::SeqCst);
+            let writes = self.writes.load(std::sync::atomic::Ordering::SeqCst);
             let rows = self.store.list_tools().await?;
-            let fresh: HashMap<(String, String), Known> = rows.iter().map(|r| ((r.server.clone(), r.tool.clone()), Known::from_row(r))).collect();
-            let mut known = self.write();
-            if self.writes.load(Ordering::SeqCst) == writes {
-                *known = fresh;
+            let fresh = rows.iter().map(|r| ((r.server.clone(), r.tool.clone()), Known::from_row(r))).collect();
+            if self.replace_unless_written(fresh, writes) {
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// Replaces what is known with `fresh`, read when [`Self::put`] had written `writes` times,
+    /// unless it has written since.
+    fn replace_unless_written(&self, fresh: HashMap<(String, String), Known>, writes: u64) -> bool {
+        let mut known = self.write();
+        let unchanged = self.writes.load(std::sync::atomic::Ordering::SeqCst) == writes;
+        if unchanged {
+            *known = fresh;
+        }
+        unchanged
     }
 
     /// Writes what is known of one tool.
@@ -208,6 +216,21 @@ mod tests {
             findings: if findings { vec![Finding { rule: "hidden-markup".into(), location: "description".into(), excerpt: "<IMPORTANT>".into() }] } else { vec![] },
             recorded: true,
         }
+    }
+
+    #[tokio::test]
+    async fn a_reload_read_before_a_tool_was_approved_does_not_undo_the_approval() {
+        let guard = ToolGuard::new(Store::connect("sqlite::memory:", 1).await.unwrap());
+        let key = ("srv".to_string(), "deploy".to_string());
+        let read_before = guard.writes.load(std::sync::atomic::Ordering::SeqCst);
+        guard.put(key.clone(), known(false, true, true));
+        // Rows read before the approval (the tool unknown then) do not replace it…
+        assert!(!guard.replace_unless_written(HashMap::new(), read_before));
+        assert_eq!(guard.verdict("srv", "deploy", SuspiciousTools::BlockUntilApproved), Verdict::Allowed);
+        // …rows read after it do.
+        let read_after = guard.writes.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(guard.replace_unless_written(HashMap::new(), read_after));
+        assert_eq!(guard.verdict("srv", "deploy", SuspiciousTools::BlockUntilApproved), Verdict::Unknown);
     }
 
     #[test]
