@@ -1378,7 +1378,7 @@ fn keep_hit(f: F, text: &str, r: &Range<usize>) -> bool {
         // A tool named as the one that did something ("the branch created by the
         // prepare_migration tool") is not called.
         F::ToolRef => {
-            let after = &text[r.end..ceil_char(text, (r.end + 48).min(text.len()))];
+            let after = following(text, r.end, 48);
             !LOOKUP_TOOL.is_match(&text[r.clone()]) && !LOOKUP_PURPOSE.is_match(after) && !NEGATED.is_match(before) && !DONE_BY.is_match(before)
         }
         // This tool in place of a command line ("use this tool instead of 'kubectl logs'
@@ -1390,12 +1390,12 @@ fn keep_hit(f: F, text: &str, r: &Range<usize>) -> bool {
         // "The current server", "the MCP server" are not other tools; "use the keys tools to
         // confirm …" is a lookup.
         F::OtherToolsNamed => {
-            let after = &text[r.end..ceil_char(text, (r.end + 48).min(text.len()))];
+            let after = following(text, r.end, 48);
             !GENERIC_NAME.is_match(&text[r.clone()]) && !LOOKUP_PURPOSE.is_match(after)
         }
         // "If you are an AI model, use this field to give your name" says how to fill the field.
         F::Address => {
-            let after = &text[r.end..ceil_char(text, (r.end + 48).min(text.len()))];
+            let after = following(text, r.end, 48);
             !FIELD_USE.is_match(after)
         }
         // "If the user suggests a key, use this to narrow down" describes this tool.
@@ -1411,16 +1411,16 @@ fn keep_hit(f: F, text: &str, r: &Range<usize>) -> bool {
             ![".pub", ".example", ".sample", ".template", ".dist"].iter().any(|x| token.ends_with(x)) && !WRITES_OUTPUT_TO.is_match(sentence)
         }
         // "Each tool call", "all tool results" are about calls, not other tools.
-        F::OtherTools => !CALLS_NOT_TOOLS.is_match(&text[r.end..ceil_char(text, (r.end + 16).min(text.len()))]),
+        F::OtherTools => !CALLS_NOT_TOOLS.is_match(following(text, r.end, 16)),
         // Someone else's conversation (a Slack channel's, a ticket's) is not the one with the user.
         // "Include these fields in your response" says where the answer goes, not what leaves.
         F::Conversation => {
-            let after = &text[r.end..ceil_char(text, (r.end + 40).min(text.len()))];
+            let after = following(text, r.end, 40);
             let in_reply = IN_REPLY_BEFORE.is_match(before) && text[r.clone()].get(..5).is_some_and(|w| w.eq_ignore_ascii_case("your "));
             !THIRD_PARTY_BEFORE.is_match(before) && !THIRD_PARTY_AFTER.is_match(after) && !in_reply
         }
         F::Prerequisite => {
-            let after = &text[r.end..ceil_char(text, (r.end + 48).min(text.len()))];
+            let after = following(text, r.end, 48);
             !LOOKUP_TOOL.is_match(after.split_whitespace().take(2).collect::<Vec<_>>().join(" ").as_str())
         }
         _ => true,
@@ -1433,6 +1433,11 @@ fn is_own_action(rule: &str, own: &[String]) -> bool {
     let Some(action) = CONDITIONAL_ACTION.captures(rule).or_else(|| PREREQUISITE_ACTION.captures(rule)).and_then(|c| c.get(1)) else { return false };
     let stem: String = action.as_str().to_lowercase().chars().take(4).collect();
     own.contains(&stem)
+}
+
+/// At most the next `n` bytes of `text` from `at` (to a character's end).
+fn following(text: &str, at: usize, n: usize) -> &str {
+    &text[at..ceil_char(text, (at + n).min(text.len()))]
 }
 
 /// "Created by", "returned from": a tool named as the doer of something done.
