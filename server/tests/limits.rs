@@ -77,13 +77,23 @@ fn assert_exact(served: i64) {
     assert!(used >= 900, "at least 9 calls' worth is served: {used}");
 }
 
+/// A clock standing at half past an hour (2026-01-01T10:30:00Z), for tests of an hour's budget
+/// in one process: the hour's window cannot roll over while they run.
+fn mid_hour() -> std::sync::Arc<dyn weir_server::limits::Clock> {
+    std::sync::Arc::new(ManualClock::new(1_767_263_400_000))
+}
+
 async fn used_per_hour(gw: &TestGateway) -> f64 {
     let v: Value = gw.http.get(gw.admin_url("/api/v1/agents/bot/budgets")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
     v["budgets"].as_array().unwrap().iter().find(|b| b["period"] == "hour").map(|b| b["used"].as_f64().unwrap()).unwrap()
 }
 
 both!(budget_holds_under_concurrency_in_process, |backend| async move {
-    let gw = TestGateway::start_with(backend, GatewayOptions { extra_toml: HOURLY_BUDGET.into(), ..Default::default() }).await;
+    let gw = TestGateway::start_with(
+        backend,
+        GatewayOptions { extra_toml: HOURLY_BUDGET.into(), clock: Some(mid_hour()), ..Default::default() },
+    )
+    .await;
     let served = exhaust(&[(gw.base.clone(), gw.key.clone())]).await;
     assert_exact(served);
     let expected = (served * PER_CALL) as f64;
@@ -145,7 +155,12 @@ async fn budget_holds_across_two_processes_sharing_redis_and_postgres() {
 }
 
 both!(usage_survives_a_restart, |backend| async move {
-    let gw = TestGateway::start_with(backend, GatewayOptions { extra_toml: HOURLY_BUDGET.into(), ..Default::default() }).await;
+    let clock = mid_hour();
+    let gw = TestGateway::start_with(
+        backend,
+        GatewayOptions { extra_toml: HOURLY_BUDGET.into(), clock: Some(clock.clone()), ..Default::default() },
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(call(&gw.http, &gw.base, &gw.key).await.0, 200);
     }
@@ -155,7 +170,11 @@ both!(usage_survives_a_restart, |backend| async move {
     // Stopped, but its database (and, for SQLite, its directory) stays.
     let old = gw.stop_keep_db().await;
     // A new process on the same database: the window's usage is rebuilt from the audit store.
-    let again = TestGateway::start_with(backend, GatewayOptions { extra_toml: HOURLY_BUDGET.into(), db_url: Some(db_url), ..Default::default() }).await;
+    let again = TestGateway::start_with(
+        backend,
+        GatewayOptions { extra_toml: HOURLY_BUDGET.into(), db_url: Some(db_url), clock: Some(clock), ..Default::default() },
+    )
+    .await;
     assert_eq!(used_per_hour(&again).await, 300.0);
     let mut served = 0;
     while call(&again.http, &again.base, &again.key).await.0 == 200 {
