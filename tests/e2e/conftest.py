@@ -102,6 +102,14 @@ def eventually(check: Callable[[], T | None], timeout: float, what: str, interva
         time.sleep(interval)
 
 
+def clear_of_the_minutes_end(margin: float = 5.0) -> None:
+    """Waits into the next minute when the clock's minute has under `margin` seconds left: rate
+    limits count per clock minute, so a test that fills one must not straddle two."""
+    left = 60 - time.time() % 60
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
 # -------------------------------------------------------------------------------------------
 # The fake provider
 # -------------------------------------------------------------------------------------------

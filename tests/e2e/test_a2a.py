@@ -50,6 +50,7 @@ from conftest import (
     _stop_weir,
     base_sections,
     clean_env,
+    clear_of_the_minutes_end,
     eventually,
     free_port,
     running_replicas,
@@ -1442,9 +1443,7 @@ def test_a_missing_or_wrong_key_is_unauthorized(weir: Weir) -> None:
 
 
 def test_the_a2a_request_rate_limit_refuses_with_429(weir: Weir, keys: dict[str, str]) -> None:
-    # The limit counts per clock minute: keep clear of the minute's end.
-    if time.time() % 60 > 55:
-        time.sleep(61 - time.time() % 60)
+    clear_of_the_minutes_end()
     key = keys["limited"]
     for i in range(2):
         assert artifact_texts(task_of(result(rpc(url(weir, "v1"), key, "SendMessage", {"message": msg10(f"n{i}")})))) == [f"echo: n{i}"]

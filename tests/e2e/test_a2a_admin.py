@@ -29,6 +29,7 @@ from conftest import (
     TestDatabase,
     Weir,
     base_sections,
+    clear_of_the_minutes_end,
     eventually,
     running_replicas,
 )
@@ -214,6 +215,8 @@ def test_the_console_lists_registers_and_removes_agents_and_rules_and_shows_a2a_
 def test_an_a2a_rate_set_through_the_api_applies_at_the_other_replica_within_two_seconds(pair: Pair) -> None:
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     limits = f"{pair.one.admin}/api/v1/agents/{OTHER}/limits"
+    # The rate counts per clock minute: the test must not straddle two.
+    clear_of_the_minutes_end(8.0)
     try:
         r = pair.one.admin_http.put(limits, json={"a2a_rpm": 1}, headers=auth)
         assert r.status_code == 200 and r.json()["a2a_rpm"] == 1, r.text

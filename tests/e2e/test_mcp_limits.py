@@ -21,7 +21,7 @@ import anyio
 import httpx
 import pytest
 
-from conftest import ADMIN_TOKEN, AGENT, Weir, base_sections, eventually
+from conftest import ADMIN_TOKEN, AGENT, Weir, base_sections, clear_of_the_minutes_end, eventually
 from test_mcp import FIXTURE, _require_node, connect
 from test_mcp_policy import Client, start, stop
 
@@ -109,6 +109,7 @@ def test_the_admin_api_sets_mcp_rpm_and_a_batch_counts_each_item(weir: Weir) -> 
         except AssertionError:
             return None
 
+    clear_of_the_minutes_end()
     c = eventually(opened, 10, "a session under the new limit")  # initialize and initialized: 2 of 4
     batch = [{"jsonrpc": "2.0", "id": i, "method": "ping"} for i in range(1, 3)]
     r = c.raw(json.dumps(batch).encode())  # 2 more: 4 of 4
@@ -130,6 +131,7 @@ async def test_the_official_client_sees_the_limit_as_an_error(weir: Weir) -> Non
     agent, key = new_agent(weir, "sdk")
     weir.cli("limits", "set", agent, "--mcp-rpm", "3")
     await anyio.sleep(1.5)
+    clear_of_the_minutes_end()
     with pytest.raises(Exception) as e:
         async with connect(weir, key=key) as (s, _):
             for _ in range(5):
