@@ -566,9 +566,19 @@ impl StreamGuard {
         let mut changed = false;
         for mut choice in choices {
             let i = index(&choice, "index");
+            let finish = choice.get("finish_reason").is_some_and(|f| !f.is_null());
             if let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) {
                 if let Some(Value::String(s)) = delta.get("content") {
-                    let released = self.push_text((i, 0), s)?;
+                    let mut released = self.push_text((i, 0), s)?;
+                    // The choice ends in this chunk: what its text still holds goes out in it,
+                    // after what the chunk releases (a flush before the chunk would put the
+                    // answer's end before its middle).
+                    if finish {
+                        if let Some(mut m) = self.texts.remove(&(i, 0)) {
+                            released.push_str(&m.finish(&mut self.verdict));
+                            self.blocked()?;
+                        }
+                    }
                     changed |= released != *s;
                     delta.insert("content".into(), Value::String(released));
                 }
@@ -585,7 +595,6 @@ impl StreamGuard {
                     }
                 }
             }
-            let finish = choice.get("finish_reason").is_some_and(|f| !f.is_null());
             let empty = choice.get("delta").and_then(Value::as_object).is_none_or(|d| d.iter().all(|(k, v)| k == "content" && v.as_str() == Some("")));
             if finish {
                 finished.push(i);
@@ -975,6 +984,26 @@ mod chat_tricky_shapes {
         .concat();
         let out = raw_out(&raw);
         assert!(!out.contains("jane.doe") && !out.contains("4111"), "{out}");
+    }
+
+    /// Some providers send a choice's last text in the chunk that ends it: that text, and what
+    /// the masker still held, go out in order, before the end.
+    #[test]
+    fn text_in_the_chunk_that_ends_a_choice_keeps_its_place() {
+        let first = "The order shipped on Monday and should arrive by Thursday. Write to jane.doe@exa";
+        let last = "mple.org if it does not, and keep the receipt until then. Thanks for your patience!";
+        let raw = [
+            chunk(&format!(r#""choices":[{{"index":0,"delta":{{"content":{}}},"finish_reason":null}}]"#, serde_json::to_string(first).unwrap())),
+            chunk(&format!(r#""choices":[{{"index":0,"delta":{{"content":{}}},"finish_reason":"stop"}}]"#, serde_json::to_string(last).unwrap())),
+            "data: [DONE]\n\n".to_string(),
+        ]
+        .concat();
+        let (text, _, order) = run(&raw);
+        assert_eq!(
+            text[&0],
+            "The order shipped on Monday and should arrive by Thursday. Write to [EMAIL] if it does not, and keep the receipt until then. Thanks for your patience!"
+        );
+        assert_eq!(order.last().map(String::as_str), Some("[DONE]"));
     }
 
     /// A member given twice in a call's first fragment: neither value goes out unchecked.
