@@ -99,9 +99,30 @@ class Hook:
                     self.send_response(500)
                     self.end_headers()
                     return
+                if mode == "huge":
+                    # An answer that goes on past the webhook's timeout, 64 KiB every 5 ms (12.5 MiB
+                    # in a second), no length given: only reading it no further than the bound
+                    # ends the wait before the timeout.
+                    try:
+                        self.send_response(200)
+                        self.send_header("content-type", "application/json")
+                        self.end_headers()
+                        self.wfile.write(b'{"action": "pass", "padding": "')
+                        for _ in range(200):
+                            self.wfile.write(b"x" * 65536)
+                            self.wfile.flush()
+                            time.sleep(0.005)
+                        self.wfile.write(b'"}')
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # Weir stopped reading at its bound
+                    self.close_connection = True
+                    return
                 answer: dict[str, Any] = {"action": mode}
                 if mode == "mask":
                     answer["replacements"] = [{"find": hook.mask_find, "replace": "[CLIENT]"}]
+                if mode == "grow":
+                    # Each replacement works on what the one before left: a doubling, 24 times.
+                    answer = {"action": "mask", "replacements": [{"find": "a", "replace": "aa"}] * 24}
                 if mode == "block":
                     answer["reason"] = "not allowed here"
                 data = json.dumps(answer).encode()
@@ -444,6 +465,15 @@ def test_webhook_mask_block_and_failure_modes(gw: Weir, oai: openai.OpenAI, hook
     raw = oai.chat.completions.with_raw_response.create(model="gpt-g", messages=[{"role": "user", "content": f"{m2} hi"}])
     assert time.monotonic() - started < 1.4, "the webhook's timeout was not kept"
     assert fired(event_of(gw, raw.headers["x-request-id"]))["hook/request"]["counts"] == {"failure_timeout": 1}
+
+    # An answer past its bound (1 MiB) is a failure, read no further; a mask that would grow
+    # the text without bound is one too. `allow`: the call goes on, as it was sent.
+    for mode, failure in (("huge", "failure_answer_too_large"), ("grow", "failure_mask_too_large")):
+        hook.modes["/hook"] = mode
+        m3 = marker()
+        raw = oai.chat.completions.with_raw_response.create(model="gpt-g", messages=[{"role": "user", "content": f"{m3} draft a note to Contoso Ltd"}])
+        assert fired(event_of(gw, raw.headers["x-request-id"]))["hook/request"]["counts"] == {failure: 1}, mode
+        assert received_with(fake_provider, m3)["messages"][0]["content"] == f"{m3} draft a note to Contoso Ltd", mode
 
     # `block`: a failing webhook refuses the call.
     hook.modes["/hook"] = "pass"

@@ -50,6 +50,16 @@ enum Said {
 /// The most an answer may be: the service's reply, bounded.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 
+/// The most replacements an answer may ask for.
+const MAX_REPLACEMENTS: usize = 256;
+
+/// How far replacements may grow a text: to this many times its length, plus [`MASK_SLACK`]
+/// bytes. A mask puts a placeholder where a value was; past this, the answer is not a mask
+/// (each replacement applies to what the ones before it left, so `a` → `aa` twenty times over
+/// would make a megabyte of a byte).
+const MAX_MASK_GROWTH: usize = 4;
+const MASK_SLACK: usize = 64 << 10;
+
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap_or_default());
 
 async fn ask(w: &Webhook, body: &serde_json::Value) -> Said {
@@ -65,18 +75,51 @@ async fn ask(w: &Webhook, body: &serde_json::Value) -> Said {
     if !resp.status().is_success() {
         return Said::Failed(format!("http_{}", resp.status().as_u16()));
     }
-    let bytes = match resp.bytes().await {
-        Ok(b) if b.len() <= MAX_ANSWER_BYTES => b,
-        Ok(_) => return Said::Failed("answer_too_large".into()),
-        Err(e) if e.is_timeout() => return Said::Failed("timeout".into()),
-        Err(_) => return Said::Failed("unreachable".into()),
-    };
+    // Read up to the bound, never past it: a service that keeps sending is cut off there.
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Said::Failed("answer_too_large".into());
+    }
+    let mut resp = resp;
+    let mut bytes = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() <= MAX_ANSWER_BYTES => bytes.extend_from_slice(&chunk),
+            Ok(Some(_)) => return Said::Failed("answer_too_large".into()),
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Said::Failed("timeout".into()),
+            Err(_) => return Said::Failed("unreachable".into()),
+        }
+    }
     match serde_json::from_slice::<Answer>(&bytes) {
         Ok(a) if a.action == "pass" => Said::Pass,
-        Ok(a) if a.action == "mask" => Said::Mask(a.replacements.into_iter().filter(|r| !r.find.is_empty()).collect()),
+        Ok(a) if a.action == "mask" && a.replacements.len() <= MAX_REPLACEMENTS => Said::Mask(a.replacements.into_iter().filter(|r| !r.find.is_empty()).collect()),
         Ok(a) if a.action == "block" => Said::Block(a.reason),
         _ => Said::Failed("bad_answer".into()),
     }
+}
+
+/// `texts` with a webhook's replacements made, each on what the ones before it left, and how
+/// many were made; `None` when they would grow a text past what a mask can need.
+fn replaced(texts: &[String], replacements: &[Replacement]) -> Option<(Vec<String>, u32)> {
+    let mut n = 0u32;
+    let mut out = Vec::with_capacity(texts.len());
+    for text in texts {
+        let bound = text.len().saturating_mul(MAX_MASK_GROWTH).saturating_add(MASK_SLACK);
+        let mut t = text.clone();
+        for r in replacements {
+            let c = t.matches(&r.find).count();
+            if c == 0 {
+                continue;
+            }
+            if t.len() - c * r.find.len() + c * r.replace.len() > bound {
+                return None;
+            }
+            n = n.saturating_add(u32::try_from(c).unwrap_or(u32::MAX));
+            t = t.replace(&r.find, &r.replace);
+        }
+        out.push(t);
+    }
+    Some((out, n))
 }
 
 impl Policy {
@@ -127,29 +170,21 @@ impl Policy {
                 "stream": stream,
                 "texts": texts,
             });
-            match ask(w, &body).await {
-                Said::Pass => {}
-                Said::Mask(replacements) if action >= Action::Mask => {
-                    let mut edits: Vec<(Text, String)> = Vec::new();
-                    let mut n = 0u32;
-                    for (t, text) in found.iter().zip(&texts) {
-                        let mut out = text.clone();
-                        for r in &replacements {
-                            let c = out.matches(&r.find).count();
-                            if c > 0 {
-                                n += u32::try_from(c).unwrap_or(u32::MAX);
-                                out = out.replace(&r.find, &r.replace);
-                            }
-                        }
-                        if &out != text {
-                            edits.push((*t, out));
-                        }
-                    }
-                    if n > 0 {
+            let said = match ask(w, &body).await {
+                Said::Mask(replacements) if action >= Action::Mask => match replaced(&texts, &replacements) {
+                    Some((masked, n)) if n > 0 => {
                         verdict.count(&g.name, Action::Mask, dir, "masked", n);
+                        let mut edits: Vec<(Text, String)> = found.iter().zip(&texts).zip(masked).filter(|((_, text), out)| out != *text).map(|((t, _), out)| (*t, out)).collect();
                         current = Some(if plain { edits.pop().map(|e| e.1).unwrap_or_default() } else { json::rewrite(doc, &edits) });
+                        Said::Pass
                     }
-                }
+                    Some(_) => Said::Pass,
+                    None => Said::Failed("mask_too_large".into()),
+                },
+                said => said,
+            };
+            match said {
+                Said::Pass => {}
                 Said::Mask(_) => verdict.count(&g.name, Action::Flag, dir, "mask", 1),
                 Said::Block(reason) => {
                     let taken = if action == Action::Block { Action::Block } else { Action::Flag };
@@ -169,5 +204,29 @@ impl Policy {
             }
         }
         current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(find: &str, replace: &str) -> Replacement {
+        Replacement { find: find.into(), replace: replace.into() }
+    }
+
+    #[test]
+    fn replacements_mask_each_text_and_may_not_grow_it_without_bound() {
+        let texts = vec!["mail jane@corp.example or jane@corp.example".to_string(), "nothing here".to_string()];
+        let (out, n) = replaced(&texts, &[r("jane@corp.example", "[EMAIL]")]).unwrap();
+        assert_eq!(out, ["mail [EMAIL] or [EMAIL]", "nothing here"]);
+        assert_eq!(n, 2);
+        // Each replacement works on what the one before left: a doubling, 24 times over.
+        let doubling: Vec<Replacement> = (0..24).map(|_| r("a", "aa")).collect();
+        assert!(replaced(&texts, &doubling).is_none());
+        // Placeholders longer than what they replace are masks, up to four times the text and 64 KiB.
+        let names = vec!["Al ".repeat(30_000)];
+        assert!(replaced(&names, &[r("Al", "[PERSON]")]).is_some());
+        assert!(replaced(&names, &[r("Al", &"[PERSON]".repeat(4))]).is_none());
     }
 }
