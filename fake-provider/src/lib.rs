@@ -5,7 +5,7 @@
 //! rate-limit, cut a stream or leave usage out. A behaviour comes from (first match wins) the
 //! `POST /_fake/script` queue, the `x-fake-behavior` request header, or a suffix on the model
 //! name (`gpt-x@status=500`); the syntax is `key=value,flag`, e.g.
-//! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`,
+//! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`, `bad_byte`,
 //! `chunk_delay_ms=20`, `chunks=5` (`char_chunks`: split by characters, not words), `say=B64`
 //! (answer this text, base64url), `say_args=B64` (the first tool call's arguments), `usage_in=50,usage_out=50` (fixed token counts),
 //! `echo_auth` (401 quoting the credential it was sent, as some providers do), `pad=N` (a whole
@@ -96,6 +96,9 @@ pub struct Behavior {
     pub ratelimit: bool,
     /// Answer 200 with a body that is not JSON.
     pub garbage: bool,
+    /// A whole answer with a byte that is not UTF-8 at the start of its text (a broken
+    /// provider; JSON must be UTF-8).
+    pub bad_byte: bool,
     /// Number of content chunks in a stream (words of the reply are spread over them); also the
     /// number of pieces (at least two) a tool call's arguments are streamed in.
     pub chunks: Option<usize>,
@@ -145,6 +148,7 @@ impl Behavior {
                 "no_usage" => b.no_usage = true,
                 "ratelimit" => b.ratelimit = true,
                 "garbage" => b.garbage = true,
+                "bad_byte" => b.bad_byte = true,
                 "echo_auth" => b.echo_auth = true,
                 "pad" => b.pad = num.map(|n| n as usize),
                 "endless" => b.endless = true,
@@ -575,6 +579,14 @@ async fn serve(
             o.insert("padding".into(), json!("x".repeat(n)));
         }
         completion.finish();
+        if behavior.bad_byte {
+            let text = body.to_string();
+            let at = ["\"content\":\"", "\"text\":\""].iter().find_map(|k| text.find(k).map(|i| i + k.len())).unwrap_or(0);
+            let mut bytes = text.into_bytes();
+            bytes.insert(at, 0xFF);
+            resp_headers.insert("content-type", "application/json".parse().unwrap_or_else(|_| unreachable!()));
+            return (StatusCode::OK, resp_headers, bytes).into_response();
+        }
         return (StatusCode::OK, resp_headers, Json(body)).into_response();
     }
     resp_headers.insert(

@@ -370,6 +370,19 @@ def test_a_whole_answer_is_masked_before_the_agent_sees_it(gw: Weir, oai: openai
     assert msg.content[0].text == "Reach [EMAIL] with key [OPENAI_KEY] today."
 
 
+def test_an_answer_that_is_not_utf8_is_not_passed_on_unchecked(oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
+    # JSON is UTF-8; an answer with a byte that is not cannot be read by the guardrails, so it
+    # does not reach the agent (lenient decoders would show it the secret in it).
+    broken = {"x-fake-behavior": say(f"Reach {EMAIL} with key {OPENAI_KEY} today.")["x-fake-behavior"] + ",bad_byte"}
+    with pytest.raises(openai.InternalServerError) as e:
+        oai.chat.completions.create(model="gpt-g", messages=[{"role": "user", "content": "contact?"}], extra_headers=broken)
+    assert e.value.status_code == 502 and "not UTF-8" in e.value.message, e.value.message
+    assert EMAIL not in str(e.value.body) and OPENAI_KEY not in str(e.value.body)
+    with pytest.raises(anthropic.InternalServerError) as a:
+        ant.messages.create(model="claude-g", max_tokens=64, messages=[{"role": "user", "content": "contact?"}], extra_headers=broken)
+    assert a.value.status_code == 502 and "not UTF-8" in a.value.message, a.value.message
+
+
 def test_a_blocked_whole_answer_is_refused(oai: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         oai.chat.completions.create(model="gpt-g", messages=[{"role": "user", "content": "chemistry"}], extra_headers=say("Step one for the nerve agent is"))

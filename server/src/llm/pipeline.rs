@@ -215,7 +215,11 @@ impl LlmCall {
     pub async fn guard_answer(&mut self, bytes: Bytes) -> Result<(Bytes, Option<Bytes>), LlmError> {
         let Some(policy) = self.guard.as_ref() else { return Ok((bytes, None)) };
         let dir = Direction::Response;
-        let Ok(text) = std::str::from_utf8(&bytes) else { return Ok((bytes, None)) };
+        // Not UTF-8, so not JSON: nothing the guardrails can read, so nothing the client gets
+        // unread (a lenient decoder would show it what the guardrails never saw).
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(LlmError::new(ErrorKind::BadUpstream, "the provider's answer is not UTF-8 text, so the guardrails cannot read it"));
+        };
         let Checked { outgoing, captured, verdict } = policy.check_document(dir, text, &self.guard_context).await;
         self.settle_verdict(&verdict, "the answer")?;
         let captured = captured.or_else(|| outgoing.clone()).map(Bytes::from);
