@@ -64,21 +64,24 @@ impl Assembler {
         }
     }
 
-    pub fn event(&mut self, ev: &SseEvent) {
+    /// Takes the stream's next event; returns about how many bytes of it the answer keeps.
+    pub fn event(&mut self, ev: &SseEvent) -> usize {
         if let (Self::Chat(c), "[DONE]") = (&mut *self, ev.data.as_str()) {
             c.done = true;
-            return;
+            return 0;
         }
-        let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&ev.data) else { return };
+        let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&ev.data) else { return 0 };
         match self {
             Self::Chat(c) => c.chunk(data),
-            Self::Messages(m) => m.event(data),
+            Self::Messages(m) => m.event(data, ev.data.len()),
             Self::Responses(whole) => {
                 if data.get("type").and_then(Value::as_str) == Some("response.completed") {
                     *whole = data.get("response").cloned().filter(|r| r.get("status").and_then(Value::as_str) == Some("completed"));
+                    return ev.data.len();
                 }
+                0
             }
-            Self::None => {}
+            Self::None => 0,
         }
     }
 
@@ -105,8 +108,8 @@ impl Assembler {
     }
 }
 
-/// Adds a streamed piece to what a member holds so far.
-fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) {
+/// Adds a streamed piece to what a member holds so far; returns about how many bytes it adds.
+fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) -> usize {
     match (into.get_mut(key), piece) {
         (Some(Value::String(s)), Value::String(p)) => s.push_str(p),
         (Some(Value::Array(a)), Value::Array(p)) => a.extend(p.iter().cloned()),
@@ -114,10 +117,23 @@ fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) {
             into.insert(key.to_string(), piece.clone());
         }
     }
+    size(piece)
+}
+
+/// About how many bytes a value is written in: its strings' bytes, and a byte for each of its
+/// other parts (at most what it is written in, so a bound reached by this count is reached).
+fn size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(size).sum::<usize>() + 1,
+        Value::Object(o) => o.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>() + 1,
+        _ => 1,
+    }
 }
 
 impl Chat {
-    fn chunk(&mut self, mut data: Map<String, Value>) {
+    fn chunk(&mut self, mut data: Map<String, Value>) -> usize {
+        let mut kept = 0;
         // An error said mid-stream (some providers send one in a chunk): not an answer to keep.
         if data.get("error").is_some_and(|e| !e.is_null()) {
             self.failed = true;
@@ -146,7 +162,10 @@ impl Chat {
                 for (k, v) in delta {
                     match (k.as_str(), v) {
                         ("role", r) if !r.is_null() => c.role = Some(r.clone()),
-                        ("content", Value::String(s)) => c.content.get_or_insert_with(String::new).push_str(s),
+                        ("content", Value::String(s)) => {
+                            c.content.get_or_insert_with(String::new).push_str(s);
+                            kept += s.len();
+                        }
                         ("tool_calls", Value::Array(calls)) => {
                             for call in calls {
                                 let j = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -162,27 +181,30 @@ impl Chat {
                                 }
                                 if let Some(n) = call.pointer("/function/name").and_then(Value::as_str) {
                                     held.name.push_str(n);
+                                    kept += n.len();
                                 }
                                 if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
                                     held.arguments.push_str(a);
+                                    kept += a.len();
                                 }
                             }
                         }
                         (_, v) if v.is_null() => {}
-                        (k, v) => join(&mut c.extra, k, v),
+                        (k, v) => kept += join(&mut c.extra, k, v),
                     }
                 }
             }
             if let Some(Value::Object(lp)) = choice.get("logprobs") {
                 let into = c.logprobs.get_or_insert_with(Map::new);
                 for (k, v) in lp.iter().filter(|(_, v)| !v.is_null()) {
-                    join(into, k, v);
+                    kept += join(into, k, v);
                 }
             }
             if let Some(f) = choice.get("finish_reason").filter(|f| !f.is_null()) {
                 c.finish_reason = Some(f.clone());
             }
         }
+        kept
     }
 
     fn finish(self, usage: &Usage) -> Option<Value> {
@@ -235,44 +257,43 @@ fn chat_usage(u: &Usage) -> Option<Value> {
 const MAX_BLOCKS: usize = 4096;
 
 impl Messages {
-    fn event(&mut self, mut data: Map<String, Value>) {
+    /// Takes an event (`len` bytes as sent); returns about how many bytes of it are kept.
+    fn event(&mut self, mut data: Map<String, Value>, len: usize) -> usize {
         let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize).filter(|i| *i < MAX_BLOCKS);
         match data.get("type").and_then(Value::as_str).unwrap_or("") {
             "message_start" => {
                 if let Some(Value::Object(m)) = data.remove("message") {
                     self.message = Some(m);
                 }
+                len
             }
             "content_block_start" => {
-                let (Some(i), Some(Value::Object(block))) = (index, data.remove("content_block")) else { return };
+                let (Some(i), Some(Value::Object(block))) = (index, data.remove("content_block")) else { return 0 };
                 if self.blocks.len() <= i {
                     self.blocks.resize(i + 1, None);
                     self.partial_json.resize(i + 1, String::new());
                 }
                 self.blocks[i] = Some(block);
+                len
             }
             "content_block_delta" => {
-                let Some(i) = index else { return };
-                let (Some(Some(block)), Some(Value::Object(delta))) = (self.blocks.get_mut(i), data.remove("delta")) else { return };
+                let Some(i) = index else { return 0 };
+                let (Some(Some(block)), Some(Value::Object(delta))) = (self.blocks.get_mut(i), data.remove("delta")) else { return 0 };
                 match delta.get("type").and_then(Value::as_str).unwrap_or("") {
                     "text_delta" => join(block, "text", delta.get("text").unwrap_or(&Value::Null)),
                     "thinking_delta" => join(block, "thinking", delta.get("thinking").unwrap_or(&Value::Null)),
                     "signature_delta" => join(block, "signature", delta.get("signature").unwrap_or(&Value::Null)),
-                    "citations_delta" => {
-                        if let Some(c) = delta.get("citation") {
-                            join(block, "citations", &Value::Array(vec![c.clone()]));
-                        }
-                    }
+                    "citations_delta" => delta.get("citation").map_or(0, |c| join(block, "citations", &Value::Array(vec![c.clone()]))),
                     "input_json_delta" => {
-                        if let Some(p) = delta.get("partial_json").and_then(Value::as_str) {
-                            self.partial_json[i].push_str(p);
-                        }
+                        let p = delta.get("partial_json").and_then(Value::as_str).unwrap_or("");
+                        self.partial_json[i].push_str(p);
+                        p.len()
                     }
-                    _ => {}
+                    _ => 0,
                 }
             }
             "content_block_stop" => {
-                let Some(i) = index else { return };
+                let Some(i) = index else { return 0 };
                 if let Some(Some(block)) = self.blocks.get_mut(i) {
                     let partial = std::mem::take(&mut self.partial_json[i]);
                     if !partial.is_empty() {
@@ -281,9 +302,10 @@ impl Messages {
                         }
                     }
                 }
+                0
             }
             "message_delta" => {
-                let Some(m) = self.message.as_mut() else { return };
+                let Some(m) = self.message.as_mut() else { return 0 };
                 if let Some(Value::Object(delta)) = data.remove("delta") {
                     for (k, v) in delta {
                         m.insert(k, v);
@@ -297,9 +319,13 @@ impl Messages {
                         }
                     }
                 }
+                len
             }
-            "message_stop" => self.stopped = true,
-            _ => {}
+            "message_stop" => {
+                self.stopped = true;
+                0
+            }
+            _ => 0,
         }
     }
 

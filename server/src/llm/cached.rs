@@ -198,12 +198,20 @@ impl CacheFill {
     }
 }
 
+/// Whether an answer stored at `stored_at` (ms) is within `ttl` at `now`; one stored more than a
+/// minute ahead of `now` is not.
+fn fresh(stored_at: i64, now: i64, ttl: Duration) -> bool {
+    let age = now.saturating_sub(stored_at);
+    age >= -60_000 && u128::try_from(age.max(0)).unwrap_or(u128::MAX) <= ttl.as_millis()
+}
+
 /// A put under way.
 pub type PendingPut = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Whether a whole answer is one to keep: an answer of its protocol that completed — not an
 /// error body sent with 200, not a responses answer `incomplete` or `failed`, not a choice that
-/// ended in error.
+/// ended in error, cut at its token bound or stopped by the provider's content filter (a
+/// messages answer likewise: `max_tokens`, `refusal`).
 fn complete(api: Api, body: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Shape<'a> {
@@ -211,6 +219,8 @@ fn complete(api: Api, body: &[u8]) -> bool {
         status: Option<&'a str>,
         #[serde(borrow, rename = "type")]
         ty: Option<&'a str>,
+        #[serde(borrow)]
+        stop_reason: Option<&'a str>,
         error: Option<serde::de::IgnoredAny>,
         choices: Option<Vec<Choice<'a>>>,
         data: Option<serde::de::IgnoredAny>,
@@ -226,8 +236,8 @@ fn complete(api: Api, body: &[u8]) -> bool {
     }
     match api {
         Api::Responses => s.status == Some("completed"),
-        Api::Messages => s.ty == Some("message"),
-        Api::Chat => s.choices.is_some_and(|c| !c.is_empty() && c.iter().all(|c| c.finish_reason.is_some_and(|f| f != "error"))),
+        Api::Messages => s.ty == Some("message") && s.stop_reason.is_none_or(|r| !matches!(r, "max_tokens" | "refusal" | "model_context_window_exceeded")),
+        Api::Chat => s.choices.is_some_and(|c| !c.is_empty() && c.iter().all(|c| c.finish_reason.is_some_and(|f| !matches!(f, "error" | "length" | "content_filter")))),
         Api::Embeddings => s.data.is_some(),
     }
 }
@@ -289,9 +299,10 @@ impl LlmCall {
 
     /// Whether a stored answer may answer this call: of its protocol, and no older than the TTL
     /// in force for this call now (another agent of its scope may have stored it with a longer
-    /// one, or the TTL was lowered since).
+    /// one, or the TTL was lowered since). A time of storing more than a minute ahead (a
+    /// replica's clock far off, an entry garbled) says nothing of its age: not served.
     fn servable(&self, e: &Entry, ttl: Duration) -> bool {
-        e.api == self.client && u128::try_from(crate::store::now_ms() - e.stored_at).unwrap_or(0) <= ttl.as_millis()
+        e.api == self.client && fresh(e.stored_at, crate::store::now_ms(), ttl)
     }
 
     /// A stored answer to a question that asks what this call's does in other words: the
@@ -394,14 +405,16 @@ pub struct StreamFill {
     splitter: SseSplitter,
     events: Vec<SseEvent>,
     assembler: Assembler,
-    /// Not readable: nothing is stored.
+    /// About how many bytes the assembled answer holds.
+    kept: usize,
+    /// Not readable, or past what may be stored: nothing is stored, nothing more is held.
     given_up: bool,
 }
 
 impl StreamFill {
     /// For a call whose answer may be stored.
     pub fn new(fill: CacheFill, api: Api, origin: String) -> Option<Self> {
-        fill.storable.then(|| Self { fill, api, origin, splitter: SseSplitter::default(), events: Vec::new(), assembler: Assembler::new(api), given_up: false })
+        fill.storable.then(|| Self { fill, api, origin, splitter: SseSplitter::default(), events: Vec::new(), assembler: Assembler::new(api), kept: 0, given_up: false })
     }
 
     /// The next bytes the client got.
@@ -409,17 +422,27 @@ impl StreamFill {
         if self.given_up {
             return;
         }
-        // What is assembled is bounded by the answer's own bound (the relay cuts a provider's
-        // answer past `max_response_bytes`); whether the whole answer is small enough to keep
-        // is decided once it is whole.
+        // An answer that has grown past what an entry may be cannot be kept: what was assembled
+        // is let go at once, not held to the stream's end (whose bound, `max_response_bytes`,
+        // is far larger). Whether a smaller answer is kept is decided once it is whole.
         self.events.clear();
         if self.splitter.push(out, &mut self.events).is_err() {
-            self.given_up = true;
+            self.give_up();
             return;
         }
         for ev in &self.events {
-            self.assembler.event(ev);
+            self.kept += self.assembler.event(ev);
         }
+        if self.kept > self.fill.max_entry_bytes {
+            self.give_up();
+        }
+    }
+
+    fn give_up(&mut self) {
+        self.given_up = true;
+        self.assembler = Assembler::None;
+        self.splitter = SseSplitter::default();
+        self.events = Vec::new();
     }
 
     /// Whether the stream's last event went by: the answer can be stored before the client
@@ -452,21 +475,29 @@ mod tests {
             br#"{"id":"c","choices":[]}"#,
             br#"{"id":"c","choices":[{"index":0,"message":{"content":"par"},"finish_reason":"error"}]}"#,
             br#"{"id":"c","choices":[{"index":0,"message":{"content":"par"},"finish_reason":null}]}"#,
+            br#"{"id":"c","choices":[{"index":0,"message":{"content":"cut sh"},"finish_reason":"length"}]}"#,
+            br#"{"id":"c","choices":[{"index":0,"message":{"content":""},"finish_reason":"content_filter"}]}"#,
+            br#"{"id":"c","choices":[{"index":0,"message":{"content":"a"},"finish_reason":"stop"},{"index":1,"message":{"content":"b"},"finish_reason":"length"}]}"#,
             b"not json",
         ] {
             assert!(!complete(Api::Chat, bad), "{}", String::from_utf8_lossy(bad));
         }
+        assert!(complete(Api::Chat, br#"{"id":"c","choices":[{"index":0,"message":{"content":null,"tool_calls":[]},"finish_reason":"tool_calls"}]}"#));
         assert!(complete(Api::Messages, br#"{"id":"m","type":"message","content":[]}"#));
+        assert!(complete(Api::Messages, br#"{"id":"m","type":"message","content":[],"stop_reason":"end_turn"}"#));
+        assert!(complete(Api::Messages, br#"{"id":"m","type":"message","content":[],"stop_reason":"tool_use"}"#));
+        for cut in ["max_tokens", "refusal"] {
+            let body = format!(r#"{{"id":"m","type":"message","content":[],"stop_reason":"{cut}"}}"#);
+            assert!(!complete(Api::Messages, body.as_bytes()), "{cut}");
+        }
         assert!(!complete(Api::Messages, br#"{"type":"error","error":{"type":"overloaded_error"}}"#));
         assert!(complete(Api::Responses, br#"{"id":"r","status":"completed","output":[]}"#));
         assert!(!complete(Api::Responses, br#"{"id":"r","status":"incomplete","output":[]}"#));
         assert!(complete(Api::Embeddings, br#"{"object":"list","data":[]}"#));
     }
 
-    #[test]
-    fn an_answer_is_kept_up_to_max_entry_bytes_and_not_past_it() {
-        let body = br#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
-        let fill = |max_entry_bytes: usize, storable: bool| CacheFill {
+    fn fill(max_entry_bytes: usize, storable: bool) -> CacheFill {
+        CacheFill {
             key: CacheKey { partition: "agent:a".into(), model: "m".into(), digest: [0; 32] },
             ttl: Duration::from_secs(60),
             store: Arc::new(crate::cache::memory::MemoryStore::new(10, 1 << 20, 10)),
@@ -476,7 +507,53 @@ mod tests {
             outcome: "miss",
             put_timeout: Duration::from_millis(50),
             semantic: None,
-        };
+        }
+    }
+
+    /// A chat stream of `pieces` chunks of 100 bytes of text each, ended.
+    fn chat_stream(pieces: usize) -> Vec<u8> {
+        let chunk = |delta: &str, finish: &str| format!("data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n");
+        let mut out = chunk(r#"{"role":"assistant","content":""}"#, "null");
+        for _ in 0..pieces {
+            out.push_str(&chunk(&format!("{{\"content\":\"{}\"}}", "x".repeat(100)), "null"));
+        }
+        out.push_str(&chunk("{}", "\"stop\""));
+        out.push_str("data: [DONE]\n\n");
+        out.into_bytes()
+    }
+
+    #[test]
+    fn an_answers_age_is_read_without_overflow_and_a_time_ahead_is_not_trusted() {
+        let ttl = Duration::from_secs(60);
+        let now = 1_767_261_600_000;
+        assert!(fresh(now - 59_000, now, ttl) && !fresh(now - 61_000, now, ttl));
+        assert!(fresh(now + 30_000, now, ttl), "a replica's clock a little ahead");
+        assert!(!fresh(now + 3_600_000, now, ttl) && !fresh(i64::MAX, now, ttl));
+        assert!(!fresh(i64::MIN, now, ttl) && !fresh(0, i64::MAX, ttl));
+    }
+
+    #[test]
+    fn a_stream_past_the_entry_bound_is_let_go_as_it_grows() {
+        let facts = usage::ResponseFacts::default();
+        // 10,000 bytes of text: kept under a bound of 11,000, with what it holds counted.
+        let mut fits = StreamFill::new(fill(11_000, true), Api::Chat, "r".into()).unwrap();
+        fits.push(&chat_stream(100));
+        assert!(fits.ended() && fits.kept >= 10_000 && fits.kept <= 11_000, "{}", fits.kept);
+        assert!(fits.finish(&facts).is_some());
+        // Under a bound of 4,000: let go once past it, mid-stream, and nothing held after.
+        let mut over = StreamFill::new(fill(4_000, true), Api::Chat, "r".into()).unwrap();
+        let stream = chat_stream(100);
+        let (first, rest) = stream.split_at(stream.len() / 2);
+        over.push(first);
+        assert!(over.given_up && matches!(over.assembler, Assembler::None));
+        over.push(rest);
+        assert!(!over.ended() && over.kept <= 5_100, "{}", over.kept);
+        assert!(over.finish(&facts).is_none());
+    }
+
+    #[test]
+    fn an_answer_is_kept_up_to_max_entry_bytes_and_not_past_it() {
+        let body = br#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
         let facts = usage::ResponseFacts::default();
         assert!(fill(body.len(), true).store(Api::Chat, body, "r", &facts).is_some(), "at the bound: kept");
         assert!(fill(body.len() - 1, true).store(Api::Chat, body, "r", &facts).is_none(), "one byte past it: not kept");
