@@ -6,35 +6,95 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::task::JoinHandle;
 
 pub struct LazyConnection {
     pub client: redis::Client,
-    conn: ArcSwapOption<ConnectionManager>,
-    connecting: tokio::sync::Mutex<()>,
+    conn: Arc<ArcSwapOption<ConnectionManager>>,
+    /// The attempt under way, if any.
+    attempt: tokio::sync::Mutex<Option<JoinHandle<redis::RedisResult<ConnectionManager>>>>,
     connect_timeout: Duration,
     response_timeout: Duration,
 }
 
 impl LazyConnection {
     pub fn new(url: &str, connect_timeout: Duration, response_timeout: Duration) -> redis::RedisResult<Self> {
-        Ok(Self { client: redis::Client::open(url)?, conn: ArcSwapOption::empty(), connecting: tokio::sync::Mutex::new(()), connect_timeout, response_timeout })
+        Ok(Self { client: redis::Client::open(url)?, conn: Arc::default(), attempt: tokio::sync::Mutex::new(None), connect_timeout, response_timeout })
     }
 
-    /// The connection, made on first use (one attempt at a time).
+    /// The connection, made on first use (one attempt at a time). The attempt runs on a task
+    /// of its own and keeps what it makes: a caller that stops waiting (a cache lookup's
+    /// timeout, shorter than a connection may take) does not cancel it, and the next caller
+    /// waits for the same attempt.
     pub async fn get(&self) -> redis::RedisResult<ConnectionManager> {
         if let Some(c) = self.conn.load_full() {
             return Ok((*c).clone());
         }
-        let _guard = self.connecting.lock().await;
+        let mut attempt = self.attempt.lock().await;
         if let Some(c) = self.conn.load_full() {
             return Ok((*c).clone());
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.connect_timeout)
-            .set_response_timeout(self.response_timeout)
-            .set_number_of_retries(1);
-        let c = ConnectionManager::new_with_config(self.client.clone(), config).await?;
-        self.conn.store(Some(Arc::new(c.clone())));
-        Ok(c)
+        let handle = attempt.get_or_insert_with(|| {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(self.connect_timeout)
+                .set_response_timeout(self.response_timeout)
+                .set_number_of_retries(1);
+            let (client, conn) = (self.client.clone(), Arc::clone(&self.conn));
+            tokio::spawn(async move {
+                let c = ConnectionManager::new_with_config(client, config).await?;
+                conn.store(Some(Arc::new(c.clone())));
+                Ok(c)
+            })
+        });
+        // (Nothing can cancel this between the attempt's end and its removal.)
+        let made = handle.await;
+        *attempt = None;
+        match made {
+            Ok(result) => result,
+            Err(e) => Err(redis::RedisError::from((redis::ErrorKind::IoError, "the connection attempt failed", e.to_string()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A Redis a connection to which takes 300 ms to open: a proxy to the test Redis that waits
+    /// before it reads or writes anything.
+    async fn slow_redis() -> String {
+        let target = std::env::var("WEIR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let addr = target.trim_start_matches("redis://").trim_end_matches('/').to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let addr = addr.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let Ok(mut outbound) = TcpStream::connect(&addr).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                });
+            }
+        });
+        format!("redis://127.0.0.1:{port}")
+    }
+
+    #[tokio::test]
+    async fn callers_that_give_up_sooner_than_a_connection_takes_do_not_keep_it_from_being_made() {
+        let conn = LazyConnection::new(&slow_redis().await, Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+        // Each caller waits 50 ms, as a cache lookup does; the connection takes 300.
+        let mut served = None;
+        for i in 0..40 {
+            if let Ok(Ok(mut c)) = tokio::time::timeout(Duration::from_millis(50), conn.get()).await {
+                let pong: String = redis::cmd("PING").query_async(&mut c).await.unwrap();
+                served = Some((i, pong));
+                break;
+            }
+        }
+        let (i, pong) = served.expect("a caller within 2 s finds the connection made");
+        assert_eq!(pong, "PONG");
+        assert!(i >= 4, "the first callers gave up: the connection took longer than they waited ({i})");
     }
 }
