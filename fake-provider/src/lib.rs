@@ -5,7 +5,7 @@
 //! rate-limit, cut a stream or leave usage out. A behaviour comes from (first match wins) the
 //! `POST /_fake/script` queue, the `x-fake-behavior` request header, or a suffix on the model
 //! name (`gpt-x@status=500`); the syntax is `key=value,flag`, e.g.
-//! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`, `bad_byte`,
+//! `stall_ms=2000`, `cut_after=2`, `status=503`, `ratelimit`, `no_usage`, `garbage`, `bad_byte`, `one_write`,
 //! `chunk_delay_ms=20`, `chunks=5` (`char_chunks`: split by characters, not words), `say=B64`
 //! (answer this text, base64url), `say_args=B64` (the first tool call's arguments), `usage_in=50,usage_out=50` (fixed token counts),
 //! `echo_auth` (401 quoting the credential it was sent, as some providers do), `pad=N` (a whole
@@ -99,6 +99,8 @@ pub struct Behavior {
     /// A whole answer with a byte that is not UTF-8 at the start of its text (a broken
     /// provider; JSON must be UTF-8).
     pub bad_byte: bool,
+    /// A stream's events written at once, in one piece of the body (read together).
+    pub one_write: bool,
     /// Number of content chunks in a stream (words of the reply are spread over them); also the
     /// number of pieces (at least two) a tool call's arguments are streamed in.
     pub chunks: Option<usize>,
@@ -149,6 +151,7 @@ impl Behavior {
                 "ratelimit" => b.ratelimit = true,
                 "garbage" => b.garbage = true,
                 "bad_byte" => b.bad_byte = true,
+                "one_write" => b.one_write = true,
                 "echo_auth" => b.echo_auth = true,
                 "pad" => b.pad = num.map(|n| n as usize),
                 "endless" => b.endless = true,
@@ -653,6 +656,9 @@ async fn serve(
             Api::Responses => format!("event: error\ndata: {}\n\n", json!({"type": "error", "code": "server_error", "message": body["error"]["message"], "param": null, "sequence_number": 1})),
             _ => format!("data: {body}\n\n"),
         });
+    }
+    if behavior.one_write {
+        events = vec![events.concat()];
     }
     // A cut needs the events before it on the wire first: without a pause, the connection could
     // be torn down before they are flushed.

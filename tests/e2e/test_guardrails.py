@@ -427,6 +427,22 @@ def test_a_block_mid_stream_ends_it_cleanly_for_both_sdks(gw: Weir, oai: openai.
     assert "guardrail `weapons`" in str(ea.value)
 
 
+def test_text_released_before_a_block_reaches_the_agent(oai: openai.OpenAI) -> None:
+    # Far more harmless text than the guard holds back, then the blocked words, all written
+    # at once (read together): what was released before them still goes out.
+    harmless = "This part of the answer is harmless, long enough to be released before the rest is read. " * 3
+    answer = harmless + "Then enriched uranium comes next."
+    at_once = {"x-fake-behavior": say(answer, 2)["x-fake-behavior"] + ",one_write"}
+    got: list[str] = []
+    with pytest.raises(openai.APIError) as e:
+        for c in oai.chat.completions.create(model="gpt-g", messages=[{"role": "user", "content": "go"}], stream=True, extra_headers=at_once):
+            if c.choices and c.choices[0].delta.content:
+                got.append(c.choices[0].delta.content)
+    assert "guardrail `weapons`" in str(e.value)
+    text = "".join(got)
+    assert len(text) > 100 and harmless.startswith(text), text
+
+
 def test_streamed_tool_call_arguments_are_held_whole_and_masked(gw: Weir, oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
     args = json.dumps({"to": EMAIL, "body": "hello"})
     headers = {"x-fake-behavior": f"say_args={b64(args)},chunks=4"}

@@ -32,14 +32,13 @@ impl Detect for PolicyDetect {
 pub struct TextMasker {
     policy: Policy,
     masker: StreamMasker,
-    counted: usize,
 }
 
 impl TextMasker {
     /// A masker for the values `policy`'s masking and blocking guardrails find in answers.
     pub fn new(policy: &Policy) -> Self {
         let acting = policy.with_only(|g, a| g.detector.masks() && a >= Action::Mask);
-        Self { policy: acting.clone(), masker: StreamMasker::with_detector(Box::new(PolicyDetect(acting)), HOLD, MAX_HOLD), counted: 0 }
+        Self { policy: acting.clone(), masker: StreamMasker::with_detector(Box::new(PolicyDetect(acting)), HOLD, MAX_HOLD) }
     }
 
     /// The next piece of text; returns what may go out now.
@@ -56,12 +55,13 @@ impl TextMasker {
         out
     }
 
+    /// Counts what was masked since the last count, and lets it go (a long answer's findings
+    /// are not held to its end).
     fn count(&mut self, verdict: &mut Verdict) {
-        for f in &self.masker.masked[self.counted..] {
+        for f in self.masker.masked.drain(..) {
             let i = usize::from(f.tag);
-            let ty = self.policy.type_name(&Hit { guardrail: i, finding: *f });
+            let ty = self.policy.type_name(&Hit { guardrail: i, finding: f });
             verdict.count(&self.policy.guardrails.list[i].name, self.policy.actions[i], Direction::Response, ty, 1);
         }
-        self.counted = self.masker.masked.len();
     }
 }

@@ -27,6 +27,11 @@ use crate::guard::streamed::TextMasker;
 use crate::guard::webhook;
 use crate::sse::{write_event as push_event, SseEvent, SseSplitter};
 
+/// The most texts (choices, blocks, outputs) and tool calls a stream may have open at once: far
+/// more than an answer has (`n` choices, a message's blocks), few enough that what each holds
+/// stays small.
+const MAX_OPEN: usize = 256;
+
 /// Tool-call arguments held until the call is complete.
 #[derive(Default)]
 struct HeldCall {
@@ -341,12 +346,32 @@ impl StreamGuard {
 
     /// The next piece of the text at `key`: what of it goes out now.
     fn push_text(&mut self, key: (u64, u64), piece: &str) -> Result<String, String> {
+        if !self.texts.contains_key(&key) {
+            self.room()?;
+        }
         self.text.push_str(piece);
         let policy = &self.policy;
         let masker = self.texts.entry(key).or_insert_with(|| TextMasker::new(policy));
         let released = masker.push(piece, &mut self.verdict);
         self.blocked()?;
         Ok(released)
+    }
+
+    /// Whether another text or call may be held: a provider that opens choices, blocks or
+    /// calls without end is refused before what it holds grows past [`MAX_OPEN`].
+    fn room(&self) -> Result<(), String> {
+        if self.texts.len() + self.calls.len() >= MAX_OPEN {
+            return Err(format!("the answer opens more than {MAX_OPEN} texts and tool calls at once"));
+        }
+        Ok(())
+    }
+
+    /// The call held at `key`, opened if it is not yet.
+    fn call(&mut self, key: (u64, u64)) -> Result<&mut HeldCall, String> {
+        if !self.calls.contains_key(&key) {
+            self.room()?;
+        }
+        Ok(self.calls.entry(key).or_default())
     }
 
     /// Takes the next bytes of the client's stream; returns what goes on, or the guardrail's
@@ -469,6 +494,9 @@ impl StreamGuard {
             let one = fragments.len() == 1;
             for (s, e, call) in fragments {
                 let key = (c.index, call.index);
+                if let Err(e) = self.call(key) {
+                    return Some(Err(e));
+                }
                 let held = self.calls.entry(key).or_default();
                 if let Some(a) = call.arguments {
                     held.arguments.push_str(&json::read(data, &a));
@@ -585,7 +613,7 @@ impl StreamGuard {
                 if let Some(Value::Array(calls)) = delta.remove("tool_calls") {
                     changed = true;
                     for c in calls {
-                        let held = self.calls.entry((i, index(&c, "index"))).or_default();
+                        let held = self.call((i, index(&c, "index")))?;
                         if let Some(a) = c.pointer("/function/arguments").and_then(Value::as_str) {
                             held.arguments.push_str(a);
                         }
@@ -672,7 +700,7 @@ impl StreamGuard {
         let i = index(data, "index");
         match ty.as_str() {
             "content_block_start" if data.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") => {
-                self.calls.insert((i, 0), HeldCall::default());
+                *self.call((i, 0))? = HeldCall::default();
             }
             "content_block_delta" => match data.pointer("/delta/type").and_then(Value::as_str) {
                 Some("text_delta") => {
@@ -742,7 +770,7 @@ impl StreamGuard {
                 self.mask_whole(data);
             }
             "response.function_call_arguments.delta" => {
-                let held = self.calls.entry(key).or_default();
+                let held = self.call(key)?;
                 held.arguments.push_str(data.get("delta").and_then(Value::as_str).unwrap_or(""));
                 return Ok(());
             }
@@ -819,13 +847,8 @@ impl StreamGuard {
 
 #[cfg(test)]
 mod tests {
+    use super::tests_support::guard;
     use super::*;
-    use crate::config::{Config, Env};
-
-    fn guard() -> StreamGuard {
-        let cfg = Config::from_toml("[guardrails]\nenabled = true\n", &Env::default()).unwrap();
-        StreamGuard::new(Api::Chat, &cfg.guardrails.policy(None, None), webhook::Context::default(), 1 << 20).unwrap()
-    }
 
     fn events(raw: &str) -> Vec<SseEvent> {
         let mut out = Vec::new();
@@ -1006,6 +1029,34 @@ mod chat_tricky_shapes {
         assert_eq!(order.last().map(String::as_str), Some("[DONE]"));
     }
 
+    /// A provider that opens choice after choice is refused before what is held grows without
+    /// bound; an answer with many choices, each ended, is not.
+    #[test]
+    fn choices_open_at_once_are_bounded() {
+        let mut g = super::tests_support::guard();
+        let mut out = Vec::new();
+        let mut refused = None;
+        for i in 0..300 {
+            let raw = chunk(&format!(r#""choices":[{{"index":{i},"delta":{{"content":"text of choice {i}, nothing ended yet"}},"finish_reason":null}}]"#));
+            let mut evs = Vec::new();
+            crate::sse::SseSplitter::default().push(raw.as_bytes(), &mut evs).unwrap();
+            if let Err(e) = g.filter_event(&evs[0], &mut out) {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        let (i, e) = refused.expect("refused");
+        assert_eq!(i, super::MAX_OPEN, "{e}");
+        assert!(e.contains("at once"), "{e}");
+        let mut g = super::tests_support::guard();
+        for i in 0..300 {
+            let raw = chunk(&format!(r#""choices":[{{"index":{i},"delta":{{"content":"choice {i}"}},"finish_reason":"stop"}}]"#));
+            let mut evs = Vec::new();
+            crate::sse::SseSplitter::default().push(raw.as_bytes(), &mut evs).unwrap();
+            g.filter_event(&evs[0], &mut out).unwrap();
+        }
+    }
+
     /// A member given twice in a call's first fragment: neither value goes out unchecked.
     #[test]
     fn a_call_fragment_with_a_member_twice_goes_out_checked() {
@@ -1058,14 +1109,18 @@ mod tests_support {
         Call { index: u64, head: bool, args: String },
     }
 
+    pub fn guard() -> StreamGuard {
+        let cfg = Config::from_toml("[guardrails]\nenabled = true\n", &Env::default()).unwrap();
+        StreamGuard::new(Api::Chat, &cfg.guardrails.policy(None, None), webhook::Context::default(), 1 << 20).unwrap()
+    }
+
     pub fn raw_out(raw: &str) -> String {
         guarded(raw).0
     }
 
     /// The guard's output, and whether it read text and argument pieces by their templates.
     pub fn guarded(raw: &str) -> (String, bool) {
-        let cfg = Config::from_toml("[guardrails]\nenabled = true\n", &Env::default()).unwrap();
-        let mut g = StreamGuard::new(Api::Chat, &cfg.guardrails.policy(None, None), webhook::Context::default(), 1 << 20).unwrap();
+        let mut g = guard();
         let mut evs = Vec::new();
         SseSplitter::default().push(raw.as_bytes(), &mut evs).unwrap();
         let mut out = Vec::new();

@@ -160,7 +160,7 @@ impl Relay {
         for ev in &self.events {
             let usage_only = self.observer.observe(ev);
             if let Err(refusal) = self.stages.event(ev, usage_only, &mut out) {
-                return Passed::Blocked(refusal);
+                return Passed::Blocked(refusal, out.finish());
             }
         }
         Passed::Out(out.finish())
@@ -198,8 +198,9 @@ enum Passed {
     Out(Bytes),
     /// Past the answer's bounds.
     TooLarge,
-    /// A guardrail refused the answer from here on.
-    Blocked(String),
+    /// A guardrail refused the answer from here on; what the chunk's earlier events released
+    /// goes out before the refusal.
+    Blocked(String, Bytes),
 }
 
 /// An event's bytes without a secret of Weir's config.
@@ -269,7 +270,13 @@ impl Stream for Relay {
                             tracing::warn!(limit = this.max_bytes, "provider stream cut: too large");
                             return Poll::Ready(Some(Ok(this.cut("upstream_too_large", message))));
                         }
-                        Passed::Blocked(refusal) => return Poll::Ready(Some(Ok(this.cut("guardrail_blocked", refusal)))),
+                        Passed::Blocked(refusal, before) => {
+                            if let Some(rec) = this.recorder.as_mut() {
+                                rec.capture_response(&before);
+                            }
+                            let refused = this.cut("guardrail_blocked", refusal);
+                            return Poll::Ready(Some(Ok(if before.is_empty() { refused } else { [before, refused].concat().into() })));
+                        }
                     };
                     if out.is_empty() {
                         continue;
