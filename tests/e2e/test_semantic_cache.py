@@ -21,7 +21,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import ADMIN_TOKEN, FakeProvider, Weir, base_sections, running_weir, told_providers
+from conftest import ADMIN_TOKEN, FakeProvider, Weir, base_sections, eventually, running_weir, told_providers
 from test_cache import new_agent, oai, say, upstream_calls
 
 
@@ -222,3 +222,24 @@ def test_questions_can_be_embedded_by_an_embeddings_model_weir_routes(routed: We
         assert ask(c, "How do I revoke the signing key of the billing service?", "revoked")[0] == "revoked", "a near-miss"
         assert ask(c, "What is a good bread recipe?", "bread")[0] == "bread", "another topic at similarity 1.0"
     assert embedded() - before >= 2
+
+
+def test_a_routed_name_pointed_at_another_model_does_not_compare_its_vectors_with_the_old_ones(routed: Weir, fake_provider: FakeProvider) -> None:
+    # Both models give the same vector (the fake's); what tells their groups apart is the model
+    # the routed name stands for, not the name.
+    _, key = new_agent(routed)
+    original = routed.config.read_text()
+    embedded_by = lambda model, marker: any(r["path"].endswith("/embeddings") and r["body"].get("model") == model and marker in str(r["body"]) for r in fake_provider.requests())  # noqa: E731
+    with oai(routed, key) as c:
+        assert ask(c, "How do I renew the TLS certificate of the staging gateway?", "certbot renew")[1]["x-weir-cache"] == "miss"
+        assert ask(c, "What are the steps to renew the TLS certificate of the staging gateway?", "x")[1]["x-weir-cache"] == "semantic-hit"
+        try:
+            routed.config.write_text(original.replace('model = "text-embedding-3-small"', 'model = "text-embedding-3-large"'))
+            n = iter(range(1000))
+            eventually(lambda: (m := f"probe {next(n)} of the reload") and ask(c, m, "y") and embedded_by("text-embedding-3-large", m), 10, "the new embeddings model")
+            text, h = ask(c, "Which steps renew the TLS certificate of the staging gateway?", "from the provider")
+            assert (text, h["x-weir-cache"]) == ("from the provider", "miss"), "a question embedded by the old model matched"
+        finally:
+            routed.config.write_text(original)
+            m = iter(range(1000))
+            eventually(lambda: (q := f"probe {next(m)} after the restore") and ask(c, q, "z") and embedded_by("text-embedding-3-small", q), 10, "the old embeddings model again")

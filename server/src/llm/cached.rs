@@ -60,6 +60,11 @@ impl RoutedEmbedder {
         (provider.kind == crate::config::ProviderKind::Openai).then(|| Self { provider: target.provider.clone(), model: target.model, rt: Arc::clone(&rt) })
     }
 
+    /// Which model embeds: the provider and its model's name there.
+    pub fn id(&self) -> String {
+        format!("routed:{}/{}", self.provider, self.model)
+    }
+
     /// The question's unit vector, quantised (`None` when the provider did not give one in time).
     pub async fn embed(&self, text: &str, timeout: Duration) -> Option<Vector> {
         #[derive(serde::Deserialize)]
@@ -257,22 +262,21 @@ impl LlmCall {
         let mut vary: Vec<&[u8]> = cfg.vary_headers.iter().map(|h| parts.headers.get(h).map_or(absent, |v| v.as_bytes())).collect();
         vary.push(parts.uri.query().unwrap_or("").as_bytes());
         let key = CacheKey::with_request(cfg, self.client, &model.name, &agent.agent_id, &agent.agent_name, user.as_deref(), &parsed.json, &vary);
-        // Questions embedded by one model are compared only with questions embedded by it: the
-        // model is part of the group.
         let mut question = semantic
-            .then(|| {
-                let embedder = cfg.semantic.embeddings_model.as_ref().map_or_else(|| state.cache.semantic.local_model().to_string(), |m| format!("routed:{m}"));
-                let mut with_embedder = vary.clone();
-                with_embedder.push(embedder.as_bytes());
-                key.question(cfg, self.client, user.as_deref(), &parsed.json, &with_embedder, cfg.semantic.max_prompt_bytes)
+            .then(|| match &cfg.semantic.embeddings_model {
+                // An embeddings model the config names but Weir cannot reach as one: exact only.
+                Some(name) => RoutedEmbedder::new(state.runtime.load_full(), name).map(|r| Some(Arc::new(r))),
+                None => Some(None),
             })
             .flatten()
-            .and_then(|(group, text, signature)| {
-                // An embeddings model the config names but Weir cannot reach as one: exact only.
-                let routed = match &cfg.semantic.embeddings_model {
-                    Some(name) => Some(Arc::new(RoutedEmbedder::new(state.runtime.load_full(), name)?)),
-                    None => None,
-                };
+            .and_then(|routed| {
+                // Questions embedded by one model are compared only with questions embedded by
+                // it: the model is part of the group — for a routed name, the provider's model it
+                // stands for now (a name pointed at another model starts a group of its own).
+                let embedder = routed.as_ref().map_or_else(|| state.cache.semantic.local_model().to_string(), |r| r.id());
+                let mut with_embedder = vary.clone();
+                with_embedder.push(embedder.as_bytes());
+                let (group, text, signature) = key.question(cfg, self.client, user.as_deref(), &parsed.json, &with_embedder, cfg.semantic.max_prompt_bytes)?;
                 Some((PendingQuestion { cache: Arc::clone(&state.cache.semantic), group, text, vector: None, routed, timeout: cfg.lookup_timeout }, signature))
             });
         let store = Arc::clone(&state.cache.store);
