@@ -81,7 +81,8 @@ struct Index {
     partition_order: HashMap<String, Order>,
     partition_live: HashMap<String, usize>,
     live: usize,
-    /// What the live questions hold (text, vector and bookkeeping).
+    /// What the index holds: each live question's text and bookkeeping, and each slot of
+    /// every graph, live or kept for reuse (vector and links).
     bytes: usize,
     seq: u64,
 }
@@ -94,7 +95,7 @@ impl Index {
     fn remove(&mut self, g: &Arc<Group>, node: u32) {
         let Some(gi) = self.groups.get_mut(g) else { return };
         let Some(slot) = gi.slots.remove(&node) else { return };
-        self.bytes -= entry_bytes(&slot.question, gi.graph.dim());
+        self.bytes -= question_bytes(&slot.question);
         gi.by_digest.remove(&slot.question.digest);
         gi.graph.remove(node);
         self.live -= 1;
@@ -105,7 +106,10 @@ impl Index {
                 self.partition_order.remove(&g.partition);
             }
         }
+        // A graph keeps a removed node's slot for its next insert; its memory goes with the
+        // group's last question.
         if gi.slots.is_empty() {
+            self.bytes -= gi.graph.slots() * slot_bytes(gi.graph.dim());
             self.groups.remove(g);
         }
     }
@@ -142,9 +146,14 @@ pub struct SemanticCache {
     shared: Option<SharedLog>,
 }
 
-/// What one indexed question takes: its text, its vector, its graph links and bookkeeping.
-fn entry_bytes(q: &Question, dim: usize) -> usize {
-    q.text.len() + dim + 400
+/// What one indexed question takes besides its graph slot: its text and bookkeeping.
+fn question_bytes(q: &Question) -> usize {
+    q.text.len() + 100
+}
+
+/// What one slot of a graph takes while the graph has it: its vector and links.
+fn slot_bytes(dim: usize) -> usize {
+    dim + 300
 }
 
 impl SemanticCache {
@@ -252,7 +261,8 @@ impl SemanticCache {
         if index.live >= self.max_entries {
             index.evict_oldest(None);
         }
-        let size = entry_bytes(&question, v.len());
+        // (At most: a graph with a slot kept for reuse takes no new one.)
+        let size = question_bytes(&question) + slot_bytes(v.len());
         if size > self.max_bytes {
             return;
         }
@@ -266,11 +276,13 @@ impl SemanticCache {
         let gi = index.groups.entry(Arc::clone(&g)).or_insert_with(|| GroupIndex { graph: Hnsw::new(v.len()), slots: HashMap::new(), by_digest: HashMap::new() });
         index.seq += 1;
         let seq = index.seq;
+        let slots = gi.graph.slots();
         let node = gi.graph.insert(v);
+        let grown = (gi.graph.slots() - slots) * slot_bytes(v.len());
+        index.bytes += question_bytes(&question) + grown;
         gi.by_digest.insert(question.digest, node);
         gi.slots.insert(node, Slot { question, seq });
         index.live += 1;
-        index.bytes += size;
         *index.partition_live.entry(g.partition.clone()).or_default() += 1;
         let queue = index.partition_order.entry(g.partition.clone()).or_default();
         queue.push_back((Arc::clone(&g), node, seq));
@@ -476,9 +488,37 @@ mod tests {
         assert_eq!(s.len(), 25);
     }
 
+    /// What `bytes` should be: every live question's, and every slot of every graph.
+    fn counted(s: &SemanticCache) -> usize {
+        let index = s.read();
+        index.groups.values().map(|gi| gi.slots.values().map(|slot| question_bytes(&slot.question)).sum::<usize>() + gi.graph.slots() * slot_bytes(gi.graph.dim())).sum()
+    }
+
+    #[test]
+    fn slots_kept_for_reuse_count_towards_the_bytes() {
+        // A group grown to 40 questions, then emptied but for its newest by questions of other
+        // groups: its 40 slots stay with it, and are counted, so the bound holds in memory too.
+        let bound = 40 * (20 + 100 + 256 + 300) + 500;
+        let s = SemanticCache::new(None, 1000, bound, 1000, None);
+        for i in 0..40u8 {
+            let t = format!("first group question {i:02}");
+            s.insert(group("agent:a", 1), q(i, &t), &s.embed(&t).unwrap());
+        }
+        assert_eq!(s.read().bytes, counted(&s));
+        for i in 0..60u8 {
+            let t = format!("other question {i:02} here");
+            s.insert(group("agent:b", i), q(100 + i, &t), &s.embed(&t).unwrap());
+            assert_eq!(s.read().bytes, counted(&s), "after insert {i}");
+            assert!(counted(&s) <= bound, "after insert {i}: {} held", counted(&s));
+        }
+        // The first group went whole (its slots with its last question), not question by
+        // question leaving 39 slots held for one.
+        assert!(s.read().groups.keys().all(|g| g.partition != "agent:a"), "{} groups", s.read().groups.len());
+    }
+
     #[test]
     fn the_index_holds_at_most_its_bytes() {
-        // Each question here takes 2,000 + 256 + 400 bytes: 10,000 bytes hold three.
+        // Each question here takes 2,000 + 100 + 256 + 300 bytes: 10,000 bytes hold three.
         let s = SemanticCache::new(None, 100, 10_000, 100, None);
         for i in 0..6u8 {
             let text = format!("{} {i}", "long question ".repeat(143));
@@ -486,6 +526,7 @@ mod tests {
         }
         assert_eq!(s.len(), 3);
         assert!(s.read().bytes <= 10_000);
+        assert_eq!(s.read().bytes, counted(&s));
         // One that could never fit is not indexed.
         s.insert(group("agent:a", 1), q(99, &"x".repeat(20_000)), &s.embed("x").unwrap());
         assert_eq!(s.len(), 3);
