@@ -193,16 +193,17 @@ impl Policy {
             let f = h.finding;
             let action = self.actions[h.guardrail];
             verdict.count(&self.guardrails.list[h.guardrail].name, action, dir, self.type_name(h), 1);
-            // Values that overlap one already masked are inside it.
-            if f.start < cap_at {
-                continue;
-            }
+            // Each copy on its own: a value inside one only flagged (a custom rule's match
+            // around an address) is still masked in what goes on. A value that overlaps one
+            // already masked in a copy is masked as far as it reaches past it.
             let label = self.label(h);
-            captured.push_str(&text[cap_at..f.start]);
-            captured.push_str(&label);
-            cap_at = f.end;
-            if action == Action::Mask && f.start >= out_at {
-                outgoing.push_str(&text[out_at..f.start]);
+            if f.end > cap_at {
+                captured.push_str(&text[cap_at..f.start.max(cap_at)]);
+                captured.push_str(&label);
+                cap_at = f.end;
+            }
+            if action == Action::Mask && f.end > out_at {
+                outgoing.push_str(&text[out_at..f.start.max(out_at)]);
                 outgoing.push_str(&label);
                 out_at = f.end;
                 masked_any = true;
@@ -311,6 +312,27 @@ mod tests {
             list.push(Guardrail { name: name.to_string(), detector, action: *action, apply_to: Directions::all() });
         }
         Arc::new(Guardrails { list }).policy(None, None)
+    }
+
+    #[test]
+    fn a_value_inside_a_flagged_match_is_still_masked_and_overlaps_leave_nothing_out() {
+        let owner = Detector::Custom(Custom { re: regex::Regex::new(r"owner=\S+").unwrap(), mask: "[OWNER]".into() });
+        let list = vec![
+            Guardrail { name: "owner".into(), detector: owner, action: Action::Flag, apply_to: Directions::all() },
+            Guardrail { name: "pii".into(), detector: Detector::Pii(vec![Kind::Email]), action: Action::Mask, apply_to: Directions::all() },
+        ];
+        let p = Arc::new(Guardrails { list }).policy(None, None);
+        let c = p.check_text(Direction::Request, "ticket owner=jane@acmecorp.io today", false);
+        assert_eq!(c.outgoing.as_deref(), Some("ticket owner=[EMAIL] today"));
+        assert_eq!(c.captured.as_deref(), Some("ticket [OWNER] today"));
+        // Two masks overlapping: the second is masked as far as it reaches past the first.
+        let mut hits = [
+            Hit { guardrail: 1, finding: Finding { start: 0, end: 10, kind: Kind::Email, tag: 0 } },
+            Hit { guardrail: 1, finding: Finding { start: 5, end: 15, kind: Kind::Email, tag: 0 } },
+        ];
+        let (out, cap) = p.apply(Direction::Request, "0123456789abcdefgh", &mut hits, &mut Verdict::default());
+        assert_eq!(out.as_deref(), Some("[EMAIL][EMAIL]fgh"));
+        assert_eq!(cap.as_deref(), Some("[EMAIL][EMAIL]fgh"));
     }
 
     #[test]
