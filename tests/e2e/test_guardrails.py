@@ -370,7 +370,7 @@ def test_a_whole_answer_is_masked_before_the_agent_sees_it(gw: Weir, oai: openai
     assert msg.content[0].text == "Reach [EMAIL] with key [OPENAI_KEY] today."
 
 
-def test_an_answer_that_is_not_utf8_is_not_passed_on_unchecked(oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
+def test_an_answer_that_is_not_utf8_is_not_passed_on_unchecked(gw: Weir, oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
     # JSON is UTF-8; an answer with a byte that is not cannot be read by the guardrails, so it
     # does not reach the agent (lenient decoders would show it the secret in it).
     broken = {"x-fake-behavior": say(f"Reach {EMAIL} with key {OPENAI_KEY} today.")["x-fake-behavior"] + ",bad_byte"}
@@ -381,6 +381,20 @@ def test_an_answer_that_is_not_utf8_is_not_passed_on_unchecked(oai: openai.OpenA
     with pytest.raises(anthropic.InternalServerError) as a:
         ant.messages.create(model="claude-g", max_tokens=64, messages=[{"role": "user", "content": "contact?"}], extra_headers=broken)
     assert a.value.status_code == 502 and "not UTF-8" in a.value.message, a.value.message
+    # Where no guardrail reads answers (every one that would is off for the agent), the answer
+    # is the provider's business: passed on as it came.
+    answer_side = ("pii", "secrets", "codename", "weapons", "hook")
+    gw.admin_put(f"/api/v1/guardrails/agents/{AGENT}", {"overrides": {g: "off" for g in answer_side}})
+    try:
+
+        def passed() -> httpx.Response | None:
+            r = httpx.post(f"{gw.base}/v1/chat/completions", json={"model": "gpt-g", "messages": [{"role": "user", "content": "contact?"}]}, headers={"Authorization": f"Bearer {gw.key}", **broken}, timeout=10)
+            return r if r.status_code == 200 else None
+
+        r = eventually(passed, 5, "the overrides to apply")
+        assert b"\xff" in r.content
+    finally:
+        gw.admin_put(f"/api/v1/guardrails/agents/{AGENT}", {"overrides": {}})
 
 
 def test_a_blocked_whole_answer_is_refused(oai: openai.OpenAI) -> None:

@@ -73,11 +73,11 @@ impl Assembler {
         let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&ev.data) else { return 0 };
         match self {
             Self::Chat(c) => c.chunk(data),
-            Self::Messages(m) => m.event(data, ev.data.len()),
+            Self::Messages(m) => m.event(data),
             Self::Responses(whole) => {
                 if data.get("type").and_then(Value::as_str) == Some("response.completed") {
                     *whole = data.get("response").cloned().filter(|r| r.get("status").and_then(Value::as_str) == Some("completed"));
-                    return ev.data.len();
+                    return whole.as_ref().map_or(0, size);
                 }
                 0
             }
@@ -120,13 +120,18 @@ fn join(into: &mut Map<String, Value>, key: &str, piece: &Value) -> usize {
     size(piece)
 }
 
+/// About how many bytes an object's members are written in (as [`size`]).
+fn members_size(o: &Map<String, Value>) -> usize {
+    o.iter().map(|(k, v)| k.len() + size(v)).sum()
+}
+
 /// About how many bytes a value is written in: its strings' bytes, and a byte for each of its
 /// other parts (at most what it is written in, so a bound reached by this count is reached).
 fn size(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len(),
         Value::Array(a) => a.iter().map(size).sum::<usize>() + 1,
-        Value::Object(o) => o.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>() + 1,
+        Value::Object(o) => members_size(o) + 1,
         _ => 1,
     }
 }
@@ -257,15 +262,15 @@ fn chat_usage(u: &Usage) -> Option<Value> {
 const MAX_BLOCKS: usize = 4096;
 
 impl Messages {
-    /// Takes an event (`len` bytes as sent); returns about how many bytes of it are kept.
-    fn event(&mut self, mut data: Map<String, Value>, len: usize) -> usize {
+    /// Takes an event; returns about how many bytes of it are kept.
+    fn event(&mut self, mut data: Map<String, Value>) -> usize {
         let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize).filter(|i| *i < MAX_BLOCKS);
         match data.get("type").and_then(Value::as_str).unwrap_or("") {
             "message_start" => {
-                if let Some(Value::Object(m)) = data.remove("message") {
-                    self.message = Some(m);
-                }
-                len
+                let Some(Value::Object(m)) = data.remove("message") else { return 0 };
+                let kept = members_size(&m);
+                self.message = Some(m);
+                kept
             }
             "content_block_start" => {
                 let (Some(i), Some(Value::Object(block))) = (index, data.remove("content_block")) else { return 0 };
@@ -273,8 +278,9 @@ impl Messages {
                     self.blocks.resize(i + 1, None);
                     self.partial_json.resize(i + 1, String::new());
                 }
+                let kept = members_size(&block);
                 self.blocks[i] = Some(block);
-                len
+                kept
             }
             "content_block_delta" => {
                 let Some(i) = index else { return 0 };
@@ -306,8 +312,13 @@ impl Messages {
             }
             "message_delta" => {
                 let Some(m) = self.message.as_mut() else { return 0 };
+                // (Members it replaces were counted when they came.)
+                let mut kept = 0;
                 if let Some(Value::Object(delta)) = data.remove("delta") {
                     for (k, v) in delta {
+                        if !m.contains_key(&k) {
+                            kept += k.len() + size(&v);
+                        }
                         m.insert(k, v);
                     }
                 }
@@ -319,7 +330,7 @@ impl Messages {
                         }
                     }
                 }
-                len
+                kept
             }
             "message_stop" => {
                 self.stopped = true;

@@ -555,6 +555,46 @@ mod tests {
         assert!(over.finish(&facts).is_none());
     }
 
+    /// A messages stream: a text block of `pieces` deltas of 100 bytes, a tool use block, its end.
+    fn messages_stream(pieces: usize) -> Vec<u8> {
+        let ev = |ty: &str, data: serde_json::Value| format!("event: {ty}\ndata: {data}\n\n");
+        let mut out = ev("message_start", serde_json::json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "c", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}));
+        out.push_str(&ev("content_block_start", serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})));
+        for _ in 0..pieces {
+            out.push_str(&ev("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "y".repeat(100)}})));
+        }
+        out.push_str(&ev("content_block_stop", serde_json::json!({"type": "content_block_stop", "index": 0})));
+        out.push_str(&ev("content_block_start", serde_json::json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}})));
+        out.push_str(&ev("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"q\": \"x\"}"}})));
+        out.push_str(&ev("content_block_stop", serde_json::json!({"type": "content_block_stop", "index": 1})));
+        out.push_str(&ev("message_delta", serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}})));
+        out.push_str(&ev("message_stop", serde_json::json!({"type": "message_stop"})));
+        out.into_bytes()
+    }
+
+    /// What a stream's answer is stored as, whole.
+    fn stored_len(api: Api, stream: &[u8]) -> usize {
+        let mut f = StreamFill::new(fill(1 << 20, true), api, "r".into()).unwrap();
+        f.push(stream);
+        let whole = f.assembler.finish(&usage::Usage::default()).expect("a whole answer");
+        serde_json::to_vec(&whole).unwrap().len()
+    }
+
+    #[test]
+    fn a_stream_whose_answer_is_at_the_entry_bound_is_kept() {
+        let facts = usage::ResponseFacts::default();
+        for (api, stream) in [(Api::Chat, chat_stream(30)), (Api::Messages, messages_stream(30))] {
+            let at = stored_len(api, &stream);
+            let mut f = StreamFill::new(fill(at, true), api, "r".into()).unwrap();
+            f.push(&stream);
+            assert!(!f.given_up && f.kept <= at, "{api:?}: {} counted for {at}", f.kept);
+            assert!(f.finish(&facts).is_some(), "{api:?} at the bound: kept");
+            let mut f = StreamFill::new(fill(at - 1, true), api, "r".into()).unwrap();
+            f.push(&stream);
+            assert!(f.finish(&facts).is_none(), "{api:?} one byte past it: not kept");
+        }
+    }
+
     #[test]
     fn an_answer_is_kept_up_to_max_entry_bytes_and_not_past_it() {
         let body = br#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;

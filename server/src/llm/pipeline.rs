@@ -213,8 +213,8 @@ impl LlmCall {
     /// masked in what the client gets; the audit copy keeps every value found masked. Returns
     /// the answer as it goes on, and the audit copy when it differs.
     pub async fn guard_answer(&mut self, bytes: Bytes) -> Result<(Bytes, Option<Bytes>), LlmError> {
-        let Some(policy) = self.guard.as_ref() else { return Ok((bytes, None)) };
         let dir = Direction::Response;
+        let Some(policy) = self.guard.as_ref().filter(|p| p.any(dir)) else { return Ok((bytes, None)) };
         // Not UTF-8, so not JSON: nothing the guardrails can read, so nothing the client gets
         // unread (a lenient decoder would show it what the guardrails never saw).
         let Ok(text) = std::str::from_utf8(&bytes) else {
