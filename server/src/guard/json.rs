@@ -49,6 +49,28 @@ fn identifier(key: &[u8]) -> bool {
     )
 }
 
+/// How a document is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// A model API's request or answer: its identifiers are passed over, and what the operator
+    /// wrote (a system or developer message, `system`, `instructions`) is trusted.
+    Model,
+    /// Anything else — an MCP tool's arguments or result, a resource, a prompt — whose shape
+    /// its sender chose: every string is read except the protocol's own few (a content item's
+    /// `type`, `mimeType`, `uri`, `blob`, and the opaque `requestState` a server asks back
+    /// unchanged), and nothing is trusted, whatever `role` it claims.
+    Foreign,
+}
+
+impl Reading {
+    fn passes_over(self, key: &[u8]) -> bool {
+        match self {
+            Self::Model => identifier(key),
+            Self::Foreign => matches!(key, b"type" | b"mimeType" | b"uri" | b"blob" | b"requestState"),
+        }
+    }
+}
+
 /// Top-level members whose whole value is the operator's.
 fn operator_member(key: &[u8]) -> bool {
     matches!(key, b"system" | b"instructions")
@@ -125,9 +147,15 @@ pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
 }
 
-/// Every text of `raw` (a JSON document), in document order. Malformed input yields what
-/// could be read.
+/// Every text of `raw` (a JSON document of a model API), in document order. Malformed input
+/// yields what could be read.
 pub fn texts(raw: &str, out: &mut Vec<Text>) {
+    texts_as(raw, Reading::Model, out);
+}
+
+/// Every text of `raw`, read as `reading` says, in document order.
+pub fn texts_as(raw: &str, reading: Reading, out: &mut Vec<Text>) {
+    let model = reading == Reading::Model;
     let bytes = raw.as_bytes();
     let mut stack: Vec<Frame> = Vec::new();
     let mut i = 0;
@@ -136,7 +164,7 @@ pub fn texts(raw: &str, out: &mut Vec<Text>) {
         match bytes[i] {
             b'{' | b'[' => {
                 let (owner, trusted) = match stack.last() {
-                    Some(f) if f.object => (f.key, f.trusted || (stack.len() == 1 && operator_member(key_of(f.key)))),
+                    Some(f) if f.object => (f.key, f.trusted || (model && stack.len() == 1 && operator_member(key_of(f.key)))),
                     Some(f) => (f.owner, f.trusted),
                     None => ((0, 0), false),
                 };
@@ -176,16 +204,16 @@ pub fn texts(raw: &str, out: &mut Vec<Text>) {
                 let key = if f.object { f.key } else { f.owner };
                 let key = &bytes[key.0..key.1];
                 let value = &bytes[start..end];
-                if key == b"role" {
+                if model && key == b"role" {
                     if f.object && matches!(value, b"system" | b"developer") {
                         f.operator_role = true;
                     }
                     continue;
                 }
-                if identifier(key) || value.is_empty() || value.starts_with(b"data:") {
+                if reading.passes_over(key) || value.is_empty() || value.starts_with(b"data:") {
                     continue;
                 }
-                let trusted = f.trusted || (stack.len() == 1 && operator_member(key));
+                let trusted = f.trusted || (model && stack.len() == 1 && operator_member(key));
                 out.push(Text { start, end, escaped, trusted });
             }
             _ => i += 1,

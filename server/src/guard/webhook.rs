@@ -154,7 +154,7 @@ impl Policy {
                 vec![Text { start: 0, end: doc.len(), escaped: false, trusted: false }]
             } else {
                 let mut t = Vec::new();
-                json::texts(doc, &mut t);
+                json::texts_as(doc, super::engine::reading(dir), &mut t);
                 t
             };
             let texts: Vec<String> = found.iter().map(|t| if plain { doc.to_string() } else { json::read(doc, t).into_owned() }).collect();
