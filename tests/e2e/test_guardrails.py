@@ -99,6 +99,20 @@ class Hook:
                     self.send_response(500)
                     self.end_headers()
                     return
+                if mode in ("at_bound", "past_bound"):
+                    # A pass of exactly 1 MiB, or a byte more, no length given.
+                    head, tail = b'{"action": "pass", "padding": "', b'"}'
+                    size = (1 << 20) + (mode == "past_bound")
+                    data = head + b"x" * (size - len(head) - len(tail)) + tail
+                    try:
+                        self.send_response(200)
+                        self.send_header("content-type", "application/json")
+                        self.end_headers()
+                        self.wfile.write(data)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    self.close_connection = True
+                    return
                 if mode == "huge":
                     # An answer that goes on past the webhook's timeout, 64 KiB every 5 ms (12.5 MiB
                     # in a second), no length given: only reading it no further than the bound
@@ -511,11 +525,15 @@ def test_webhook_mask_block_and_failure_modes(gw: Weir, oai: openai.OpenAI, hook
 
     # An answer past its bound (1 MiB) is a failure, read no further; a mask that would grow
     # the text without bound is one too. `allow`: the call goes on, as it was sent.
-    for mode, failure in (("huge", "failure_answer_too_large"), ("grow", "failure_mask_too_large")):
+    for mode, failure in (("huge", "failure_answer_too_large"), ("past_bound", "failure_answer_too_large"), ("at_bound", None), ("grow", "failure_mask_too_large")):
         hook.modes["/hook"] = mode
         m3 = marker()
         raw = oai.chat.completions.with_raw_response.create(model="gpt-g", messages=[{"role": "user", "content": f"{m3} draft a note to Contoso Ltd"}])
-        assert fired(event_of(gw, raw.headers["x-request-id"]))["hook/request"]["counts"] == {failure: 1}, mode
+        seen = fired(event_of(gw, raw.headers["x-request-id"]))
+        if failure is None:
+            assert "hook/request" not in seen, (mode, seen)
+        else:
+            assert seen["hook/request"]["counts"] == {failure: 1}, mode
         assert received_with(fake_provider, m3)["messages"][0]["content"] == f"{m3} draft a note to Contoso Ltd", mode
 
     # `block`: a failing webhook refuses the call.

@@ -197,16 +197,9 @@ impl Policy {
             // around an address) is still masked in what goes on. A value that overlaps one
             // already masked in a copy is masked as far as it reaches past it.
             let label = self.label(h);
-            if f.end > cap_at {
-                captured.push_str(&text[cap_at..f.start.max(cap_at)]);
-                captured.push_str(&label);
-                cap_at = f.end;
-            }
-            if action == Action::Mask && f.end > out_at {
-                outgoing.push_str(&text[out_at..f.start.max(out_at)]);
-                outgoing.push_str(&label);
-                out_at = f.end;
-                masked_any = true;
+            splice(&mut captured, &mut cap_at, text, f.start, f.end, &label);
+            if action == Action::Mask {
+                masked_any |= splice(&mut outgoing, &mut out_at, text, f.start, f.end, &label);
             }
         }
         captured.push_str(&text[cap_at..]);
@@ -290,6 +283,19 @@ impl Policy {
         json::texts(raw, &mut texts);
         texts.iter().map(|t| json::read(raw, t).into_owned()).collect()
     }
+}
+
+/// Writes into `out` the text from `at` up to a value at `start..end`, then `label` in its place,
+/// and moves `at` past it — unless the value ends where an earlier one already covers it.
+/// Returns whether it wrote the label.
+fn splice(out: &mut String, at: &mut usize, text: &str, start: usize, end: usize, label: &str) -> bool {
+    if end <= *at {
+        return false;
+    }
+    out.push_str(&text[*at..start.max(*at)]);
+    out.push_str(label);
+    *at = end;
+    true
 }
 
 /// How a document checked on `dir` is read: a model API's by its shape, anything else (MCP

@@ -90,7 +90,12 @@ async fn ask(w: &Webhook, body: &serde_json::Value) -> Said {
             Err(_) => return Said::Failed("unreachable".into()),
         }
     }
-    match serde_json::from_slice::<Answer>(&bytes) {
+    said(&bytes)
+}
+
+/// What a service's answer (read whole) says.
+fn said(answer: &[u8]) -> Said {
+    match serde_json::from_slice::<Answer>(answer) {
         Ok(a) if a.action == "pass" => Said::Pass,
         Ok(a) if a.action == "mask" && a.replacements.len() <= MAX_REPLACEMENTS => Said::Mask(a.replacements.into_iter().filter(|r| !r.find.is_empty()).collect()),
         Ok(a) if a.action == "block" => Said::Block(a.reason),
@@ -228,5 +233,19 @@ mod tests {
         let names = vec!["Al ".repeat(30_000)];
         assert!(replaced(&names, &[r("Al", "[PERSON]")]).is_some());
         assert!(replaced(&names, &[r("Al", &"[PERSON]".repeat(4))]).is_none());
+        // At the bound (four times the text plus 64 KiB) and one byte past it.
+        let text = vec!["x".repeat(1000)];
+        let at = MAX_MASK_GROWTH * 1000 + MASK_SLACK;
+        assert!(replaced(&text, &[r(&text[0], &"y".repeat(at))]).is_some());
+        assert!(replaced(&text, &[r(&text[0], &"y".repeat(at + 1))]).is_none());
+    }
+
+    #[test]
+    fn an_answer_asks_for_at_most_256_replacements() {
+        let answer = |n: usize| serde_json::to_vec(&json!({"action": "mask", "replacements": (0..n).map(|i| json!({"find": format!("v{i}"), "replace": "[X]"})).collect::<Vec<_>>()})).unwrap();
+        assert!(matches!(said(&answer(MAX_REPLACEMENTS)), Said::Mask(r) if r.len() == MAX_REPLACEMENTS));
+        assert!(matches!(said(&answer(MAX_REPLACEMENTS + 1)), Said::Failed(why) if why == "bad_answer"));
+        assert!(matches!(said(br#"{"action": "pass"}"#), Said::Pass));
+        assert!(matches!(said(br#"{"action": "allow"}"#), Said::Failed(_)));
     }
 }

@@ -494,18 +494,22 @@ impl StreamGuard {
             let one = fragments.len() == 1;
             for (s, e, call) in fragments {
                 let key = (c.index, call.index);
-                if let Err(e) = self.call(key) {
-                    return Some(Err(e));
-                }
-                let held = self.calls.entry(key).or_default();
+                let held = match self.call(key) {
+                    Ok(held) => held,
+                    Err(e) => return Some(Err(e)),
+                };
+                let mut template = None;
                 if let Some(a) = call.arguments {
                     held.arguments.push_str(&json::read(data, &a));
                     if one && !call.head && held.head.is_some() {
-                        self.arguments_template = Template::of(data, a, key);
+                        template = Some(Template::of(data, a, key));
                     }
                 }
                 if held.head.is_none() {
                     held.head = Some(data[s..e].to_string());
+                }
+                if let Some(t) = template {
+                    self.arguments_template = t;
                 }
             }
             return Some(Ok(()));
